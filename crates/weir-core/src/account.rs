@@ -1,0 +1,181 @@
+//! Accounts: the tenants of the host product, and the facts about them that apps see in
+//! every payload envelope (`account_id`, `domain`, `region`, the product's name).
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{AccountId, InvalidValue};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub domain: Domain,
+    pub region: Region,
+    pub product: Product,
+    /// Department ids (Zoho Desk); extension webhooks are filtered by them.
+    pub departments: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The data centre an account lives in, as Freshworks names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Region {
+    US,
+    EU,
+    EUC,
+    AUS,
+    IND,
+}
+
+impl Region {
+    pub const ALL: [Region; 5] = [
+        Region::US,
+        Region::EU,
+        Region::EUC,
+        Region::AUS,
+        Region::IND,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::US => "US",
+            Region::EU => "EU",
+            Region::EUC => "EUC",
+            Region::AUS => "AUS",
+            Region::IND => "IND",
+        }
+    }
+}
+
+impl FromStr for Region {
+    type Err = InvalidValue;
+
+    fn from_str(value: &str) -> Result<Self, InvalidValue> {
+        Region::ALL
+            .into_iter()
+            .find(|r| r.as_str() == value)
+            .ok_or_else(|| {
+                InvalidValue(format!(
+                    "region must be one of US, EU, EUC, AUS, IND, got {value:?}"
+                ))
+            })
+    }
+}
+
+/// The account's host name in the product, e.g. `acme.freshsales.io`: no scheme, no path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Domain(String);
+
+impl Domain {
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let invalid = || {
+            InvalidValue(format!(
+                "domain must be a host name such as \"acme.freshsales.io\" (no scheme or path), got {value:?}"
+            ))
+        };
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        if value.is_empty() || value.len() > 253 || !value.split('.').all(label_ok) {
+            return Err(invalid());
+        }
+        Ok(Domain(value.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The host product an account uses (`freshsales`, `freshdesk`, `zoho_desk`, …). Its shape
+/// is checked here; which events it has is the event catalogue's business.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Product(String);
+
+impl Product {
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let ok = !value.is_empty()
+            && value.len() <= 40
+            && value.starts_with(|c: char| c.is_ascii_lowercase())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(InvalidValue(format!(
+                "product must be a lower-case name such as \"freshsales\" (letters, digits, '_'), got {value:?}"
+            )));
+        }
+        Ok(Product(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Product {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Serde support for the string newtypes above: deserialise a string, then parse it, so a
+/// bad value is reported by serde with the field's path.
+macro_rules! deserialize_by_parse {
+    ($($name:ident),*) => {$(
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = String::deserialize(deserializer)?;
+                Self::parse(&value).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+deserialize_by_parse!(Domain, Product);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_bare_host_names() {
+        assert_eq!(
+            Domain::parse("Acme.Freshsales.io").unwrap().as_str(),
+            "acme.freshsales.io"
+        );
+        for bad in [
+            "",
+            "https://acme.io",
+            "acme.io/path",
+            "-acme.io",
+            "acme..io",
+            "a b.io",
+        ] {
+            assert!(Domain::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn regions_parse_exactly() {
+        assert_eq!("EUC".parse::<Region>(), Ok(Region::EUC));
+        let err = "eu".parse::<Region>().unwrap_err();
+        assert!(err.0.contains("US, EU, EUC, AUS, IND"), "{err}");
+    }
+
+    #[test]
+    fn products_are_lower_case_names() {
+        assert!(Product::parse("freshworks_crm").is_ok());
+        assert!(Product::parse("Freshsales").is_err());
+        assert!(Product::parse("").is_err());
+    }
+}

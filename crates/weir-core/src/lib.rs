@@ -1,0 +1,27 @@
+//! Weir's pure domain: the things the platform talks about, parsed and checked.
+//!
+//! Everything here is plain data and functions: no async, no database, no network. Values
+//! are parsed once at the edge into these types ("parse, don't validate"), so the rest of
+//! Weir can trust them. The only outside resources used are the clock and the operating
+//! system's random number generator, for new ids and tokens.
+
+pub mod account;
+pub mod api_key;
+pub mod app;
+pub mod ids;
+pub mod installation;
+pub mod package;
+pub mod secret;
+
+pub use account::{Account, Domain, Product, Region};
+pub use api_key::ApiKey;
+pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem};
+pub use ids::{AccountId, ApiKeyId, AppId, InstallationId};
+pub use installation::{Installation, InstallationStatus, Iparams};
+pub use package::{Package, PackageError, PackageLimits};
+pub use secret::{ApiToken, TokenHash};
+
+/// A value that failed to parse, with a message that says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);

@@ -1,0 +1,206 @@
+//! An app package: the files of an app, read from a zip archive into memory.
+//!
+//! Reading is defensive because packages come from outside: paths must stay inside the
+//! package, and the number of files and the unpacked size are bounded (a small zip can
+//! claim to unpack to gigabytes). Archives made by zipping the app's folder itself, so
+//! that every path starts with `my-app/`, are accepted too: that one folder is dropped.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+
+/// Bounds on what a package may unpack to.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageLimits {
+    pub max_files: usize,
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for PackageLimits {
+    fn default() -> Self {
+        PackageLimits {
+            max_files: 2_000,
+            max_unpacked_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackageError {
+    #[error("the package is not a valid zip archive: {0}")]
+    NotZip(String),
+    #[error("the package holds {path:?}, a path that leaves the package or is not UTF-8")]
+    UnsafePath { path: String },
+    #[error("the package holds more than {limit} files")]
+    TooManyFiles { limit: usize },
+    #[error("the package unpacks to more than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{path}: cannot be unpacked: {reason}")]
+    Unreadable { path: String, reason: String },
+}
+
+/// The files of a package by their path relative to the package root, `/`-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Package {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Package {
+    pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> Self {
+        Package { files }
+    }
+
+    pub fn from_zip(bytes: &[u8], limits: PackageLimits) -> Result<Self, PackageError> {
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+            .map_err(|e| PackageError::NotZip(e.to_string()))?;
+        if archive.len() > limits.max_files {
+            return Err(PackageError::TooManyFiles {
+                limit: limits.max_files,
+            });
+        }
+        let mut files = BTreeMap::new();
+        let mut unpacked: u64 = 0;
+        for index in 0..archive.len() {
+            let mut entry = archive
+                .by_index(index)
+                .map_err(|e| PackageError::NotZip(e.to_string()))?;
+            let raw_name = entry.name().to_owned();
+            if entry.is_dir() || is_junk(&raw_name) {
+                continue;
+            }
+            let path = entry
+                .enclosed_name()
+                .and_then(|p| p.to_str().map(|s| s.replace('\\', "/")))
+                .filter(|p| !p.is_empty())
+                .ok_or(PackageError::UnsafePath {
+                    path: raw_name.clone(),
+                })?;
+            let budget = limits.max_unpacked_bytes - unpacked;
+            let mut content = Vec::new();
+            (&mut entry)
+                .take(budget + 1)
+                .read_to_end(&mut content)
+                .map_err(|e| PackageError::Unreadable {
+                    path: raw_name,
+                    reason: e.to_string(),
+                })?;
+            unpacked += content.len() as u64;
+            if unpacked > limits.max_unpacked_bytes {
+                return Err(PackageError::TooLarge {
+                    limit: limits.max_unpacked_bytes,
+                });
+            }
+            files.insert(path, content);
+        }
+        Ok(Package {
+            files: strip_enclosing_folder(files),
+        })
+    }
+
+    pub fn file(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+}
+
+/// Files that archivers add on their own and no app means to ship.
+fn is_junk(name: &str) -> bool {
+    name.starts_with("__MACOSX/") || name.rsplit('/').next() == Some(".DS_Store")
+}
+
+/// If the manifest is not at the root but every file lies in one folder, that folder is
+/// the package root.
+fn strip_enclosing_folder(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    if files.contains_key("manifest.json") {
+        return files;
+    }
+    let Some(folder) = files
+        .keys()
+        .next()
+        .and_then(|p| p.split_once('/'))
+        .map(|(f, _)| f)
+    else {
+        return files;
+    };
+    let prefix = format!("{folder}/");
+    if !files.keys().all(|p| p.starts_with(&prefix)) {
+        return files;
+    }
+    files
+        .into_iter()
+        .map(|(path, content)| (path[prefix.len()..].to_owned(), content))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, content) in entries {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(content).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn reads_files_and_drops_an_enclosing_folder() {
+        let bytes = zip_of(&[
+            ("my-app/manifest.json", b"{}"),
+            ("my-app/server/server.js", b"x"),
+        ]);
+        let package = Package::from_zip(&bytes, PackageLimits::default()).unwrap();
+        assert_eq!(package.file("manifest.json"), Some(&b"{}"[..]));
+        assert_eq!(
+            package.paths().collect::<Vec<_>>(),
+            ["manifest.json", "server/server.js"]
+        );
+    }
+
+    #[test]
+    fn rejects_paths_that_escape() {
+        let bytes = zip_of(&[("../evil.js", b"x")]);
+        let err = Package::from_zip(&bytes, PackageLimits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            PackageError::UnsafePath {
+                path: "../evil.js".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bounds_the_unpacked_size_and_file_count() {
+        let big = vec![0u8; 4096];
+        let bytes = zip_of(&[("manifest.json", b"{}"), ("a.bin", &big)]);
+        let small = PackageLimits {
+            max_files: 10,
+            max_unpacked_bytes: 1000,
+        };
+        assert_eq!(
+            Package::from_zip(&bytes, small).unwrap_err(),
+            PackageError::TooLarge { limit: 1000 }
+        );
+        let few = PackageLimits {
+            max_files: 1,
+            max_unpacked_bytes: 1 << 20,
+        };
+        assert_eq!(
+            Package::from_zip(&bytes, few).unwrap_err(),
+            PackageError::TooManyFiles { limit: 1 }
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_zip() {
+        let err = Package::from_zip(b"not a zip", PackageLimits::default()).unwrap_err();
+        assert!(matches!(err, PackageError::NotZip(_)), "{err:?}");
+    }
+}

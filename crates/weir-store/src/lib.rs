@@ -1,0 +1,150 @@
+//! Weir's storage: one `Store` trait, two implementations.
+//!
+//! - [`SqliteStore`]: embedded, the zero-set-up default. One writer thread owns the only
+//!   writing connection and commits concurrent writes together (group commit), so one
+//!   fsync serves many requests; readers use their own connections.
+//! - [`PgStore`]: PostgreSQL, for several Weir nodes sharing one database.
+//!
+//! Both run their migrations when opened, and both pass the same conformance suite
+//! (`tests/conformance.rs`). Row decoding is shared (`rows.rs`): each backend only says how
+//! to read a column.
+
+mod migrations;
+mod page;
+mod params;
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use weir_core::{
+    Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Installation, InstallationId,
+    TokenHash,
+};
+
+pub use page::{Page, PageRequest};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The change contradicts what is stored (a duplicate id, an app installed twice, …).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Backend(String),
+    /// A stored value that no longer parses: a bug or a hand-edited database.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// Embedded SQLite in this directory (created if missing).
+    Sqlite { data_dir: PathBuf },
+    /// A PostgreSQL database, `postgres://…`.
+    Postgres { url: String },
+}
+
+/// Opens the configured store and brings its schema up to date.
+pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>> {
+    Ok(match config {
+        StoreConfig::Sqlite { data_dir } => Arc::new(SqliteStore::open(data_dir).await?),
+        StoreConfig::Postgres { url } => Arc::new(PgStore::connect(url).await?),
+    })
+}
+
+/// A new app version, before the store gives it its version number.
+#[derive(Debug, Clone)]
+pub struct NewApp {
+    pub id: AppId,
+    pub name: AppName,
+    pub platform_version: Option<String>,
+    /// The zip archive as uploaded: kept in the database so that any node can load it.
+    pub package: Vec<u8>,
+    pub package_sha256: String,
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` unless `key` has one already; returns the value that is stored now.
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+
+    /// `Conflict` if the id is taken.
+    async fn insert_account(&self, account: &Account) -> Result<()>;
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>>;
+    async fn accounts(&self, page: &PageRequest) -> Result<Page<Account>>;
+    /// Replaces the account's mutable fields; `NotFound` if it does not exist.
+    async fn update_account(&self, account: &Account) -> Result<()>;
+    /// `Conflict` while the account has active installations; removes its keys and
+    /// uninstalled installations with it.
+    async fn delete_account(&self, id: &AccountId) -> Result<()>;
+
+    /// Stores the app with the next version number for its name.
+    async fn insert_app(&self, app: NewApp) -> Result<App>;
+    async fn app(&self, id: &AppId) -> Result<Option<App>>;
+    async fn app_package(&self, id: &AppId) -> Result<Option<Vec<u8>>>;
+    async fn apps(&self, page: &PageRequest) -> Result<Page<App>>;
+
+    /// `Conflict` if the account already has an active installation of the same app.
+    async fn insert_installation(&self, installation: &Installation) -> Result<()>;
+    async fn installation(&self, id: &InstallationId) -> Result<Option<Installation>>;
+    /// The account's active installations.
+    async fn installations(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<Installation>>;
+    /// Marks an active installation uninstalled; `NotFound` if there is none.
+    async fn uninstall(&self, id: &InstallationId, at: Timestamp) -> Result<()>;
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
+    async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>>;
+    async fn api_keys(&self, account: &AccountId) -> Result<Vec<ApiKey>>;
+    /// `NotFound` unless the key exists and belongs to the account.
+    async fn delete_api_key(&self, account: &AccountId, id: &ApiKeyId) -> Result<()>;
+}
+
+/// The conflict raised when deleting an account that still has apps installed.
+fn has_active_installations(account: &AccountId) -> StoreError {
+    StoreError::Conflict(format!(
+        "account {account} still has active installations; uninstall them first"
+    ))
+}
+
+/// The stored form of a new app, once it has its version.
+fn stored_app(app: &NewApp, version: i64) -> App {
+    App {
+        id: app.id.clone(),
+        name: app.name.clone(),
+        version: version as u32,
+        platform_version: app.platform_version.clone(),
+        package_sha256: app.package_sha256.clone(),
+        package_size: app.package.len() as u64,
+        created_at: app.created_at,
+    }
+}
+
+/// The conflict raised when an installation's app is installed in its account already.
+fn already_installed(installation: &Installation) -> StoreError {
+    StoreError::Conflict(format!(
+        "app {:?} is already installed in account {}; uninstall it first",
+        installation.app_name.as_str(),
+        installation.account_id
+    ))
+}

@@ -1,0 +1,93 @@
+//! Encoding domain values into statement parameters, written once for both backends, in
+//! the order of the placeholders in `sql.rs`.
+
+use weir_core::{Account, ApiKey, Installation};
+
+use crate::NewApp;
+use crate::rows::{millis, to_json};
+
+/// One bound value. Each backend says how to bind it.
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Text(String),
+    MaybeText(Option<String>),
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+impl From<&str> for Param {
+    fn from(value: &str) -> Self {
+        Param::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Param {
+    fn from(value: String) -> Self {
+        Param::Text(value)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(value: i64) -> Self {
+        Param::Int(value)
+    }
+}
+
+/// For `INSERT_ACCOUNT`; `UPDATE_ACCOUNT` takes the same list without `created_at`.
+pub(crate) fn account(account: &Account) -> Vec<Param> {
+    vec![
+        account.id.as_str().into(),
+        account.domain.as_str().into(),
+        account.region.as_str().into(),
+        account.product.as_str().into(),
+        to_json(&account.departments).into(),
+        millis(account.created_at).into(),
+        millis(account.updated_at).into(),
+    ]
+}
+
+pub(crate) fn account_update(account: &Account) -> Vec<Param> {
+    let mut params = self::account(account);
+    params.remove(5);
+    params
+}
+
+pub(crate) fn app(app: NewApp, version: i64) -> Vec<Param> {
+    let size = app.package.len() as i64;
+    vec![
+        app.id.as_str().into(),
+        app.name.as_str().into(),
+        version.into(),
+        Param::MaybeText(app.platform_version),
+        Param::Bytes(app.package),
+        app.package_sha256.into(),
+        size.into(),
+        millis(app.created_at).into(),
+    ]
+}
+
+pub(crate) fn installation(installation: &Installation) -> Vec<Param> {
+    vec![
+        installation.id.as_str().into(),
+        installation.account_id.as_str().into(),
+        installation.app_id.as_str().into(),
+        installation.app_name.as_str().into(),
+        installation.status.as_str().into(),
+        to_json(&installation.iparams.public).into(),
+        to_json(&installation.iparams.secure).into(),
+        to_json(&installation.departments).into(),
+        to_json(&installation.scopes).into(),
+        millis(installation.created_at).into(),
+        millis(installation.updated_at).into(),
+    ]
+}
+
+pub(crate) fn api_key(key: &ApiKey) -> Vec<Param> {
+    vec![
+        key.id.as_str().into(),
+        key.account_id.as_str().into(),
+        Param::MaybeText(key.name.clone()),
+        key.token_hash.as_str().into(),
+        millis(key.created_at).into(),
+    ]
+}

@@ -1,0 +1,101 @@
+//! Decoding stored rows into domain values, written once for both backends. A backend
+//! only implements [`Columns`]: how to read one column of its row type.
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+use weir_core::{
+    Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Domain, Installation,
+    InstallationId, InstallationStatus, Iparams, Product, TokenHash,
+};
+
+use crate::{Result, StoreError};
+
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> Result<String>;
+    fn optional_text(&self, column: &str) -> Result<Option<String>>;
+    fn int(&self, column: &str) -> Result<i64>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>>;
+}
+
+pub(crate) fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data always serialises to JSON")
+}
+
+fn corrupt(column: &str, problem: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{column}: {problem}"))
+}
+
+fn timestamp(row: &dyn Columns, column: &str) -> Result<Timestamp> {
+    Timestamp::from_millisecond(row.int(column)?).map_err(|e| corrupt(column, e))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &dyn Columns, column: &str) -> Result<T> {
+    serde_json::from_str(&row.text(column)?).map_err(|e| corrupt(column, e))
+}
+
+fn parsed<T>(
+    row: &dyn Columns,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, weir_core::InvalidValue>,
+) -> Result<T> {
+    parse(&row.text(column)?).map_err(|e| corrupt(column, e))
+}
+
+pub(crate) fn account(row: &dyn Columns) -> Result<Account> {
+    Ok(Account {
+        id: parsed(row, "id", AccountId::parse)?,
+        domain: parsed(row, "domain", Domain::parse)?,
+        region: parsed(row, "region", str::parse)?,
+        product: parsed(row, "product", Product::parse)?,
+        departments: json(row, "departments")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn app(row: &dyn Columns) -> Result<App> {
+    let version = row.int("version")?;
+    let size = row.int("package_size")?;
+    Ok(App {
+        id: parsed(row, "id", AppId::parse)?,
+        name: parsed(row, "name", AppName::parse)?,
+        version: u32::try_from(version).map_err(|e| corrupt("version", e))?,
+        platform_version: row.optional_text("platform_version")?,
+        package_sha256: row.text("package_sha256")?,
+        package_size: u64::try_from(size).map_err(|e| corrupt("package_size", e))?,
+        created_at: timestamp(row, "created_at")?,
+    })
+}
+
+pub(crate) fn installation(row: &dyn Columns) -> Result<Installation> {
+    let status = row.text("status")?;
+    Ok(Installation {
+        id: parsed(row, "id", InstallationId::parse)?,
+        account_id: parsed(row, "account_id", AccountId::parse)?,
+        app_id: parsed(row, "app_id", AppId::parse)?,
+        app_name: parsed(row, "app_name", AppName::parse)?,
+        status: InstallationStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        iparams: Iparams {
+            public: json::<Map<String, Value>>(row, "iparams")?,
+            secure: json::<Map<String, Value>>(row, "secure_iparams")?,
+        },
+        departments: json(row, "departments")?,
+        scopes: json(row, "scopes")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn api_key(row: &dyn Columns) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: parsed(row, "id", ApiKeyId::parse)?,
+        account_id: parsed(row, "account_id", AccountId::parse)?,
+        name: row.optional_text("name")?,
+        token_hash: TokenHash::from_stored(row.text("token_hash")?),
+        created_at: timestamp(row, "created_at")?,
+    })
+}

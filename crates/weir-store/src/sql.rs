@@ -1,0 +1,52 @@
+//! The statements both backends run, written once with PostgreSQL's `$1` placeholders.
+//! SQLite reads them with `$` turned into `?` (its numbered `?1` form), so a statement is
+//! the same text on both; where the dialects differ, a backend writes its own.
+
+pub(crate) const PING: &str = "SELECT 1";
+
+pub(crate) const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+pub(crate) const INIT_SETTING: &str =
+    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+pub(crate) const INSERT_ACCOUNT: &str = "INSERT INTO accounts \
+    (id, domain, region, product, departments, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(crate) const ACCOUNT: &str = "SELECT * FROM accounts WHERE id = $1";
+pub(crate) const ACCOUNTS: &str = "SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2";
+pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts \
+    SET domain = $2, region = $3, product = $4, departments = $5, updated_at = $6 WHERE id = $1";
+pub(crate) const HAS_ACTIVE_INSTALLATIONS: &str =
+    "SELECT COUNT(*) AS n FROM installations WHERE account_id = $1 AND status = 'active'";
+pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";
+
+/// Every app column but the package itself, which only `APP_PACKAGE` reads.
+const APP_COLUMNS: &str =
+    "id, name, version, platform_version, package_sha256, package_size, created_at";
+pub(crate) const NEXT_APP_VERSION: &str =
+    "SELECT COALESCE(MAX(version), 0) + 1 AS n FROM apps WHERE name = $1";
+pub(crate) const INSERT_APP: &str = "INSERT INTO apps \
+    (id, name, version, platform_version, package, package_sha256, package_size, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(crate) fn app() -> String {
+    format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1")
+}
+pub(crate) fn apps() -> String {
+    format!("SELECT {APP_COLUMNS} FROM apps WHERE id > $1 ORDER BY id LIMIT $2")
+}
+pub(crate) const APP_PACKAGE: &str = "SELECT package FROM apps WHERE id = $1";
+
+pub(crate) const INSERT_INSTALLATION: &str = "INSERT INTO installations \
+    (id, account_id, app_id, app_name, status, iparams, secure_iparams, departments, scopes, \
+     created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+pub(crate) const INSTALLATION: &str = "SELECT * FROM installations WHERE id = $1";
+pub(crate) const INSTALLATIONS: &str = "SELECT * FROM installations \
+    WHERE account_id = $1 AND status = 'active' AND id > $2 ORDER BY id LIMIT $3";
+pub(crate) const UNINSTALL: &str = "UPDATE installations \
+    SET status = 'uninstalled', updated_at = $2 WHERE id = $1 AND status = 'active'";
+
+pub(crate) const INSERT_API_KEY: &str = "INSERT INTO api_keys \
+    (id, account_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const API_KEY_BY_HASH: &str = "SELECT * FROM api_keys WHERE token_hash = $1";
+pub(crate) const API_KEYS: &str = "SELECT * FROM api_keys WHERE account_id = $1 ORDER BY id";
+pub(crate) const DELETE_API_KEY: &str = "DELETE FROM api_keys WHERE account_id = $1 AND id = $2";

@@ -1,0 +1,352 @@
+//! One suite, both backends: every test here runs against embedded SQLite and against a
+//! fresh PostgreSQL database (`WEIR_TEST_DATABASE_URL`).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::json;
+use weir_core::{
+    Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, Domain, Installation,
+    InstallationId, InstallationStatus, Iparams, Product, Region,
+};
+use weir_store::{NewApp, PageRequest, PgStore, SqliteStore, Store, StoreError};
+use weir_testkit::TempDir;
+
+/// A store under test, and how to open the same data again.
+struct Backend {
+    store: Arc<dyn Store>,
+    reopen: Box<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn Store>>>>>,
+    _dir: Option<Arc<TempDir>>,
+}
+
+async fn sqlite() -> Backend {
+    let dir = Arc::new(TempDir::new());
+    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let path = dir.path().to_owned();
+    Backend {
+        store,
+        reopen: Box::new(move || {
+            let path = path.clone();
+            Box::pin(
+                async move { Arc::new(SqliteStore::open(&path).await.unwrap()) as Arc<dyn Store> },
+            )
+        }),
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Backend {
+    let url = weir_testkit::fresh_postgres_database().await;
+    let store = Arc::new(PgStore::connect(&url).await.unwrap());
+    Backend {
+        store,
+        reopen: Box::new(move || {
+            let url = url.clone();
+            Box::pin(
+                async move { Arc::new(PgStore::connect(&url).await.unwrap()) as Arc<dyn Store> },
+            )
+        }),
+        _dir: None,
+    }
+}
+
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() { super::$test(super::sqlite().await).await }
+        )*}
+        mod on_postgres {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() { super::$test(super::postgres().await).await }
+        )*}
+    };
+}
+
+conformance!(
+    accounts_round_trip,
+    accounts_paginate_in_id_order,
+    app_versions_count_per_name,
+    one_active_installation_per_app,
+    account_with_installations_cannot_be_deleted,
+    api_keys_round_trip,
+    settings_keep_their_first_value,
+    data_survives_reopening,
+    concurrent_writes_all_land_and_a_failing_one_stands_alone,
+);
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap()
+}
+
+fn account(id: &str) -> Account {
+    Account {
+        id: AccountId::parse(id).unwrap(),
+        domain: Domain::parse("acme.freshsales.io").unwrap(),
+        region: Region::US,
+        product: Product::parse("freshsales").unwrap(),
+        departments: vec!["d1".into()],
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn new_app(name: &str) -> NewApp {
+    NewApp {
+        id: AppId::generate(),
+        name: AppName::parse(name).unwrap(),
+        platform_version: Some("2.3".into()),
+        package: vec![0x50, 0x4b, 1, 2, 3],
+        package_sha256: "abc".into(),
+        created_at: now(),
+    }
+}
+
+fn installation(account: &Account, app: &weir_core::App) -> Installation {
+    Installation {
+        id: InstallationId::generate(),
+        account_id: account.id.clone(),
+        app_id: app.id.clone(),
+        app_name: app.name.clone(),
+        status: InstallationStatus::Active,
+        iparams: Iparams {
+            public: json!({"domain": "x.io"}).as_object().unwrap().clone(),
+            secure: json!({"api_key": "s3cret"}).as_object().unwrap().clone(),
+        },
+        departments: vec![],
+        scopes: vec!["Desk.events.ALL".into()],
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+async fn accounts_round_trip(backend: Backend) {
+    let store = backend.store;
+    let mut acme = account("12345");
+    store.insert_account(&acme).await.unwrap();
+    assert_eq!(store.account(&acme.id).await.unwrap(), Some(acme.clone()));
+
+    let duplicate = store.insert_account(&acme).await.unwrap_err();
+    assert_eq!(
+        duplicate,
+        StoreError::Conflict("account 12345 already exists".into())
+    );
+
+    acme.region = Region::EU;
+    acme.departments = vec![];
+    store.update_account(&acme).await.unwrap();
+    assert_eq!(
+        store.account(&acme.id).await.unwrap().unwrap().region,
+        Region::EU
+    );
+
+    store.delete_account(&acme.id).await.unwrap();
+    assert_eq!(store.account(&acme.id).await.unwrap(), None);
+    assert_eq!(
+        store.delete_account(&acme.id).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.update_account(&acme).await, Err(StoreError::NotFound));
+}
+
+async fn accounts_paginate_in_id_order(backend: Backend) {
+    let store = backend.store;
+    for id in ["c", "a", "b"] {
+        store.insert_account(&account(id)).await.unwrap();
+    }
+    let first = store.accounts(&PageRequest::first(2)).await.unwrap();
+    let ids: Vec<&str> = first.items.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(first.next_after.as_deref(), Some("b"));
+    let rest = store
+        .accounts(&PageRequest {
+            after: first.next_after,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rest.items.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["c"]);
+    assert_eq!(rest.next_after, None);
+}
+
+async fn app_versions_count_per_name(backend: Backend) {
+    let store = backend.store;
+    let v1 = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let v2 = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let other = store.insert_app(new_app("timer")).await.unwrap();
+    assert_eq!((v1.version, v2.version, other.version), (1, 2, 1));
+    assert_eq!(v1.package_size, 5);
+    assert_eq!(store.app(&v2.id).await.unwrap(), Some(v2.clone()));
+    assert_eq!(
+        store.app_package(&v1.id).await.unwrap(),
+        Some(vec![0x50, 0x4b, 1, 2, 3])
+    );
+    assert_eq!(store.app(&AppId::generate()).await.unwrap(), None);
+    let all = store.apps(&PageRequest::first(10)).await.unwrap();
+    assert_eq!(all.items, vec![v1, v2, other]);
+}
+
+async fn one_active_installation_per_app(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let app = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let first = installation(&acme, &app);
+    store.insert_installation(&first).await.unwrap();
+    assert_eq!(
+        store.installation(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+
+    let second = store
+        .insert_installation(&installation(&acme, &app))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&second, StoreError::Conflict(m) if m.contains("already installed")),
+        "{second}"
+    );
+
+    store.uninstall(&first.id, now()).await.unwrap();
+    let gone = store.installation(&first.id).await.unwrap().unwrap();
+    assert_eq!(gone.status, InstallationStatus::Uninstalled);
+    assert_eq!(
+        store.uninstall(&first.id, now()).await,
+        Err(StoreError::NotFound)
+    );
+
+    let again = installation(&acme, &app);
+    store.insert_installation(&again).await.unwrap();
+    let listed = store
+        .installations(&acme.id, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![again]);
+}
+
+async fn account_with_installations_cannot_be_deleted(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let app = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let installed = installation(&acme, &app);
+    store.insert_installation(&installed).await.unwrap();
+
+    let refused = store.delete_account(&acme.id).await.unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::Conflict(m) if m.contains("active installations")),
+        "{refused}"
+    );
+
+    store.uninstall(&installed.id, now()).await.unwrap();
+    store.delete_account(&acme.id).await.unwrap();
+    assert_eq!(store.installation(&installed.id).await.unwrap(), None);
+}
+
+async fn api_keys_round_trip(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let other = account("other");
+    store.insert_account(&other).await.unwrap();
+    let token = ApiToken::generate("weir_ak_");
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        account_id: acme.id.clone(),
+        name: Some("backend".into()),
+        token_hash: token.hash(),
+        created_at: now(),
+    };
+    store.insert_api_key(&key).await.unwrap();
+
+    let found = store.api_key_by_hash(&token.hash()).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id.clone(), found.account_id.clone()),
+        (key.id.clone(), acme.id.clone())
+    );
+    assert!(found.token_hash.matches(&token.hash()));
+    let unknown = ApiToken::generate("weir_ak_").hash();
+    assert!(store.api_key_by_hash(&unknown).await.unwrap().is_none());
+    assert_eq!(store.api_keys(&acme.id).await.unwrap().len(), 1);
+
+    assert_eq!(
+        store.delete_api_key(&other.id, &key.id).await,
+        Err(StoreError::NotFound)
+    );
+    store.delete_api_key(&acme.id, &key.id).await.unwrap();
+    assert!(
+        store
+            .api_key_by_hash(&token.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn settings_keep_their_first_value(backend: Backend) {
+    let store = backend.store;
+    assert_eq!(store.setting("admin_token_hash").await.unwrap(), None);
+    assert_eq!(
+        store
+            .init_setting("admin_token_hash", "first")
+            .await
+            .unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store
+            .init_setting("admin_token_hash", "second")
+            .await
+            .unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.setting("admin_token_hash").await.unwrap().as_deref(),
+        Some("first")
+    );
+}
+
+async fn data_survives_reopening(backend: Backend) {
+    let acme = account("acme");
+    backend.store.insert_account(&acme).await.unwrap();
+    let app = backend.store.insert_app(new_app("pomodoro")).await.unwrap();
+    drop(backend.store);
+    let reopened = (backend.reopen)().await;
+    assert_eq!(reopened.account(&acme.id).await.unwrap(), Some(acme));
+    assert_eq!(reopened.app(&app.id).await.unwrap(), Some(app));
+    reopened.ping().await.unwrap();
+}
+
+async fn concurrent_writes_all_land_and_a_failing_one_stands_alone(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("taken")).await.unwrap();
+    let writes = (0..100).map(|i| {
+        let store = store.clone();
+        let id = if i == 50 {
+            "taken".to_string()
+        } else {
+            format!("acct{i:03}")
+        };
+        tokio::spawn(async move { store.insert_account(&account(&id)).await })
+    });
+    let results: Vec<_> = futures_join(writes).await;
+    let failures: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    assert_eq!(failures.len(), 1, "only the duplicate fails: {failures:?}");
+    let listed = store.accounts(&PageRequest::first(200)).await.unwrap();
+    assert_eq!(
+        listed.items.len(),
+        100,
+        "99 new accounts and the one taken before"
+    );
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut results = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        results.push(handle.await.unwrap());
+    }
+    results
+}

@@ -1,0 +1,133 @@
+//! Helpers for Weir's own tests (a dev-dependency only): a fresh PostgreSQL database per
+//! test, temporary directories, and app packages zipped in memory.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+/// The server the PostgreSQL tests use. CI sets it; the default is the local server of
+/// this machine kind. These tests never skip: without PostgreSQL they fail and say why.
+pub fn postgres_admin_url() -> String {
+    std::env::var("WEIR_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Creates a new, empty database and returns its URL. Databases that earlier runs left
+/// behind (named `weir_test_<unix seconds>_…`) are dropped once they are an hour old.
+pub async fn fresh_postgres_database() -> String {
+    let admin_url = postgres_admin_url();
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL tests need a server: cannot connect to {admin_url} ({e}); \
+             set WEIR_TEST_DATABASE_URL to a database this user may create databases from"
+        )
+    });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    drop_stale_databases(&mut admin, now).await;
+    let name = format!("weir_test_{now}_{}", random_suffix());
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("CREATE DATABASE");
+    with_database(&admin_url, &name)
+}
+
+async fn drop_stale_databases(admin: &mut PgConnection, now: u64) {
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'weir_test_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let created = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok());
+        if created.is_some_and(|secs| secs + 3600 < now) {
+            let _ = admin
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await;
+        }
+    }
+}
+
+/// The same server URL with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("weir-test-{}", random_suffix()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A zip archive holding the given files.
+pub fn zip(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, content) in files {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
