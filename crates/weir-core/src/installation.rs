@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::{AccountId, AppId, AppName, InstallationId, InvalidValue, IparamSpec};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installation {
     pub id: InstallationId,
     pub account_id: AccountId,
@@ -46,11 +46,11 @@ impl InstallationStatus {
 }
 
 /// An installation's parameter values, split by the app's declaration of which are secure.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Neither this nor `Installation` is `Serialize`: views choose what to show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Iparams {
     pub public: Map<String, Value>,
-    /// Never serialised: the API shows only the names (see `secure_names`).
-    #[serde(skip)]
+    /// Reaches the app's server code; the API shows only the names (`secure_names`).
     pub secure: Map<String, Value>,
 }
 

@@ -25,3 +25,19 @@ pub use secret::{ApiToken, TokenHash};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidValue(pub String);
+
+/// Lower-case hex SHA-256: token hashes and package digests.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The current time at the precision Weir stores (milliseconds), so that a value read
+/// back equals the value written.
+pub fn now() -> jiff::Timestamp {
+    let millis = jiff::Timestamp::now().as_millisecond();
+    jiff::Timestamp::from_millisecond(millis).expect("the clock is within jiff's range")
+}

@@ -6,7 +6,6 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// A bearer token in clear. Its `Debug` never prints it.
@@ -31,7 +30,7 @@ impl ApiToken {
     }
 
     pub fn hash(&self) -> TokenHash {
-        TokenHash(hex(&Sha256::digest(self.0.as_bytes())))
+        TokenHash(crate::sha256_hex(self.0.as_bytes()))
     }
 }
 
@@ -58,10 +57,6 @@ impl TokenHash {
     pub fn matches(&self, other: &TokenHash) -> bool {
         self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ conformance!(
 );
 
 fn now() -> Timestamp {
-    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap()
+    weir_core::now()
 }
 
 fn account(id: &str) -> Account {

@@ -1,0 +1,128 @@
+//! `/api/v1/accounts`: the tenants of the host product.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use jiff::Timestamp;
+use serde::Deserialize;
+use weir_core::{Account, AccountId, Domain, Product, Region};
+
+use super::load_account;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::pagination::{ListResponse, PageParams};
+use crate::state::ServerState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    id: Option<AccountId>,
+    domain: Domain,
+    region: Region,
+    product: Product,
+    #[serde(default)]
+    departments: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccount {
+    domain: Option<Domain>,
+    region: Option<Region>,
+    product: Option<Product>,
+    departments: Option<Vec<String>>,
+}
+
+pub async fn create(
+    State(state): State<ServerState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateAccount>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin()?;
+    let now = weir_core::now();
+    let account = Account {
+        id: body.id.unwrap_or_else(AccountId::generate),
+        domain: body.domain,
+        region: body.region,
+        product: body.product,
+        departments: checked_departments(body.departments)?,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_account(&account).await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+pub async fn list(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PageParams(page): PageParams,
+) -> Result<Json<ListResponse<Account>>, ApiError> {
+    caller.require_admin()?;
+    let page = state.store.accounts(&page).await?;
+    Ok(Json(ListResponse::from_page(page, |account| account)))
+}
+
+pub async fn show(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Account>, ApiError> {
+    let account = load_account(&state, &caller, &id).await?;
+    Ok(Json(account))
+}
+
+pub async fn update(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateAccount>,
+) -> Result<Json<Account>, ApiError> {
+    caller.require_admin()?;
+    let mut account = load_account(&state, &caller, &id).await?;
+    if let Some(domain) = body.domain {
+        account.domain = domain;
+    }
+    if let Some(region) = body.region {
+        account.region = region;
+    }
+    if let Some(product) = body.product {
+        account.product = product;
+    }
+    if let Some(departments) = body.departments {
+        account.departments = checked_departments(departments)?;
+    }
+    account.updated_at = weir_core::now();
+    state.store.update_account(&account).await?;
+    Ok(Json(account))
+}
+
+pub async fn delete(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    let account = load_account(&state, &caller, &id).await?;
+    state.store.delete_account(&account.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Department ids are the host product's; Weir only needs them non-empty and distinct.
+pub(super) fn checked_departments(departments: Vec<String>) -> Result<Vec<String>, ApiError> {
+    for (index, department) in departments.iter().enumerate() {
+        if department.trim().is_empty() {
+            return Err(ApiError::unprocessable(format!(
+                "departments[{index}]: must not be blank"
+            )));
+        }
+        if departments[..index].contains(department) {
+            return Err(ApiError::unprocessable(format!(
+                "departments[{index}]: {department:?} is listed twice"
+            )));
+        }
+    }
+    Ok(departments)
+}

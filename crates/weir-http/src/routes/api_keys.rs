@@ -1,0 +1,90 @@
+//! `/api/v1/accounts/{id}/api-keys`: bearer tokens that act for one account only. A key is
+//! shown once, in the answer that creates it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use weir_core::{ApiKey, ApiKeyId, ApiToken};
+
+use super::load_account;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::state::ServerState;
+
+/// Account keys start with this, so a leaked one is recognisable in logs and scanners.
+const KEY_PREFIX: &str = "weir_ak_";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CreatedKey {
+    #[serde(flatten)]
+    key: ApiKey,
+    /// The token itself: shown this once, stored only as a hash.
+    token: String,
+}
+
+pub async fn create(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(account_id): Path<String>,
+    JsonBody(body): JsonBody<CreateKey>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin()?;
+    let account = load_account(&state, &caller, &account_id).await?;
+    let token = ApiToken::generate(KEY_PREFIX);
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        account_id: account.id,
+        name: body.name,
+        token_hash: token.hash(),
+        created_at: weir_core::now(),
+    };
+    state.store.insert_api_key(&key).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            key,
+            token: token.expose().to_owned(),
+        }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(account_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let account = load_account(&state, &caller, &account_id).await?;
+    let keys = state.store.api_keys(&account.id).await?;
+    Ok(Json(serde_json::json!({ "data": keys })))
+}
+
+pub async fn delete(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path((account_id, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let account = load_account(&state, &caller, &account_id).await?;
+    let not_found = || {
+        ApiError::not_found(format!(
+            "API key {key_id} not found in account {}",
+            account.id
+        ))
+    };
+    let key_id = ApiKeyId::parse(&key_id).map_err(|_| not_found())?;
+    match state.store.delete_api_key(&account.id, &key_id).await {
+        Err(weir_store::StoreError::NotFound) => Err(not_found()),
+        other => other
+            .map(|()| StatusCode::NO_CONTENT)
+            .map_err(ApiError::from),
+    }
+}

@@ -1,0 +1,181 @@
+//! Installations: an app installed in an account, with its installation parameters.
+//! Secure iparams are stored but never shown again: views list their names only.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use weir_core::{
+    AccountId, AppDefinition, AppId, AppName, Installation, InstallationId, InstallationStatus,
+    Iparams, Package,
+};
+
+use super::load_account;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::pagination::{ListResponse, PageParams};
+use crate::state::ServerState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInstallation {
+    app_id: AppId,
+    #[serde(default)]
+    iparams: Map<String, Value>,
+    #[serde(default)]
+    departments: Vec<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+/// An installation as the API shows it.
+#[derive(Serialize)]
+pub struct InstallationView {
+    id: InstallationId,
+    account_id: AccountId,
+    app_id: AppId,
+    app_name: AppName,
+    status: InstallationStatus,
+    iparams: Map<String, Value>,
+    /// The names of the secure iparams that are set; their values are never shown.
+    secure_iparams: Vec<String>,
+    departments: Vec<String>,
+    scopes: Vec<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<Installation> for InstallationView {
+    fn from(installation: Installation) -> Self {
+        InstallationView {
+            secure_iparams: installation
+                .iparams
+                .secure_names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            id: installation.id,
+            account_id: installation.account_id,
+            app_id: installation.app_id,
+            app_name: installation.app_name,
+            status: installation.status,
+            iparams: installation.iparams.public,
+            departments: installation.departments,
+            scopes: installation.scopes,
+            created_at: installation.created_at,
+            updated_at: installation.updated_at,
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(account_id): Path<String>,
+    JsonBody(body): JsonBody<CreateInstallation>,
+) -> Result<impl IntoResponse, ApiError> {
+    let account = load_account(&state, &caller, &account_id).await?;
+    let no_app =
+        || ApiError::unprocessable(format!("app_id: no app {} has been uploaded", body.app_id));
+    let app = state.store.app(&body.app_id).await?.ok_or_else(no_app)?;
+    let archive = state.store.app_package(&app.id).await?.ok_or_else(no_app)?;
+    // The package was checked on upload; failing here means it was stored by an older,
+    // laxer Weir, which is the server's problem, not the client's.
+    let definition = Package::from_zip(&archive, state.limits.package)
+        .ok()
+        .and_then(|package| AppDefinition::parse(&package).ok())
+        .ok_or_else(|| {
+            tracing::error!(app = %app.id, "a stored app package no longer parses");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the app's stored package is unreadable",
+            )
+        })?;
+    let iparams = Iparams::from_given(&definition.iparams, body.iparams)
+        .map_err(|e| ApiError::unprocessable(e.0))?;
+    let departments = super::accounts::checked_departments(body.departments)?;
+    if let Some(unknown) = departments
+        .iter()
+        .find(|d| !account.departments.contains(d))
+    {
+        return Err(ApiError::unprocessable(format!(
+            "departments: {unknown:?} is not a department of account {}",
+            account.id
+        )));
+    }
+    let now = weir_core::now();
+    let installation = Installation {
+        id: InstallationId::generate(),
+        account_id: account.id,
+        app_id: app.id,
+        app_name: app.name,
+        status: InstallationStatus::Active,
+        iparams,
+        departments,
+        scopes: body.scopes,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_installation(&installation).await?;
+    let location = format!("/api/v1/installations/{}", installation.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(InstallationView::from(installation)),
+    ))
+}
+
+pub async fn list(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(account_id): Path<String>,
+    PageParams(page): PageParams,
+) -> Result<Json<ListResponse<InstallationView>>, ApiError> {
+    let account = load_account(&state, &caller, &account_id).await?;
+    let page = state.store.installations(&account.id, &page).await?;
+    Ok(Json(ListResponse::from_page(page, InstallationView::from)))
+}
+
+pub async fn show(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<InstallationView>, ApiError> {
+    let installation = load_installation(&state, &caller, &id).await?;
+    Ok(Json(installation.into()))
+}
+
+/// Uninstalls. The record stays, marked `uninstalled`, for the audit trail.
+pub async fn delete(
+    State(state): State<ServerState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let installation = load_installation(&state, &caller, &id).await?;
+    if installation.status == InstallationStatus::Uninstalled {
+        return Err(ApiError::not_found(format!(
+            "installation {id} is already uninstalled"
+        )));
+    }
+    state
+        .store
+        .uninstall(&installation.id, weir_core::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn load_installation(
+    state: &ServerState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Installation, ApiError> {
+    let not_found = || ApiError::not_found(format!("installation {id} not found"));
+    let id = InstallationId::parse(id).map_err(|_| not_found())?;
+    let installation = state.store.installation(&id).await?.ok_or_else(not_found)?;
+    caller.require_account(&installation.account_id)?;
+    Ok(installation)
+}

@@ -1,0 +1,71 @@
+//! The route table, and the lookups that several resources share.
+
+mod accounts;
+mod api_keys;
+mod apps;
+mod health;
+mod installations;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::routing::{delete, get};
+use weir_core::{Account, AccountId};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::ServerState;
+
+pub fn router(state: ServerState) -> Router {
+    let api = Router::new()
+        .route("/accounts", get(accounts::list).post(accounts::create))
+        .route(
+            "/accounts/{id}",
+            get(accounts::show)
+                .patch(accounts::update)
+                .delete(accounts::delete),
+        )
+        .route(
+            "/accounts/{id}/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route("/accounts/{id}/api-keys/{key_id}", delete(api_keys::delete))
+        .route(
+            "/accounts/{id}/installations",
+            get(installations::list).post(installations::create),
+        )
+        .route(
+            "/installations/{id}",
+            get(installations::show).delete(installations::delete),
+        )
+        .route("/apps", get(apps::list).post(apps::upload))
+        .route("/apps/{id}", get(apps::show));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Bodies are read, and limited, by our own extractors (`body.rs`).
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// The account named in the path, if it exists and the caller may act on it.
+async fn load_account(state: &ServerState, caller: &Caller, id: &str) -> Result<Account, ApiError> {
+    let not_found = || ApiError::not_found(format!("account {id} not found"));
+    let id = AccountId::parse(id).map_err(|_| not_found())?;
+    caller.require_account(&id)?;
+    state.store.account(&id).await?.ok_or_else(not_found)
+}

@@ -1,0 +1,35 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use weir_core::{PackageLimits, TokenHash};
+use weir_store::Store;
+
+#[derive(Clone)]
+pub struct ServerState {
+    pub store: Arc<dyn Store>,
+    /// The hash of the admin token; the token itself is never held.
+    pub admin_token: Arc<TokenHash>,
+    /// The base of every URL Weir hands out, without a trailing slash.
+    pub public_url: Arc<str>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest JSON request body accepted.
+    pub json_body_bytes: usize,
+    /// The largest app package (zip) accepted: 5 MB, as Freshworks allows.
+    pub package_bytes: usize,
+    pub package: PackageLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            json_body_bytes: 1024 * 1024,
+            package_bytes: 5 * 1024 * 1024,
+            package: PackageLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `weir serve` settings: defaults, then `weir.toml`, then `WEIR_*` environment variables,
+//! then flags, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "WEIR_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Directory for the embedded SQLite database and the generated admin token
+    /// [default: ./weir-data]
+    #[arg(long, env = "WEIR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user@host/db); when given, data is kept there instead
+    /// of in SQLite
+    #[arg(long, env = "WEIR_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Base of every URL Weir hands out, e.g. https://events.example.com
+    /// [default: http://<listen address>]
+    #[arg(long, env = "WEIR_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Configuration file [default: ./weir.toml, if it exists]
+    #[arg(long, env = "WEIR_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// The same settings in `weir.toml`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    /// `None` means "http:// and the address actually bound", known only after binding.
+    pub public_url: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn resolve(self) -> anyhow::Result<ServeConfig> {
+        let file = match &self.config {
+            Some(path) => read_file_config(path)?,
+            None if Path::new("weir.toml").exists() => read_file_config(Path::new("weir.toml"))?,
+            None => FileConfig::default(),
+        };
+        let public_url = self
+            .public_url
+            .or(file.public_url)
+            .map(|url| checked_public_url(&url))
+            .transpose()?;
+        Ok(ServeConfig {
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or(([127, 0, 0, 1], 8080).into()),
+            data_dir: self
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| "weir-data".into()),
+            database_url: self.database_url.or(file.database_url),
+            public_url,
+        })
+    }
+}
+
+fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))
+}
+
+fn checked_public_url(url: &str) -> anyhow::Result<String> {
+    let url = url.trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => Ok(url.to_owned()),
+        _ => bail!(
+            "--public-url must be an http:// or https:// URL such as https://events.example.com, got {url:?}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_defaults_fill_the_rest() {
+        let dir = std::env::temp_dir().join(format!("weir-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("weir.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/var/lib/weir\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            listen: Some("0.0.0.0:7000".parse().unwrap()),
+            config: Some(file),
+            ..ServeArgs::default()
+        };
+        let config = args.resolve().unwrap();
+        assert_eq!(config.listen, "0.0.0.0:7000".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/weir"));
+        assert_eq!(config.database_url, None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rejects_unknown_settings_and_bad_public_urls() {
+        let dir = std::env::temp_dir().join(format!("weir-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("weir.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let err = ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown field `lisen`"),
+            "{err:#}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+
+        assert_eq!(
+            checked_public_url("https://ev.example.com/").unwrap(),
+            "https://ev.example.com"
+        );
+        assert!(checked_public_url("ev.example.com").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! `weir serve`: open the store, settle the admin token, listen, and stop cleanly on
+//! SIGINT or SIGTERM (requests in flight finish; queued writes are committed).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use weir_http::{Limits, ServerState};
+use weir_store::StoreConfig;
+
+use crate::admin_token;
+use crate::config::ServeConfig;
+
+pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    let store_config = match &config.database_url {
+        Some(url) => StoreConfig::Postgres { url: url.clone() },
+        None => StoreConfig::Sqlite {
+            data_dir: config.data_dir.clone(),
+        },
+    };
+    let store = weir_store::open(&store_config)
+        .await
+        .context("cannot open the store")?;
+    let admin_token = admin_token::resolve(store.as_ref(), &config.data_dir).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .unwrap_or_else(|| format!("http://{address}"));
+    let state = ServerState {
+        store,
+        admin_token: Arc::new(admin_token),
+        public_url: public_url.as_str().into(),
+        limits: Limits::default(),
+    };
+    // Tests and scripts read this line to learn the port when listening on port 0.
+    println!("weir listening on http://{address}");
+    tracing::info!(%address, %public_url, storage = storage_name(&store_config), "weir is serving");
+    weir_http::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("weir stopped");
+    Ok(())
+}
+
+fn storage_name(config: &StoreConfig) -> &'static str {
+    match config {
+        StoreConfig::Sqlite { .. } => "sqlite",
+        StoreConfig::Postgres { .. } => "postgres",
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
