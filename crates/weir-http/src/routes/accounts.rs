@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use jiff::Timestamp;
 use serde::Deserialize;
 use weir_core::{Account, AccountId, Domain, Product, Region};
 

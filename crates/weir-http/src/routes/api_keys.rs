@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use weir_core::{ApiKey, ApiKeyId, ApiToken};
 

@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use jiff::Timestamp;
 use serde::Deserialize;
 use weir_core::{App, AppDefinition, AppId, AppName, Package, PackageError};
 use weir_store::NewApp;

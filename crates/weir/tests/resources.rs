@@ -1,0 +1,230 @@
+//! Accounts, apps and installations over real HTTP, on both storage backends.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Server, Storage, sample_app};
+
+on_both_backends!(
+    accounts_round_trip,
+    accounts_paginate_with_a_cursor,
+    apps_upload_as_new_versions,
+    installations_round_trip_and_hide_secure_iparams,
+    data_survives_a_restart,
+);
+
+fn acme() -> serde_json::Value {
+    json!({"id": "12345", "domain": "acme.freshsales.io", "region": "US",
+           "product": "freshsales", "departments": ["sales", "support"]})
+}
+
+async fn accounts_round_trip(storage: Storage) {
+    let server = Server::start(&storage).await;
+    let created = server.post("/api/v1/accounts", acme()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["id"], "12345");
+    assert_eq!(created.body["departments"], json!(["sales", "support"]));
+
+    let shown = server.get("/api/v1/accounts/12345").await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert_eq!(shown.body, created.body);
+
+    let again = server.post("/api/v1/accounts", acme()).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.message(), "account 12345 already exists");
+
+    let patched = server
+        .patch("/api/v1/accounts/12345", json!({"region": "EU"}))
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["region"], "EU");
+    assert_eq!(patched.body["domain"], "acme.freshsales.io");
+    assert_eq!(
+        server.get("/api/v1/accounts/12345").await.body["region"],
+        "EU"
+    );
+
+    let generated = server
+        .post(
+            "/api/v1/accounts",
+            json!({"domain": "b.io", "region": "IND", "product": "freshdesk"}),
+        )
+        .await;
+    assert_eq!(generated.status, StatusCode::CREATED);
+    assert!(generated.body["id"].as_str().unwrap().starts_with("acc_"));
+
+    assert_eq!(
+        server.delete("/api/v1/accounts/12345").await.status,
+        StatusCode::NO_CONTENT
+    );
+    let gone = server.get("/api/v1/accounts/12345").await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(gone.message(), "account 12345 not found");
+    server.stop().await;
+}
+
+async fn accounts_paginate_with_a_cursor(storage: Storage) {
+    let server = Server::start(&storage).await;
+    for id in ["a1", "a2", "a3"] {
+        let account = json!({"id": id, "domain": "x.io", "region": "US", "product": "freshsales"});
+        assert_eq!(
+            server.post("/api/v1/accounts", account).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let first = server.get("/api/v1/accounts?limit=2").await;
+    let ids: Vec<&str> = first.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a1", "a2"]);
+    let cursor = first.body["next_cursor"].as_str().expect("a next page");
+    let rest = server
+        .get(&format!("/api/v1/accounts?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(rest.body["data"][0]["id"], "a3");
+    assert_eq!(rest.body["data"].as_array().unwrap().len(), 1);
+    assert!(rest.body["next_cursor"].is_null());
+
+    let bad = server.get("/api/v1/accounts?limit=500").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.message(), "limit must be between 1 and 200, got 500");
+    let bad = server.get("/api/v1/accounts?cursor=%%%").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    server.stop().await;
+}
+
+async fn apps_upload_as_new_versions(storage: Storage) {
+    let server = Server::start(&storage).await;
+    let v1 = server
+        .upload_app("/api/v1/apps", sample_app("pomodoro"))
+        .await;
+    assert_eq!(v1.status, StatusCode::CREATED, "{}", v1.body);
+    assert_eq!(
+        (v1.body["name"].as_str(), v1.body["version"].as_u64()),
+        (Some("pomodoro"), Some(1))
+    );
+    assert_eq!(v1.body["platform_version"], "2.3");
+    let location = v1.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("/api/v1/apps/{}", v1.body["id"].as_str().unwrap())
+    );
+
+    let v2 = server
+        .upload_app("/api/v1/apps", sample_app("pomodoro"))
+        .await;
+    assert_eq!(v2.body["version"], 2);
+    assert_ne!(v2.body["id"], v1.body["id"]);
+
+    let renamed = server
+        .upload_app("/api/v1/apps?name=timer", sample_app("pomodoro"))
+        .await;
+    assert_eq!(
+        (
+            renamed.body["name"].as_str(),
+            renamed.body["version"].as_u64()
+        ),
+        (Some("timer"), Some(1))
+    );
+
+    let shown = server.get(&location).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert_eq!(shown.body, v1.body);
+    let listed = server.get("/api/v1/apps").await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        server.get("/api/v1/apps/app_nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    server.stop().await;
+}
+
+async fn installations_round_trip_and_hide_secure_iparams(storage: Storage) {
+    let server = Server::start(&storage).await;
+    server.post("/api/v1/accounts", acme()).await;
+    let app = server
+        .upload_app("/api/v1/apps", sample_app("pomodoro"))
+        .await;
+    let app_id = app.body["id"].as_str().unwrap();
+
+    let install = json!({"app_id": app_id, "iparams": {"api_key": "s3cret-value", "subdomain": "acme"},
+                         "departments": ["sales"], "scopes": ["Desk.events.ALL"]});
+    let created = server
+        .post("/api/v1/accounts/12345/installations", install.clone())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["iparams"], json!({"subdomain": "acme"}));
+    assert_eq!(created.body["secure_iparams"], json!(["api_key"]));
+    assert_eq!(created.body["status"], "active");
+    assert!(!created.body.to_string().contains("s3cret-value"));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let shown = server.get(&format!("/api/v1/installations/{id}")).await;
+    assert_eq!(shown.body, created.body);
+    assert!(!shown.body.to_string().contains("s3cret-value"));
+    let listed = server.get("/api/v1/accounts/12345/installations").await;
+    assert_eq!(listed.body["data"], json!([created.body]));
+
+    let twice = server
+        .post("/api/v1/accounts/12345/installations", install)
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(
+        twice.message().contains("already installed"),
+        "{}",
+        twice.message()
+    );
+
+    let blocked = server.delete("/api/v1/accounts/12345").await;
+    assert_eq!(blocked.status, StatusCode::CONFLICT);
+
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/installations/{id}"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let uninstalled = server.get(&format!("/api/v1/installations/{id}")).await;
+    assert_eq!(uninstalled.body["status"], "uninstalled");
+    let listed = server.get("/api/v1/accounts/12345/installations").await;
+    assert_eq!(listed.body["data"], json!([]));
+    server.stop().await;
+}
+
+async fn data_survives_a_restart(storage: Storage) {
+    let server = Server::start(&storage).await;
+    server.post("/api/v1/accounts", acme()).await;
+    let app = server
+        .upload_app("/api/v1/apps", sample_app("pomodoro"))
+        .await
+        .body;
+    let install = json!({"app_id": app["id"], "iparams": {"api_key": "k"}});
+    let installation = server
+        .post("/api/v1/accounts/12345/installations", install)
+        .await
+        .body;
+    let account = server.get("/api/v1/accounts/12345").await.body;
+    server.stop().await;
+
+    let restarted = Server::start(&storage).await;
+    assert_eq!(restarted.get("/readyz").await.status, StatusCode::OK);
+    assert_eq!(restarted.get("/api/v1/accounts/12345").await.body, account);
+    assert_eq!(
+        restarted
+            .get(&format!("/api/v1/apps/{}", app["id"].as_str().unwrap()))
+            .await
+            .body,
+        app
+    );
+    let path = format!(
+        "/api/v1/installations/{}",
+        installation["id"].as_str().unwrap()
+    );
+    assert_eq!(restarted.get(&path).await.body, installation);
+    restarted.stop().await;
+}

@@ -1,0 +1,222 @@
+//! Black-box test support: the real `weir` binary on a random loopback port, and a small
+//! HTTP client speaking to it.
+
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::process::Stdio;
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use weir_testkit::TempDir;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// Where a server keeps its data; shared by the servers of one test to test restarts.
+#[derive(Clone)]
+pub enum Storage {
+    Sqlite(Arc<TempDir>),
+    Postgres { url: String, data_dir: Arc<TempDir> },
+}
+
+impl Storage {
+    pub fn sqlite() -> Self {
+        Storage::Sqlite(Arc::new(TempDir::new()))
+    }
+
+    pub async fn postgres() -> Self {
+        let url = weir_testkit::fresh_postgres_database().await;
+        Storage::Postgres {
+            url,
+            data_dir: Arc::new(TempDir::new()),
+        }
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        match self {
+            Storage::Sqlite(dir) | Storage::Postgres { data_dir: dir, .. } => dir.path(),
+        }
+    }
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    client: reqwest::Client,
+}
+
+/// A reply: its status and its body as JSON (`Value::Null` when empty).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error message of an API error reply.
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error: {}", self.body))
+    }
+}
+
+impl Server {
+    /// Starts `weir serve` with the admin token set.
+    pub async fn start(storage: &Storage) -> Server {
+        Server::start_with(storage, Some(ADMIN_TOKEN)).await
+    }
+
+    pub async fn start_with(storage: &Storage, admin_token: Option<&str>) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(storage.data_dir())
+            .env_remove("WEIR_ADMIN_TOKEN")
+            .env_remove("WEIR_DATABASE_URL")
+            .env("WEIR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Storage::Postgres { url, .. } = storage {
+            command.args(["--database-url", url]);
+        }
+        if let Some(token) = admin_token {
+            command.env("WEIR_ADMIN_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("start weir");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("weir exited before listening");
+            if let Some(url) = line.strip_prefix("weir listening on ") {
+                break url.to_owned();
+            }
+        };
+        Server {
+            child,
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().await.unwrap();
+        assert!(status.success(), "weir exited with {status}");
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{path} answered non-JSON ({e}): {bytes:?}"))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(ADMIN_TOKEN), None, vec![])
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(ADMIN_TOKEN), None, vec![])
+            .await
+    }
+
+    pub async fn post(&self, path: &str, json: Value) -> Reply {
+        self.send_json(Method::POST, path, ADMIN_TOKEN, json).await
+    }
+
+    pub async fn patch(&self, path: &str, json: Value) -> Reply {
+        self.send_json(Method::PATCH, path, ADMIN_TOKEN, json).await
+    }
+
+    pub async fn send_json(&self, method: Method, path: &str, token: &str, json: Value) -> Reply {
+        let body = serde_json::to_vec(&json).unwrap();
+        self.call(method, path, Some(token), Some("application/json"), body)
+            .await
+    }
+
+    pub async fn upload_app(&self, path: &str, zip: Vec<u8>) -> Reply {
+        self.call(
+            Method::POST,
+            path,
+            Some(ADMIN_TOKEN),
+            Some("application/zip"),
+            zip,
+        )
+        .await
+    }
+}
+
+/// A minimal valid app with a required secure iparam and a public one.
+pub fn sample_app(name: &str) -> Vec<u8> {
+    let manifest = format!(
+        r#"{{"name": "{name}", "platform-version": "2.3", "product": {{"freshsales": {{}}}}}}"#
+    );
+    weir_testkit::zip(&[
+        ("manifest.json", &manifest),
+        (
+            "config/iparams.json",
+            r#"{"api_key": {"type": "text", "required": true, "secure": true},
+                "subdomain": {"type": "text"}}"#,
+        ),
+        ("server/server.js", "exports = {};"),
+    ])
+}
+
+/// Runs each named async test once on SQLite and once on PostgreSQL; each takes a
+/// `Storage`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {$(
+            #[tokio::test]
+            async fn $test() { super::$test(super::support::Storage::sqlite()).await }
+        )*}
+        mod on_postgres {$(
+            #[tokio::test]
+            async fn $test() { super::$test(super::support::Storage::postgres().await).await }
+        )*}
+    };
+}
