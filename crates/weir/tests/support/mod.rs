@@ -43,6 +43,8 @@ impl Storage {
 
 pub struct Server {
     child: Child,
+    /// Held so that a temporary data directory lives as long as the server.
+    _storage: Storage,
     pub base: String,
     client: reqwest::Client,
 }
@@ -100,6 +102,7 @@ impl Server {
             }
         };
         Server {
+            _storage: storage.clone(),
             child,
             base,
             client: reqwest::Client::new(),

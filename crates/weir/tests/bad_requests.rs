@@ -1,0 +1,297 @@
+//! Client mistakes get the right 4xx and a message that names the problem; nothing is
+//! half-stored.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use support::{ADMIN_TOKEN, Server, Storage, sample_app};
+
+#[tokio::test]
+async fn json_bodies_are_checked_strictly() {
+    let server = Server::start(&Storage::sqlite()).await;
+    let post_raw = |body: &'static str, content_type: Option<&'static str>| {
+        server.call(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(ADMIN_TOKEN),
+            content_type,
+            body.into(),
+        )
+    };
+
+    let malformed = post_raw(r#"{"domain": "x.io", "#, Some("application/json")).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        malformed.message().starts_with("malformed JSON: "),
+        "{}",
+        malformed.message()
+    );
+
+    let unknown = post_raw(
+        r#"{"domain": "x.io", "region": "US", "product": "freshsales", "colour": "red"}"#,
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown.message().contains("unknown field `colour`"),
+        "{}",
+        unknown.message()
+    );
+
+    let missing = post_raw(
+        r#"{"domain": "x.io", "region": "US"}"#,
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing.message().contains("missing field `product`"),
+        "{}",
+        missing.message()
+    );
+
+    let bad_region = post_raw(
+        r#"{"domain": "x.io", "region": "Mars", "product": "freshsales"}"#,
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(bad_region.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_region
+            .message()
+            .starts_with("region: unknown variant `Mars`"),
+        "{}",
+        bad_region.message()
+    );
+
+    let bad_domain = post_raw(
+        r#"{"domain": "https://x.io/", "region": "US", "product": "freshsales"}"#,
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(bad_domain.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_domain
+            .message()
+            .starts_with("domain: domain must be a host name"),
+        "{}",
+        bad_domain.message()
+    );
+
+    let bad_department = post_raw(
+        r#"{"domain": "x.io", "region": "US", "product": "freshsales", "departments": ["a", 7]}"#,
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(bad_department.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_department
+            .message()
+            .starts_with("departments[1]: invalid type"),
+        "{}",
+        bad_department.message()
+    );
+
+    let form = post_raw("domain=x.io", Some("application/x-www-form-urlencoded")).await;
+    assert_eq!(form.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        form.message(),
+        "expected Content-Type: application/json, got \"application/x-www-form-urlencoded\""
+    );
+    let untyped = post_raw("{}", None).await;
+    assert_eq!(untyped.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let huge = format!(
+        r#"{{"domain": "x.io", "region": "US", "product": "freshsales", "departments": ["{}"]}}"#,
+        "d".repeat(2 << 20)
+    );
+    let too_large = server
+        .call(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(ADMIN_TOKEN),
+            Some("application/json"),
+            huge.into(),
+        )
+        .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        too_large.message(),
+        "the request body is larger than the limit of 1048576 bytes"
+    );
+
+    let listed = server.get("/api/v1/accounts").await;
+    assert_eq!(
+        listed.body["data"],
+        json!([]),
+        "no rejected request stored anything"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn broken_packages_are_refused_with_the_file_at_fault() {
+    let server = Server::start(&Storage::sqlite()).await;
+
+    let not_zip = server
+        .upload_app("/api/v1/apps", b"plain text".to_vec())
+        .await;
+    assert_eq!(not_zip.status, StatusCode::BAD_REQUEST);
+    assert!(
+        not_zip
+            .message()
+            .starts_with("the package is not a valid zip archive"),
+        "{}",
+        not_zip.message()
+    );
+
+    let no_manifest = server
+        .upload_app(
+            "/api/v1/apps?name=x",
+            weir_testkit::zip(&[("server/server.js", "")]),
+        )
+        .await;
+    assert_eq!(no_manifest.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        no_manifest.body["error"]["details"],
+        json!([{"file": "manifest.json", "message": "missing at the package root"}])
+    );
+
+    let bad_json = server
+        .upload_app(
+            "/api/v1/apps?name=x",
+            weir_testkit::zip(&[("manifest.json", "{\n\"a\": }")]),
+        )
+        .await;
+    assert_eq!(bad_json.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_json
+            .message()
+            .contains("manifest.json: invalid JSON: expected value at line 2"),
+        "{}",
+        bad_json.message()
+    );
+
+    let unnamed = server
+        .upload_app(
+            "/api/v1/apps",
+            weir_testkit::zip(&[("manifest.json", "{}")]),
+        )
+        .await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unnamed.message().contains("?name="),
+        "{}",
+        unnamed.message()
+    );
+
+    let escaping = server
+        .upload_app(
+            "/api/v1/apps?name=x",
+            weir_testkit::zip(&[("manifest.json", "{}"), ("../x.js", "")]),
+        )
+        .await;
+    assert_eq!(escaping.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        escaping.message().contains("\"../x.js\""),
+        "{}",
+        escaping.message()
+    );
+
+    let as_json = server
+        .call(
+            Method::POST,
+            "/api/v1/apps",
+            Some(ADMIN_TOKEN),
+            Some("application/json"),
+            sample_app("a"),
+        )
+        .await;
+    assert_eq!(as_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let oversized = server
+        .upload_app("/api/v1/apps", vec![0u8; 5 * 1024 * 1024 + 1])
+        .await;
+    assert_eq!(oversized.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    assert_eq!(server.get("/api/v1/apps").await.body["data"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn installations_check_app_iparams_and_departments() {
+    let server = Server::start(&Storage::sqlite()).await;
+    let account = json!({"id": "acme", "domain": "x.io", "region": "US", "product": "freshsales", "departments": ["sales"]});
+    server.post("/api/v1/accounts", account).await;
+    let app_id = server
+        .upload_app("/api/v1/apps", sample_app("pomodoro"))
+        .await
+        .body["id"]
+        .clone();
+    let install =
+        |body: serde_json::Value| server.post("/api/v1/accounts/acme/installations", body);
+
+    let no_app = install(json!({"app_id": "app_missing"})).await;
+    assert_eq!(no_app.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        no_app.message(),
+        "app_id: no app app_missing has been uploaded"
+    );
+
+    let missing = install(json!({"app_id": app_id})).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.message(), "iparams.api_key: required by the app");
+
+    let unknown =
+        install(json!({"app_id": app_id, "iparams": {"api_key": "k", "colour": "red"}})).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.message(),
+        "iparams.colour: not declared by the app (declared: api_key, subdomain)"
+    );
+
+    let foreign =
+        install(json!({"app_id": app_id, "iparams": {"api_key": "k"}, "departments": ["hr"]}))
+            .await;
+    assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        foreign.message(),
+        "departments: \"hr\" is not a department of account acme"
+    );
+
+    let no_account = server
+        .post(
+            "/api/v1/accounts/nobody/installations",
+            json!({"app_id": app_id}),
+        )
+        .await;
+    assert_eq!(no_account.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(
+        server.get("/api/v1/accounts/acme/installations").await.body["data"],
+        json!([])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_error_shape() {
+    let server = Server::start(&Storage::sqlite()).await;
+    let route = server.get("/api/v1/nothing-here").await;
+    assert_eq!(route.status, StatusCode::NOT_FOUND);
+    assert_eq!(route.message(), "no route for GET /api/v1/nothing-here");
+    let method = server
+        .call(
+            Method::PUT,
+            "/api/v1/accounts",
+            Some(ADMIN_TOKEN),
+            None,
+            vec![],
+        )
+        .await;
+    assert_eq!(method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(method.body["error"]["code"], "method_not_allowed");
+    server.stop().await;
+}
