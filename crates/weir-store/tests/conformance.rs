@@ -12,42 +12,34 @@ use weir_core::{
 use weir_store::{NewApp, PageRequest, PgStore, SqliteStore, Store, StoreError};
 use weir_testkit::TempDir;
 
-/// A store under test, and how to open the same data again.
+/// A store under test, and where its data lives so that it can be opened again.
 struct Backend {
     store: Arc<dyn Store>,
-    reopen: Box<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn Store>>>>>,
-    _dir: Option<Arc<TempDir>>,
+    location: Location,
+}
+
+enum Location {
+    Sqlite(TempDir),
+    Postgres(String),
+}
+
+impl Location {
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Location::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).await.unwrap()),
+            Location::Postgres(url) => Arc::new(PgStore::connect(url).await.unwrap()),
+        }
+    }
 }
 
 async fn sqlite() -> Backend {
-    let dir = Arc::new(TempDir::new());
-    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
-    let path = dir.path().to_owned();
-    Backend {
-        store,
-        reopen: Box::new(move || {
-            let path = path.clone();
-            Box::pin(
-                async move { Arc::new(SqliteStore::open(&path).await.unwrap()) as Arc<dyn Store> },
-            )
-        }),
-        _dir: Some(dir),
-    }
+    let location = Location::Sqlite(TempDir::new());
+    Backend { store: location.open().await, location }
 }
 
 async fn postgres() -> Backend {
-    let url = weir_testkit::fresh_postgres_database().await;
-    let store = Arc::new(PgStore::connect(&url).await.unwrap());
-    Backend {
-        store,
-        reopen: Box::new(move || {
-            let url = url.clone();
-            Box::pin(
-                async move { Arc::new(PgStore::connect(&url).await.unwrap()) as Arc<dyn Store> },
-            )
-        }),
-        _dir: None,
-    }
+    let location = Location::Postgres(weir_testkit::fresh_postgres_database().await);
+    Backend { store: location.open().await, location }
 }
 
 macro_rules! conformance {
@@ -312,7 +304,7 @@ async fn data_survives_reopening(backend: Backend) {
     backend.store.insert_account(&acme).await.unwrap();
     let app = backend.store.insert_app(new_app("pomodoro")).await.unwrap();
     drop(backend.store);
-    let reopened = (backend.reopen)().await;
+    let reopened = backend.location.open().await;
     assert_eq!(reopened.account(&acme.id).await.unwrap(), Some(acme));
     assert_eq!(reopened.app(&app.id).await.unwrap(), Some(app));
     reopened.ping().await.unwrap();
