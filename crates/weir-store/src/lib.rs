@@ -1,5 +1,9 @@
 //! Weir's storage: one `Store` trait, two implementations.
 //!
+//! Both are a [`SqlStore`]: the statements, parameters and row decoding are shared
+//! (`sql_store.rs`, `sql.rs`, `params.rs`, `rows.rs`); a backend only runs statements and
+//! makes the few multi-statement changes in its own transactions.
+//!
 //! - [`SqliteStore`]: embedded, the zero-set-up default. One writer thread owns the only
 //!   writing connection and commits concurrent writes together (group commit), so one
 //!   fsync serves many requests; readers use their own connections.
@@ -15,6 +19,7 @@ mod params;
 mod postgres;
 mod rows;
 mod sql;
+mod sql_store;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -29,6 +34,7 @@ use weir_core::{
 
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
+pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -8,7 +8,7 @@ use crate::rows::{millis, to_json};
 
 /// One bound value. Each backend says how to bind it.
 #[derive(Debug, Clone)]
-pub(crate) enum Param {
+pub enum Param {
     Text(String),
     MaybeText(Option<String>),
     Int(i64),

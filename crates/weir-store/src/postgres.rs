@@ -1,4 +1,4 @@
-//! The PostgreSQL store, for several Weir nodes sharing one database. Statements are the
+//! The PostgreSQL backend, for several Weir nodes sharing one database. Statements are the
 //! shared ones of `sql.rs`; migrations are serialised across nodes by an advisory lock.
 
 use std::time::Duration;
@@ -7,19 +7,21 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
-use sqlx::{Postgres, Row};
-use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, App, AppId, Installation, InstallationId, TokenHash,
-};
+use sqlx::{Postgres as Pg, Row};
+use weir_core::{AccountId, App};
 
 use crate::params::{self, Param};
-use crate::rows::{self, Columns};
-use crate::{NewApp, Page, PageRequest, Result, Store, StoreError, migrations, sql};
+use crate::rows::Columns;
+use crate::sql_store::{Backend, Decode, SqlStore};
+use crate::{NewApp, Result, StoreError, migrations, sql};
 
 /// Any fixed number: all Weir nodes take this lock to migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x5745_4952;
 
-pub struct PgStore {
+/// The PostgreSQL store.
+pub type PgStore = SqlStore<Postgres>;
+
+pub struct Postgres {
     pool: PgPool,
 }
 
@@ -33,60 +35,13 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
         migrate(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(SqlStore {
+            backend: Postgres { pool },
+        })
     }
+}
 
-    async fn fetch_all<T>(
-        &self,
-        sql: &str,
-        params: Vec<Param>,
-        decode: fn(&dyn Columns) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        let rows = bind(sql, params)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(|row| decode(row)).collect()
-    }
-
-    async fn fetch_optional<T>(
-        &self,
-        sql: &str,
-        params: Vec<Param>,
-        decode: fn(&dyn Columns) -> Result<T>,
-    ) -> Result<Option<T>> {
-        let row = bind(sql, params)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(|row| decode(row)).transpose()
-    }
-
-    async fn fetch_page<T>(
-        &self,
-        sql: &str,
-        mut params: Vec<Param>,
-        page: &PageRequest,
-        decode: fn(&dyn Columns) -> Result<T>,
-        id: fn(&T) -> &str,
-    ) -> Result<Page<T>> {
-        params.push(page.after_bound().into());
-        params.push(page.fetch_limit().into());
-        Ok(Page::from_rows(
-            self.fetch_all(sql, params, decode).await?,
-            page,
-            id,
-        ))
-    }
-
-    async fn execute(&self, sql: &str, params: Vec<Param>) -> Result<u64> {
-        let done = bind(sql, params)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected())
-    }
-
+impl Postgres {
     async fn insert_app_once(&self, app: &NewApp) -> Result<App> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let next = bind(sql::NEXT_APP_VERSION, vec![app.name.as_str().into()])
@@ -104,67 +59,35 @@ impl PgStore {
 }
 
 #[async_trait]
-impl Store for PgStore {
-    async fn ping(&self) -> Result<()> {
-        self.execute(sql::PING, vec![]).await.map(drop)
-    }
-
-    async fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.fetch_optional(sql::SETTING, vec![key.into()], |row| row.text("value"))
+impl Backend for Postgres {
+    async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
+        let done = bind(sql, params)
+            .execute(&self.pool)
             .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 
-    async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
-        self.execute(sql::INIT_SETTING, vec![key.into(), value.into()])
-            .await?;
-        self.setting(key).await?.ok_or(StoreError::NotFound)
-    }
-
-    async fn insert_account(&self, account: &Account) -> Result<()> {
-        match self
-            .execute(sql::INSERT_ACCOUNT, params::account(account))
+    async fn fetch<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>> {
+        let rows = bind(sql, params)
+            .fetch_all(&self.pool)
             .await
-        {
-            Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
-                "account {} already exists",
-                account.id
-            ))),
-            other => other.map(drop),
-        }
-    }
-
-    async fn account(&self, id: &AccountId) -> Result<Option<Account>> {
-        self.fetch_optional(sql::ACCOUNT, vec![id.as_str().into()], rows::account)
-            .await
-    }
-
-    async fn accounts(&self, page: &PageRequest) -> Result<Page<Account>> {
-        self.fetch_page(sql::ACCOUNTS, vec![], page, rows::account, |a| {
-            a.id.as_str()
-        })
-        .await
-    }
-
-    async fn update_account(&self, account: &Account) -> Result<()> {
-        match self
-            .execute(sql::UPDATE_ACCOUNT, params::account_update(account))
-            .await?
-        {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
+            .map_err(backend)?;
+        rows.iter().map(|row| decode(row)).collect()
     }
 
     async fn delete_account(&self, id: &AccountId) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        // Lock the account row so no installation is added between the check and the delete.
-        let locked = bind(
-            "SELECT id FROM accounts WHERE id = $1 FOR UPDATE",
-            vec![id.as_str().into()],
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
+        // The row lock keeps installations from being added between the count and the delete.
+        let locked = bind(sql::LOCK_ACCOUNT, vec![id.as_str().into()])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
         if locked.is_none() {
             return Err(StoreError::NotFound);
         }
@@ -191,90 +114,6 @@ impl Store for PgStore {
                 Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
                 other => return other,
             }
-        }
-    }
-
-    async fn app(&self, id: &AppId) -> Result<Option<App>> {
-        self.fetch_optional(&sql::app(), vec![id.as_str().into()], rows::app)
-            .await
-    }
-
-    async fn app_package(&self, id: &AppId) -> Result<Option<Vec<u8>>> {
-        self.fetch_optional(sql::APP_PACKAGE, vec![id.as_str().into()], |row| {
-            row.bytes("package")
-        })
-        .await
-    }
-
-    async fn apps(&self, page: &PageRequest) -> Result<Page<App>> {
-        self.fetch_page(&sql::apps(), vec![], page, rows::app, |a| a.id.as_str())
-            .await
-    }
-
-    async fn insert_installation(&self, installation: &Installation) -> Result<()> {
-        match self
-            .execute(sql::INSERT_INSTALLATION, params::installation(installation))
-            .await
-        {
-            Err(StoreError::Conflict(_)) => Err(crate::already_installed(installation)),
-            other => other.map(drop),
-        }
-    }
-
-    async fn installation(&self, id: &InstallationId) -> Result<Option<Installation>> {
-        self.fetch_optional(
-            sql::INSTALLATION,
-            vec![id.as_str().into()],
-            rows::installation,
-        )
-        .await
-    }
-
-    async fn installations(
-        &self,
-        account: &AccountId,
-        page: &PageRequest,
-    ) -> Result<Page<Installation>> {
-        let params = vec![account.as_str().into()];
-        self.fetch_page(sql::INSTALLATIONS, params, page, rows::installation, |i| {
-            i.id.as_str()
-        })
-        .await
-    }
-
-    async fn uninstall(&self, id: &InstallationId, at: Timestamp) -> Result<()> {
-        let params = vec![id.as_str().into(), rows::millis(at).into()];
-        match self.execute(sql::UNINSTALL, params).await? {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
-    }
-
-    async fn insert_api_key(&self, key: &ApiKey) -> Result<()> {
-        self.execute(sql::INSERT_API_KEY, params::api_key(key))
-            .await
-            .map(drop)
-    }
-
-    async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>> {
-        self.fetch_optional(
-            sql::API_KEY_BY_HASH,
-            vec![hash.as_str().into()],
-            rows::api_key,
-        )
-        .await
-    }
-
-    async fn api_keys(&self, account: &AccountId) -> Result<Vec<ApiKey>> {
-        self.fetch_all(sql::API_KEYS, vec![account.as_str().into()], rows::api_key)
-            .await
-    }
-
-    async fn delete_api_key(&self, account: &AccountId, id: &ApiKeyId) -> Result<()> {
-        let params = vec![account.as_str().into(), id.as_str().into()];
-        match self.execute(sql::DELETE_API_KEY, params).await? {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
         }
     }
 }
@@ -322,7 +161,7 @@ async fn migrate(pool: &PgPool) -> Result<()> {
     tx.commit().await.map_err(backend)
 }
 
-fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Postgres, PgArguments> {
+fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> {
     params
         .into_iter()
         .fold(sqlx::query(sql), |query, param| match param {
@@ -344,22 +183,23 @@ fn backend(error: sqlx::Error) -> StoreError {
 
 impl Columns for PgRow {
     fn text(&self, column: &str) -> Result<String> {
-        self.try_get(column)
-            .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+        get(self, column)
     }
 
     fn optional_text(&self, column: &str) -> Result<Option<String>> {
-        self.try_get(column)
-            .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+        get(self, column)
     }
 
     fn int(&self, column: &str) -> Result<i64> {
-        self.try_get(column)
-            .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+        get(self, column)
     }
 
     fn bytes(&self, column: &str) -> Result<Vec<u8>> {
-        self.try_get(column)
-            .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+        get(self, column)
     }
+}
+
+fn get<'r, T: sqlx::Decode<'r, Pg> + sqlx::Type<Pg>>(row: &'r PgRow, column: &str) -> Result<T> {
+    row.try_get(column)
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }

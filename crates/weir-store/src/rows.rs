@@ -10,7 +10,7 @@ use weir_core::{
 
 use crate::{Result, StoreError};
 
-pub(crate) trait Columns {
+pub trait Columns {
     fn text(&self, column: &str) -> Result<String>;
     fn optional_text(&self, column: &str) -> Result<Option<String>>;
     fn int(&self, column: &str) -> Result<i64>;

@@ -18,21 +18,19 @@ pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts \
 pub(crate) const HAS_ACTIVE_INSTALLATIONS: &str =
     "SELECT COUNT(*) AS n FROM installations WHERE account_id = $1 AND status = 'active'";
 pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";
+/// PostgreSQL only: holds the account while its installations are counted.
+pub(crate) const LOCK_ACCOUNT: &str = "SELECT id FROM accounts WHERE id = $1 FOR UPDATE";
 
-/// Every app column but the package itself, which only `APP_PACKAGE` reads.
-const APP_COLUMNS: &str =
-    "id, name, version, platform_version, package_sha256, package_size, created_at";
 pub(crate) const NEXT_APP_VERSION: &str =
     "SELECT COALESCE(MAX(version), 0) + 1 AS n FROM apps WHERE name = $1";
 pub(crate) const INSERT_APP: &str = "INSERT INTO apps \
     (id, name, version, platform_version, package, package_sha256, package_size, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-pub(crate) fn app() -> String {
-    format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1")
-}
-pub(crate) fn apps() -> String {
-    format!("SELECT {APP_COLUMNS} FROM apps WHERE id > $1 ORDER BY id LIMIT $2")
-}
+/// Apps are read without their package, which only `APP_PACKAGE` reads.
+pub(crate) const APP: &str = "SELECT id, name, version, platform_version, package_sha256, \
+    package_size, created_at FROM apps WHERE id = $1";
+pub(crate) const APPS: &str = "SELECT id, name, version, platform_version, package_sha256, \
+    package_size, created_at FROM apps WHERE id > $1 ORDER BY id LIMIT $2";
 pub(crate) const APP_PACKAGE: &str = "SELECT package FROM apps WHERE id = $1";
 
 pub(crate) const INSERT_INSTALLATION: &str = "INSERT INTO installations \

@@ -34,12 +34,18 @@ impl Location {
 
 async fn sqlite() -> Backend {
     let location = Location::Sqlite(TempDir::new());
-    Backend { store: location.open().await, location }
+    Backend {
+        store: location.open().await,
+        location,
+    }
 }
 
 async fn postgres() -> Backend {
     let location = Location::Postgres(weir_testkit::fresh_postgres_database().await);
-    Backend { store: location.open().await, location }
+    Backend {
+        store: location.open().await,
+        location,
+    }
 }
 
 macro_rules! conformance {
