@@ -293,5 +293,12 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
         .await;
     assert_eq!(method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(method.body["error"]["code"], "method_not_allowed");
+    let bad_path = server.get("/api/v1/accounts/%FF").await;
+    assert_eq!(bad_path.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_path.message().starts_with("invalid path: "),
+        "{}",
+        bad_path.message()
+    );
     server.stop().await;
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/accounts`: the tenants of the host product.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use weir_core::{Account, AccountId, Domain, Product, Region};
 
 use super::load_account;
 use crate::auth::Caller;
-use crate::body::JsonBody;
+use crate::body::{JsonBody, PathParams};
 use crate::error::ApiError;
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
@@ -67,7 +67,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<Account>, ApiError> {
     let account = load_account(&state, &caller, &id).await?;
     Ok(Json(account))
@@ -76,7 +76,7 @@ pub async fn show(
 pub async fn update(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<UpdateAccount>,
 ) -> Result<Json<Account>, ApiError> {
     caller.require_admin()?;
@@ -101,7 +101,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     let account = load_account(&state, &caller, &id).await?;

@@ -2,7 +2,7 @@
 //! shown once, in the answer that creates it.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use weir_core::{ApiKey, ApiKeyId, ApiToken};
 
 use super::load_account;
 use crate::auth::Caller;
-use crate::body::JsonBody;
+use crate::body::{JsonBody, PathParams};
 use crate::error::ApiError;
 use crate::state::ServerState;
 
@@ -34,7 +34,7 @@ struct CreatedKey {
 pub async fn create(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    PathParams(account_id): PathParams<String>,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_admin()?;
@@ -60,7 +60,7 @@ pub async fn create(
 pub async fn list(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    PathParams(account_id): PathParams<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
     let keys = state.store.api_keys(&account.id).await?;
@@ -70,7 +70,7 @@ pub async fn list(
 pub async fn delete(
     State(state): State<ServerState>,
     caller: Caller,
-    Path((account_id, key_id)): Path<(String, String)>,
+    PathParams((account_id, key_id)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
     let not_found = || {

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use weir_core::{App, AppDefinition, AppId, AppName, Package, PackageError};
 use weir_store::NewApp;
 
 use crate::auth::Caller;
-use crate::body::{read_limited, require_content_type};
+use crate::body::{PathParams, read_limited, require_content_type};
 use crate::error::{ApiError, Detail};
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
@@ -97,7 +97,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<ServerState>,
     _caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<App>, ApiError> {
     let not_found = || ApiError::not_found(format!("app {id} not found"));
     let app_id = AppId::parse(&id).map_err(|_| not_found())?;

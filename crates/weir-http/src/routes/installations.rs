@@ -2,7 +2,7 @@
 //! Secure iparams are stored but never shown again: views list their names only.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use jiff::Timestamp;
@@ -15,7 +15,7 @@ use weir_core::{
 
 use super::load_account;
 use crate::auth::Caller;
-use crate::body::JsonBody;
+use crate::body::{JsonBody, PathParams};
 use crate::error::ApiError;
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
@@ -75,7 +75,7 @@ impl From<Installation> for InstallationView {
 pub async fn create(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    PathParams(account_id): PathParams<String>,
     JsonBody(body): JsonBody<CreateInstallation>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
@@ -132,7 +132,7 @@ pub async fn create(
 pub async fn list(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    PathParams(account_id): PathParams<String>,
     PageParams(page): PageParams,
 ) -> Result<Json<ListResponse<InstallationView>>, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
@@ -143,7 +143,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<InstallationView>, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
     Ok(Json(installation.into()))
@@ -153,7 +153,7 @@ pub async fn show(
 pub async fn delete(
     State(state): State<ServerState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
     if installation.status == InstallationStatus::Uninstalled {
