@@ -30,6 +30,8 @@ pub enum PackageError {
     NotZip(String),
     #[error("the package holds {path:?}, a path that leaves the package or is not UTF-8")]
     UnsafePath { path: String },
+    #[error("the package holds {path:?}, a symbolic link; packages hold plain files only")]
+    Link { path: String },
     #[error("the package holds more than {limit} files")]
     TooManyFiles { limit: usize },
     #[error("the package unpacks to more than {limit} bytes")]
@@ -66,6 +68,9 @@ impl Package {
             let raw_name = entry.name().to_owned();
             if entry.is_dir() || is_junk(&raw_name) {
                 continue;
+            }
+            if entry.is_symlink() {
+                return Err(PackageError::Link { path: raw_name });
             }
             let path = entry
                 .enclosed_name()
@@ -172,6 +177,32 @@ mod tests {
             err,
             PackageError::UnsafePath {
                 path: "../evil.js".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_links_and_absolute_paths() {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        writer
+            .add_symlink("server/lib.js", "/etc/passwd", options)
+            .unwrap();
+        let bytes = writer.finish().unwrap().into_inner();
+        let err = Package::from_zip(&bytes, PackageLimits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            PackageError::Link {
+                path: "server/lib.js".into()
+            }
+        );
+
+        let bytes = zip_of(&[("/etc/cron.d/x", b"x")]);
+        let err = Package::from_zip(&bytes, PackageLimits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            PackageError::UnsafePath {
+                path: "/etc/cron.d/x".into()
             }
         );
     }
