@@ -103,16 +103,8 @@ mod tests {
 
     fn specs() -> Vec<IparamSpec> {
         vec![
-            IparamSpec {
-                name: "api_key".into(),
-                required: true,
-                secure: true,
-            },
-            IparamSpec {
-                name: "domain".into(),
-                required: false,
-                secure: false,
-            },
+            IparamSpec::text("api_key", true, true),
+            IparamSpec::text("domain", false, false),
         ]
     }
 

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api_key;
 pub mod app;
+pub mod catalogue;
 pub mod ids;
 pub mod installation;
 pub mod package;
@@ -15,7 +16,7 @@ pub mod secret;
 
 pub use account::{Account, Domain, Product, Region};
 pub use api_key::ApiKey;
-pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem};
+pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem, PlatformVersion};
 pub use ids::{AccountId, ApiKeyId, AppId, InstallationId};
 pub use installation::{Installation, InstallationStatus, Iparams};
 pub use package::{Package, PackageError, PackageLimits};

@@ -18,6 +18,8 @@ pub struct ApiError {
 #[derive(Debug, Serialize)]
 pub struct Detail {
     pub file: String,
+    /// A JSON pointer or `line:column`; empty when the problem is the whole file.
+    pub location: String,
     pub message: String,
 }
 

@@ -7,6 +7,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::{ADMIN_TOKEN, Server, Storage, sample_app};
 
+const UNNAMED_MANIFEST: &str = r#"{"platform-version": "2.3", "product": {"freshsales": {}}}"#;
+
 #[tokio::test]
 async fn json_bodies_are_checked_strictly() {
     let server = Server::start(&Storage::sqlite()).await;
@@ -156,7 +158,7 @@ async fn broken_packages_are_refused_with_the_file_at_fault() {
     assert_eq!(no_manifest.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         no_manifest.body["error"]["details"],
-        json!([{"file": "manifest.json", "message": "missing at the package root"}])
+        json!([{"file": "manifest.json", "location": "", "message": "missing at the package root"}])
     );
 
     let bad_json = server
@@ -169,7 +171,7 @@ async fn broken_packages_are_refused_with_the_file_at_fault() {
     assert!(
         bad_json
             .message()
-            .contains("manifest.json: invalid JSON: expected value at line 2"),
+            .contains("manifest.json 2:6: expected value"),
         "{}",
         bad_json.message()
     );
@@ -177,7 +179,7 @@ async fn broken_packages_are_refused_with_the_file_at_fault() {
     let unnamed = server
         .upload_app(
             "/api/v1/apps",
-            weir_testkit::zip(&[("manifest.json", "{}")]),
+            weir_testkit::zip(&[("manifest.json", UNNAMED_MANIFEST)]),
         )
         .await;
     assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -190,7 +192,7 @@ async fn broken_packages_are_refused_with_the_file_at_fault() {
     let escaping = server
         .upload_app(
             "/api/v1/apps?name=x",
-            weir_testkit::zip(&[("manifest.json", "{}"), ("../x.js", "")]),
+            weir_testkit::zip(&[("manifest.json", UNNAMED_MANIFEST), ("../x.js", "")]),
         )
         .await;
     assert_eq!(escaping.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -201,8 +201,8 @@ pub fn sample_app(name: &str) -> Vec<u8> {
         ("manifest.json", &manifest),
         (
             "config/iparams.json",
-            r#"{"api_key": {"type": "text", "required": true, "secure": true},
-                "subdomain": {"type": "text"}}"#,
+            r#"{"api_key": {"display_name": "API key", "type": "text", "required": true, "secure": true},
+                "subdomain": {"display_name": "Subdomain", "type": "text"}}"#,
         ),
         ("server/server.js", "exports = {};"),
     ])

@@ -1,0 +1,254 @@
+//! Freshworks `manifest.json`, every platform version (REFERENCE §2):
+//!
+//! - 2.0: `product: {freshdesk: {}}`; events are declared in `server.js` (`exports.events`);
+//! - 2.1–2.3: `product.<name>.events / functions / requests`, `whitelisted-domains`,
+//!   `dependencies`, `engines`; several products make an omni app;
+//! - 3.0–3.1: `modules.common` (app-setup, external and scheduled events) plus product
+//!   modules (`support_ticket`, `deal`, …) with their product events.
+//!
+//! Both shapes become a list of [`EventScope`]s, so later code has one path.
+
+use super::json::Node;
+use super::problem::Problems;
+use super::{EventScope, Handler, PlatformVersion, ScopeKind, ServerFunction};
+use crate::catalogue;
+
+/// What the manifest declares, besides the app's name.
+#[derive(Debug, Default)]
+pub(super) struct Manifest {
+    pub platform_version: Option<PlatformVersion>,
+    pub scopes: Vec<EventScope>,
+    pub whitelisted_domains: Vec<String>,
+    pub dependencies: Vec<(String, String)>,
+    pub engines: Vec<(String, String)>,
+}
+
+pub(super) fn parse(root: &Node, problems: &mut Problems) -> Manifest {
+    let mut manifest = Manifest::default();
+    if root.value.as_object().is_none() {
+        problems.push(root.problem("must be a JSON object"));
+        return manifest;
+    }
+    manifest.platform_version = match root.get("platform-version") {
+        None => {
+            problems.push(root.problem(format!(
+                "\"platform-version\" is missing (one of: {})",
+                PlatformVersion::NAMES.join(", ")
+            )));
+            None
+        }
+        Some(node) => problems.take(node.string().and_then(|v| {
+            PlatformVersion::parse(v).ok_or_else(|| {
+                node.problem(format!(
+                    "unknown platform version {v:?} (one of: {})",
+                    PlatformVersion::NAMES.join(", ")
+                ))
+            })
+        })),
+    };
+    let global = manifest
+        .platform_version
+        .is_some_and(PlatformVersion::is_global);
+    let (wanted, unwanted) = if global {
+        ("modules", "product")
+    } else {
+        ("product", "modules")
+    };
+    if let Some(node) = root.get(unwanted) {
+        problems.push(node.problem(format!(
+            "\"{unwanted}\" is not used by this platform version; declare \"{wanted}\" instead"
+        )));
+    }
+    match root.get(wanted) {
+        None if manifest.platform_version.is_some() => {
+            problems.push(root.problem(format!("\"{wanted}\" is missing")))
+        }
+        None => {}
+        Some(node) if global => manifest.scopes = parse_modules(&node, problems),
+        Some(node) => manifest.scopes = parse_products(&node, problems),
+    }
+    if let Some(node) = root.get("whitelisted-domains") {
+        manifest.whitelisted_domains = whitelisted_domains(&node, problems);
+    }
+    if let Some(node) = root.get("dependencies") {
+        manifest.dependencies = problems.take(node.string_map()).unwrap_or_default();
+    }
+    if let Some(node) = root.get("engines") {
+        manifest.engines = problems.take(node.string_map()).unwrap_or_default();
+    }
+    manifest
+}
+
+fn parse_products(node: &Node, problems: &mut Problems) -> Vec<EventScope> {
+    let Some(products) = problems.take(node.members()) else {
+        return Vec::new();
+    };
+    if products.is_empty() {
+        problems.push(node.problem("names no product (e.g. \"freshsales\": {})"));
+    }
+    let mut scopes = Vec::new();
+    for (name, product) in products {
+        let Some(product_events) = catalogue::product_events(name) else {
+            problems.push(product.problem(format!(
+                "unknown product {name:?} (known: {})",
+                catalogue::products().join(", ")
+            )));
+            continue;
+        };
+        let allowed =
+            |event: &str| catalogue::is_app_event(event) || product_events.contains(&event);
+        scopes.push(parse_scope(
+            ScopeKind::Product,
+            name,
+            &product,
+            &allowed,
+            problems,
+        ));
+    }
+    scopes
+}
+
+fn parse_modules(node: &Node, problems: &mut Problems) -> Vec<EventScope> {
+    let Some(modules) = problems.take(node.members()) else {
+        return Vec::new();
+    };
+    if !modules.iter().any(|(name, _)| *name != "common") {
+        problems.push(node.problem(
+            "needs at least one product module (e.g. \"support_ticket\") beside \"common\"",
+        ));
+    }
+    let mut scopes = Vec::new();
+    for (name, module) in modules {
+        let scope = if name == "common" {
+            parse_scope(
+                ScopeKind::Module,
+                name,
+                &module,
+                &catalogue::is_app_event,
+                problems,
+            )
+        } else if let Some(module_events) = catalogue::module_events(name) {
+            let allowed = |event: &str| module_events.contains(&event);
+            parse_scope(ScopeKind::Module, name, &module, &allowed, problems)
+        } else {
+            problems.push(module.problem(format!(
+                "unknown module {name:?} (known: {})",
+                catalogue::modules().join(", ")
+            )));
+            continue;
+        };
+        scopes.push(scope);
+    }
+    scopes
+}
+
+/// One product (2.x) or module (3.x): its events, functions and request templates.
+fn parse_scope(
+    kind: ScopeKind,
+    name: &str,
+    node: &Node,
+    allowed: &dyn Fn(&str) -> bool,
+    problems: &mut Problems,
+) -> EventScope {
+    let mut scope = EventScope {
+        kind,
+        name: name.to_owned(),
+        handlers: None,
+        functions: Vec::new(),
+        requests: Vec::new(),
+    };
+    if problems.take(node.members()).is_none() {
+        return scope;
+    }
+    if let Some(events) = node.get("events") {
+        scope.handlers = Some(handlers(&events, name, allowed, problems));
+    }
+    if let Some(functions) = node.get("functions") {
+        scope.functions = server_functions(&functions, problems);
+    }
+    if let Some(requests) = node.get("requests") {
+        scope.requests = problems
+            .take(requests.members())
+            .map(|members| {
+                members
+                    .into_iter()
+                    .map(|(name, _)| name.to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    scope
+}
+
+fn handlers(
+    events: &Node,
+    scope: &str,
+    allowed: &dyn Fn(&str) -> bool,
+    problems: &mut Problems,
+) -> Vec<Handler> {
+    let mut handlers = Vec::new();
+    for (event, declaration) in problems.take(events.members()).unwrap_or_default() {
+        if !allowed(event) {
+            problems.push(declaration.problem(format!("{event:?} is not an event of {scope:?}")));
+            continue;
+        }
+        let function = declaration.get("handler").ok_or_else(|| {
+            declaration.problem("needs a \"handler\": the name of a function exported by server.js")
+        });
+        if let Some(function) = problems.take(function.and_then(|f| function_name(&f))) {
+            handlers.push(Handler {
+                event: event.to_owned(),
+                function,
+            });
+        }
+    }
+    handlers
+}
+
+fn server_functions(functions: &Node, problems: &mut Problems) -> Vec<ServerFunction> {
+    let mut declared = Vec::new();
+    for (name, declaration) in problems.take(functions.members()).unwrap_or_default() {
+        let timeout = declaration
+            .get("timeout")
+            .map(|t| t.integer(1..=40))
+            .transpose();
+        if let Some(timeout) = problems.take(timeout) {
+            declared.push(ServerFunction {
+                name: name.to_owned(),
+                timeout_secs: timeout.map(|t| t as u32),
+            });
+        }
+    }
+    declared
+}
+
+/// A handler names a JavaScript function: an identifier.
+fn function_name(node: &Node) -> Result<String, super::PackageProblem> {
+    let name = node.string()?;
+    let mut chars = name.chars();
+    let identifier = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if !identifier {
+        return Err(node.problem(format!("{name:?} is not a JavaScript function name")));
+    }
+    Ok(name.to_owned())
+}
+
+fn whitelisted_domains(node: &Node, problems: &mut Problems) -> Vec<String> {
+    let mut domains = Vec::new();
+    for item in problems.take(node.items()).unwrap_or_default() {
+        let domain = item.string().and_then(|d| {
+            if d.starts_with("https://") || d.starts_with("http://") {
+                Ok(d.to_owned())
+            } else {
+                Err(item.problem(format!(
+                    "{d:?} must start with https:// (e.g. https://*.example.com)"
+                )))
+            }
+        });
+        domains.extend(problems.take(domain));
+    }
+    domains
+}

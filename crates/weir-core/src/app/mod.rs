@@ -1,0 +1,322 @@
+//! Apps: an uploaded package, and the one model Weir reads out of it.
+//!
+//! Five platforms declare an app's events and webhooks five ways; every one of them is
+//! read here into the same [`AppDefinition`], so that the engine has one code path:
+//!
+//! | file | platform | module |
+//! |---|---|---|
+//! | `manifest.json` | Freshworks 2.0–3.1 | [`manifest`] |
+//! | `config/iparams.json`, `config/requests.json`, `config/oauth_config.json` | Freshworks | [`iparams`], [`requests`] |
+//! | `server/test_data/**.json` | Freshworks | [`test_data`] |
+//! | `resources.json`, `plugin-manifest.json` | Zoho Desk | [`zoho`] |
+//! | `config/webhooks.json` | Coviu | [`registered_webhooks`] |
+//!
+//! Parsing never stops at the first problem: it reports every one, each with its file, its
+//! place in the file and a plain message.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::{AppId, InvalidValue, Package};
+
+pub mod iparams;
+mod json;
+mod manifest;
+mod problem;
+pub mod registered_webhooks;
+pub mod requests;
+pub mod test_data;
+pub mod zoho;
+
+pub use iparams::IparamSpec;
+pub use problem::PackageProblem;
+pub use registered_webhooks::RegisteredWebhook;
+pub use requests::RequestTemplate;
+pub use test_data::TestPayload;
+pub use zoho::{ExtensionWebhook, ZohoSubscription};
+
+use json::Node;
+use problem::Problems;
+
+/// One stored version of an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct App {
+    pub id: AppId,
+    pub name: AppName,
+    /// 1 for the first upload of a name, then 2, 3, …
+    pub version: u32,
+    pub platform_version: Option<String>,
+    /// Hex SHA-256 of the zip archive as uploaded.
+    pub package_sha256: String,
+    pub package_size: u64,
+    pub created_at: Timestamp,
+}
+
+/// The name that ties the versions of one app together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AppName(String);
+
+impl AppName {
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let trimmed = value.trim();
+        if trimmed.is_empty()
+            || trimmed.chars().count() > 100
+            || trimmed.chars().any(char::is_control)
+        {
+            return Err(InvalidValue(format!(
+                "app name must be 1 to 100 printable characters, got {value:?}"
+            )));
+        }
+        Ok(AppName(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AppName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for AppName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        AppName::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A Freshworks platform version, as `manifest.json` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PlatformVersion {
+    V2_0,
+    V2_1,
+    V2_2,
+    V2_3,
+    V3_0,
+    V3_1,
+}
+
+impl PlatformVersion {
+    const ALL: [PlatformVersion; 6] = [
+        PlatformVersion::V2_0,
+        PlatformVersion::V2_1,
+        PlatformVersion::V2_2,
+        PlatformVersion::V2_3,
+        PlatformVersion::V3_0,
+        PlatformVersion::V3_1,
+    ];
+    pub const NAMES: [&str; 6] = ["2.0", "2.1", "2.2", "2.3", "3.0", "3.1"];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .position(|name| *name == value)
+            .map(|i| Self::ALL[i])
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// 3.x "global apps" declare `modules`; 2.x declare `product`.
+    pub fn is_global(self) -> bool {
+        self >= PlatformVersion::V3_0
+    }
+}
+
+/// Where events are declared: a product (2.x) or a module (3.x, `common` included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Product,
+    Module,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventScope {
+    pub kind: ScopeKind,
+    pub name: String,
+    /// Event → handler. `None` when the manifest declares no `events` here: then the
+    /// `exports.events` array of `server.js` decides (the platform 2.0 way).
+    pub handlers: Option<Vec<Handler>>,
+    /// Server methods the front end may invoke (SMI).
+    pub functions: Vec<ServerFunction>,
+    /// The request templates this scope may use, by name.
+    pub requests: Vec<String>,
+}
+
+impl EventScope {
+    /// Where this scope sits in `manifest.json`, for problems about it.
+    fn pointer(&self) -> String {
+        match self.kind {
+            ScopeKind::Product => format!("/product/{}", self.name),
+            ScopeKind::Module => format!("/modules/{}", self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handler {
+    pub event: String,
+    /// The function exported by `server.js`.
+    pub function: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFunction {
+    pub name: String,
+    pub timeout_secs: Option<u32>,
+}
+
+/// What Weir knows about an app from its package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppDefinition {
+    /// The manifest's `name`, a Weir addition; uploads may name the app instead.
+    pub name: Option<AppName>,
+    pub platform_version: PlatformVersion,
+    pub scopes: Vec<EventScope>,
+    /// URL patterns `$request` may call (platform ≤ 2.2).
+    pub whitelisted_domains: Vec<String>,
+    /// npm packages for `server/node_modules`, name → version.
+    pub dependencies: Vec<(String, String)>,
+    pub engines: Vec<(String, String)>,
+    pub iparams: Vec<IparamSpec>,
+    pub request_templates: Vec<RequestTemplate>,
+    /// `config/oauth_config.json`, kept as given.
+    pub oauth_config: Option<Value>,
+    pub test_data: Vec<TestPayload>,
+    pub registered_webhooks: Vec<RegisteredWebhook>,
+    pub extension_webhooks: Vec<ExtensionWebhook>,
+    /// `plugin-manifest.json` `zohoAuthorisation.scope`.
+    pub authorisation_scopes: Vec<String>,
+}
+
+const MANIFEST: &str = "manifest.json";
+const SERVER_JS: &str = "server/server.js";
+const OAUTH_CONFIG: &str = "config/oauth_config.json";
+
+impl AppDefinition {
+    /// Reads the package, reporting every problem found rather than the first.
+    pub fn parse(package: &Package) -> Result<Self, Vec<PackageProblem>> {
+        let mut problems = Problems::default();
+        let mut read = |file: &str, required: bool| -> Option<Value> {
+            match package.file(file) {
+                Some(bytes) => problems.take(json::parse_file(file, bytes)),
+                None if required => {
+                    problems.push(PackageProblem::new(file, "", "missing at the package root"));
+                    None
+                }
+                None => None,
+            }
+        };
+        let manifest_json = read(MANIFEST, true);
+        let iparams_json = read(iparams::FILE, false);
+        let requests_json = read(requests::FILE, false);
+        let oauth_config = read(OAUTH_CONFIG, false);
+        let webhooks_json = read(registered_webhooks::FILE, false);
+        let resources_json = read(zoho::RESOURCES, false);
+        let plugin_manifest_json = read(zoho::PLUGIN_MANIFEST, false);
+
+        let manifest_node = at(MANIFEST, &manifest_json);
+        let name = manifest_node
+            .as_ref()
+            .and_then(|m| app_name(m, &mut problems));
+        let manifest = manifest_node
+            .map(|m| manifest::parse(&m, &mut problems))
+            .unwrap_or_default();
+        let iparams = at(iparams::FILE, &iparams_json)
+            .map_or_else(Vec::new, |n| iparams::parse(&n, &mut problems));
+        let request_templates = at(requests::FILE, &requests_json)
+            .map_or_else(Vec::new, |n| requests::parse(&n, &mut problems));
+        let registered_webhooks = at(registered_webhooks::FILE, &webhooks_json)
+            .map_or_else(Vec::new, |n| registered_webhooks::parse(&n, &mut problems));
+        let extension_webhooks = at(zoho::RESOURCES, &resources_json)
+            .map_or_else(Vec::new, |n| zoho::parse_resources(&n, &mut problems));
+        let authorisation_scopes = at(zoho::PLUGIN_MANIFEST, &plugin_manifest_json)
+            .map_or_else(Vec::new, |n| zoho::parse_scopes(&n, &mut problems));
+        let test_data = test_data::parse(package, &mut problems);
+
+        let definition = AppDefinition {
+            name,
+            platform_version: manifest.platform_version.unwrap_or(PlatformVersion::V2_0),
+            scopes: manifest.scopes,
+            whitelisted_domains: manifest.whitelisted_domains,
+            dependencies: manifest.dependencies,
+            engines: manifest.engines,
+            iparams,
+            request_templates,
+            oauth_config,
+            test_data,
+            registered_webhooks,
+            extension_webhooks,
+            authorisation_scopes,
+        };
+        definition.check_across_files(package, &mut problems);
+        if problems.is_empty() {
+            Ok(definition)
+        } else {
+            Err(problems.into_vec())
+        }
+    }
+
+    /// Rules that tie one file to another.
+    fn check_across_files(&self, package: &Package, problems: &mut Problems) {
+        let declares_code = self
+            .scopes
+            .iter()
+            .any(|s| s.handlers.as_ref().is_some_and(|h| !h.is_empty()) || !s.functions.is_empty());
+        if declares_code && package.file(SERVER_JS).is_none() {
+            problems.push(PackageProblem::new(
+                SERVER_JS,
+                "",
+                "missing, but manifest.json names handlers or functions in it",
+            ));
+        }
+        for scope in &self.scopes {
+            for name in &scope.requests {
+                if !self.request_templates.iter().any(|t| &t.name == name) {
+                    problems.push(PackageProblem::new(
+                        MANIFEST,
+                        format!("{}/requests/{name}", scope.pointer()),
+                        format!(
+                            "the request template {name:?} is not defined in {}",
+                            requests::FILE
+                        ),
+                    ));
+                }
+            }
+        }
+        let granted = self
+            .authorisation_scopes
+            .iter()
+            .any(|s| s == zoho::EVENTS_SCOPE);
+        if !self.extension_webhooks.is_empty() && !granted {
+            problems.push(PackageProblem::new(
+                zoho::PLUGIN_MANIFEST,
+                "/zohoAuthorisation/scope",
+                format!(
+                    "extension webhooks need the {} scope here",
+                    zoho::EVENTS_SCOPE
+                ),
+            ));
+        }
+    }
+}
+
+fn app_name(manifest: &Node, problems: &mut Problems) -> Option<AppName> {
+    let node = manifest.get("name")?;
+    let name = node
+        .string()
+        .and_then(|s| AppName::parse(s).map_err(|e| node.problem(e.0)));
+    problems.take(name)
+}
+
+/// The root node of a file that was read, if it was.
+fn at<'a>(file: &'a str, value: &'a Option<Value>) -> Option<Node<'a>> {
+    value.as_ref().map(|value| Node::root(file, value))
+}
