@@ -1,6 +1,7 @@
-//! Reading the JSON files of a package: strictly (a key given twice is an error, where
-//! `serde_json` would silently keep the last), and with every value knowing its JSON
-//! pointer, so that a problem can say exactly where it is.
+//! Reading the JSON (and YAML) files of a package: strictly (a key given twice is an
+//! error, where `serde_json` would silently keep the last), into JSON values that know
+//! their JSON pointer, so that a problem can say exactly where it is. YAML files (the
+//! integration.app connector specs) are read into the same JSON values.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -23,6 +24,24 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> Result<Value, PackageProblem> {
                 .unwrap_or(&message)
                 .to_owned();
             PackageProblem::new(file, format!("{}:{}", e.line(), e.column()), message)
+        })
+}
+
+/// Parses a whole YAML file into a JSON value; errors come back located by line:column.
+pub fn parse_yaml_file(file: &str, bytes: &[u8]) -> Result<Value, PackageProblem> {
+    yaml_serde::from_slice::<StrictValue>(bytes)
+        .map(|strict| strict.0)
+        .map_err(|e| {
+            let location = e
+                .location()
+                .map_or(String::new(), |l| format!("{}:{}", l.line(), l.column()));
+            let message = e.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            PackageProblem::new(file, location, message)
         })
 }
 
@@ -233,6 +252,21 @@ mod tests {
     fn syntax_errors_are_located() {
         let problem = parse_file("x.json", b"{\"a\": }").unwrap_err();
         assert_eq!(problem.to_string(), "x.json 1:7: expected value");
+    }
+
+    #[test]
+    fn yaml_reads_into_json_values() {
+        let value = parse_yaml_file(
+            "spec.yml",
+            b"name: Hook\nkey: hook\nmethods:\n  handle: {}\n",
+        );
+        assert_eq!(value.unwrap()["methods"]["handle"], serde_json::json!({}));
+        let problem = parse_yaml_file("spec.yml", b"key: a\nkey: b\n").unwrap_err();
+        assert_eq!(problem.file, "spec.yml");
+        assert_eq!(
+            problem.to_string(),
+            "spec.yml 1:1: the key \"key\" is given twice"
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub(super) struct Manifest {
     pub whitelisted_domains: Vec<String>,
     pub dependencies: Vec<(String, String)>,
     pub engines: Vec<(String, String)>,
+    /// `connectorEvents`: connector event key → handler (see `connector.rs`).
+    pub connector_handlers: Vec<Handler>,
 }
 
 pub(super) fn parse(root: &Node, problems: &mut Problems) -> Manifest {
@@ -75,6 +77,10 @@ pub(super) fn parse(root: &Node, problems: &mut Problems) -> Manifest {
     }
     if let Some(node) = root.get("engines") {
         manifest.engines = problems.take(node.string_map()).unwrap_or_default();
+    }
+    if let Some(node) = root.get("connectorEvents") {
+        // Which keys exist is known once the connector files are read.
+        manifest.connector_handlers = handlers(&node, "connectorEvents", &|_| true, problems);
     }
     manifest
 }

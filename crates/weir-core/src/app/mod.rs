@@ -10,6 +10,7 @@
 //! | `server/test_data/**.json` | Freshworks | [`test_data`] |
 //! | `resources.json`, `plugin-manifest.json` | Zoho Desk | [`zoho`] |
 //! | `config/webhooks.json` | Coviu | [`registered_webhooks`] |
+//! | `global-webhooks/*/spec.yml`, `events/*/spec.yml` | integration.app | [`connector`] |
 //!
 //! Parsing never stops at the first problem: it reports every one, each with its file, its
 //! place in the file and a plain message.
@@ -22,6 +23,7 @@ use serde_json::Value;
 
 use crate::{AppId, InvalidValue, Package};
 
+pub mod connector;
 pub mod iparams;
 mod json;
 mod manifest;
@@ -31,6 +33,7 @@ pub mod requests;
 pub mod test_data;
 pub mod zoho;
 
+pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method};
 pub use iparams::IparamSpec;
 pub use problem::PackageProblem;
 pub use registered_webhooks::RegisteredWebhook;
@@ -194,6 +197,8 @@ pub struct AppDefinition {
     pub extension_webhooks: Vec<ExtensionWebhook>,
     /// `plugin-manifest.json` `zohoAuthorisation.scope`.
     pub authorisation_scopes: Vec<String>,
+    pub global_webhooks: Vec<GlobalWebhook>,
+    pub connector_events: Vec<ConnectorEvent>,
 }
 
 const MANIFEST: &str = "manifest.json";
@@ -240,6 +245,25 @@ impl AppDefinition {
         let authorisation_scopes = at(zoho::PLUGIN_MANIFEST, &plugin_manifest_json)
             .map_or_else(Vec::new, |n| zoho::parse_scopes(&n, &mut problems));
         let test_data = test_data::parse(package, &mut problems);
+        let global_webhooks = connector::parse_global_webhooks(package, &mut problems);
+        let mut connector_events =
+            connector::parse_events(package, &global_webhooks, &mut problems);
+        for handler in &manifest.connector_handlers {
+            let spec = format!("{}{}/spec.yml", connector::EVENTS, handler.event);
+            match connector_events.iter_mut().find(|e| e.key == handler.event) {
+                Some(event) => event.handler = Some(handler.function.clone()),
+                // A broken event is reported where it is broken, not again here.
+                None if package.file(&spec).is_some() => {}
+                None => problems.push(PackageProblem::new(
+                    MANIFEST,
+                    format!("/connectorEvents/{}", handler.event),
+                    format!(
+                        "no connector event {:?} is defined under events/",
+                        handler.event
+                    ),
+                )),
+            }
+        }
 
         let definition = AppDefinition {
             name,
@@ -255,6 +279,8 @@ impl AppDefinition {
             registered_webhooks,
             extension_webhooks,
             authorisation_scopes,
+            global_webhooks,
+            connector_events,
         };
         definition.check_across_files(package, &mut problems);
         if problems.is_empty() {
