@@ -1,8 +1,13 @@
 //! `weir`: the command line. Each subcommand is a module; this file only dispatches.
 
 mod admin_token;
+mod app_dir;
 mod config;
 mod serve;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -21,14 +26,38 @@ struct Cli {
 enum Command {
     /// Run the Weir server: the operator API, inbound webhooks and the workers.
     Serve(config::ServeArgs),
+    /// Check an app folder as an upload is checked: every problem, or a summary.
+    Validate {
+        /// The app folder (holding manifest.json)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Validate an app folder, then write dist/<name>-<version>.zip.
+    Pack {
+        /// The app folder (holding manifest.json)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     init_logging();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new()?;
+    let succeeded = |ok: bool| {
+        if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    };
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve::run(args.resolve()?)),
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve::run(args.resolve()?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { dir } => validate::validate(&dir).map(succeeded),
+        Command::Pack { dir } => validate::pack(&dir).map(succeeded),
     }
 }
 

@@ -50,15 +50,17 @@ pub struct ConnectorEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectorEventKind {
-    GlobalWebhook {
-        selector: Method,
-    },
-    Webhook {
-        subscribe: Method,
-        handle: Method,
-        unsubscribe: Method,
-        refresh: Option<Method>,
-    },
+    GlobalWebhook { selector: Method },
+    Webhook(Box<WebhookMethods>),
+}
+
+/// The methods of a `webhook` event: the app subscribes each installation itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookMethods {
+    pub subscribe: Method,
+    pub handle: Method,
+    pub unsubscribe: Method,
+    pub refresh: Option<Method>,
 }
 
 /// A connector method: a JavaScript module, or a mapping evaluated without code.
@@ -213,12 +215,12 @@ fn webhook_methods(
     } else {
         None
     };
-    Some(ConnectorEventKind::Webhook {
+    Some(ConnectorEventKind::Webhook(Box::new(WebhookMethods {
         subscribe: subscribe?,
         handle: handle?,
         unsubscribe: unsubscribe?,
         refresh,
-    })
+    })))
 }
 
 /// `(key, path of spec.yml)` for every folder under `root` that holds a spec.

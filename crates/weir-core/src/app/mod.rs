@@ -33,7 +33,7 @@ pub mod requests;
 pub mod test_data;
 pub mod zoho;
 
-pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method};
+pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method, WebhookMethods};
 pub use iparams::IparamSpec;
 pub use problem::PackageProblem;
 pub use registered_webhooks::RegisteredWebhook;
@@ -181,7 +181,11 @@ pub struct ServerFunction {
 pub struct AppDefinition {
     /// The manifest's `name`, a Weir addition; uploads may name the app instead.
     pub name: Option<AppName>,
-    pub platform_version: PlatformVersion,
+    /// The manifest's `version`, a Weir addition used by `weir pack` for the file name.
+    pub version: Option<String>,
+    /// The Freshworks platform version; `None` for a package without `manifest.json` (a
+    /// Zoho Desk extension or an integration.app connector).
+    pub platform_version: Option<PlatformVersion>,
     pub scopes: Vec<EventScope>,
     /// URL patterns `$request` may call (platform ≤ 2.2).
     pub whitelisted_domains: Vec<String>,
@@ -219,7 +223,14 @@ impl AppDefinition {
                 None => None,
             }
         };
-        let manifest_json = read(MANIFEST, true);
+        // A Zoho extension or an integration.app connector may come without a Freshworks
+        // manifest; anything else is an app without its declaration.
+        let other_platform = package.file(zoho::PLUGIN_MANIFEST).is_some()
+            || package
+                .paths()
+                .any(|p| p.starts_with(connector::GLOBAL_WEBHOOKS))
+            || package.paths().any(|p| p.starts_with(connector::EVENTS));
+        let manifest_json = read(MANIFEST, !other_platform);
         let iparams_json = read(iparams::FILE, false);
         let requests_json = read(requests::FILE, false);
         let oauth_config = read(OAUTH_CONFIG, false);
@@ -231,6 +242,9 @@ impl AppDefinition {
         let name = manifest_node
             .as_ref()
             .and_then(|m| app_name(m, &mut problems));
+        let version = manifest_node
+            .as_ref()
+            .and_then(|m| app_version(m, &mut problems));
         let manifest = manifest_node
             .map(|m| manifest::parse(&m, &mut problems))
             .unwrap_or_default();
@@ -267,7 +281,8 @@ impl AppDefinition {
 
         let definition = AppDefinition {
             name,
-            platform_version: manifest.platform_version.unwrap_or(PlatformVersion::V2_0),
+            version,
+            platform_version: manifest.platform_version,
             scopes: manifest.scopes,
             whitelisted_domains: manifest.whitelisted_domains,
             dependencies: manifest.dependencies,
@@ -332,6 +347,21 @@ impl AppDefinition {
             ));
         }
     }
+}
+
+fn app_version(manifest: &Node, problems: &mut Problems) -> Option<String> {
+    let node = manifest.get("version")?;
+    let version = node.string().and_then(|v| {
+        let ok = !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+        if ok {
+            Ok(v.to_owned())
+        } else {
+            Err(node.problem("must be a version such as \"1.2.0\""))
+        }
+    });
+    problems.take(version)
 }
 
 fn app_name(manifest: &Node, problems: &mut Problems) -> Option<AppName> {

@@ -72,7 +72,7 @@ pub async fn upload(
         .insert_app(NewApp {
             id: AppId::generate(),
             name,
-            platform_version: Some(definition.platform_version.as_str().to_owned()),
+            platform_version: definition.platform_version.map(|v| v.as_str().to_owned()),
             package_sha256: weir_core::sha256_hex(&archive),
             package: archive.to_vec(),
             created_at: weir_core::now(),

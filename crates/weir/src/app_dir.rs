@@ -1,0 +1,158 @@
+//! An app's source folder, as `weir validate` and `weir pack` read it: which files belong
+//! in the package, and the package as a zip.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use weir_core::{AppDefinition, Package, PackageLimits, PackageProblem};
+
+/// The largest package Weir accepts: 5 MB, as Freshworks allows.
+pub const MAX_PACKAGE_BYTES: usize = 5 * 1024 * 1024;
+
+/// Folders that are never part of a package: build output, local state, tooling.
+const LEFT_OUT: &[&str] = &["dist", "coverage", ".weir", ".fdk", ".git", "node_modules"];
+const NODE_MODULES: &str = "server/node_modules/";
+
+/// The package made from a folder, and what was wrong with it.
+pub struct Packed {
+    pub zip: Vec<u8>,
+    pub definition: Option<AppDefinition>,
+    pub problems: Vec<PackageProblem>,
+}
+
+/// Reads the folder, zips what belongs in the package, and parses the result exactly as
+/// an upload is parsed (from the zip), so validating locally and uploading agree.
+pub fn pack(dir: &Path) -> anyhow::Result<Packed> {
+    let declarations = [
+        "manifest.json",
+        "plugin-manifest.json",
+        "global-webhooks",
+        "events",
+    ];
+    if !declarations.iter().any(|d| dir.join(d).exists()) {
+        bail!(
+            "{} holds no manifest.json (nor plugin-manifest.json): is it an app folder?",
+            dir.display()
+        );
+    }
+    let mut files = BTreeMap::new();
+    let mut problems = Vec::new();
+    collect(dir, dir, LEFT_OUT, &mut files, &mut problems)?;
+    let source = Package::from_files(files.clone());
+    let parsed = AppDefinition::parse(&source);
+    if let Ok(definition) = &parsed {
+        add_dependencies(dir, definition, &mut files, &mut problems)?;
+    }
+    let zip = zip(&files)?;
+    if zip.len() > MAX_PACKAGE_BYTES {
+        problems.push(PackageProblem::new(
+            "",
+            "",
+            format!(
+                "the package is {} bytes; the limit is {MAX_PACKAGE_BYTES}",
+                zip.len()
+            ),
+        ));
+    }
+    let definition = match Package::from_zip(&zip, PackageLimits::default()) {
+        Err(error) => {
+            problems.push(PackageProblem::new("", "", error.to_string()));
+            None
+        }
+        Ok(package) => match AppDefinition::parse(&package) {
+            Ok(definition) => Some(definition),
+            Err(found) => {
+                problems.extend(found);
+                None
+            }
+        },
+    };
+    Ok(Packed {
+        zip,
+        definition,
+        problems,
+    })
+}
+
+/// Every file under `dir`, by package path, except folders named in `skip`. Links are
+/// refused: a package holds plain files only.
+fn collect(
+    root: &Path,
+    dir: &Path,
+    skip: &[&str],
+    files: &mut BTreeMap<String, Vec<u8>>,
+    problems: &mut Vec<PackageProblem>,
+) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        let relative = package_path(root, &path);
+        let file_type = std::fs::symlink_metadata(&path)?.file_type();
+        if file_type.is_symlink() {
+            let message = "a symbolic link; packages hold plain files only";
+            problems.push(PackageProblem::new(&relative, "", message));
+        } else if file_type.is_dir() {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if !skip.contains(&name) {
+                collect(root, &path, skip, files, problems)?;
+            }
+        } else {
+            let content =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            files.insert(relative, content);
+        }
+    }
+    Ok(())
+}
+
+/// The npm packages named in the manifest's `dependencies` come along from
+/// `server/node_modules` (Weir runs them in its sandbox); the rest of it stays behind.
+fn add_dependencies(
+    root: &Path,
+    definition: &AppDefinition,
+    files: &mut BTreeMap<String, Vec<u8>>,
+    problems: &mut Vec<PackageProblem>,
+) -> anyhow::Result<()> {
+    for (name, _version) in &definition.dependencies {
+        let dir = root.join(NODE_MODULES).join(name);
+        if !dir.is_dir() {
+            problems.push(PackageProblem::new(
+                "manifest.json",
+                format!("/dependencies/{name}"),
+                format!("{NODE_MODULES}{name} is not installed (run npm install in server/)"),
+            ));
+            continue;
+        }
+        // A dependency's own node_modules (its dependencies) come along too.
+        collect(root, &dir, &[], files, problems)?;
+    }
+    Ok(())
+}
+
+fn package_path(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn zip(files: &BTreeMap<String, Vec<u8>>) -> anyhow::Result<Vec<u8>> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (path, content) in files {
+        writer.start_file(path.as_str(), options)?;
+        writer.write_all(content)?;
+    }
+    Ok(writer.finish()?.into_inner())
+}

@@ -1,0 +1,172 @@
+//! `weir validate` and `weir pack` on real folders: the examples, a broken app, and what a
+//! pack keeps and leaves out.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use weir_testkit::TempDir;
+
+fn weir(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .arg(dir)
+        .output()
+        .expect("run weir")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+fn write(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+#[test]
+fn every_example_validates_clean() {
+    let expected = [
+        (
+            "freshteam-external-events",
+            "product freshteam: onAppInstall → onAppInstallHandler",
+        ),
+        (
+            "freshsales-product-events",
+            "product freshworks_crm: onContactCreate → onContactCreateHandler",
+        ),
+        (
+            "chat-connector",
+            "connector events: message-posted (global-webhook) → onMessagePosted",
+        ),
+        (
+            "registered-webhooks",
+            "registered webhooks: crm-create-case (POST), crm-search-cases (GET), upload-photo (POST)",
+        ),
+        (
+            "zoho-desk-extension",
+            "extension webhooks: ticketSync → Ticket_Add Ticket_Update Ticket_Thread_Add Ticket_Comment_Add",
+        ),
+    ];
+    for (name, line) in expected {
+        let output = weir(&["validate"], &example(name));
+        let text = stdout(&output);
+        assert!(output.status.success(), "{name} is not valid:\n{text}");
+        assert!(text.starts_with(&format!("{name} (")), "{name}:\n{text}");
+        assert!(text.contains(line), "{name} lacks {line:?}:\n{text}");
+    }
+}
+
+#[test]
+fn a_broken_app_lists_every_problem_and_fails() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshsales": {"events": {"onTicketCreate": {"handler": "h"}}}}}"#,
+            ),
+            (
+                "config/iparams.json",
+                r#"{"key": {"display_name": "Key", "type": "secret"}}"#,
+            ),
+        ],
+    );
+    let output = weir(&["validate"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout(&output).lines().collect::<Vec<_>>()[..2],
+        [
+            "manifest.json /product/freshsales/events/onTicketCreate: \"onTicketCreate\" is not an event of \"freshsales\"",
+            "config/iparams.json /key/type: unknown type \"secret\" (one of: text, paragraph, dropdown, multiselect, email, phonenumber, number, url, date, radio, checkbox, api_key, domain)",
+        ]
+    );
+    assert!(
+        stdout(&output).ends_with(&format!("2 problem(s) found in {}\n", dir.path().display()))
+    );
+}
+
+#[test]
+fn pack_keeps_the_declared_dependencies_and_leaves_out_the_rest() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"name": "packer", "version": "2.1.0", "platform-version": "2.3",
+                    "product": {"freshsales": {"events": {"onDealCreate": {"handler": "h"}}}},
+                    "dependencies": {"left-pad": "1.3.0"}}"#,
+            ),
+            ("server/server.js", "exports = { h: function () {} };"),
+            (
+                "server/node_modules/left-pad/package.json",
+                r#"{"main": "index.js"}"#,
+            ),
+            (
+                "server/node_modules/left-pad/index.js",
+                "module.exports = function () {};",
+            ),
+            (
+                "server/node_modules/undeclared/index.js",
+                "module.exports = 1;",
+            ),
+            ("coverage/lcov.info", "x"),
+            (".weir/state.json", "{}"),
+            ("dist/old.zip", "x"),
+        ],
+    );
+    let output = weir(&["pack"], dir.path());
+    assert!(output.status.success(), "{}", stdout(&output));
+    let zip = std::fs::read(dir.path().join("dist/packer-2.1.0.zip")).expect("the packed zip");
+    let package = weir_core::Package::from_zip(&zip, weir_core::PackageLimits::default()).unwrap();
+    assert_eq!(
+        package.paths().collect::<Vec<_>>(),
+        [
+            "manifest.json",
+            "server/node_modules/left-pad/index.js",
+            "server/node_modules/left-pad/package.json",
+            "server/server.js",
+        ]
+    );
+}
+
+#[test]
+fn pack_refuses_a_missing_dependency() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[(
+            "manifest.json",
+            r#"{"platform-version": "2.3", "product": {"freshsales": {}}, "dependencies": {"left-pad": "1.3.0"}}"#,
+        )],
+    );
+    let output = weir(&["pack"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with(
+            "manifest.json /dependencies/left-pad: server/node_modules/left-pad is not installed (run npm install in server/)"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!dir.path().join("dist").exists());
+}
+
+#[test]
+fn a_folder_without_an_app_is_an_error_not_a_panic() {
+    let dir = TempDir::new();
+    let output = weir(&["validate"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds no manifest.json"), "{stderr}");
+}
