@@ -32,8 +32,10 @@ pub enum PackageError {
     UnsafePath { path: String },
     #[error("the package holds {path:?}, a symbolic link; packages hold plain files only")]
     Link { path: String },
-    #[error("the package holds more than {limit} files")]
+    #[error("the package holds more than {limit} entries")]
     TooManyFiles { limit: usize },
+    #[error("the package holds {path:?} twice")]
+    Duplicate { path: String },
     #[error("the package unpacks to more than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{path}: cannot be unpacked: {reason}")]
@@ -72,13 +74,12 @@ impl Package {
             if entry.is_symlink() {
                 return Err(PackageError::Link { path: raw_name });
             }
-            let path = entry
-                .enclosed_name()
-                .and_then(|p| p.to_str().map(|s| s.replace('\\', "/")))
-                .filter(|p| !p.is_empty())
-                .ok_or(PackageError::UnsafePath {
-                    path: raw_name.clone(),
-                })?;
+            let path = package_path(&raw_name).ok_or(PackageError::UnsafePath {
+                path: raw_name.clone(),
+            })?;
+            if files.contains_key(&path) {
+                return Err(PackageError::Duplicate { path });
+            }
             let budget = limits.max_unpacked_bytes - unpacked;
             let mut content = Vec::new();
             (&mut entry)
@@ -108,6 +109,25 @@ impl Package {
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
     }
+}
+
+/// The package path of an archive entry: `/`-separated, without `.` or empty segments.
+/// `None` when it is absolute, names a drive, or climbs out with `..` (in either slash
+/// style: Windows archivers write `\\`).
+fn package_path(name: &str) -> Option<String> {
+    let unified = name.replace('\\', "/");
+    let first = unified.split('/').next().unwrap_or_default();
+    if unified.starts_with('/') || first.ends_with(':') {
+        return None;
+    }
+    let segments: Vec<&str> = unified
+        .split('/')
+        .filter(|segment| !segment.is_empty() && *segment != ".")
+        .collect();
+    if segments.is_empty() || segments.contains(&"..") {
+        return None;
+    }
+    Some(segments.join("/"))
 }
 
 /// Files that archivers add on their own and no app means to ship.

@@ -1,4 +1,9 @@
-//! The JavaScript sandbox (QuickJS) that runs app handlers with the platform globals.
+//! The JavaScript sandbox (QuickJS, through `rquickjs`).
 //!
-//! Not built yet: it arrives with the handler runtime. It will know nothing of SQL or
-//! sockets; the engine hands it a host interface for `$db`, HTTP, schedules and URLs.
+//! For now it offers the syntax check of an app package's JavaScript, which `weir validate`
+//! and app uploads run; the handler runtime with the platform globals arrives with its own
+//! issue. It knows nothing of SQL or sockets.
+
+mod syntax;
+
+pub use syntax::check_syntax;

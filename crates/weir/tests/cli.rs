@@ -87,7 +87,7 @@ fn a_broken_app_lists_every_problem_and_fails() {
         stdout(&output).lines().collect::<Vec<_>>()[..2],
         [
             "manifest.json /product/freshsales/events/onTicketCreate: \"onTicketCreate\" is not an event of \"freshsales\"",
-            "config/iparams.json /key/type: unknown type \"secret\" (one of: text, paragraph, dropdown, multiselect, email, phonenumber, number, url, date, radio, checkbox, api_key, domain)",
+            "config/iparams.json /key/type: unknown type \"secret\" (one of: text, paragraph, dropdown, multiselect, email, phone_number, phonenumber, number, url, date, radio, checkbox, api_key, domain)",
         ]
     );
     assert!(

@@ -434,10 +434,9 @@ mod tests {
             }
         );
         assert_eq!(task.handler, None, "runs onExternalEvent");
-        assert!(matches!(
-            &task.kind,
-            ConnectorEventKind::Webhook { refresh: None, .. }
-        ));
+        assert!(
+            matches!(&task.kind, ConnectorEventKind::Webhook(methods) if methods.refresh.is_none())
+        );
     }
 
     #[test]

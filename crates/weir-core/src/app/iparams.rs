@@ -15,6 +15,7 @@ pub const TYPES: &[&str] = &[
     "dropdown",
     "multiselect",
     "email",
+    "phone_number",
     "phonenumber",
     "number",
     "url",

@@ -130,13 +130,9 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The location to report: the pointer, or `/` for the whole document.
+    /// The location to report: the JSON pointer, empty for the whole document.
     pub fn location(&self) -> &str {
-        if self.pointer.is_empty() {
-            "/"
-        } else {
-            &self.pointer
-        }
+        &self.pointer
     }
 
     pub fn problem(&self, message: impl Into<String>) -> PackageProblem {
@@ -279,6 +275,6 @@ mod tests {
             items[0].string().unwrap_err().to_string(),
             "x.json /a~1b/c/0: must be a string"
         );
-        assert_eq!(root.string().unwrap_err().location, "/");
+        assert_eq!(root.string().unwrap_err().location, "");
     }
 }

@@ -48,26 +48,23 @@ pub(super) fn parse(root: &Node, problems: &mut Problems) -> Manifest {
             })
         })),
     };
-    let global = manifest
-        .platform_version
-        .is_some_and(PlatformVersion::is_global);
-    let (wanted, unwanted) = if global {
-        ("modules", "product")
-    } else {
-        ("product", "modules")
-    };
-    if let Some(node) = root.get(unwanted) {
-        problems.push(node.problem(format!(
-            "\"{unwanted}\" is not used by this platform version; declare \"{wanted}\" instead"
-        )));
-    }
-    match root.get(wanted) {
-        None if manifest.platform_version.is_some() => {
-            problems.push(root.problem(format!("\"{wanted}\" is missing")))
+    // Which of `product` and `modules` to read depends on a known version.
+    if let Some(version) = manifest.platform_version {
+        let global = version.is_global();
+        let (wanted, unwanted) = if global {
+            ("modules", "product")
+        } else {
+            ("product", "modules")
+        };
+        match (root.get(wanted), root.get(unwanted)) {
+            (_, Some(node)) => problems.push(node.problem(format!(
+                "\"{unwanted}\" is not used by platform {}; declare \"{wanted}\" instead",
+                version.as_str()
+            ))),
+            (None, None) => problems.push(root.problem(format!("\"{wanted}\" is missing"))),
+            (Some(node), None) if global => manifest.scopes = parse_modules(&node, problems),
+            (Some(node), None) => manifest.scopes = parse_products(&node, problems),
         }
-        None => {}
-        Some(node) if global => manifest.scopes = parse_modules(&node, problems),
-        Some(node) => manifest.scopes = parse_products(&node, problems),
     }
     if let Some(node) = root.get("whitelisted-domains") {
         manifest.whitelisted_domains = whitelisted_domains(&node, problems);
@@ -246,7 +243,7 @@ fn whitelisted_domains(node: &Node, problems: &mut Problems) -> Vec<String> {
     let mut domains = Vec::new();
     for item in problems.take(node.items()).unwrap_or_default() {
         let domain = item.string().and_then(|d| {
-            if d.starts_with("https://") || d.starts_with("http://") {
+            if d.starts_with("https://") {
                 Ok(d.to_owned())
             } else {
                 Err(item.problem(format!(

@@ -297,7 +297,8 @@ impl AppDefinition {
             global_webhooks,
             connector_events,
         };
-        definition.check_across_files(package, &mut problems);
+        let read = ReadFiles::new(package, &requests_json, &plugin_manifest_json);
+        definition.check_across_files(package, &read, &mut problems);
         if problems.is_empty() {
             Ok(definition)
         } else {
@@ -305,22 +306,20 @@ impl AppDefinition {
         }
     }
 
-    /// Rules that tie one file to another.
-    fn check_across_files(&self, package: &Package, problems: &mut Problems) {
-        let declares_code = self
-            .scopes
-            .iter()
-            .any(|s| s.handlers.as_ref().is_some_and(|h| !h.is_empty()) || !s.functions.is_empty());
+    /// Rules that tie one file to another. A file that could not be read has been
+    /// reported already: rules that depend on it are skipped rather than misreported.
+    fn check_across_files(&self, package: &Package, read: &ReadFiles, problems: &mut Problems) {
+        let declares_code =
+            self.scopes.iter().any(|s| {
+                s.handlers.as_ref().is_some_and(|h| !h.is_empty()) || !s.functions.is_empty()
+            }) || self.connector_events.iter().any(|e| e.handler.is_some());
         if declares_code && package.file(SERVER_JS).is_none() {
-            problems.push(PackageProblem::new(
-                SERVER_JS,
-                "",
-                "missing, but manifest.json names handlers or functions in it",
-            ));
+            let message = "missing, but manifest.json names handlers or functions in it";
+            problems.push(PackageProblem::new(SERVER_JS, "", message));
         }
-        for scope in &self.scopes {
-            for name in &scope.requests {
-                if !self.request_templates.iter().any(|t| &t.name == name) {
+        if let Some(defined) = &read.template_names {
+            for scope in &self.scopes {
+                for name in scope.requests.iter().filter(|name| !defined.contains(name)) {
                     problems.push(PackageProblem::new(
                         MANIFEST,
                         format!("{}/requests/{name}", scope.pointer()),
@@ -336,15 +335,51 @@ impl AppDefinition {
             .authorisation_scopes
             .iter()
             .any(|s| s == zoho::EVENTS_SCOPE);
-        if !self.extension_webhooks.is_empty() && !granted {
-            problems.push(PackageProblem::new(
+        if self.extension_webhooks.is_empty() || granted || read.plugin_manifest_broken {
+            return;
+        }
+        let scope = zoho::EVENTS_SCOPE;
+        problems.push(match package.file(zoho::PLUGIN_MANIFEST) {
+            Some(_) => PackageProblem::new(
                 zoho::PLUGIN_MANIFEST,
                 "/zohoAuthorisation/scope",
+                format!("extension webhooks need the {scope} scope here"),
+            ),
+            None => PackageProblem::new(
+                zoho::RESOURCES,
+                "/webhook",
                 format!(
-                    "extension webhooks need the {} scope here",
-                    zoho::EVENTS_SCOPE
+                    "extension webhooks need a {} granting {scope}",
+                    zoho::PLUGIN_MANIFEST
                 ),
-            ));
+            ),
+        });
+    }
+}
+
+/// What the cross-file rules need to know of files that were read, or failed to be.
+struct ReadFiles {
+    /// The template names `config/requests.json` defines; `None` if it could not be read.
+    template_names: Option<Vec<String>>,
+    plugin_manifest_broken: bool,
+}
+
+impl ReadFiles {
+    fn new(
+        package: &Package,
+        requests_json: &Option<Value>,
+        plugin_manifest: &Option<Value>,
+    ) -> Self {
+        let template_names = match (package.file(requests::FILE), requests_json) {
+            (None, _) => Some(Vec::new()),
+            (Some(_), Some(Value::Object(templates))) => Some(templates.keys().cloned().collect()),
+            (Some(_), _) => None,
+        };
+        let plugin_manifest_broken =
+            package.file(zoho::PLUGIN_MANIFEST).is_some() && plugin_manifest.is_none();
+        ReadFiles {
+            template_names,
+            plugin_manifest_broken,
         }
     }
 }

@@ -110,7 +110,7 @@ fn extension_webhook(node: &Node, problems: &mut Problems) -> Option<ExtensionWe
     let description = node
         .get("description")
         .and_then(|d| problems.take(limited(&d, MAX_DESCRIPTION)));
-    let ignore_source_id = required(node, "ignoreSourceId", 36, problems).and_then(|id| {
+    let ignore_source_id = required(node, "ignoreSourceId", MAX_NAME, problems).and_then(|id| {
         let at = node.get("ignoreSourceId").expect("checked above");
         problems.take(if is_uuid(&id) {
             Ok(id)
@@ -169,7 +169,7 @@ fn subscription(event: &str, node: &Node, problems: &mut Problems) -> Option<Zoh
             Some(ZohoOption::DepartmentIds | ZohoOption::DepartmentId) => problems.push(value.problem(
                 "leave departmentIds out: deliveries are filtered by the departments chosen at installation",
             )),
-            _ if !known.accepts_key(key) => problems.push(value.problem(format!(
+            _ if !known.free_form && !known.accepts_key(key) => problems.push(value.problem(format!(
                 "{event} takes no option {key:?}{}",
                 accepted_options(known)
             ))),
