@@ -6,4 +6,21 @@
 
 mod syntax;
 
+use weir_core::{AppDefinition, Package, PackageProblem};
+
 pub use syntax::check_syntax;
+
+/// The whole check of a package, as uploads and `weir validate` run it: its declarations
+/// (`AppDefinition::parse`) and its code (`check_syntax`), every problem of both together.
+pub fn validate_package(package: &Package) -> Result<AppDefinition, Vec<PackageProblem>> {
+    let parsed = AppDefinition::parse(package);
+    let syntax = check_syntax(package);
+    match parsed {
+        Ok(definition) if syntax.is_empty() => Ok(definition),
+        Ok(_) => Err(syntax),
+        Err(mut problems) => {
+            problems.extend(syntax);
+            Err(problems)
+        }
+    }
+}

@@ -61,7 +61,7 @@ pub fn pack(dir: &Path) -> anyhow::Result<Packed> {
             problems.push(PackageProblem::new("", "", error.to_string()));
             None
         }
-        Ok(package) => match AppDefinition::parse(&package) {
+        Ok(package) => match weir_sandbox::validate_package(&package) {
             Ok(definition) => Some(definition),
             Err(found) => {
                 problems.extend(found);

@@ -202,6 +202,22 @@ async fn broken_packages_are_refused_with_the_file_at_fault() {
         escaping.message()
     );
 
+    let broken_js = server
+        .upload_app(
+            "/api/v1/apps",
+            weir_testkit::zip(&[
+                ("manifest.json", r#"{"name": "x", "platform-version": "2.3", "product": {"freshsales": {"events": {"onDealCreate": {"handler": "h"}}}}}"#),
+                ("server/server.js", "exports = {\n  h: function () { return 1 +; }\n};"),
+            ]),
+        )
+        .await;
+    assert_eq!(broken_js.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        broken_js.body["error"]["details"],
+        json!([{"file": "server/server.js", "location": "2:30",
+                "message": "syntax error: unexpected token in expression: ';'"}])
+    );
+
     let as_json = server
         .call(
             Method::POST,

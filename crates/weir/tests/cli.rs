@@ -79,19 +79,24 @@ fn a_broken_app_lists_every_problem_and_fails() {
                 "config/iparams.json",
                 r#"{"key": {"display_name": "Key", "type": "secret"}}"#,
             ),
+            (
+                "server/server.js",
+                "exports = { h: function () { return ( } };",
+            ),
         ],
     );
     let output = weir(&["validate"], dir.path());
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
-        stdout(&output).lines().collect::<Vec<_>>()[..2],
+        stdout(&output).lines().collect::<Vec<_>>()[..3],
         [
             "manifest.json /product/freshsales/events/onTicketCreate: \"onTicketCreate\" is not an event of \"freshsales\"",
             "config/iparams.json /key/type: unknown type \"secret\" (one of: text, paragraph, dropdown, multiselect, email, phone_number, phonenumber, number, url, date, radio, checkbox, api_key, domain)",
+            "server/server.js 1:39: syntax error: unexpected token in expression: '}'",
         ]
     );
     assert!(
-        stdout(&output).ends_with(&format!("2 problem(s) found in {}\n", dir.path().display()))
+        stdout(&output).ends_with(&format!("3 problem(s) found in {}\n", dir.path().display()))
     );
 }
 

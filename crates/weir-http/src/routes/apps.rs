@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use weir_core::{App, AppDefinition, AppId, AppName, Package, PackageError};
+use weir_core::{App, AppId, AppName, Package, PackageError};
 use weir_store::NewApp;
 
 use crate::auth::Caller;
@@ -40,7 +40,16 @@ pub async fn upload(
     )?;
     let archive = read_limited(body, state.limits.package_bytes).await?;
     let package = Package::from_zip(&archive, state.limits.package).map_err(package_error)?;
-    let definition = AppDefinition::parse(&package).map_err(|problems| {
+    // Compiling the app's JavaScript is CPU work: off the async threads.
+    let checked = tokio::task::spawn_blocking(move || weir_sandbox::validate_package(&package))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("package check failed: {e}"),
+            )
+        })?;
+    let definition = checked.map_err(|problems| {
         let details: Vec<Detail> = problems
             .iter()
             .map(|p| Detail {
