@@ -4,13 +4,15 @@
 //!   the body of a function with a local `exports`, in sloppy mode;
 //! - connector files (`global-webhooks/**/*.js`, `events/**/*.js`) as ES modules.
 //!
-//! Files are compiled, never run: imports resolve to empty modules, and no handler code
-//! executes. Front-end files are the browser's business and are not checked.
+//! Files are compiled, never run (QuickJS's compile-only mode, for scripts and modules
+//! alike): a file that closes the wrapper early still runs nothing. Imports resolve to
+//! empty modules. Front-end files are the browser's business and are not checked.
 
-use rquickjs::context::EvalOptions;
+use std::ffi::CString;
+
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Module, Runtime, Value};
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Module, Runtime, Value, qjs};
 use weir_core::{Package, PackageProblem};
 
 /// The Freshworks wrapper; kept on the file's first line so line numbers stay true.
@@ -74,20 +76,41 @@ fn is_connector_module(path: &str) -> bool {
 fn compile(ctx: &Ctx<'_>, path: &str, source: &str, kind: Kind) -> Result<(), (String, String)> {
     let result = match kind {
         Kind::Script => {
-            let mut options = EvalOptions::default();
-            options.strict = false;
-            options.filename = Some(path.to_owned());
             let wrapped = format!("{SCRIPT_PREFIX}{source}{SCRIPT_SUFFIX}");
-            // Evaluating a function expression compiles the body but does not call it.
-            ctx.eval_with_options::<Value, _>(wrapped, options)
-                .map(drop)
-                .catch(ctx)
+            compile_script(ctx, path, &wrapped).catch(ctx)
         }
         Kind::Module => Module::declare(ctx.clone(), path, source)
             .map(drop)
             .catch(ctx),
     };
     result.map_err(|error| describe(error, path, kind))
+}
+
+/// Compiles global code without running it. rquickjs offers compile-only for modules
+/// (`Module::declare`) but not for scripts, hence the one call into QuickJS itself.
+fn compile_script(ctx: &Ctx<'_>, path: &str, source: &str) -> rquickjs::Result<()> {
+    let source = CString::new(source)?;
+    let file = CString::new(path)?;
+    let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+    // SAFETY: `ctx` is a live context of this thread; both strings are NUL-terminated and
+    // outlive the call, as JS_Eval requires. The returned value (the compiled function, or
+    // the exception marker) is owned by `Value`, which frees it when dropped.
+    let failed = unsafe {
+        let raw = qjs::JS_Eval(
+            ctx.as_raw().as_ptr(),
+            source.as_ptr(),
+            source.as_bytes().len() as _,
+            file.as_ptr(),
+            flags,
+        );
+        let failed = qjs::JS_VALUE_GET_TAG(raw) == qjs::JS_TAG_EXCEPTION;
+        drop(Value::from_raw(ctx.clone(), raw));
+        failed
+    };
+    if failed {
+        return Err(rquickjs::Error::Exception);
+    }
+    Ok(())
 }
 
 fn describe(error: CaughtError<'_>, path: &str, kind: Kind) -> (String, String) {
@@ -222,6 +245,27 @@ mod tests {
             ("app/scripts/app.js", broken),
         ];
         assert_eq!(problems(&files), Vec::<String>::new());
+    }
+
+    #[test]
+    fn code_that_closes_the_wrapper_early_is_compiled_not_run() {
+        // Run, this would loop for ever and never answer.
+        let escape = "}); for (;;) {} (function () {";
+        assert_eq!(
+            problems(&[("server/server.js", escape)]),
+            Vec::<String>::new()
+        );
+        let throws = "}); throw new Error('ran'); (function () {";
+        assert_eq!(
+            problems(&[("server/server.js", throws)]),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_nul_byte_is_a_problem_not_a_panic() {
+        let found = problems(&[("server/server.js", "var a = 1;\0")]);
+        assert_eq!(found.len(), 1, "{found:?}");
     }
 
     #[test]
