@@ -3,6 +3,8 @@
 //! Secure iparams are kept apart from the others from the moment they are parsed, so that
 //! code which shows an installation cannot leak them by accident.
 
+use std::fmt;
+
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -46,8 +48,9 @@ impl InstallationStatus {
 }
 
 /// An installation's parameter values, split by the app's declaration of which are secure.
-/// Neither this nor `Installation` is `Serialize`: views choose what to show.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Neither this nor `Installation` is `Serialize`: views choose what to show. `Debug`
+/// prints secure values as `***`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Iparams {
     pub public: Map<String, Value>,
     /// Reaches the app's server code; the API shows only the names (`secure_names`).
@@ -56,10 +59,11 @@ pub struct Iparams {
 
 impl Iparams {
     /// Checks the given values against the app's declared iparams: every name must be
-    /// declared and every required one given.
+    /// declared, every required one given (`null` and `""` count as not given), each value
+    /// must fit its type and options; declared defaults fill in what is not given.
     pub fn from_given(
         specs: &[IparamSpec],
-        given: Map<String, Value>,
+        mut given: Map<String, Value>,
     ) -> Result<Self, InvalidValue> {
         if let Some(unknown) = given
             .keys()
@@ -75,14 +79,21 @@ impl Iparams {
                 )
             }));
         }
-        if let Some(missing) = specs
-            .iter()
-            .find(|s| s.required && !given.contains_key(&s.name))
-        {
-            return Err(InvalidValue(format!(
-                "iparams.{}: required by the app",
-                missing.name
-            )));
+        given.retain(|_, value| !is_blank(value));
+        for spec in specs {
+            match (given.get(&spec.name), &spec.default_value) {
+                (Some(value), _) => check_value(spec, value)?,
+                (None, Some(default)) => {
+                    given.insert(spec.name.clone(), default.clone());
+                }
+                (None, None) if spec.required => {
+                    return Err(InvalidValue(format!(
+                        "iparams.{}: required by the app",
+                        spec.name
+                    )));
+                }
+                (None, None) => {}
+            }
         }
         let (secure, public) = given
             .into_iter()
@@ -93,6 +104,54 @@ impl Iparams {
     pub fn secure_names(&self) -> Vec<&str> {
         self.secure.keys().map(String::as_str).collect()
     }
+}
+
+impl fmt::Debug for Iparams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secure: Map<String, Value> = self
+            .secure
+            .keys()
+            .map(|name| (name.clone(), Value::from("***")))
+            .collect();
+        f.debug_struct("Iparams")
+            .field("public", &self.public)
+            .field("secure", &secure)
+            .finish()
+    }
+}
+
+fn is_blank(value: &Value) -> bool {
+    value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty())
+}
+
+/// A value must fit its declared type; a choice must be one of the declared options.
+fn check_value(spec: &IparamSpec, value: &Value) -> Result<(), InvalidValue> {
+    let in_options = |v: &Value| spec.options.is_empty() || spec.options.contains(v);
+    let fits = match spec.kind.as_str() {
+        "number" => value.is_number(),
+        "checkbox" => {
+            value.is_boolean() || value.as_array().is_some_and(|a| a.iter().all(in_options))
+        }
+        "multiselect" => value.as_array().is_some_and(|a| a.iter().all(in_options)),
+        "dropdown" | "radio" => in_options(value),
+        _ => value.is_string(),
+    };
+    if fits {
+        return Ok(());
+    }
+    let expected = match spec.kind.as_str() {
+        "number" => "a number".to_owned(),
+        "checkbox" => "true or false".to_owned(),
+        "multiselect" | "dropdown" | "radio" => {
+            let options: Vec<String> = spec.options.iter().map(Value::to_string).collect();
+            format!("chosen from {}", options.join(", "))
+        }
+        _ => "a string".to_owned(),
+    };
+    Err(InvalidValue(format!(
+        "iparams.{}: must be {expected}, got {value}",
+        spec.name
+    )))
 }
 
 #[cfg(test)]
@@ -122,6 +181,34 @@ mod tests {
         assert_eq!(iparams.public, object(json!({"domain": "x.io"})));
         assert_eq!(iparams.secure, object(json!({"api_key": "s3cret"})));
         assert_eq!(iparams.secure_names(), ["api_key"]);
+    }
+
+    #[test]
+    fn fills_defaults_checks_types_and_hides_secrets_in_debug() {
+        let mut stages = IparamSpec::text("stages", false, false);
+        stages.kind = "multiselect".into();
+        stages.options = vec![json!("Won"), json!("Lost")];
+        stages.default_value = Some(json!(["Won"]));
+        let mut count = IparamSpec::text("count", false, false);
+        count.kind = "number".into();
+        let specs = vec![IparamSpec::text("api_key", true, true), stages, count];
+
+        let iparams = Iparams::from_given(&specs, object(json!({"api_key": "s3cret"}))).unwrap();
+        assert_eq!(iparams.public, object(json!({"stages": ["Won"]})));
+        assert!(!format!("{iparams:?}").contains("s3cret"), "{iparams:?}");
+
+        let err = Iparams::from_given(&specs, object(json!({"api_key": "k", "stages": ["Maybe"]})));
+        assert_eq!(
+            err.unwrap_err().0,
+            r#"iparams.stages: must be chosen from "Won", "Lost", got ["Maybe"]"#
+        );
+        let err = Iparams::from_given(&specs, object(json!({"api_key": "k", "count": "7"})));
+        assert_eq!(
+            err.unwrap_err().0,
+            r#"iparams.count: must be a number, got "7""#
+        );
+        let err = Iparams::from_given(&specs, object(json!({"api_key": " "})));
+        assert_eq!(err.unwrap_err().0, "iparams.api_key: required by the app");
     }
 
     #[test]

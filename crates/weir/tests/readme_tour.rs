@@ -1,0 +1,72 @@
+//! The README's five-minute tour, run as written (against a server on a random port) so
+//! that the README cannot drift from what Weir does.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{Server, Storage};
+use weir_testkit::TempDir;
+
+/// The shell block that follows "In another terminal:" in the README.
+fn tour_script() -> String {
+    let readme = include_str!("../../../README.md");
+    let start = readme
+        .find("In another terminal:")
+        .expect("the tour in the README");
+    let block = &readme[start..];
+    let body = &block[block.find("```sh\n").expect("a sh block") + 6..];
+    body[..body.find("```").expect("the end of the block")].to_owned()
+}
+
+#[tokio::test]
+async fn the_readme_tour_works_as_written() {
+    let storage = Storage::sqlite();
+    let server = Server::start_with(&storage, None).await;
+    let work = TempDir::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = tour_script()
+        .replace("http://127.0.0.1:8080", &server.base)
+        .replace(
+            "weir-data/admin-token",
+            &storage.data_dir().join("admin-token").to_string_lossy(),
+        )
+        .replace("cd examples/", &format!("cd {}/examples/", repo.display()))
+        .replace(
+            "../../app.zip",
+            &work.path().join("app.zip").to_string_lossy(),
+        )
+        .replace(
+            "@app.zip",
+            &format!("@{}", work.path().join("app.zip").display()),
+        );
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(work.path())
+        .output()
+        .expect("run bash");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        r#"{"status":"ok"}"#,
+        r#""id":"12345","domain":"acme.freshsales.io""#,
+        r#""name":"freshsales-product-events","version":1,"platform_version":"2.3""#,
+        r#""iparams":{"announce_stages":["Won"]},"secure_iparams":["chat_webhook_path"]"#,
+        r#""token":"weir_ak_"#,
+    ] {
+        assert!(
+            printed.contains(expected),
+            "the tour did not print {expected}:\n{printed}"
+        );
+    }
+    assert!(
+        !printed.contains("s3cret"),
+        "a secure iparam was shown:\n{printed}"
+    );
+    server.stop().await;
+}
