@@ -45,10 +45,19 @@ fn is_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
+/// True for a string that can be an id: 1 to 64 characters of letters, digits, `_`, `-`
+/// or `.`, starting with a letter or digit (so never `.` or `..`).
+pub fn is_id(value: &str) -> bool {
+    value.len() <= 64
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.chars().all(is_id_char)
+}
+
 fn parse_id(kind: &str, value: &str) -> Result<String, InvalidValue> {
-    if value.is_empty() || value.len() > 64 || !value.chars().all(is_id_char) {
+    if !is_id(value) {
         return Err(InvalidValue(format!(
-            "{kind} id must be 1 to 64 characters of letters, digits, '_', '-' or '.', got {value:?}"
+            "{kind} id must be 1 to 64 characters of letters, digits, '_', '-' or '.', \
+             starting with a letter or digit, got {value:?}"
         )));
     }
     Ok(value.to_owned())
@@ -129,6 +138,8 @@ mod tests {
         let err = AccountId::parse("a/b").unwrap_err();
         assert!(err.0.contains("account id"), "{err}");
         assert!(AccountId::parse("").is_err());
+        assert!(AccountId::parse("..").is_err());
+        assert!(AccountId::parse(".x").is_err());
         assert!(AccountId::parse(&"x".repeat(65)).is_err());
     }
 }

@@ -46,6 +46,7 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|after| weir_core::ids::is_id(after))
         .ok_or_else(|| ApiError::bad_request("cursor: not a cursor this API gave out"))
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Default)]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "WEIR_LISTEN")]
@@ -39,7 +39,7 @@ struct FileConfig {
     public_url: Option<String>,
 }
 
-#[derive(Debug)]
+/// Not `Debug`: `database_url` may hold a password.
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -126,12 +126,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("weir.toml");
         std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
-        let err = ServeArgs {
+        let Err(err) = ServeArgs {
             config: Some(file),
             ..ServeArgs::default()
         }
-        .resolve()
-        .unwrap_err();
+        .resolve() else {
+            panic!("a misspelt setting must be refused");
+        };
         assert!(
             format!("{err:#}").contains("unknown field `lisen`"),
             "{err:#}"

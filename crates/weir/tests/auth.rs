@@ -129,6 +129,62 @@ async fn an_account_key_acts_on_its_own_account_only() {
         .await;
     assert_eq!(create.status, StatusCode::FORBIDDEN);
 
+    let upload = server
+        .call(
+            Method::POST,
+            "/api/v1/apps",
+            Some(&key),
+            Some("application/zip"),
+            support::sample_app("a"),
+        )
+        .await;
+    assert_eq!(
+        upload.status,
+        StatusCode::FORBIDDEN,
+        "uploads are the admin's"
+    );
+    let new_key = server
+        .send_json(
+            Method::POST,
+            "/api/v1/accounts/mine/api-keys",
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        new_key.status,
+        StatusCode::FORBIDDEN,
+        "keys are made by the admin"
+    );
+
+    // Another account's installation does not exist, as far as this key can tell.
+    let app = server
+        .upload_app("/api/v1/apps", support::sample_app("pomodoro"))
+        .await
+        .body;
+    let theirs = server
+        .post(
+            "/api/v1/accounts/theirs/installations",
+            json!({"app_id": app["id"], "iparams": {"api_key": "k"}}),
+        )
+        .await
+        .body;
+    let path = format!("/api/v1/installations/{}", theirs["id"].as_str().unwrap());
+    for method in [Method::GET, Method::DELETE] {
+        let foreign = server.call(method, &path, Some(&key), None, vec![]).await;
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+        assert!(
+            !foreign.message().contains("theirs"),
+            "{}",
+            foreign.message()
+        );
+    }
+    assert_eq!(
+        server.get(&path).await.body["status"],
+        "active",
+        "the DELETE did nothing"
+    );
+
     let listed = server.get("/api/v1/accounts/mine/api-keys").await;
     assert_eq!(listed.body["data"][0]["id"], key_id.as_str());
     assert!(

@@ -94,6 +94,18 @@ async fn accounts_paginate_with_a_cursor(storage: Storage) {
     assert_eq!(bad.message(), "limit must be between 1 and 200, got 500");
     let bad = server.get("/api/v1/accounts?cursor=%%%").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // "AA" is base64 of a NUL byte: PostgreSQL refuses it in text, so it must not get there.
+    let nul = server.get("/api/v1/apps?cursor=AA").await;
+    assert_eq!(nul.status, StatusCode::BAD_REQUEST);
+    assert_eq!(nul.message(), "cursor: not a cursor this API gave out");
+    let nul_name = server
+        .post("/api/v1/accounts/a1/api-keys", json!({"name": "x\u{0}y"}))
+        .await;
+    assert_eq!(nul_name.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        nul_name.message(),
+        "name: must be 1 to 100 printable characters"
+    );
     server.stop().await;
 }
 
@@ -188,6 +200,12 @@ async fn installations_round_trip_and_hide_secure_iparams(storage: Storage) {
             .await
             .status,
         StatusCode::NO_CONTENT
+    );
+    let again = server.delete(&format!("/api/v1/installations/{id}")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        again.message(),
+        format!("installation {id} is already uninstalled")
     );
     let uninstalled = server.get(&format!("/api/v1/installations/{id}")).await;
     assert_eq!(uninstalled.body["status"], "uninstalled");

@@ -39,11 +39,12 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_admin()?;
     let account = load_account(&state, &caller, &account_id).await?;
+    let name = body.name.map(checked_name).transpose()?;
     let token = ApiToken::generate(KEY_PREFIX);
     let key = ApiKey {
         id: ApiKeyId::generate(),
         account_id: account.id,
-        name: body.name,
+        name,
         token_hash: token.hash(),
         created_at: weir_core::now(),
     };
@@ -86,4 +87,15 @@ pub async fn delete(
             .map(|()| StatusCode::NO_CONTENT)
             .map_err(ApiError::from),
     }
+}
+
+/// A key's name is a label for people: up to 100 printable characters.
+fn checked_name(name: String) -> Result<String, ApiError> {
+    let printable = !name.trim().is_empty() && !name.chars().any(char::is_control);
+    if !printable || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "name: must be 1 to 100 printable characters",
+        ));
+    }
+    Ok(name)
 }

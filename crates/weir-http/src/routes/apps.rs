@@ -44,9 +44,10 @@ pub async fn upload(
     let checked = tokio::task::spawn_blocking(move || weir_sandbox::validate_package(&package))
         .await
         .map_err(|e| {
+            tracing::error!(error = %e, "the package check failed");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("package check failed: {e}"),
+                "internal error; see the server log",
             )
         })?;
     let definition = checked.map_err(|problems| {

@@ -157,9 +157,10 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
     if installation.status == InstallationStatus::Uninstalled {
-        return Err(ApiError::not_found(format!(
-            "installation {id} is already uninstalled"
-        )));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("installation {id} is already uninstalled"),
+        ));
     }
     state
         .store
@@ -176,6 +177,10 @@ async fn load_installation(
     let not_found = || ApiError::not_found(format!("installation {id} not found"));
     let id = InstallationId::parse(id).map_err(|_| not_found())?;
     let installation = state.store.installation(&id).await?.ok_or_else(not_found)?;
-    caller.require_account(&installation.account_id)?;
-    Ok(installation)
+    // Another account's installation is "not found": its existence is not this caller's
+    // business.
+    match caller {
+        Caller::Account(own) if *own != installation.account_id => Err(not_found()),
+        _ => Ok(installation),
+    }
 }
