@@ -84,16 +84,28 @@ fn commit_batches(connection: &Connection, queue: &mpsc::Receiver<Job>) {
             .chain(queue.try_iter().take(MAX_BATCH - 1))
             .collect();
         if let Err(e) = connection.execute_batch("BEGIN IMMEDIATE") {
-            // Fall back to one transaction per write: outside BEGIN, a savepoint is a
-            // transaction of its own, committed by its RELEASE, so each caller still
-            // hears its own outcome.
             tracing::warn!(error = %e, "SQLite could not begin a group commit");
-            for job in batch {
-                job(connection)(None);
-            }
+            one_transaction_each(connection, batch);
             continue;
         }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| job(connection)).collect();
+        let mut jobs = batch.into_iter();
+        let mut replies: Vec<Reply> = Vec::new();
+        for job in jobs.by_ref() {
+            replies.push(job(connection));
+            // Some errors (a full disk, an I/O error) make SQLite roll the whole
+            // transaction back. Then the writes run so far are lost, and the rest must
+            // not run in autocommit mode as if they were still part of the group.
+            if connection.is_autocommit() {
+                break;
+            }
+        }
+        if connection.is_autocommit() {
+            for reply in replies {
+                reply(Some("SQLite rolled the transaction back"));
+            }
+            one_transaction_each(connection, jobs.collect());
+            continue;
+        }
         let failure = connection
             .execute_batch("COMMIT")
             .err()
@@ -104,6 +116,14 @@ fn commit_batches(connection: &Connection, queue: &mpsc::Receiver<Job>) {
         for reply in replies {
             reply(failure.as_deref());
         }
+    }
+}
+
+/// Runs each write in a transaction of its own: outside BEGIN, a savepoint is a
+/// transaction, committed by its RELEASE, so each caller hears its own outcome.
+fn one_transaction_each(connection: &Connection, jobs: Vec<Job>) {
+    for job in jobs {
+        job(connection)(None);
     }
 }
 
@@ -123,4 +143,64 @@ fn in_savepoint<R>(
     };
     connection.execute_batch(end).map_err(super::backend)?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Whatever happens to the group's transaction, a caller told "done" has its row, and a
+    /// caller told "failed" has none. A small page budget makes SQLite run out of room
+    /// mid-batch (SQLITE_FULL), which can roll the whole transaction back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_answer_matches_what_is_on_disk_when_the_disk_fills() {
+        let dir = std::env::temp_dir().join(format!("weir-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("full.db");
+        let _ = std::fs::remove_file(&path);
+        let connection = Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA max_page_count = 64;
+                 CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL);",
+            )
+            .unwrap();
+        let writer = Arc::new(Writer::start(connection).unwrap());
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in 0..200i64 {
+            let writer = writer.clone();
+            tasks.spawn(async move {
+                let outcome = writer
+                    .write(move |c| {
+                        c.execute("INSERT INTO t (id, data) VALUES (?1, zeroblob(6000))", [id])
+                            .map_err(super::super::backend)
+                    })
+                    .await;
+                (id, outcome.is_ok())
+            });
+        }
+        let outcomes = tasks.join_all().await;
+        drop(Arc::into_inner(writer).expect("the only writer"));
+
+        let check = Connection::open(&path).unwrap();
+        let mut succeeded = 0;
+        for (id, ok) in outcomes {
+            let stored: i64 = check
+                .query_row("SELECT COUNT(*) FROM t WHERE id = ?1", [id], |r| r.get(0))
+                .unwrap();
+            assert_eq!(
+                stored == 1,
+                ok,
+                "write {id} answered ok={ok} but stored={stored}"
+            );
+            succeeded += usize::from(ok);
+        }
+        assert!(
+            succeeded > 0 && succeeded < 200,
+            "the disk filled part-way ({succeeded} stored)"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
