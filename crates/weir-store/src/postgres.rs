@@ -172,11 +172,14 @@ fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> {
         })
 }
 
+/// Classified as `sqlite::backend` does: unique violations are conflicts, foreign-key
+/// violations "not found", the rest the database's own failure.
 fn backend(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())
         }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         _ => StoreError::Backend(error.to_string()),
     }
 }

@@ -71,7 +71,26 @@ conformance!(
     settings_keep_their_first_value,
     data_survives_reopening,
     concurrent_writes_all_land_and_a_failing_one_stands_alone,
+    a_reference_to_a_missing_row_is_not_found,
 );
+
+async fn a_reference_to_a_missing_row_is_not_found(backend: Backend) {
+    let store = backend.store;
+    let app = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let orphan = installation(&account("nobody"), &app);
+    assert_eq!(
+        store.insert_installation(&orphan).await,
+        Err(StoreError::NotFound)
+    );
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        account_id: AccountId::parse("nobody").unwrap(),
+        name: None,
+        token_hash: ApiToken::generate("weir_ak_").hash(),
+        created_at: now(),
+    };
+    assert_eq!(store.insert_api_key(&key).await, Err(StoreError::NotFound));
+}
 
 fn now() -> Timestamp {
     weir_core::now()
@@ -329,8 +348,12 @@ async fn concurrent_writes_all_land_and_a_failing_one_stands_alone(backend: Back
         tokio::spawn(async move { store.insert_account(&account(&id)).await })
     });
     let results: Vec<_> = futures_join(writes).await;
-    let failures: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
-    assert_eq!(failures.len(), 1, "only the duplicate fails: {failures:?}");
+    let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(
+        failures,
+        [&StoreError::Conflict("account taken already exists".into())],
+        "only the duplicate fails"
+    );
     let listed = store.accounts(&PageRequest::first(200)).await.unwrap();
     assert_eq!(
         listed.items.len(),

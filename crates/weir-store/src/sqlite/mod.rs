@@ -10,7 +10,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, ErrorCode, Row, ToSql};
+use rusqlite::{Connection, Row, ToSql};
 use weir_core::{AccountId, App};
 
 use self::readers::Readers;
@@ -180,11 +180,20 @@ fn fetch<T>(
     Ok(decoded)
 }
 
+/// Unique and primary-key violations are conflicts; a foreign key naming a row that is
+/// gone is "not found"; anything else is the database's own failure.
 pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
-    if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
-        return StoreError::Conflict(error.to_string());
+    const PRIMARY_KEY: i32 = 1555;
+    const UNIQUE: i32 = 2067;
+    const FOREIGN_KEY: i32 = 787;
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
+            PRIMARY_KEY | UNIQUE => StoreError::Conflict(error.to_string()),
+            FOREIGN_KEY => StoreError::NotFound,
+            _ => StoreError::Backend(error.to_string()),
+        },
+        _ => StoreError::Backend(error.to_string()),
     }
-    StoreError::Backend(error.to_string())
 }
 
 impl ToSql for Param {
