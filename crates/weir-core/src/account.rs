@@ -1,6 +1,7 @@
 //! Accounts: the tenants of the host product, and the facts about them that apps see in
 //! every payload envelope (`account_id`, `domain`, `region`, the product's name).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,7 +17,7 @@ pub struct Account {
     pub region: Region,
     pub product: Product,
     /// Department ids (Zoho Desk); extension webhooks are filtered by them.
-    pub departments: Vec<String>,
+    pub departments: Departments,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -129,19 +130,54 @@ impl fmt::Display for Product {
     }
 }
 
-/// Serde support for the string newtypes above: deserialise a string, then parse it, so a
-/// bad value is reported by serde with the field's path.
-macro_rules! deserialize_by_parse {
-    ($($name:ident),*) => {$(
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = String::deserialize(deserializer)?;
-                Self::parse(&value).map_err(serde::de::Error::custom)
+/// Department ids of the host product (Zoho Desk's `departmentIds`): distinct, not
+/// blank, at most 1,000 of at most 100 characters each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Departments(Vec<String>);
+
+impl Departments {
+    const MAX_COUNT: usize = 1_000;
+    const MAX_LENGTH: usize = 100;
+
+    pub fn parse(ids: Vec<String>) -> Result<Self, InvalidValue> {
+        if ids.len() > Self::MAX_COUNT {
+            return Err(InvalidValue(format!(
+                "at most {} departments, got {}",
+                Self::MAX_COUNT,
+                ids.len()
+            )));
+        }
+        let mut seen = HashSet::new();
+        for (index, id) in ids.iter().enumerate() {
+            if id.trim().is_empty() || id.chars().count() > Self::MAX_LENGTH {
+                return Err(InvalidValue(format!(
+                    "[{index}]: must be 1 to 100 characters, not blank"
+                )));
+            }
+            if !seen.insert(id.as_str()) {
+                return Err(InvalidValue(format!("[{index}]: {id:?} is listed twice")));
             }
         }
-    )*};
+        Ok(Departments(ids))
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.iter().any(|d| d == id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
 }
-deserialize_by_parse!(Domain, Product);
+
+impl<'de> Deserialize<'de> for Departments {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Departments::parse(Vec::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+crate::deserialize_by_parse!(Domain, Product);
 
 #[cfg(test)]
 mod tests {
@@ -170,6 +206,25 @@ mod tests {
         assert_eq!("EUC".parse::<Region>(), Ok(Region::EUC));
         let err = "eu".parse::<Region>().unwrap_err();
         assert!(err.0.contains("US, EU, EUC, AUS, IND"), "{err}");
+    }
+
+    #[test]
+    fn departments_are_distinct_and_bounded() {
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(Departments::parse(ids(&["sales", "support"])).is_ok());
+        assert_eq!(
+            Departments::parse(ids(&["a", "b", "a"])).unwrap_err().0,
+            "[2]: \"a\" is listed twice"
+        );
+        assert_eq!(
+            Departments::parse(ids(&[" "])).unwrap_err().0,
+            "[0]: must be 1 to 100 characters, not blank"
+        );
+        let many: Vec<String> = (0..1_001).map(|n| n.to_string()).collect();
+        assert_eq!(
+            Departments::parse(many).unwrap_err().0,
+            "at most 1000 departments, got 1001"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 use crate::InvalidValue;
 
@@ -91,12 +91,7 @@ macro_rules! id_type {
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = String::deserialize(deserializer)?;
-                Self::parse(&value).map_err(serde::de::Error::custom)
-            }
-        }
+        $crate::deserialize_by_parse!($name);
     };
 }
 

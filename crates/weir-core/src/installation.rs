@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{AccountId, AppId, AppName, InstallationId, InvalidValue, IparamSpec};
+use crate::{AccountId, AppId, AppName, Departments, InstallationId, InvalidValue, IparamSpec};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installation {
@@ -19,7 +19,7 @@ pub struct Installation {
     pub app_name: AppName,
     pub status: InstallationStatus,
     pub iparams: Iparams,
-    pub departments: Vec<String>,
+    pub departments: Departments,
     pub scopes: Vec<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

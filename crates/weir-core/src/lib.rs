@@ -14,13 +14,28 @@ pub mod installation;
 pub mod package;
 pub mod secret;
 
-pub use account::{Account, Domain, Product, Region};
+pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
 pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem, PlatformVersion};
 pub use ids::{AccountId, ApiKeyId, AppId, InstallationId};
 pub use installation::{Installation, InstallationStatus, Iparams};
 pub use package::{Package, PackageError, PackageLimits};
 pub use secret::{ApiToken, TokenHash};
+
+/// Serde support for string newtypes with a `parse` function: deserialise a string, then
+/// parse it, so that a bad value is reported by serde with the field's path.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! deserialize_by_parse {
+    ($($name:ident),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <String as serde::Deserialize>::deserialize(deserializer)?;
+                Self::parse(&value).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
 
 /// A value that failed to parse, with a message that says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

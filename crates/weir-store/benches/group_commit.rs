@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use weir_core::{Account, AccountId, Domain, Product, Region};
+use weir_core::{Account, AccountId, Departments, Domain, Product, Region};
 use weir_store::{SqliteStore, Store};
 use weir_testkit::TempDir;
 
@@ -21,7 +21,7 @@ fn account(n: usize) -> Account {
         domain: Domain::parse("acme.freshsales.io").unwrap(),
         region: Region::US,
         product: Product::parse("freshsales").unwrap(),
-        departments: vec!["sales".into(), "support".into()],
+        departments: Departments::parse(vec!["sales".into(), "support".into()]).unwrap(),
         created_at: weir_core::now(),
         updated_at: weir_core::now(),
     }

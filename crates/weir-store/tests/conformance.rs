@@ -6,8 +6,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::json;
 use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, Domain, Installation,
-    InstallationId, InstallationStatus, Iparams, Product, Region,
+    Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, Departments, Domain,
+    Installation, InstallationId, InstallationStatus, Iparams, Product, Region,
 };
 use weir_store::{NewApp, PageRequest, PgStore, SqliteStore, Store, StoreError};
 use weir_testkit::TempDir;
@@ -102,7 +102,7 @@ fn account(id: &str) -> Account {
         domain: Domain::parse("acme.freshsales.io").unwrap(),
         region: Region::US,
         product: Product::parse("freshsales").unwrap(),
-        departments: vec!["d1".into()],
+        departments: Departments::parse(vec!["d1".into()]).unwrap(),
         created_at: now(),
         updated_at: now(),
     }
@@ -130,7 +130,7 @@ fn installation(account: &Account, app: &weir_core::App) -> Installation {
             public: json!({"domain": "x.io"}).as_object().unwrap().clone(),
             secure: json!({"api_key": "s3cret"}).as_object().unwrap().clone(),
         },
-        departments: vec![],
+        departments: Departments::default(),
         scopes: vec!["Desk.events.ALL".into()],
         created_at: now(),
         updated_at: now(),
@@ -150,7 +150,7 @@ async fn accounts_round_trip(backend: Backend) {
     );
 
     acme.region = Region::EU;
-    acme.departments = vec![];
+    acme.departments = Departments::default();
     store.update_account(&acme).await.unwrap();
     assert_eq!(
         store.account(&acme.id).await.unwrap().unwrap().region,

@@ -18,7 +18,7 @@
 use std::fmt;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::{AppId, InvalidValue, Package};
@@ -88,11 +88,7 @@ impl fmt::Display for AppName {
     }
 }
 
-impl<'de> Deserialize<'de> for AppName {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        AppName::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
+crate::deserialize_by_parse!(AppName);
 
 /// A Freshworks platform version, as `manifest.json` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use weir_core::{Account, AccountId, Domain, Product, Region};
+use weir_core::{Account, AccountId, Departments, Domain, Product, Region};
 
 use super::load_account;
 use crate::auth::Caller;
@@ -22,7 +22,7 @@ pub struct CreateAccount {
     region: Region,
     product: Product,
     #[serde(default)]
-    departments: Vec<String>,
+    departments: Departments,
 }
 
 #[derive(Deserialize)]
@@ -31,7 +31,7 @@ pub struct UpdateAccount {
     domain: Option<Domain>,
     region: Option<Region>,
     product: Option<Product>,
-    departments: Option<Vec<String>>,
+    departments: Option<Departments>,
 }
 
 pub async fn create(
@@ -46,7 +46,7 @@ pub async fn create(
         domain: body.domain,
         region: body.region,
         product: body.product,
-        departments: checked_departments(body.departments)?,
+        departments: body.departments,
         created_at: now,
         updated_at: now,
     };
@@ -91,7 +91,7 @@ pub async fn update(
         account.product = product;
     }
     if let Some(departments) = body.departments {
-        account.departments = checked_departments(departments)?;
+        account.departments = departments;
     }
     account.updated_at = weir_core::now();
     state.store.update_account(&account).await?;
@@ -107,21 +107,4 @@ pub async fn delete(
     let account = load_account(&state, &caller, &id).await?;
     state.store.delete_account(&account.id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Department ids are the host product's; Weir only needs them non-empty and distinct.
-pub(super) fn checked_departments(departments: Vec<String>) -> Result<Vec<String>, ApiError> {
-    for (index, department) in departments.iter().enumerate() {
-        if department.trim().is_empty() {
-            return Err(ApiError::unprocessable(format!(
-                "departments[{index}]: must not be blank"
-            )));
-        }
-        if departments[..index].contains(department) {
-            return Err(ApiError::unprocessable(format!(
-                "departments[{index}]: {department:?} is listed twice"
-            )));
-        }
-    }
-    Ok(departments)
 }

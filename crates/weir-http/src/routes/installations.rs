@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weir_core::{
-    AccountId, AppDefinition, AppId, AppName, Installation, InstallationId, InstallationStatus,
-    Iparams, Package,
+    AccountId, AppDefinition, AppId, AppName, Departments, Installation, InstallationId,
+    InstallationStatus, Iparams, Package,
 };
 
 use super::load_account;
@@ -27,7 +27,7 @@ pub struct CreateInstallation {
     #[serde(default)]
     iparams: Map<String, Value>,
     #[serde(default)]
-    departments: Vec<String>,
+    departments: Departments,
     #[serde(default)]
     scopes: Vec<String>,
 }
@@ -43,7 +43,7 @@ pub struct InstallationView {
     iparams: Map<String, Value>,
     /// The names of the secure iparams that are set; their values are never shown.
     secure_iparams: Vec<String>,
-    departments: Vec<String>,
+    departments: Departments,
     scopes: Vec<String>,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -97,7 +97,7 @@ pub async fn create(
         })?;
     let iparams = Iparams::from_given(&definition.iparams, body.iparams)
         .map_err(|e| ApiError::unprocessable(e.0))?;
-    let departments = super::accounts::checked_departments(body.departments)?;
+    let departments = body.departments;
     if let Some(unknown) = departments
         .iter()
         .find(|d| !account.departments.contains(d))
