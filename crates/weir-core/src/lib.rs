@@ -19,7 +19,7 @@ pub use api_key::ApiKey;
 pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem, PlatformVersion};
 pub use ids::{AccountId, ApiKeyId, AppId, InstallationId};
 pub use installation::{Installation, InstallationStatus, Iparams};
-pub use package::{Package, PackageError, PackageLimits};
+pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};
 pub use secret::{ApiToken, TokenHash};
 
 /// Serde support for string newtypes with a `parse` function: deserialise a string, then

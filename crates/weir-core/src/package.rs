@@ -15,6 +15,9 @@ pub struct PackageLimits {
     pub max_unpacked_bytes: u64,
 }
 
+/// The largest package (the zip) Weir accepts: 5 MB, as Freshworks allows.
+pub const MAX_PACKAGE_BYTES: usize = 5 * 1024 * 1024;
+
 impl Default for PackageLimits {
     fn default() -> Self {
         PackageLimits {
@@ -135,10 +138,17 @@ fn is_junk(name: &str) -> bool {
     name.starts_with("__MACOSX/") || name.rsplit('/').next() == Some(".DS_Store")
 }
 
-/// If the manifest is not at the root but every file lies in one folder, that folder is
-/// the package root.
+/// The files that mark a package's root, whichever platform's style it follows.
+const ROOT_MARKERS: &[&str] = &["manifest.json", "plugin-manifest.json"];
+
+/// If every file lies in one folder that holds the package's manifest (an archive of the
+/// app's folder rather than of its contents), that folder is the package root. A folder
+/// of the package itself (say `global-webhooks/`) is never taken for one.
 fn strip_enclosing_folder(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
-    if files.contains_key("manifest.json") {
+    if ROOT_MARKERS
+        .iter()
+        .any(|marker| files.contains_key(*marker))
+    {
         return files;
     }
     let Some(folder) = files
@@ -150,7 +160,10 @@ fn strip_enclosing_folder(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, 
         return files;
     };
     let prefix = format!("{folder}/");
-    if !files.keys().all(|p| p.starts_with(&prefix)) {
+    let encloses_a_package = ROOT_MARKERS
+        .iter()
+        .any(|marker| files.contains_key(&format!("{prefix}{marker}")));
+    if !encloses_a_package || !files.keys().all(|p| p.starts_with(&prefix)) {
         return files;
     }
     files
@@ -187,6 +200,16 @@ mod tests {
             package.paths().collect::<Vec<_>>(),
             ["manifest.json", "server/server.js"]
         );
+    }
+
+    #[test]
+    fn keeps_a_connector_folder_that_is_part_of_the_package() {
+        let bytes = zip_of(&[
+            ("global-webhooks/hook/spec.yml", b"name: Hook"),
+            ("global-webhooks/hook/handle.js", b""),
+        ]);
+        let package = Package::from_zip(&bytes, PackageLimits::default()).unwrap();
+        assert!(package.file("global-webhooks/hook/spec.yml").is_some());
     }
 
     #[test]

@@ -851,6 +851,20 @@ fn rows() -> Vec<Row> {
                 "the only payload_encoding is \"base64\"",
             )],
         },
+        Row {
+            name: "a dependency whose name would leave server/node_modules",
+            files: file(
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshdesk": {}},
+                    "dependencies": {"../../etc": "1.0.0", "@scope/ok-name": "2.0.0"}}"#,
+            ),
+            without: &[],
+            expected: &[(
+                "manifest.json",
+                "/dependencies/..~1..~1etc",
+                "\"../../etc\" is not an npm package name",
+            )],
+        },
         // ----- Several files broken at once: all reported together
         Row {
             name: "problems in five files are all reported",

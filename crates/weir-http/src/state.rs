@@ -19,7 +19,7 @@ pub struct ServerState {
 pub struct Limits {
     /// The largest JSON request body accepted.
     pub json_body_bytes: usize,
-    /// The largest app package (zip) accepted: 5 MB, as Freshworks allows.
+    /// The largest app package (zip) accepted.
     pub package_bytes: usize,
     pub package: PackageLimits,
 }
@@ -28,7 +28,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             json_body_bytes: 1024 * 1024,
-            package_bytes: 5 * 1024 * 1024,
+            package_bytes: weir_core::MAX_PACKAGE_BYTES,
             package: PackageLimits::default(),
         }
     }

@@ -6,13 +6,12 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use weir_core::{AppDefinition, Package, PackageLimits, PackageProblem};
+use weir_core::{AppDefinition, MAX_PACKAGE_BYTES, Package, PackageLimits, PackageProblem};
 
-/// The largest package Weir accepts: 5 MB, as Freshworks allows.
-pub const MAX_PACKAGE_BYTES: usize = 5 * 1024 * 1024;
-
-/// Folders that are never part of a package: build output, local state, tooling.
-const LEFT_OUT: &[&str] = &["dist", "coverage", ".weir", ".fdk", ".git", "node_modules"];
+/// Folders at the app's root that are never part of a package: build output, local
+/// state, tooling. `node_modules` is left out wherever it is (but see `add_dependencies`).
+const LEFT_OUT_AT_ROOT: &[&str] = &["dist", "coverage", ".weir", ".fdk", ".git"];
+const NODE_MODULES_DIR: &str = "node_modules";
 const NODE_MODULES: &str = "server/node_modules/";
 
 /// The package made from a folder, and what was wrong with it.
@@ -39,7 +38,7 @@ pub fn pack(dir: &Path) -> anyhow::Result<Packed> {
     }
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
-    collect(dir, dir, LEFT_OUT, &mut files, &mut problems)?;
+    collect(dir, dir, false, &mut files, &mut problems)?;
     let source = Package::from_files(files.clone());
     let parsed = AppDefinition::parse(&source);
     if let Ok(definition) = &parsed {
@@ -76,12 +75,13 @@ pub fn pack(dir: &Path) -> anyhow::Result<Packed> {
     })
 }
 
-/// Every file under `dir`, by package path, except folders named in `skip`. Links are
-/// refused: a package holds plain files only.
+/// Every file under `dir`, by package path, except the left-out folders (and
+/// `node_modules`, unless `in_dependency`). Links are refused: a package holds plain
+/// files only.
 fn collect(
     root: &Path,
     dir: &Path,
-    skip: &[&str],
+    in_dependency: bool,
     files: &mut BTreeMap<String, Vec<u8>>,
     problems: &mut Vec<PackageProblem>,
 ) -> anyhow::Result<()> {
@@ -101,8 +101,10 @@ fn collect(
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
-            if !skip.contains(&name) {
-                collect(root, &path, skip, files, problems)?;
+            let left_out = (dir == root && LEFT_OUT_AT_ROOT.contains(&name))
+                || (!in_dependency && name == NODE_MODULES_DIR);
+            if !left_out {
+                collect(root, &path, in_dependency, files, problems)?;
             }
         } else {
             let content =
@@ -132,7 +134,7 @@ fn add_dependencies(
             continue;
         }
         // A dependency's own node_modules (its dependencies) come along too.
-        collect(root, &dir, &[], files, problems)?;
+        collect(root, &dir, true, files, problems)?;
     }
     Ok(())
 }

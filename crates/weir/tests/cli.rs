@@ -125,6 +125,7 @@ fn pack_keeps_the_declared_dependencies_and_leaves_out_the_rest() {
                 "server/node_modules/undeclared/index.js",
                 "module.exports = 1;",
             ),
+            ("server/lib/dist/helpers.js", "exports.x = 1;"),
             ("coverage/lcov.info", "x"),
             (".weir/state.json", "{}"),
             ("dist/old.zip", "x"),
@@ -138,6 +139,7 @@ fn pack_keeps_the_declared_dependencies_and_leaves_out_the_rest() {
         package.paths().collect::<Vec<_>>(),
         [
             "manifest.json",
+            "server/lib/dist/helpers.js",
             "server/node_modules/left-pad/index.js",
             "server/node_modules/left-pad/package.json",
             "server/server.js",

@@ -70,7 +70,7 @@ pub(super) fn parse(root: &Node, problems: &mut Problems) -> Manifest {
         manifest.whitelisted_domains = whitelisted_domains(&node, problems);
     }
     if let Some(node) = root.get("dependencies") {
-        manifest.dependencies = problems.take(node.string_map()).unwrap_or_default();
+        manifest.dependencies = dependencies(&node, problems);
     }
     if let Some(node) = root.get("engines") {
         manifest.engines = problems.take(node.string_map()).unwrap_or_default();
@@ -254,4 +254,36 @@ fn whitelisted_domains(node: &Node, problems: &mut Problems) -> Vec<String> {
         domains.extend(problems.take(domain));
     }
     domains
+}
+
+/// npm packages: names as npm allows them (so a name can never point outside
+/// `server/node_modules`), each with a version string.
+fn dependencies(node: &Node, problems: &mut Problems) -> Vec<(String, String)> {
+    let mut dependencies = Vec::new();
+    for (name, version) in problems.take(node.members()).unwrap_or_default() {
+        if !is_npm_name(name) {
+            problems.push(version.problem(format!("{name:?} is not an npm package name")));
+        } else if let Some(version) = problems.take(version.string()) {
+            dependencies.push((name.to_owned(), version.to_owned()));
+        }
+    }
+    dependencies
+}
+
+fn is_npm_name(name: &str) -> bool {
+    let part_ok = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with(['.', '_'])
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c))
+    };
+    let unscoped = match name.strip_prefix('@') {
+        Some(scoped) => match scoped.split_once('/') {
+            Some((scope, package)) if part_ok(scope) => package,
+            _ => return false,
+        },
+        None => name,
+    };
+    name.len() <= 214 && part_ok(unscoped)
 }
