@@ -94,12 +94,9 @@ pub(super) fn parse_global_webhooks(
             &["javascript"],
             problems,
         );
-        if problems.len() == before {
-            webhooks.push(GlobalWebhook {
-                key,
-                name: name.unwrap_or_default(),
-                handle: handle.expect("no problem"),
-            });
+        // A webhook with any problem is left out; its problems say why.
+        if let (Some(name), Some(handle), true) = (name, handle, problems.len() == before) {
+            webhooks.push(GlobalWebhook { key, name, handle });
         }
     }
     webhooks
@@ -154,11 +151,12 @@ pub(super) fn parse_events(
                 }
             },
         };
-        if problems.len() == before {
+        // An event with any problem is left out; its problems say why.
+        if let (Some(name), Some(kind), true) = (name, kind, problems.len() == before) {
             events.push(ConnectorEvent {
                 key,
-                name: name.unwrap_or_default(),
-                kind: kind.expect("no problem"),
+                name,
+                kind,
                 parameters_schema: spec.get("parametersSchema").map(|s| s.value.clone()),
                 handler: None,
             });
