@@ -81,6 +81,10 @@ impl Backend for Postgres {
         rows.iter().map(|row| decode(row)).collect()
     }
 
+    async fn ping(&self) -> Result<()> {
+        self.execute(sql::PING, vec![]).await.map(drop)
+    }
+
     async fn delete_account(&self, id: &AccountId) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // The row lock keeps installations from being added between the count and the delete.

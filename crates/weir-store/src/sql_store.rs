@@ -28,6 +28,9 @@ pub trait Backend: Send + Sync + 'static {
         decode: Decode<T>,
     ) -> Result<Vec<T>>;
 
+    /// Succeeds when the database answers reads and takes writes.
+    async fn ping(&self) -> Result<()>;
+
     /// Deletes the account unless it has active installations, atomically.
     async fn delete_account(&self, id: &AccountId) -> Result<()>;
     /// Stores the app under the next version number of its name, atomically.

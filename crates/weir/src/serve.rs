@@ -9,6 +9,9 @@ use weir_http::{Limits, ServerState};
 use weir_store::StoreConfig;
 
 use crate::admin_token;
+
+/// How long requests in flight may run on after SIGINT/SIGTERM.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 use crate::config::ServeConfig;
 
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
@@ -38,7 +41,27 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");
     tracing::info!(%address, %public_url, storage = storage_name(&store_config), "weir is serving");
-    weir_http::serve(listener, state, shutdown_signal()).await?;
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = signalled.send(());
+    };
+    // Requests in flight get DRAIN_TIME to finish; a stuck one does not keep Weir up.
+    let drained_or_late = async move {
+        if on_signal.await.is_ok() {
+            tokio::time::sleep(DRAIN_TIME).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = weir_http::serve(listener, state, shutdown) => served?,
+        () = drained_or_late => tracing::warn!(
+            seconds = DRAIN_TIME.as_secs(),
+            "requests still running after the drain time; stopping without them"
+        ),
+    }
+    // The store is dropped here: the SQLite writer commits what is queued, then stops.
     tracing::info!("weir stopped");
     Ok(())
 }

@@ -12,7 +12,45 @@ on_both_backends!(
     apps_upload_as_new_versions,
     installations_round_trip_and_hide_secure_iparams,
     data_survives_a_restart,
+    granted_scopes_are_those_the_app_asks_for,
 );
+
+async fn granted_scopes_are_those_the_app_asks_for(storage: Storage) {
+    let server = Server::start(&storage).await;
+    server.post("/api/v1/accounts", acme()).await;
+    let extension = weir_testkit::zip(&[
+        (
+            "plugin-manifest.json",
+            r#"{"zohoAuthorisation": {"scope": ["Desk.tickets.READ", "Desk.events.ALL"]}}"#,
+        ),
+        (
+            "resources.json",
+            r#"{"webhook": {"resourceName": "sync", "url": "https://sync.example.com/hook",
+                "name": "Sync", "subscriptions": {"Ticket_Add": null},
+                "ignoreSourceId": "2df92c1a-973a-48f5-95b7-5792c68b9c36"}}"#,
+        ),
+    ]);
+    let app = server
+        .upload_app("/api/v1/apps?name=desk-sync", extension)
+        .await;
+    assert_eq!(app.status, StatusCode::CREATED, "{}", app.body);
+    let install = |scopes: serde_json::Value| {
+        server.post(
+            "/api/v1/accounts/12345/installations",
+            json!({"app_id": app.body["id"], "scopes": scopes}),
+        )
+    };
+    let unknown = install(json!(["Desk.settings.ALL"])).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.message(),
+        r#"scopes: the app does not ask for "Desk.settings.ALL" (it asks for: Desk.tickets.READ, Desk.events.ALL)"#
+    );
+    let granted = install(json!(["Desk.events.ALL", "Desk.events.ALL"])).await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+    assert_eq!(granted.body["scopes"], json!(["Desk.events.ALL"]));
+    server.stop().await;
+}
 
 fn acme() -> serde_json::Value {
     json!({"id": "12345", "domain": "acme.freshsales.io", "region": "US",
@@ -164,7 +202,7 @@ async fn installations_round_trip_and_hide_secure_iparams(storage: Storage) {
     let app_id = app.body["id"].as_str().unwrap();
 
     let install = json!({"app_id": app_id, "iparams": {"api_key": "s3cret-value", "subdomain": "acme"},
-                         "departments": ["sales"], "scopes": ["Desk.events.ALL"]});
+                         "departments": ["sales"]});
     let created = server
         .post("/api/v1/accounts/12345/installations", install.clone())
         .await;

@@ -79,26 +79,9 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateInstallation>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
-    let no_app =
-        || ApiError::unprocessable(format!("app_id: no app {} has been uploaded", body.app_id));
-    let app = state.store.app(&body.app_id).await?.ok_or_else(no_app)?;
-    let archive = state.store.app_package(&app.id).await?.ok_or_else(no_app)?;
-    // The package was checked on upload; failing here means it was stored by an older,
-    // laxer Weir, which is the server's problem, not the client's.
-    let definition = Package::from_zip(&archive, state.limits.package)
-        .ok()
-        .and_then(|package| AppDefinition::parse(&package).ok())
-        .ok_or_else(|| {
-            tracing::error!(app = %app.id, "a stored app package no longer parses");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the app's stored package is unreadable",
-            )
-        })?;
-    let iparams = Iparams::from_given(&definition.iparams, body.iparams)
-        .map_err(|e| ApiError::unprocessable(e.0))?;
-    let departments = body.departments;
-    if let Some(unknown) = departments
+    // Cheap checks first: the package is read only for a request that could succeed.
+    if let Some(unknown) = body
+        .departments
         .iter()
         .find(|d| !account.departments.contains(d))
     {
@@ -107,6 +90,14 @@ pub async fn create(
             account.id
         )));
     }
+    let no_app =
+        || ApiError::unprocessable(format!("app_id: no app {} has been uploaded", body.app_id));
+    let app = state.store.app(&body.app_id).await?.ok_or_else(no_app)?;
+    let definition = load_definition(&state, &app.id).await?;
+    let iparams = Iparams::from_given(&definition.iparams, body.iparams)
+        .map_err(|e| ApiError::unprocessable(e.0))?;
+    let scopes = granted_scopes(&definition.authorisation_scopes, body.scopes)?;
+    let departments = body.departments;
     let now = weir_core::now();
     let installation = Installation {
         id: InstallationId::generate(),
@@ -116,7 +107,7 @@ pub async fn create(
         status: InstallationStatus::Active,
         iparams,
         departments,
-        scopes: body.scopes,
+        scopes,
         created_at: now,
         updated_at: now,
     };
@@ -127,6 +118,51 @@ pub async fn create(
         [(header::LOCATION, location)],
         Json(InstallationView::from(installation)),
     ))
+}
+
+/// The app's definition, read from its stored package. Unzipping and parsing is CPU
+/// work, so it runs off the async threads.
+async fn load_definition(state: &ServerState, app_id: &AppId) -> Result<AppDefinition, ApiError> {
+    let archive = state.store.app_package(app_id).await?.ok_or_else(|| {
+        ApiError::unprocessable(format!("app_id: no app {app_id} has been uploaded"))
+    })?;
+    let limits = state.limits.package;
+    let parsed = tokio::task::spawn_blocking(move || {
+        Package::from_zip(&archive, limits)
+            .ok()
+            .and_then(|package| AppDefinition::parse(&package).ok())
+    })
+    .await;
+    // The package was checked on upload; failing now is the server's problem.
+    parsed.ok().flatten().ok_or_else(|| {
+        tracing::error!(app = %app_id, "a stored app package no longer parses");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; see the server log",
+        )
+    })
+}
+
+/// The scopes granted must be among those the app asks for (Zoho's
+/// `zohoAuthorisation.scope`); each is kept once.
+fn granted_scopes(requested: &[String], given: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let mut granted: Vec<String> = Vec::new();
+    for scope in given {
+        if !requested.contains(&scope) {
+            let asked = if requested.is_empty() {
+                "none".to_owned()
+            } else {
+                requested.join(", ")
+            };
+            return Err(ApiError::unprocessable(format!(
+                "scopes: the app does not ask for {scope:?} (it asks for: {asked})"
+            )));
+        }
+        if !granted.contains(&scope) {
+            granted.push(scope);
+        }
+    }
+    Ok(granted)
 }
 
 pub async fn list(

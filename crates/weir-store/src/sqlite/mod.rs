@@ -76,6 +76,13 @@ impl Backend for Sqlite {
             .await
     }
 
+    /// Reads through a reader, and sends an empty write through the writer thread: a dead
+    /// writer or a locked database must not look ready.
+    async fn ping(&self) -> Result<()> {
+        self.fetch(sql::PING, vec![], |_| Ok(())).await?;
+        self.writer.write(|_| Ok(())).await
+    }
+
     async fn delete_account(&self, id: &AccountId) -> Result<()> {
         let id = id.clone();
         self.writer
