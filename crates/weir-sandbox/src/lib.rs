@@ -1,13 +1,24 @@
-//! The JavaScript sandbox (QuickJS, through `rquickjs`).
+//! The JavaScript sandbox (QuickJS, through `rquickjs`): runs app handlers with the
+//! platform globals, and checks the syntax of app packages.
 //!
-//! For now it offers the syntax check of an app package's JavaScript, which `weir validate`
-//! and app uploads run; the handler runtime with the platform globals arrives with its own
-//! issue. It knows nothing of SQL or sockets.
+//! It knows nothing of SQL or sockets: every platform call (`$db`, `$request`,
+//! `$schedule`, `generateTargetUrl`, `$webhooks`) goes to a [`Host`] that the engine
+//! provides. Module state does not survive between invocations (as on Freshworks): each
+//! runs in a fresh runtime and context.
 
+mod code;
+mod host;
+mod invocation;
+mod pool;
+mod run;
 mod syntax;
 
 use weir_core::{AppDefinition, Package, PackageProblem};
 
+pub use code::AppCode;
+pub use host::{Host, HostResult, NoHost};
+pub use invocation::{ConsoleLine, Invocation, Limits, Outcome, Render, Status};
+pub use pool::Sandbox;
 pub use syntax::check_syntax;
 
 /// The whole check of a package, as uploads and `weir validate` run it: its declarations

@@ -1,0 +1,252 @@
+//! An app's server code: its `server/` files, by package path, and how `require` finds
+//! one from another.
+//!
+//! - `require('./x')` / `require('../x')` is relative to the requiring file, always gets
+//!   `.js` appended (as Freshworks does), and must stay inside `server/`;
+//! - any other name is an npm package in `server/node_modules` (its `package.json`
+//!   `main`, or `index.js`), and files inside a package resolve relative to each other;
+//! - Node's built-in modules are named in a clear error: the sandbox does not offer them.
+
+use std::collections::BTreeMap;
+
+use weir_core::Package;
+
+pub const SERVER_JS: &str = "server/server.js";
+const NODE_MODULES: &str = "server/node_modules/";
+
+/// Node's built-in modules, which apps may try to `require`.
+const NODE_BUILT_INS: &[&str] = &[
+    "assert",
+    "buffer",
+    "child_process",
+    "cluster",
+    "crypto",
+    "dgram",
+    "dns",
+    "events",
+    "fs",
+    "http",
+    "http2",
+    "https",
+    "net",
+    "os",
+    "path",
+    "process",
+    "querystring",
+    "readline",
+    "stream",
+    "string_decoder",
+    "timers",
+    "tls",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "worker_threads",
+    "zlib",
+];
+
+/// How a file is wrapped when loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The app's own files: a function body with a local `exports` (Freshworks).
+    App,
+    /// npm packages: CommonJS (`module.exports`, `exports`, `__filename`, `__dirname`).
+    Npm,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::App => "app",
+            Kind::Npm => "npm",
+        }
+    }
+}
+
+/// The JavaScript of one app version, kept in memory (and shared) while it is in use.
+#[derive(Debug, Default)]
+pub struct AppCode {
+    files: BTreeMap<String, String>,
+}
+
+impl AppCode {
+    /// The `server/` files of a package.
+    pub fn from_package(package: &Package) -> Self {
+        let files = package
+            .paths()
+            .filter(|path| path.starts_with("server/"))
+            .filter_map(|path| {
+                let text = std::str::from_utf8(package.file(path)?).ok()?;
+                Some((path.to_owned(), text.to_owned()))
+            })
+            .collect();
+        AppCode { files }
+    }
+
+    pub fn source(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+
+    /// The file `name` names when `from` requires it, or why there is none.
+    pub fn resolve(&self, from: &str, name: &str) -> Result<(String, Kind), String> {
+        if name.starts_with("./") || name.starts_with("../") {
+            let kind = if from.starts_with(NODE_MODULES) {
+                Kind::Npm
+            } else {
+                Kind::App
+            };
+            let mut path = join(directory(from), name)
+                .ok_or_else(|| format!("Cannot find module '{name}': it leaves server/"))?;
+            if kind == Kind::App || !self.files.contains_key(&path) {
+                path.push_str(".js");
+            }
+            let inside = if kind == Kind::App {
+                "server/"
+            } else {
+                NODE_MODULES
+            };
+            if !path.starts_with(inside) {
+                return Err(format!("Cannot find module '{name}': it leaves {inside}"));
+            }
+            return match self.files.contains_key(&path) {
+                true => Ok((path, kind)),
+                false => Err(format!("Cannot find module '{name}' (looked for {path})")),
+            };
+        }
+        let bare = name.strip_prefix("node:").unwrap_or(name);
+        if NODE_BUILT_INS.contains(&bare) {
+            return Err(format!(
+                "Cannot use Node's built-in module '{bare}': the Weir sandbox does not offer it"
+            ));
+        }
+        self.package_main(name)
+    }
+
+    /// The entry file of an npm package in `server/node_modules`.
+    fn package_main(&self, name: &str) -> Result<(String, Kind), String> {
+        let root = format!("{NODE_MODULES}{name}");
+        let main = self
+            .source(&format!("{root}/package.json"))
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .and_then(|manifest| manifest.get("main")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "index.js".to_owned());
+        let candidates = [
+            join(&root, &main),
+            join(&root, &format!("{main}.js")),
+            join(&root, &format!("{main}/index.js")),
+        ];
+        candidates
+            .into_iter()
+            .flatten()
+            .find(|path| path.starts_with(&root) && self.files.contains_key(path))
+            .map(|path| (path, Kind::Npm))
+            .ok_or_else(|| {
+                format!("Cannot find module '{name}': is it installed in server/node_modules?")
+            })
+    }
+}
+
+fn directory(path: &str) -> &str {
+    path.rfind('/').map_or("", |slash| &path[..slash])
+}
+
+/// `base` joined with a relative `name`, `.` and `..` resolved; `None` above the root.
+fn join(base: &str, name: &str) -> Option<String> {
+    let mut segments: Vec<&str> = base.split('/').filter(|s| !s.is_empty()).collect();
+    for segment in name.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop()?;
+            }
+            other => segments.push(other),
+        }
+    }
+    Some(segments.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(paths: &[&str]) -> AppCode {
+        AppCode {
+            files: paths
+                .iter()
+                .map(|p| (p.to_string(), String::new()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn local_modules_resolve_relative_to_the_requiring_file() {
+        let app = code(&[
+            "server/server.js",
+            "server/lib/util.js",
+            "server/lib/format.js",
+        ]);
+        assert_eq!(
+            app.resolve(SERVER_JS, "./lib/util"),
+            Ok(("server/lib/util.js".into(), Kind::App))
+        );
+        assert_eq!(
+            app.resolve("server/lib/util.js", "./format"),
+            Ok(("server/lib/format.js".into(), Kind::App))
+        );
+        assert_eq!(
+            app.resolve("server/lib/util.js", "../server"),
+            Ok(("server/server.js".into(), Kind::App))
+        );
+        assert!(
+            app.resolve(SERVER_JS, "../manifest")
+                .unwrap_err()
+                .contains("leaves server/")
+        );
+        assert!(
+            app.resolve(SERVER_JS, "./missing")
+                .unwrap_err()
+                .contains("server/missing.js")
+        );
+    }
+
+    #[test]
+    fn npm_packages_and_built_ins() {
+        let mut app = code(&[
+            "server/node_modules/left-pad/index.js",
+            "server/node_modules/lodash/lodash.js",
+            "server/node_modules/lodash/fp.js",
+        ]);
+        app.files.insert(
+            "server/node_modules/lodash/package.json".into(),
+            r#"{"main": "lodash.js"}"#.into(),
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "left-pad"),
+            Ok(("server/node_modules/left-pad/index.js".into(), Kind::Npm))
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "lodash"),
+            Ok(("server/node_modules/lodash/lodash.js".into(), Kind::Npm))
+        );
+        assert_eq!(
+            app.resolve("server/node_modules/lodash/lodash.js", "./fp"),
+            Ok(("server/node_modules/lodash/fp.js".into(), Kind::Npm))
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "fs").unwrap_err(),
+            "Cannot use Node's built-in module 'fs': the Weir sandbox does not offer it"
+        );
+        assert!(
+            app.resolve(SERVER_JS, "node:crypto")
+                .unwrap_err()
+                .contains("'crypto'")
+        );
+        assert!(
+            app.resolve(SERVER_JS, "moment")
+                .unwrap_err()
+                .contains("server/node_modules")
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! One run of one handler: what is asked, the limits it runs under, and what came of it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::code::AppCode;
+use crate::host::Host;
+
+pub struct Invocation {
+    pub code: Arc<AppCode>,
+    /// The function of `server/server.js` to call.
+    pub handler: String,
+    /// The event payload; the handler gets its own deep copy.
+    pub payload: Value,
+    pub host: Arc<dyn Host>,
+    pub limits: Limits,
+    /// `process.env.ENV`: "production", or "test" under `weir dev`.
+    pub env: &'static str,
+}
+
+/// What one invocation may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall time: CPU loops and promises that never settle alike (Freshworks: 20 s).
+    pub time: Duration,
+    pub memory_bytes: usize,
+    pub stack_bytes: usize,
+    /// Console output kept per invocation; the rest is counted, not stored.
+    pub console_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            time: Duration::from_secs(20),
+            memory_bytes: 64 * 1024 * 1024,
+            stack_bytes: 512 * 1024,
+            console_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Success,
+    Error,
+    Timeout,
+    OutOfMemory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsoleLine {
+    pub level: String,
+    pub text: String,
+}
+
+/// What the handler passed to `renderData`, as the platform answers it (REFERENCE §1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Render {
+    /// `renderData()` or `renderData(null, data)`.
+    Ok { data: Option<Value> },
+    /// `renderData({status?, message})`: HTTP `status` (500 when absent).
+    Error { status: u16, message: Value },
+    /// Anything else: 400 "The error should be a JSON Object with a message or a status
+    /// parameter."
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// What the handler returned (or its promise resolved to), as JSON.
+    pub value: Option<Value>,
+    /// Why it failed: the error's name and message.
+    pub error: Option<String>,
+    pub stack: Option<String>,
+    pub render: Option<Render>,
+    pub console: Vec<ConsoleLine>,
+    /// Console output past the limit, in bytes.
+    pub console_dropped: usize,
+    pub duration: Duration,
+}
+
+impl Outcome {
+    /// An invocation that could not run at all.
+    pub fn failed(reason: &str) -> Self {
+        Outcome {
+            status: Status::Error,
+            value: None,
+            error: Some(reason.to_owned()),
+            stack: None,
+            render: None,
+            console: Vec::new(),
+            console_dropped: 0,
+            duration: Duration::ZERO,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The threads JavaScript runs on. Handlers run on threads of their own, never on the
+//! async runtime's: a handler burning CPU to its deadline cannot starve HTTP. Each thread
+//! runs one invocation at a time, with a runtime of its own for that invocation.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::invocation::{Invocation, Outcome};
+
+/// Deep enough that QuickJS's own stack limit always trips first.
+const THREAD_STACK: usize = 16 * 1024 * 1024;
+
+type Job = (Invocation, oneshot::Sender<Outcome>);
+
+pub struct Sandbox {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Sandbox {
+    /// Starts `threads` JavaScript threads. Platform calls run on the current tokio
+    /// runtime, so this must be called from within one.
+    pub fn start(threads: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let tokio = Handle::current();
+        for index in 0..threads.max(1) {
+            let (queue, tokio) = (queue.clone(), tokio.clone());
+            std::thread::Builder::new()
+                .name(format!("weir-js-{index}"))
+                .stack_size(THREAD_STACK)
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok((invocation, answer)) = job else {
+                            return;
+                        };
+                        let _ = answer.send(crate::run::run(invocation, &tokio));
+                    }
+                })?;
+        }
+        Ok(Sandbox { jobs })
+    }
+
+    /// Runs the invocation on a JavaScript thread and returns its record.
+    pub async fn run(&self, invocation: Invocation) -> Outcome {
+        let (answer, outcome) = oneshot::channel();
+        if self.jobs.send((invocation, answer)).is_err() {
+            panic!("the sandbox's threads are gone");
+        }
+        outcome
+            .await
+            .expect("a sandbox thread answers every invocation")
+    }
+}

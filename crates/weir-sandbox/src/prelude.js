@@ -1,0 +1,149 @@
+// Weir's JavaScript prelude: runs in every fresh context before the app's code, and builds
+// the platform globals on top of a few functions the Rust side provides (`host`). It
+// returns the control object the Rust side drives the invocation with.
+(function (host) {
+  'use strict';
+  const global = globalThis;
+
+  // --- Promises with jQuery-Deferred manners: done / fail / always, each chainable.
+  const chainable = (name, attach) =>
+    Object.defineProperty(Promise.prototype, name, {
+      value: function (callback) {
+        attach(this, callback);
+        return this;
+      },
+      writable: true,
+      configurable: true,
+    });
+  chainable('done', (promise, callback) => promise.then(callback, () => {}));
+  chainable('fail', (promise, callback) => promise.then(undefined, callback));
+  chainable('always', (promise, callback) => promise.then(callback, callback));
+
+  // --- Calls into the platform: each is a promise settled by the Rust side.
+  const pending = new Map();
+  function call(name, args) {
+    return new Promise((resolve, reject) => {
+      const id = host.call(name, JSON.stringify(args === undefined ? null : args));
+      pending.set(id, [resolve, reject]);
+    });
+  }
+
+  // --- Timers (QuickJS has none): the Rust side says when one is due.
+  const timers = new Map();
+  global.setTimeout = function (callback, ms, ...args) {
+    if (typeof callback !== 'function') throw new TypeError('setTimeout needs a function');
+    const id = host.timer(Number(ms) || 0);
+    timers.set(id, () => callback(...args));
+    return id;
+  };
+  global.clearTimeout = function (id) {
+    if (timers.delete(id)) host.clearTimer(id);
+  };
+
+  // --- console: captured into the invocation record.
+  function show(value) {
+    if (typeof value === 'string') return value;
+    if (value instanceof Error) return value.stack ? `${value}\n${value.stack}` : String(value);
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+      return String(value);
+    }
+    try {
+      return JSON.stringify(value);
+    } catch (e) {
+      return String(value);
+    }
+  }
+  const log = (level) => (...values) => host.console(level, values.map(show).join(' '));
+  global.console = { log: log('log'), info: log('info'), warn: log('warn'), error: log('error') };
+
+  // --- renderData(error?, data?): its meaning is the Rust side's to decide.
+  global.renderData = function (error, data) {
+    host.render(JSON.stringify({ error: error === undefined ? null : error,
+                                 data: data === undefined ? null : data }));
+  };
+
+  // --- The platform globals: thin wrappers; the rules live on the Rust side.
+  const db = {};
+  for (const op of ['set', 'get', 'update', 'delete']) {
+    db[op] = (...args) => call(`db.${op}`, args);
+  }
+  global.$db = db;
+  const schedule = {};
+  for (const op of ['create', 'update', 'delete', 'fetch']) {
+    schedule[op] = (...args) => call(`schedule.${op}`, args);
+  }
+  global.$schedule = schedule;
+  const request = { invokeTemplate: (...args) => call('request.invokeTemplate', args) };
+  for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
+    request[method] = (url, options) => call('request.url', { method, url, options });
+  }
+  global.$request = request;
+  global.generateTargetUrl = (...args) => call('generateTargetUrl', args);
+  global.$webhooks = { trigger: (...args) => call('webhooks.trigger', args) };
+  global.global = global;
+  global.process = { env: { ENV: host.env() }, cwd: () => '/' };
+
+  // --- require: local modules (Freshworks style) and pure-JS npm packages (CommonJS).
+  const modules = new Map();
+  function requireFrom(from) {
+    return function require(name) {
+      const found = JSON.parse(host.resolve(from, String(name)));
+      if (found.error) throw new Error(found.error);
+      if (modules.has(found.path)) return modules.get(found.path);
+      const body = host.load(found.path, found.kind);
+      if (found.kind === 'app') {
+        const exports = body(requireFrom(found.path));
+        modules.set(found.path, exports);
+        return exports;
+      }
+      const module = { exports: {} };
+      modules.set(found.path, module.exports);
+      const dir = found.path.slice(0, found.path.lastIndexOf('/'));
+      body(module.exports, requireFrom(found.path), module, found.path, dir);
+      modules.set(found.path, module.exports);
+      return module.exports;
+    };
+  }
+
+  // --- The control object the Rust side drives the invocation with.
+  let outcome;
+  return {
+    invoke(path, handler, payloadJson) {
+      const exports = host.load(path, 'app')(requireFrom(path));
+      if (exports === null || typeof exports !== 'object') {
+        throw new TypeError(`${path} must set exports to an object`);
+      }
+      const fn = exports[handler];
+      if (typeof fn !== 'function') {
+        throw new TypeError(`${handler} is not a function exported by ${path}`);
+      }
+      // The payload is parsed here, so the handler always gets its own deep copy.
+      const returned = fn.call(exports, JSON.parse(payloadJson));
+      Promise.resolve(returned).then(
+        (value) => { outcome = { ok: true, value: value === undefined ? null : value }; },
+        (error) => { outcome = { ok: false, error }; },
+      );
+    },
+    // undefined while the handler's promise is pending.
+    outcome() {
+      if (outcome === undefined) return undefined;
+      if (outcome.ok) return JSON.stringify({ ok: true, value: outcome.value });
+      const error = outcome.error;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : show(error);
+      return JSON.stringify({ ok: false, message, stack: (error && error.stack) || null });
+    },
+    settle(id, ok, json) {
+      const resolvers = pending.get(id);
+      if (!resolvers) return;
+      pending.delete(id);
+      resolvers[ok ? 0 : 1](JSON.parse(json));
+    },
+    fire(id) {
+      const callback = timers.get(id);
+      if (callback) {
+        timers.delete(id);
+        callback();
+      }
+    },
+  };
+});

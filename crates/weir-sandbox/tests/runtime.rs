@@ -1,0 +1,362 @@
+//! Handlers run as Freshworks runs them, with the platform globals, inside their limits.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use weir_core::Package;
+use weir_sandbox::{
+    AppCode, Host, HostResult, Invocation, Limits, Outcome, Render, Sandbox, Status,
+};
+
+/// A platform with an in-memory `$db`, and a log of every call.
+#[derive(Default)]
+struct FakePlatform {
+    db: Mutex<BTreeMap<String, Value>>,
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+impl Host for FakePlatform {
+    fn call(&self, name: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((name.clone(), args.clone()));
+        let result = match name.as_str() {
+            "db.set" => {
+                self.db
+                    .lock()
+                    .unwrap()
+                    .insert(args[0].as_str().unwrap().into(), args[1].clone());
+                Ok(json!({"Created": true}))
+            }
+            "db.get" => self
+                .db
+                .lock()
+                .unwrap()
+                .get(args[0].as_str().unwrap())
+                .cloned()
+                .ok_or(json!({"status": 404, "message": "Record not found"})),
+            _ => Err(json!({"status": 400, "message": format!("no {name} here")})),
+        };
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            result
+        })
+    }
+}
+
+fn code(files: &[(&str, &str)]) -> Arc<AppCode> {
+    let files: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+        .collect();
+    Arc::new(AppCode::from_package(&Package::from_files(files)))
+}
+
+fn invocation(
+    code: &Arc<AppCode>,
+    handler: &str,
+    payload: Value,
+    host: &Arc<FakePlatform>,
+) -> Invocation {
+    Invocation {
+        code: code.clone(),
+        handler: handler.into(),
+        payload,
+        host: host.clone(),
+        limits: Limits {
+            time: Duration::from_secs(5),
+            ..Limits::default()
+        },
+        env: "test",
+    }
+}
+
+async fn run(
+    files: &[(&str, &str)],
+    handler: &str,
+    payload: Value,
+) -> (Outcome, Arc<FakePlatform>) {
+    let sandbox = Sandbox::start(1).unwrap();
+    let host = Arc::new(FakePlatform::default());
+    let outcome = sandbox
+        .run(invocation(&code(files), handler, payload, &host))
+        .await;
+    (outcome, host)
+}
+
+fn server(source: &str) -> Vec<(&'static str, String)> {
+    vec![("server/server.js", source.to_owned())]
+}
+
+async fn run_server(source: &str, handler: &str, payload: Value) -> (Outcome, Arc<FakePlatform>) {
+    let files = server(source);
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    run(&files, handler, payload).await
+}
+
+#[tokio::test]
+async fn exports_this_and_a_deep_copy_of_the_payload() {
+    let source = r#"
+        exports = {
+          onTicketCreateHandler: function (args) {
+            helper = this.describe(args);          // an implicit global, as samples do
+            args.data.ticket.id = 0;                // the handler's copy only
+            return helper;
+          },
+          describe: function (args) { return 'ticket ' + args.data.ticket.id + ' in ' + args.region; }
+        };"#;
+    let (outcome, _) = run_server(
+        source,
+        "onTicketCreateHandler",
+        json!({"data": {"ticket": {"id": 7}}, "region": "US"}),
+    )
+    .await;
+    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.value, Some(json!("ticket 7 in US")));
+}
+
+#[tokio::test]
+async fn deferred_promises_chain_done_fail_always_and_await() {
+    let source = r#"
+        exports = {
+          run: async function () {
+            var seen = [];
+            await $db.set('k', { n: 1 }).done(function (r) { seen.push('set ' + r.Created); });
+            await $db.get('missing').fail(function (e) { seen.push('fail ' + e.status + ' ' + e.message); })
+                                    .always(function () { seen.push('always'); })
+                                    .catch(function () {});
+            var value = await $db.get('k').then(function (v) { return v.n + 1; });
+            seen.push('then ' + value);
+            return seen;
+          }
+        };"#;
+    let (outcome, host) = run_server(source, "run", json!({})).await;
+    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(
+        outcome.value,
+        Some(json!([
+            "set true",
+            "fail 404 Record not found",
+            "always",
+            "then 2"
+        ]))
+    );
+    assert_eq!(host.db.lock().unwrap().get("k"), Some(&json!({"n": 1})));
+}
+
+#[tokio::test]
+async fn callback_style_handlers_run_until_their_calls_are_answered() {
+    let source = r#"
+        exports = {
+          onAppInstallHandler: function (payload) {
+            $db.set('installed', { at: payload.timestamp })
+              .done(function () { console.log('stored'); renderData(); })
+              .fail(function (e) { renderData({ message: e.message }); });
+          }
+        };"#;
+    let (outcome, host) = run_server(source, "onAppInstallHandler", json!({"timestamp": 42})).await;
+    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.render, Some(Render::Ok { data: None }));
+    assert_eq!(outcome.console[0].text, "stored");
+    assert_eq!(
+        host.db.lock().unwrap().get("installed"),
+        Some(&json!({"at": 42}))
+    );
+}
+
+#[tokio::test]
+async fn render_data_shapes() {
+    let cases = [
+        (
+            "renderData(null, { ok: 1 })",
+            Render::Ok {
+                data: Some(json!({"ok": 1})),
+            },
+        ),
+        (
+            "renderData({ message: 'bad key' })",
+            Render::Error {
+                status: 500,
+                message: json!("bad key"),
+            },
+        ),
+        (
+            "renderData({ status: 403, message: 'no' })",
+            Render::Error {
+                status: 403,
+                message: json!("no"),
+            },
+        ),
+        ("renderData(['a'])", Render::Invalid),
+        ("renderData({ detail: 1 })", Render::Invalid),
+    ];
+    for (call, expected) in cases {
+        let (outcome, _) = run_server(
+            &format!("exports = {{ h: function () {{ {call}; }} }};"),
+            "h",
+            json!({}),
+        )
+        .await;
+        assert_eq!(outcome.render, Some(expected), "{call}");
+    }
+}
+
+#[tokio::test]
+async fn require_local_modules_and_pure_js_packages() {
+    let files = [
+        (
+            "server/server.js",
+            "var util = require('./lib/util'); var pad = require('left-pad');\nexports = { h: function () { return pad(util.shout('hi'), 5); } };",
+        ),
+        (
+            "server/lib/util.js",
+            "exports = { shout: function (s) { return require('./case').upper(s); } };",
+        ),
+        (
+            "server/lib/case.js",
+            "exports.upper = function (s) { return s.toUpperCase(); };",
+        ),
+        (
+            "server/node_modules/left-pad/package.json",
+            r#"{"main": "./lib/index"}"#,
+        ),
+        (
+            "server/node_modules/left-pad/lib/index.js",
+            "module.exports = function (s, n) { while (s.length < n) s = '.' + s; return s; };",
+        ),
+    ];
+    let (outcome, _) = run(&files, "h", json!({})).await;
+    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.value, Some(json!("...HI")));
+}
+
+#[tokio::test]
+async fn a_node_built_in_is_named_in_a_clear_error() {
+    let (outcome, _) = run_server("var fs = require('fs'); exports = {};", "h", json!({})).await;
+    assert_eq!(outcome.status, Status::Error);
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("Error: Cannot use Node's built-in module 'fs': the Weir sandbox does not offer it")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_handler_and_a_throwing_one_are_errors_with_their_reason() {
+    let (outcome, _) = run_server("exports = { a: function () {} };", "b", json!({})).await;
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("TypeError: b is not a function exported by server/server.js")
+    );
+    let (outcome, _) =
+        run_server("exports = { a: function () { null.x; } };", "a", json!({})).await;
+    assert_eq!(outcome.status, Status::Error);
+    assert!(
+        outcome.error.as_deref().unwrap().starts_with("TypeError"),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .stack
+            .as_deref()
+            .unwrap()
+            .contains("server/server.js:1"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn timers_and_console_are_offered() {
+    let source = r#"
+        exports = { h: function () {
+          return new Promise(function (resolve) {
+            var cancelled = setTimeout(function () { resolve('too late'); }, 5);
+            clearTimeout(cancelled);
+            setTimeout(function (a, b) { console.warn('fired', a, { b: b }); resolve(a + b); }, 10, 2, 3);
+          });
+        } };"#;
+    let (outcome, _) = run_server(source, "h", json!({})).await;
+    assert_eq!(outcome.value, Some(json!(5)), "{outcome:?}");
+    assert_eq!(
+        (
+            outcome.console[0].level.as_str(),
+            outcome.console[0].text.as_str()
+        ),
+        ("warn", r#"fired 2 {"b":3}"#)
+    );
+}
+
+#[tokio::test]
+async fn module_state_does_not_survive_between_invocations() {
+    let sandbox = Sandbox::start(1).unwrap();
+    let host = Arc::new(FakePlatform::default());
+    let app = code(&[(
+        "server/server.js",
+        "var count = (global.count || 0) + 1; global.count = count;\nexports = { h: function () { return count; } };",
+    )]);
+    for _ in 0..2 {
+        let outcome = sandbox.run(invocation(&app, "h", json!({}), &host)).await;
+        assert_eq!(outcome.value, Some(json!(1)), "{outcome:?}");
+    }
+}
+
+/// Runaway handlers end as failed invocations with their reason, while a well-behaved one
+/// on another thread at the same time succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_handlers_fail_alone_with_their_reason() {
+    let sandbox = Arc::new(Sandbox::start(5).unwrap());
+    let host = Arc::new(FakePlatform::default());
+    let app = code(&[(
+        "server/server.js",
+        r#"exports = {
+          loop: function () { for (;;) {} },
+          hang: function () { return new Promise(function () {}); },
+          waitForever: function () { return new Promise(function (r) { setTimeout(r, 60000); }); },
+          bomb: function () { var a = []; for (;;) { a.push(new Array(100000).fill('x')); } },
+          recurse: function f() { return f() + 1; },
+          fine: async function () { await $db.set('k', { v: 1 }); return 'ok'; }
+        };"#,
+    )]);
+    let limits = Limits {
+        time: Duration::from_millis(800),
+        memory_bytes: 32 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let mut runs = tokio::task::JoinSet::new();
+    for handler in ["loop", "hang", "waitForever", "bomb", "recurse", "fine"] {
+        let mut job = invocation(&app, handler, json!({}), &host);
+        job.limits = limits;
+        let sandbox = sandbox.clone();
+        runs.spawn(async move { (handler, sandbox.run(job).await) });
+    }
+    let mut outcomes: BTreeMap<&str, Outcome> = runs.join_all().await.into_iter().collect();
+    let mut status = |h: &str| {
+        outcomes
+            .remove(h)
+            .map(|o| (o.status, o.error.unwrap_or_default()))
+            .unwrap()
+    };
+    let (loop_status, loop_error) = status("loop");
+    assert_eq!(loop_status, Status::Timeout, "{loop_error}");
+    assert_eq!(
+        status("hang"),
+        (
+            Status::Timeout,
+            "the handler's promise never settles: nothing it waits for is pending".into()
+        )
+    );
+    assert_eq!(status("waitForever").0, Status::Timeout);
+    let (bomb_status, bomb_error) = status("bomb");
+    assert_eq!(bomb_status, Status::OutOfMemory, "{bomb_error}");
+    let (recurse_status, recurse_error) = status("recurse");
+    assert_eq!(recurse_status, Status::Error);
+    assert_eq!(
+        recurse_error,
+        "RangeError: Maximum call stack size exceeded"
+    );
+    assert_eq!(status("fine").0, Status::Success);
+}
