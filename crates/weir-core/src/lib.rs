@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api_key;
 pub mod app;
+pub mod app_data;
 pub mod catalogue;
 pub mod ids;
 pub mod installation;
