@@ -124,6 +124,53 @@ pub trait Store: Send + Sync + 'static {
     async fn api_keys(&self, account: &AccountId) -> Result<Vec<ApiKey>>;
     /// `NotFound` unless the key exists and belongs to the account.
     async fn delete_api_key(&self, account: &AccountId, id: &ApiKeyId) -> Result<()>;
+
+    /// An installation's `$db` entry, unless absent or past its time at `now`.
+    async fn app_data(
+        &self,
+        installation: &InstallationId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredData>>;
+    /// Writes a `$db` entry if `expect` holds at `now`; returns whether it was written.
+    async fn put_app_data(&self, write: DataWrite<'_>) -> Result<bool>;
+    /// Deletes a `$db` entry; returns whether there was one.
+    async fn delete_app_data(
+        &self,
+        installation: &InstallationId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
+}
+
+/// A stored `$db` value and its version, which counts the writes to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredData {
+    pub value: serde_json::Value,
+    pub version: i64,
+}
+
+/// One `$db` write.
+#[derive(Debug, Clone)]
+pub struct DataWrite<'a> {
+    pub installation: &'a InstallationId,
+    pub key: &'a str,
+    pub value: &'a serde_json::Value,
+    pub expires_at: Option<Timestamp>,
+    pub expect: Expect,
+    pub now: Timestamp,
+}
+
+/// The condition a `$db` write needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Anything,
+    /// No live entry (`setIf: "not_exist"`).
+    Absent,
+    /// A live entry (`setIf: "exist"`).
+    Present,
+    /// The live entry still at this version (an update computed from it).
+    Version(i64),
 }
 
 /// The conflict raised when deleting an account that still has apps installed.

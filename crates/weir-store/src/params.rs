@@ -3,8 +3,8 @@
 
 use weir_core::{Account, ApiKey, Installation};
 
-use crate::NewApp;
 use crate::rows::{millis, to_json};
+use crate::{DataWrite, Expect, NewApp};
 
 /// One bound value. Each backend says how to bind it.
 #[derive(Debug, Clone)]
@@ -12,6 +12,7 @@ pub enum Param {
     Text(String),
     MaybeText(Option<String>),
     Int(i64),
+    MaybeInt(Option<i64>),
     Bytes(Vec<u8>),
 }
 
@@ -90,4 +91,19 @@ pub(crate) fn api_key(key: &ApiKey) -> Vec<Param> {
         key.token_hash.as_str().into(),
         millis(key.created_at).into(),
     ]
+}
+
+/// For the `PUT_*_APP_DATA` statements; `PUT_VERSION_APP_DATA` takes the version too.
+pub(crate) fn app_data(write: &DataWrite<'_>) -> Vec<Param> {
+    let mut params = vec![
+        write.installation.as_str().into(),
+        write.key.into(),
+        write.value.to_string().into(),
+        Param::MaybeInt(write.expires_at.map(millis)),
+        millis(write.now).into(),
+    ];
+    if let Expect::Version(version) = write.expect {
+        params.push(version.into());
+    }
+    params
 }

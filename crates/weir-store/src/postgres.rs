@@ -172,6 +172,7 @@ fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> {
             Param::Text(text) => query.bind(text),
             Param::MaybeText(text) => query.bind(text),
             Param::Int(int) => query.bind(int),
+            Param::MaybeInt(int) => query.bind(int),
             Param::Bytes(bytes) => query.bind(bytes),
         })
 }

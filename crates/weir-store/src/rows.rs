@@ -99,3 +99,10 @@ pub(crate) fn api_key(row: &dyn Columns) -> Result<ApiKey> {
         created_at: timestamp(row, "created_at")?,
     })
 }
+
+pub(crate) fn stored_data(row: &dyn Columns) -> Result<crate::StoredData> {
+    Ok(crate::StoredData {
+        value: json(row, "value")?,
+        version: row.int("version")?,
+    })
+}

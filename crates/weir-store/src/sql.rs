@@ -48,3 +48,27 @@ pub(crate) const INSERT_API_KEY: &str = "INSERT INTO api_keys \
 pub(crate) const API_KEY_BY_HASH: &str = "SELECT * FROM api_keys WHERE token_hash = $1";
 pub(crate) const API_KEYS: &str = "SELECT * FROM api_keys WHERE account_id = $1 ORDER BY id";
 pub(crate) const DELETE_API_KEY: &str = "DELETE FROM api_keys WHERE account_id = $1 AND id = $2";
+
+pub(crate) const APP_DATA: &str = "SELECT value, version FROM app_data \
+    WHERE installation_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)";
+/// Writes `$db` entries: `$5` is the time of the write, which also decides whether a row
+/// with a `ttl` has lived out its time (and so counts as absent).
+pub(crate) const PUT_APP_DATA: &str = "INSERT INTO app_data \
+    (installation_id, key, value, version, expires_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5) \
+    ON CONFLICT (installation_id, key) DO UPDATE SET value = excluded.value, \
+    version = app_data.version + 1, expires_at = excluded.expires_at, updated_at = excluded.updated_at";
+/// Inserts, or replaces only a row whose time has passed.
+pub(crate) const PUT_ABSENT_APP_DATA: &str = "INSERT INTO app_data \
+    (installation_id, key, value, version, expires_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5) \
+    ON CONFLICT (installation_id, key) DO UPDATE SET value = excluded.value, \
+    version = app_data.version + 1, expires_at = excluded.expires_at, updated_at = excluded.updated_at \
+    WHERE app_data.expires_at IS NOT NULL AND app_data.expires_at <= excluded.updated_at";
+pub(crate) const PUT_PRESENT_APP_DATA: &str = "UPDATE app_data \
+    SET value = $3, version = version + 1, expires_at = $4, updated_at = $5 \
+    WHERE installation_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $5)";
+pub(crate) const PUT_VERSION_APP_DATA: &str = "UPDATE app_data \
+    SET value = $3, version = version + 1, expires_at = $4, updated_at = $5 \
+    WHERE installation_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $5) \
+    AND version = $6";
+pub(crate) const DELETE_APP_DATA: &str = "DELETE FROM app_data \
+    WHERE installation_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)";

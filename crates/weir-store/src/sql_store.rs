@@ -11,7 +11,9 @@ use weir_core::{
 
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
-use crate::{NewApp, Page, PageRequest, Result, Store, StoreError, sql};
+use crate::{
+    DataWrite, Expect, NewApp, Page, PageRequest, Result, Store, StoreError, StoredData, sql,
+};
 
 /// Turns one row into a value.
 pub type Decode<T> = fn(&dyn Columns) -> Result<T>;
@@ -232,5 +234,48 @@ impl<B: Backend> Store for SqlStore<B> {
             vec![account.as_str().into(), id.as_str().into()],
         )
         .await
+    }
+
+    async fn app_data(
+        &self,
+        installation: &InstallationId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredData>> {
+        let params = vec![
+            installation.as_str().into(),
+            key.into(),
+            rows::millis(now).into(),
+        ];
+        self.fetch_one(sql::APP_DATA, params, rows::stored_data)
+            .await
+    }
+
+    async fn put_app_data(&self, write: DataWrite<'_>) -> Result<bool> {
+        let statement = match write.expect {
+            Expect::Anything => sql::PUT_APP_DATA,
+            Expect::Absent => sql::PUT_ABSENT_APP_DATA,
+            Expect::Present => sql::PUT_PRESENT_APP_DATA,
+            Expect::Version(_) => sql::PUT_VERSION_APP_DATA,
+        };
+        Ok(self
+            .backend
+            .execute(statement, params::app_data(&write))
+            .await?
+            > 0)
+    }
+
+    async fn delete_app_data(
+        &self,
+        installation: &InstallationId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let params = vec![
+            installation.as_str().into(),
+            key.into(),
+            rows::millis(now).into(),
+        ];
+        Ok(self.backend.execute(sql::DELETE_APP_DATA, params).await? > 0)
     }
 }

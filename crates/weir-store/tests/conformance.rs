@@ -9,7 +9,9 @@ use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, Departments, Domain,
     Installation, InstallationId, InstallationStatus, Iparams, Product, Region,
 };
-use weir_store::{NewApp, PageRequest, PgStore, SqliteStore, Store, StoreError};
+use weir_store::{
+    DataWrite, Expect, NewApp, PageRequest, PgStore, SqliteStore, Store, StoreError, StoredData,
+};
 use weir_testkit::TempDir;
 
 /// A store under test, and where its data lives so that it can be opened again.
@@ -72,7 +74,122 @@ conformance!(
     data_survives_reopening,
     concurrent_writes_all_land_and_a_failing_one_stands_alone,
     a_reference_to_a_missing_row_is_not_found,
+    app_data_writes_follow_their_conditions,
+    app_data_entries_expire,
 );
+
+/// An installation to hang `$db` entries on.
+async fn installed(store: &Arc<dyn Store>) -> InstallationId {
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let app = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let installation = installation(&acme, &app);
+    store.insert_installation(&installation).await.unwrap();
+    installation.id
+}
+
+fn write<'a>(
+    id: &'a InstallationId,
+    value: &'a serde_json::Value,
+    expect: Expect,
+) -> DataWrite<'a> {
+    DataWrite {
+        installation: id,
+        key: "k",
+        value,
+        expires_at: None,
+        expect,
+        now: now(),
+    }
+}
+
+async fn app_data_writes_follow_their_conditions(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let (one, two) = (json!({"n": 1}), json!({"n": 2}));
+    assert!(
+        !store
+            .put_app_data(write(&id, &one, Expect::Present))
+            .await
+            .unwrap(),
+        "nothing to update"
+    );
+    assert!(
+        store
+            .put_app_data(write(&id, &one, Expect::Absent))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_app_data(write(&id, &two, Expect::Absent))
+            .await
+            .unwrap(),
+        "it exists now"
+    );
+    let stored = store.app_data(&id, "k", now()).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        StoredData {
+            value: one.clone(),
+            version: 1
+        }
+    );
+
+    assert!(
+        store
+            .put_app_data(write(&id, &two, Expect::Version(1)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_app_data(write(&id, &one, Expect::Version(1)))
+            .await
+            .unwrap(),
+        "a stale version loses"
+    );
+    assert_eq!(
+        store.app_data(&id, "k", now()).await.unwrap().unwrap(),
+        StoredData {
+            value: two,
+            version: 2
+        }
+    );
+    assert!(
+        store
+            .put_app_data(write(&id, &one, Expect::Anything))
+            .await
+            .unwrap()
+    );
+
+    assert!(store.delete_app_data(&id, "k", now()).await.unwrap());
+    assert!(!store.delete_app_data(&id, "k", now()).await.unwrap());
+    assert_eq!(store.app_data(&id, "k", now()).await.unwrap(), None);
+}
+
+async fn app_data_entries_expire(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let value = json!({"session": "s"});
+    let later = |ms: i64| Timestamp::from_millisecond(now().as_millisecond() + ms).unwrap();
+    let mut expiring = write(&id, &value, Expect::Anything);
+    expiring.expires_at = Some(later(1_000));
+    assert!(store.put_app_data(expiring).await.unwrap());
+    assert!(store.app_data(&id, "k", now()).await.unwrap().is_some());
+    assert_eq!(
+        store.app_data(&id, "k", later(2_000)).await.unwrap(),
+        None,
+        "past its time"
+    );
+
+    let mut again = write(&id, &value, Expect::Absent);
+    again.now = later(2_000);
+    assert!(
+        store.put_app_data(again).await.unwrap(),
+        "an expired entry counts as absent"
+    );
+}
 
 async fn a_reference_to_a_missing_row_is_not_found(backend: Backend) {
     let store = backend.store;

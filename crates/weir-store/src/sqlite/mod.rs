@@ -209,7 +209,8 @@ impl ToSql for Param {
             Param::Text(text) => ValueRef::Text(text.as_bytes()),
             Param::MaybeText(Some(text)) => ValueRef::Text(text.as_bytes()),
             Param::MaybeText(None) => ValueRef::Null,
-            Param::Int(int) => ValueRef::Integer(*int),
+            Param::Int(int) | Param::MaybeInt(Some(int)) => ValueRef::Integer(*int),
+            Param::MaybeInt(None) => ValueRef::Null,
             Param::Bytes(bytes) => ValueRef::Blob(bytes),
         }))
     }
