@@ -1,5 +1,8 @@
-//! The workers: fan-out of events to subscriptions, handler execution, outbound delivery
-//! and schedules.
+//! The workers: the platform that app handlers call into, and (as they arrive) fan-out of
+//! events to subscriptions, outbound delivery and schedules.
 //!
-//! Not built yet: it arrives with product events. The HTTP layer persists and answers;
-//! this crate will do the work.
+//! The HTTP layer persists and answers; this crate does the work.
+
+pub mod host;
+
+pub use host::PlatformHost;

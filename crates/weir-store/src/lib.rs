@@ -148,6 +148,7 @@ pub trait Store: Send + Sync + 'static {
 pub struct StoredData {
     pub value: serde_json::Value,
     pub version: i64,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// One `$db` write.

@@ -14,6 +14,7 @@ pub trait Columns {
     fn text(&self, column: &str) -> Result<String>;
     fn optional_text(&self, column: &str) -> Result<Option<String>>;
     fn int(&self, column: &str) -> Result<i64>;
+    fn optional_int(&self, column: &str) -> Result<Option<i64>>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>>;
 }
 
@@ -101,8 +102,13 @@ pub(crate) fn api_key(row: &dyn Columns) -> Result<ApiKey> {
 }
 
 pub(crate) fn stored_data(row: &dyn Columns) -> Result<crate::StoredData> {
+    let expires_at = row
+        .optional_int("expires_at")?
+        .map(|ms| Timestamp::from_millisecond(ms).map_err(|e| corrupt("expires_at", e)))
+        .transpose()?;
     Ok(crate::StoredData {
         value: json(row, "value")?,
         version: row.int("version")?,
+        expires_at,
     })
 }

@@ -49,7 +49,7 @@ pub(crate) const API_KEY_BY_HASH: &str = "SELECT * FROM api_keys WHERE token_has
 pub(crate) const API_KEYS: &str = "SELECT * FROM api_keys WHERE account_id = $1 ORDER BY id";
 pub(crate) const DELETE_API_KEY: &str = "DELETE FROM api_keys WHERE account_id = $1 AND id = $2";
 
-pub(crate) const APP_DATA: &str = "SELECT value, version FROM app_data \
+pub(crate) const APP_DATA: &str = "SELECT value, version, expires_at FROM app_data \
     WHERE installation_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)";
 /// Writes `$db` entries: `$5` is the time of the write, which also decides whether a row
 /// with a `ttl` has lived out its time (and so counts as absent).

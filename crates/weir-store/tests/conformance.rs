@@ -132,7 +132,8 @@ async fn app_data_writes_follow_their_conditions(backend: Backend) {
         stored,
         StoredData {
             value: one.clone(),
-            version: 1
+            version: 1,
+            expires_at: None
         }
     );
 
@@ -153,7 +154,8 @@ async fn app_data_writes_follow_their_conditions(backend: Backend) {
         store.app_data(&id, "k", now()).await.unwrap().unwrap(),
         StoredData {
             value: two,
-            version: 2
+            version: 2,
+            expires_at: None
         }
     );
     assert!(
@@ -172,11 +174,13 @@ async fn app_data_entries_expire(backend: Backend) {
     let store = backend.store;
     let id = installed(&store).await;
     let value = json!({"session": "s"});
-    let later = |ms: i64| Timestamp::from_millisecond(now().as_millisecond() + ms).unwrap();
+    let base = now();
+    let later = |ms: i64| Timestamp::from_millisecond(base.as_millisecond() + ms).unwrap();
     let mut expiring = write(&id, &value, Expect::Anything);
     expiring.expires_at = Some(later(1_000));
     assert!(store.put_app_data(expiring).await.unwrap());
-    assert!(store.app_data(&id, "k", now()).await.unwrap().is_some());
+    let stored = store.app_data(&id, "k", now()).await.unwrap().unwrap();
+    assert_eq!(stored.expires_at, Some(later(1_000)));
     assert_eq!(
         store.app_data(&id, "k", later(2_000)).await.unwrap(),
         None,

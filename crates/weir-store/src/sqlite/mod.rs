@@ -229,6 +229,10 @@ impl Columns for Row<'_> {
         get(self, column)
     }
 
+    fn optional_int(&self, column: &str) -> Result<Option<i64>> {
+        get(self, column)
+    }
+
     fn bytes(&self, column: &str) -> Result<Vec<u8>> {
         get(self, column)
     }

@@ -1,0 +1,47 @@
+//! The platform as one installation's handlers see it: every call the sandbox forwards
+//! (`db.get`, `request.url`, …) is answered here, scoped to that installation.
+
+mod app_data;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use weir_core::InstallationId;
+use weir_sandbox::{Host, HostResult};
+use weir_store::Store;
+
+pub struct PlatformHost {
+    store: Arc<dyn Store>,
+    installation: InstallationId,
+}
+
+impl PlatformHost {
+    pub fn new(store: Arc<dyn Store>, installation: InstallationId) -> Self {
+        PlatformHost {
+            store,
+            installation,
+        }
+    }
+}
+
+impl Host for PlatformHost {
+    fn call(&self, name: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
+        let (store, installation) = (self.store.clone(), self.installation.clone());
+        Box::pin(async move {
+            match name.split_once('.') {
+                Some(("db", operation)) => {
+                    app_data::call(store.as_ref(), &installation, operation, &args).await
+                }
+                _ => Err(json!({"status": 501, "message": format!("{name} is not available yet")})),
+            }
+        })
+    }
+}
+
+/// A store failure, as apps see it: the platform's fault, not theirs.
+fn internal(error: weir_store::StoreError) -> Value {
+    tracing::error!(%error, "a platform call failed in the store");
+    json!({"status": 500, "message": "Internal server error"})
+}
