@@ -70,6 +70,16 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>> {
     })
 }
 
+/// The fields of an account to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    pub domain: Option<weir_core::Domain>,
+    pub region: Option<weir_core::Region>,
+    pub product: Option<weir_core::Product>,
+    pub departments: Option<weir_core::Departments>,
+    pub updated_at: Timestamp,
+}
+
 /// A new app version, before the store gives it its version number.
 #[derive(Debug, Clone)]
 pub struct NewApp {
@@ -95,8 +105,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_account(&self, account: &Account) -> Result<()>;
     async fn account(&self, id: &AccountId) -> Result<Option<Account>>;
     async fn accounts(&self, page: &PageRequest) -> Result<Page<Account>>;
-    /// Replaces the account's mutable fields; `NotFound` if it does not exist.
-    async fn update_account(&self, account: &Account) -> Result<()>;
+    /// Changes the given fields only (so concurrent changes of other fields are kept);
+    /// `NotFound` if the account does not exist.
+    async fn update_account(&self, id: &AccountId, changes: &AccountChanges) -> Result<()>;
     /// `Conflict` while the account has active installations; removes its keys and
     /// uninstalled installations with it.
     async fn delete_account(&self, id: &AccountId) -> Result<()>;

@@ -1,10 +1,10 @@
 //! Encoding domain values into statement parameters, written once for both backends, in
 //! the order of the placeholders in `sql.rs`.
 
-use weir_core::{Account, ApiKey, Installation};
+use weir_core::{Account, AccountId, ApiKey, Installation};
 
 use crate::rows::{millis, to_json};
-use crate::{DataWrite, Expect, NewApp};
+use crate::{AccountChanges, DataWrite, Expect, NewApp};
 
 /// One bound value. Each backend says how to bind it.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ impl From<i64> for Param {
     }
 }
 
-/// For `INSERT_ACCOUNT`; `UPDATE_ACCOUNT` takes the same list without `created_at`.
+/// For `INSERT_ACCOUNT`.
 pub(crate) fn account(account: &Account) -> Vec<Param> {
     vec![
         account.id.as_str().into(),
@@ -47,10 +47,15 @@ pub(crate) fn account(account: &Account) -> Vec<Param> {
     ]
 }
 
-pub(crate) fn account_update(account: &Account) -> Vec<Param> {
-    let mut params = self::account(account);
-    params.remove(5);
-    params
+pub(crate) fn account_changes(id: &AccountId, changes: &AccountChanges) -> Vec<Param> {
+    vec![
+        id.as_str().into(),
+        Param::MaybeText(changes.domain.as_ref().map(|d| d.as_str().to_owned())),
+        Param::MaybeText(changes.region.map(|r| r.as_str().to_owned())),
+        Param::MaybeText(changes.product.as_ref().map(|p| p.as_str().to_owned())),
+        Param::MaybeText(changes.departments.as_ref().map(to_json)),
+        millis(changes.updated_at).into(),
+    ]
 }
 
 pub(crate) fn app(app: NewApp, version: i64) -> Vec<Param> {

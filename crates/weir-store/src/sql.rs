@@ -13,8 +13,10 @@ pub(crate) const INSERT_ACCOUNT: &str = "INSERT INTO accounts \
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 pub(crate) const ACCOUNT: &str = "SELECT * FROM accounts WHERE id = $1";
 pub(crate) const ACCOUNTS: &str = "SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2";
-pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts \
-    SET domain = $2, region = $3, product = $4, departments = $5, updated_at = $6 WHERE id = $1";
+/// A NULL parameter keeps the stored field.
+pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts SET domain = COALESCE($2, domain), \
+    region = COALESCE($3, region), product = COALESCE($4, product), \
+    departments = COALESCE($5, departments), updated_at = $6 WHERE id = $1";
 pub(crate) const HAS_ACTIVE_INSTALLATIONS: &str =
     "SELECT COUNT(*) AS n FROM installations WHERE account_id = $1 AND status = 'active'";
 pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";

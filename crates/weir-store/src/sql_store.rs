@@ -12,7 +12,8 @@ use weir_core::{
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::{
-    DataWrite, Expect, NewApp, Page, PageRequest, Result, Store, StoreError, StoredData, sql,
+    AccountChanges, DataWrite, Expect, NewApp, Page, PageRequest, Result, Store, StoreError,
+    StoredData, sql,
 };
 
 /// Turns one row into a value.
@@ -137,8 +138,8 @@ impl<B: Backend> Store for SqlStore<B> {
         .await
     }
 
-    async fn update_account(&self, account: &Account) -> Result<()> {
-        self.change_one(sql::UPDATE_ACCOUNT, params::account_update(account))
+    async fn update_account(&self, id: &AccountId, changes: &AccountChanges) -> Result<()> {
+        self.change_one(sql::UPDATE_ACCOUNT, params::account_changes(id, changes))
             .await
     }
 

@@ -10,7 +10,8 @@ use weir_core::{
     Installation, InstallationId, InstallationStatus, Iparams, Product, Region,
 };
 use weir_store::{
-    DataWrite, Expect, NewApp, PageRequest, PgStore, SqliteStore, Store, StoreError, StoredData,
+    AccountChanges, DataWrite, Expect, NewApp, PageRequest, PgStore, SqliteStore, Store,
+    StoreError, StoredData,
 };
 use weir_testkit::TempDir;
 
@@ -270,12 +271,20 @@ async fn accounts_round_trip(backend: Backend) {
         StoreError::Conflict("account 12345 already exists".into())
     );
 
+    let changes = AccountChanges {
+        region: Some(Region::EU),
+        departments: Some(Departments::default()),
+        updated_at: Timestamp::from_millisecond(acme.updated_at.as_millisecond() + 1).unwrap(),
+        ..AccountChanges::default()
+    };
+    store.update_account(&acme.id, &changes).await.unwrap();
     acme.region = Region::EU;
     acme.departments = Departments::default();
-    store.update_account(&acme).await.unwrap();
+    acme.updated_at = changes.updated_at;
     assert_eq!(
-        store.account(&acme.id).await.unwrap().unwrap().region,
-        Region::EU
+        store.account(&acme.id).await.unwrap(),
+        Some(acme.clone()),
+        "only the given fields change"
     );
 
     store.delete_account(&acme.id).await.unwrap();
@@ -284,7 +293,10 @@ async fn accounts_round_trip(backend: Backend) {
         store.delete_account(&acme.id).await,
         Err(StoreError::NotFound)
     );
-    assert_eq!(store.update_account(&acme).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.update_account(&acme.id, &changes).await,
+        Err(StoreError::NotFound)
+    );
 }
 
 async fn accounts_paginate_in_id_order(backend: Backend) {

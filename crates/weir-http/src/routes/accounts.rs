@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use weir_core::{Account, AccountId, Departments, Domain, Product, Region};
+use weir_store::AccountChanges;
 
 use super::load_account;
 use crate::auth::Caller;
@@ -80,22 +81,23 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateAccount>,
 ) -> Result<Json<Account>, ApiError> {
     caller.require_admin()?;
-    let mut account = load_account(&state, &caller, &id).await?;
-    if let Some(domain) = body.domain {
-        account.domain = domain;
-    }
-    if let Some(region) = body.region {
-        account.region = region;
-    }
-    if let Some(product) = body.product {
-        account.product = product;
-    }
-    if let Some(departments) = body.departments {
-        account.departments = departments;
-    }
-    account.updated_at = weir_core::now();
-    state.store.update_account(&account).await?;
-    Ok(Json(account))
+    let account = load_account(&state, &caller, &id).await?;
+    let changes = AccountChanges {
+        domain: body.domain,
+        region: body.region,
+        product: body.product,
+        departments: body.departments,
+        updated_at: weir_core::now(),
+    };
+    // Only the given fields are written, so concurrent changes to others are kept.
+    state.store.update_account(&account.id, &changes).await?;
+    let not_found = || ApiError::not_found(format!("account {id} not found"));
+    state
+        .store
+        .account(&account.id)
+        .await?
+        .map(Json)
+        .ok_or_else(not_found)
 }
 
 pub async fn delete(
