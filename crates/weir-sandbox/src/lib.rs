@@ -12,6 +12,7 @@ mod invocation;
 mod pool;
 mod run;
 mod syntax;
+pub mod template;
 
 use weir_core::{AppDefinition, Package, PackageProblem};
 
