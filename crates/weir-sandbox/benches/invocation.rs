@@ -1,0 +1,107 @@
+//! Handler invocations per second, and their latency, for an app of about 20 KB of
+//! JavaScript, against a baseline measured in the same run: the same invocation of an
+//! app of a few lines. Each invocation runs isolated, in a fresh runtime and context.
+//!
+//! `cargo bench -p weir-sandbox --bench invocation`
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use weir_core::Package;
+use weir_sandbox::{AppCode, Invocation, Limits, NoHost, Sandbox};
+
+const INVOCATIONS: usize = 400;
+
+/// About 20 KB of handlers and helpers, in the style of a real app.
+fn big_app() -> String {
+    let mut source = String::from("exports = {\n");
+    for n in 0..120 {
+        source.push_str(&format!(
+            "  helper{n}: function (ticket) {{\n    var out = {{ id: ticket.id, n: {n} }};\n    \
+             if (ticket.priority > {n} % 4) {{ out.flag = 'high'; }}\n    \
+             return JSON.stringify(out).length;\n  }},\n"
+        ));
+    }
+    source.push_str(
+        "  onTicketCreateHandler: function (args) { return this.helper7(args.data.ticket); }\n};\n",
+    );
+    source
+}
+
+fn code(source: &str) -> Arc<AppCode> {
+    let files: BTreeMap<String, Vec<u8>> =
+        [("server/server.js".to_owned(), source.as_bytes().to_vec())]
+            .into_iter()
+            .collect();
+    Arc::new(AppCode::from_package(&Package::from_files(files)))
+}
+
+/// Runs `INVOCATIONS` with `threads` JavaScript threads kept busy; returns per-second
+/// throughput and the sorted latencies.
+async fn measure(app: &Arc<AppCode>, threads: usize) -> (f64, Vec<Duration>) {
+    let sandbox = Arc::new(Sandbox::start(threads).unwrap());
+    let payload =
+        json!({"data": {"ticket": {"id": 42, "priority": 3, "subject": "Printer on fire"}}});
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..threads {
+        let (sandbox, app, payload) = (sandbox.clone(), app.clone(), payload.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            for _ in 0..INVOCATIONS / threads {
+                let begun = Instant::now();
+                let outcome = sandbox
+                    .run(Invocation {
+                        code: app.clone(),
+                        handler: "onTicketCreateHandler".into(),
+                        payload: payload.clone(),
+                        host: Arc::new(NoHost),
+                        limits: Limits::default(),
+                        env: "production",
+                    })
+                    .await;
+                assert_eq!(outcome.status, weir_sandbox::Status::Success, "{outcome:?}");
+                latencies.push(begun.elapsed());
+            }
+            latencies
+        });
+    }
+    let mut latencies: Vec<Duration> = tasks.join_all().await.into_iter().flatten().collect();
+    let per_second = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    latencies.sort();
+    (per_second, latencies)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let big_source = big_app();
+        let small = code("exports = { onTicketCreateHandler: function (args) { return args.data.ticket.id; } };");
+        let big = code(&big_source);
+        let _ = measure(&small, 1).await; // warm up the allocator and threads
+        let (baseline, baseline_latency) = measure(&small, 1).await;
+        let (one, one_latency) = measure(&big, 1).await;
+        let (all, _) = measure(&big, cores).await;
+        println!("isolated handler invocations ({INVOCATIONS} each; {cores} logical CPUs):");
+        println!(
+            "  baseline, a 1-line app, 1 thread: {baseline:>7.0}/s  p50 {:.2} ms  p99 {:.2} ms",
+            percentile(&baseline_latency, 0.5),
+            percentile(&baseline_latency, 0.99)
+        );
+        println!(
+            "  {} KB app, 1 thread:             {one:>7.0}/s  p50 {:.2} ms  p99 {:.2} ms  ({:.2}x the baseline)",
+            big_source.len() / 1024,
+            percentile(&one_latency, 0.5),
+            percentile(&one_latency, 0.99),
+            one / baseline
+        );
+        println!("  {} KB app, {cores} threads:            {all:>7.0}/s  ({:.0}/s per core)", big_source.len() / 1024, all / cores as f64);
+    });
+}
