@@ -7,7 +7,8 @@
 //!   `main`, or `index.js`), and files inside a package resolve relative to each other;
 //! - Node's built-in modules are named in a clear error: the sandbox does not offer them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use weir_core::Package;
 
@@ -48,7 +49,7 @@ const NODE_BUILT_INS: &[&str] = &[
 ];
 
 /// How a file is wrapped when loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// The app's own files: a function body with a local `exports` (Freshworks).
     App,
@@ -65,11 +66,16 @@ impl Kind {
     }
 }
 
-/// The JavaScript of one app version, kept in memory (and shared) while it is in use.
+/// The JavaScript of one app version, kept in memory (and shared) while it is in use,
+/// with each file's bytecode once it has been compiled.
 #[derive(Debug, Default)]
 pub struct AppCode {
     files: BTreeMap<String, String>,
+    compiled: Mutex<HashMap<(String, Kind), Bytecode>>,
 }
+
+/// A file's compiled form, shared by the invocations that run it.
+type Bytecode = Arc<Vec<u8>>;
 
 impl AppCode {
     /// The `server/` files of a package.
@@ -82,7 +88,35 @@ impl AppCode {
                 Some((path.to_owned(), text.to_owned()))
             })
             .collect();
-        AppCode { files }
+        AppCode {
+            files,
+            compiled: Mutex::default(),
+        }
+    }
+
+    /// The bytecode of a file as `kind` wraps it: compiled by `compile` the first time,
+    /// then shared by every invocation of this app version.
+    pub(crate) fn bytecode<E>(
+        &self,
+        path: &str,
+        kind: Kind,
+        compile: impl FnOnce() -> Result<Vec<u8>, E>,
+    ) -> Result<Bytecode, E> {
+        let key = (path.to_owned(), kind);
+        if let Some(bytecode) = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(bytecode.clone());
+        }
+        let bytecode = Arc::new(compile()?);
+        self.compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, bytecode.clone());
+        Ok(bytecode)
     }
 
     pub fn source(&self, path: &str) -> Option<&str> {
@@ -177,6 +211,7 @@ mod tests {
                 .iter()
                 .map(|p| (p.to_string(), String::new()))
                 .collect(),
+            compiled: Mutex::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! provides. Module state does not survive between invocations (as on Freshworks): each
 //! runs in a fresh runtime and context.
 
+mod bytecode;
 mod code;
 mod host;
 mod invocation;

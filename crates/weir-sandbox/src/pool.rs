@@ -1,6 +1,7 @@
 //! The threads JavaScript runs on. Handlers run on threads of their own, never on the
 //! async runtime's: a handler burning CPU to its deadline cannot starve HTTP. Each thread
-//! runs one invocation at a time, with a runtime of its own for that invocation.
+//! runs one invocation at a time in a runtime of its own (kept warm between invocations,
+//! replaced after any that could leave something behind in it).
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -32,12 +33,13 @@ impl Sandbox {
                 .name(format!("weir-js-{index}"))
                 .stack_size(THREAD_STACK)
                 .spawn(move || {
+                    let mut runtime = None;
                     loop {
                         let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         let Ok((invocation, answer)) = job else {
                             return;
                         };
-                        let _ = answer.send(crate::run::run(invocation, &tokio));
+                        let _ = answer.send(crate::run::run(invocation, &tokio, &mut runtime));
                     }
                 })?;
         }

@@ -1,7 +1,8 @@
 //! Running one invocation on the current thread, start to finish.
 //!
-//! Each invocation gets a fresh QuickJS runtime and context, so nothing survives from one
-//! invocation to the next (as on Freshworks) and one app cannot see another's globals.
+//! Each invocation gets a fresh QuickJS context (in a warm runtime), so nothing survives
+//! from one invocation to the next (as on Freshworks) and one app cannot see another's
+//! globals. App code and the prelude run from bytecode compiled once.
 //! The thread drives a small event loop: it runs the handler and the promise jobs it
 //! queues, and sleeps until a platform call answers or a timer is due, never past the
 //! deadline. CPU loops are cut by QuickJS's interrupt handler at the same deadline.
@@ -9,14 +10,14 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::Instant;
 
-use rquickjs::context::EvalOptions;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime};
 use serde_json::Value;
 use tokio::runtime::Handle;
 
+use crate::bytecode;
 use crate::code::{AppCode, Kind, SERVER_JS};
 use crate::host::HostResult;
 use crate::invocation::{ConsoleLine, Invocation, Outcome, Render, Status};
@@ -62,18 +63,25 @@ impl Ending {
     }
 }
 
-pub(crate) fn run(invocation: Invocation, tokio: &Handle) -> Outcome {
+/// Runs the invocation in `runtime` (made if there is none). A runtime is reused by the
+/// thread's next invocation, in a fresh context, unless this one could leave anything
+/// behind in it: after a timeout, running out of memory, or with promise jobs still
+/// queued, it is dropped and the next invocation makes a new one.
+pub(crate) fn run(
+    invocation: Invocation,
+    tokio: &Handle,
+    runtime: &mut Option<Runtime>,
+) -> Outcome {
     let started = Instant::now();
     let deadline = started + invocation.limits.time;
     let state = Rc::new(RefCell::new(Loop::default()));
     let interrupted = Rc::new(Cell::new(false));
-    let ending = match Runtime::new() {
-        Err(e) => Ending::failed(
-            Status::Error,
-            format!("the JavaScript engine failed: {e}"),
-            None,
-        ),
-        Ok(runtime) => {
+    if runtime.is_none() {
+        *runtime = Runtime::new().ok();
+    }
+    let ending = match runtime.as_ref() {
+        None => Ending::failed(Status::Error, "the JavaScript engine could not start", None),
+        Some(runtime) => {
             runtime.set_memory_limit(invocation.limits.memory_bytes);
             runtime.set_max_stack_size(invocation.limits.stack_bytes);
             let flag = interrupted.clone();
@@ -84,7 +92,7 @@ pub(crate) fn run(invocation: Invocation, tokio: &Handle) -> Outcome {
                 }
                 late
             })));
-            match Context::full(&runtime) {
+            match Context::full(runtime) {
                 Err(e) => Ending::failed(
                     Status::Error,
                     format!("the JavaScript engine failed: {e}"),
@@ -95,6 +103,11 @@ pub(crate) fn run(invocation: Invocation, tokio: &Handle) -> Outcome {
             }
         }
     };
+    let clean = matches!(ending.status, Status::Success | Status::Error)
+        && runtime.as_ref().is_some_and(|r| !r.is_job_pending());
+    if !clean {
+        *runtime = None;
+    }
     let state = state.take();
     Outcome {
         status: ending.status,
@@ -361,15 +374,25 @@ fn install<'js>(
     ] {
         host.set(name, function.catch(ctx)?).catch(ctx)?;
     }
-    let mut options = EvalOptions::default();
-    options.global = true;
-    options.strict = false;
-    options.filename = Some("weir:prelude.js".into());
-    let prelude: Function = ctx.eval_with_options(PRELUDE, options).catch(ctx)?;
+    let prelude: Function = prelude(ctx).catch(ctx)?;
     prelude.call((host,)).catch(ctx)
 }
 
-/// Compiles one file of the app, wrapped as its kind requires, into a function. The
+/// The prelude's function, from bytecode compiled once per process.
+fn prelude<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    static BYTECODE: OnceLock<Vec<u8>> = OnceLock::new();
+    let bytecode = match BYTECODE.get() {
+        Some(bytecode) => bytecode,
+        None => {
+            let compiled = bytecode::compile(ctx, "weir:prelude.js", PRELUDE)?;
+            BYTECODE.get_or_init(|| compiled)
+        }
+    };
+    bytecode::run(ctx, bytecode)
+}
+
+/// One file of the app, wrapped as its kind requires, as a function: compiled the first
+/// time an invocation of this app version loads it, run from bytecode after that. The
 /// wrapper stays on the file's first line so that line numbers in stacks are the file's.
 fn load_module<'js>(
     ctx: &Ctx<'js>,
@@ -378,24 +401,23 @@ fn load_module<'js>(
     kind: Kind,
 ) -> rquickjs::Result<Function<'js>> {
     let Some(source) = code.source(path) else {
-        return Err(rquickjs::Exception::throw_reference(
-            ctx,
-            &format!("Cannot find module {path}"),
-        ));
+        let missing = format!("Cannot find module {path}");
+        return Err(rquickjs::Exception::throw_reference(ctx, &missing));
     };
-    let wrapped = match kind {
-        Kind::App => {
-            format!("(function (require) {{ var exports = {{}}; {source}\n; return exports; }})")
-        }
-        Kind::Npm => {
-            format!("(function (exports, require, module, __filename, __dirname) {{ {source}\n}})")
-        }
-    };
-    let mut options = EvalOptions::default();
-    options.global = true;
-    options.strict = false;
-    options.filename = Some(path.to_owned());
-    ctx.eval_with_options(wrapped, options)
+    let bytecode = code.bytecode(path, kind, || {
+        let wrapped = match kind {
+            Kind::App => {
+                format!(
+                    "(function (require) {{ var exports = {{}}; {source}\n; return exports; }})"
+                )
+            }
+            Kind::Npm => format!(
+                "(function (exports, require, module, __filename, __dirname) {{ {source}\n}})"
+            ),
+        };
+        bytecode::compile(ctx, path, &wrapped)
+    })?;
+    bytecode::run(ctx, &bytecode)
 }
 
 /// `renderData(error?, data?)` as the platform answers it (REFERENCE §1).

@@ -8,11 +8,9 @@
 //! alike): a file that closes the wrapper early still runs nothing. Imports resolve to
 //! empty modules. Front-end files are the browser's business and are not checked.
 
-use std::ffi::CString;
-
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Module, Runtime, Value, qjs};
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Module, Runtime};
 use weir_core::{Package, PackageProblem};
 
 /// The Freshworks wrapper; kept on the file's first line so line numbers stay true.
@@ -86,31 +84,9 @@ fn compile(ctx: &Ctx<'_>, path: &str, source: &str, kind: Kind) -> Result<(), (S
     result.map_err(|error| describe(error, path, kind))
 }
 
-/// Compiles global code without running it. rquickjs offers compile-only for modules
-/// (`Module::declare`) but not for scripts, hence the one call into QuickJS itself.
+/// Compiles global code without running it.
 fn compile_script(ctx: &Ctx<'_>, path: &str, source: &str) -> rquickjs::Result<()> {
-    let source = CString::new(source)?;
-    let file = CString::new(path)?;
-    let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
-    // SAFETY: `ctx` is a live context of this thread; both strings are NUL-terminated and
-    // outlive the call, as JS_Eval requires. The returned value (the compiled function, or
-    // the exception marker) is owned by `Value`, which frees it when dropped.
-    let failed = unsafe {
-        let raw = qjs::JS_Eval(
-            ctx.as_raw().as_ptr(),
-            source.as_ptr(),
-            source.as_bytes().len() as _,
-            file.as_ptr(),
-            flags,
-        );
-        let failed = qjs::JS_VALUE_GET_TAG(raw) == qjs::JS_TAG_EXCEPTION;
-        drop(Value::from_raw(ctx.clone(), raw));
-        failed
-    };
-    if failed {
-        return Err(rquickjs::Error::Exception);
-    }
-    Ok(())
+    crate::bytecode::compile_only(ctx, path, source).map(drop)
 }
 
 fn describe(error: CaughtError<'_>, path: &str, kind: Kind) -> (String, String) {

@@ -360,3 +360,28 @@ async fn runaway_handlers_fail_alone_with_their_reason() {
     );
     assert_eq!(status("fine").0, Status::Success);
 }
+
+/// A thread whose invocation timed out runs the next one in a new runtime: nothing the
+/// runaway left queued can run there.
+#[tokio::test]
+async fn after_a_timeout_the_thread_starts_clean() {
+    let sandbox = Sandbox::start(1).unwrap();
+    let host = Arc::new(FakePlatform::default());
+    let app = code(&[(
+        "server/server.js",
+        r#"exports = {
+          late: function () {
+            Promise.resolve().then(function () { global.leaked = true; for (;;) {} });
+            return new Promise(function () {}).then(function () {});
+          },
+          check: function () { return typeof leaked; }
+        };"#,
+    )]);
+    let mut late = invocation(&app, "late", json!({}), &host);
+    late.limits.time = Duration::from_millis(300);
+    assert_eq!(sandbox.run(late).await.status, Status::Timeout);
+    let check = sandbox
+        .run(invocation(&app, "check", json!({}), &host))
+        .await;
+    assert_eq!(check.value, Some(json!("undefined")), "{check:?}");
+}
