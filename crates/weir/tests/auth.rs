@@ -43,15 +43,7 @@ async fn missing_or_wrong_tokens_are_401() {
     assert_eq!(wrong.message(), "the token is not valid");
 
     let near_miss = &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1];
-    let near = server
-        .call(
-            Method::GET,
-            "/api/v1/accounts",
-            Some(near_miss),
-            None,
-            vec![],
-        )
-        .await;
+    let near = server.get_as("/api/v1/accounts", near_miss).await;
     assert_eq!(near.status, StatusCode::UNAUTHORIZED);
 
     let health = server
@@ -73,55 +65,25 @@ async fn an_account_key_acts_on_its_own_account_only() {
     assert!(key.starts_with("weir_ak_"));
     let key_id = created.body["id"].as_str().unwrap().to_owned();
 
-    let own = server
-        .call(
-            Method::GET,
-            "/api/v1/accounts/mine",
-            Some(&key),
-            None,
-            vec![],
-        )
-        .await;
+    let own = server.get_as("/api/v1/accounts/mine", &key).await;
     assert_eq!(own.status, StatusCode::OK);
     let own_installs = server
-        .call(
-            Method::GET,
-            "/api/v1/accounts/mine/installations",
-            Some(&key),
-            None,
-            vec![],
-        )
+        .get_as("/api/v1/accounts/mine/installations", &key)
         .await;
     assert_eq!(own_installs.status, StatusCode::OK);
 
-    let other = server
-        .call(
-            Method::GET,
-            "/api/v1/accounts/theirs",
-            Some(&key),
-            None,
-            vec![],
-        )
-        .await;
+    let other = server.get_as("/api/v1/accounts/theirs", &key).await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
     assert_eq!(
         other.message(),
         "the API key given belongs to account mine and may not act on account theirs"
     );
     let other_installs = server
-        .call(
-            Method::GET,
-            "/api/v1/accounts/theirs/installations",
-            Some(&key),
-            None,
-            vec![],
-        )
+        .get_as("/api/v1/accounts/theirs/installations", &key)
         .await;
     assert_eq!(other_installs.status, StatusCode::FORBIDDEN);
 
-    let admin_only = server
-        .call(Method::GET, "/api/v1/accounts", Some(&key), None, vec![])
-        .await;
+    let admin_only = server.get_as("/api/v1/accounts", &key).await;
     assert_eq!(admin_only.status, StatusCode::FORBIDDEN);
     let account = json!({"domain": "y.io", "region": "US", "product": "freshsales"});
     let create = server
@@ -196,15 +158,7 @@ async fn an_account_key_acts_on_its_own_account_only() {
         .delete(&format!("/api/v1/accounts/mine/api-keys/{key_id}"))
         .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
-    let after = server
-        .call(
-            Method::GET,
-            "/api/v1/accounts/mine",
-            Some(&key),
-            None,
-            vec![],
-        )
-        .await;
+    let after = server.get_as("/api/v1/accounts/mine", &key).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
@@ -224,9 +178,7 @@ async fn a_generated_admin_token_is_kept_in_the_data_directory() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "only the owner may read the token file");
     }
-    let ok = server
-        .call(Method::GET, "/api/v1/accounts", Some(&token), None, vec![])
-        .await;
+    let ok = server.get_as("/api/v1/accounts", &token).await;
     assert_eq!(ok.status, StatusCode::OK);
     server.stop().await;
 

@@ -157,7 +157,12 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.call(Method::GET, path, Some(ADMIN_TOKEN), None, vec![])
+        self.get_as(path, ADMIN_TOKEN).await
+    }
+
+    /// A GET with another bearer token than the admin's.
+    pub async fn get_as(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None, vec![])
             .await
     }
 
