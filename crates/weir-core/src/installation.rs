@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{AccountId, AppId, AppName, Departments, InstallationId, InvalidValue, IparamSpec};
+use crate::{
+    AccountId, AppId, AppName, Departments, InstallationId, InvalidValue, IparamSpec, TargetToken,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installation {
@@ -21,6 +23,8 @@ pub struct Installation {
     pub iparams: Iparams,
     pub departments: Departments,
     pub scopes: Vec<String>,
+    /// The capability in this installation's target URL for external events.
+    pub target_token: TargetToken,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -45,6 +49,11 @@ impl InstallationStatus {
             .into_iter()
             .find(|s| s.as_str() == value)
     }
+}
+
+/// An installation's target URL: where a third party posts its external events.
+pub fn target_url(public_url: &str, token: &TargetToken) -> String {
+    format!("{}/in/{}", public_url.trim_end_matches('/'), token.as_str())
 }
 
 /// An installation's parameter values, split by the app's declaration of which are secure.

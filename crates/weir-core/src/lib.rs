@@ -19,9 +19,9 @@ pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
 pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem, PlatformVersion};
 pub use ids::{AccountId, ApiKeyId, AppId, InstallationId};
-pub use installation::{Installation, InstallationStatus, Iparams};
+pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};
-pub use secret::{ApiToken, TokenHash};
+pub use secret::{ApiToken, TargetToken, TokenHash};
 
 /// Serde support for string newtypes with a `parse` function: deserialise a string, then
 /// parse it, so that a bad value is reported by serde with the field's path.

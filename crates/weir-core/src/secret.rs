@@ -40,6 +40,34 @@ impl fmt::Debug for ApiToken {
     }
 }
 
+/// The capability in an installation's target URL (`<public-url>/in/<token>`): 192
+/// random bits, so that URLs cannot be guessed. Kept in clear, since `generateTargetUrl`
+/// hands the URL out again and again; its `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TargetToken(String);
+
+impl TargetToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 24];
+        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        TargetToken(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn from_stored(token: impl Into<String>) -> Self {
+        TargetToken(token.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TargetToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TargetToken(***)")
+    }
+}
+
 /// The SHA-256 of a token, in lower-case hex: what the store keeps.
 #[derive(Debug, Clone)]
 pub struct TokenHash(String);
@@ -70,6 +98,14 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.expose().starts_with("weir_ak_") && a.expose().len() == 8 + 43);
         assert_eq!(format!("{a:?}"), "ApiToken(***)");
+    }
+
+    #[test]
+    fn target_tokens_are_long_random_and_hidden() {
+        let (a, b) = (TargetToken::generate(), TargetToken::generate());
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 32, "192 bits in base64url");
+        assert_eq!(format!("{a:?}"), "TargetToken(***)");
     }
 
     #[test]

@@ -5,4 +5,4 @@
 
 pub mod host;
 
-pub use host::PlatformHost;
+pub use host::{CallContext, PlatformHost};

@@ -9,7 +9,7 @@ use weir_core::{
     Account, AccountId, AppId, AppName, Departments, Domain, Installation, InstallationId,
     InstallationStatus, Iparams, Package, Product, Region,
 };
-use weir_engine::PlatformHost;
+use weir_engine::{CallContext, PlatformHost};
 use weir_sandbox::{AppCode, Invocation, Limits, Sandbox, Status};
 use weir_store::{NewApp, SqliteStore, Store};
 use weir_testkit::TempDir;
@@ -36,6 +36,11 @@ exports = {
     return seen;
   },
   remember: function (args) { return $db.set('mine', { who: args.who }); },
+  register: function () {
+    return generateTargetUrl()
+      .then(function (url) { return $db.set('hook', { url: url }).then(function () { return url; }); })
+      .fail(function (error) { console.error(error.message); });
+  },
   recall: function () { return $db.get('mine'); }
 };"#;
 
@@ -96,6 +101,7 @@ impl World {
             iparams: Iparams::default(),
             departments: Departments::default(),
             scopes: vec![],
+            target_token: weir_core::TargetToken::generate(),
             created_at: now,
             updated_at: now,
         };
@@ -109,7 +115,26 @@ impl World {
         handler: &str,
         payload: Value,
     ) -> weir_sandbox::Outcome {
-        let host = Arc::new(PlatformHost::new(self.store.clone(), installation.clone()));
+        let context = CallContext {
+            event: "onTicketCreate".into(),
+            handles_external_events: false,
+            target_url: "http://127.0.0.1/in/unused".into(),
+        };
+        self.run_in(installation, handler, payload, context).await
+    }
+
+    async fn run_in(
+        &self,
+        installation: &InstallationId,
+        handler: &str,
+        payload: Value,
+        context: CallContext,
+    ) -> weir_sandbox::Outcome {
+        let host = Arc::new(PlatformHost::new(
+            self.store.clone(),
+            installation.clone(),
+            context,
+        ));
         self.sandbox
             .run(Invocation {
                 code: self.code.clone(),
@@ -192,5 +217,50 @@ async fn each_installation_has_its_own_db_that_outlives_invocations() {
     assert_eq!(
         other.error.as_deref(),
         Some(r#"{"status":404,"message":"Record not found"}"#)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_target_url_resolves_where_allowed_and_rejects_elsewhere() {
+    let world = World::new().await;
+    let installation = world.install("acme").await;
+    let context = |event: &str| CallContext {
+        event: event.into(),
+        handles_external_events: true,
+        target_url: "https://events.example.com/in/TOKEN".into(),
+    };
+    let install = world
+        .run_in(
+            &installation,
+            "register",
+            json!({}),
+            context("onAppInstall"),
+        )
+        .await;
+    assert_eq!(
+        install.value,
+        Some(json!("https://events.example.com/in/TOKEN")),
+        "{install:?}"
+    );
+    let stored = world
+        .store
+        .app_data(&installation, "hook", weir_core::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.unwrap().value,
+        json!({"url": "https://events.example.com/in/TOKEN"})
+    );
+    let uninstall = world
+        .run_in(
+            &installation,
+            "register",
+            json!({}),
+            context("onAppUninstall"),
+        )
+        .await;
+    assert_eq!(
+        uninstall.console[0].text,
+        "Unsupported operation: The generateTargetUrl method cannot be used"
     );
 }

@@ -18,6 +18,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "app data",
         sql: include_str!("../migrations/sqlite/0002_app_data.sql"),
     },
+    Migration {
+        version: 3,
+        name: "target tokens",
+        sql: include_str!("../migrations/sqlite/0003_target_tokens.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -30,5 +35,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "app data",
         sql: include_str!("../migrations/postgres/0002_app_data.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "target tokens",
+        sql: include_str!("../migrations/postgres/0003_target_tokens.sql"),
     },
 ];

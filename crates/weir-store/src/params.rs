@@ -85,6 +85,7 @@ pub(crate) fn installation(installation: &Installation) -> Vec<Param> {
         to_json(&installation.scopes).into(),
         millis(installation.created_at).into(),
         millis(installation.updated_at).into(),
+        installation.target_token.as_str().into(),
     ]
 }
 

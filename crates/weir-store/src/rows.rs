@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Domain, Installation,
-    InstallationId, InstallationStatus, Iparams, Product, TokenHash,
+    InstallationId, InstallationStatus, Iparams, Product, TargetToken, TokenHash,
 };
 
 use crate::{Result, StoreError};
@@ -86,6 +86,7 @@ pub(crate) fn installation(row: &dyn Columns) -> Result<Installation> {
         },
         departments: json(row, "departments")?,
         scopes: json(row, "scopes")?,
+        target_token: TargetToken::from_stored(row.text("target_token")?),
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     })

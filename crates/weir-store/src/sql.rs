@@ -37,8 +37,8 @@ pub(crate) const APP_PACKAGE: &str = "SELECT package FROM apps WHERE id = $1";
 
 pub(crate) const INSERT_INSTALLATION: &str = "INSERT INTO installations \
     (id, account_id, app_id, app_name, status, iparams, secure_iparams, departments, scopes, \
-     created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+     created_at, updated_at, target_token) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 pub(crate) const INSTALLATION: &str = "SELECT * FROM installations WHERE id = $1";
 pub(crate) const INSTALLATIONS: &str = "SELECT * FROM installations \
     WHERE account_id = $1 AND status = 'active' AND id > $2 ORDER BY id LIMIT $3";

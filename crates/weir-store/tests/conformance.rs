@@ -254,6 +254,7 @@ fn installation(account: &Account, app: &weir_core::App) -> Installation {
         },
         departments: Departments::default(),
         scopes: vec!["Desk.events.ALL".into()],
+        target_token: weir_core::TargetToken::generate(),
         created_at: now(),
         updated_at: now(),
     }

@@ -13,7 +13,47 @@ on_both_backends!(
     installations_round_trip_and_hide_secure_iparams,
     data_survives_a_restart,
     granted_scopes_are_those_the_app_asks_for,
+    target_urls_use_the_public_url_and_differ_per_installation,
 );
+
+async fn target_urls_use_the_public_url_and_differ_per_installation(storage: Storage) {
+    let server = Server::start_configured(
+        &storage,
+        Some(support::ADMIN_TOKEN),
+        &["--public-url", "https://events.example.com/"],
+    )
+    .await;
+    let app = server
+        .upload_app("/api/v1/apps", sample_app("pomodoro"))
+        .await
+        .body;
+    let mut urls = Vec::new();
+    for id in ["a1", "a2"] {
+        let account = json!({"id": id, "domain": "x.io", "region": "US", "product": "freshsales"});
+        server.post("/api/v1/accounts", account).await;
+        let install = json!({"app_id": app["id"], "iparams": {"api_key": "k"}});
+        let created = server
+            .post(&format!("/api/v1/accounts/{id}/installations"), install)
+            .await
+            .body;
+        let url = created["target_url"].as_str().unwrap().to_owned();
+        assert!(url.starts_with("https://events.example.com/in/"), "{url}");
+        let shown = server
+            .get(&format!(
+                "/api/v1/installations/{}",
+                created["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(
+            shown.body["target_url"],
+            url.as_str(),
+            "stable for the installation's life"
+        );
+        urls.push(url);
+    }
+    assert_ne!(urls[0], urls[1]);
+    server.stop().await;
+}
 
 async fn granted_scopes_are_those_the_app_asks_for(storage: Storage) {
     let server = Server::start(&storage).await;
@@ -213,6 +253,11 @@ async fn installations_round_trip_and_hide_secure_iparams(storage: Storage) {
     assert!(!created.body.to_string().contains("s3cret-value"));
     let id = created.body["id"].as_str().unwrap().to_owned();
 
+    let target_url = created.body["target_url"].as_str().unwrap().to_owned();
+    let token = target_url
+        .strip_prefix(&format!("{}/in/", server.base))
+        .expect("under /in/");
+    assert_eq!(token.len(), 32, "an unguessable token: {target_url}");
     let shown = server.get(&format!("/api/v1/installations/{id}")).await;
     assert_eq!(shown.body, created.body);
     assert!(!shown.body.to_string().contains("s3cret-value"));
@@ -281,6 +326,15 @@ async fn data_survives_a_restart(storage: Storage) {
         "/api/v1/installations/{}",
         installation["id"].as_str().unwrap()
     );
-    assert_eq!(restarted.get(&path).await.body, installation);
+    // The port (so the default public URL) differs after the restart; the token does not.
+    let mut shown = restarted.get(&path).await.body;
+    let mut before = installation.clone();
+    let token =
+        |url: serde_json::Value| url.as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    assert_eq!(
+        token(shown["target_url"].take()),
+        token(before["target_url"].take())
+    );
+    assert_eq!(shown, before);
     restarted.stop().await;
 }

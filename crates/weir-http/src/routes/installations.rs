@@ -45,13 +45,16 @@ pub struct InstallationView {
     secure_iparams: Vec<String>,
     departments: Departments,
     scopes: Vec<String>,
+    /// Where third parties post this installation's external events.
+    target_url: String,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
 
-impl From<Installation> for InstallationView {
-    fn from(installation: Installation) -> Self {
+impl InstallationView {
+    fn new(installation: Installation, public_url: &str) -> Self {
         InstallationView {
+            target_url: weir_core::target_url(public_url, &installation.target_token),
             secure_iparams: installation
                 .iparams
                 .secure_names()
@@ -108,6 +111,7 @@ pub async fn create(
         iparams,
         departments,
         scopes,
+        target_token: weir_core::TargetToken::generate(),
         created_at: now,
         updated_at: now,
     };
@@ -116,7 +120,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(InstallationView::from(installation)),
+        Json(InstallationView::new(installation, &state.public_url)),
     ))
 }
 
@@ -173,7 +177,9 @@ pub async fn list(
 ) -> Result<Json<ListResponse<InstallationView>>, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
     let page = state.store.installations(&account.id, &page).await?;
-    Ok(Json(ListResponse::from_page(page, InstallationView::from)))
+    Ok(Json(ListResponse::from_page(page, |i| {
+        InstallationView::new(i, &state.public_url)
+    })))
 }
 
 pub async fn show(
@@ -182,7 +188,7 @@ pub async fn show(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<InstallationView>, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
-    Ok(Json(installation.into()))
+    Ok(Json(InstallationView::new(installation, &state.public_url)))
 }
 
 /// Uninstalls. The record stays, marked `uninstalled`, for the audit trail.

@@ -72,6 +72,15 @@ impl Server {
     }
 
     pub async fn start_with(storage: &Storage, admin_token: Option<&str>) -> Server {
+        Server::start_configured(storage, admin_token, &[]).await
+    }
+
+    /// Starts `weir serve` with extra flags, e.g. `--public-url`.
+    pub async fn start_configured(
+        storage: &Storage,
+        admin_token: Option<&str>,
+        flags: &[&str],
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -88,6 +97,7 @@ impl Server {
         if let Some(token) = admin_token {
             command.env("WEIR_ADMIN_TOKEN", token);
         }
+        command.args(flags).env_remove("WEIR_PUBLIC_URL");
         let mut child = command.spawn().expect("start weir");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();

@@ -1,0 +1,113 @@
+//! `generateTargetUrl(options?)`: the installation's URL for external events, and the
+//! rules on where it may be called (REFERENCE §1). Rejections are `{message}`, with the
+//! platform's texts.
+
+use serde_json::{Value, json};
+use weir_core::catalogue;
+use weir_sandbox::HostResult;
+
+use super::CallContext;
+
+const NEEDS_CALLBACK: &str = "Unsupported operation: The generateTargetUrl method cannot be used unless there is a corresponding external event callback";
+const NOT_HERE: &str = "Unsupported operation: The generateTargetUrl method cannot be used";
+const BAD_OPTIONS: &str =
+    "Invalid argument type: options must be a non-blank string of at most 100 characters";
+
+pub(super) fn generate(context: &CallContext, args: &Value) -> HostResult {
+    let reject = |message: &str| Err(json!({"message": message}));
+    if !context.handles_external_events {
+        return reject(NEEDS_CALLBACK);
+    }
+    // onAppInstall and product events, as documented; onExternalEvent, as the FDK allows.
+    let event = context.event.as_str();
+    let allowed = event == "onAppInstall"
+        || event == catalogue::EXTERNAL_EVENT
+        || !catalogue::is_app_event(event);
+    if !allowed {
+        return reject(NOT_HERE);
+    }
+    match args.get(0) {
+        None | Some(Value::Null) => Ok(json!(context.target_url)),
+        Some(Value::String(options))
+            if !options.trim().is_empty() && options.chars().count() <= 100 =>
+        {
+            Ok(json!(format!(
+                "{}?options={}",
+                context.target_url,
+                percent_encode(options)
+            )))
+        }
+        Some(_) => reject(BAD_OPTIONS),
+    }
+}
+
+/// Everything but the unreserved characters of RFC 3986, as `%XX`.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(event: &str, handles_external_events: bool) -> CallContext {
+        CallContext {
+            event: event.into(),
+            handles_external_events,
+            target_url: "https://events.example.com/in/TOKEN".into(),
+        }
+    }
+
+    #[test]
+    fn gives_the_url_where_it_may_be_called() {
+        for event in ["onAppInstall", "onTicketCreate", "onExternalEvent"] {
+            assert_eq!(
+                generate(&context(event, true), &json!([])),
+                Ok(json!("https://events.example.com/in/TOKEN"))
+            );
+        }
+        assert_eq!(
+            generate(
+                &context("onAppInstall", true),
+                &json!(["freshdesk.onExternalEvent"])
+            ),
+            Ok(json!(
+                "https://events.example.com/in/TOKEN?options=freshdesk.onExternalEvent"
+            ))
+        );
+        assert_eq!(
+            generate(&context("onAppInstall", true), &json!(["a b/c"])),
+            Ok(json!(
+                "https://events.example.com/in/TOKEN?options=a%20b%2Fc"
+            ))
+        );
+    }
+
+    #[test]
+    fn refuses_with_the_platform_texts() {
+        assert_eq!(
+            generate(&context("onAppInstall", false), &json!([])),
+            Err(json!({"message": NEEDS_CALLBACK}))
+        );
+        for event in ["onAppUninstall", "onScheduledEvent", "afterAppUpdate"] {
+            assert_eq!(
+                generate(&context(event, true), &json!([])),
+                Err(json!({"message": NOT_HERE})),
+                "{event}"
+            );
+        }
+        for options in [json!([42]), json!([" "]), json!(["x".repeat(101)])] {
+            assert_eq!(
+                generate(&context("onAppInstall", true), &options),
+                Err(json!({"message": BAD_OPTIONS}))
+            );
+        }
+    }
+}
