@@ -75,13 +75,7 @@ pub(super) fn parse_global_webhooks(
     problems: &mut Problems,
 ) -> Vec<GlobalWebhook> {
     let mut webhooks = Vec::new();
-    for (key, spec_path) in specs(package, GLOBAL_WEBHOOKS) {
-        let Some(spec) = problems.take(json::parse_yaml_file(
-            &spec_path,
-            package.file(&spec_path).unwrap_or_default(),
-        )) else {
-            continue;
-        };
+    for (key, spec_path, spec) in specs(package, GLOBAL_WEBHOOKS, problems) {
         let spec = Node::root(&spec_path, &spec);
         let before = problems.len();
         let name = header(&spec, &key, problems);
@@ -108,13 +102,7 @@ pub(super) fn parse_events(
     problems: &mut Problems,
 ) -> Vec<ConnectorEvent> {
     let mut events = Vec::new();
-    for (key, spec_path) in specs(package, EVENTS) {
-        let Some(spec) = problems.take(json::parse_yaml_file(
-            &spec_path,
-            package.file(&spec_path).unwrap_or_default(),
-        )) else {
-            continue;
-        };
+    for (key, spec_path, spec) in specs(package, EVENTS, problems) {
         let spec = Node::root(&spec_path, &spec);
         let before = problems.len();
         let name = header(&spec, &key, problems);
@@ -221,13 +209,21 @@ fn webhook_methods(
     })))
 }
 
-/// `(key, path of spec.yml)` for every folder under `root` that holds a spec.
-fn specs(package: &Package, root: &str) -> Vec<(String, String)> {
-    package
+/// `(key, path of spec.yml, the spec)` for every folder under `root` that holds a spec
+/// that parses; those that do not are reported.
+fn specs(package: &Package, root: &str, problems: &mut Problems) -> Vec<(String, String, Value)> {
+    let paths: Vec<(String, String)> = package
         .paths()
         .filter_map(|path| {
             let key = path.strip_prefix(root)?.strip_suffix("/spec.yml")?;
             (!key.contains('/')).then(|| (key.to_owned(), path.to_owned()))
+        })
+        .collect();
+    paths
+        .into_iter()
+        .filter_map(|(key, path)| {
+            let spec = json::parse_yaml_file(&path, package.file(&path).unwrap_or_default());
+            problems.take(spec).map(|spec| (key, path, spec))
         })
         .collect()
 }

@@ -16,14 +16,8 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> Result<Value, PackageProblem> {
     serde_json::from_slice::<StrictValue>(bytes)
         .map(|strict| strict.0)
         .map_err(|e| {
-            let message = e.to_string();
-            // serde_json appends " at line L column C"; the location says it already.
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            PackageProblem::new(file, format!("{}:{}", e.line(), e.column()), message)
+            let location = format!("{}:{}", e.line(), e.column());
+            PackageProblem::new(file, location, without_position(e.to_string()))
         })
 }
 
@@ -35,14 +29,16 @@ pub fn parse_yaml_file(file: &str, bytes: &[u8]) -> Result<Value, PackageProblem
             let location = e
                 .location()
                 .map_or(String::new(), |l| format!("{}:{}", l.line(), l.column()));
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            PackageProblem::new(file, location, message)
+            PackageProblem::new(file, location, without_position(e.to_string()))
         })
+}
+
+/// The parsers append " at line L column C"; the problem's location says it already.
+fn without_position(message: String) -> String {
+    match message.split_once(" at line ") {
+        Some((text, _)) => text.to_owned(),
+        None => message,
+    }
 }
 
 /// A JSON value that refuses duplicate object keys.
