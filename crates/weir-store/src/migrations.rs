@@ -1,5 +1,6 @@
-//! The schema's history, one list per backend. Migrations are forward-only and run at
-//! start-up, each in the same transaction as its record in `weir_migrations`.
+//! The schema's history. Migrations are forward-only and run at start-up, each in the same
+//! transaction as its record in `weir_migrations`. The history is written once; each
+//! backend has its own SQL file of the same name under `migrations/<backend>/`.
 
 pub(crate) struct Migration {
     pub version: i64,
@@ -7,38 +8,32 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "app data",
-        sql: include_str!("../migrations/sqlite/0002_app_data.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "target tokens",
-        sql: include_str!("../migrations/sqlite/0003_target_tokens.sql"),
-    },
-];
+/// The history for one backend's folder of SQL files.
+macro_rules! history {
+    ($backend:literal) => {
+        &[
+            Migration {
+                version: 1,
+                name: "foundation",
+                sql: include_str!(concat!("../migrations/", $backend, "/0001_foundation.sql")),
+            },
+            Migration {
+                version: 2,
+                name: "app data",
+                sql: include_str!(concat!("../migrations/", $backend, "/0002_app_data.sql")),
+            },
+            Migration {
+                version: 3,
+                name: "target tokens",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0003_target_tokens.sql"
+                )),
+            },
+        ]
+    };
+}
 
-pub(crate) const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sql: include_str!("../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "app data",
-        sql: include_str!("../migrations/postgres/0002_app_data.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "target tokens",
-        sql: include_str!("../migrations/postgres/0003_target_tokens.sql"),
-    },
-];
+pub(crate) const SQLITE: &[Migration] = history!("sqlite");
+pub(crate) const POSTGRES: &[Migration] = history!("postgres");
