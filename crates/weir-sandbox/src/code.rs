@@ -1,11 +1,23 @@
-//! An app's server code: its `server/` files, by package path, and how `require` finds
-//! one from another.
+//! An app's code: its `server/` files and its connector modules, by package path, and how
+//! one file finds another.
+//!
+//! `server/` files are Freshworks scripts, loaded with `require`:
 //!
 //! - `require('./x')` / `require('../x')` is relative to the requiring file, always gets
 //!   `.js` appended (as Freshworks does), and must stay inside `server/`;
 //! - any other name is an npm package in `server/node_modules` (its `package.json`
 //!   `main`, or `index.js`), and files inside a package resolve relative to each other;
 //! - Node's built-in modules are named in a clear error: the sandbox does not offer them.
+//!
+//! Every other `.js` file of the package, but for Freshworks' front-end folders (`app/`,
+//! `config/`: the browser's), is an ES module (an integration.app connector's methods and
+//! their helpers), loaded with `import`:
+//!
+//! - `import './x.js'` / `'../x'` is relative to the importing file (`.js` appended when
+//!   the name alone is no file) and must stay inside the package, outside `server/`;
+//! - nothing else can be imported: connector packages ship no `node_modules`, and the
+//!   sandbox offers no Node built-ins, so npm names, built-ins and absolute paths are each
+//!   refused with an error naming them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -55,6 +67,8 @@ pub enum Kind {
     App,
     /// npm packages: CommonJS (`module.exports`, `exports`, `__filename`, `__dirname`).
     Npm,
+    /// Connector files: ES modules, compiled as they are (imported, never required).
+    Module,
 }
 
 impl Kind {
@@ -62,6 +76,7 @@ impl Kind {
         match self {
             Kind::App => "app",
             Kind::Npm => "npm",
+            Kind::Module => "module",
         }
     }
 }
@@ -78,11 +93,12 @@ pub struct AppCode {
 type Bytecode = Arc<Vec<u8>>;
 
 impl AppCode {
-    /// The `server/` files of a package.
+    /// The code of a package: its `server/` files (with the `package.json` files that
+    /// `require` reads) and every other `.js` file, as a module.
     pub fn from_package(package: &Package) -> Self {
         let files = package
             .paths()
-            .filter(|path| path.starts_with("server/"))
+            .filter(|path| path.starts_with("server/") || is_module(path))
             .filter_map(|path| {
                 let text = std::str::from_utf8(package.file(path)?).ok()?;
                 Some((path.to_owned(), text.to_owned()))
@@ -158,6 +174,12 @@ impl AppCode {
         self.package_main(name)
     }
 
+    /// The module `name` names when `base` imports it, or why there is none. An empty
+    /// `base` is the platform naming the entry module itself, by its package path.
+    pub fn resolve_import(&self, base: &str, name: &str) -> Result<String, String> {
+        resolve_import(|path| self.files.contains_key(path), base, name)
+    }
+
     /// The entry file of an npm package in `server/node_modules`.
     fn package_main(&self, name: &str) -> Result<(String, Kind), String> {
         let root = format!("{NODE_MODULES}{name}");
@@ -179,6 +201,64 @@ impl AppCode {
             .ok_or_else(|| {
                 format!("Cannot find module '{name}': is it installed in server/node_modules?")
             })
+    }
+}
+
+/// Whether a package file is an ES module: every `.js` file outside the folders of
+/// Freshworks apps (`server/` holds scripts; `app/` and `config/` the browser's code).
+pub fn is_module(path: &str) -> bool {
+    const NOT_MODULES: &[&str] = &["server/", "app/", "config/"];
+    path.ends_with(".js") && !NOT_MODULES.iter().any(|folder| path.starts_with(folder))
+}
+
+/// [`AppCode::resolve_import`] over any set of package files (`exists`), so that the
+/// syntax check finds a module's imports the way invocations will.
+pub(crate) fn resolve_import(
+    exists: impl Fn(&str) -> bool,
+    base: &str,
+    name: &str,
+) -> Result<String, String> {
+    let is_file = |path: &str| is_module(path) && exists(path);
+    if base.is_empty() {
+        return match is_file(name) {
+            true => Ok(name.to_owned()),
+            false => Err(format!("Cannot find module '{name}' in the app package")),
+        };
+    }
+    if !(name.starts_with("./") || name.starts_with("../")) {
+        return Err(not_importable(base, name));
+    }
+    let path = join(directory(base), name).ok_or_else(|| {
+        format!("Cannot find module '{name}' imported by {base}: it leaves the app package")
+    })?;
+    let with_js = format!("{path}.js");
+    if is_file(&path) {
+        return Ok(path);
+    }
+    if is_file(&with_js) {
+        return Ok(with_js);
+    }
+    let looked_for = if path.ends_with(".js") { path } else { with_js };
+    Err(format!(
+        "Cannot find module '{name}' imported by {base} (looked for {looked_for})"
+    ))
+}
+
+/// Why a name that is not relative cannot be imported.
+fn not_importable(base: &str, name: &str) -> String {
+    let bare = name.strip_prefix("node:").unwrap_or(name);
+    if NODE_BUILT_INS.contains(&bare) {
+        format!(
+            "Cannot use Node's built-in module '{bare}' (imported by {base}): the Weir sandbox does not offer it"
+        )
+    } else if name.starts_with('/') {
+        format!(
+            "Cannot import '{name}' from {base}: absolute paths are not offered; import the package's own files with './' or '../'"
+        )
+    } else {
+        format!(
+            "Cannot import '{name}' from {base}: connector modules can import only the package's own files, with './' or '../'"
+        )
     }
 }
 
@@ -282,6 +362,102 @@ mod tests {
             app.resolve(SERVER_JS, "moment")
                 .unwrap_err()
                 .contains("server/node_modules")
+        );
+    }
+
+    #[test]
+    fn a_package_keeps_its_server_files_and_its_modules() {
+        let files = [
+            "manifest.json",
+            "server/server.js",
+            "server/node_modules/x/package.json",
+            "global-webhooks/all/spec.yml",
+            "global-webhooks/all/handle.js",
+            "shared/util.js",
+            "app/scripts/app.js",
+            "config/assets/iparams.js",
+        ];
+        let package = Package::from_files(
+            files
+                .iter()
+                .map(|path| (path.to_string(), b"1".to_vec()))
+                .collect(),
+        );
+        let code = AppCode::from_package(&package);
+        let kept: Vec<&str> = code.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            kept,
+            [
+                "global-webhooks/all/handle.js",
+                "server/node_modules/x/package.json",
+                "server/server.js",
+                "shared/util.js",
+            ]
+        );
+    }
+
+    #[test]
+    fn connector_modules_import_only_the_package_s_own_files() {
+        let app = code(&[
+            "global-webhooks/all/handle.js",
+            "global-webhooks/all/sign.js",
+            "events/shared/util.js",
+            "lib/format.js",
+            "server/server.js",
+            "app/scripts/app.js",
+        ]);
+        let from = "global-webhooks/all/handle.js";
+        assert_eq!(
+            app.resolve_import("", from),
+            Ok(from.to_owned()),
+            "the platform names the entry by its package path"
+        );
+        assert_eq!(
+            app.resolve_import(from, "./sign.js"),
+            Ok("global-webhooks/all/sign.js".into())
+        );
+        assert_eq!(
+            app.resolve_import("events/e/handle.js", "../shared/util"),
+            Ok("events/shared/util.js".into())
+        );
+        assert_eq!(
+            app.resolve_import(from, "../../lib/format"),
+            Ok("lib/format.js".into())
+        );
+        assert_eq!(
+            app.resolve_import(from, "../../server/server.js")
+                .unwrap_err(),
+            "Cannot find module '../../server/server.js' imported by global-webhooks/all/handle.js (looked for server/server.js)",
+            "server/ files are Freshworks scripts, not modules"
+        );
+        assert!(
+            app.resolve_import(from, "../../app/scripts/app.js")
+                .unwrap_err()
+                .contains("looked for app/scripts/app.js"),
+            "front-end files are the browser's"
+        );
+        assert_eq!(
+            app.resolve_import(from, "../../../etc/passwd").unwrap_err(),
+            "Cannot find module '../../../etc/passwd' imported by global-webhooks/all/handle.js: it leaves the app package"
+        );
+        assert!(
+            app.resolve_import(from, "node:fs")
+                .unwrap_err()
+                .starts_with("Cannot use Node's built-in module 'fs'")
+        );
+        assert!(
+            app.resolve_import(from, "/etc/passwd")
+                .unwrap_err()
+                .contains("absolute paths")
+        );
+        assert!(
+            app.resolve_import(from, "lodash")
+                .unwrap_err()
+                .starts_with("Cannot import 'lodash'")
+        );
+        assert_eq!(
+            app.resolve_import("", "server/server.js").unwrap_err(),
+            "Cannot find module 'server/server.js' in the app package"
         );
     }
 }

@@ -1,4 +1,5 @@
-//! One run of one handler: what is asked, the limits it runs under, and what came of it.
+//! One run of one handler: what is asked (a `server.js` function or a connector module),
+//! the limits it runs under, and what came of it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,14 +12,41 @@ use crate::host::Host;
 
 pub struct Invocation {
     pub code: Arc<AppCode>,
-    /// The function of `server/server.js` to call.
-    pub handler: String,
+    /// What to run. The field keeps its old name, and a plain name converts into
+    /// [`Entry::Handler`], so that `handler: "onTicketCreateHandler".into()` still means a
+    /// function of `server/server.js`, as it did before connectors.
+    pub handler: Entry,
     /// The event payload; the handler gets its own deep copy.
     pub payload: Value,
     pub host: Arc<dyn Host>,
     pub limits: Limits,
     /// `process.env.ENV`: "production", or "test" under `weir dev`.
     pub env: &'static str,
+}
+
+/// What an invocation runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A function of `server/server.js`'s `exports` (Freshworks), called with a deep copy of
+    /// the payload.
+    Handler(String),
+    /// A package file run as an ES module (an integration.app connector method, e.g.
+    /// `global-webhooks/all-events/handle.js`), whose `default` export is called with one
+    /// object: the payload's fields plus `apiClient` and `credentials`
+    /// (`payload.credentials`).
+    Module(String),
+}
+
+impl From<&str> for Entry {
+    fn from(name: &str) -> Self {
+        Entry::Handler(name.to_owned())
+    }
+}
+
+impl From<String> for Entry {
+    fn from(name: String) -> Self {
+        Entry::Handler(name)
+    }
 }
 
 /// What one invocation may use.

@@ -1,15 +1,22 @@
-//! The JavaScript sandbox (QuickJS, through `rquickjs`): runs app handlers with the
-//! platform globals, and checks the syntax of app packages.
+//! The JavaScript sandbox (QuickJS, through `rquickjs`): runs app code with the platform
+//! globals, and checks the syntax of app packages.
+//!
+//! An [`Invocation`] runs one [`Entry`]: a Freshworks handler (a function of
+//! `server/server.js`, with `require` for its own files and pure-JS npm packages), or an
+//! integration.app connector method (an ES module such as
+//! `global-webhooks/<key>/handle.js`, whose default export gets the payload plus
+//! `apiClient` and `credentials`, with `import` for the package's own files).
 //!
 //! It knows nothing of SQL or sockets: every platform call (`$db`, `$request`,
-//! `$schedule`, `generateTargetUrl`, `$webhooks`) goes to a [`Host`] that the engine
-//! provides. Module state does not survive between invocations (as on Freshworks): each
-//! runs in a fresh runtime and context.
+//! `$schedule`, `generateTargetUrl`, `$webhooks`, `apiClient.get`, …) goes to a [`Host`]
+//! that the engine provides. Module state does not survive between invocations (as on
+//! Freshworks): each runs in a fresh context. Code compiles once per app version.
 
 mod bytecode;
 mod code;
 mod host;
 mod invocation;
+mod modules;
 mod pool;
 mod run;
 mod syntax;
@@ -19,7 +26,7 @@ use weir_core::{AppDefinition, Package, PackageProblem};
 
 pub use code::AppCode;
 pub use host::{Host, HostResult, NoHost};
-pub use invocation::{ConsoleLine, Invocation, Limits, Outcome, Render, Status};
+pub use invocation::{ConsoleLine, Entry, Invocation, Limits, Outcome, Render, Status};
 pub use pool::Sandbox;
 pub use syntax::check_syntax;
 

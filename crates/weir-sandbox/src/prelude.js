@@ -1,6 +1,7 @@
 // Weir's JavaScript prelude: runs in every fresh context before the app's code, and builds
-// the platform globals on top of a few functions the Rust side provides (`host`). It
-// returns the control object the Rust side drives the invocation with.
+// the platform globals (and a connector's `apiClient`) on top of a few functions the Rust
+// side provides (`host`). It returns the control object the Rust side drives the
+// invocation with.
 (function (host) {
   'use strict';
   const global = globalThis;
@@ -26,6 +27,32 @@
       const id = host.call(name, JSON.stringify(args === undefined ? null : args));
       pending.set(id, [resolve, reject]);
     });
+  }
+
+  // --- apiClient: a connector's authenticated client; the platform makes the request and
+  // answers the response data. A failure rejects with an Error, so that `catch (e)` code
+  // can read `e.message`, carrying the platform's other fields (`status`, …).
+  function asError(reason) {
+    if (typeof reason === 'string') return new Error(reason);
+    if (reason !== null && typeof reason === 'object' && typeof reason.message === 'string') {
+      return Object.assign(new Error(reason.message), reason);
+    }
+    return reason;
+  }
+  function apiCall(method, args) {
+    return call(`apiClient.${method}`, args).then(undefined, (reason) => {
+      throw asError(reason);
+    });
+  }
+  function apiClient() {
+    const client = {};
+    for (const method of ['get', 'delete']) {
+      client[method] = (path, query) => apiCall(method, { path, query });
+    }
+    for (const method of ['post', 'put', 'patch']) {
+      client[method] = (path, data) => apiCall(method, { path, data });
+    }
+    return client;
   }
 
   // --- Timers (QuickJS has none): the Rust side says when one is due.
@@ -107,6 +134,12 @@
 
   // --- The control object the Rust side drives the invocation with.
   let outcome;
+  function finish(returned) {
+    Promise.resolve(returned).then(
+      (value) => { outcome = { ok: true, value: value === undefined ? null : value }; },
+      (error) => { outcome = { ok: false, error }; },
+    );
+  }
   return {
     invoke(path, handler, payloadJson) {
       const exports = host.load(path, 'app')(requireFrom(path));
@@ -118,11 +151,21 @@
         throw new TypeError(`${handler} is not a function exported by ${path}`);
       }
       // The payload is parsed here, so the handler always gets its own deep copy.
-      const returned = fn.call(exports, JSON.parse(payloadJson));
-      Promise.resolve(returned).then(
-        (value) => { outcome = { ok: true, value: value === undefined ? null : value }; },
-        (error) => { outcome = { ok: false, error }; },
-      );
+      finish(fn.call(exports, JSON.parse(payloadJson)));
+    },
+    // A connector method: `imported` is the promise of the module's namespace.
+    invokeModule(path, imported, payloadJson) {
+      const payload = JSON.parse(payloadJson) ?? {};
+      if (typeof payload !== 'object' || Array.isArray(payload)) {
+        throw new TypeError(`${path} is called with an object, not ${JSON.stringify(payload)}`);
+      }
+      finish(imported.then((namespace) => {
+        const fn = namespace.default;
+        if (typeof fn !== 'function') {
+          throw new TypeError(`${path} has no default export function`);
+        }
+        return fn({ ...payload, apiClient: apiClient(), credentials: payload.credentials });
+      }));
     },
     // undefined while the handler's promise is pending.
     outcome() {

@@ -3,6 +3,8 @@
 //! Each invocation gets a fresh QuickJS context (in a warm runtime), so nothing survives
 //! from one invocation to the next (as on Freshworks) and one app cannot see another's
 //! globals. App code and the prelude run from bytecode compiled once.
+//! What runs is a `server.js` handler, or a connector module's default export (imported
+//! through `modules.rs`); both end in the same promise the loop waits on.
 //! The thread drives a small event loop: it runs the handler and the promise jobs it
 //! queues, and sleeps until a platform call answers or a timer is due, never past the
 //! deadline. CPU loops are cut by QuickJS's interrupt handler at the same deadline.
@@ -13,14 +15,17 @@ use std::rc::Rc;
 use std::sync::{OnceLock, mpsc};
 use std::time::Instant;
 
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime};
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Promise, Runtime,
+};
 use serde_json::Value;
 use tokio::runtime::Handle;
 
 use crate::bytecode;
 use crate::code::{AppCode, Kind, SERVER_JS};
 use crate::host::HostResult;
-use crate::invocation::{ConsoleLine, Invocation, Outcome, Render, Status};
+use crate::invocation::{ConsoleLine, Entry, Invocation, Outcome, Render, Status};
+use crate::modules;
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -84,6 +89,7 @@ pub(crate) fn run(
         Some(runtime) => {
             runtime.set_memory_limit(invocation.limits.memory_bytes);
             runtime.set_max_stack_size(invocation.limits.stack_bytes);
+            modules::serve(runtime, &invocation.code);
             let flag = interrupted.clone();
             runtime.set_interrupt_handler(Some(Box::new(move || {
                 let late = Instant::now() >= deadline;
@@ -134,11 +140,7 @@ fn drive(
         Ok(control) => control,
         Err(error) => return ending_of(error, interrupted),
     };
-    let payload = invocation.payload.to_string();
-    let invoke: rquickjs::Result<Function> = control.get("invoke");
-    let started =
-        invoke.and_then(|f| f.call::<_, ()>((SERVER_JS, invocation.handler.as_str(), payload)));
-    if let Err(error) = started.catch(ctx) {
+    if let Err(error) = start(ctx, &control, invocation).catch(ctx) {
         return ending_of(error, interrupted);
     }
     loop {
@@ -191,6 +193,30 @@ fn drive(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => fire_due_timers(ctx, &control, state),
             Err(mpsc::RecvTimeoutError::Disconnected) => {}
+        }
+    }
+}
+
+/// Calls what the invocation runs; the prelude keeps the promise of its result.
+fn start<'js>(
+    ctx: &Ctx<'js>,
+    control: &Object<'js>,
+    invocation: &Invocation,
+) -> rquickjs::Result<()> {
+    let payload = invocation.payload.to_string();
+    match &invocation.handler {
+        Entry::Handler(name) => {
+            control
+                .get::<_, Function>("invoke")?
+                .call((SERVER_JS, name.as_str(), payload))
+        }
+        Entry::Module(path) => {
+            // Imported from here, with no importing file: the resolver reads `path` as a
+            // package path. Loading and evaluating errors reject the promise.
+            let imported: Promise = Module::import(ctx, path.as_str())?;
+            control
+                .get::<_, Function>("invokeModule")?
+                .call((path.as_str(), imported, payload))
         }
     }
 }
@@ -414,6 +440,11 @@ fn load_module<'js>(
             Kind::Npm => format!(
                 "(function (exports, require, module, __filename, __dirname) {{ {source}\n}})"
             ),
+            // `resolve` never names one for `require`; ES modules load through `modules.rs`.
+            Kind::Module => {
+                let message = format!("{path} is an ES module: import it, do not require it");
+                return Err(rquickjs::Exception::throw_type(ctx, &message));
+            }
         };
         bytecode::compile(ctx, path, &wrapped)
     })?;

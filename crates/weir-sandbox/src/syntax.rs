@@ -2,16 +2,25 @@
 //!
 //! - `server/**/*.js` (outside `node_modules`) as Freshworks evaluates them: the file is
 //!   the body of a function with a local `exports`, in sloppy mode;
-//! - connector files (`global-webhooks/**/*.js`, `events/**/*.js`) as ES modules.
+//! - connector files (`global-webhooks/**/*.js`, `events/**/*.js`) as ES modules, and
+//!   the package's files they import (found as invocations find them), so a helper such
+//!   as `shared/util.js` is checked too, with its own file and line.
 //!
 //! Files are compiled, never run (QuickJS's compile-only mode, for scripts and modules
-//! alike): a file that closes the wrapper early still runs nothing. Imports resolve to
-//! empty modules. Front-end files are the browser's business and are not checked.
+//! alike): a file that closes the wrapper early still runs nothing. An import compiles
+//! against an empty module: each file is checked on its own, whatever it imports.
+//! Front-end files are the browser's business and are not checked.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Module, Runtime};
 use weir_core::{Package, PackageProblem};
+
+use crate::code;
 
 /// The Freshworks wrapper; kept on the file's first line so line numbers stay true.
 const SCRIPT_PREFIX: &str = "(function () { var exports = {}; ";
@@ -34,23 +43,31 @@ pub fn check_syntax(package: &Package) -> Vec<PackageProblem> {
     };
     runtime.set_max_stack_size(MAX_STACK);
     runtime.set_memory_limit(MAX_MEMORY);
-    runtime.set_loader(AnyName, EmptyModules);
+    let imports = Imports {
+        files: package.paths().map(str::to_owned).collect(),
+        found: Rc::default(),
+    };
+    let found = imports.found.clone();
+    runtime.set_loader(imports, EmptyModules);
     let Ok(context) = Context::full(&runtime) else {
         return vec![PackageProblem::new("", "", "JavaScript engine unavailable")];
     };
+    let mut queue: VecDeque<(String, Kind)> = package
+        .paths()
+        .filter_map(|path| Some((path.to_owned(), kind_of(path)?)))
+        .collect();
+    let mut queued: BTreeSet<String> = queue.iter().map(|(path, _)| path.clone()).collect();
     let mut problems = Vec::new();
-    for path in package.paths() {
-        let kind = if is_server_script(path) {
-            Kind::Script
-        } else if is_connector_module(path) {
-            Kind::Module
-        } else {
-            continue;
-        };
-        let source = String::from_utf8_lossy(package.file(path).unwrap_or_default());
-        let outcome = context.with(|ctx| compile(&ctx, path, &source, kind));
+    while let Some((path, kind)) = queue.pop_front() {
+        let source = String::from_utf8_lossy(package.file(&path).unwrap_or_default());
+        let outcome = context.with(|ctx| compile(&ctx, &path, &source, kind));
         if let Err((location, message)) = outcome {
-            problems.push(PackageProblem::new(path, location, message));
+            problems.push(PackageProblem::new(&path, location, message));
+        }
+        for import in found.borrow_mut().drain(..) {
+            if queued.insert(import.clone()) {
+                queue.push_back((import, Kind::Module));
+            }
         }
     }
     problems
@@ -60,6 +77,16 @@ pub fn check_syntax(package: &Package) -> Vec<PackageProblem> {
 enum Kind {
     Script,
     Module,
+}
+
+fn kind_of(path: &str) -> Option<Kind> {
+    if is_server_script(path) {
+        Some(Kind::Script)
+    } else if is_connector_module(path) {
+        Some(Kind::Module)
+    } else {
+        None
+    }
 }
 
 fn is_server_script(path: &str) -> bool {
@@ -119,17 +146,26 @@ fn position(stack: &str, path: &str) -> Option<(usize, usize)> {
     Some((line, column))
 }
 
-/// Any import name is accepted as is: only the importing file is being checked.
-struct AnyName;
+/// Any import name is accepted as is (only the importing file is being compiled); the
+/// package files that imports name, as invocations resolve them, are noted in `found`
+/// to be checked in turn. Imports invocations would refuse are their business, not a
+/// syntax error.
+struct Imports {
+    files: BTreeSet<String>,
+    found: Rc<RefCell<Vec<String>>>,
+}
 
-impl Resolver for AnyName {
+impl Resolver for Imports {
     fn resolve<'js>(
         &mut self,
         _: &Ctx<'js>,
-        _base: &str,
+        base: &str,
         name: &str,
         _: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
+        if let Ok(path) = code::resolve_import(|path| self.files.contains(path), base, name) {
+            self.found.borrow_mut().push(path);
+        }
         Ok(name.to_owned())
     }
 }
@@ -198,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn connector_files_are_modules_and_imports_are_not_followed() {
+    fn connector_files_are_modules_and_compile_against_empty_imports() {
         let handle = "import { verify } from './sign.js';\nexport default async function handle({ data }) { return { events: [] } }";
         assert_eq!(
             problems(&[("global-webhooks/h/handle.js", handle)]),
@@ -210,6 +246,23 @@ mod tests {
             [
                 "events/e/getEventSelector.js 2:22: syntax error: unexpected token in expression: '}'"
             ]
+        );
+    }
+
+    #[test]
+    fn files_that_connector_modules_import_are_checked_too() {
+        let handle = "import { format } from '../../shared/format';\nexport default async function handle() { return format() }";
+        let format =
+            "import { pad } from './pad.js';\nexport function format() {\n  return pad(;\n}";
+        let unused = "this is not javascript (";
+        assert_eq!(
+            problems(&[
+                ("global-webhooks/h/handle.js", handle),
+                ("shared/format.js", format),
+                ("shared/pad.js", "export const pad = (s) => s;"),
+                ("shared/unused.js", unused),
+            ]),
+            ["shared/format.js 3:14: syntax error: unexpected token in expression: ';'"]
         );
     }
 
