@@ -132,6 +132,17 @@
     };
   }
 
+  // The function named `name`; else (platform 2.0 apps) the callback that the
+  // `exports.events` array `[{event, callback}]` gives for the event called `name`.
+  function handlerIn(exports, name) {
+    if (typeof exports[name] === 'function') return exports[name];
+    const listed = Array.isArray(exports.events)
+      ? exports.events.find((entry) => entry && entry.event === name)
+      : undefined;
+    if (!listed) return undefined;
+    return typeof listed.callback === 'function' ? listed.callback : exports[listed.callback];
+  }
+
   // --- The control object the Rust side drives the invocation with.
   let outcome;
   function finish(returned) {
@@ -146,7 +157,7 @@
       if (exports === null || typeof exports !== 'object') {
         throw new TypeError(`${path} must set exports to an object`);
       }
-      const fn = exports[handler];
+      const fn = handlerIn(exports, handler);
       if (typeof fn !== 'function') {
         throw new TypeError(`${handler} is not a function exported by ${path}`);
       }

@@ -385,3 +385,30 @@ async fn after_a_timeout_the_thread_starts_clean() {
         .await;
     assert_eq!(check.value, Some(json!("undefined")), "{check:?}");
 }
+
+#[tokio::test]
+async fn platform_2_0_apps_name_their_handlers_in_exports_events() {
+    // The 2.2 external_events_app style: the manifest declares no events, server.js does.
+    let source = r#"
+        exports = {
+          events: [
+            { event: 'onExternalEvent', callback: 'onExternalEventHandler' },
+            { event: 'onAppInstall', callback: function () { return 'inline'; } }
+          ],
+          onExternalEventHandler: function (payload) { return 'external ' + payload.data.n; }
+        };"#;
+    let (outcome, _) = run_server(source, "onExternalEvent", json!({"data": {"n": 3}})).await;
+    assert_eq!(outcome.value, Some(json!("external 3")), "{outcome:?}");
+    let (outcome, _) = run_server(source, "onAppInstall", json!({})).await;
+    assert_eq!(outcome.value, Some(json!("inline")), "{outcome:?}");
+    let (outcome, _) = run_server(source, "onTicketCreate", json!({})).await;
+    assert_eq!(outcome.status, Status::Error);
+    assert!(
+        outcome
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("onTicketCreate is not a function"),
+        "{outcome:?}"
+    );
+}
