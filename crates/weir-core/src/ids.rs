@@ -111,6 +111,10 @@ id_type!(
     /// A per-account API key, by which it is listed and revoked (`key_…`).
     ApiKeyId, "API key", "key"
 );
+id_type!(
+    /// One run of one handler (`inv_…`).
+    InvocationId, "invocation", "inv"
+);
 
 #[cfg(test)]
 mod tests {

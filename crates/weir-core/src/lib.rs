@@ -12,15 +12,19 @@ pub mod app_data;
 pub mod catalogue;
 pub mod ids;
 pub mod installation;
+pub mod invocation;
 pub mod package;
+pub mod schedule;
 pub mod secret;
 
 pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
 pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem, PlatformVersion};
-pub use ids::{AccountId, ApiKeyId, AppId, InstallationId};
+pub use ids::{AccountId, ApiKeyId, AppId, InstallationId, InvocationId};
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
+pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
 pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};
+pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};
 pub use secret::{ApiToken, TargetToken, TokenHash};
 
 /// Serde support for string newtypes with a `parse` function: deserialise a string, then

@@ -86,7 +86,7 @@ impl Package {
             let budget = limits.max_unpacked_bytes - unpacked;
             let mut content = Vec::new();
             (&mut entry)
-                .take(budget + 1)
+                .take(budget.saturating_add(1))
                 .read_to_end(&mut content)
                 .map_err(|e| PackageError::Unreadable {
                     path: raw_name,
