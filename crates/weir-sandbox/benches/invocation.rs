@@ -25,7 +25,12 @@ fn big_app() -> String {
         ));
     }
     source.push_str(
-        "  onTicketCreateHandler: function (args) { return this.helper7(args.data.ticket); }\n};\n",
+        "  onTicketCreateHandler: function (args) { return this.helper7(args.data.ticket); },\n",
+    );
+    // For the memory measurement: an invocation that stays alive for a while.
+    source.push_str(
+        "  waitHandler: function (args) { var n = this.helper7(args.data.ticket);\n    \
+         return new Promise(function (done) { setTimeout(function () { done(n); }, 600); }); }\n};\n",
     );
     source
 }
@@ -74,6 +79,47 @@ async fn measure(app: &Arc<AppCode>, threads: usize) -> (f64, Vec<Duration>) {
     (per_second, latencies)
 }
 
+/// The process's resident memory, from `/proc/self/statm` (Linux).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Resident memory per invocation while `concurrent` of them are alive at once, each on
+/// a thread of its own (threads and their warm runtimes are counted before they start).
+async fn memory_per_invocation(
+    app: &Arc<AppCode>,
+    handler: &str,
+    concurrent: usize,
+) -> Option<f64> {
+    let sandbox = Arc::new(Sandbox::start(concurrent).unwrap());
+    let invocation = || Invocation {
+        code: app.clone(),
+        handler: handler.into(),
+        payload: json!({"data": {"ticket": {"id": 42, "priority": 3}}}),
+        host: Arc::new(NoHost),
+        limits: Limits::default(),
+        env: "production",
+    };
+    let run_all = |sandbox: Arc<Sandbox>| {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..concurrent {
+            let (sandbox, invocation) = (sandbox.clone(), invocation());
+            tasks.spawn(async move { sandbox.run(invocation).await });
+        }
+        tasks
+    };
+    // Every thread makes its runtime once; this is not per-invocation memory.
+    run_all(sandbox.clone()).join_all().await;
+    let before = resident_bytes()?;
+    let running = run_all(sandbox.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = resident_bytes()?;
+    running.join_all().await;
+    Some(during.saturating_sub(before) as f64 / concurrent as f64)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0
 }
@@ -103,5 +149,12 @@ fn main() {
             one / baseline
         );
         println!("  {} KB app, {cores} threads:            {all:>7.0}/s  ({:.0}/s per core)", big_source.len() / 1024, all / cores as f64);
+        if let Some(bytes) = memory_per_invocation(&big, "waitHandler", 32).await {
+            println!(
+                "  memory per concurrent invocation ({} KB app, 32 alive at once): {:.0} KiB",
+                big_source.len() / 1024,
+                bytes / 1024.0
+            );
+        }
     });
 }
