@@ -18,6 +18,7 @@ mod page;
 mod params;
 mod postgres;
 mod rows;
+mod schedule_change;
 mod sql;
 mod sql_store;
 mod sqlite;
@@ -29,7 +30,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Installation, InstallationId,
-    TokenHash,
+    InvocationFilter, InvocationId, InvocationRecord, Schedule, ScheduleLimits, TokenHash,
 };
 
 pub use page::{Page, PageRequest};
@@ -152,6 +153,83 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
         now: Timestamp,
     ) -> Result<bool>;
+
+    /// `NotFound` if the installation does not exist.
+    async fn insert_invocation(&self, record: &InvocationRecord) -> Result<()>;
+    /// One record, whichever installation it belongs to.
+    async fn invocation(&self, id: &InvocationId) -> Result<Option<InvocationRecord>>;
+    /// The installation's records that pass `filter`, in id order (which is the order they
+    /// started in), paged like every list.
+    async fn invocations(
+        &self,
+        installation: &InstallationId,
+        filter: &InvocationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<InvocationRecord>>;
+
+    /// Creates a `$schedule` unless its name is taken in the installation or the
+    /// installation has no room left for one more of its kind. The counting and the write
+    /// are one transaction, so concurrent creations cannot overshoot a limit. `NotFound`
+    /// if the installation does not exist.
+    async fn insert_schedule(
+        &self,
+        schedule: &Schedule,
+        limits: &ScheduleLimits,
+    ) -> Result<ScheduleWrite>;
+    /// A schedule as stored, with its current version.
+    async fn schedule(&self, installation: &InstallationId, name: &str)
+    -> Result<Option<Schedule>>;
+    /// Replaces a schedule's spec, next run and `updated_at`, bumps its version and
+    /// releases any claim on it. Turning one kind into the other needs room for the new
+    /// kind, as creating it would.
+    async fn update_schedule(
+        &self,
+        schedule: &Schedule,
+        limits: &ScheduleLimits,
+    ) -> Result<ScheduleWrite>;
+    /// Deletes a schedule; returns whether there was one.
+    async fn delete_schedule(&self, installation: &InstallationId, name: &str) -> Result<bool>;
+    /// Claims up to `limit` schedules of active installations that are due at `now` and
+    /// not claimed (or whose claim ran out before `now`), until `lease_until`, earliest
+    /// first. Concurrent callers, on one node or many, never get the same schedule while
+    /// its claim holds.
+    async fn claim_due_schedules(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Schedule>>;
+    /// Records a claimed run's end, unless the app changed the schedule meanwhile (its
+    /// version is no longer `version`): deletes it (`next_run_at` `None`, a one-time
+    /// schedule) or sets its next run, releases the claim and bumps the version, so that a
+    /// second run of the same claim (its lease ran out) cannot finish it again. Returns
+    /// whether it applied.
+    async fn finish_schedule_run(
+        &self,
+        installation: &InstallationId,
+        name: &str,
+        version: i64,
+        next_run_at: Option<Timestamp>,
+    ) -> Result<bool>;
+    /// When the scheduler should next look, so that it can sleep until then: the earliest
+    /// run of an unclaimed schedule of an active installation, or the moment just after the
+    /// earliest claim runs out (a node stopped mid-run), whichever comes first.
+    async fn next_schedule_due(&self) -> Result<Option<Timestamp>>;
+}
+
+/// What became of a schedule write. Refusals are the app's to hear (`$schedule` answers
+/// them as errors), not failures of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleWrite {
+    Written,
+    /// `insert_schedule`: the installation has a schedule of this name already.
+    NameTaken,
+    /// `update_schedule`: there is no schedule of this name.
+    NotFound,
+    /// The installation has `max_one_time` one-time schedules already.
+    OneTimeLimit,
+    /// The installation has `max_recurring` recurring schedules already.
+    RecurringLimit,
 }
 
 /// A stored `$db` value and its version, which counts the writes to it.

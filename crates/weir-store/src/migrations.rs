@@ -31,6 +31,15 @@ macro_rules! history {
                     "/0003_target_tokens.sql"
                 )),
             },
+            Migration {
+                version: 4,
+                name: "invocations and schedules",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0004_invocations_and_schedules.sql"
+                )),
+            },
         ]
     };
 }

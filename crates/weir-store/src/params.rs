@@ -1,7 +1,10 @@
 //! Encoding domain values into statement parameters, written once for both backends, in
 //! the order of the placeholders in `sql.rs`.
 
-use weir_core::{Account, AccountId, ApiKey, Installation};
+use weir_core::{
+    Account, AccountId, ApiKey, Installation, InstallationId, InvocationFilter, InvocationRecord,
+    Schedule,
+};
 
 use crate::rows::{millis, to_json};
 use crate::{AccountChanges, DataWrite, Expect, NewApp};
@@ -112,4 +115,83 @@ pub(crate) fn app_data(write: &DataWrite<'_>) -> Vec<Param> {
         params.push(version.into());
     }
     params
+}
+
+pub(crate) fn invocation(record: &InvocationRecord) -> Vec<Param> {
+    vec![
+        record.id.as_str().into(),
+        record.installation_id.as_str().into(),
+        record.account_id.as_str().into(),
+        record.app_id.as_str().into(),
+        record.event.as_str().into(),
+        record.handler.as_str().into(),
+        record.status.as_str().into(),
+        millis(record.started_at).into(),
+        count(record.duration_ms).into(),
+        to_json(&record.console).into(),
+        count(record.console_dropped).into(),
+        Param::MaybeText(record.error.clone()),
+        Param::MaybeText(record.stack.clone()),
+        Param::MaybeText(record.render.as_ref().map(to_json)),
+        Param::MaybeText(record.result.as_ref().map(to_json)),
+    ]
+}
+
+/// For `INVOCATIONS`, before the page's cursor and limit.
+pub(crate) fn invocation_filter(
+    installation: &InstallationId,
+    filter: &InvocationFilter,
+) -> Vec<Param> {
+    vec![
+        installation.as_str().into(),
+        Param::MaybeText(filter.event.clone()),
+        Param::MaybeText(filter.status.map(|s| s.as_str().to_owned())),
+        Param::MaybeInt(filter.since.map(millis)),
+        Param::MaybeInt(filter.until.map(millis)),
+    ]
+}
+
+/// Durations and byte counts are far below `i64::MAX`; a larger one is kept as the maximum.
+fn count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// For `INSERT_SCHEDULE`.
+pub(crate) fn new_schedule(schedule: &Schedule) -> Vec<Param> {
+    let mut params = schedule_spec(schedule);
+    params.extend([
+        schedule.version.into(),
+        millis(schedule.created_at).into(),
+        millis(schedule.updated_at).into(),
+    ]);
+    params
+}
+
+/// For `UPDATE_SCHEDULE`.
+pub(crate) fn schedule_update(schedule: &Schedule) -> Vec<Param> {
+    let mut params = schedule_spec(schedule);
+    params.push(millis(schedule.updated_at).into());
+    params
+}
+
+/// The key, what the app asked for and the next run: `$1` to `$9` of both writes.
+fn schedule_spec(schedule: &Schedule) -> Vec<Param> {
+    let spec = &schedule.spec;
+    let repeat = spec.repeat.as_ref();
+    vec![
+        schedule.installation_id.as_str().into(),
+        spec.name.as_str().into(),
+        to_json(&spec.data).into(),
+        spec.schedule_at.as_str().into(),
+        millis(spec.first_run).into(),
+        Param::MaybeText(repeat.map(|r| r.time_unit.as_str().to_owned())),
+        Param::MaybeInt(repeat.map(|r| i64::from(r.frequency))),
+        Param::MaybeText(repeat.and_then(|r| r.timezone.clone())),
+        millis(schedule.next_run_at).into(),
+    ]
+}
+
+/// The installation and name that identify a schedule.
+pub(crate) fn schedule_key(installation: &InstallationId, name: &str) -> Vec<Param> {
+    vec![installation.as_str().into(), name.into()]
 }

@@ -11,9 +11,10 @@ use sqlx::{Postgres as Pg, Row};
 use weir_core::{AccountId, App};
 
 use crate::params::{self, Param};
-use crate::rows::Columns;
+use crate::rows::{self, Columns};
+use crate::schedule_change::ScheduleChange;
 use crate::sql_store::{Backend, Decode, SqlStore};
-use crate::{NewApp, Result, StoreError, migrations, sql};
+use crate::{NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
 
 /// Any fixed number: all Weir nodes take this lock to migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x5745_4952;
@@ -60,12 +61,24 @@ impl Postgres {
 
 #[async_trait]
 impl Backend for Postgres {
+    /// Nodes claiming at once take different rows instead of queueing on the same ones.
+    const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES_SKIP_LOCKED;
+
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         let done = bind(sql, params)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
+    }
+
+    async fn execute_returning<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>> {
+        self.fetch(sql, params, decode).await
     }
 
     async fn fetch<T: Send + 'static>(
@@ -119,6 +132,29 @@ impl Backend for Postgres {
                 other => return other,
             }
         }
+    }
+
+    async fn change_schedule(&self, change: ScheduleChange) -> Result<ScheduleWrite> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Concurrent writes for the installation wait here, and then count what the
+        // first one wrote. A missing installation is left to the insert's foreign key.
+        bind(sql::LOCK_INSTALLATION, change.lock_params())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let counts = bind(sql::SCHEDULE_COUNTS, change.counts_params())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if let Some(refusal) = change.refusal(&rows::schedule_counts(&counts)?) {
+            return Ok(refusal);
+        }
+        let done = bind(change.sql, change.params.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(change.outcome(done.rows_affected()))
     }
 }
 

@@ -5,9 +5,11 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Domain, Installation,
-    InstallationId, InstallationStatus, Iparams, Product, TargetToken, TokenHash,
+    InstallationId, InstallationStatus, InvocationId, InvocationRecord, InvocationStatus, Iparams,
+    Product, Repeat, Schedule, ScheduleSpec, TargetToken, TimeUnit, TokenHash,
 };
 
+use crate::schedule_change::{Kind, ScheduleCounts};
 use crate::{Result, StoreError};
 
 pub trait Columns {
@@ -34,8 +36,25 @@ fn timestamp(row: &dyn Columns, column: &str) -> Result<Timestamp> {
     Timestamp::from_millisecond(row.int(column)?).map_err(|e| corrupt(column, e))
 }
 
+fn optional_timestamp(row: &dyn Columns, column: &str) -> Result<Option<Timestamp>> {
+    row.optional_int(column)?
+        .map(|ms| Timestamp::from_millisecond(ms).map_err(|e| corrupt(column, e)))
+        .transpose()
+}
+
 fn json<T: serde::de::DeserializeOwned>(row: &dyn Columns, column: &str) -> Result<T> {
     serde_json::from_str(&row.text(column)?).map_err(|e| corrupt(column, e))
+}
+
+fn optional_json(row: &dyn Columns, column: &str) -> Result<Option<Value>> {
+    row.optional_text(column)?
+        .map(|text| serde_json::from_str(&text).map_err(|e| corrupt(column, e)))
+        .transpose()
+}
+
+/// A count or a duration, which is never negative.
+fn count(row: &dyn Columns, column: &str) -> Result<u64> {
+    u64::try_from(row.int(column)?).map_err(|e| corrupt(column, e))
 }
 
 fn parsed<T>(
@@ -103,13 +122,82 @@ pub(crate) fn api_key(row: &dyn Columns) -> Result<ApiKey> {
 }
 
 pub(crate) fn stored_data(row: &dyn Columns) -> Result<crate::StoredData> {
-    let expires_at = row
-        .optional_int("expires_at")?
-        .map(|ms| Timestamp::from_millisecond(ms).map_err(|e| corrupt("expires_at", e)))
-        .transpose()?;
     Ok(crate::StoredData {
         value: json(row, "value")?,
         version: row.int("version")?,
-        expires_at,
+        expires_at: optional_timestamp(row, "expires_at")?,
     })
+}
+
+pub(crate) fn invocation(row: &dyn Columns) -> Result<InvocationRecord> {
+    Ok(InvocationRecord {
+        id: parsed(row, "id", InvocationId::parse)?,
+        installation_id: parsed(row, "installation_id", InstallationId::parse)?,
+        account_id: parsed(row, "account_id", AccountId::parse)?,
+        app_id: parsed(row, "app_id", AppId::parse)?,
+        event: row.text("event")?,
+        handler: row.text("handler")?,
+        status: parsed(row, "status", InvocationStatus::parse)?,
+        started_at: timestamp(row, "started_at")?,
+        duration_ms: count(row, "duration_ms")?,
+        console: json(row, "console")?,
+        console_dropped: count(row, "console_dropped")?,
+        error: row.optional_text("error")?,
+        stack: row.optional_text("stack")?,
+        render: optional_json(row, "render")?,
+        result: optional_json(row, "result")?,
+    })
+}
+
+pub(crate) fn schedule(row: &dyn Columns) -> Result<Schedule> {
+    Ok(Schedule {
+        installation_id: parsed(row, "installation_id", InstallationId::parse)?,
+        spec: ScheduleSpec {
+            name: row.text("name")?,
+            data: json(row, "data")?,
+            schedule_at: row.text("schedule_at")?,
+            first_run: timestamp(row, "first_run")?,
+            repeat: repeat(row)?,
+        },
+        next_run_at: timestamp(row, "next_run_at")?,
+        version: row.int("version")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+/// A recurring schedule's `repeat_*` columns; a one-time schedule has no unit.
+fn repeat(row: &dyn Columns) -> Result<Option<Repeat>> {
+    let Some(unit) = row.optional_text("repeat_unit")? else {
+        return Ok(None);
+    };
+    let time_unit = [TimeUnit::Minutes, TimeUnit::Hours, TimeUnit::Days]
+        .into_iter()
+        .find(|known| known.as_str() == unit)
+        .ok_or_else(|| corrupt("repeat_unit", &unit))?;
+    let frequency = row
+        .optional_int("repeat_frequency")?
+        .ok_or_else(|| corrupt("repeat_frequency", "missing for a recurring schedule"))?;
+    Ok(Some(Repeat {
+        time_unit,
+        frequency: u32::try_from(frequency).map_err(|e| corrupt("repeat_frequency", e))?,
+        timezone: row.optional_text("repeat_timezone")?,
+    }))
+}
+
+pub(crate) fn schedule_counts(row: &dyn Columns) -> Result<ScheduleCounts> {
+    let named = row
+        .optional_text("named")?
+        .map(|kind| Kind::parse(&kind).ok_or_else(|| corrupt("named", kind)))
+        .transpose()?;
+    Ok(ScheduleCounts {
+        one_time: row.int("one_time")?,
+        recurring: row.int("recurring")?,
+        named,
+    })
+}
+
+/// For statements that select one time as `at`.
+pub(crate) fn at(row: &dyn Columns) -> Result<Timestamp> {
+    timestamp(row, "at")
 }

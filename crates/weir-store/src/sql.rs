@@ -74,3 +74,90 @@ pub(crate) const PUT_VERSION_APP_DATA: &str = "UPDATE app_data \
     AND version = $6";
 pub(crate) const DELETE_APP_DATA: &str = "DELETE FROM app_data \
     WHERE installation_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)";
+
+pub(crate) const INSERT_INVOCATION: &str = "INSERT INTO invocations \
+    (id, installation_id, account_id, app_id, event, handler, status, started_at, duration_ms, \
+     console, console_dropped, error, stack, render, result) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+pub(crate) const INVOCATION: &str = "SELECT * FROM invocations WHERE id = $1";
+/// A NULL filter parameter lets every row through; the page scans the installation's
+/// records in id order.
+pub(crate) const INVOCATIONS: &str = "SELECT * FROM invocations WHERE installation_id = $1 \
+    AND ($2 IS NULL OR event = $2) AND ($3 IS NULL OR status = $3) \
+    AND ($4 IS NULL OR started_at >= $4) AND ($5 IS NULL OR started_at < $5) \
+    AND id > $6 ORDER BY id LIMIT $7";
+
+/// What a schedule write is decided on, read in the write's transaction: how many schedules
+/// of each kind the installation has, and which kind (if any) already has the name.
+pub(crate) const SCHEDULE_COUNTS: &str = "SELECT \
+    COUNT(*) - COUNT(repeat_unit) AS one_time, COUNT(repeat_unit) AS recurring, \
+    MAX(CASE WHEN name = $2 THEN \
+        CASE WHEN repeat_unit IS NULL THEN 'one_time' ELSE 'recurring' END END) AS named \
+    FROM schedules WHERE installation_id = $1";
+/// PostgreSQL only: serialises schedule writes per installation, so that two nodes cannot
+/// both take its last free place. `NO KEY` lets other rows keep referring to it meanwhile.
+pub(crate) const LOCK_INSTALLATION: &str =
+    "SELECT id FROM installations WHERE id = $1 FOR NO KEY UPDATE";
+pub(crate) const INSERT_SCHEDULE: &str = "INSERT INTO schedules \
+    (installation_id, name, data, schedule_at, first_run, repeat_unit, repeat_frequency, \
+     repeat_timezone, next_run_at, version, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    ON CONFLICT (installation_id, name) DO NOTHING";
+/// Replaces what the app asked for; a claim on the old version is released.
+pub(crate) const UPDATE_SCHEDULE: &str = "UPDATE schedules SET data = $3, schedule_at = $4, \
+    first_run = $5, repeat_unit = $6, repeat_frequency = $7, repeat_timezone = $8, \
+    next_run_at = $9, claimed_until = NULL, version = version + 1, updated_at = $10 \
+    WHERE installation_id = $1 AND name = $2";
+pub(crate) const SCHEDULE: &str =
+    "SELECT * FROM schedules WHERE installation_id = $1 AND name = $2";
+pub(crate) const DELETE_SCHEDULE: &str =
+    "DELETE FROM schedules WHERE installation_id = $1 AND name = $2";
+
+/// Claims due schedules: `$1` is now, `$2` the end of the lease, `$3` how many. The outer
+/// WHERE repeats the due and unclaimed conditions: on PostgreSQL an UPDATE that waited for
+/// a row another node was claiming re-checks them on the row as that node left it, and so
+/// skips it. `$lock` adds PostgreSQL's `SKIP LOCKED`, so that nodes take different rows
+/// instead of waiting for each other.
+macro_rules! claim_due_schedules {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE schedules SET claimed_until = $2 \
+             WHERE (installation_id, name) IN (\
+                SELECT due.installation_id, due.name FROM schedules AS due \
+                WHERE due.next_run_at <= $1 \
+                AND (due.claimed_until IS NULL OR due.claimed_until < $1) \
+                AND EXISTS (SELECT 1 FROM installations \
+                    WHERE installations.id = due.installation_id \
+                    AND installations.status = 'active') \
+                ORDER BY due.next_run_at LIMIT $3",
+            $lock,
+            ") AND next_run_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
+             RETURNING *"
+        )
+    };
+}
+pub(crate) const CLAIM_DUE_SCHEDULES: &str = claim_due_schedules!("");
+pub(crate) const CLAIM_DUE_SCHEDULES_SKIP_LOCKED: &str =
+    claim_due_schedules!(" FOR UPDATE OF due SKIP LOCKED");
+/// A one-time schedule that ran, unless the app changed it meanwhile.
+pub(crate) const FINISH_ONE_TIME_SCHEDULE: &str =
+    "DELETE FROM schedules WHERE installation_id = $1 AND name = $2 AND version = $3";
+/// A recurring schedule that ran, unless the app changed it meanwhile. The version moves
+/// on too: a run whose claim ran out (and so ran twice) cannot finish a later claim's run.
+pub(crate) const RESCHEDULE: &str = "UPDATE schedules \
+    SET next_run_at = $4, claimed_until = NULL, version = version + 1 \
+    WHERE installation_id = $1 AND name = $2 AND version = $3";
+/// The earliest unclaimed run: the first row of `schedules_by_next_run` that qualifies.
+/// The installation is checked with EXISTS, not a join, so that SQLite (which has no
+/// statistics to plan with) walks the index in order instead of every installation.
+pub(crate) const NEXT_UNCLAIMED_RUN: &str = "SELECT due.next_run_at AS at \
+    FROM schedules AS due WHERE due.claimed_until IS NULL \
+    AND EXISTS (SELECT 1 FROM installations WHERE installations.id = due.installation_id \
+        AND installations.status = 'active') \
+    ORDER BY due.next_run_at LIMIT 1";
+/// The earliest claim to run out (a node that stopped mid-run leaves one behind).
+pub(crate) const NEXT_CLAIM_EXPIRY: &str = "SELECT due.claimed_until AS at \
+    FROM schedules AS due WHERE due.claimed_until IS NOT NULL \
+    AND EXISTS (SELECT 1 FROM installations WHERE installations.id = due.installation_id \
+        AND installations.status = 'active') \
+    ORDER BY due.claimed_until LIMIT 1";

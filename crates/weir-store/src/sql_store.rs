@@ -6,14 +6,16 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, App, AppId, Installation, InstallationId, TokenHash,
+    Account, AccountId, ApiKey, ApiKeyId, App, AppId, Installation, InstallationId,
+    InvocationFilter, InvocationId, InvocationRecord, Schedule, ScheduleLimits, TokenHash,
 };
 
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
+use crate::schedule_change::ScheduleChange;
 use crate::{
-    AccountChanges, DataWrite, Expect, NewApp, Page, PageRequest, Result, Store, StoreError,
-    StoredData, sql,
+    AccountChanges, DataWrite, Expect, NewApp, Page, PageRequest, Result, ScheduleWrite, Store,
+    StoreError, StoredData, sql,
 };
 
 /// Turns one row into a value.
@@ -21,8 +23,20 @@ pub type Decode<T> = fn(&dyn Columns) -> Result<T>;
 
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
+    /// The statement that claims due schedules: `sql::CLAIM_DUE_SCHEDULES`, or a variant
+    /// that lets this backend's concurrent claimers pass each other.
+    const CLAIM_DUE_SCHEDULES: &'static str;
+
     /// Runs a statement that changes data, durably; returns how many rows it changed.
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64>;
+    /// Runs a statement that changes data and returns rows (`RETURNING`), durably, and
+    /// decodes them.
+    async fn execute_returning<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>>;
     /// Runs a query and decodes every row.
     async fn fetch<T: Send + 'static>(
         &self,
@@ -38,6 +52,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn delete_account(&self, id: &AccountId) -> Result<()>;
     /// Stores the app under the next version number of its name, atomically.
     async fn insert_app(&self, app: NewApp) -> Result<App>;
+    /// Reads the installation's `SCHEDULE_COUNTS` and, unless the change's refusal says
+    /// otherwise, runs its statement, atomically.
+    async fn change_schedule(&self, change: ScheduleChange) -> Result<ScheduleWrite>;
 }
 
 /// A store over SQL: [`crate::SqliteStore`] or [`crate::PgStore`].
@@ -278,5 +295,119 @@ impl<B: Backend> Store for SqlStore<B> {
             rows::millis(now).into(),
         ];
         Ok(self.backend.execute(sql::DELETE_APP_DATA, params).await? > 0)
+    }
+
+    async fn insert_invocation(&self, record: &InvocationRecord) -> Result<()> {
+        self.backend
+            .execute(sql::INSERT_INVOCATION, params::invocation(record))
+            .await
+            .map(drop)
+    }
+
+    async fn invocation(&self, id: &InvocationId) -> Result<Option<InvocationRecord>> {
+        self.fetch_one(sql::INVOCATION, vec![id.as_str().into()], rows::invocation)
+            .await
+    }
+
+    async fn invocations(
+        &self,
+        installation: &InstallationId,
+        filter: &InvocationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<InvocationRecord>> {
+        let params = params::invocation_filter(installation, filter);
+        self.fetch_page(sql::INVOCATIONS, params, page, rows::invocation, |i| {
+            i.id.as_str()
+        })
+        .await
+    }
+
+    async fn insert_schedule(
+        &self,
+        schedule: &Schedule,
+        limits: &ScheduleLimits,
+    ) -> Result<ScheduleWrite> {
+        self.backend
+            .change_schedule(ScheduleChange::insert(schedule, limits))
+            .await
+    }
+
+    async fn schedule(
+        &self,
+        installation: &InstallationId,
+        name: &str,
+    ) -> Result<Option<Schedule>> {
+        let key = params::schedule_key(installation, name);
+        self.fetch_one(sql::SCHEDULE, key, rows::schedule).await
+    }
+
+    async fn update_schedule(
+        &self,
+        schedule: &Schedule,
+        limits: &ScheduleLimits,
+    ) -> Result<ScheduleWrite> {
+        self.backend
+            .change_schedule(ScheduleChange::update(schedule, limits))
+            .await
+    }
+
+    async fn delete_schedule(&self, installation: &InstallationId, name: &str) -> Result<bool> {
+        let key = params::schedule_key(installation, name);
+        Ok(self.backend.execute(sql::DELETE_SCHEDULE, key).await? > 0)
+    }
+
+    async fn claim_due_schedules(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Schedule>> {
+        let params = vec![
+            rows::millis(now).into(),
+            rows::millis(lease_until).into(),
+            i64::from(limit).into(),
+        ];
+        let mut claimed = self
+            .backend
+            .execute_returning(B::CLAIM_DUE_SCHEDULES, params, rows::schedule)
+            .await?;
+        // RETURNING keeps no order; the earliest runs go first.
+        claimed.sort_by_key(|schedule| schedule.next_run_at);
+        Ok(claimed)
+    }
+
+    async fn finish_schedule_run(
+        &self,
+        installation: &InstallationId,
+        name: &str,
+        version: i64,
+        next_run_at: Option<Timestamp>,
+    ) -> Result<bool> {
+        let mut params = params::schedule_key(installation, name);
+        params.push(version.into());
+        let statement = match next_run_at {
+            None => sql::FINISH_ONE_TIME_SCHEDULE,
+            Some(next) => {
+                params.push(rows::millis(next).into());
+                sql::RESCHEDULE
+            }
+        };
+        Ok(self.backend.execute(statement, params).await? > 0)
+    }
+
+    async fn next_schedule_due(&self) -> Result<Option<Timestamp>> {
+        let unclaimed = self
+            .fetch_one(sql::NEXT_UNCLAIMED_RUN, vec![], rows::at)
+            .await?;
+        // A claim holds until its last millisecond; the schedule is claimable just after.
+        let claimable_again = self
+            .fetch_one(sql::NEXT_CLAIM_EXPIRY, vec![], rows::at)
+            .await?
+            .and_then(|expiry| {
+                expiry
+                    .checked_add(jiff::SignedDuration::from_millis(1))
+                    .ok()
+            });
+        Ok(unclaimed.into_iter().chain(claimable_again).min())
     }
 }

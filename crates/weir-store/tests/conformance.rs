@@ -1,17 +1,20 @@
 //! One suite, both backends: every test here runs against embedded SQLite and against a
 //! fresh PostgreSQL database (`WEIR_TEST_DATABASE_URL`).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use serde_json::json;
+use serde_json::{Value, json};
 use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, Departments, Domain,
-    Installation, InstallationId, InstallationStatus, Iparams, Product, Region,
+    Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, ConsoleLine, Departments,
+    Domain, Installation, InstallationId, InstallationStatus, InvocationFilter, InvocationId,
+    InvocationRecord, InvocationStatus, Iparams, Product, Region, Repeat, Schedule, ScheduleLimits,
+    ScheduleSpec, TimeUnit,
 };
 use weir_store::{
-    AccountChanges, DataWrite, Expect, NewApp, PageRequest, PgStore, SqliteStore, Store,
-    StoreError, StoredData,
+    AccountChanges, DataWrite, Expect, NewApp, PageRequest, PgStore, ScheduleWrite, SqliteStore,
+    Store, StoreError, StoredData,
 };
 use weir_testkit::TempDir;
 
@@ -77,16 +80,32 @@ conformance!(
     a_reference_to_a_missing_row_is_not_found,
     app_data_writes_follow_their_conditions,
     app_data_entries_expire,
+    invocation_records_round_trip,
+    invocations_filter_and_paginate_per_installation,
+    schedules_round_trip,
+    schedules_are_limited_per_kind_and_installation,
+    concurrent_schedule_creations_respect_the_limit,
+    due_schedules_of_active_installations_are_claimed_once_per_lease,
+    concurrent_claims_never_share_a_schedule,
+    finished_runs_delete_or_reschedule,
+    a_run_finishing_after_an_update_leaves_the_update_alone,
+    the_next_due_time_is_the_earliest_claimable_run,
+    invocations_and_schedules_survive_reopening,
 );
 
 /// An installation to hang `$db` entries on.
 async fn installed(store: &Arc<dyn Store>) -> InstallationId {
-    let acme = account("acme");
-    store.insert_account(&acme).await.unwrap();
+    installed_in(store, "acme").await.id
+}
+
+/// An active installation in a new account of this id.
+async fn installed_in(store: &Arc<dyn Store>, account_id: &str) -> Installation {
+    let owner = account(account_id);
+    store.insert_account(&owner).await.unwrap();
     let app = store.insert_app(new_app("pomodoro")).await.unwrap();
-    let installation = installation(&acme, &app);
+    let installation = installation(&owner, &app);
     store.insert_installation(&installation).await.unwrap();
-    installation.id
+    installation
 }
 
 fn write<'a>(
@@ -504,4 +523,754 @@ async fn futures_join<T: Send + 'static>(
         results.push(handle.await.unwrap());
     }
     results
+}
+
+/// `base` moved by `ms` milliseconds, either way.
+fn after_ms(base: Timestamp, ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(base.as_millisecond() + ms).unwrap()
+}
+
+/// A record with nothing optional: no output, no error, no render, no result.
+fn invocation_record(
+    installation: &Installation,
+    event: &str,
+    status: InvocationStatus,
+    started_at: Timestamp,
+) -> InvocationRecord {
+    InvocationRecord {
+        id: InvocationId::generate(),
+        installation_id: installation.id.clone(),
+        account_id: installation.account_id.clone(),
+        app_id: installation.app_id.clone(),
+        event: event.into(),
+        handler: format!("{event}Handler"),
+        status,
+        started_at,
+        duration_ms: 0,
+        console: vec![],
+        console_dropped: 0,
+        error: None,
+        stack: None,
+        render: None,
+        result: None,
+    }
+}
+
+/// A record with every field set.
+fn full_invocation_record(installation: &Installation) -> InvocationRecord {
+    let line = |level: &str, text: &str| ConsoleLine {
+        level: level.into(),
+        text: text.into(),
+    };
+    InvocationRecord {
+        duration_ms: 1_234,
+        console: vec![
+            line("log", "ticket 42 ✓"),
+            line("error", "two\nlines \"quoted\""),
+        ],
+        console_dropped: 4_096,
+        error: Some("TypeError: x is undefined".into()),
+        stack: Some("at onTicketCreate (server.js:3:7)".into()),
+        render: Some(json!({"status": 200, "message": {"ok": true, "items": [1, 2]}})),
+        result: Some(json!([1, "two", null, 3.5, {"nested": {"deep": true}}])),
+        ..invocation_record(
+            installation,
+            "onTicketCreate",
+            InvocationStatus::Error,
+            now(),
+        )
+    }
+}
+
+async fn invocation_records_round_trip(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let full = full_invocation_record(&installation);
+    let bare = invocation_record(
+        &installation,
+        "onAppInstall",
+        InvocationStatus::Success,
+        now(),
+    );
+    let null_result = InvocationRecord {
+        result: Some(Value::Null),
+        ..invocation_record(
+            &installation,
+            "onAppInstall",
+            InvocationStatus::OutOfMemory,
+            now(),
+        )
+    };
+    for record in [&full, &bare, &null_result] {
+        store.insert_invocation(record).await.unwrap();
+        assert_eq!(
+            store.invocation(&record.id).await.unwrap().as_ref(),
+            Some(record)
+        );
+    }
+    assert_eq!(
+        store.invocation(&InvocationId::generate()).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.insert_invocation(&full).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let orphan = Installation {
+        id: InstallationId::generate(),
+        ..installation
+    };
+    let orphan_record =
+        invocation_record(&orphan, "onAppInstall", InvocationStatus::Success, now());
+    assert_eq!(
+        store.insert_invocation(&orphan_record).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+/// The ids of an installation's records that pass `filter`, on one page.
+async fn listed_ids(
+    store: &Arc<dyn Store>,
+    installation: &InstallationId,
+    filter: InvocationFilter,
+) -> Vec<InvocationId> {
+    let page = store
+        .invocations(installation, &filter, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(page.next_after, None);
+    page.items.into_iter().map(|record| record.id).collect()
+}
+
+async fn invocations_filter_and_paginate_per_installation(backend: Backend) {
+    use InvocationStatus::{Error, Success, Timeout};
+    let store = backend.store;
+    let acme = installed_in(&store, "acme").await;
+    let other = installed_in(&store, "other").await;
+    let base = now();
+    let records = [
+        ("onContactCreate", Success, 0),
+        ("onContactCreate", Error, 1_000),
+        ("onTicketCreate", Success, 2_000),
+        ("onTicketCreate", Timeout, 3_000),
+    ]
+    .map(|(event, status, ms)| invocation_record(&acme, event, status, after_ms(base, ms)));
+    for record in &records {
+        store.insert_invocation(record).await.unwrap();
+    }
+    let others = invocation_record(&other, "onContactCreate", Success, base);
+    store.insert_invocation(&others).await.unwrap();
+    let ids = |picked: &[usize]| -> Vec<InvocationId> {
+        picked.iter().map(|&i| records[i].id.clone()).collect()
+    };
+
+    let all = InvocationFilter::default();
+    assert_eq!(
+        listed_ids(&store, &acme.id, all.clone()).await,
+        ids(&[0, 1, 2, 3])
+    );
+    assert_eq!(
+        listed_ids(&store, &other.id, all.clone()).await,
+        [others.id]
+    );
+    let by_event = InvocationFilter {
+        event: Some("onContactCreate".into()),
+        ..all.clone()
+    };
+    assert_eq!(listed_ids(&store, &acme.id, by_event).await, ids(&[0, 1]));
+    let by_status = InvocationFilter {
+        status: Some(Success),
+        ..all.clone()
+    };
+    assert_eq!(
+        listed_ids(&store, &acme.id, by_status.clone()).await,
+        ids(&[0, 2])
+    );
+    let since = InvocationFilter {
+        since: Some(after_ms(base, 1_000)),
+        ..all.clone()
+    };
+    assert_eq!(
+        listed_ids(&store, &acme.id, since).await,
+        ids(&[1, 2, 3]),
+        "since is inclusive"
+    );
+    let until = InvocationFilter {
+        until: Some(after_ms(base, 2_000)),
+        ..all.clone()
+    };
+    assert_eq!(
+        listed_ids(&store, &acme.id, until).await,
+        ids(&[0, 1]),
+        "until is exclusive"
+    );
+    let everything = InvocationFilter {
+        event: Some("onTicketCreate".into()),
+        status: Some(Timeout),
+        since: Some(after_ms(base, 2_000)),
+        until: Some(after_ms(base, 3_001)),
+    };
+    assert_eq!(listed_ids(&store, &acme.id, everything).await, ids(&[3]));
+
+    let first = store
+        .invocations(&acme.id, &all, &PageRequest::first(3))
+        .await
+        .unwrap();
+    assert_eq!(first.items, records[..3]);
+    assert_eq!(first.next_after.as_deref(), Some(records[2].id.as_str()));
+    let rest = PageRequest {
+        after: first.next_after,
+        limit: 3,
+    };
+    let rest = store.invocations(&acme.id, &all, &rest).await.unwrap();
+    assert_eq!(rest.items, records[3..]);
+    assert_eq!(rest.next_after, None);
+
+    let first = store
+        .invocations(&acme.id, &by_status, &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(first.items, records[..1]);
+    let rest = PageRequest {
+        after: first.next_after,
+        limit: 1,
+    };
+    let rest = store
+        .invocations(&acme.id, &by_status, &rest)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items,
+        records[2..3],
+        "the cursor and the filter combine"
+    );
+    assert_eq!(rest.next_after, None);
+}
+
+fn one_time_schedule(installation: &InstallationId, name: &str, at: Timestamp) -> Schedule {
+    Schedule {
+        installation_id: installation.clone(),
+        spec: ScheduleSpec {
+            name: name.into(),
+            data: json!({"ticket": 42, "note": "café"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            schedule_at: at.to_string(),
+            first_run: at,
+            repeat: None,
+        },
+        next_run_at: at,
+        version: 1,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn recurring_schedule(installation: &InstallationId, name: &str, at: Timestamp) -> Schedule {
+    let mut schedule = one_time_schedule(installation, name, at);
+    schedule.spec.repeat = Some(Repeat {
+        time_unit: TimeUnit::Minutes,
+        frequency: 15,
+        timezone: None,
+    });
+    schedule
+}
+
+fn names(schedules: &[Schedule]) -> Vec<&str> {
+    schedules.iter().map(|s| s.spec.name.as_str()).collect()
+}
+
+async fn schedules_round_trip(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let limits = ScheduleLimits::default();
+    let base = now();
+    let reminder = one_time_schedule(&id, "reminder", after_ms(base, 600_000));
+    assert_eq!(
+        store.insert_schedule(&reminder, &limits).await.unwrap(),
+        ScheduleWrite::Written
+    );
+    assert_eq!(
+        store.schedule(&id, "reminder").await.unwrap(),
+        Some(reminder.clone())
+    );
+    assert_eq!(store.schedule(&id, "nothing").await.unwrap(), None);
+
+    let same_name = one_time_schedule(&id, "reminder", after_ms(base, 900_000));
+    assert_eq!(
+        store.insert_schedule(&same_name, &limits).await.unwrap(),
+        ScheduleWrite::NameTaken
+    );
+    assert_eq!(
+        store.schedule(&id, "reminder").await.unwrap(),
+        Some(reminder.clone()),
+        "the first one stays"
+    );
+
+    let mut changed = reminder.clone();
+    changed.spec.data = json!({"ticket": 43}).as_object().unwrap().clone();
+    changed.spec.schedule_at = "2026-03-27T09:00:00".into();
+    changed.spec.first_run = after_ms(base, 3_600_000);
+    changed.spec.repeat = Some(Repeat {
+        time_unit: TimeUnit::Days,
+        frequency: 2,
+        timezone: Some("Europe/Paris".into()),
+    });
+    changed.next_run_at = after_ms(base, 7_200_000);
+    changed.created_at = after_ms(reminder.created_at, 99);
+    changed.updated_at = after_ms(reminder.updated_at, 5);
+    assert_eq!(
+        store.update_schedule(&changed, &limits).await.unwrap(),
+        ScheduleWrite::Written
+    );
+    let expected = Schedule {
+        version: 2,
+        created_at: reminder.created_at,
+        ..changed.clone()
+    };
+    assert_eq!(
+        store.schedule(&id, "reminder").await.unwrap(),
+        Some(expected),
+        "the spec is replaced, the version bumped, the creation time kept"
+    );
+
+    let missing = one_time_schedule(&id, "missing", after_ms(base, 600_000));
+    assert_eq!(
+        store.update_schedule(&missing, &limits).await.unwrap(),
+        ScheduleWrite::NotFound
+    );
+    assert_eq!(store.schedule(&id, "missing").await.unwrap(), None);
+
+    assert!(store.delete_schedule(&id, "reminder").await.unwrap());
+    assert_eq!(store.schedule(&id, "reminder").await.unwrap(), None);
+    assert!(!store.delete_schedule(&id, "reminder").await.unwrap());
+
+    let orphan = one_time_schedule(&InstallationId::generate(), "x", after_ms(base, 600_000));
+    assert_eq!(
+        store.insert_schedule(&orphan, &limits).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+async fn schedules_are_limited_per_kind_and_installation(backend: Backend) {
+    use ScheduleWrite::{OneTimeLimit, RecurringLimit, Written};
+    let store = backend.store;
+    let acme = installed_in(&store, "acme").await.id;
+    let other = installed_in(&store, "other").await.id;
+    let limits = ScheduleLimits {
+        max_one_time: 2,
+        max_recurring: 1,
+        ..ScheduleLimits::default()
+    };
+    let at = after_ms(now(), 600_000);
+    let insert = |schedule: Schedule| {
+        let store = store.clone();
+        async move { store.insert_schedule(&schedule, &limits).await.unwrap() }
+    };
+    let update = |schedule: Schedule| {
+        let store = store.clone();
+        async move { store.update_schedule(&schedule, &limits).await.unwrap() }
+    };
+
+    assert_eq!(insert(one_time_schedule(&acme, "a", at)).await, Written);
+    assert_eq!(insert(one_time_schedule(&acme, "b", at)).await, Written);
+    assert_eq!(
+        insert(one_time_schedule(&acme, "c", at)).await,
+        OneTimeLimit
+    );
+    assert_eq!(
+        insert(recurring_schedule(&acme, "r1", at)).await,
+        Written,
+        "each kind has its own limit"
+    );
+    assert_eq!(
+        insert(recurring_schedule(&acme, "r2", at)).await,
+        RecurringLimit
+    );
+    assert_eq!(
+        insert(one_time_schedule(&other, "a", at)).await,
+        Written,
+        "limits are per installation"
+    );
+    assert_eq!(insert(recurring_schedule(&other, "r1", at)).await, Written);
+    assert_eq!(store.schedule(&acme, "c").await.unwrap(), None);
+    assert_eq!(store.schedule(&acme, "r2").await.unwrap(), None);
+
+    let moved = one_time_schedule(&acme, "b", after_ms(at, 60_000));
+    assert_eq!(
+        update(moved).await,
+        Written,
+        "a schedule that keeps its kind keeps its place"
+    );
+    assert_eq!(
+        update(recurring_schedule(&acme, "b", at)).await,
+        RecurringLimit,
+        "becoming recurring needs a free recurring place"
+    );
+    let b = store.schedule(&acme, "b").await.unwrap().unwrap();
+    assert_eq!((b.spec.repeat, b.version), (None, 2), "left as it was");
+
+    assert!(store.delete_schedule(&acme, "r1").await.unwrap());
+    assert_eq!(update(recurring_schedule(&acme, "b", at)).await, Written);
+    assert_eq!(
+        insert(one_time_schedule(&acme, "c", at)).await,
+        Written,
+        "b's one-time place is free now"
+    );
+    assert_eq!(
+        update(one_time_schedule(&acme, "b", at)).await,
+        OneTimeLimit,
+        "becoming one-time needs a free one-time place"
+    );
+}
+
+async fn concurrent_schedule_creations_respect_the_limit(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let limits = ScheduleLimits {
+        max_one_time: 3,
+        ..ScheduleLimits::default()
+    };
+    let at = after_ms(now(), 600_000);
+    let creations = (0..12).map(|n| {
+        let store = store.clone();
+        let schedule = one_time_schedule(&id, &format!("s{n:02}"), at);
+        tokio::spawn(async move { store.insert_schedule(&schedule, &limits).await.unwrap() })
+    });
+    let outcomes = futures_join(creations).await;
+    let written = outcomes
+        .iter()
+        .filter(|&&o| o == ScheduleWrite::Written)
+        .count();
+    let refused = outcomes
+        .iter()
+        .filter(|&&o| o == ScheduleWrite::OneTimeLimit)
+        .count();
+    assert_eq!((written, refused), (3, 9), "{outcomes:?}");
+}
+
+async fn due_schedules_of_active_installations_are_claimed_once_per_lease(backend: Backend) {
+    let store = backend.store;
+    let active = installed_in(&store, "acme").await.id;
+    let gone = installed_in(&store, "gone").await.id;
+    let limits = ScheduleLimits::default();
+    let base = now();
+    let first = one_time_schedule(&active, "first", after_ms(base, -2_000));
+    let second = recurring_schedule(&active, "second", after_ms(base, -1_000));
+    let due_now = one_time_schedule(&active, "due-now", base);
+    let later = one_time_schedule(&active, "later", after_ms(base, 60_000));
+    let orphaned = one_time_schedule(&gone, "orphaned", after_ms(base, -3_000));
+    for schedule in [&first, &second, &due_now, &later, &orphaned] {
+        store.insert_schedule(schedule, &limits).await.unwrap();
+    }
+    store.uninstall(&gone, base).await.unwrap();
+    assert_eq!(
+        store.schedule(&gone, "orphaned").await.unwrap(),
+        None,
+        "uninstalling deletes the installation's schedules"
+    );
+
+    let lease = after_ms(base, 30_000);
+    assert_eq!(
+        store.claim_due_schedules(base, lease, 10).await.unwrap(),
+        [first.clone(), second.clone(), due_now.clone()],
+        "the due schedules of active installations, earliest first, as stored"
+    );
+    let soon = after_ms(base, 1_000);
+    assert_eq!(
+        store
+            .claim_due_schedules(soon, after_ms(soon, 30_000), 10)
+            .await
+            .unwrap(),
+        [],
+        "claimed until the lease ends"
+    );
+    assert_eq!(
+        store
+            .claim_due_schedules(lease, after_ms(lease, 30_000), 10)
+            .await
+            .unwrap(),
+        [],
+        "a claim holds to its last millisecond"
+    );
+    let expired = after_ms(lease, 1);
+    let again = store
+        .claim_due_schedules(expired, after_ms(expired, 30_000), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&again),
+        ["first", "second"],
+        "claimable again once the claim ran out, up to the limit"
+    );
+    assert_eq!(
+        names(
+            &store
+                .claim_due_schedules(expired, after_ms(expired, 30_000), 10)
+                .await
+                .unwrap()
+        ),
+        ["due-now"]
+    );
+}
+
+async fn concurrent_claims_never_share_a_schedule(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let base = now();
+    let mut all = BTreeSet::new();
+    for n in 0..20 {
+        let name = format!("s{n:02}");
+        let schedule = one_time_schedule(&id, &name, after_ms(base, -10 * n));
+        store
+            .insert_schedule(&schedule, &ScheduleLimits::default())
+            .await
+            .unwrap();
+        all.insert(name);
+    }
+    for round in 0..5 {
+        let now = after_ms(base, round * 10_000);
+        let lease = after_ms(now, 5_000);
+        let (a, b) = tokio::join!(
+            store.claim_due_schedules(now, lease, 20),
+            store.claim_due_schedules(now, lease, 20)
+        );
+        let claimed = |schedules: Vec<Schedule>| -> BTreeSet<String> {
+            schedules.into_iter().map(|s| s.spec.name).collect()
+        };
+        let (a, b) = (claimed(a.unwrap()), claimed(b.unwrap()));
+        assert!(a.is_disjoint(&b), "round {round}: {a:?} and {b:?}");
+        assert_eq!(
+            a.union(&b).cloned().collect::<BTreeSet<_>>(),
+            all,
+            "round {round}: every due schedule is claimed by one of them"
+        );
+    }
+}
+
+async fn finished_runs_delete_or_reschedule(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let base = now();
+    let once = one_time_schedule(&id, "once", after_ms(base, -1_000));
+    let every = recurring_schedule(&id, "every", after_ms(base, -1_000));
+    for schedule in [&once, &every] {
+        store
+            .insert_schedule(schedule, &ScheduleLimits::default())
+            .await
+            .unwrap();
+    }
+    let lease = after_ms(base, 30_000);
+    let claimed = store.claim_due_schedules(base, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+
+    assert!(
+        store
+            .finish_schedule_run(&id, "once", 1, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.schedule(&id, "once").await.unwrap(),
+        None,
+        "a one-time schedule that ran is gone"
+    );
+
+    let next = after_ms(base, 15 * 60_000);
+    assert!(
+        store
+            .finish_schedule_run(&id, "every", 1, Some(next))
+            .await
+            .unwrap()
+    );
+    let rescheduled = Schedule {
+        next_run_at: next,
+        version: 2,
+        ..every.clone()
+    };
+    assert_eq!(
+        store.schedule(&id, "every").await.unwrap(),
+        Some(rescheduled.clone())
+    );
+    assert!(
+        !store
+            .finish_schedule_run(&id, "every", 1, Some(after_ms(next, 1)))
+            .await
+            .unwrap(),
+        "a run finishes once"
+    );
+    assert_eq!(
+        store
+            .claim_due_schedules(next, after_ms(next, 30_000), 10)
+            .await
+            .unwrap(),
+        [rescheduled],
+        "released: due again at its next run, before the old lease ends"
+    );
+}
+
+async fn a_run_finishing_after_an_update_leaves_the_update_alone(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let limits = ScheduleLimits::default();
+    let base = now();
+    let once = one_time_schedule(&id, "once", after_ms(base, -1_000));
+    let every = recurring_schedule(&id, "every", after_ms(base, -1_000));
+    for schedule in [&once, &every] {
+        store.insert_schedule(schedule, &limits).await.unwrap();
+    }
+    let lease = after_ms(base, 30_000);
+    assert_eq!(
+        store
+            .claim_due_schedules(base, lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let moved_once = one_time_schedule(&id, "once", after_ms(base, 600_000));
+    let mut moved_every = recurring_schedule(&id, "every", after_ms(base, -500));
+    moved_every.spec.repeat = Some(Repeat {
+        time_unit: TimeUnit::Hours,
+        frequency: 2,
+        timezone: Some("America/New_York".into()),
+    });
+    for (before, after) in [(&once, &moved_once), (&every, &moved_every)] {
+        assert_eq!(
+            store.update_schedule(after, &limits).await.unwrap(),
+            ScheduleWrite::Written
+        );
+        let name = after.spec.name.as_str();
+        let finish_at = Some(after_ms(base, 3_600_000)).filter(|_| name == "every");
+        assert!(
+            !store
+                .finish_schedule_run(&id, name, 1, finish_at)
+                .await
+                .unwrap(),
+            "{name}: the run's version is stale"
+        );
+        let updated = Schedule {
+            version: 2,
+            created_at: before.created_at,
+            ..after.clone()
+        };
+        assert_eq!(store.schedule(&id, name).await.unwrap(), Some(updated));
+    }
+
+    let soon = after_ms(base, 1);
+    assert_eq!(
+        names(
+            &store
+                .claim_due_schedules(soon, after_ms(soon, 30_000), 10)
+                .await
+                .unwrap()
+        ),
+        ["every"],
+        "the update released the claim"
+    );
+}
+
+async fn the_next_due_time_is_the_earliest_claimable_run(backend: Backend) {
+    let store = backend.store;
+    let active = installed_in(&store, "acme").await.id;
+    let gone = installed_in(&store, "gone").await.id;
+    assert_eq!(store.next_schedule_due().await.unwrap(), None);
+
+    let base = now();
+    let limits = ScheduleLimits::default();
+    for schedule in [
+        one_time_schedule(&active, "soon", after_ms(base, 1_000)),
+        recurring_schedule(&active, "later", after_ms(base, 5_000)),
+        one_time_schedule(&gone, "orphaned", after_ms(base, -5_000)),
+    ] {
+        store.insert_schedule(&schedule, &limits).await.unwrap();
+    }
+    store.uninstall(&gone, base).await.unwrap();
+    assert_eq!(
+        store.next_schedule_due().await.unwrap(),
+        Some(after_ms(base, 1_000)),
+        "schedules of uninstalled installations do not count"
+    );
+
+    let first_lease = after_ms(base, 20_000);
+    let claimed = store
+        .claim_due_schedules(after_ms(base, 1_000), first_lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(names(&claimed), ["soon"]);
+    assert_eq!(
+        store.next_schedule_due().await.unwrap(),
+        Some(after_ms(base, 5_000)),
+        "a claimed schedule is not due while its claim holds"
+    );
+    let second_lease = after_ms(base, 10_000);
+    let claimed = store
+        .claim_due_schedules(after_ms(base, 5_000), second_lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(names(&claimed), ["later"]);
+    assert_eq!(
+        store.next_schedule_due().await.unwrap(),
+        Some(after_ms(second_lease, 1)),
+        "with everything claimed, the first claim to run out"
+    );
+
+    let next = after_ms(base, 905_000);
+    assert!(
+        store
+            .finish_schedule_run(&active, "later", 1, Some(next))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.next_schedule_due().await.unwrap(),
+        Some(after_ms(first_lease, 1))
+    );
+    assert!(
+        store
+            .finish_schedule_run(&active, "soon", 1, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.next_schedule_due().await.unwrap(), Some(next));
+}
+
+async fn invocations_and_schedules_survive_reopening(backend: Backend) {
+    let installation = installed_in(&backend.store, "acme").await;
+    let record = full_invocation_record(&installation);
+    backend.store.insert_invocation(&record).await.unwrap();
+    let base = now();
+    let schedule = recurring_schedule(&installation.id, "poll", after_ms(base, -1_000));
+    backend
+        .store
+        .insert_schedule(&schedule, &ScheduleLimits::default())
+        .await
+        .unwrap();
+    let lease = after_ms(base, 30_000);
+    let claimed = backend
+        .store
+        .claim_due_schedules(base, lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed, std::slice::from_ref(&schedule));
+    drop(backend.store);
+
+    let reopened = backend.location.open().await;
+    assert_eq!(reopened.invocation(&record.id).await.unwrap(), Some(record));
+    assert_eq!(
+        reopened.schedule(&installation.id, "poll").await.unwrap(),
+        Some(schedule)
+    );
+    assert_eq!(
+        reopened.claim_due_schedules(base, lease, 10).await.unwrap(),
+        [],
+        "the claim is kept too"
+    );
+    assert_eq!(
+        reopened.next_schedule_due().await.unwrap(),
+        Some(after_ms(lease, 1))
+    );
 }

@@ -16,9 +16,10 @@ use weir_core::{AccountId, App};
 use self::readers::Readers;
 use self::writer::Writer;
 use crate::params::{self, Param};
-use crate::rows::Columns;
+use crate::rows::{self, Columns};
+use crate::schedule_change::ScheduleChange;
 use crate::sql_store::{Backend, Decode, SqlStore};
-use crate::{NewApp, Result, StoreError, migrations, sql};
+use crate::{NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
 
 /// The embedded store.
 pub type SqliteStore = SqlStore<Sqlite>;
@@ -61,8 +62,22 @@ impl SqliteStore {
 
 #[async_trait]
 impl Backend for Sqlite {
+    /// The single writer claims one batch at a time: nothing to skip.
+    const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES;
+
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         self.writer.write(move |c| execute(c, sql, &params)).await
+    }
+
+    async fn execute_returning<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>> {
+        self.writer
+            .write(move |c| fetch(c, sql, &params, decode))
+            .await
     }
 
     async fn fetch<T: Send + 'static>(
@@ -110,6 +125,27 @@ impl Backend for Sqlite {
                 let stored = crate::stored_app(&app, version);
                 execute(c, sql::INSERT_APP, &params::app(app, version))?;
                 Ok(stored)
+            })
+            .await
+    }
+
+    async fn change_schedule(&self, change: ScheduleChange) -> Result<ScheduleWrite> {
+        // The single writer makes counting and writing one step.
+        self.writer
+            .write(move |c| {
+                let counts = fetch(
+                    c,
+                    sql::SCHEDULE_COUNTS,
+                    &change.counts_params(),
+                    rows::schedule_counts,
+                )?;
+                let counts = counts
+                    .first()
+                    .ok_or_else(|| StoreError::Backend("counting schedules gave no row".into()))?;
+                if let Some(refusal) = change.refusal(counts) {
+                    return Ok(refusal);
+                }
+                Ok(change.outcome(execute(c, change.sql, &change.params)?))
             })
             .await
     }
