@@ -1,18 +1,15 @@
-//! `$db` from a handler's point of view: real handlers in the sandbox, a real SQLite
-//! store, the platform's answers and error texts, one namespace per installation.
+//! `$db` and `generateTargetUrl` from a handler's point of view: real handlers in the
+//! sandbox, a real SQLite store, the platform's answers and error texts, one namespace
+//! per installation.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use weir_core::{
-    Account, AccountId, AppId, AppName, Departments, Domain, Installation, InstallationId,
-    InstallationStatus, Iparams, Package, Product, Region,
-};
-use weir_engine::{CallContext, PlatformHost};
-use weir_sandbox::{AppCode, Invocation, Limits, Sandbox, Status};
-use weir_store::{NewApp, SqliteStore, Store};
-use weir_testkit::TempDir;
+use support::World;
+use weir_core::{Installation, InvocationRecord, InvocationStatus};
+use weir_engine::PlatformSettings;
 
 const APP: &str = r#"
 exports = {
@@ -35,126 +32,62 @@ exports = {
     await $db.delete('counter').then(note('no'), note('delete again'));
     return seen;
   },
-  remember: function (args) { return $db.set('mine', { who: args.who }); },
+  remember: function (args) { return $db.set('mine', { who: args.data.who }); },
   register: function () {
     return generateTargetUrl()
       .then(function (url) { return $db.set('hook', { url: url }).then(function () { return url; }); })
       .fail(function (error) { console.error(error.message); });
   },
-  recall: function () { return $db.get('mine'); }
+  recall: function () { return $db.get('mine'); },
+  flood: async function () {
+    var answers = [];
+    for (var i = 0; i < 6; i++) {
+      answers.push(await $db.set('k' + i, { i: i }).then(function () { return 'ok'; }, function (e) { return e; }));
+    }
+    return answers;
+  }
 };"#;
 
-struct World {
-    store: Arc<dyn Store>,
-    sandbox: Sandbox,
-    code: Arc<AppCode>,
-    _dir: TempDir,
+const MANIFEST: &str = r#"{
+  "platform-version": "2.3",
+  "product": { "freshdesk": { "events": {
+    "onTicketCreate": { "handler": "steps" },
+    "onTicketUpdate": { "handler": "remember" },
+    "onContactCreate": { "handler": "recall" },
+    "onContactUpdate": { "handler": "flood" },
+    "onAppInstall": { "handler": "register" },
+    "onAppUninstall": { "handler": "register" },
+    "onExternalEvent": { "handler": "recall" }
+  } } }
+}"#;
+
+async fn world() -> World {
+    World::new(&[], PlatformSettings::default()).await
 }
 
-impl World {
-    async fn new() -> Self {
-        let dir = TempDir::new();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
-        let files: BTreeMap<String, Vec<u8>> =
-            [("server/server.js".to_owned(), APP.as_bytes().to_vec())]
-                .into_iter()
-                .collect();
-        let code = Arc::new(AppCode::from_package(&Package::from_files(files)));
-        World {
-            store,
-            sandbox: Sandbox::start(2).unwrap(),
-            code,
-            _dir: dir,
-        }
-    }
+async fn install(world: &World) -> Arc<Installation> {
+    let files = [("manifest.json", MANIFEST), ("server/server.js", APP)];
+    world.install(&files, json!({}), json!({})).await
+}
 
-    async fn install(&self, account: &str) -> InstallationId {
-        let now = weir_core::now();
-        let account = Account {
-            id: AccountId::parse(account).unwrap(),
-            domain: Domain::parse("acme.freshsales.io").unwrap(),
-            region: Region::US,
-            product: Product::parse("freshsales").unwrap(),
-            departments: Departments::default(),
-            created_at: now,
-            updated_at: now,
-        };
-        self.store.insert_account(&account).await.unwrap();
-        let app = self
-            .store
-            .insert_app(NewApp {
-                id: AppId::generate(),
-                name: AppName::parse("counter").unwrap(),
-                platform_version: None,
-                package: vec![1],
-                package_sha256: "x".into(),
-                created_at: now,
-            })
-            .await
-            .unwrap();
-        let installation = Installation {
-            id: InstallationId::generate(),
-            account_id: account.id,
-            app_id: app.id,
-            app_name: app.name,
-            status: InstallationStatus::Active,
-            iparams: Iparams::default(),
-            departments: Departments::default(),
-            scopes: vec![],
-            target_token: weir_core::TargetToken::generate(),
-            created_at: now,
-            updated_at: now,
-        };
-        self.store.insert_installation(&installation).await.unwrap();
-        installation.id
-    }
-
-    async fn run(
-        &self,
-        installation: &InstallationId,
-        handler: &str,
-        payload: Value,
-    ) -> weir_sandbox::Outcome {
-        let context = CallContext {
-            event: "onTicketCreate".into(),
-            handles_external_events: false,
-            target_url: "http://127.0.0.1/in/unused".into(),
-        };
-        self.run_in(installation, handler, payload, context).await
-    }
-
-    async fn run_in(
-        &self,
-        installation: &InstallationId,
-        handler: &str,
-        payload: Value,
-        context: CallContext,
-    ) -> weir_sandbox::Outcome {
-        let host = Arc::new(PlatformHost::new(
-            self.store.clone(),
-            installation.clone(),
-            context,
-        ));
-        self.sandbox
-            .run(Invocation {
-                code: self.code.clone(),
-                handler: handler.into(),
-                payload,
-                host,
-                limits: Limits::default(),
-                env: "test",
-            })
-            .await
-    }
+async fn run(
+    world: &World,
+    installation: &Arc<Installation>,
+    event: &str,
+    data: Value,
+) -> InvocationRecord {
+    world
+        .run_with(installation, event, json!({"data": data}))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn db_answers_as_the_platform_does() {
-    let world = World::new().await;
-    let installation = world.install("acme").await;
-    let outcome = world.run(&installation, "steps", json!({})).await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
-    let seen: Vec<(String, Value)> = serde_json::from_value(outcome.value.unwrap()).unwrap();
+    let world = world().await;
+    let installation = install(&world).await;
+    let record = run(&world, &installation, "onTicketCreate", json!({})).await;
+    assert_eq!(record.status, InvocationStatus::Success, "{record:?}");
+    let seen: Vec<(String, Value)> = serde_json::from_value(record.result.unwrap()).unwrap();
     let expected = [
         ("set", json!({"Created": true})),
         (
@@ -199,21 +132,18 @@ async fn db_answers_as_the_platform_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_installation_has_its_own_db_that_outlives_invocations() {
-    let world = World::new().await;
-    let (acme, globex) = (world.install("acme").await, world.install("globex").await);
+    let world = world().await;
+    let (acme, globex) = (install(&world).await, install(&world).await);
+    let remembered = run(&world, &acme, "onTicketUpdate", json!({"who": "acme"})).await;
     assert_eq!(
-        world
-            .run(&acme, "remember", json!({"who": "acme"}))
-            .await
-            .status,
-        Status::Success
+        remembered.status,
+        InvocationStatus::Success,
+        "{remembered:?}"
     );
-    assert_eq!(
-        world.run(&acme, "recall", json!({})).await.value,
-        Some(json!({"who": "acme"}))
-    );
-    let other = world.run(&globex, "recall", json!({})).await;
-    assert_eq!(other.status, Status::Error, "{other:?}");
+    let recalled = run(&world, &acme, "onContactCreate", json!({})).await;
+    assert_eq!(recalled.result, Some(json!({"who": "acme"})));
+    let other = run(&world, &globex, "onContactCreate", json!({})).await;
+    assert_eq!(other.status, InvocationStatus::Error, "{other:?}");
     assert_eq!(
         other.error.as_deref(),
         Some(r#"{"status":404,"message":"Record not found"}"#)
@@ -221,46 +151,48 @@ async fn each_installation_has_its_own_db_that_outlives_invocations() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn generate_target_url_resolves_where_allowed_and_rejects_elsewhere() {
-    let world = World::new().await;
-    let installation = world.install("acme").await;
-    let context = |event: &str| CallContext {
-        event: event.into(),
-        handles_external_events: true,
-        target_url: "https://events.example.com/in/TOKEN".into(),
+async fn db_calls_are_limited_per_installation() {
+    let settings = PlatformSettings {
+        db_calls_per_minute: 5,
+        ..PlatformSettings::default()
     };
-    let install = world
-        .run_in(
-            &installation,
-            "register",
-            json!({}),
-            context("onAppInstall"),
-        )
-        .await;
-    assert_eq!(
-        install.value,
-        Some(json!("https://events.example.com/in/TOKEN")),
-        "{install:?}"
+    let world = World::new(&[], settings).await;
+    let (acme, globex) = (install(&world).await, install(&world).await);
+    let flood = run(&world, &acme, "onContactUpdate", json!({})).await;
+    let answers = flood.result.unwrap();
+    assert_eq!(answers[4], json!("ok"));
+    assert_eq!(answers[5]["status"], 429, "{answers}");
+    assert!(
+        answers[5]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too many $db requests: at most 5 a minute"),
+        "{answers}"
     );
+    // Another installation has its own allowance.
+    let other = run(&world, &globex, "onContactUpdate", json!({})).await;
+    assert_eq!(other.result.unwrap()[0], json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_target_url_resolves_where_allowed_and_rejects_elsewhere() {
+    let world = world().await;
+    let installation = install(&world).await;
+    let target = format!(
+        "https://weir.example.com/in/{}",
+        installation.target_token.as_str()
+    );
+    let installed = run(&world, &installation, "onAppInstall", json!({})).await;
+    assert_eq!(installed.result, Some(json!(target)), "{installed:?}");
     let stored = world
         .store
-        .app_data(&installation, "hook", weir_core::now())
+        .app_data(&installation.id, "hook", weir_core::now())
         .await
         .unwrap();
+    assert_eq!(stored.unwrap().value, json!({"url": target}));
+    let uninstalled = run(&world, &installation, "onAppUninstall", json!({})).await;
     assert_eq!(
-        stored.unwrap().value,
-        json!({"url": "https://events.example.com/in/TOKEN"})
-    );
-    let uninstall = world
-        .run_in(
-            &installation,
-            "register",
-            json!({}),
-            context("onAppUninstall"),
-        )
-        .await;
-    assert_eq!(
-        uninstall.console[0].text,
+        uninstalled.console[0].text,
         "Unsupported operation: The generateTargetUrl method cannot be used"
     );
 }

@@ -1,21 +1,26 @@
 //! The platform as one installation's handlers see it: every call the sandbox forwards
 //! (`db.get`, `request.url`, …) is answered here, scoped to that installation.
 
+pub mod api_client;
 mod app_data;
+mod request;
+mod request_template;
+pub mod schedule;
 mod target_url;
+mod url_rules;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
-use weir_core::InstallationId;
+use serde_json::{Map, Value, json};
+use weir_core::{AppDefinition, Installation};
 use weir_sandbox::{Host, HostResult};
-use weir_store::Store;
+
+use crate::platform::Platform;
 
 pub struct PlatformHost {
-    store: Arc<dyn Store>,
-    installation: InstallationId,
+    platform: Arc<Platform>,
     context: Arc<CallContext>,
 }
 
@@ -24,17 +29,35 @@ pub struct PlatformHost {
 pub struct CallContext {
     /// The event whose handler is running, e.g. `onAppInstall`.
     pub event: String,
-    /// Whether the app handles `onExternalEvent` (`generateTargetUrl` needs it).
-    pub handles_external_events: bool,
+    pub installation: Arc<Installation>,
+    pub app: Arc<AppDefinition>,
     /// This installation's URL for external events (`weir_core::target_url`).
     pub target_url: String,
 }
 
+impl CallContext {
+    /// Every iparam, secure ones included: server code and request templates see them all.
+    pub fn all_iparams(&self) -> Map<String, Value> {
+        let iparams = &self.installation.iparams;
+        let mut all = iparams.public.clone();
+        all.extend(iparams.secure.clone());
+        all
+    }
+
+    /// Whether the app has a handler for `event`. An app that leaves its handlers to
+    /// `exports.events` (platform 2.0) is taken at its word until the event runs.
+    pub fn app_handles(&self, event: &str) -> bool {
+        self.app.scopes.iter().any(|scope| match &scope.handlers {
+            None => true,
+            Some(handlers) => handlers.iter().any(|h| h.event == event),
+        })
+    }
+}
+
 impl PlatformHost {
-    pub fn new(store: Arc<dyn Store>, installation: InstallationId, context: CallContext) -> Self {
+    pub fn new(platform: Arc<Platform>, context: CallContext) -> Self {
         PlatformHost {
-            store,
-            installation,
+            platform,
             context: Arc::new(context),
         }
     }
@@ -42,12 +65,29 @@ impl PlatformHost {
 
 impl Host for PlatformHost {
     fn call(&self, name: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
-        let (store, installation) = (self.store.clone(), self.installation.clone());
-        let context = self.context.clone();
+        let (platform, context) = (self.platform.clone(), self.context.clone());
         Box::pin(async move {
             match name.split_once('.') {
                 Some(("db", operation)) => {
-                    app_data::call(store.as_ref(), &installation, operation, &args).await
+                    let installation = &context.installation.id;
+                    if let Err(wait) = platform.db_calls.check(installation) {
+                        return Err(json!({"status": 429, "message": format!(
+                            "Too many $db requests: at most {} a minute per installation; retry in {} s",
+                            platform.settings.db_calls_per_minute,
+                            wait.as_secs()
+                        )}));
+                    }
+                    app_data::call(platform.store.as_ref(), installation, operation, &args).await
+                }
+                Some(("schedule", operation)) => {
+                    schedule::call(&platform, &context, operation, &args).await
+                }
+                Some(("request", "url")) => request::url_style(&platform, &context, &args).await,
+                Some(("request", "invokeTemplate")) => {
+                    request_template::invoke(&platform, &context, &args).await
+                }
+                Some(("apiClient", method)) => {
+                    api_client::call(&platform, &context, method, &args).await
                 }
                 None if name == "generateTargetUrl" => target_url::generate(&context, &args),
                 _ => Err(json!({"status": 501, "message": format!("{name} is not available yet")})),

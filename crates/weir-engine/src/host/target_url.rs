@@ -14,12 +14,26 @@ const BAD_OPTIONS: &str =
     "Invalid argument type: options must be a non-blank string of at most 100 characters";
 
 pub(super) fn generate(context: &CallContext, args: &Value) -> HostResult {
+    let handles_external_events = context.app_handles(catalogue::EXTERNAL_EVENT);
+    answer(
+        &context.event,
+        handles_external_events,
+        &context.target_url,
+        args,
+    )
+}
+
+fn answer(
+    event: &str,
+    handles_external_events: bool,
+    target_url: &str,
+    args: &Value,
+) -> HostResult {
     let reject = |message: &str| Err(json!({"message": message}));
-    if !context.handles_external_events {
+    if !handles_external_events {
         return reject(NEEDS_CALLBACK);
     }
     // onAppInstall and product events, as documented; onExternalEvent, as the FDK allows.
-    let event = context.event.as_str();
     let allowed = event == "onAppInstall"
         || event == catalogue::EXTERNAL_EVENT
         || !catalogue::is_app_event(event);
@@ -27,13 +41,13 @@ pub(super) fn generate(context: &CallContext, args: &Value) -> HostResult {
         return reject(NOT_HERE);
     }
     match args.get(0) {
-        None | Some(Value::Null) => Ok(json!(context.target_url)),
+        None | Some(Value::Null) => Ok(json!(target_url)),
         Some(Value::String(options))
             if !options.trim().is_empty() && options.chars().count() <= 100 =>
         {
             Ok(json!(format!(
                 "{}?options={}",
-                context.target_url,
+                target_url,
                 percent_encode(options)
             )))
         }
@@ -57,25 +71,30 @@ fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn context(event: &str, handles_external_events: bool) -> CallContext {
-        CallContext {
-            event: event.into(),
-            handles_external_events,
-            target_url: "https://events.example.com/in/TOKEN".into(),
-        }
+    fn generate(context: (&str, bool), args: &Value) -> HostResult {
+        answer(
+            context.0,
+            context.1,
+            "https://events.example.com/in/TOKEN",
+            args,
+        )
+    }
+
+    fn context(event: &str, handles_external_events: bool) -> (&str, bool) {
+        (event, handles_external_events)
     }
 
     #[test]
     fn gives_the_url_where_it_may_be_called() {
         for event in ["onAppInstall", "onTicketCreate", "onExternalEvent"] {
             assert_eq!(
-                generate(&context(event, true), &json!([])),
+                generate(context(event, true), &json!([])),
                 Ok(json!("https://events.example.com/in/TOKEN"))
             );
         }
         assert_eq!(
             generate(
-                &context("onAppInstall", true),
+                context("onAppInstall", true),
                 &json!(["freshdesk.onExternalEvent"])
             ),
             Ok(json!(
@@ -83,7 +102,7 @@ mod tests {
             ))
         );
         assert_eq!(
-            generate(&context("onAppInstall", true), &json!(["a b/c"])),
+            generate(context("onAppInstall", true), &json!(["a b/c"])),
             Ok(json!(
                 "https://events.example.com/in/TOKEN?options=a%20b%2Fc"
             ))
@@ -93,19 +112,19 @@ mod tests {
     #[test]
     fn refuses_with_the_platform_texts() {
         assert_eq!(
-            generate(&context("onAppInstall", false), &json!([])),
+            generate(context("onAppInstall", false), &json!([])),
             Err(json!({"message": NEEDS_CALLBACK}))
         );
         for event in ["onAppUninstall", "onScheduledEvent", "afterAppUpdate"] {
             assert_eq!(
-                generate(&context(event, true), &json!([])),
+                generate(context(event, true), &json!([])),
                 Err(json!({"message": NOT_HERE})),
                 "{event}"
             );
         }
         for options in [json!([42]), json!([" "]), json!(["x".repeat(101)])] {
             assert_eq!(
-                generate(&context("onAppInstall", true), &options),
+                generate(context("onAppInstall", true), &options),
                 Err(json!({"message": BAD_OPTIONS}))
             );
         }

@@ -1,0 +1,56 @@
+//! What every installation's platform calls share: the store, the outbound client and
+//! the operator's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use weir_core::{InstallationId, ScheduleLimits};
+use weir_store::Store;
+
+use crate::outbound::Outbound;
+use crate::rate_limit::RateLimiter;
+
+pub struct Platform {
+    pub store: Arc<dyn Store>,
+    pub outbound: Outbound,
+    pub settings: PlatformSettings,
+    /// `$db` calls, per installation.
+    pub db_calls: RateLimiter<InstallationId>,
+    /// Signalled when this node writes a schedule, so the scheduler looks again.
+    pub schedules_changed: tokio::sync::Notify,
+}
+
+impl Platform {
+    pub fn new(store: Arc<dyn Store>, outbound: Outbound, settings: PlatformSettings) -> Self {
+        Platform {
+            store,
+            outbound,
+            db_calls: RateLimiter::per_minute(settings.db_calls_per_minute),
+            schedules_changed: tokio::sync::Notify::new(),
+            settings,
+        }
+    }
+}
+
+/// Limits of platform calls, with the platforms' figures as defaults (REFERENCE §1, §8).
+#[derive(Debug, Clone)]
+pub struct PlatformSettings {
+    /// Per `$request` attempt (Freshworks: 15 s).
+    pub request_timeout: Duration,
+    /// Response bodies `$request` reads (Freshworks: 6 MB).
+    pub max_response_bytes: usize,
+    pub schedules: ScheduleLimits,
+    /// `$db` calls per installation per minute (Freshworks: 50).
+    pub db_calls_per_minute: u32,
+}
+
+impl Default for PlatformSettings {
+    fn default() -> Self {
+        PlatformSettings {
+            request_timeout: Duration::from_secs(15),
+            max_response_bytes: 6 * 1024 * 1024,
+            schedules: ScheduleLimits::default(),
+            db_calls_per_minute: 50,
+        }
+    }
+}

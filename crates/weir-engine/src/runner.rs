@@ -1,0 +1,214 @@
+//! Running one installation's handler for one event: the app's code (loaded once per
+//! version), the sandbox with the platform behind it, and the invocation record kept in
+//! the store.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use weir_core::{
+    AppDefinition, Installation, InvocationId, InvocationRecord, InvocationStatus, target_url,
+};
+use weir_sandbox::{Entry, Invocation, Limits, Outcome, Render, Sandbox, Status};
+
+use crate::apps::{AppCache, LoadError, LoadedApp};
+use crate::host::{CallContext, PlatformHost};
+use crate::platform::Platform;
+
+pub struct Runner {
+    platform: Arc<Platform>,
+    sandbox: Sandbox,
+    apps: AppCache,
+    settings: RunnerSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// The base of target URLs (`--public-url`).
+    pub public_url: String,
+    pub limits: Limits,
+    /// `process.env.ENV` for apps: "production", or "test" under `weir dev`.
+    pub env: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the app has no handler for {event}")]
+    NoHandler { event: String },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] weir_store::StoreError),
+}
+
+impl Runner {
+    pub fn new(platform: Arc<Platform>, sandbox: Sandbox, settings: RunnerSettings) -> Self {
+        Runner {
+            platform,
+            sandbox,
+            apps: AppCache::default(),
+            settings,
+        }
+    }
+
+    pub fn platform(&self) -> &Arc<Platform> {
+        &self.platform
+    }
+
+    pub fn settings(&self) -> &RunnerSettings {
+        &self.settings
+    }
+
+    /// Runs the installation's handler for `event` with `payload` (the whole envelope)
+    /// and keeps the record. A handler that fails is a record with that status, not an
+    /// error: errors here mean the handler could not be run at all.
+    pub async fn run(
+        &self,
+        installation: Arc<Installation>,
+        event: &str,
+        payload: Value,
+    ) -> Result<InvocationRecord, RunError> {
+        let store = self.platform.store.as_ref();
+        let app = self.apps.get(store, &installation.app_id).await?;
+        let handler = handler_for(&app.definition, event).ok_or_else(|| RunError::NoHandler {
+            event: event.to_owned(),
+        })?;
+        self.invoke(installation, &app, event, Entry::Handler(handler), payload)
+            .await
+    }
+
+    /// Runs a connector method (`path`, e.g. `global-webhooks/chat-events/handle.js`) for
+    /// `event` with `args`, adding the connection's `parameters` (the installation's
+    /// iparams) and `credentials` (its secure iparams), and keeps the record.
+    pub async fn run_connector_method(
+        &self,
+        installation: Arc<Installation>,
+        event: &str,
+        path: &str,
+        mut args: Value,
+    ) -> Result<InvocationRecord, RunError> {
+        let store = self.platform.store.as_ref();
+        let app = self.apps.get(store, &installation.app_id).await?;
+        if app.code.source(path).is_none() {
+            return Err(RunError::NoHandler {
+                event: format!("{event} ({path} is not in the package)"),
+            });
+        }
+        if !args.is_object() {
+            args = json!({});
+        }
+        let iparams = &installation.iparams;
+        args["parameters"] = Value::Object(iparams.public.clone());
+        args["credentials"] = Value::Object(iparams.secure.clone());
+        self.invoke(
+            installation,
+            &app,
+            event,
+            Entry::Module(path.to_owned()),
+            args,
+        )
+        .await
+    }
+
+    async fn invoke(
+        &self,
+        installation: Arc<Installation>,
+        app: &LoadedApp,
+        event: &str,
+        entry: Entry,
+        payload: Value,
+    ) -> Result<InvocationRecord, RunError> {
+        let context = CallContext {
+            event: event.to_owned(),
+            installation: installation.clone(),
+            app: app.definition.clone(),
+            target_url: target_url(&self.settings.public_url, &installation.target_token),
+        };
+        let handler = match &entry {
+            Entry::Handler(name) | Entry::Module(name) => name.clone(),
+        };
+        let started_at = weir_core::now();
+        let outcome = self
+            .sandbox
+            .run(Invocation {
+                code: app.code.clone(),
+                handler: entry,
+                payload,
+                host: Arc::new(PlatformHost::new(self.platform.clone(), context)),
+                limits: self.settings.limits,
+                env: self.settings.env,
+            })
+            .await;
+        let record = record_of(&installation, event, handler, started_at, outcome);
+        self.platform.store.insert_invocation(&record).await?;
+        Ok(record)
+    }
+}
+
+/// The function that handles `event`: the one a manifest scope names, else the event's
+/// own name, which the sandbox looks up in `exports.events` (platform 2.0 apps).
+fn handler_for(app: &AppDefinition, event: &str) -> Option<String> {
+    let declared = app
+        .scopes
+        .iter()
+        .filter_map(|scope| scope.handlers.as_ref())
+        .flatten()
+        .find(|handler| handler.event == event);
+    if let Some(handler) = declared {
+        return Some(handler.function.clone());
+    }
+    let undeclared = app.scopes.iter().any(|scope| scope.handlers.is_none());
+    undeclared.then(|| event.to_owned())
+}
+
+fn record_of(
+    installation: &Installation,
+    event: &str,
+    handler: String,
+    started_at: jiff::Timestamp,
+    outcome: Outcome,
+) -> InvocationRecord {
+    InvocationRecord {
+        id: InvocationId::generate(),
+        installation_id: installation.id.clone(),
+        account_id: installation.account_id.clone(),
+        app_id: installation.app_id.clone(),
+        event: event.to_owned(),
+        handler,
+        status: match outcome.status {
+            Status::Success => InvocationStatus::Success,
+            Status::Error => InvocationStatus::Error,
+            Status::Timeout => InvocationStatus::Timeout,
+            Status::OutOfMemory => InvocationStatus::OutOfMemory,
+        },
+        started_at,
+        duration_ms: outcome.duration.as_millis() as u64,
+        console: outcome
+            .console
+            .into_iter()
+            .map(|line| weir_core::ConsoleLine {
+                level: line.level,
+                text: line.text,
+            })
+            .collect(),
+        console_dropped: outcome.console_dropped as u64,
+        error: outcome.error,
+        stack: outcome.stack,
+        render: outcome.render.map(|render| render_json(&render)),
+        result: outcome.value,
+    }
+}
+
+/// `renderData`'s answer as the platform would send it (REFERENCE §1).
+fn render_json(render: &Render) -> Value {
+    match render {
+        Render::Ok { data: None } => json!({"status": 200}),
+        Render::Ok { data: Some(data) } => json!({"status": 200, "response": data}),
+        Render::Error { status, message } => {
+            json!({"status": status, "message": message, "errorSource": "APP"})
+        }
+        Render::Invalid => json!({
+            "status": 400,
+            "message": "The error should be a JSON Object with a message or a status parameter.",
+        }),
+    }
+}
