@@ -26,19 +26,21 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let Query(raw) = Query::<RawParams>::try_from_uri(&parts.uri)
             .map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
-        let limit = raw.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
-        if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::bad_request(format!(
-                "limit must be between 1 and {}, got {limit}",
-                PageRequest::MAX_LIMIT
-            )));
-        }
-        let after = raw
-            .cursor
-            .map(|cursor| decode_cursor(&cursor))
-            .transpose()?;
-        Ok(PageParams(PageRequest { after, limit }))
+        page_request(raw.limit, raw.cursor).map(PageParams)
     }
+}
+
+/// The page that `?limit=` and `?cursor=` ask for, for lists whose queries say more.
+pub fn page_request(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {}, got {limit}",
+            PageRequest::MAX_LIMIT
+        )));
+    }
+    let after = cursor.map(|cursor| decode_cursor(&cursor)).transpose()?;
+    Ok(PageRequest { after, limit })
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, ApiError> {

@@ -1,11 +1,13 @@
 //! `weir serve` settings: defaults, then `weir.toml`, then `WEIR_*` environment variables,
 //! then flags, each overriding the one before.
 
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use weir_engine::outbound::{Cidr, OutboundSettings};
 
 #[derive(clap::Args, Default)]
 pub struct ServeArgs {
@@ -27,6 +29,20 @@ pub struct ServeArgs {
     /// Configuration file [default: ./weir.toml, if it exists]
     #[arg(long, env = "WEIR_CONFIG")]
     config: Option<PathBuf>,
+    /// Internal networks (CIDR, comma-separated) that outbound calls may reach anyway;
+    /// loopback, private, link-local and metadata addresses are refused otherwise.
+    /// For development and tests, e.g. 127.0.0.0/8
+    #[arg(long, env = "WEIR_ALLOW_PRIVATE_DESTINATIONS", value_delimiter = ',')]
+    allow_private_destinations: Vec<String>,
+    /// Send calls to HOST to ADDRESS instead, over plain HTTP: HOST=IP:PORT, repeatable
+    /// or comma-separated. Lets an app that calls https://api.github.com run against a
+    /// local fake without editing it
+    #[arg(
+        long = "host-override",
+        env = "WEIR_HOST_OVERRIDES",
+        value_delimiter = ','
+    )]
+    host_overrides: Vec<String>,
 }
 
 /// The same settings in `weir.toml`.
@@ -37,6 +53,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     public_url: Option<String>,
+    allow_private_destinations: Option<Vec<String>>,
+    /// Host name → "IP:PORT".
+    host_overrides: Option<BTreeMap<String, String>>,
 }
 
 /// Not `Debug`: `database_url` may hold a password.
@@ -46,6 +65,7 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// `None` means "http:// and the address actually bound", known only after binding.
     pub public_url: Option<String>,
+    pub outbound: OutboundSettings,
 }
 
 impl ServeArgs {
@@ -71,8 +91,59 @@ impl ServeArgs {
                 .unwrap_or_else(|| "weir-data".into()),
             database_url: self.database_url.or(file.database_url),
             public_url,
+            outbound: OutboundSettings {
+                allow_private: allowed_networks(or_file(
+                    self.allow_private_destinations,
+                    file.allow_private_destinations,
+                ))?,
+                host_overrides: host_overrides(or_file(
+                    self.host_overrides,
+                    file.host_overrides.map(|map| {
+                        map.into_iter()
+                            .map(|(host, to)| format!("{host}={to}"))
+                            .collect()
+                    }),
+                ))?,
+            },
         })
     }
+}
+
+/// A list flag given replaces the file's list.
+fn or_file(flag: Vec<String>, file: Option<Vec<String>>) -> Vec<String> {
+    if flag.is_empty() {
+        file.unwrap_or_default()
+    } else {
+        flag
+    }
+}
+
+fn allowed_networks(given: Vec<String>) -> anyhow::Result<Vec<Cidr>> {
+    given
+        .iter()
+        .map(|text| {
+            text.parse::<Cidr>()
+                .map_err(|e| anyhow::anyhow!("--allow-private-destinations: {e}"))
+        })
+        .collect()
+}
+
+fn host_overrides(given: Vec<String>) -> anyhow::Result<HashMap<String, SocketAddr>> {
+    given
+        .iter()
+        .map(|entry| {
+            let parsed = entry.split_once('=').and_then(|(host, address)| {
+                let address: SocketAddr = address.trim().parse().ok()?;
+                let host = host.trim().to_ascii_lowercase();
+                (!host.is_empty()).then_some((host, address))
+            });
+            parsed.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--host-override must be HOST=IP:PORT such as api.github.com=127.0.0.1:8081, got {entry:?}"
+                )
+            })
+        })
+        .collect()
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -144,5 +215,59 @@ mod tests {
             "https://ev.example.com"
         );
         assert!(checked_public_url("ev.example.com").is_err());
+    }
+
+    #[test]
+    fn outbound_settings_come_from_flags_or_the_file() {
+        let dir = std::env::temp_dir().join(format!("weir-config-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("weir.toml");
+        std::fs::write(
+            &file,
+            "allow_private_destinations = [\"10.0.0.0/8\"]\n[host_overrides]\n\"API.github.com\" = \"127.0.0.1:8081\"\n",
+        )
+        .unwrap();
+        let from_file = ServeArgs {
+            config: Some(file.clone()),
+            ..ServeArgs::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            from_file.outbound.allow_private,
+            vec!["10.0.0.0/8".parse::<Cidr>().unwrap()]
+        );
+        assert_eq!(
+            from_file.outbound.host_overrides["api.github.com"],
+            "127.0.0.1:8081".parse().unwrap()
+        );
+        let flags = ServeArgs {
+            config: Some(file),
+            allow_private_destinations: vec!["127.0.0.0/8".into()],
+            ..ServeArgs::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            flags.outbound.allow_private,
+            vec!["127.0.0.0/8".parse::<Cidr>().unwrap()]
+        );
+        for bad in [
+            ServeArgs {
+                allow_private_destinations: vec!["10.0.0.0/40".into()],
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                host_overrides: vec!["api.github.com".into()],
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                host_overrides: vec!["api.github.com=localhost:80".into()],
+                ..ServeArgs::default()
+            },
+        ] {
+            assert!(bad.resolve().is_err());
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use weir_http::{Limits, ServerState};
+use weir_engine::outbound::{Outbound, OutboundSettings};
+use weir_engine::{Platform, PlatformSettings, Runner, RunnerSettings};
+use weir_http::ServerState;
+use weir_sandbox::{Limits, Sandbox};
 use weir_store::StoreConfig;
 
 use crate::admin_token;
@@ -32,11 +35,13 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let public_url = config
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
+    let runner = start_runner(store.clone(), &config.outbound, &public_url)?;
+    weir_engine::scheduler::spawn(runner.clone());
     let state = ServerState {
         store,
         admin_token: Arc::new(admin_token),
         public_url: public_url.as_str().into(),
-        limits: Limits::default(),
+        limits: weir_http::Limits::default(),
     };
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");
@@ -64,6 +69,27 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     // The store is dropped here: the SQLite writer commits what is queued, then stops.
     tracing::info!("weir stopped");
     Ok(())
+}
+
+/// The handler runtime: one JavaScript thread per core, and the platform behind it.
+fn start_runner(
+    store: Arc<dyn weir_store::Store>,
+    outbound: &OutboundSettings,
+    public_url: &str,
+) -> anyhow::Result<Arc<Runner>> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let sandbox = Sandbox::start(threads).context("cannot start the JavaScript threads")?;
+    let platform = Platform::new(
+        store,
+        Outbound::new(outbound.clone()),
+        PlatformSettings::default(),
+    );
+    let settings = RunnerSettings {
+        public_url: public_url.to_owned(),
+        limits: Limits::default(),
+        env: "production",
+    };
+    Ok(Arc::new(Runner::new(Arc::new(platform), sandbox, settings)))
 }
 
 fn storage_name(config: &StoreConfig) -> &'static str {

@@ -211,7 +211,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn load_installation(
+pub(super) async fn load_installation(
     state: &ServerState,
     caller: &Caller,
     id: &str,

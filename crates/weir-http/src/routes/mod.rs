@@ -5,6 +5,7 @@ mod api_keys;
 mod apps;
 mod health;
 mod installations;
+mod invocations;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -38,6 +39,8 @@ pub fn router(state: ServerState) -> Router {
             "/installations/{id}",
             get(installations::show).delete(installations::delete),
         )
+        .route("/installations/{id}/invocations", get(invocations::list))
+        .route("/invocations/{id}", get(invocations::show))
         .route("/apps", get(apps::list).post(apps::upload))
         .route("/apps/{id}", get(apps::show));
     Router::new()
