@@ -229,6 +229,19 @@ pub fn module_events(module: &str) -> Option<&'static [&'static str]> {
     lookup(MODULE_EVENTS, module)
 }
 
+/// The products a platform 3.x module's events come from: an app declaring
+/// `support_ticket` events gets Freshdesk's. `common` has no product events.
+pub fn module_products(module: &str) -> &'static [&'static str] {
+    match module {
+        "support_ticket" | "support_contact" | "support_agent" => &["freshdesk"],
+        "service_ticket" => &["freshservice"],
+        "contact" | "deal" | "sales_account" => &["freshsales", "freshworks_crm"],
+        "chat_conversation" => &["freshchat"],
+        "call" => &["freshcaller"],
+        _ => &[],
+    }
+}
+
 /// Every module name known, in a stable order (`common` first).
 pub fn modules() -> &'static [&'static str] {
     MODULES

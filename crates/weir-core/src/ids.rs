@@ -115,6 +115,10 @@ id_type!(
     /// One run of one handler (`inv_…`).
     InvocationId, "invocation", "inv"
 );
+id_type!(
+    /// One posted product event (`evt_…`).
+    EventId, "event", "evt"
+);
 
 #[cfg(test)]
 mod tests {

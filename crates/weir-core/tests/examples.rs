@@ -191,3 +191,78 @@ fn zoho_extension_app() {
     );
     assert_eq!(webhook.subscriptions[2].direction.as_deref(), Some("in"));
 }
+
+#[test]
+fn product_subscriptions_cover_each_product_of_an_omni_app() {
+    let app = load("freshsales-product-events");
+    let subscriptions: Vec<(String, String, String, u32)> = app
+        .product_subscriptions()
+        .into_iter()
+        .map(|s| (s.product, s.event, s.handler, s.max_attempts))
+        .collect();
+    let expected = [
+        ("freshsales", "onContactCreate", "onContactCreateHandler"),
+        ("freshsales", "onDealUpdate", "onDealUpdateHandler"),
+        (
+            "freshsales",
+            "onAppointmentCreate",
+            "onAppointmentCreateHandler",
+        ),
+        (
+            "freshworks_crm",
+            "onContactCreate",
+            "onContactCreateHandler",
+        ),
+        ("freshworks_crm", "onDealUpdate", "onDealUpdateHandler"),
+    ];
+    let expected: Vec<(String, String, String, u32)> = expected
+        .iter()
+        .map(|(p, e, h)| (p.to_string(), e.to_string(), h.to_string(), 1))
+        .collect();
+    assert_eq!(subscriptions, expected);
+}
+
+#[test]
+fn module_scopes_subscribe_to_their_products_and_apps_may_opt_in_to_retries() {
+    let manifest = r#"{
+      "platform-version": "3.0",
+      "retry": { "maxAttempts": 4 },
+      "modules": {
+        "common": { "events": { "onAppInstall": { "handler": "install" } } },
+        "deal": { "events": { "onDealCreate": { "handler": "dealCreated" } } },
+        "support_ticket": { "events": { "onTicketCreate": { "handler": "ticketCreated" } } }
+      }
+    }"#;
+    let server = "exports = { install: function () {}, dealCreated: function () {}, ticketCreated: function () {} };";
+    let files: BTreeMap<String, Vec<u8>> = [
+        ("manifest.json".to_owned(), manifest.as_bytes().to_vec()),
+        ("server/server.js".to_owned(), server.as_bytes().to_vec()),
+    ]
+    .into_iter()
+    .collect();
+    let app = AppDefinition::parse(&Package::from_files(files)).unwrap();
+    let subscriptions: Vec<(String, String, u32)> = app
+        .product_subscriptions()
+        .into_iter()
+        .map(|s| (s.product, s.event, s.max_attempts))
+        .collect();
+    assert_eq!(
+        subscriptions,
+        [
+            ("freshsales".to_owned(), "onDealCreate".to_owned(), 4),
+            ("freshworks_crm".to_owned(), "onDealCreate".to_owned(), 4),
+            ("freshdesk".to_owned(), "onTicketCreate".to_owned(), 4),
+        ]
+    );
+
+    let too_many = manifest.replace("\"maxAttempts\": 4", "\"maxAttempts\": 11");
+    let files: BTreeMap<String, Vec<u8>> = [
+        ("manifest.json".to_owned(), too_many.into_bytes()),
+        ("server/server.js".to_owned(), server.as_bytes().to_vec()),
+    ]
+    .into_iter()
+    .collect();
+    let problems = AppDefinition::parse(&Package::from_files(files)).unwrap_err();
+    assert_eq!(problems[0].location, "/retry/maxAttempts", "{problems:?}");
+    assert!(problems[0].message.contains("from 1 to 10"), "{problems:?}");
+}

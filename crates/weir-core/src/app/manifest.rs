@@ -23,7 +23,12 @@ pub(super) struct Manifest {
     pub engines: Vec<(String, String)>,
     /// `connectorEvents`: connector event key → handler (see `connector.rs`).
     pub connector_handlers: Vec<Handler>,
+    /// `retry.maxAttempts`, a Weir addition: runs of a failed product-event handler.
+    pub max_attempts: Option<u32>,
 }
+
+/// The most runs an app may ask for a failed handler.
+pub const MAX_ATTEMPTS: u32 = 10;
 
 pub(super) fn parse(root: &Node, problems: &mut Problems) -> Manifest {
     let mut manifest = Manifest::default();
@@ -74,6 +79,9 @@ pub(super) fn parse(root: &Node, problems: &mut Problems) -> Manifest {
     }
     if let Some(node) = root.get("engines") {
         manifest.engines = problems.take(node.string_map()).unwrap_or_default();
+    }
+    if let Some(node) = root.get("retry") {
+        manifest.max_attempts = max_attempts(&node, problems);
     }
     if let Some(node) = root.get("connectorEvents") {
         // Which keys exist is known once the connector files are read.
@@ -286,4 +294,20 @@ fn is_npm_name(name: &str) -> bool {
         None => name,
     };
     name.len() <= 214 && part_ok(unscoped)
+}
+
+/// `"retry": {"maxAttempts": n}`: 1 (no retries, the default) to `MAX_ATTEMPTS`.
+fn max_attempts(node: &Node, problems: &mut Problems) -> Option<u32> {
+    let Some(attempts) = node.get("maxAttempts") else {
+        problems.push(node.problem("needs \"maxAttempts\", the runs of a failed handler"));
+        return None;
+    };
+    match attempts.value.as_u64() {
+        Some(n) if (1..=u64::from(MAX_ATTEMPTS)).contains(&n) => Some(n as u32),
+        _ => {
+            problems
+                .push(attempts.problem(format!("must be a whole number from 1 to {MAX_ATTEMPTS}")));
+            None
+        }
+    }
 }

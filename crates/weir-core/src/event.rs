@@ -1,0 +1,86 @@
+//! Product events: what the host product posts, as kept; the jobs each one owes to the
+//! installations that handle it (the transactional outbox); and the subscriptions that
+//! decide which installations those are.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{AccountId, EventId, InstallationId, InvocationId};
+
+/// One posted event, as kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProductEvent {
+    pub id: EventId,
+    pub account_id: AccountId,
+    /// The product whose apps it goes to: the posted `product`, else the account's.
+    pub product: String,
+    /// e.g. `onContactCreate`.
+    pub name: String,
+    /// What was posted besides the routing fields: `data`, and when given `actor`,
+    /// `changes`, `source_id`, `department_id`, `occurred_at`.
+    pub body: Value,
+    pub idempotency_key: Option<String>,
+    pub received_at: Timestamp,
+}
+
+/// An app version's product events: the handler that runs for `event` in `product`.
+/// Platform 3.x module scopes are expanded to their products when the app is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscription {
+    pub product: String,
+    pub event: String,
+    pub handler: String,
+    /// Runs of a failed handler (1: no retries, as on Freshworks; apps opt in).
+    pub max_attempts: u32,
+}
+
+/// One handler run an event owes one installation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub event_id: EventId,
+    pub installation_id: InstallationId,
+    /// The event's name, e.g. `onContactCreate`.
+    pub event: String,
+    pub handler: String,
+    pub status: JobStatus,
+    /// Runs so far.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// When it may run (next).
+    pub run_at: Timestamp,
+    /// The record of the latest run.
+    pub last_invocation: Option<InvocationId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Done,
+    Failed,
+    /// The installation was uninstalled before the job ran.
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            JobStatus::Pending,
+            JobStatus::Done,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == value)
+    }
+}
