@@ -15,6 +15,7 @@ pub mod ids;
 pub mod installation;
 pub mod invocation;
 pub mod package;
+pub mod payloads;
 pub mod schedule;
 pub mod secret;
 

@@ -13,6 +13,7 @@
 //! (`tests/conformance.rs`). Row decoding is shared (`rows.rs`): each backend only says how
 //! to read a column.
 
+mod ingest;
 mod migrations;
 mod page;
 mod params;
@@ -29,8 +30,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Installation, InstallationId,
-    InvocationFilter, InvocationId, InvocationRecord, Schedule, ScheduleLimits, TokenHash,
+    Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, EventId, Installation,
+    InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
+    ScheduleLimits, Subscription, TokenHash,
 };
 
 pub use page::{Page, PageRequest};
@@ -90,6 +92,8 @@ pub struct NewApp {
     /// The zip archive as uploaded: kept in the database so that any node can load it.
     pub package: Vec<u8>,
     pub package_sha256: String,
+    /// The product events it listens to, stored with it for the fan-out to join on.
+    pub subscriptions: Vec<Subscription>,
     pub created_at: Timestamp,
 }
 
@@ -128,8 +132,16 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         page: &PageRequest,
     ) -> Result<Page<Installation>>;
-    /// Marks an active installation uninstalled; `NotFound` if there is none.
+    /// Marks an active installation uninstalled, and cancels its pending jobs and
+    /// schedules with it; `NotFound` if there is none.
     async fn uninstall(&self, id: &InstallationId, at: Timestamp) -> Result<()>;
+    /// Removes an installation with everything that refers to it (`$db` data, records,
+    /// schedules, jobs), as if it had never been: an install whose `onAppInstall` failed.
+    /// Returns whether there was one.
+    async fn delete_installation(&self, id: &InstallationId) -> Result<bool>;
+    /// Moves an active installation to another version of its app; `NotFound` if there
+    /// is no such active installation.
+    async fn switch_app(&self, id: &InstallationId, app: &AppId, at: Timestamp) -> Result<()>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
     async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>>;
@@ -211,10 +223,78 @@ pub trait Store: Send + Sync + 'static {
         version: i64,
         next_run_at: Option<Timestamp>,
     ) -> Result<bool>;
+    /// Stores posted events and, in the same transaction, the jobs each owes the active
+    /// installations of its account whose app listens to it; answers once all is durable,
+    /// in the order given. An event whose idempotency key an event of its account took
+    /// less than `IDEMPOTENCY_WINDOW` before its `received_at` is not stored again: the
+    /// answer names the first one. Concurrent ingests of one key store it once.
+    async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>>;
+    async fn product_event(&self, id: &EventId) -> Result<Option<ProductEvent>>;
+    /// The jobs an event caused, by installation.
+    async fn jobs_of_event(&self, id: &EventId) -> Result<Vec<Job>>;
+    /// Claims up to `limit` pending jobs due at `now` until `lease_until`, earliest first,
+    /// counting an attempt for each. A claimed job is due again only when its lease runs
+    /// out unfinished, so concurrent claimers never get the same job while it holds.
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+    /// Records how a claimed job's run ended, unless it is no longer pending (the
+    /// installation was uninstalled, or a second run finished it first). Returns whether
+    /// it applied.
+    async fn finish_job(
+        &self,
+        event: &EventId,
+        installation: &InstallationId,
+        outcome: JobOutcome,
+    ) -> Result<bool>;
+    /// When the earliest pending job is due (or its lease runs out).
+    async fn next_job_due(&self) -> Result<Option<Timestamp>>;
+
     /// When the scheduler should next look, so that it can sleep until then: the earliest
     /// run of an unclaimed schedule of an active installation, or the moment just after the
     /// earliest claim runs out (a node stopped mid-run), whichever comes first.
     async fn next_schedule_due(&self) -> Result<Option<Timestamp>>;
+}
+
+/// How long an idempotency key keeps answering with its first event.
+pub const IDEMPOTENCY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// What became of one ingested event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored, with this many jobs.
+    Created { id: EventId, jobs: u64 },
+    /// Its idempotency key is held by this earlier event; nothing was stored.
+    Duplicate { id: EventId },
+}
+
+impl Ingested {
+    pub fn id(&self) -> &EventId {
+        match self {
+            Ingested::Created { id, .. } | Ingested::Duplicate { id } => id,
+        }
+    }
+}
+
+/// How a job's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done {
+        invocation: InvocationId,
+    },
+    /// Final: the handler failed and has no attempts left, or there was nothing to run
+    /// (the installation or the event is gone).
+    Failed {
+        invocation: Option<InvocationId>,
+    },
+    /// The handler failed and runs again at `at`.
+    RetryAt {
+        at: Timestamp,
+        invocation: Option<InvocationId>,
+    },
 }
 
 /// What became of a schedule write. Refusals are the app's to hear (`$schedule` answers

@@ -40,6 +40,11 @@ macro_rules! history {
                     "/0004_invocations_and_schedules.sql"
                 )),
             },
+            Migration {
+                version: 5,
+                name: "events",
+                sql: include_str!(concat!("../migrations/", $backend, "/0005_events.sql")),
+            },
         ]
     };
 }

@@ -2,12 +2,12 @@
 //! the order of the placeholders in `sql.rs`.
 
 use weir_core::{
-    Account, AccountId, ApiKey, Installation, InstallationId, InvocationFilter, InvocationRecord,
-    Schedule,
+    Account, AccountId, ApiKey, EventId, Installation, InstallationId, InvocationFilter,
+    InvocationRecord, JobStatus, ProductEvent, Schedule, Subscription,
 };
 
 use crate::rows::{millis, to_json};
-use crate::{AccountChanges, DataWrite, Expect, NewApp};
+use crate::{AccountChanges, DataWrite, Expect, JobOutcome, NewApp};
 
 /// One bound value. Each backend says how to bind it.
 #[derive(Debug, Clone)]
@@ -194,4 +194,66 @@ fn schedule_spec(schedule: &Schedule) -> Vec<Param> {
 /// The installation and name that identify a schedule.
 pub(crate) fn schedule_key(installation: &InstallationId, name: &str) -> Vec<Param> {
     vec![installation.as_str().into(), name.into()]
+}
+
+/// For `INSERT_SUBSCRIPTION`: one statement's parameters per subscription of the app.
+pub(crate) fn subscriptions(app: &NewApp) -> Vec<Vec<Param>> {
+    app.subscriptions
+        .iter()
+        .map(|subscription: &Subscription| {
+            vec![
+                app.id.as_str().into(),
+                subscription.product.as_str().into(),
+                subscription.event.as_str().into(),
+                subscription.handler.as_str().into(),
+                i64::from(subscription.max_attempts).into(),
+            ]
+        })
+        .collect()
+}
+
+/// For `INSERT_EVENT`.
+pub(crate) fn product_event(event: &ProductEvent) -> Vec<Param> {
+    vec![
+        event.id.as_str().into(),
+        event.account_id.as_str().into(),
+        event.product.as_str().into(),
+        event.name.as_str().into(),
+        event.body.to_string().into(),
+        Param::MaybeText(event.idempotency_key.clone()),
+        millis(event.received_at).into(),
+    ]
+}
+
+/// For `INSERT_EVENT_JOBS`: the jobs are due as soon as the event is stored.
+pub(crate) fn event_jobs(event: &ProductEvent) -> Vec<Param> {
+    vec![
+        event.id.as_str().into(),
+        event.account_id.as_str().into(),
+        event.product.as_str().into(),
+        event.name.as_str().into(),
+        millis(event.received_at).into(),
+    ]
+}
+
+/// For `FINISH_JOB`.
+pub(crate) fn finish_job(
+    event: &EventId,
+    installation: &InstallationId,
+    outcome: &JobOutcome,
+) -> Vec<Param> {
+    let (status, run_at, invocation) = match outcome {
+        JobOutcome::Done { invocation } => (JobStatus::Done, None, Some(invocation)),
+        JobOutcome::Failed { invocation } => (JobStatus::Failed, None, invocation.as_ref()),
+        JobOutcome::RetryAt { at, invocation } => {
+            (JobStatus::Pending, Some(millis(*at)), invocation.as_ref())
+        }
+    };
+    vec![
+        event.as_str().into(),
+        installation.as_str().into(),
+        status.as_str().into(),
+        Param::MaybeInt(run_at),
+        Param::MaybeText(invocation.map(|id| id.as_str().to_owned())),
+    ]
 }

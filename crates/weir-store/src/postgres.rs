@@ -8,13 +8,14 @@ use jiff::Timestamp;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{Postgres as Pg, Row};
-use weir_core::{AccountId, App};
+use weir_core::{AccountId, App, ProductEvent};
 
+use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::sql_store::{Backend, Decode, SqlStore};
-use crate::{NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
+use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
 
 /// Any fixed number: all Weir nodes take this lock to migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x5745_4952;
@@ -54,8 +55,60 @@ impl Postgres {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        for params in params::subscriptions(app) {
+            bind(sql::INSERT_SUBSCRIPTION, params)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(crate::stored_app(app, version))
+    }
+
+    async fn ingest_events_once(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut ingested = Vec::with_capacity(events.len());
+        for event in events {
+            let holder = match ingest::holder_query(event) {
+                Some((sql, params)) => bind(sql, params)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .map(|row| ingest::key_holder(&row))
+                    .transpose()?,
+                None => None,
+            };
+            match KeyCheck::decide(event, holder) {
+                KeyCheck::Duplicate(id) => {
+                    ingested.push(Ingested::Duplicate { id });
+                    continue;
+                }
+                KeyCheck::Release(id) => {
+                    bind(sql::RELEASE_IDEMPOTENCY_KEY, vec![id.as_str().into()])
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                KeyCheck::Free => {}
+            }
+            let [(insert_event, event_params), (insert_jobs, job_params)] =
+                ingest::store_statements(event);
+            bind(insert_event, event_params)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let jobs = bind(insert_jobs, job_params)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            ingested.push(Ingested::Created {
+                id: event.id.clone(),
+                jobs,
+            });
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(ingested)
     }
 }
 
@@ -63,6 +116,7 @@ impl Postgres {
 impl Backend for Postgres {
     /// Nodes claiming at once take different rows instead of queueing on the same ones.
     const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES_SKIP_LOCKED;
+    const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS_SKIP_LOCKED;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         let done = bind(sql, params)
@@ -128,6 +182,19 @@ impl Backend for Postgres {
         let mut attempts = 0;
         loop {
             match self.insert_app_once(&app).await {
+                Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
+        // Two nodes may ingest the same idempotency key at once: the second waits on the
+        // unique index, fails when the first commits, and on its next try finds the key
+        // taken. Its other events are stored on that try too.
+        let mut attempts = 0;
+        loop {
+            match self.ingest_events_once(events).await {
                 Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
                 other => return other,
             }

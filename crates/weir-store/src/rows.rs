@@ -4,9 +4,10 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Domain, Installation,
+    Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, Domain, EventId, Installation,
     InstallationId, InstallationStatus, InvocationId, InvocationRecord, InvocationStatus, Iparams,
-    Product, Repeat, Schedule, ScheduleSpec, TargetToken, TimeUnit, TokenHash,
+    Job, JobStatus, Product, ProductEvent, Repeat, Schedule, ScheduleSpec, TargetToken, TimeUnit,
+    TokenHash,
 };
 
 use crate::schedule_change::{Kind, ScheduleCounts};
@@ -195,6 +196,46 @@ pub(crate) fn schedule_counts(row: &dyn Columns) -> Result<ScheduleCounts> {
         recurring: row.int("recurring")?,
         named,
     })
+}
+
+pub(crate) fn product_event(row: &dyn Columns) -> Result<ProductEvent> {
+    Ok(ProductEvent {
+        id: parsed(row, "id", EventId::parse)?,
+        account_id: parsed(row, "account_id", AccountId::parse)?,
+        product: row.text("product")?,
+        name: row.text("name")?,
+        body: json(row, "body")?,
+        idempotency_key: row.optional_text("idempotency_key")?,
+        received_at: timestamp(row, "received_at")?,
+    })
+}
+
+pub(crate) fn job(row: &dyn Columns) -> Result<Job> {
+    let small = |column: &str| -> Result<u32> {
+        u32::try_from(row.int(column)?).map_err(|e| corrupt(column, e))
+    };
+    Ok(Job {
+        event_id: parsed(row, "event_id", EventId::parse)?,
+        installation_id: parsed(row, "installation_id", InstallationId::parse)?,
+        event: row.text("event")?,
+        handler: row.text("handler")?,
+        status: {
+            let status = row.text("status")?;
+            JobStatus::parse(&status).ok_or_else(|| corrupt("status", status))?
+        },
+        attempts: small("attempts")?,
+        max_attempts: small("max_attempts")?,
+        run_at: timestamp(row, "run_at")?,
+        last_invocation: row
+            .optional_text("last_invocation")?
+            .map(|id| InvocationId::parse(&id).map_err(|e| corrupt("last_invocation", e)))
+            .transpose()?,
+    })
+}
+
+/// For statements that select an event's `id`.
+pub(crate) fn event_id(row: &dyn Columns) -> Result<EventId> {
+    parsed(row, "id", EventId::parse)
 }
 
 /// For statements that select one time as `at`.

@@ -161,3 +161,64 @@ pub(crate) const NEXT_CLAIM_EXPIRY: &str = "SELECT due.claimed_until AS at \
     AND EXISTS (SELECT 1 FROM installations WHERE installations.id = due.installation_id \
         AND installations.status = 'active') \
     ORDER BY due.claimed_until LIMIT 1";
+
+pub(crate) const INSERT_SUBSCRIPTION: &str = "INSERT INTO app_subscriptions \
+    (app_id, product, event, handler, max_attempts) VALUES ($1, $2, $3, $4, $5)";
+
+/// The event holding an idempotency key in an account, whatever its age.
+pub(crate) const EVENT_BY_IDEMPOTENCY_KEY: &str = "SELECT id, received_at AS at FROM events \
+    WHERE account_id = $1 AND idempotency_key = $2";
+/// Releases a key whose window has passed, so that a new event can hold it.
+pub(crate) const RELEASE_IDEMPOTENCY_KEY: &str =
+    "UPDATE events SET idempotency_key = NULL WHERE id = $1";
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events \
+    (id, account_id, product, name, body, idempotency_key, received_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// The fan-out: one job per active installation of the account whose app listens to the
+/// event in its product. `$1` event id, `$2` account, `$3` product, `$4` event name, `$5`
+/// when the jobs are due. Walks the account's installations and looks each app's
+/// subscription up by its primary key.
+pub(crate) const INSERT_EVENT_JOBS: &str = "INSERT INTO jobs \
+    (event_id, installation_id, event, handler, status, attempts, max_attempts, run_at) \
+    SELECT $1, installations.id, $4, app_subscriptions.handler, 'pending', 0, \
+        app_subscriptions.max_attempts, $5 \
+    FROM installations JOIN app_subscriptions \
+        ON app_subscriptions.app_id = installations.app_id \
+        AND app_subscriptions.product = $3 AND app_subscriptions.event = $4 \
+    WHERE installations.account_id = $2 AND installations.status = 'active'";
+pub(crate) const PRODUCT_EVENT: &str = "SELECT * FROM events WHERE id = $1";
+pub(crate) const JOBS_OF_EVENT: &str =
+    "SELECT * FROM jobs WHERE event_id = $1 ORDER BY installation_id";
+
+/// Claims due jobs: `$1` now, `$2` the end of the lease, `$3` how many. The claim moves
+/// `run_at` to the lease's end, so the job is not due again unless its runner stops
+/// without finishing it. The outer WHERE repeats the conditions for PostgreSQL, as
+/// `claim_due_schedules!` explains; `$lock` adds `SKIP LOCKED` there.
+macro_rules! claim_jobs {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET run_at = $2, attempts = attempts + 1 \
+             WHERE (event_id, installation_id) IN (\
+                SELECT due.event_id, due.installation_id FROM jobs AS due \
+                WHERE due.status = 'pending' AND due.run_at <= $1 \
+                ORDER BY due.run_at LIMIT $3",
+            $lock,
+            ") AND status = 'pending' AND run_at <= $1 RETURNING *"
+        )
+    };
+}
+pub(crate) const CLAIM_JOBS: &str = claim_jobs!("");
+pub(crate) const CLAIM_JOBS_SKIP_LOCKED: &str = claim_jobs!(" FOR UPDATE OF due SKIP LOCKED");
+/// Ends a pending job's run: `$3` the new status, `$4` when it runs again (NULL: keep),
+/// `$5` the run's invocation record (NULL: keep).
+pub(crate) const FINISH_JOB: &str = "UPDATE jobs SET status = $3, \
+    run_at = COALESCE($4, run_at), last_invocation = COALESCE($5, last_invocation) \
+    WHERE event_id = $1 AND installation_id = $2 AND status = 'pending'";
+pub(crate) const NEXT_JOB_DUE: &str = "SELECT run_at AS at FROM jobs \
+    WHERE status = 'pending' ORDER BY run_at LIMIT 1";
+
+/// Removes an installation and everything that refers to it (a failed install).
+pub(crate) const DELETE_INSTALLATION: &str = "DELETE FROM installations WHERE id = $1";
+/// Moves an active installation to another version of its app (an update, or its revert).
+pub(crate) const SWITCH_APP: &str = "UPDATE installations SET app_id = $2, updated_at = $3 \
+    WHERE id = $1 AND status = 'active'";

@@ -6,16 +6,17 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, App, AppId, Installation, InstallationId,
-    InvocationFilter, InvocationId, InvocationRecord, Schedule, ScheduleLimits, TokenHash,
+    Account, AccountId, ApiKey, ApiKeyId, App, AppId, EventId, Installation, InstallationId,
+    InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule, ScheduleLimits,
+    TokenHash,
 };
 
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::{
-    AccountChanges, DataWrite, Expect, NewApp, Page, PageRequest, Result, ScheduleWrite, Store,
-    StoreError, StoredData, sql,
+    AccountChanges, DataWrite, Expect, Ingested, JobOutcome, NewApp, Page, PageRequest, Result,
+    ScheduleWrite, Store, StoreError, StoredData, sql,
 };
 
 /// Turns one row into a value.
@@ -26,6 +27,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The statement that claims due schedules: `sql::CLAIM_DUE_SCHEDULES`, or a variant
     /// that lets this backend's concurrent claimers pass each other.
     const CLAIM_DUE_SCHEDULES: &'static str;
+    /// The statement that claims jobs: `sql::CLAIM_JOBS` or a passing variant.
+    const CLAIM_JOBS: &'static str;
 
     /// Runs a statement that changes data, durably; returns how many rows it changed.
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64>;
@@ -50,8 +53,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Deletes the account unless it has active installations, atomically.
     async fn delete_account(&self, id: &AccountId) -> Result<()>;
-    /// Stores the app under the next version number of its name, atomically.
+    /// Stores the app under the next version number of its name, with its
+    /// subscriptions, atomically.
     async fn insert_app(&self, app: NewApp) -> Result<App>;
+    /// Stores the events and their jobs in one transaction, deciding each idempotency key
+    /// with `ingest::KeyCheck`.
+    async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>>;
     /// Reads the installation's `SCHEDULE_COUNTS` and, unless the change's refusal says
     /// otherwise, runs its statement, atomically.
     async fn change_schedule(&self, change: ScheduleChange) -> Result<ScheduleWrite>;
@@ -224,6 +231,24 @@ impl<B: Backend> Store for SqlStore<B> {
         .await
     }
 
+    async fn delete_installation(&self, id: &InstallationId) -> Result<bool> {
+        let params = vec![id.as_str().into()];
+        Ok(self
+            .backend
+            .execute(sql::DELETE_INSTALLATION, params)
+            .await?
+            > 0)
+    }
+
+    async fn switch_app(&self, id: &InstallationId, app: &AppId, at: Timestamp) -> Result<()> {
+        let params = vec![
+            id.as_str().into(),
+            app.as_str().into(),
+            rows::millis(at).into(),
+        ];
+        self.change_one(sql::SWITCH_APP, params).await
+    }
+
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()> {
         self.backend
             .execute(sql::INSERT_API_KEY, params::api_key(key))
@@ -393,6 +418,60 @@ impl<B: Backend> Store for SqlStore<B> {
             }
         };
         Ok(self.backend.execute(statement, params).await? > 0)
+    }
+
+    async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.backend.ingest_events(events).await
+    }
+
+    async fn product_event(&self, id: &EventId) -> Result<Option<ProductEvent>> {
+        let params = vec![id.as_str().into()];
+        self.fetch_one(sql::PRODUCT_EVENT, params, rows::product_event)
+            .await
+    }
+
+    async fn jobs_of_event(&self, id: &EventId) -> Result<Vec<Job>> {
+        let params = vec![id.as_str().into()];
+        self.backend
+            .fetch(sql::JOBS_OF_EVENT, params, rows::job)
+            .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        let params = vec![
+            rows::millis(now).into(),
+            rows::millis(lease_until).into(),
+            i64::from(limit).into(),
+        ];
+        let mut claimed = self
+            .backend
+            .execute_returning(B::CLAIM_JOBS, params, rows::job)
+            .await?;
+        // RETURNING keeps no order; event ids sort by arrival, so the oldest go first.
+        claimed.sort_by(|a, b| a.event_id.as_str().cmp(b.event_id.as_str()));
+        Ok(claimed)
+    }
+
+    async fn finish_job(
+        &self,
+        event: &EventId,
+        installation: &InstallationId,
+        outcome: JobOutcome,
+    ) -> Result<bool> {
+        let params = params::finish_job(event, installation, &outcome);
+        Ok(self.backend.execute(sql::FINISH_JOB, params).await? > 0)
+    }
+
+    async fn next_job_due(&self) -> Result<Option<Timestamp>> {
+        self.fetch_one(sql::NEXT_JOB_DUE, vec![], rows::at).await
     }
 
     async fn next_schedule_due(&self) -> Result<Option<Timestamp>> {

@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, ConsoleLine, Departments,
     Domain, Installation, InstallationId, InstallationStatus, InvocationFilter, InvocationId,
-    InvocationRecord, InvocationStatus, Iparams, Product, Region, Repeat, Schedule, ScheduleLimits,
-    ScheduleSpec, TimeUnit,
+    InvocationRecord, InvocationStatus, Iparams, Job, JobStatus, Product, ProductEvent, Region,
+    Repeat, Schedule, ScheduleLimits, ScheduleSpec, Subscription, TimeUnit,
 };
 use weir_store::{
-    AccountChanges, DataWrite, Expect, NewApp, PageRequest, PgStore, ScheduleWrite, SqliteStore,
-    Store, StoreError, StoredData,
+    AccountChanges, DataWrite, Expect, Ingested, JobOutcome, NewApp, PageRequest, PgStore,
+    ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
 };
 use weir_testkit::TempDir;
 
@@ -91,6 +91,14 @@ conformance!(
     a_run_finishing_after_an_update_leaves_the_update_alone,
     the_next_due_time_is_the_earliest_claimable_run,
     invocations_and_schedules_survive_reopening,
+    events_fan_out_to_listening_active_installations_of_their_account,
+    idempotency_keys_hold_for_a_day_per_account,
+    concurrent_ingests_of_one_key_store_it_once,
+    jobs_are_claimed_once_per_lease_and_finished_once,
+    concurrent_job_claims_never_share_a_job,
+    uninstalling_cancels_pending_jobs,
+    deleting_an_installation_leaves_nothing_behind,
+    switching_the_app_version_switches_the_subscriptions,
 );
 
 /// An installation to hang `$db` entries on.
@@ -256,7 +264,24 @@ fn new_app(name: &str) -> NewApp {
         platform_version: Some("2.3".into()),
         package: vec![0x50, 0x4b, 1, 2, 3],
         package_sha256: "abc".into(),
+        subscriptions: Vec::new(),
         created_at: now(),
+    }
+}
+
+/// An app listening to `(product, event, handler)` each, without retries.
+fn listening_app(name: &str, events: &[(&str, &str, &str)]) -> NewApp {
+    NewApp {
+        subscriptions: events
+            .iter()
+            .map(|(product, event, handler)| Subscription {
+                product: (*product).into(),
+                event: (*event).into(),
+                handler: (*handler).into(),
+                max_attempts: 1,
+            })
+            .collect(),
+        ..new_app(name)
     }
 }
 
@@ -1272,5 +1297,463 @@ async fn invocations_and_schedules_survive_reopening(backend: Backend) {
     assert_eq!(
         reopened.next_schedule_due().await.unwrap(),
         Some(after_ms(lease, 1))
+    );
+}
+
+/// An event for `account`, received at `at`.
+fn product_event(account: &str, name: &str, key: Option<&str>, at: Timestamp) -> ProductEvent {
+    ProductEvent {
+        id: weir_core::EventId::generate(),
+        account_id: AccountId::parse(account).unwrap(),
+        product: "freshsales".into(),
+        name: name.into(),
+        body: json!({"data": {"contact": {"id": 7}}}),
+        idempotency_key: key.map(String::from),
+        received_at: at,
+    }
+}
+
+/// Installs `app` in `account` (which must exist).
+async fn install(store: &Arc<dyn Store>, account: &Account, app: NewApp) -> Installation {
+    let app = store.insert_app(app).await.unwrap();
+    let installation = installation(account, &app);
+    store.insert_installation(&installation).await.unwrap();
+    installation
+}
+
+async fn ingest_one(store: &Arc<dyn Store>, event: &ProductEvent) -> Ingested {
+    let mut ingested = store
+        .ingest_events(std::slice::from_ref(event))
+        .await
+        .unwrap();
+    assert_eq!(ingested.len(), 1);
+    ingested.remove(0)
+}
+
+fn job_installations(jobs: &[Job]) -> Vec<&str> {
+    jobs.iter().map(|j| j.installation_id.as_str()).collect()
+}
+
+async fn events_fan_out_to_listening_active_installations_of_their_account(backend: Backend) {
+    let store = backend.store;
+    let (acme, other) = (account("acme"), account("other"));
+    store.insert_account(&acme).await.unwrap();
+    store.insert_account(&other).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let listener = install(&store, &acme, listening_app("listener", &contacts)).await;
+    let deals = [("freshsales", "onDealCreate", "onDeal")];
+    install(&store, &acme, listening_app("deals-only", &deals)).await;
+    let crm = [("freshworks_crm", "onContactCreate", "onCrmContact")];
+    install(&store, &acme, listening_app("crm-only", &crm)).await;
+    let gone = install(&store, &acme, listening_app("gone", &contacts)).await;
+    store.uninstall(&gone.id, now()).await.unwrap();
+    install(&store, &other, listening_app("elsewhere", &contacts)).await;
+
+    let event = product_event("acme", "onContactCreate", None, now());
+    let ingested = ingest_one(&store, &event).await;
+    assert_eq!(
+        ingested,
+        Ingested::Created {
+            id: event.id.clone(),
+            jobs: 1
+        }
+    );
+    assert_eq!(
+        store.product_event(&event.id).await.unwrap(),
+        Some(event.clone())
+    );
+    let jobs = store.jobs_of_event(&event.id).await.unwrap();
+    assert_eq!(
+        jobs,
+        [Job {
+            event_id: event.id.clone(),
+            installation_id: listener.id.clone(),
+            event: "onContactCreate".into(),
+            handler: "onContact".into(),
+            status: JobStatus::Pending,
+            attempts: 0,
+            max_attempts: 1,
+            run_at: event.received_at,
+            last_invocation: None,
+        }]
+    );
+
+    // Nobody listens: the event is kept all the same, with no jobs.
+    let unheard = product_event("acme", "onTaskCreate", None, now());
+    let ingested = ingest_one(&store, &unheard).await;
+    assert_eq!(
+        ingested,
+        Ingested::Created {
+            id: unheard.id.clone(),
+            jobs: 0
+        }
+    );
+    assert!(store.product_event(&unheard.id).await.unwrap().is_some());
+}
+
+async fn idempotency_keys_hold_for_a_day_per_account(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    store.insert_account(&account("other")).await.unwrap();
+    let start = now();
+    let first = product_event("acme", "onContactCreate", Some("k1"), start);
+    assert!(matches!(
+        ingest_one(&store, &first).await,
+        Ingested::Created { .. }
+    ));
+
+    let repeat = product_event(
+        "acme",
+        "onContactCreate",
+        Some("k1"),
+        after_ms(start, 3_600_000),
+    );
+    assert_eq!(
+        ingest_one(&store, &repeat).await,
+        Ingested::Duplicate {
+            id: first.id.clone()
+        }
+    );
+    assert_eq!(
+        store.product_event(&repeat.id).await.unwrap(),
+        None,
+        "nothing stored"
+    );
+
+    let elsewhere = product_event("other", "onContactCreate", Some("k1"), start);
+    assert!(matches!(
+        ingest_one(&store, &elsewhere).await,
+        Ingested::Created { .. }
+    ));
+
+    // A day later the key is free again, and the new event holds it.
+    let day = 24 * 3_600_000;
+    let later = product_event("acme", "onContactCreate", Some("k1"), after_ms(start, day));
+    assert!(matches!(
+        ingest_one(&store, &later).await,
+        Ingested::Created { .. }
+    ));
+    let again = product_event(
+        "acme",
+        "onContactCreate",
+        Some("k1"),
+        after_ms(start, day + 1),
+    );
+    assert_eq!(
+        ingest_one(&store, &again).await,
+        Ingested::Duplicate {
+            id: later.id.clone()
+        }
+    );
+    assert!(
+        store.product_event(&first.id).await.unwrap().is_some(),
+        "the first event stays"
+    );
+
+    // Within one batch, the second of a key repeats the first; other events are stored.
+    let batch = [
+        product_event("acme", "onDealCreate", Some("k2"), start),
+        product_event("acme", "onDealCreate", Some("k2"), start),
+        product_event("acme", "onDealCreate", None, start),
+    ];
+    let ingested = store.ingest_events(&batch).await.unwrap();
+    assert_eq!(
+        ingested,
+        [
+            Ingested::Created {
+                id: batch[0].id.clone(),
+                jobs: 0
+            },
+            Ingested::Duplicate {
+                id: batch[0].id.clone()
+            },
+            Ingested::Created {
+                id: batch[2].id.clone(),
+                jobs: 0
+            },
+        ]
+    );
+}
+
+async fn concurrent_ingests_of_one_key_store_it_once(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    install(&store, &acme, listening_app("listener", &contacts)).await;
+    let ingests = (0..8).map(|_| {
+        let store = store.clone();
+        let event = product_event("acme", "onContactCreate", Some("same"), now());
+        tokio::spawn(async move { store.ingest_events(&[event]).await.unwrap().remove(0) })
+    });
+    let ingested = futures_join(ingests).await;
+    let created: Vec<_> = ingested
+        .iter()
+        .filter(|i| matches!(i, Ingested::Created { .. }))
+        .collect();
+    assert_eq!(created.len(), 1, "{ingested:?}");
+    assert!(
+        ingested.iter().all(|i| i.id() == created[0].id()),
+        "{ingested:?}"
+    );
+    assert_eq!(store.jobs_of_event(created[0].id()).await.unwrap().len(), 1);
+}
+
+async fn jobs_are_claimed_once_per_lease_and_finished_once(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let listener = install(&store, &acme, listening_app("listener", &contacts)).await;
+    let start = now();
+    let event = product_event("acme", "onContactCreate", None, start);
+    ingest_one(&store, &event).await;
+    assert_eq!(store.next_job_due().await.unwrap(), Some(event.received_at));
+    assert!(
+        store
+            .claim_jobs(after_ms(start, -1), start, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+
+    let lease = after_ms(start, 60_000);
+    let claimed = store.claim_jobs(start, lease, 10).await.unwrap();
+    assert_eq!(job_installations(&claimed), [listener.id.as_str()]);
+    assert_eq!((claimed[0].attempts, claimed[0].run_at), (1, lease));
+    assert!(
+        store
+            .claim_jobs(after_ms(start, 59_999), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.next_job_due().await.unwrap(),
+        Some(lease),
+        "due again when the lease ends"
+    );
+
+    // The claimer died: the job is claimed again once the lease is over.
+    let second = store
+        .claim_jobs(lease, after_ms(lease, 60_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(second[0].attempts, 2);
+
+    let record = InvocationId::generate();
+    let retry_at = after_ms(start, 600_000);
+    let retry = JobOutcome::RetryAt {
+        at: retry_at,
+        invocation: Some(record.clone()),
+    };
+    assert!(
+        store
+            .finish_job(&event.id, &listener.id, retry)
+            .await
+            .unwrap()
+    );
+    let jobs = store.jobs_of_event(&event.id).await.unwrap();
+    assert_eq!(
+        (
+            jobs[0].status,
+            jobs[0].run_at,
+            jobs[0].last_invocation.clone()
+        ),
+        (JobStatus::Pending, retry_at, Some(record.clone()))
+    );
+
+    let done = JobOutcome::Done {
+        invocation: InvocationId::generate(),
+    };
+    assert!(
+        store
+            .finish_job(&event.id, &listener.id, done.clone())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_job(&event.id, &listener.id, done)
+            .await
+            .unwrap(),
+        "finished once"
+    );
+    let failed = JobOutcome::Failed { invocation: None };
+    assert!(
+        !store
+            .finish_job(&event.id, &listener.id, failed)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.jobs_of_event(&event.id).await.unwrap()[0].status,
+        JobStatus::Done
+    );
+    assert_eq!(store.next_job_due().await.unwrap(), None);
+    assert!(
+        store
+            .claim_jobs(after_ms(start, 10_000_000), after_ms(start, 20_000_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn concurrent_job_claims_never_share_a_job(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    install(&store, &acme, listening_app("listener", &contacts)).await;
+    let start = now();
+    let events: Vec<_> = (0..40)
+        .map(|_| product_event("acme", "onContactCreate", None, start))
+        .collect();
+    store.ingest_events(&events).await.unwrap();
+    let lease = after_ms(start, 60_000);
+    let (a, b) = tokio::join!(
+        store.claim_jobs(start, lease, 25),
+        store.claim_jobs(start, lease, 25)
+    );
+    let ids = |jobs: Vec<Job>| -> BTreeSet<String> {
+        jobs.into_iter()
+            .map(|j| j.event_id.as_str().to_owned())
+            .collect()
+    };
+    let (a, b) = (ids(a.unwrap()), ids(b.unwrap()));
+    assert!(a.is_disjoint(&b), "{a:?} and {b:?}");
+    let rest = ids(store.claim_jobs(start, lease, 100).await.unwrap());
+    assert_eq!(
+        a.len() + b.len() + rest.len(),
+        40,
+        "every job is claimed exactly once"
+    );
+}
+
+async fn uninstalling_cancels_pending_jobs(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let listener = install(&store, &acme, listening_app("listener", &contacts)).await;
+    let event = product_event("acme", "onContactCreate", None, now());
+    ingest_one(&store, &event).await;
+    store.uninstall(&listener.id, now()).await.unwrap();
+    let jobs = store.jobs_of_event(&event.id).await.unwrap();
+    assert_eq!(jobs[0].status, JobStatus::Cancelled);
+    assert!(
+        store
+            .claim_jobs(after_ms(now(), 1000), after_ms(now(), 2000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.next_job_due().await.unwrap(), None);
+}
+
+async fn deleting_an_installation_leaves_nothing_behind(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let listener = install(&store, &acme, listening_app("listener", &contacts)).await;
+    let value = json!({"n": 1});
+    store
+        .put_app_data(write(&listener.id, &value, Expect::Anything))
+        .await
+        .unwrap();
+    store
+        .insert_invocation(&invocation_record(
+            &listener,
+            "onAppInstall",
+            InvocationStatus::Success,
+            now(),
+        ))
+        .await
+        .unwrap();
+    let schedule = one_time_schedule(&listener.id, "s", after_ms(now(), 60_000));
+    store
+        .insert_schedule(&schedule, &ScheduleLimits::default())
+        .await
+        .unwrap();
+    let event = product_event("acme", "onContactCreate", None, now());
+    ingest_one(&store, &event).await;
+
+    assert!(store.delete_installation(&listener.id).await.unwrap());
+    assert_eq!(store.installation(&listener.id).await.unwrap(), None);
+    assert_eq!(
+        store.app_data(&listener.id, "k", now()).await.unwrap(),
+        None
+    );
+    assert_eq!(store.schedule(&listener.id, "s").await.unwrap(), None);
+    assert!(store.jobs_of_event(&event.id).await.unwrap().is_empty());
+    let records = store
+        .invocations(
+            &listener.id,
+            &InvocationFilter::default(),
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert!(records.items.is_empty());
+    assert!(!store.delete_installation(&listener.id).await.unwrap());
+    // The app can be installed again in the account.
+    let app = store.app(&listener.app_id).await.unwrap().unwrap();
+    store
+        .insert_installation(&installation(&acme, &app))
+        .await
+        .unwrap();
+}
+
+async fn switching_the_app_version_switches_the_subscriptions(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let first = install(&store, &acme, listening_app("listener", &contacts)).await;
+    let deals = [("freshsales", "onDealCreate", "onDeal")];
+    let second = store
+        .insert_app(listening_app("listener", &deals))
+        .await
+        .unwrap();
+    store
+        .switch_app(&first.id, &second.id, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.installation(&first.id).await.unwrap().unwrap().app_id,
+        second.id
+    );
+
+    let contact = product_event("acme", "onContactCreate", None, now());
+    let deal = product_event("acme", "onDealCreate", None, now());
+    let ingested = store
+        .ingest_events(&[contact.clone(), deal.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        ingested,
+        [
+            Ingested::Created {
+                id: contact.id,
+                jobs: 0
+            },
+            Ingested::Created {
+                id: deal.id,
+                jobs: 1
+            },
+        ]
+    );
+    store.uninstall(&first.id, now()).await.unwrap();
+    let missing = store
+        .switch_app(&first.id, &second.id, now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        missing,
+        StoreError::NotFound,
+        "only an active installation switches"
     );
 }

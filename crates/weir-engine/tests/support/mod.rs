@@ -85,6 +85,7 @@ impl World {
                 name: AppName::parse("test-app").unwrap(),
                 platform_version: Some("2.3".into()),
                 package_sha256: weir_core::sha256_hex(&package),
+                subscriptions: subscriptions_of(&package),
                 package,
                 created_at: now,
             })
@@ -200,4 +201,13 @@ impl FakeThirdParty {
 /// A JSON answer, at once.
 pub fn json_reply(status: u16, body: Value) -> Reply {
     (status, "application/json", body.to_string(), Duration::ZERO)
+}
+
+/// The product events a packaged app listens to, as uploading it would store them; none
+/// for a package that uploading would refuse (some tests run such code directly).
+pub fn subscriptions_of(package: &[u8]) -> Vec<weir_core::Subscription> {
+    let package = weir_core::Package::from_zip(package, Default::default()).unwrap();
+    weir_core::AppDefinition::parse(&package)
+        .map(|definition| definition.product_subscriptions())
+        .unwrap_or_default()
 }

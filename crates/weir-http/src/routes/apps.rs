@@ -67,6 +67,7 @@ pub async fn upload(
         ApiError::unprocessable(format!("the package is not valid: {summary}"))
             .with_details(details)
     })?;
+    let subscriptions = definition.product_subscriptions();
     let name = match params.name {
         Some(name) => {
             AppName::parse(&name).map_err(|e| ApiError::unprocessable(format!("name: {e}")))?
@@ -85,6 +86,7 @@ pub async fn upload(
             platform_version: definition.platform_version.map(|v| v.as_str().to_owned()),
             package_sha256: weir_core::sha256_hex(&archive),
             package: archive.to_vec(),
+            subscriptions,
             created_at: weir_core::now(),
         })
         .await?;

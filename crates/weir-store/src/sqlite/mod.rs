@@ -11,15 +11,16 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Row, ToSql};
-use weir_core::{AccountId, App};
+use weir_core::{AccountId, App, ProductEvent};
 
 use self::readers::Readers;
 use self::writer::Writer;
+use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::sql_store::{Backend, Decode, SqlStore};
-use crate::{NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
+use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
 
 /// The embedded store.
 pub type SqliteStore = SqlStore<Sqlite>;
@@ -64,6 +65,7 @@ impl SqliteStore {
 impl Backend for Sqlite {
     /// The single writer claims one batch at a time: nothing to skip.
     const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES;
+    const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         self.writer.write(move |c| execute(c, sql, &params)).await
@@ -123,9 +125,21 @@ impl Backend for Sqlite {
                 let version = fetch(c, sql::NEXT_APP_VERSION, &name, |r| r.int("n"))?;
                 let version = version.first().copied().unwrap_or(1);
                 let stored = crate::stored_app(&app, version);
+                let subscriptions = params::subscriptions(&app);
                 execute(c, sql::INSERT_APP, &params::app(app, version))?;
+                for params in subscriptions {
+                    execute(c, sql::INSERT_SUBSCRIPTION, &params)?;
+                }
                 Ok(stored)
             })
+            .await
+    }
+
+    async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
+        // The single writer makes the key check and the insert one step.
+        let events = events.to_vec();
+        self.writer
+            .write(move |c| events.iter().map(|event| ingest_one(c, event)).collect())
             .await
     }
 
@@ -149,6 +163,27 @@ impl Backend for Sqlite {
             })
             .await
     }
+}
+
+fn ingest_one(c: &Connection, event: &ProductEvent) -> Result<Ingested> {
+    let holder = match ingest::holder_query(event) {
+        Some((sql, params)) => fetch(c, sql, &params, ingest::key_holder)?.pop(),
+        None => None,
+    };
+    match KeyCheck::decide(event, holder) {
+        KeyCheck::Duplicate(id) => return Ok(Ingested::Duplicate { id }),
+        KeyCheck::Release(id) => {
+            execute(c, sql::RELEASE_IDEMPOTENCY_KEY, &[Param::from(id.as_str())])?;
+        }
+        KeyCheck::Free => {}
+    }
+    let [(insert_event, event_params), (insert_jobs, job_params)] = ingest::store_statements(event);
+    execute(c, insert_event, &event_params)?;
+    let jobs = execute(c, insert_jobs, &job_params)?;
+    Ok(Ingested::Created {
+        id: event.id.clone(),
+        jobs,
+    })
 }
 
 fn migrate(connection: &mut Connection) -> Result<()> {

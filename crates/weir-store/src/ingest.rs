@@ -1,0 +1,63 @@
+//! Ingesting product events, written once for both backends: what to do about an event's
+//! idempotency key. A backend runs the steps in one transaction.
+
+use jiff::Timestamp;
+use weir_core::{EventId, ProductEvent};
+
+use crate::IDEMPOTENCY_WINDOW;
+use crate::params::{self, Param};
+use crate::rows::{self, Columns};
+use crate::{Result, sql};
+
+/// The event that holds a key, and when it was received.
+pub(crate) struct KeyHolder {
+    pub id: EventId,
+    pub received_at: Timestamp,
+}
+
+pub(crate) fn key_holder(row: &dyn Columns) -> Result<KeyHolder> {
+    Ok(KeyHolder {
+        id: rows::event_id(row)?,
+        received_at: rows::at(row)?,
+    })
+}
+
+/// What the key's current holder means for a new event.
+pub(crate) enum KeyCheck {
+    /// The key is free (or the event has none): store the event.
+    Free,
+    /// The holder is too old to count: release its key, then store the event.
+    Release(EventId),
+    /// The holder is recent: the event is a repeat of it.
+    Duplicate(EventId),
+}
+
+impl KeyCheck {
+    pub fn decide(event: &ProductEvent, holder: Option<KeyHolder>) -> Self {
+        match holder {
+            None => KeyCheck::Free,
+            Some(holder) if event.received_at < holder.received_at + IDEMPOTENCY_WINDOW => {
+                KeyCheck::Duplicate(holder.id)
+            }
+            Some(holder) => KeyCheck::Release(holder.id),
+        }
+    }
+}
+
+/// The statement that finds the holder of the event's key, if it has one.
+pub(crate) fn holder_query(event: &ProductEvent) -> Option<(&'static str, Vec<Param>)> {
+    let key = event.idempotency_key.as_ref()?;
+    Some((
+        sql::EVENT_BY_IDEMPOTENCY_KEY,
+        vec![event.account_id.as_str().into(), key.as_str().into()],
+    ))
+}
+
+/// The statements that store the event and its jobs, in order; the second's row count is
+/// the number of jobs.
+pub(crate) fn store_statements(event: &ProductEvent) -> [(&'static str, Vec<Param>); 2] {
+    [
+        (sql::INSERT_EVENT, params::product_event(event)),
+        (sql::INSERT_EVENT_JOBS, params::event_jobs(event)),
+    ]
+}
