@@ -1,8 +1,8 @@
-//! The payloads handlers receive (REFERENCE §1 "Payload envelopes"): what every event
-//! carries about the account and the installation, plus what the event itself adds.
+//! The payloads handlers receive (REFERENCE §1 "Payload envelopes", seed 001): what every
+//! event carries about the account and the installation, plus what the event adds.
 
-use serde_json::{Value, json};
-use weir_core::{Account, Installation};
+use serde_json::{Map, Value, json};
+use weir_core::{Account, AppDefinition, Installation, ProductEvent};
 
 /// `{account_id, domain, event, region, timestamp, iparams}`: the fields every envelope
 /// has. `iparams` holds the secure values too: server code gets them all.
@@ -29,4 +29,128 @@ pub fn scheduled(account: &Account, installation: &Installation, data: Value) ->
     );
     envelope["data"] = data;
     envelope
+}
+
+/// A product event as the app's platform delivers it:
+/// - `data` with the posted `actor` in it, and the posted `changes` where the product
+///   puts them: in `data` for Freshsales, in the record (`data.ticket.changes`) for the
+///   others when the record is there;
+/// - `productContext {url, name}` and `version`; Freshsales' `timestamp` is in seconds
+///   (with a fraction), as its payloads show, the others' in milliseconds;
+/// - platform 3.x apps also get `currentHost`;
+/// - Weir's own fields, when posted: `source_id`, `department_id`, `occurred_at`.
+pub fn product(
+    account: &Account,
+    installation: &Installation,
+    app: &AppDefinition,
+    event: &ProductEvent,
+) -> Value {
+    let mut envelope = base(account, installation, &event.name);
+    let product = event.product.as_str();
+    let mut data = match &event.body["data"] {
+        Value::Object(data) => data.clone(),
+        Value::Null => Map::new(),
+        other => Map::from_iter([("value".to_owned(), other.clone())]),
+    };
+    if let Some(actor) = event.body.get("actor").filter(|a| !a.is_null()) {
+        data.insert("actor".into(), actor.clone());
+    }
+    if let Some(changes) = event.body.get("changes").filter(|c| !c.is_null()) {
+        place_changes(&mut data, product, &event.name, changes.clone());
+    }
+    envelope["data"] = Value::Object(data);
+    let is_crm = matches!(product, "freshsales" | "freshworks_crm");
+    let url = match is_crm {
+        true => format!("https://{}/crm", account.domain.as_str()),
+        false => format!("https://{}", account.domain.as_str()),
+    };
+    envelope["productContext"] = json!({"url": url, "name": product});
+    envelope["version"] = json!("2.0");
+    if is_crm {
+        envelope["timestamp"] = json!(weir_core::now().as_millisecond() as f64 / 1000.0);
+    }
+    if app.platform_version.is_some_and(|v| v.is_global()) {
+        let modules: Vec<&str> = app.scopes.iter().map(|s| s.name.as_str()).collect();
+        envelope["currentHost"] = json!({
+            "endpoint_urls": {product: format!("https://{}", account.domain.as_str())},
+            "subscribed_modules": modules,
+        });
+    }
+    for field in ["source_id", "department_id", "occurred_at"] {
+        if let Some(value) = event.body.get(field).filter(|v| !v.is_null()) {
+            envelope[field] = value.clone();
+        }
+    }
+    envelope
+}
+
+/// Freshsales keeps `changes` in `data`; Freshdesk and Freshservice in the record the
+/// event is about (`onTicketUpdate` → `data.ticket.changes`) when the record is there.
+fn place_changes(data: &mut Map<String, Value>, product: &str, event: &str, changes: Value) {
+    if !matches!(product, "freshsales" | "freshworks_crm")
+        && let Some(Value::Object(record)) = data.get_mut(&record_key(event))
+    {
+        record.insert("changes".into(), changes);
+        return;
+    }
+    data.insert("changes".into(), changes);
+}
+
+/// The record an event is about: `onTicketUpdate` → `ticket`, `onTimeEntryCreate` →
+/// `time_entry`.
+fn record_key(event: &str) -> String {
+    let noun = event.strip_prefix("on").unwrap_or(event);
+    let noun = ["Create", "Update", "Delete"]
+        .iter()
+        .find_map(|suffix| noun.strip_suffix(suffix))
+        .unwrap_or(noun);
+    let mut key = String::new();
+    for (i, c) in noun.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            key.push('_');
+        }
+        key.push(c.to_ascii_lowercase());
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_named_after_their_event() {
+        assert_eq!(record_key("onTicketUpdate"), "ticket");
+        assert_eq!(record_key("onTimeEntryCreate"), "time_entry");
+        assert_eq!(record_key("onSalesAccountUpdate"), "sales_account");
+    }
+
+    #[test]
+    fn changes_go_where_each_product_puts_them() {
+        let mut crm = Map::new();
+        crm.insert("contact".into(), json!({"id": 1}));
+        place_changes(
+            &mut crm,
+            "freshsales",
+            "onContactUpdate",
+            json!({"model_changes": {}}),
+        );
+        assert_eq!(
+            Value::Object(crm),
+            json!({"contact": {"id": 1}, "changes": {"model_changes": {}}})
+        );
+
+        let mut desk = Map::new();
+        desk.insert("ticket".into(), json!({"id": 2}));
+        place_changes(
+            &mut desk,
+            "freshdesk",
+            "onTicketUpdate",
+            json!({"status": [2, 4]}),
+        );
+        assert_eq!(
+            Value::Object(desk),
+            json!({"ticket": {"id": 2, "changes": {"status": [2, 4]}}})
+        );
+    }
 }

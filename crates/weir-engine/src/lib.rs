@@ -1,12 +1,15 @@
 //! The workers: the platform that app handlers call into (`host`, over `outbound` HTTP),
 //! running handlers and keeping their records (`runner`), firing schedules
-//! (`scheduler`), and, as they arrive, fan-out of events and outbound delivery.
+//! (`scheduler`), running the jobs product events owe installations (`dispatcher`), and
+//! the app's say in installs, uninstalls and updates (`lifecycle`).
 //!
 //! The HTTP layer persists and answers; this crate does the work.
 
-mod apps;
+pub mod apps;
+pub mod dispatcher;
 pub mod envelope;
 pub mod host;
+pub mod lifecycle;
 pub mod outbound;
 pub mod platform;
 pub mod rate_limit;

@@ -18,6 +18,9 @@ pub struct Platform {
     pub db_calls: RateLimiter<InstallationId>,
     /// Signalled when this node writes a schedule, so the scheduler looks again.
     pub schedules_changed: tokio::sync::Notify,
+    /// Signalled when this node has stored events with jobs, so the dispatcher runs them
+    /// at once rather than at its next look.
+    pub jobs_ready: tokio::sync::Notify,
 }
 
 impl Platform {
@@ -27,6 +30,7 @@ impl Platform {
             outbound,
             db_calls: RateLimiter::per_minute(settings.db_calls_per_minute),
             schedules_changed: tokio::sync::Notify::new(),
+            jobs_ready: tokio::sync::Notify::new(),
             settings,
         }
     }

@@ -67,13 +67,47 @@ impl Runner {
         event: &str,
         payload: Value,
     ) -> Result<InvocationRecord, RunError> {
-        let store = self.platform.store.as_ref();
-        let app = self.apps.get(store, &installation.app_id).await?;
+        let app = self.app(&installation.app_id).await?;
         let handler = handler_for(&app.definition, event).ok_or_else(|| RunError::NoHandler {
             event: event.to_owned(),
         })?;
         self.invoke(installation, &app, event, Entry::Handler(handler), payload)
             .await
+    }
+
+    /// Runs `handler` for `event`: for jobs, which know their handler already (an omni
+    /// app may handle one event with different functions per product).
+    pub async fn run_handler(
+        &self,
+        installation: Arc<Installation>,
+        event: &str,
+        handler: &str,
+        payload: Value,
+    ) -> Result<InvocationRecord, RunError> {
+        let app = self.app(&installation.app_id).await?;
+        self.invoke(
+            installation,
+            &app,
+            event,
+            Entry::Handler(handler.to_owned()),
+            payload,
+        )
+        .await
+    }
+
+    /// An app version's declarations and code, read once per process.
+    pub async fn app(&self, id: &weir_core::AppId) -> Result<Arc<LoadedApp>, LoadError> {
+        self.apps.get(self.platform.store.as_ref(), id).await
+    }
+
+    /// Whether the app of `installation` has a handler for `event`.
+    pub async fn handles(
+        &self,
+        installation: &Installation,
+        event: &str,
+    ) -> Result<bool, LoadError> {
+        let app = self.app(&installation.app_id).await?;
+        Ok(handler_for(&app.definition, event).is_some())
     }
 
     /// Runs a connector method (`path`, e.g. `global-webhooks/chat-events/handle.js`) for
@@ -86,8 +120,7 @@ impl Runner {
         path: &str,
         mut args: Value,
     ) -> Result<InvocationRecord, RunError> {
-        let store = self.platform.store.as_ref();
-        let app = self.apps.get(store, &installation.app_id).await?;
+        let app = self.app(&installation.app_id).await?;
         if app.code.source(path).is_none() {
             return Err(RunError::NoHandler {
                 event: format!("{event} ({path} is not in the package)"),

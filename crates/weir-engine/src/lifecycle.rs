@@ -1,0 +1,182 @@
+//! Installing, uninstalling and updating an app in an account, with the app's say in each
+//! (REFERENCE §1 `renderData`): `onAppInstall` may refuse an install, `onAppUninstall` an
+//! uninstall, and `afterAppUpdate` an update, which is then reverted.
+//!
+//! A setup handler must answer with `renderData`: one that ends without it refuses, as on
+//! Freshworks, where the platform would wait for the answer until it timed out.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use weir_core::{AppId, Installation, InvocationId, InvocationRecord, InvocationStatus};
+
+use crate::envelope;
+use crate::runner::{RunError, Runner};
+
+pub const INSTALL_EVENT: &str = "onAppInstall";
+pub const UNINSTALL_EVENT: &str = "onAppUninstall";
+pub const UPDATE_EVENT: &str = "afterAppUpdate";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    /// The app's handler refused (or failed, or never answered).
+    #[error("{event} refused: {message}")]
+    Refused {
+        event: &'static str,
+        message: String,
+        /// The handler's record, unless it went with the installation it belonged to.
+        invocation: Option<InvocationId>,
+    },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Store(#[from] weir_store::StoreError),
+}
+
+/// Stores the installation and runs its `onAppInstall`. A refusal removes the
+/// installation and all it made meanwhile (`$db` data, schedules, records), as if the
+/// install had never been tried.
+pub async fn install(runner: &Runner, installation: Installation) -> Result<(), LifecycleError> {
+    let store = runner.platform().store.clone();
+    store.insert_installation(&installation).await?;
+    let installation = Arc::new(installation);
+    let answer = setup(runner, installation.clone(), INSTALL_EVENT).await;
+    if !matches!(answer, Ok(None)) {
+        store.delete_installation(&installation.id).await?;
+    }
+    match answer? {
+        None => Ok(()),
+        Some(refusal) => Err(LifecycleError::Refused {
+            event: INSTALL_EVENT,
+            message: refusal.message,
+            invocation: None,
+        }),
+    }
+}
+
+/// Runs `onAppUninstall`, then uninstalls, unless the handler refuses and `force` is
+/// not set. A forced uninstall still runs the handler, so the app can clean up.
+pub async fn uninstall(
+    runner: &Runner,
+    installation: Installation,
+    force: bool,
+) -> Result<(), LifecycleError> {
+    let id = installation.id.clone();
+    let refusal = setup(runner, Arc::new(installation), UNINSTALL_EVENT).await?;
+    if let Some(refusal) = refusal.filter(|_| !force) {
+        return Err(LifecycleError::Refused {
+            event: UNINSTALL_EVENT,
+            message: refusal.message,
+            invocation: Some(refusal.invocation),
+        });
+    }
+    runner
+        .platform()
+        .store
+        .uninstall(&id, weir_core::now())
+        .await?;
+    Ok(())
+}
+
+/// Moves the installation to the app version `to` and runs its `afterAppUpdate`; a
+/// refusal moves it back. Returns the installation as it is now.
+pub async fn update(
+    runner: &Runner,
+    installation: Installation,
+    to: &AppId,
+) -> Result<Installation, LifecycleError> {
+    let store = runner.platform().store.clone();
+    let from = installation.app_id.clone();
+    store
+        .switch_app(&installation.id, to, weir_core::now())
+        .await?;
+    let updated = Installation {
+        app_id: to.clone(),
+        ..installation
+    };
+    let answer = setup(runner, Arc::new(updated.clone()), UPDATE_EVENT).await;
+    if !matches!(answer, Ok(None)) {
+        store
+            .switch_app(&updated.id, &from, weir_core::now())
+            .await?;
+    }
+    match answer? {
+        None => Ok(updated),
+        Some(refusal) => Err(LifecycleError::Refused {
+            event: UPDATE_EVENT,
+            message: refusal.message,
+            invocation: Some(refusal.invocation),
+        }),
+    }
+}
+
+/// A setup handler's "no", and the record of the run that said it.
+struct Refusal {
+    message: String,
+    invocation: InvocationId,
+}
+
+/// Runs a setup handler, if the app has one; returns its refusal, if any.
+async fn setup(
+    runner: &Runner,
+    installation: Arc<Installation>,
+    event: &'static str,
+) -> Result<Option<Refusal>, LifecycleError> {
+    if !runner
+        .handles(&installation, event)
+        .await
+        .map_err(RunError::from)?
+    {
+        return Ok(None);
+    }
+    let store = runner.platform().store.clone();
+    let account = store
+        .account(&installation.account_id)
+        .await?
+        .ok_or(weir_store::StoreError::NotFound)?;
+    let payload = envelope::base(&account, &installation, event);
+    let record = runner.run(installation, event, payload).await?;
+    Ok(refusal(&record).map(|message| Refusal {
+        message,
+        invocation: record.id,
+    }))
+}
+
+/// Why a setup handler's run counts as a refusal, or `None` if it agreed.
+fn refusal(record: &InvocationRecord) -> Option<String> {
+    if record.status != InvocationStatus::Success {
+        if lists_no_such_handler(record) {
+            return None;
+        }
+        let error = record.error.as_deref().unwrap_or("the handler failed");
+        return Some(match record.status {
+            InvocationStatus::Error => {
+                format!("Error while executing App server script! - {error}")
+            }
+            _ => error.to_owned(),
+        });
+    }
+    let Some(render) = &record.render else {
+        return Some(format!(
+            "{} finished without calling renderData()",
+            record.event
+        ));
+    };
+    match render["status"].as_u64() {
+        Some(200) => None,
+        _ => Some(match &render["message"] {
+            Value::String(message) => message.clone(),
+            Value::Null => format!("the app answered with status {}", render["status"]),
+            other => other.to_string(),
+        }),
+    }
+}
+
+/// A platform 2.0 app lists its handlers in `exports.events`, which only running the code
+/// reveals; one that lists no setup handler has none, and so has nothing to refuse.
+fn lists_no_such_handler(record: &InvocationRecord) -> bool {
+    record.handler == record.event
+        && record.error.as_deref().is_some_and(|error| {
+            error.contains(&format!("{} is not a function exported by", record.event))
+        })
+}
