@@ -2,7 +2,7 @@
 //! must match the expected shape exactly (unknown fields are errors that name the field).
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::BodyExt;
@@ -112,6 +112,23 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
             Ok(Path(value)) => Ok(PathParams(value)),
             Err(rejection) => Err(ApiError::bad_request(format!(
                 "invalid path: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// Query parameters, with unknown or malformed ones answered in the API's error shape.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "invalid query: {}",
                 rejection.body_text()
             ))),
         }

@@ -16,16 +16,17 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::{health_router, router};
 pub use state::{Limits, ServerState};
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves `app` (`router` for an API node, `health_router` for a worker-only one) until
+/// `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
-    state: ServerState,
+    app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -3,11 +3,14 @@
 use std::sync::Arc;
 
 use weir_core::{PackageLimits, TokenHash};
+use weir_engine::Runner;
 use weir_store::Store;
 
 #[derive(Clone)]
 pub struct ServerState {
     pub store: Arc<dyn Store>,
+    /// Runs app handlers: the lifecycle handlers of installs, uninstalls and updates.
+    pub runner: Arc<Runner>,
     /// The hash of the admin token; the token itself is never held.
     pub admin_token: Arc<TokenHash>,
     /// The base of every URL Weir hands out, without a trailing slash.

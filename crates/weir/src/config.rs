@@ -43,6 +43,11 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     host_overrides: Vec<String>,
+    /// What this node does, comma-separated: `api` (serve HTTP and accept events) and
+    /// `worker` (run handlers, schedules and deliveries). Nodes sharing one PostgreSQL
+    /// database may split the roles [default: api,worker]
+    #[arg(long, env = "WEIR_ROLE", value_delimiter = ',')]
+    role: Vec<Role>,
 }
 
 /// The same settings in `weir.toml`.
@@ -56,6 +61,14 @@ struct FileConfig {
     allow_private_destinations: Option<Vec<String>>,
     /// Host name → "IP:PORT".
     host_overrides: Option<BTreeMap<String, String>>,
+    role: Option<Vec<Role>>,
+}
+
+#[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Api,
+    Worker,
 }
 
 /// Not `Debug`: `database_url` may hold a password.
@@ -66,6 +79,10 @@ pub struct ServeConfig {
     /// `None` means "http:// and the address actually bound", known only after binding.
     pub public_url: Option<String>,
     pub outbound: OutboundSettings,
+    /// Whether this node serves the API.
+    pub api: bool,
+    /// Whether this node runs handlers, schedules and deliveries.
+    pub workers: bool,
 }
 
 impl ServeArgs {
@@ -74,6 +91,11 @@ impl ServeArgs {
             Some(path) => read_file_config(path)?,
             None if Path::new("weir.toml").exists() => read_file_config(Path::new("weir.toml"))?,
             None => FileConfig::default(),
+        };
+        let roles = match (self.role, file.role) {
+            (flag, _) if !flag.is_empty() => flag,
+            (_, Some(file)) if !file.is_empty() => file,
+            _ => vec![Role::Api, Role::Worker],
         };
         let public_url = self
             .public_url
@@ -91,6 +113,8 @@ impl ServeArgs {
                 .unwrap_or_else(|| "weir-data".into()),
             database_url: self.database_url.or(file.database_url),
             public_url,
+            api: roles.contains(&Role::Api),
+            workers: roles.contains(&Role::Worker),
             outbound: OutboundSettings {
                 allow_private: allowed_networks(or_file(
                     self.allow_private_destinations,
@@ -215,6 +239,31 @@ mod tests {
             "https://ev.example.com"
         );
         assert!(checked_public_url("ev.example.com").is_err());
+    }
+
+    #[test]
+    fn roles_come_from_flags_or_the_file_and_default_to_both() {
+        let dir = std::env::temp_dir().join(format!("weir-config-role-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("weir.toml");
+        std::fs::write(&file, "role = [\"worker\"]\n").unwrap();
+        let roles = |args: ServeArgs| {
+            let config = args.resolve().unwrap();
+            (config.api, config.workers)
+        };
+        assert_eq!(roles(ServeArgs::default()), (true, true));
+        let from_file = ServeArgs {
+            config: Some(file.clone()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(roles(from_file), (false, true));
+        let flag = ServeArgs {
+            config: Some(file),
+            role: vec![Role::Api],
+            ..ServeArgs::default()
+        };
+        assert_eq!(roles(flag), (true, false));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -36,12 +36,20 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
     let runner = start_runner(store.clone(), &config.outbound, &public_url)?;
-    weir_engine::scheduler::spawn(runner.clone());
+    if config.workers {
+        weir_engine::scheduler::spawn(runner.clone());
+        weir_engine::dispatcher::spawn(runner.clone());
+    }
     let state = ServerState {
         store,
+        runner,
         admin_token: Arc::new(admin_token),
         public_url: public_url.as_str().into(),
         limits: weir_http::Limits::default(),
+    };
+    let app = match config.api {
+        true => weir_http::router(state),
+        false => weir_http::health_router(state),
     };
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");
@@ -60,7 +68,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         }
     };
     tokio::select! {
-        served = weir_http::serve(listener, state, shutdown) => served?,
+        served = weir_http::serve(listener, app, shutdown) => served?,
         () = drained_or_late => tracing::warn!(
             seconds = DRAIN_TIME.as_secs(),
             "requests still running after the drain time; stopping without them"

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use weir_core::{App, AppId, AppName, Package, PackageError};
 use weir_store::NewApp;
 
 use crate::auth::Caller;
-use crate::body::{PathParams, read_limited, require_content_type};
+use crate::body::{PathParams, QueryParams, read_limited, require_content_type};
 use crate::error::{ApiError, Detail};
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
@@ -27,13 +27,11 @@ pub struct UploadParams {
 pub async fn upload(
     State(state): State<ServerState>,
     caller: Caller,
-    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<UploadParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_admin()?;
-    let Query(params) =
-        params.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
     require_content_type(
         &headers,
         &["application/zip", "application/x-zip-compressed"],

@@ -9,13 +9,16 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weir_core::{
-    AccountId, AppDefinition, AppId, AppName, Departments, Installation, InstallationId,
+    AccountId, App, AppDefinition, AppId, AppName, Departments, Installation, InstallationId,
     InstallationStatus, Iparams, Package,
 };
+use weir_engine::RunError;
+use weir_engine::lifecycle::{self, LifecycleError};
+use weir_store::PageRequest;
 
 use super::load_account;
 use crate::auth::Caller;
-use crate::body::{JsonBody, PathParams};
+use crate::body::{JsonBody, PathParams, QueryParams};
 use crate::error::ApiError;
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
@@ -105,8 +108,8 @@ pub async fn create(
     let installation = Installation {
         id: InstallationId::generate(),
         account_id: account.id,
-        app_id: app.id,
-        app_name: app.name,
+        app_id: app.id.clone(),
+        app_name: app.name.clone(),
         status: InstallationStatus::Active,
         iparams,
         departments,
@@ -115,13 +118,113 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    state.store.insert_installation(&installation).await?;
+    if let Some(installed) = active_installation_of(&state, &installation).await? {
+        let updated = update(&state, installed, &app).await?;
+        let location = format!("/api/v1/installations/{}", updated.id);
+        return Ok((
+            StatusCode::OK,
+            [(header::LOCATION, location)],
+            Json(InstallationView::new(updated, &state.public_url)),
+        ));
+    }
+    lifecycle::install(&state.runner, installation.clone())
+        .await
+        .map_err(lifecycle_error)?;
     let location = format!("/api/v1/installations/{}", installation.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(InstallationView::new(installation, &state.public_url)),
     ))
+}
+
+/// The account's active installation of the same app (any version), if there is one.
+async fn active_installation_of(
+    state: &ServerState,
+    new: &Installation,
+) -> Result<Option<Installation>, ApiError> {
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = state.store.installations(&new.account_id, &page).await?;
+        if let Some(same) = found.items.into_iter().find(|i| i.app_name == new.app_name) {
+            return Ok(Some(same));
+        }
+        match found.next_after {
+            Some(after) => page.after = Some(after),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Installing a newer version of an installed app updates the installation to it (and
+/// runs its `afterAppUpdate`); the installation keeps its iparams, scopes and departments.
+async fn update(
+    state: &ServerState,
+    installed: Installation,
+    newer: &App,
+) -> Result<Installation, ApiError> {
+    let current = state.store.app(&installed.app_id).await?.ok_or_else(|| {
+        ApiError::from(weir_store::StoreError::Corrupt(format!(
+            "installation {} names a missing app",
+            installed.id
+        )))
+    })?;
+    if newer.version <= current.version {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "app {:?} version {} is already installed in account {} (installation {}); \
+                 install a newer version to update it, or uninstall it first",
+                current.name.as_str(),
+                current.version,
+                installed.account_id,
+                installed.id
+            ),
+        ));
+    }
+    lifecycle::update(&state.runner, installed, &newer.id)
+        .await
+        .map_err(|error| match error {
+            LifecycleError::Refused { message, .. } => ApiError::unprocessable(format!(
+                "the app refused the update (afterAppUpdate): {message}; \
+                 the installation stays on version {}",
+                current.version
+            )),
+            other => lifecycle_error(other),
+        })
+}
+
+/// How the app's refusals and the engine's failures are answered.
+fn lifecycle_error(error: LifecycleError) -> ApiError {
+    match error {
+        LifecycleError::Refused {
+            event: lifecycle::INSTALL_EVENT,
+            message,
+            ..
+        } => ApiError::unprocessable(format!(
+            "the app refused the install (onAppInstall): {message}"
+        )),
+        LifecycleError::Refused {
+            event,
+            message,
+            invocation,
+        } => {
+            let record = invocation.map_or(String::new(), |id| format!(" (invocation {id})"));
+            ApiError::new(
+                StatusCode::CONFLICT,
+                format!("the app refused ({event}): {message}{record}"),
+            )
+        }
+        LifecycleError::Store(error) => error.into(),
+        LifecycleError::Run(RunError::Store(error)) => error.into(),
+        LifecycleError::Run(error) => {
+            tracing::error!(%error, "a lifecycle handler could not run");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            )
+        }
+    }
 }
 
 /// The app's definition, read from its stored package. Unzipping and parsing is CPU
@@ -191,11 +294,21 @@ pub async fn show(
     Ok(Json(InstallationView::new(installation, &state.public_url)))
 }
 
-/// Uninstalls. The record stays, marked `uninstalled`, for the audit trail.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninstallParams {
+    /// Uninstall even if the app's `onAppUninstall` refuses.
+    #[serde(default)]
+    force: bool,
+}
+
+/// Uninstalls, after the app's `onAppUninstall` agrees (or with `?force=true`). The
+/// record stays, marked `uninstalled`, for the audit trail.
 pub async fn delete(
     State(state): State<ServerState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
+    QueryParams(params): QueryParams<UninstallParams>,
 ) -> Result<StatusCode, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
     if installation.status == InstallationStatus::Uninstalled {
@@ -204,10 +317,9 @@ pub async fn delete(
             format!("installation {id} is already uninstalled"),
         ));
     }
-    state
-        .store
-        .uninstall(&installation.id, weir_core::now())
-        .await?;
+    lifecycle::uninstall(&state.runner, installation, params.force)
+        .await
+        .map_err(lifecycle_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,14 +3,14 @@
 //! range); `GET /invocations/{id}` shows one.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use jiff::Timestamp;
 use serde::Deserialize;
 use weir_core::{InvocationFilter, InvocationId, InvocationRecord, InvocationStatus};
 
 use super::installations::load_installation;
 use crate::auth::Caller;
-use crate::body::PathParams;
+use crate::body::{PathParams, QueryParams};
 use crate::error::ApiError;
 use crate::pagination::{ListResponse, page_request};
 use crate::state::ServerState;
@@ -32,10 +32,8 @@ pub async fn list(
     State(state): State<ServerState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<ListResponse<InvocationRecord>>, ApiError> {
-    let Query(query) =
-        query.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
     let installation = load_installation(&state, &caller, &id).await?;
     let filter = InvocationFilter {
         event: query.event,

@@ -3,6 +3,7 @@
 mod accounts;
 mod api_keys;
 mod apps;
+mod events;
 mod health;
 mod installations;
 mod invocations;
@@ -10,7 +11,7 @@ mod invocations;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use weir_core::{Account, AccountId};
 
 use crate::auth::Caller;
@@ -39,6 +40,8 @@ pub fn router(state: ServerState) -> Router {
             "/installations/{id}",
             get(installations::show).delete(installations::delete),
         )
+        .route("/accounts/{id}/events", post(events::post))
+        .route("/events/{id}", get(events::show))
         .route("/installations/{id}/invocations", get(invocations::list))
         .route("/invocations/{id}", get(invocations::show))
         .route("/apps", get(apps::list).post(apps::upload))
@@ -51,6 +54,15 @@ pub fn router(state: ServerState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read, and limited, by our own extractors (`body.rs`).
         .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// A worker-only node answers health checks and nothing else.
+pub fn health_router(state: ServerState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(no_route)
         .with_state(state)
 }
 

@@ -131,6 +131,12 @@ impl Server {
         assert!(status.success(), "weir exited with {status}");
     }
 
+    /// SIGKILL: no draining, no flushing; what was acknowledged must already be durable.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("running");
+        self.child.wait().await.unwrap();
+    }
+
     pub async fn call(
         &self,
         method: Method,

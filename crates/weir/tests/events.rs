@@ -1,0 +1,563 @@
+//! Product events over real HTTP, on both storage backends: the host posts events, the
+//! installed apps' handlers run with the envelopes of seed 001, and the lifecycle
+//! handlers have their say in installs, uninstalls and updates.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Server, Storage};
+
+on_both_backends!(
+    every_freshsales_event_reaches_an_omni_app_with_its_envelope,
+    unknown_events_duplicates_and_batches,
+    events_reach_only_their_own_account,
+    a_refused_install_leaves_nothing_behind,
+    a_refused_uninstall_blocks_unless_forced,
+    a_refused_update_keeps_the_installed_version,
+    an_acknowledged_event_survives_sigkill,
+);
+
+/// Handles every Freshsales event of seed 001 in both CRM products, with one handler per
+/// product, and returns what it got so that the invocation record shows it.
+fn omni_app(version_note: &str) -> Vec<u8> {
+    let events = weir_core::payloads::sampled_events("freshsales");
+    let handlers = |handler: &str| -> Value {
+        let mut map = serde_json::Map::new();
+        for event in &events {
+            map.insert((*event).into(), json!({"handler": handler}));
+        }
+        map.insert("onAppInstall".into(), json!({"handler": "onInstall"}));
+        Value::Object(map)
+    };
+    let manifest = json!({
+        "name": "omni",
+        "platform-version": "2.3",
+        "product": {
+            "freshsales": {"events": handlers("onSales")},
+            "freshworks_crm": {"events": handlers("onCrm")},
+        },
+    });
+    let code = format!(
+        "// {version_note}
+        exports = {{
+          onSales: function (payload) {{ return {{ via: 'freshsales', payload: payload }}; }},
+          onCrm: function (payload) {{ return {{ via: 'freshworks_crm', payload: payload }}; }},
+          onInstall: function (payload) {{ renderData(); }},
+        }};"
+    );
+    weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        (
+            "config/iparams.json",
+            r#"{"api_key": {"display_name": "API key", "type": "text", "secure": true},
+                "region": {"display_name": "Region", "type": "text"}}"#,
+        ),
+        ("server/server.js", &code),
+    ])
+}
+
+/// An app whose lifecycle handlers answer as `server_js` says.
+fn lifecycle_app(server_js: &str) -> Vec<u8> {
+    let manifest = json!({
+        "name": "careful",
+        "platform-version": "2.3",
+        "product": {"freshsales": {"events": {
+            "onAppInstall": {"handler": "install"},
+            "onAppUninstall": {"handler": "uninstall"},
+            "afterAppUpdate": {"handler": "update"},
+            "onContactCreate": {"handler": "contact"},
+            "onScheduledEvent": {"handler": "scheduled"},
+        }}},
+    });
+    weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        ("server/server.js", server_js),
+    ])
+}
+
+async fn upload(server: &Server, zip: Vec<u8>) -> String {
+    let app = server.upload_app("/api/v1/apps", zip).await;
+    assert_eq!(app.status, StatusCode::CREATED, "{}", app.body);
+    app.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn account(server: &Server, id: &str) {
+    let account = json!({"id": id, "domain": "acme.myfreshworks.com", "region": "US",
+        "product": "freshsales"});
+    let created = server.post("/api/v1/accounts", account).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+}
+
+/// Installs the app, with the iparams of `omni_app` when it has them.
+async fn install(server: &Server, account: &str, app: &str) -> String {
+    let shown = server.get(&format!("/api/v1/apps/{app}")).await.body;
+    let iparams = match shown["name"].as_str() {
+        Some("omni") => json!({"api_key": "k-secret", "region": "eu"}),
+        _ => json!({}),
+    };
+    let body = json!({"app_id": app, "iparams": iparams});
+    let path = format!("/api/v1/accounts/{account}/installations");
+    let installed = server.post(&path, body).await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    installed.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn post_events(server: &Server, account: &str, body: Value) -> support::Reply {
+    server
+        .post(&format!("/api/v1/accounts/{account}/events"), body)
+        .await
+}
+
+/// The event once none of its jobs is pending any more.
+async fn settled(server: &Server, event: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let shown = server.get(&format!("/api/v1/events/{event}")).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+        let jobs = shown.body["jobs"].as_array().unwrap();
+        if jobs.iter().all(|job| job["status"] != "pending") {
+            return shown.body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs still pending: {}",
+            shown.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The record of the run of the event's one job.
+async fn only_run(server: &Server, event: &str) -> Value {
+    let settled = settled(server, event).await;
+    let jobs = settled["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{settled}");
+    assert_eq!(jobs[0]["status"], "done", "{settled}");
+    let record = jobs[0]["last_invocation"].as_str().unwrap();
+    server
+        .get(&format!("/api/v1/invocations/{record}"))
+        .await
+        .body
+}
+
+async fn invocation_count(server: &Server, installation: &str, event: &str) -> usize {
+    let path = format!("/api/v1/installations/{installation}/invocations?event={event}");
+    let listed = server.get(&path).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    listed.body["data"].as_array().unwrap().len()
+}
+
+async fn every_freshsales_event_reaches_an_omni_app_with_its_envelope(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let app = upload(&server, omni_app("v1")).await;
+    let installation = install(&server, "acme", &app).await;
+    assert_eq!(
+        invocation_count(&server, &installation, "onAppInstall").await,
+        1
+    );
+
+    let events = weir_core::payloads::sampled_events("freshsales");
+    assert_eq!(events.len(), 12, "seed 001 documents 12 Freshsales events");
+    for event in events {
+        let sample = weir_core::payloads::sample("freshsales", event).unwrap();
+        let posted = post_events(&server, "acme", sample.clone()).await;
+        assert_eq!(
+            posted.status,
+            StatusCode::ACCEPTED,
+            "{event}: {}",
+            posted.body
+        );
+        assert_eq!(posted.body["jobs"], 1, "{event}");
+        let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+        assert_eq!(record["status"], "success", "{event}: {record}");
+        assert_eq!(record["handler"], "onSales");
+        let got = &record["result"];
+        assert_eq!(got["via"], "freshsales");
+        let envelope = &got["payload"];
+        assert_eq!(envelope["event"], event);
+        assert_eq!(envelope["account_id"], "acme");
+        assert_eq!(envelope["domain"], "acme.myfreshworks.com");
+        assert_eq!(envelope["region"], "US");
+        assert_eq!(envelope["version"], "2.0");
+        assert!(envelope["timestamp"].is_number(), "{envelope}");
+        assert_eq!(
+            envelope["productContext"],
+            json!({"url": "https://acme.myfreshworks.com/crm", "name": "freshsales"})
+        );
+        assert_eq!(
+            envelope["iparams"],
+            json!({"api_key": "k-secret", "region": "eu"}),
+            "secure iparams too"
+        );
+        // The record as posted, with the actor beside it, as seed 001 shows.
+        let record_name = sample["data"].as_object().unwrap().keys().next().unwrap();
+        assert_eq!(envelope["data"][record_name], sample["data"][record_name]);
+        assert_eq!(envelope["data"]["actor"], sample["actor"]);
+        if event.ends_with("Update") {
+            assert_eq!(envelope["data"]["changes"], sample["changes"], "{event}");
+            assert!(envelope["data"]["changes"]["model_changes"].is_object());
+        }
+    }
+
+    // The same event for the other product of the omni app runs that product's handler.
+    let mut crm = weir_core::payloads::sample("freshsales", "onDealCreate").unwrap();
+    crm["product"] = json!("freshworks_crm");
+    let posted = post_events(&server, "acme", crm).await;
+    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["handler"], "onCrm");
+    assert_eq!(
+        record["result"]["payload"]["productContext"]["name"],
+        "freshworks_crm"
+    );
+    server.stop().await;
+}
+
+async fn unknown_events_duplicates_and_batches(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let app = upload(&server, omni_app("v1")).await;
+    let installation = install(&server, "acme", &app).await;
+
+    let unknown = post_events(
+        &server,
+        "acme",
+        json!({"event": "onContactDelete", "data": {}}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown
+            .message()
+            .starts_with("event: \"onContactDelete\" is not an event of freshsales; its events are: onContactCreate, onContactUpdate,"),
+        "{}",
+        unknown.message()
+    );
+    let lifecycle = post_events(
+        &server,
+        "acme",
+        json!({"event": "onAppInstall", "data": {}}),
+    )
+    .await;
+    assert_eq!(
+        lifecycle.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        lifecycle.body
+    );
+    let no_data = post_events(&server, "acme", json!({"event": "onContactCreate"})).await;
+    assert_eq!(no_data.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_data.message(), "missing field `data`");
+    let stray = json!({"event": "onContactCreate", "data": {}, "colour": "red"});
+    let stray = post_events(&server, "acme", stray).await;
+    assert_eq!(stray.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        stray.message().contains("unknown field `colour`"),
+        "{}",
+        stray.message()
+    );
+
+    // A bad event anywhere in a batch refuses the whole batch, naming its place.
+    let batch = json!([
+        {"event": "onContactCreate", "data": {"contact": {"id": 1}}},
+        {"event": "onDealCreate", "data": {}, "occurred_at": "yesterday"},
+    ]);
+    let refused = post_events(&server, "acme", batch).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.message().starts_with("[1].occurred_at: "),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(
+        invocation_count(&server, &installation, "onContactCreate").await,
+        0
+    );
+
+    let batch = json!([
+        {"event": "onContactCreate", "data": {"contact": {"id": 1}}, "idempotency_key": "c-1"},
+        {"event": "onDealCreate", "data": {"deal": {"id": 2}}},
+        {"event": "onContactCreate", "data": {"contact": {"id": 1}}, "idempotency_key": "c-1"},
+    ]);
+    let accepted = post_events(&server, "acme", batch).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let ids: Vec<&Value> = accepted.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["id"])
+        .collect();
+    assert_eq!(ids[0], ids[2], "the repeat names the first");
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(accepted.body["events"][2]["duplicate"], true);
+
+    let again = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}},
+        "idempotency_key": "c-1"});
+    let again = post_events(&server, "acme", again).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(&again.body["id"], ids[0]);
+    assert_eq!(again.body["duplicate"], true);
+    assert_eq!(again.body["jobs"], 0);
+
+    for id in [ids[0], ids[1]] {
+        settled(&server, id.as_str().unwrap()).await;
+    }
+    assert_eq!(
+        invocation_count(&server, &installation, "onContactCreate").await,
+        1,
+        "one fan-out for one key"
+    );
+    assert_eq!(
+        invocation_count(&server, &installation, "onDealCreate").await,
+        1
+    );
+
+    let empty = post_events(&server, "acme", json!([])).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let too_many: Vec<Value> = (0..101)
+        .map(|_| json!({"event": "onTaskCreate", "data": {}}))
+        .collect();
+    let too_many = post_events(&server, "acme", Value::Array(too_many)).await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        too_many.message(),
+        "a batch holds 1 to 100 events; this one has 101"
+    );
+    let nowhere = post_events(
+        &server,
+        "nobody",
+        json!({"event": "onTaskCreate", "data": {}}),
+    )
+    .await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+async fn events_reach_only_their_own_account(storage: Storage) {
+    let server = Server::start(&storage).await;
+    let app = upload(&server, omni_app("v1")).await;
+    account(&server, "acme").await;
+    account(&server, "globex").await;
+    account(&server, "empty").await;
+    let acme = install(&server, "acme", &app).await;
+    let globex = install(&server, "globex", &app).await;
+
+    let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 5}}});
+    let posted = post_events(&server, "acme", contact.clone()).await;
+    only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(invocation_count(&server, &acme, "onContactCreate").await, 1);
+    assert_eq!(
+        invocation_count(&server, &globex, "onContactCreate").await,
+        0
+    );
+
+    let unheard = post_events(&server, "empty", contact).await;
+    assert_eq!(unheard.status, StatusCode::ACCEPTED, "{}", unheard.body);
+    assert_eq!(unheard.body["jobs"], 0);
+    let shown = server
+        .get(&format!(
+            "/api/v1/events/{}",
+            unheard.body["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(shown.body["event"], "onContactCreate");
+    assert_eq!(shown.body["jobs"], json!([]));
+    assert_eq!(invocation_count(&server, &acme, "onContactCreate").await, 1);
+    server.stop().await;
+}
+
+async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let refusing = lifecycle_app(
+        "exports = {
+          install: async function (payload) {
+            await $db.set('seen', { at: payload.timestamp });
+            await $schedule.create({ name: 'later', data: {},
+              schedule_at: new Date(Date.now() + 3600000).toISOString() });
+            renderData({ message: 'The API key is not valid' });
+          },
+        };",
+    );
+    let app = upload(&server, refusing).await;
+    let path = "/api/v1/accounts/acme/installations";
+    let refused = server.post(path, json!({"app_id": app})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        refused.message(),
+        "the app refused the install (onAppInstall): The API key is not valid"
+    );
+    let listed = server.get(path).await;
+    assert_eq!(listed.body["data"], json!([]), "no installation is left");
+
+    let throwing =
+        lifecycle_app("exports = { install: function () { throw new Error('boom'); } };");
+    let app = upload(&server, throwing).await;
+    let refused = server.post(path, json!({"app_id": app})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.message().starts_with(
+            "the app refused the install (onAppInstall): Error while executing App server script! - "
+        ) && refused.message().contains("boom"),
+        "{}",
+        refused.message()
+    );
+    let silent = lifecycle_app("exports = { install: function () {} };");
+    let app = upload(&server, silent).await;
+    let refused = server.post(path, json!({"app_id": app})).await;
+    assert_eq!(
+        refused.message(),
+        "the app refused the install (onAppInstall): onAppInstall finished without calling renderData()"
+    );
+
+    // Nothing of the refused tries is in the way: an agreeing version installs.
+    let agreeing = lifecycle_app("exports = { install: function () { renderData(); } };");
+    let app = upload(&server, agreeing).await;
+    let installed = server.post(path, json!({"app_id": app})).await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    assert_eq!(
+        server.get(path).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    server.stop().await;
+}
+
+async fn a_refused_uninstall_blocks_unless_forced(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let app = lifecycle_app(
+        "exports = {
+          install: function () { renderData(); },
+          uninstall: function () { renderData({ status: 403, message: 'Still syncing' }); },
+        };",
+    );
+    let app = upload(&server, app).await;
+    let installation = install(&server, "acme", &app).await;
+    let path = format!("/api/v1/installations/{installation}");
+    let blocked = server.delete(&path).await;
+    assert_eq!(blocked.status, StatusCode::CONFLICT, "{}", blocked.body);
+    assert!(
+        blocked
+            .message()
+            .starts_with("the app refused (onAppUninstall): Still syncing (invocation inv_"),
+        "{}",
+        blocked.message()
+    );
+    assert_eq!(server.get(&path).await.body["status"], "active");
+
+    let forced = server.delete(&format!("{path}?force=true")).await;
+    assert_eq!(forced.status, StatusCode::NO_CONTENT, "{}", forced.body);
+    assert_eq!(server.get(&path).await.body["status"], "uninstalled");
+    assert_eq!(
+        invocation_count(&server, &installation, "onAppUninstall").await,
+        2
+    );
+    let bad_flag = server.delete(&format!("{path}?force=maybe")).await;
+    assert_eq!(bad_flag.status, StatusCode::BAD_REQUEST);
+    server.stop().await;
+}
+
+async fn a_refused_update_keeps_the_installed_version(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let v1 = upload(
+        &server,
+        lifecycle_app(
+            "exports = { install: function () { renderData(); },
+              contact: function () { return 'v1'; } };",
+        ),
+    )
+    .await;
+    let installation = install(&server, "acme", &v1).await;
+    let v2 = upload(
+        &server,
+        lifecycle_app(
+            "exports = { update: function () { renderData({ message: 'Cannot migrate' }); },
+              contact: function () { return 'v2'; } };",
+        ),
+    )
+    .await;
+    let path = "/api/v1/accounts/acme/installations";
+    let refused = server.post(path, json!({"app_id": v2})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        refused.message(),
+        "the app refused the update (afterAppUpdate): Cannot migrate; the installation stays on version 1"
+    );
+    let shown = server
+        .get(&format!("/api/v1/installations/{installation}"))
+        .await;
+    assert_eq!(shown.body["app_id"], v1.as_str());
+    let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}}});
+    let posted = post_events(&server, "acme", contact.clone()).await;
+    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"], "v1", "the old version's code runs");
+
+    let v3 = upload(
+        &server,
+        lifecycle_app(
+            "exports = { update: function () { renderData(); },
+              contact: function () { return 'v3'; } };",
+        ),
+    )
+    .await;
+    let updated = server.post(path, json!({"app_id": v3})).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(
+        updated.body["id"],
+        installation.as_str(),
+        "the same installation"
+    );
+    assert_eq!(updated.body["app_id"], v3.as_str());
+    let posted = post_events(&server, "acme", contact).await;
+    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"], "v3");
+
+    let older = server.post(path, json!({"app_id": v2})).await;
+    assert_eq!(older.status, StatusCode::CONFLICT, "{}", older.body);
+    assert!(
+        older.message().contains("version 3 is already installed"),
+        "{}",
+        older.message()
+    );
+    server.stop().await;
+}
+
+/// The node that acknowledges has the api role only, so the handler cannot have run before the
+/// kill: only what the 202 made durable can make it run after the restart.
+async fn an_acknowledged_event_survives_sigkill(storage: Storage) {
+    let api_only =
+        Server::start_configured(&storage, Some(support::ADMIN_TOKEN), &["--role", "api"]).await;
+    account(&api_only, "acme").await;
+    let app = upload(&api_only, omni_app("v1")).await;
+    let installation = install(&api_only, "acme", &app).await;
+    let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 9}}});
+    let posted = post_events(&api_only, "acme", contact).await;
+    assert_eq!(posted.status, StatusCode::ACCEPTED);
+    api_only.kill().await;
+
+    let server = Server::start(&storage).await;
+    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"]["payload"]["data"]["contact"]["id"], 9);
+    assert_eq!(
+        invocation_count(&server, &installation, "onContactCreate").await,
+        1
+    );
+    server.stop().await;
+}
