@@ -18,6 +18,7 @@ on_both_backends!(
     a_refused_uninstall_blocks_unless_forced,
     a_refused_update_keeps_the_installed_version,
     an_acknowledged_event_survives_sigkill,
+    failed_handlers_are_retried_only_when_the_app_opts_in,
 );
 
 /// Handles every Freshsales event of seed 001 in both CRM products, with one handler per
@@ -559,5 +560,88 @@ async fn an_acknowledged_event_survives_sigkill(storage: Storage) {
         invocation_count(&server, &installation, "onContactCreate").await,
         1
     );
+    server.stop().await;
+}
+
+/// An app whose contact handler always throws, with `retry` as given in its manifest.
+fn failing_app(name: &str, retry: Option<Value>) -> Vec<u8> {
+    let mut manifest = json!({
+        "name": name,
+        "platform-version": "2.3",
+        "product": {"freshsales": {"events": {"onContactCreate": {"handler": "contact"}}}},
+    });
+    if let Some(retry) = retry {
+        manifest["retry"] = retry;
+    }
+    weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        (
+            "server/server.js",
+            "exports = { contact: function () { throw new Error('CRM is down'); } };",
+        ),
+    ])
+}
+
+async fn failed_handlers_are_retried_only_when_the_app_opts_in(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let once = upload(&server, failing_app("once", None)).await;
+    let twice = upload(
+        &server,
+        failing_app("twice", Some(json!({"maxAttempts": 3}))),
+    )
+    .await;
+    let once = install(&server, "acme", &once).await;
+    let twice = install(&server, "acme", &twice).await;
+    let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}}});
+    let posted = post_events(&server, "acme", contact).await;
+    assert_eq!(posted.body["jobs"], 2);
+    let event = posted.body["id"].as_str().unwrap();
+
+    // Wait for both first runs: the opted-out job fails for good, the other waits.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let jobs = loop {
+        let shown = server.get(&format!("/api/v1/events/{event}")).await.body;
+        let jobs = shown["jobs"].as_array().unwrap().clone();
+        if jobs.iter().all(|job| !job["last_invocation"].is_null()) {
+            break jobs;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let job_of = |installation: &str| {
+        jobs.iter()
+            .find(|job| job["installation_id"] == installation)
+            .unwrap()
+            .clone()
+    };
+    let (once, twice) = (job_of(&once), job_of(&twice));
+    assert_eq!(
+        (&once["status"], &once["attempts"], &once["max_attempts"]),
+        (&json!("failed"), &json!(1), &json!(1)),
+        "{once}"
+    );
+    assert_eq!(
+        (&twice["status"], &twice["attempts"], &twice["max_attempts"]),
+        (&json!("pending"), &json!(1), &json!(3)),
+        "{twice}"
+    );
+    // The retry waits about 10 s (give or take a fifth) after the failed run.
+    let record = server
+        .get(&format!(
+            "/api/v1/invocations/{}",
+            twice["last_invocation"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    assert_eq!(record["status"], "error");
+    assert!(
+        record["error"].as_str().unwrap().contains("CRM is down"),
+        "{record}"
+    );
+    let started: jiff::Timestamp = record["started_at"].as_str().unwrap().parse().unwrap();
+    let retry_at: jiff::Timestamp = twice["run_at"].as_str().unwrap().parse().unwrap();
+    let wait = retry_at.duration_since(started).as_secs_f64();
+    assert!((7.9..=12.5).contains(&wait), "retry after {wait} s");
     server.stop().await;
 }
