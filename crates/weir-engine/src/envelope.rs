@@ -66,9 +66,12 @@ pub fn product(
     };
     envelope["productContext"] = json!({"url": url, "name": product});
     envelope["version"] = json!("2.0");
-    if is_crm {
-        envelope["timestamp"] = json!(weir_core::now().as_millisecond() as f64 / 1000.0);
-    }
+    // When the event happened, as far as Weir knows: when it was received.
+    let millis = event.received_at.as_millisecond();
+    envelope["timestamp"] = match is_crm {
+        true => json!(millis as f64 / 1000.0),
+        false => json!(millis),
+    };
     if app.platform_version.is_some_and(|v| v.is_global()) {
         let modules: Vec<&str> = app.scopes.iter().map(|s| s.name.as_str()).collect();
         envelope["currentHost"] = json!({

@@ -19,6 +19,7 @@ on_both_backends!(
     a_refused_update_keeps_the_installed_version,
     an_acknowledged_event_survives_sigkill,
     failed_handlers_are_retried_only_when_the_app_opts_in,
+    platform_3_apps_get_the_current_host_and_changes_in_the_record,
 );
 
 /// Handles every Freshsales event of seed 001 in both CRM products, with one handler per
@@ -643,5 +644,63 @@ async fn failed_handlers_are_retried_only_when_the_app_opts_in(storage: Storage)
     let retry_at: jiff::Timestamp = twice["run_at"].as_str().unwrap().parse().unwrap();
     let wait = retry_at.duration_since(started).as_secs_f64();
     assert!((7.9..=12.5).contains(&wait), "retry after {wait} s");
+    server.stop().await;
+}
+
+async fn platform_3_apps_get_the_current_host_and_changes_in_the_record(storage: Storage) {
+    let server = Server::start(&storage).await;
+    let desk = json!({"id": "desk", "domain": "acme.freshdesk.com", "region": "EU",
+        "product": "freshdesk"});
+    assert_eq!(
+        server.post("/api/v1/accounts", desk).await.status,
+        StatusCode::CREATED
+    );
+    let manifest = json!({
+        "name": "tickets",
+        "platform-version": "3.0",
+        "modules": {
+            "common": {},
+            "support_ticket": {"events": {"onTicketUpdate": {"handler": "ticket"}}},
+        },
+        "engines": {"node": "18.20.0", "fdk": "9.0.0"},
+    });
+    let app = weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        (
+            "server/server.js",
+            "exports = { ticket: function (payload) { return payload; } };",
+        ),
+    ]);
+    let app = upload(&server, app).await;
+    install(&server, "desk", &app).await;
+    let update = json!({
+        "event": "onTicketUpdate",
+        "data": {"ticket": {"id": 7, "status": 4}, "requester": {"id": 3}},
+        "actor": {"id": 99, "type": "agent"},
+        "changes": {"status": [2, 4]},
+        "department_id": "d-1",
+    });
+    let posted = post_events(&server, "desk", update).await;
+    assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    let envelope = &record["result"];
+    assert_eq!(
+        envelope["currentHost"],
+        json!({"endpoint_urls": {"freshdesk": "https://acme.freshdesk.com"},
+            "subscribed_modules": ["common", "support_ticket"]}),
+        "{envelope}"
+    );
+    assert_eq!(
+        envelope["data"]["ticket"]["changes"],
+        json!({"status": [2, 4]})
+    );
+    assert_eq!(envelope["data"]["actor"]["id"], 99);
+    assert_eq!(envelope["region"], "EU");
+    assert_eq!(envelope["department_id"], "d-1");
+    assert!(envelope["timestamp"].is_i64(), "milliseconds: {envelope}");
+    assert_eq!(
+        envelope["productContext"],
+        json!({"url": "https://acme.freshdesk.com", "name": "freshdesk"})
+    );
     server.stop().await;
 }

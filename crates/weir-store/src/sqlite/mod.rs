@@ -6,6 +6,7 @@ mod readers;
 mod writer;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -24,6 +25,10 @@ use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, migrations, sql
 
 /// The embedded store.
 pub type SqliteStore = SqlStore<Sqlite>;
+
+/// Statements run by every SQLite store of the process (transaction control aside): what
+/// benchmarks report per event.
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
 pub struct Sqlite {
     writer: Writer,
@@ -58,6 +63,11 @@ impl SqliteStore {
                 readers: Readers::new(&path),
             },
         })
+    }
+
+    /// How many statements SQLite stores have run in this process so far.
+    pub fn statements_run() -> u64 {
+        STATEMENTS.load(Ordering::Relaxed)
     }
 }
 
@@ -230,6 +240,7 @@ fn sqlite_dialect(sql: &str) -> String {
 }
 
 fn execute(connection: &Connection, sql: &str, params: &[Param]) -> Result<u64> {
+    STATEMENTS.fetch_add(1, Ordering::Relaxed);
     let mut statement = connection
         .prepare_cached(&sqlite_dialect(sql))
         .map_err(backend)?;
@@ -245,6 +256,7 @@ fn fetch<T>(
     params: &[Param],
     decode: Decode<T>,
 ) -> Result<Vec<T>> {
+    STATEMENTS.fetch_add(1, Ordering::Relaxed);
     let mut statement = connection
         .prepare_cached(&sqlite_dialect(sql))
         .map_err(backend)?;
