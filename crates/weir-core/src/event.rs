@@ -13,7 +13,9 @@ use crate::{AccountId, EventId, InstallationId, InvocationId};
 pub struct ProductEvent {
     pub id: EventId,
     pub account_id: AccountId,
-    /// The product whose apps it goes to: the posted `product`, else the account's.
+    /// Where it came from: for a posted event, the product whose apps it goes to (the
+    /// posted `product`, else the account's); [`ProductEvent::EXTERNAL`] for a request to a
+    /// target URL; [`ProductEvent::CONNECTOR`] for an event of a connector's webhook.
     pub product: String,
     /// e.g. `onContactCreate`.
     pub name: String,
@@ -22,6 +24,13 @@ pub struct ProductEvent {
     pub body: Value,
     pub idempotency_key: Option<String>,
     pub received_at: Timestamp,
+}
+
+impl ProductEvent {
+    /// The source of a request to an installation's target URL (`onExternalEvent`).
+    pub const EXTERNAL: &'static str = "external";
+    /// The source of an event a connector's global webhook routed to an installation.
+    pub const CONNECTOR: &'static str = "connector";
 }
 
 /// An app version's product events: the handler that runs for `event` in `product`.

@@ -21,7 +21,10 @@ pub mod secret;
 
 pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
-pub use app::{App, AppDefinition, AppName, IparamSpec, PackageProblem, PlatformVersion};
+pub use app::{
+    App, AppDefinition, AppName, ConnectorEventKind, IparamSpec, Method, PackageProblem,
+    PlatformVersion,
+};
 pub use event::{Job, JobStatus, ProductEvent, Subscription};
 pub use ids::{AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId};
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use weir_core::{InvocationStatus, Job};
+use weir_core::{InvocationStatus, Job, ProductEvent};
 use weir_store::JobOutcome;
 
 use crate::envelope;
@@ -111,7 +111,11 @@ async fn attempt(runner: &Runner, job: &Job) -> Result<JobOutcome, crate::RunErr
         return Ok(gone);
     };
     let app = runner.app(&installation.app_id).await?;
-    let payload = envelope::product(&account, &installation, &app.definition, &event);
+    let payload = match event.product.as_str() {
+        ProductEvent::EXTERNAL => envelope::external(&account, &installation, &event),
+        ProductEvent::CONNECTOR => envelope::connector(&account, &installation, &event),
+        _ => envelope::product(&account, &installation, &app.definition, &event),
+    };
     let record = runner
         .run_handler(Arc::new(installation), &job.event, &job.handler, payload)
         .await?;

@@ -87,6 +87,34 @@ pub fn product(
     envelope
 }
 
+/// `onExternalEvent` (REFERENCE §1): the base plus the request's `data` (its body, parsed
+/// by content type) and `headers`, the `options` of the target URL when it had some, and,
+/// for XML, the body as sent in `raw_body`. The time is the request's arrival.
+pub fn external(account: &Account, installation: &Installation, event: &ProductEvent) -> Value {
+    let mut envelope = base(account, installation, weir_core::catalogue::EXTERNAL_EVENT);
+    envelope["timestamp"] = json!(event.received_at.as_millisecond());
+    for field in ["data", "headers", "options", "raw_body"] {
+        if let Some(value) = event.body.get(field) {
+            envelope[field] = value.clone();
+        }
+    }
+    envelope
+}
+
+/// An event a connector's global webhook routed to the installation: the base, with the
+/// connector event's key as `event`, the payload `handle` gave as `data`, and the route
+/// it took (`globalWebhookKey`, `selector`).
+pub fn connector(account: &Account, installation: &Installation, event: &ProductEvent) -> Value {
+    let mut envelope = base(account, installation, &event.name);
+    envelope["timestamp"] = json!(event.received_at.as_millisecond());
+    for field in ["data", "globalWebhookKey", "selector"] {
+        if let Some(value) = event.body.get(field) {
+            envelope[field] = value.clone();
+        }
+    }
+    envelope
+}
+
 /// Freshsales keeps `changes` in `data`; Freshdesk and Freshservice in the record the
 /// event is about (`onTicketUpdate` → `data.ticket.changes`) when the record is there.
 fn place_changes(data: &mut Map<String, Value>, product: &str, event: &str, changes: Value) {

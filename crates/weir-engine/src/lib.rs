@@ -1,7 +1,8 @@
 //! The workers: the platform that app handlers call into (`host`, over `outbound` HTTP),
 //! running handlers and keeping their records (`runner`), firing schedules
 //! (`scheduler`), running the jobs product events owe installations (`dispatcher`), and
-//! the app's say in installs, uninstalls and updates (`lifecycle`).
+//! the app's say in installs, uninstalls and updates (`lifecycle`), and taking third
+//! parties' webhooks in (`inbound`, with connector `mapping`s).
 //!
 //! The HTTP layer persists and answers; this crate does the work.
 
@@ -9,7 +10,9 @@ pub mod apps;
 pub mod dispatcher;
 pub mod envelope;
 pub mod host;
+pub mod inbound;
 pub mod lifecycle;
+pub mod mapping;
 pub mod outbound;
 pub mod platform;
 pub mod rate_limit;

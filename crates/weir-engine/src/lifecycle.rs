@@ -11,11 +11,14 @@ use serde_json::Value;
 use weir_core::{AppId, Installation, InvocationId, InvocationRecord, InvocationStatus};
 
 use crate::envelope;
+use crate::inbound::{self, SelectorError};
 use crate::runner::{RunError, Runner};
 
 pub const INSTALL_EVENT: &str = "onAppInstall";
 pub const UNINSTALL_EVENT: &str = "onAppUninstall";
 pub const UPDATE_EVENT: &str = "afterAppUpdate";
+/// Not an event: the connector method that gives an installation its selectors.
+pub const SELECTOR_STEP: &str = "getEventSelector";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -33,24 +36,50 @@ pub enum LifecycleError {
     Store(#[from] weir_store::StoreError),
 }
 
-/// Stores the installation and runs its `onAppInstall`. A refusal removes the
+/// Stores the installation, runs its `onAppInstall`, and gives it its selectors for the
+/// app's global-webhook events (`getEventSelector`). A refusal of either removes the
 /// installation and all it made meanwhile (`$db` data, schedules, records), as if the
 /// install had never been tried.
 pub async fn install(runner: &Runner, installation: Installation) -> Result<(), LifecycleError> {
     let store = runner.platform().store.clone();
     store.insert_installation(&installation).await?;
     let installation = Arc::new(installation);
-    let answer = setup(runner, installation.clone(), INSTALL_EVENT).await;
-    if !matches!(answer, Ok(None)) {
+    let agreed = agree_to_install(runner, installation.clone()).await;
+    if agreed.is_err() {
         store.delete_installation(&installation.id).await?;
     }
-    match answer? {
-        None => Ok(()),
-        Some(refusal) => Err(LifecycleError::Refused {
+    agreed
+}
+
+async fn agree_to_install(
+    runner: &Runner,
+    installation: Arc<Installation>,
+) -> Result<(), LifecycleError> {
+    if let Some(refusal) = setup(runner, installation.clone(), INSTALL_EVENT).await? {
+        return Err(LifecycleError::Refused {
             event: INSTALL_EVENT,
             message: refusal.message,
             invocation: None,
+        });
+    }
+    select_events(runner, installation).await
+}
+
+/// Refreshes the installation's selectors; a selector method that fails refuses.
+async fn select_events(
+    runner: &Runner,
+    installation: Arc<Installation>,
+) -> Result<(), LifecycleError> {
+    match inbound::refresh_selectors(runner, installation).await {
+        Ok(_) => Ok(()),
+        Err(SelectorError::Failed { event, message }) => Err(LifecycleError::Refused {
+            event: SELECTOR_STEP,
+            message: format!("{event}: {message}"),
+            invocation: None,
         }),
+        Err(SelectorError::Load(error)) => Err(RunError::from(error).into()),
+        Err(SelectorError::Run(error)) => Err(error.into()),
+        Err(SelectorError::Store(error)) => Err(error.into()),
     }
 }
 
@@ -94,20 +123,36 @@ pub async fn update(
         app_id: to.clone(),
         ..installation
     };
-    let answer = setup(runner, Arc::new(updated.clone()), UPDATE_EVENT).await;
-    if !matches!(answer, Ok(None)) {
+    let agreed = agree_to_update(runner, Arc::new(updated.clone())).await;
+    if agreed.is_err() {
         store
             .switch_app(&updated.id, &from, weir_core::now())
             .await?;
+        // The old version's selectors hold again.
+        select_events(
+            runner,
+            Arc::new(Installation {
+                app_id: from,
+                ..updated.clone()
+            }),
+        )
+        .await?;
     }
-    match answer? {
-        None => Ok(updated),
-        Some(refusal) => Err(LifecycleError::Refused {
+    agreed.map(|()| updated)
+}
+
+async fn agree_to_update(
+    runner: &Runner,
+    installation: Arc<Installation>,
+) -> Result<(), LifecycleError> {
+    if let Some(refusal) = setup(runner, installation.clone(), UPDATE_EVENT).await? {
+        return Err(LifecycleError::Refused {
             event: UPDATE_EVENT,
             message: refusal.message,
             invocation: Some(refusal.invocation),
-        }),
+        });
     }
+    select_events(runner, installation).await
 }
 
 /// A setup handler's "no", and the record of the run that said it.

@@ -16,6 +16,8 @@ pub struct Platform {
     pub settings: PlatformSettings,
     /// `$db` calls, per installation.
     pub db_calls: RateLimiter<InstallationId>,
+    /// Requests to target URLs, per installation.
+    pub external_events: RateLimiter<InstallationId>,
     /// Signalled when this node writes a schedule, so the scheduler looks again.
     pub schedules_changed: tokio::sync::Notify,
     /// Signalled when this node has stored events with jobs, so the dispatcher runs them
@@ -29,6 +31,7 @@ impl Platform {
             store,
             outbound,
             db_calls: RateLimiter::per_minute(settings.db_calls_per_minute),
+            external_events: RateLimiter::per_minute(settings.external_events_per_minute),
             schedules_changed: tokio::sync::Notify::new(),
             jobs_ready: tokio::sync::Notify::new(),
             settings,
@@ -46,6 +49,10 @@ pub struct PlatformSettings {
     pub schedules: ScheduleLimits,
     /// `$db` calls per installation per minute (Freshworks: 50).
     pub db_calls_per_minute: u32,
+    /// Requests to an installation's target URL per minute (Freshworks: 250), per node.
+    pub external_events_per_minute: u32,
+    /// How long a global webhook's `handle` may run before its sender gets an error.
+    pub global_handle_time: Duration,
 }
 
 impl Default for PlatformSettings {
@@ -55,6 +62,8 @@ impl Default for PlatformSettings {
             max_response_bytes: 6 * 1024 * 1024,
             schedules: ScheduleLimits::default(),
             db_calls_per_minute: 50,
+            external_events_per_minute: 250,
+            global_handle_time: Duration::from_secs(10),
         }
     }
 }

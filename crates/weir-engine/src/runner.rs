@@ -100,6 +100,41 @@ impl Runner {
         self.apps.get(self.platform.store.as_ref(), id).await
     }
 
+    /// The function of the installation's app that handles `event`, if any.
+    pub async fn handler(
+        &self,
+        installation: &Installation,
+        event: &str,
+    ) -> Result<Option<String>, LoadError> {
+        let app = self.app(&installation.app_id).await?;
+        Ok(handler_for(&app.definition, event))
+    }
+
+    /// Runs a connector module of an app version outside any installation (a global
+    /// webhook's `handle`): no platform calls, no `apiClient`, no record, and `time` as
+    /// its limit.
+    pub async fn run_unattached(
+        &self,
+        app: &LoadedApp,
+        path: &str,
+        args: Value,
+        time: std::time::Duration,
+    ) -> Outcome {
+        self.sandbox
+            .run(Invocation {
+                code: app.code.clone(),
+                handler: Entry::Module(path.to_owned()),
+                payload: args,
+                host: Arc::new(weir_sandbox::NoHost),
+                limits: Limits {
+                    time,
+                    ..self.settings.limits
+                },
+                env: self.settings.env,
+            })
+            .await
+    }
+
     /// Whether the app of `installation` has a handler for `event`.
     pub async fn handles(
         &self,

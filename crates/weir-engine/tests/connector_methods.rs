@@ -5,9 +5,10 @@
 mod support;
 
 use serde_json::json;
-use support::{FakeThirdParty, World, json_reply};
+use support::World;
 use weir_core::InvocationStatus;
 use weir_engine::PlatformSettings;
+use weir_testkit::{FakeThirdParty, json_reply};
 
 const WHOAMI: &str = r#"
 export default async function whoami({ apiClient, credentials, parameters }) {

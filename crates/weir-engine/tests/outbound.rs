@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use reqwest::{Method, Url};
 use serde_json::json;
-use support::{FakeThirdParty, json_reply};
 use weir_engine::outbound::{Outbound, OutboundRequest, OutboundSettings, SendError};
+use weir_testkit::{FakeThirdParty, json_reply};
 
 fn get(url: &str) -> OutboundRequest {
     OutboundRequest {

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{FakeThirdParty, World, json_reply};
+use support::World;
 use weir_core::InvocationStatus;
 use weir_engine::PlatformSettings;
+use weir_testkit::{FakeThirdParty, json_reply};
 
 fn example_files(dir: &str) -> Vec<(String, String)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,6 +7,7 @@
 mod auth;
 mod body;
 mod error;
+pub mod inbound_body;
 mod pagination;
 mod routes;
 mod state;

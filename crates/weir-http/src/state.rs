@@ -18,13 +18,15 @@ pub struct ServerState {
     pub limits: Limits,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// The largest JSON request body accepted.
     pub json_body_bytes: usize,
     /// The largest app package (zip) accepted.
     pub package_bytes: usize,
     pub package: PackageLimits,
+    /// Bodies posted to target URLs and global webhooks.
+    pub webhook_body: crate::inbound_body::Limits,
 }
 
 impl Default for Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
             json_body_bytes: 1024 * 1024,
             package_bytes: weir_core::MAX_PACKAGE_BYTES,
             package: PackageLimits::default(),
+            webhook_body: crate::inbound_body::Limits::default(),
         }
     }
 }

@@ -32,7 +32,7 @@ use jiff::Timestamp;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, EventId, Installation,
     InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
-    ScheduleLimits, Subscription, TokenHash,
+    ScheduleLimits, Subscription, TargetToken, TokenHash,
 };
 
 pub use page::{Page, PageRequest};
@@ -126,6 +126,11 @@ pub trait Store: Send + Sync + 'static {
     /// `Conflict` if the account already has an active installation of the same app.
     async fn insert_installation(&self, installation: &Installation) -> Result<()>;
     async fn installation(&self, id: &InstallationId) -> Result<Option<Installation>>;
+    /// The installation (active or not) whose target URL has this token.
+    async fn installation_by_target_token(
+        &self,
+        token: &TargetToken,
+    ) -> Result<Option<Installation>>;
     /// The account's active installations.
     async fn installations(
         &self,
@@ -229,6 +234,9 @@ pub trait Store: Send + Sync + 'static {
     /// less than `IDEMPOTENCY_WINDOW` before its `received_at` is not stored again: the
     /// answer names the first one. Concurrent ingests of one key store it once.
     async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>>;
+    /// Stores events that go to chosen installations (external events), each with its
+    /// jobs, all in one transaction, durably.
+    async fn ingest_directed(&self, events: &[DirectedEvent]) -> Result<()>;
     async fn product_event(&self, id: &EventId) -> Result<Option<ProductEvent>>;
     /// The jobs an event caused, by installation.
     async fn jobs_of_event(&self, id: &EventId) -> Result<Vec<Job>>;
@@ -253,10 +261,74 @@ pub trait Store: Send + Sync + 'static {
     /// When the earliest pending job is due (or its lease runs out).
     async fn next_job_due(&self) -> Result<Option<Timestamp>>;
 
+    /// Sets the installation's selector for a global-webhook event (replacing any).
+    async fn put_selector(&self, selector: &EventSelector) -> Result<()>;
+    async fn selectors(&self, installation: &InstallationId) -> Result<Vec<EventSelector>>;
+    /// The selectors of active installations of the app that match exactly.
+    async fn selected(
+        &self,
+        app: &AppName,
+        webhook_key: &str,
+        selector: &str,
+    ) -> Result<Vec<EventSelector>>;
+    /// Counts one request to a global webhook of an app version, and what became of the
+    /// events its `handle` returned.
+    async fn count_global_webhook(&self, count: &GlobalWebhookCount<'_>) -> Result<()>;
+    async fn global_webhook_stats(&self, app: &AppId) -> Result<Vec<GlobalWebhookStats>>;
+
     /// When the scheduler should next look, so that it can sleep until then: the earliest
     /// run of an unclaimed schedule of an active installation, or the moment just after the
     /// earliest claim runs out (a node stopped mid-run), whichever comes first.
     async fn next_schedule_due(&self) -> Result<Option<Timestamp>>;
+}
+
+/// An event for chosen installations, with one job for each.
+#[derive(Debug, Clone)]
+pub struct DirectedEvent {
+    pub event: ProductEvent,
+    pub jobs: Vec<NewJob>,
+}
+
+/// One handler run an event owes a chosen installation.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub installation_id: InstallationId,
+    pub handler: String,
+    pub max_attempts: u32,
+}
+
+/// An installation's `(globalWebhookKey, globalWebhookEventSelector)` for one event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventSelector {
+    pub installation_id: InstallationId,
+    pub event_key: String,
+    pub app_name: AppName,
+    pub webhook_key: String,
+    pub selector: String,
+    pub updated_at: Timestamp,
+}
+
+/// One request to a global webhook.
+#[derive(Debug, Clone)]
+pub struct GlobalWebhookCount<'a> {
+    pub app: &'a AppId,
+    pub webhook_key: &'a str,
+    pub events_routed: u64,
+    pub events_unmatched: u64,
+    /// The selector of the last event that matched nobody, if one did.
+    pub last_unmatched: Option<&'a str>,
+    pub at: Timestamp,
+}
+
+/// What a global webhook of an app version has received.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GlobalWebhookStats {
+    pub webhook_key: String,
+    pub requests: u64,
+    pub events_routed: u64,
+    pub events_unmatched: u64,
+    pub last_unmatched: Option<String>,
+    pub last_request_at: Timestamp,
 }
 
 /// How long an idempotency key keeps answering with its first event.

@@ -45,6 +45,11 @@ macro_rules! history {
                 name: "events",
                 sql: include_str!(concat!("../migrations/", $backend, "/0005_events.sql")),
             },
+            Migration {
+                version: 6,
+                name: "inbound",
+                sql: include_str!(concat!("../migrations/", $backend, "/0006_inbound.sql")),
+            },
         ]
     };
 }

@@ -257,3 +257,39 @@ pub(crate) fn finish_job(
         Param::MaybeText(invocation.map(|id| id.as_str().to_owned())),
     ]
 }
+
+/// For `INSERT_JOB`.
+pub(crate) fn directed_job(event: &ProductEvent, job: &crate::NewJob) -> Vec<Param> {
+    vec![
+        event.id.as_str().into(),
+        job.installation_id.as_str().into(),
+        event.name.as_str().into(),
+        job.handler.as_str().into(),
+        i64::from(job.max_attempts).into(),
+        millis(event.received_at).into(),
+    ]
+}
+
+/// For `PUT_SELECTOR`.
+pub(crate) fn selector(selector: &crate::EventSelector) -> Vec<Param> {
+    vec![
+        selector.installation_id.as_str().into(),
+        selector.event_key.as_str().into(),
+        selector.app_name.as_str().into(),
+        selector.webhook_key.as_str().into(),
+        selector.selector.as_str().into(),
+        millis(selector.updated_at).into(),
+    ]
+}
+
+/// For `COUNT_GLOBAL_WEBHOOK`.
+pub(crate) fn global_webhook_count(count: &crate::GlobalWebhookCount<'_>) -> Vec<Param> {
+    vec![
+        count.app.as_str().into(),
+        count.webhook_key.into(),
+        self::count(count.events_routed).into(),
+        self::count(count.events_unmatched).into(),
+        Param::MaybeText(count.last_unmatched.map(String::from)),
+        millis(count.at).into(),
+    ]
+}

@@ -188,6 +188,17 @@ impl Backend for Postgres {
         }
     }
 
+    async fn transaction(&self, statements: Vec<(&'static str, Vec<Param>)>) -> Result<Vec<u64>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut changed = Vec::with_capacity(statements.len());
+        for (sql, params) in statements {
+            let done = bind(sql, params).execute(&mut *tx).await.map_err(backend)?;
+            changed.push(done.rows_affected());
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(changed)
+    }
+
     async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
         // Two nodes may ingest the same idempotency key at once: the second waits on the
         // unique index, fails when the first commits, and on its next try finds the key

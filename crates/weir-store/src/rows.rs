@@ -233,6 +233,28 @@ pub(crate) fn job(row: &dyn Columns) -> Result<Job> {
     })
 }
 
+pub(crate) fn selector(row: &dyn Columns) -> Result<crate::EventSelector> {
+    Ok(crate::EventSelector {
+        installation_id: parsed(row, "installation_id", InstallationId::parse)?,
+        event_key: row.text("event_key")?,
+        app_name: parsed(row, "app_name", AppName::parse)?,
+        webhook_key: row.text("webhook_key")?,
+        selector: row.text("selector")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn global_webhook_stats(row: &dyn Columns) -> Result<crate::GlobalWebhookStats> {
+    Ok(crate::GlobalWebhookStats {
+        webhook_key: row.text("webhook_key")?,
+        requests: count(row, "requests")?,
+        events_routed: count(row, "events_routed")?,
+        events_unmatched: count(row, "events_unmatched")?,
+        last_unmatched: row.optional_text("last_unmatched")?,
+        last_request_at: timestamp(row, "last_request_at")?,
+    })
+}
+
 /// For statements that select an event's `id`.
 pub(crate) fn event_id(row: &dyn Columns) -> Result<EventId> {
     parsed(row, "id", EventId::parse)

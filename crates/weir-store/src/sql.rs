@@ -222,3 +222,38 @@ pub(crate) const DELETE_INSTALLATION: &str = "DELETE FROM installations WHERE id
 /// Moves an active installation to another version of its app (an update, or its revert).
 pub(crate) const SWITCH_APP: &str = "UPDATE installations SET app_id = $2, updated_at = $3 \
     WHERE id = $1 AND status = 'active'";
+
+pub(crate) const INSTALLATION_BY_TARGET_TOKEN: &str =
+    "SELECT * FROM installations WHERE target_token = $1";
+/// One job for a chosen installation (an external event is for one installation only).
+pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs \
+    (event_id, installation_id, event, handler, status, attempts, max_attempts, run_at) \
+    VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6)";
+
+pub(crate) const PUT_SELECTOR: &str = "INSERT INTO event_selectors \
+    (installation_id, event_key, app_name, webhook_key, selector, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6) \
+    ON CONFLICT (installation_id, event_key) DO UPDATE SET app_name = excluded.app_name, \
+    webhook_key = excluded.webhook_key, selector = excluded.selector, \
+    updated_at = excluded.updated_at";
+pub(crate) const SELECTORS_OF: &str = "SELECT * FROM event_selectors \
+    WHERE installation_id = $1 ORDER BY event_key";
+/// The active installations an event of this app's global webhook, with this selector,
+/// goes to, and the event each knows it as.
+pub(crate) const SELECTED: &str = "SELECT event_selectors.* FROM event_selectors \
+    JOIN installations ON installations.id = event_selectors.installation_id \
+    WHERE event_selectors.app_name = $1 AND event_selectors.webhook_key = $2 \
+    AND event_selectors.selector = $3 AND installations.status = 'active' \
+    ORDER BY event_selectors.installation_id, event_selectors.event_key";
+
+pub(crate) const COUNT_GLOBAL_WEBHOOK: &str = "INSERT INTO global_webhook_stats \
+    (app_id, webhook_key, requests, events_routed, events_unmatched, last_unmatched, \
+     last_request_at) VALUES ($1, $2, 1, $3, $4, $5, $6) \
+    ON CONFLICT (app_id, webhook_key) DO UPDATE SET \
+    requests = global_webhook_stats.requests + 1, \
+    events_routed = global_webhook_stats.events_routed + excluded.events_routed, \
+    events_unmatched = global_webhook_stats.events_unmatched + excluded.events_unmatched, \
+    last_unmatched = COALESCE(excluded.last_unmatched, global_webhook_stats.last_unmatched), \
+    last_request_at = excluded.last_request_at";
+pub(crate) const GLOBAL_WEBHOOK_STATS: &str =
+    "SELECT * FROM global_webhook_stats WHERE app_id = $1 ORDER BY webhook_key";

@@ -6,17 +6,18 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use weir_core::{
-    Account, AccountId, ApiKey, ApiKeyId, App, AppId, EventId, Installation, InstallationId,
-    InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule, ScheduleLimits,
-    TokenHash,
+    Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, EventId, Installation,
+    InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
+    ScheduleLimits, TargetToken, TokenHash,
 };
 
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::{
-    AccountChanges, DataWrite, Expect, Ingested, JobOutcome, NewApp, Page, PageRequest, Result,
-    ScheduleWrite, Store, StoreError, StoredData, sql,
+    AccountChanges, DataWrite, DirectedEvent, EventSelector, Expect, GlobalWebhookCount,
+    GlobalWebhookStats, Ingested, JobOutcome, NewApp, Page, PageRequest, Result, ScheduleWrite,
+    Store, StoreError, StoredData, sql,
 };
 
 /// Turns one row into a value.
@@ -56,6 +57,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Stores the app under the next version number of its name, with its
     /// subscriptions, atomically.
     async fn insert_app(&self, app: NewApp) -> Result<App>;
+    /// Runs the statements in order in one transaction, durably; returns how many rows
+    /// each changed. Any failure rolls them all back.
+    async fn transaction(&self, statements: Vec<(&'static str, Vec<Param>)>) -> Result<Vec<u64>>;
     /// Stores the events and their jobs in one transaction, deciding each idempotency key
     /// with `ingest::KeyCheck`.
     async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>>;
@@ -249,6 +253,19 @@ impl<B: Backend> Store for SqlStore<B> {
         self.change_one(sql::SWITCH_APP, params).await
     }
 
+    async fn installation_by_target_token(
+        &self,
+        token: &TargetToken,
+    ) -> Result<Option<Installation>> {
+        let params = vec![token.as_str().into()];
+        self.fetch_one(
+            sql::INSTALLATION_BY_TARGET_TOKEN,
+            params,
+            rows::installation,
+        )
+        .await
+    }
+
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()> {
         self.backend
             .execute(sql::INSERT_API_KEY, params::api_key(key))
@@ -427,6 +444,18 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.ingest_events(events).await
     }
 
+    async fn ingest_directed(&self, events: &[DirectedEvent]) -> Result<()> {
+        let mut statements = Vec::new();
+        for directed in events {
+            let event = &directed.event;
+            statements.push((sql::INSERT_EVENT, params::product_event(event)));
+            for job in &directed.jobs {
+                statements.push((sql::INSERT_JOB, params::directed_job(event, job)));
+            }
+        }
+        self.backend.transaction(statements).await.map(drop)
+    }
+
     async fn product_event(&self, id: &EventId) -> Result<Option<ProductEvent>> {
         let params = vec![id.as_str().into()];
         self.fetch_one(sql::PRODUCT_EVENT, params, rows::product_event)
@@ -472,6 +501,53 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn next_job_due(&self) -> Result<Option<Timestamp>> {
         self.fetch_one(sql::NEXT_JOB_DUE, vec![], rows::at).await
+    }
+
+    async fn put_selector(&self, selector: &EventSelector) -> Result<()> {
+        self.backend
+            .execute(sql::PUT_SELECTOR, params::selector(selector))
+            .await
+            .map(drop)
+    }
+
+    async fn selectors(&self, installation: &InstallationId) -> Result<Vec<EventSelector>> {
+        let params = vec![installation.as_str().into()];
+        self.backend
+            .fetch(sql::SELECTORS_OF, params, rows::selector)
+            .await
+    }
+
+    async fn selected(
+        &self,
+        app: &AppName,
+        webhook_key: &str,
+        selector: &str,
+    ) -> Result<Vec<EventSelector>> {
+        let params = vec![app.as_str().into(), webhook_key.into(), selector.into()];
+        self.backend
+            .fetch(sql::SELECTED, params, rows::selector)
+            .await
+    }
+
+    async fn count_global_webhook(&self, count: &GlobalWebhookCount<'_>) -> Result<()> {
+        self.backend
+            .execute(
+                sql::COUNT_GLOBAL_WEBHOOK,
+                params::global_webhook_count(count),
+            )
+            .await
+            .map(drop)
+    }
+
+    async fn global_webhook_stats(&self, app: &AppId) -> Result<Vec<GlobalWebhookStats>> {
+        let params = vec![app.as_str().into()];
+        self.backend
+            .fetch(
+                sql::GLOBAL_WEBHOOK_STATS,
+                params,
+                rows::global_webhook_stats,
+            )
+            .await
     }
 
     async fn next_schedule_due(&self) -> Result<Option<Timestamp>> {

@@ -13,8 +13,9 @@ use weir_core::{
     Repeat, Schedule, ScheduleLimits, ScheduleSpec, Subscription, TimeUnit,
 };
 use weir_store::{
-    AccountChanges, DataWrite, Expect, Ingested, JobOutcome, NewApp, PageRequest, PgStore,
-    ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
+    AccountChanges, DataWrite, DirectedEvent, EventSelector, Expect, GlobalWebhookCount, Ingested,
+    JobOutcome, NewApp, NewJob, PageRequest, PgStore, ScheduleWrite, SqliteStore, Store,
+    StoreError, StoredData,
 };
 use weir_testkit::TempDir;
 
@@ -99,6 +100,10 @@ conformance!(
     uninstalling_cancels_pending_jobs,
     deleting_an_installation_leaves_nothing_behind,
     switching_the_app_version_switches_the_subscriptions,
+    installations_are_found_by_target_token,
+    directed_events_store_all_or_nothing,
+    selectors_route_to_active_installations_of_the_app,
+    global_webhooks_are_counted_per_app_version,
 );
 
 /// An installation to hang `$db` entries on.
@@ -1756,4 +1761,206 @@ async fn switching_the_app_version_switches_the_subscriptions(backend: Backend) 
         StoreError::NotFound,
         "only an active installation switches"
     );
+}
+
+async fn installations_are_found_by_target_token(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let found = store
+        .installation_by_target_token(&installation.target_token)
+        .await
+        .unwrap();
+    assert_eq!(found, Some(installation.clone()));
+    store.uninstall(&installation.id, now()).await.unwrap();
+    let found = store
+        .installation_by_target_token(&installation.target_token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found.status,
+        InstallationStatus::Uninstalled,
+        "still found, to answer 410"
+    );
+    let made_up = weir_core::TargetToken::generate();
+    assert_eq!(
+        store.installation_by_target_token(&made_up).await.unwrap(),
+        None
+    );
+}
+
+fn external_event(account: &str) -> ProductEvent {
+    ProductEvent {
+        product: "external".into(),
+        ..product_event(account, "onExternalEvent", None, now())
+    }
+}
+
+async fn directed_events_store_all_or_nothing(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let job = |installation: &InstallationId| NewJob {
+        installation_id: installation.clone(),
+        handler: "onWebhook".into(),
+        max_attempts: 1,
+    };
+    let event = external_event("acme");
+    let directed = DirectedEvent {
+        event: event.clone(),
+        jobs: vec![job(&installation.id)],
+    };
+    store.ingest_directed(&[directed]).await.unwrap();
+    assert_eq!(
+        store.product_event(&event.id).await.unwrap(),
+        Some(event.clone())
+    );
+    let jobs = store.jobs_of_event(&event.id).await.unwrap();
+    assert_eq!(
+        (
+            jobs[0].installation_id.clone(),
+            jobs[0].event.as_str(),
+            jobs[0].handler.as_str()
+        ),
+        (installation.id.clone(), "onExternalEvent", "onWebhook")
+    );
+    assert_eq!(jobs[0].status, JobStatus::Pending);
+
+    // A job for an installation that does not exist undoes the whole batch.
+    let (first, second) = (external_event("acme"), external_event("acme"));
+    let batch = [
+        DirectedEvent {
+            event: first.clone(),
+            jobs: vec![job(&installation.id)],
+        },
+        DirectedEvent {
+            event: second.clone(),
+            jobs: vec![job(&InstallationId::generate())],
+        },
+    ];
+    assert_eq!(
+        store.ingest_directed(&batch).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(store.product_event(&first.id).await.unwrap(), None);
+    assert_eq!(store.product_event(&second.id).await.unwrap(), None);
+}
+
+async fn selectors_route_to_active_installations_of_the_app(backend: Backend) {
+    let store = backend.store;
+    let (acme, globex) = (account("acme"), account("globex"));
+    store.insert_account(&acme).await.unwrap();
+    store.insert_account(&globex).await.unwrap();
+    let a = install(&store, &acme, new_app("connector")).await;
+    let b = install(&store, &globex, new_app("connector")).await;
+    let other = install(&store, &acme, new_app("other")).await;
+    let selector = |installation: &Installation, event: &str, value: &str| EventSelector {
+        installation_id: installation.id.clone(),
+        event_key: event.into(),
+        app_name: installation.app_name.clone(),
+        webhook_key: "all-events".into(),
+        selector: value.into(),
+        updated_at: now(),
+    };
+    store
+        .put_selector(&selector(&a, "message", "user_id:1"))
+        .await
+        .unwrap();
+    store
+        .put_selector(&selector(&a, "message", "user_id:7"))
+        .await
+        .unwrap(); // replaces
+    store
+        .put_selector(&selector(&a, "reaction", "user_id:7"))
+        .await
+        .unwrap();
+    store
+        .put_selector(&selector(&b, "message", "user_id:2"))
+        .await
+        .unwrap();
+    store
+        .put_selector(&selector(&other, "message", "user_id:7"))
+        .await
+        .unwrap();
+    assert_eq!(store.selectors(&a.id).await.unwrap().len(), 2);
+
+    let app = a.app_name.clone();
+    let routed = store
+        .selected(&app, "all-events", "user_id:7")
+        .await
+        .unwrap();
+    let routes: Vec<_> = routed
+        .iter()
+        .map(|s| (s.installation_id.as_str(), s.event_key.as_str()))
+        .collect();
+    assert_eq!(
+        routes,
+        [(a.id.as_str(), "message"), (a.id.as_str(), "reaction")]
+    );
+    assert!(
+        store
+            .selected(&app, "all-events", "user_id:1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .selected(&app, "other-hook", "user_id:7")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .selected(&app, "all-events", "user_id:2")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    store.uninstall(&b.id, now()).await.unwrap();
+    assert!(
+        store
+            .selected(&app, "all-events", "user_id:2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn global_webhooks_are_counted_per_app_version(backend: Backend) {
+    let store = backend.store;
+    let app = store.insert_app(new_app("connector")).await.unwrap();
+    let count = |routed, unmatched, last| GlobalWebhookCount {
+        app: &app.id,
+        webhook_key: "all-events",
+        events_routed: routed,
+        events_unmatched: unmatched,
+        last_unmatched: last,
+        at: now(),
+    };
+    store
+        .count_global_webhook(&count(2, 0, None))
+        .await
+        .unwrap();
+    store
+        .count_global_webhook(&count(0, 1, Some("user_id:9")))
+        .await
+        .unwrap();
+    store
+        .count_global_webhook(&count(1, 0, None))
+        .await
+        .unwrap();
+    let stats = store.global_webhook_stats(&app.id).await.unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(
+        (
+            stats[0].requests,
+            stats[0].events_routed,
+            stats[0].events_unmatched
+        ),
+        (3, 3, 1)
+    );
+    assert_eq!(stats[0].last_unmatched.as_deref(), Some("user_id:9"));
 }

@@ -1,5 +1,10 @@
 //! Helpers for Weir's own tests (a dev-dependency only): a fresh PostgreSQL database per
-//! test, temporary directories, and app packages zipped in memory.
+//! test, temporary directories, app packages zipped in memory, and a fake third party on
+//! loopback.
+
+mod fake_third_party;
+
+pub use fake_third_party::{FakeThirdParty, Received, Reply, json_reply};
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};

@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// database may split the roles [default: api,worker]
     #[arg(long, env = "WEIR_ROLE", value_delimiter = ',')]
     role: Vec<Role>,
+    /// Requests a minute one installation's target URL takes, on this node, before
+    /// answering 429 [default: 250]
+    #[arg(long, env = "WEIR_EXTERNAL_EVENTS_PER_MINUTE")]
+    external_events_per_minute: Option<u32>,
+    /// The largest body a target URL or global webhook takes, in bytes [default: 131072]
+    #[arg(long, env = "WEIR_WEBHOOK_MAX_BYTES")]
+    webhook_max_bytes: Option<usize>,
 }
 
 /// The same settings in `weir.toml`.
@@ -62,6 +69,8 @@ struct FileConfig {
     /// Host name → "IP:PORT".
     host_overrides: Option<BTreeMap<String, String>>,
     role: Option<Vec<Role>>,
+    external_events_per_minute: Option<u32>,
+    webhook_max_bytes: Option<usize>,
 }
 
 #[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +88,8 @@ pub struct ServeConfig {
     /// `None` means "http:// and the address actually bound", known only after binding.
     pub public_url: Option<String>,
     pub outbound: OutboundSettings,
+    pub external_events_per_minute: u32,
+    pub webhook_max_bytes: usize,
     /// Whether this node serves the API.
     pub api: bool,
     /// Whether this node runs handlers, schedules and deliveries.
@@ -113,6 +124,14 @@ impl ServeArgs {
                 .unwrap_or_else(|| "weir-data".into()),
             database_url: self.database_url.or(file.database_url),
             public_url,
+            external_events_per_minute: self
+                .external_events_per_minute
+                .or(file.external_events_per_minute)
+                .unwrap_or(250),
+            webhook_max_bytes: self
+                .webhook_max_bytes
+                .or(file.webhook_max_bytes)
+                .unwrap_or(128 * 1024),
             api: roles.contains(&Role::Api),
             workers: roles.contains(&Role::Worker),
             outbound: OutboundSettings {

@@ -35,7 +35,16 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let public_url = config
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
-    let runner = start_runner(store.clone(), &config.outbound, &public_url)?;
+    let platform_settings = PlatformSettings {
+        external_events_per_minute: config.external_events_per_minute,
+        ..PlatformSettings::default()
+    };
+    let runner = start_runner(
+        store.clone(),
+        &config.outbound,
+        platform_settings,
+        &public_url,
+    )?;
     if config.workers {
         weir_engine::scheduler::spawn(runner.clone());
         weir_engine::dispatcher::spawn(runner.clone());
@@ -45,7 +54,13 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         runner,
         admin_token: Arc::new(admin_token),
         public_url: public_url.as_str().into(),
-        limits: weir_http::Limits::default(),
+        limits: weir_http::Limits {
+            webhook_body: weir_http::inbound_body::Limits {
+                max_bytes: config.webhook_max_bytes,
+                ..Default::default()
+            },
+            ..weir_http::Limits::default()
+        },
     };
     let app = match config.api {
         true => weir_http::router(state),
@@ -83,15 +98,12 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 fn start_runner(
     store: Arc<dyn weir_store::Store>,
     outbound: &OutboundSettings,
+    settings: PlatformSettings,
     public_url: &str,
 ) -> anyhow::Result<Arc<Runner>> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let sandbox = Sandbox::start(threads).context("cannot start the JavaScript threads")?;
-    let platform = Platform::new(
-        store,
-        Outbound::new(outbound.clone()),
-        PlatformSettings::default(),
-    );
+    let platform = Platform::new(store, Outbound::new(outbound.clone()), settings);
     let settings = RunnerSettings {
         public_url: public_url.to_owned(),
         limits: Limits::default(),

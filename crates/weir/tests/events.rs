@@ -72,6 +72,7 @@ fn lifecycle_app(server_js: &str) -> Vec<u8> {
             "afterAppUpdate": {"handler": "update"},
             "onContactCreate": {"handler": "contact"},
             "onScheduledEvent": {"handler": "scheduled"},
+            "onExternalEvent": {"handler": "external"},
         }}},
     });
     weir_testkit::zip(&[
@@ -113,38 +114,6 @@ async fn post_events(server: &Server, account: &str, body: Value) -> support::Re
         .await
 }
 
-/// The event once none of its jobs is pending any more.
-async fn settled(server: &Server, event: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let shown = server.get(&format!("/api/v1/events/{event}")).await;
-        assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
-        let jobs = shown.body["jobs"].as_array().unwrap();
-        if jobs.iter().all(|job| job["status"] != "pending") {
-            return shown.body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "jobs still pending: {}",
-            shown.body
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The record of the run of the event's one job.
-async fn only_run(server: &Server, event: &str) -> Value {
-    let settled = settled(server, event).await;
-    let jobs = settled["jobs"].as_array().unwrap();
-    assert_eq!(jobs.len(), 1, "{settled}");
-    assert_eq!(jobs[0]["status"], "done", "{settled}");
-    let record = jobs[0]["last_invocation"].as_str().unwrap();
-    server
-        .get(&format!("/api/v1/invocations/{record}"))
-        .await
-        .body
-}
-
 async fn invocation_count(server: &Server, installation: &str, event: &str) -> usize {
     let path = format!("/api/v1/installations/{installation}/invocations?event={event}");
     let listed = server.get(&path).await;
@@ -174,7 +143,7 @@ async fn every_freshsales_event_reaches_an_omni_app_with_its_envelope(storage: S
             posted.body
         );
         assert_eq!(posted.body["jobs"], 1, "{event}");
-        let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+        let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
         assert_eq!(record["status"], "success", "{event}: {record}");
         assert_eq!(record["handler"], "onSales");
         let got = &record["result"];
@@ -209,7 +178,7 @@ async fn every_freshsales_event_reaches_an_omni_app_with_its_envelope(storage: S
     let mut crm = weir_core::payloads::sample("freshsales", "onDealCreate").unwrap();
     crm["product"] = json!("freshworks_crm");
     let posted = post_events(&server, "acme", crm).await;
-    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
     assert_eq!(record["handler"], "onCrm");
     assert_eq!(
         record["result"]["payload"]["productContext"]["name"],
@@ -305,7 +274,7 @@ async fn unknown_events_duplicates_and_batches(storage: Storage) {
     assert_eq!(again.body["jobs"], 0);
 
     for id in [ids[0], ids[1]] {
-        settled(&server, id.as_str().unwrap()).await;
+        server.settled(id.as_str().unwrap()).await;
     }
     assert_eq!(
         invocation_count(&server, &installation, "onContactCreate").await,
@@ -349,7 +318,7 @@ async fn events_reach_only_their_own_account(storage: Storage) {
 
     let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 5}}});
     let posted = post_events(&server, "acme", contact.clone()).await;
-    only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    server.only_run(posted.body["id"].as_str().unwrap()).await;
     assert_eq!(invocation_count(&server, &acme, "onContactCreate").await, 1);
     assert_eq!(
         invocation_count(&server, &globex, "onContactCreate").await,
@@ -380,7 +349,8 @@ async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
             await $db.set('seen', { at: payload.timestamp });
             await $schedule.create({ name: 'later', data: {},
               schedule_at: new Date(Date.now() + 3600000).toISOString() });
-            renderData({ message: 'The API key is not valid' });
+            const url = await generateTargetUrl();
+            renderData({ message: 'The API key is not valid; ' + url });
           },
         };",
     );
@@ -393,12 +363,25 @@ async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
         "{}",
         refused.body
     );
-    assert_eq!(
-        refused.message(),
-        "the app refused the install (onAppInstall): The API key is not valid"
-    );
+    let message = refused.message();
+    let prefix = "the app refused the install (onAppInstall): The API key is not valid; ";
+    assert!(message.starts_with(prefix), "{message}");
     let listed = server.get(path).await;
     assert_eq!(listed.body["data"], json!([]), "no installation is left");
+    // The target URL the handler was given leads nowhere now.
+    let target_url = &message[prefix.len()..];
+    assert!(
+        target_url.starts_with(&format!("{}/in/", server.base)),
+        "{target_url}"
+    );
+    let answer = reqwest::Client::new()
+        .post(target_url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
 
     let throwing =
         lifecycle_app("exports = { install: function () { throw new Error('boom'); } };");
@@ -508,7 +491,7 @@ async fn a_refused_update_keeps_the_installed_version(storage: Storage) {
     assert_eq!(shown.body["app_id"], v1.as_str());
     let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}}});
     let posted = post_events(&server, "acme", contact.clone()).await;
-    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
     assert_eq!(record["result"], "v1", "the old version's code runs");
 
     let v3 = upload(
@@ -528,7 +511,7 @@ async fn a_refused_update_keeps_the_installed_version(storage: Storage) {
     );
     assert_eq!(updated.body["app_id"], v3.as_str());
     let posted = post_events(&server, "acme", contact).await;
-    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
     assert_eq!(record["result"], "v3");
 
     let older = server.post(path, json!({"app_id": v2})).await;
@@ -555,7 +538,7 @@ async fn an_acknowledged_event_survives_sigkill(storage: Storage) {
     api_only.kill().await;
 
     let server = Server::start(&storage).await;
-    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
     assert_eq!(record["result"]["payload"]["data"]["contact"]["id"], 9);
     assert_eq!(
         invocation_count(&server, &installation, "onContactCreate").await,
@@ -682,7 +665,7 @@ async fn platform_3_apps_get_the_current_host_and_changes_in_the_record(storage:
     });
     let posted = post_events(&server, "desk", update).await;
     assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
-    let record = only_run(&server, posted.body["id"].as_str().unwrap()).await;
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
     let envelope = &record["result"];
     assert_eq!(
         envelope["currentHost"],

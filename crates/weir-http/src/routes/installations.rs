@@ -185,8 +185,8 @@ async fn update(
     lifecycle::update(&state.runner, installed, &newer.id)
         .await
         .map_err(|error| match error {
-            LifecycleError::Refused { message, .. } => ApiError::unprocessable(format!(
-                "the app refused the update (afterAppUpdate): {message}; \
+            LifecycleError::Refused { event, message, .. } => ApiError::unprocessable(format!(
+                "the app refused the update ({event}): {message}; \
                  the installation stays on version {}",
                 current.version
             )),
@@ -198,12 +198,10 @@ async fn update(
 fn lifecycle_error(error: LifecycleError) -> ApiError {
     match error {
         LifecycleError::Refused {
-            event: lifecycle::INSTALL_EVENT,
+            event: event @ (lifecycle::INSTALL_EVENT | lifecycle::SELECTOR_STEP),
             message,
             ..
-        } => ApiError::unprocessable(format!(
-            "the app refused the install (onAppInstall): {message}"
-        )),
+        } => ApiError::unprocessable(format!("the app refused the install ({event}): {message}")),
         LifecycleError::Refused {
             event,
             message,

@@ -4,7 +4,9 @@ mod accounts;
 mod api_keys;
 mod apps;
 mod events;
+mod global_webhooks;
 mod health;
+mod inbound;
 mod installations;
 mod invocations;
 
@@ -45,9 +47,26 @@ pub fn router(state: ServerState) -> Router {
         .route("/installations/{id}/invocations", get(invocations::list))
         .route("/invocations/{id}", get(invocations::show))
         .route("/apps", get(apps::list).post(apps::upload))
-        .route("/apps/{id}", get(apps::show));
+        .route("/apps/{id}", get(apps::show))
+        .route("/apps/{id}/global-webhooks", get(global_webhooks::list))
+        .route(
+            "/installations/{id}/event-selectors",
+            get(global_webhooks::selectors),
+        )
+        .route(
+            "/installations/{id}/event-selectors/refresh",
+            post(global_webhooks::refresh_selectors),
+        );
     Router::new()
         .nest("/api/v1", api)
+        .route(
+            "/in/{token}",
+            get(inbound::target_get).post(inbound::target_post),
+        )
+        .route(
+            "/in/global/{app_id}/{key}",
+            get(inbound::global_get).post(inbound::global_post),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(no_route)

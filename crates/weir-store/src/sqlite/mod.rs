@@ -145,6 +145,18 @@ impl Backend for Sqlite {
             .await
     }
 
+    async fn transaction(&self, statements: Vec<(&'static str, Vec<Param>)>) -> Result<Vec<u64>> {
+        // A write is one savepoint of the group commit: all of it or none.
+        self.writer
+            .write(move |c| {
+                statements
+                    .iter()
+                    .map(|(sql, params)| execute(c, sql, params))
+                    .collect()
+            })
+            .await
+    }
+
     async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
         // The single writer makes the key check and the insert one step.
         let events = events.to_vec();

@@ -201,6 +201,37 @@ impl Server {
             .await
     }
 
+    /// The event (`GET /api/v1/events/{id}`) once none of its jobs is pending any more.
+    pub async fn settled(&self, event: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let shown = self.get(&format!("/api/v1/events/{event}")).await;
+            assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+            let jobs = shown.body["jobs"].as_array().unwrap();
+            if jobs.iter().all(|job| job["status"] != "pending") {
+                return shown.body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "jobs still pending: {}",
+                shown.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The invocation record of the event's one job, which must have succeeded.
+    pub async fn only_run(&self, event: &str) -> Value {
+        let settled = self.settled(event).await;
+        let jobs = settled["jobs"].as_array().unwrap();
+        assert_eq!(jobs.len(), 1, "{settled}");
+        assert_eq!(jobs[0]["status"], "done", "{settled}");
+        let record = jobs[0]["last_invocation"].as_str().unwrap();
+        self.get(&format!("/api/v1/invocations/{record}"))
+            .await
+            .body
+    }
+
     pub async fn upload_app(&self, path: &str, zip: Vec<u8>) -> Reply {
         self.call(
             Method::POST,

@@ -1,0 +1,438 @@
+//! Third parties' webhooks, taken in (seeds 000 and 002):
+//!
+//! - a request to an installation's target URL becomes a durable `onExternalEvent` for
+//!   that installation ([`accept_external`]);
+//! - a request to a connector's global webhook runs its `handle` at once, and each event
+//!   it returns becomes a durable event for every installation whose selector matches
+//!   ([`global_webhook`]); the selectors come from each installation's
+//!   `getEventSelector` ([`refresh_selectors`]).
+//!
+//! Either way the sender is answered only after the events are committed, and the
+//! handlers run later, through the dispatcher.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use weir_core::catalogue::EXTERNAL_EVENT;
+use weir_core::{
+    AppDefinition, AppId, ConnectorEventKind, EventId, Installation, InstallationStatus,
+    InvocationStatus, Method, ProductEvent,
+};
+use weir_store::{DirectedEvent, EventSelector, GlobalWebhookCount, NewJob, StoreError};
+
+use crate::apps::{LoadError, LoadedApp};
+use crate::mapping;
+use crate::runner::{RunError, Runner};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("installation {0} is uninstalled; its target URL is gone")]
+    Gone(weir_core::InstallationId),
+    #[error(
+        "the app of installation {0} takes no external events (it has no onExternalEvent handler)"
+    )]
+    NoHandler(weir_core::InstallationId),
+    #[error("more than {per_minute} requests a minute for this installation")]
+    RateLimited {
+        per_minute: u32,
+        retry_after: Duration,
+    },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A request to a target URL, as the handler will see it.
+#[derive(Debug, Clone)]
+pub struct ExternalRequest {
+    /// The body, parsed by its content type.
+    pub data: Value,
+    pub headers: Map<String, Value>,
+    /// `?options=` of the URL (`generateTargetUrl(options)`).
+    pub options: Option<String>,
+    /// The body as sent, kept where parsing changed its form (XML).
+    pub raw_body: Option<String>,
+}
+
+/// Stores the request as an `onExternalEvent` for the installation, durably; its handler
+/// runs through the dispatcher.
+pub async fn accept_external(
+    runner: &Runner,
+    installation: &Installation,
+    request: ExternalRequest,
+) -> Result<EventId, InboundError> {
+    if installation.status == InstallationStatus::Uninstalled {
+        return Err(InboundError::Gone(installation.id.clone()));
+    }
+    let handler = runner
+        .handler(installation, EXTERNAL_EVENT)
+        .await?
+        .ok_or_else(|| InboundError::NoHandler(installation.id.clone()))?;
+    let platform = runner.platform();
+    if let Err(retry_after) = platform.external_events.check(&installation.id) {
+        return Err(InboundError::RateLimited {
+            per_minute: platform.settings.external_events_per_minute,
+            retry_after,
+        });
+    }
+    let app = runner.app(&installation.app_id).await?;
+    let mut body = json!({"data": request.data, "headers": request.headers});
+    if let Some(options) = request.options {
+        body["options"] = json!(options);
+    }
+    if let Some(raw) = request.raw_body {
+        body["raw_body"] = json!(raw);
+    }
+    let event = ProductEvent {
+        id: EventId::generate(),
+        account_id: installation.account_id.clone(),
+        product: ProductEvent::EXTERNAL.into(),
+        name: EXTERNAL_EVENT.into(),
+        body,
+        idempotency_key: None,
+        received_at: weir_core::now(),
+    };
+    let id = event.id.clone();
+    let job = NewJob {
+        installation_id: installation.id.clone(),
+        handler,
+        max_attempts: app.definition.max_attempts,
+    };
+    platform
+        .store
+        .ingest_directed(&[DirectedEvent {
+            event,
+            jobs: vec![job],
+        }])
+        .await?;
+    platform.jobs_ready.notify_one();
+    Ok(id)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GlobalError {
+    #[error("app {app} has no global webhook {key:?}")]
+    Unknown { app: AppId, key: String },
+    #[error("the global webhook's handle failed: {0}")]
+    HandleFailed(String),
+    #[error("the global webhook's handle returned {0}")]
+    BadResult(String),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A request to a global webhook: what `handle` gets.
+#[derive(Debug, Clone)]
+pub struct GlobalRequest {
+    pub query: Map<String, Value>,
+    pub data: Value,
+    pub headers: Map<String, Value>,
+    /// The exact bytes, as text, for signature checks.
+    pub raw_body: String,
+}
+
+/// What `handle` answers the sender (200 with no body when it gives no `response`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalResponse {
+    pub status: u16,
+    pub headers: Map<String, Value>,
+    pub data: Option<Value>,
+}
+
+/// Runs the global webhook `key` of app version `app_id` and routes the events it
+/// returns to the installations of that app (any version) whose selectors match, as
+/// durable events, before answering.
+pub async fn global_webhook(
+    runner: &Runner,
+    app_id: &AppId,
+    key: &str,
+    request: GlobalRequest,
+) -> Result<GlobalResponse, GlobalError> {
+    let unknown = || GlobalError::Unknown {
+        app: app_id.clone(),
+        key: key.to_owned(),
+    };
+    let app = match runner.app(app_id).await {
+        Err(LoadError::Missing(_)) => return Err(unknown()),
+        other => other?,
+    };
+    let webhook = app
+        .definition
+        .global_webhooks
+        .iter()
+        .find(|webhook| webhook.key == key)
+        .ok_or_else(unknown)?;
+    let args = json!({
+        "query": request.query,
+        "data": request.data,
+        // The docs' examples destructure `body`; the argument list says `data`.
+        "body": request.data,
+        "headers": request.headers,
+        "parameters": {},
+        "rawBody": request.raw_body,
+    });
+    let result = run_method(runner, &app, &webhook.handle, args).await?;
+    let (events, response) = handle_result(result)?;
+    let name = app_name(runner, app_id).await?;
+    let received_at = weir_core::now();
+    let mut directed = Vec::new();
+    let (mut unmatched, mut last_unmatched) = (0, None);
+    for (selector, payload) in events {
+        let routes = runner
+            .platform()
+            .store
+            .selected(&name, key, &selector)
+            .await?;
+        let mut routed = false;
+        for route in routes {
+            if let Some(event) = routed_event(runner, &route, key, &payload, received_at).await? {
+                directed.push(event);
+                routed = true;
+            }
+        }
+        if !routed {
+            unmatched += 1;
+            last_unmatched = Some(selector);
+        }
+    }
+    let store = &runner.platform().store;
+    store.ingest_directed(&directed).await?;
+    if !directed.is_empty() {
+        runner.platform().jobs_ready.notify_one();
+    }
+    store
+        .count_global_webhook(&GlobalWebhookCount {
+            app: app_id,
+            webhook_key: key,
+            events_routed: directed.len() as u64,
+            events_unmatched: unmatched,
+            last_unmatched: last_unmatched.as_deref(),
+            at: received_at,
+        })
+        .await?;
+    Ok(response)
+}
+
+/// Runs a connector method that needs no installation: JavaScript in the sandbox (with
+/// the global `handle` time limit), or a mapping over `args`.
+async fn run_method(
+    runner: &Runner,
+    app: &LoadedApp,
+    method: &Method,
+    args: Value,
+) -> Result<Value, GlobalError> {
+    match method {
+        Method::Mapping { mapping, .. } => {
+            mapping::evaluate(mapping, &args).map_err(|e| GlobalError::HandleFailed(e.0))
+        }
+        Method::JavaScript { path } => {
+            let time = runner.platform().settings.global_handle_time;
+            let outcome = runner.run_unattached(app, path, args, time).await;
+            match outcome.status {
+                weir_sandbox::Status::Success => Ok(outcome.value.unwrap_or(Value::Null)),
+                _ => Err(GlobalError::HandleFailed(
+                    outcome.error.unwrap_or_else(|| "it failed".into()),
+                )),
+            }
+        }
+    }
+}
+
+/// `{events?: [{selector, payload}], response?: {status?, headers?, data?}}`.
+fn handle_result(result: Value) -> Result<(Vec<(String, Value)>, GlobalResponse), GlobalError> {
+    let bad = |what: String| GlobalError::BadResult(what);
+    let mut events = Vec::new();
+    match result.get("events") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for (i, event) in list.iter().enumerate() {
+                let selector = match event.get("selector") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    other => {
+                        return Err(bad(format!(
+                            "events[{i}].selector {}: it must be a string",
+                            other.map_or("missing".into(), Value::to_string)
+                        )));
+                    }
+                };
+                let payload = event.get("payload").cloned().unwrap_or(Value::Null);
+                events.push((selector, payload));
+            }
+        }
+        Some(other) => return Err(bad(format!("events = {other}: it must be an array"))),
+    }
+    let response = match result.get("response") {
+        None | Some(Value::Null) => GlobalResponse {
+            status: 200,
+            headers: Map::new(),
+            data: None,
+        },
+        Some(Value::Object(response)) => GlobalResponse {
+            status: match response.get("status") {
+                None | Some(Value::Null) => 200,
+                Some(status) => status
+                    .as_u64()
+                    .filter(|s| (100..=599).contains(s))
+                    .map(|s| s as u16)
+                    .ok_or_else(|| {
+                        bad(format!("response.status = {status}: not an HTTP status"))
+                    })?,
+            },
+            headers: match response.get("headers") {
+                Some(Value::Object(headers)) => headers.clone(),
+                _ => Map::new(),
+            },
+            data: response.get("data").cloned().filter(|d| !d.is_null()),
+        },
+        Some(other) => return Err(bad(format!("response = {other}: it must be an object"))),
+    };
+    Ok((events, response))
+}
+
+/// The name shared by every version of the app: events route by it, so an installation of
+/// a newer version keeps getting the events the older version's URL receives.
+async fn app_name(runner: &Runner, app_id: &AppId) -> Result<weir_core::AppName, GlobalError> {
+    let app = runner.platform().store.app(app_id).await?;
+    Ok(app.ok_or_else(|| LoadError::Missing(app_id.clone()))?.name)
+}
+
+/// The event for one matched installation, unless its app has no handler for it.
+async fn routed_event(
+    runner: &Runner,
+    route: &EventSelector,
+    key: &str,
+    payload: &Value,
+    received_at: jiff::Timestamp,
+) -> Result<Option<DirectedEvent>, GlobalError> {
+    let store = &runner.platform().store;
+    let Some(installation) = store.installation(&route.installation_id).await? else {
+        return Ok(None);
+    };
+    let app = runner.app(&installation.app_id).await?;
+    let Some(handler) =
+        connector_handler(runner, &installation, &app.definition, &route.event_key).await?
+    else {
+        tracing::warn!(installation = %installation.id, event = route.event_key, "a routed connector event has no handler");
+        return Ok(None);
+    };
+    let event = ProductEvent {
+        id: EventId::generate(),
+        account_id: installation.account_id.clone(),
+        product: ProductEvent::CONNECTOR.into(),
+        name: route.event_key.clone(),
+        body: json!({"data": payload, "globalWebhookKey": key, "selector": route.selector}),
+        idempotency_key: None,
+        received_at,
+    };
+    Ok(Some(DirectedEvent {
+        event,
+        jobs: vec![NewJob {
+            installation_id: installation.id,
+            handler,
+            max_attempts: app.definition.max_attempts,
+        }],
+    }))
+}
+
+/// The function a connector event runs: the manifest's `connectorEvents` names it, else
+/// the app's `onExternalEvent` handler does.
+async fn connector_handler(
+    runner: &Runner,
+    installation: &Installation,
+    app: &AppDefinition,
+    event_key: &str,
+) -> Result<Option<String>, LoadError> {
+    let named = app
+        .connector_events
+        .iter()
+        .find(|event| event.key == event_key)
+        .and_then(|event| event.handler.clone());
+    match named {
+        Some(handler) => Ok(Some(handler)),
+        None => runner.handler(installation, EXTERNAL_EVENT).await,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelectorError {
+    #[error("getEventSelector of {event} failed: {message}")]
+    Failed { event: String, message: String },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs `getEventSelector` of each global-webhook event of the installation's app and
+/// stores what each gives; returns the selectors.
+pub async fn refresh_selectors(
+    runner: &Runner,
+    installation: Arc<Installation>,
+) -> Result<Vec<EventSelector>, SelectorError> {
+    let app = runner.app(&installation.app_id).await?;
+    let mut selectors = Vec::new();
+    for event in &app.definition.connector_events {
+        let ConnectorEventKind::GlobalWebhook { selector } = &event.kind else {
+            continue;
+        };
+        let failed = |message: String| SelectorError::Failed {
+            event: event.key.clone(),
+            message,
+        };
+        let result = match selector {
+            Method::Mapping { mapping, .. } => {
+                let iparams = &installation.iparams;
+                let input = json!({"parameters": iparams.public, "credentials": iparams.secure});
+                mapping::evaluate(mapping, &input).map_err(|e| failed(e.0))?
+            }
+            Method::JavaScript { path } => {
+                let record = runner
+                    .run_connector_method(installation.clone(), "getEventSelector", path, json!({}))
+                    .await?;
+                if record.status != InvocationStatus::Success {
+                    return Err(failed(record.error.unwrap_or_else(|| "it failed".into())));
+                }
+                record.result.unwrap_or(Value::Null)
+            }
+        };
+        let text = |field: &str| match result.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            other => Err(failed(format!(
+                "{field} is {}; it must be a non-empty string",
+                other.map_or("missing".into(), Value::to_string)
+            ))),
+        };
+        let webhook_key = text("globalWebhookKey")?;
+        if !app
+            .definition
+            .global_webhooks
+            .iter()
+            .any(|w| w.key == webhook_key)
+        {
+            return Err(failed(format!(
+                "globalWebhookKey {webhook_key:?} is not a global webhook of the app"
+            )));
+        }
+        let selector = EventSelector {
+            installation_id: installation.id.clone(),
+            event_key: event.key.clone(),
+            app_name: installation.app_name.clone(),
+            webhook_key,
+            selector: text("globalWebhookEventSelector")?,
+            updated_at: weir_core::now(),
+        };
+        runner.platform().store.put_selector(&selector).await?;
+        selectors.push(selector);
+    }
+    Ok(selectors)
+}

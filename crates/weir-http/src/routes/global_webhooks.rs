@@ -1,0 +1,127 @@
+//! The connector side of global webhooks (seed 002): each app version's webhook URLs with
+//! what they have received, and each installation's selectors.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+use weir_core::AppId;
+use weir_engine::inbound::{self, SelectorError};
+use weir_store::{EventSelector, GlobalWebhookStats};
+
+use super::installations::load_installation;
+use crate::auth::Caller;
+use crate::body::PathParams;
+use crate::error::ApiError;
+use crate::pagination::ListResponse;
+use crate::state::ServerState;
+
+/// A global webhook: where the third party posts, and what came of it so far.
+#[derive(Serialize)]
+pub struct GlobalWebhookView {
+    key: String,
+    name: String,
+    url: String,
+    /// Requests, routed events and events that matched no installation's selector (not
+    /// an error to the sender), with the selector of the last of those.
+    #[serde(flatten)]
+    stats: Value,
+}
+
+pub async fn list(
+    State(state): State<ServerState>,
+    _caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<ListResponse<GlobalWebhookView>>, ApiError> {
+    let not_found = || ApiError::not_found(format!("app {id} not found"));
+    let app_id = AppId::parse(&id).map_err(|_| not_found())?;
+    state.store.app(&app_id).await?.ok_or_else(not_found)?;
+    let app = state.runner.app(&app_id).await.map_err(|error| {
+        tracing::error!(%error, "a stored app cannot be loaded");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; see the server log",
+        )
+    })?;
+    let stats = state.store.global_webhook_stats(&app_id).await?;
+    let views = app
+        .definition
+        .global_webhooks
+        .iter()
+        .map(|webhook| {
+            let counted = stats.iter().find(|s| s.webhook_key == webhook.key);
+            GlobalWebhookView {
+                key: webhook.key.clone(),
+                name: webhook.name.clone(),
+                url: format!("{}/in/global/{}/{}", state.public_url, app_id, webhook.key),
+                stats: stats_json(counted),
+            }
+        })
+        .collect();
+    Ok(Json(ListResponse {
+        data: views,
+        next_cursor: None,
+    }))
+}
+
+fn stats_json(stats: Option<&GlobalWebhookStats>) -> Value {
+    match stats {
+        Some(stats) => serde_json::json!({
+            "requests": stats.requests,
+            "events_routed": stats.events_routed,
+            "events_unmatched": stats.events_unmatched,
+            "last_unmatched": stats.last_unmatched,
+            "last_request_at": stats.last_request_at,
+        }),
+        None => serde_json::json!({
+            "requests": 0, "events_routed": 0, "events_unmatched": 0,
+            "last_unmatched": null, "last_request_at": null,
+        }),
+    }
+}
+
+pub async fn selectors(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<ListResponse<EventSelector>>, ApiError> {
+    let installation = load_installation(&state, &caller, &id).await?;
+    let selectors = state.store.selectors(&installation.id).await?;
+    Ok(Json(ListResponse {
+        data: selectors,
+        next_cursor: None,
+    }))
+}
+
+/// Runs the app's `getEventSelector`s again (say, after the third-party account changed).
+pub async fn refresh_selectors(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<ListResponse<EventSelector>>, ApiError> {
+    let installation = load_installation(&state, &caller, &id).await?;
+    if installation.status == weir_core::InstallationStatus::Uninstalled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("installation {id} is uninstalled"),
+        ));
+    }
+    match inbound::refresh_selectors(&state.runner, std::sync::Arc::new(installation)).await {
+        Ok(selectors) => Ok(Json(ListResponse {
+            data: selectors,
+            next_cursor: None,
+        })),
+        Err(error @ SelectorError::Failed { .. }) => {
+            Err(ApiError::unprocessable(error.to_string()))
+        }
+        Err(SelectorError::Store(error)) => Err(error.into()),
+        Err(error) => {
+            tracing::error!(%error, "selectors could not be refreshed");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            ))
+        }
+    }
+}
