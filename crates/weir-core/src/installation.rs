@@ -32,6 +32,9 @@ pub struct Installation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InstallationStatus {
+    /// Stored while the app's `onAppInstall` decides: it has its `$db`, schedules and
+    /// target URL, but no events fan out to it and no schedule fires for it yet.
+    Installing,
     Active,
     Uninstalled,
 }
@@ -39,15 +42,20 @@ pub enum InstallationStatus {
 impl InstallationStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            InstallationStatus::Installing => "installing",
             InstallationStatus::Active => "active",
             InstallationStatus::Uninstalled => "uninstalled",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [InstallationStatus::Active, InstallationStatus::Uninstalled]
-            .into_iter()
-            .find(|s| s.as_str() == value)
+        [
+            InstallationStatus::Installing,
+            InstallationStatus::Active,
+            InstallationStatus::Uninstalled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 }
 

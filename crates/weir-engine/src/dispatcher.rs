@@ -1,8 +1,10 @@
 //! Runs the jobs product events owe installations (the transactional outbox: each job
 //! was stored with its event). Jobs are claimed with leases in the store, so several
 //! nodes share the work and a node that dies mid-run leaves its jobs to be claimed again:
-//! every job runs at least once. A failed run is final unless the app opted in to
-//! retries (`retry.maxAttempts`), which back off from 10 s to 2 h, with jitter.
+//! every job runs at least once. A failed run (or one that could not start) is final
+//! unless the app opted in to retries (`retry.maxAttempts`), which back off from 10 s to
+//! 2 h, with jitter. The handler is looked up when the job runs, in the app version the
+//! installation has then.
 //!
 //! The dispatcher wakes when this node stores events, and otherwise when the next job is
 //! due (at least every few seconds, for jobs other nodes stored).
@@ -11,26 +13,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use weir_core::{InvocationStatus, Job, ProductEvent};
+use tokio::sync::Semaphore;
+use weir_core::{InstallationStatus, InvocationStatus, Job, ProductEvent};
 use weir_store::JobOutcome;
 
 use crate::envelope;
-use crate::runner::Runner;
+use crate::runner::{RunError, Runner};
 
-/// Jobs claimed per round.
-const BATCH: u32 = 64;
+/// Jobs claimed per round, at most.
+const BATCH: usize = 64;
+/// Jobs running at once per JavaScript thread. Each thread runs one handler at a time, so
+/// a claimed job waits for at most this many runs before its own: the lease covers that.
+const IN_FLIGHT_PER_THREAD: usize = 4;
 /// The longest sleep: jobs stored by other nodes are seen at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(2);
+/// How long a job whose installation is still being installed waits before it looks
+/// again.
+const INSTALLING_WAIT: SignedDuration = SignedDuration::from_secs(1);
 /// Waits before the 2nd, 3rd, … run of a failed handler; the last repeats.
 const BACKOFF_SECS: &[i64] = &[10, 60, 300, 1800, 7200];
 
 /// Runs the dispatcher until the process ends.
 pub fn spawn(runner: Arc<Runner>) -> tokio::task::JoinHandle<()> {
+    let slots = Arc::new(Semaphore::new(runner.threads() * IN_FLIGHT_PER_THREAD));
     tokio::spawn(async move {
         loop {
             // Registered before looking, so a notification during the round is not lost.
             let ready = runner.platform().jobs_ready.notified();
-            let sleep = match round(&runner).await {
+            let sleep = match round(&runner, &slots).await {
                 Ok(sleep) => sleep,
                 Err(error) => {
                     tracing::error!(%error, "the dispatcher could not reach the store");
@@ -45,16 +55,38 @@ pub fn spawn(runner: Arc<Runner>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Claims and starts what is due; returns how long to sleep.
-async fn round(runner: &Arc<Runner>) -> Result<Duration, weir_store::StoreError> {
+/// Claims as many due jobs as there are free slots and starts them; returns how long to
+/// sleep. Claiming only what can start at once keeps a backlog in the store, unclaimed,
+/// rather than in memory with leases running out.
+async fn round(
+    runner: &Arc<Runner>,
+    slots: &Arc<Semaphore>,
+) -> Result<Duration, weir_store::StoreError> {
     let store = runner.platform().store.clone();
     loop {
+        let free = slots.available_permits().min(BATCH);
+        if free == 0 {
+            // A finishing job wakes the loop when half the slots are free again.
+            return Ok(MAX_SLEEP);
+        }
         let now = weir_core::now();
-        let claimed = store.claim_jobs(now, now + lease(runner), BATCH).await?;
-        let full = claimed.len() == BATCH as usize;
+        let claimed = store
+            .claim_jobs(now, now + lease(runner), free as u32)
+            .await?;
+        let full = claimed.len() == free;
         for job in claimed {
-            let runner = runner.clone();
-            tokio::spawn(async move { run(&runner, job).await });
+            let permit = slots
+                .clone()
+                .try_acquire_owned()
+                .expect("no more jobs are claimed than there are free slots");
+            let (runner, slots) = (runner.clone(), slots.clone());
+            tokio::spawn(async move {
+                run(&runner, job).await;
+                drop(permit);
+                if slots.available_permits() == runner.threads() * IN_FLIGHT_PER_THREAD / 2 {
+                    runner.platform().jobs_ready.notify_one();
+                }
+            });
         }
         if !full {
             break;
@@ -69,10 +101,12 @@ async fn round(runner: &Arc<Runner>) -> Result<Duration, weir_store::StoreError>
     })
 }
 
-/// Long enough for the handler to finish within its time limit, with room to spare.
+/// Long enough for a claimed job to wait for the runs ahead of it on its thread and then
+/// finish within its own time limit, with room to spare.
 fn lease(runner: &Runner) -> SignedDuration {
     let handler_time = runner.settings().limits.time;
-    SignedDuration::try_from(handler_time * 3 + Duration::from_secs(60))
+    let runs = IN_FLIGHT_PER_THREAD as u32 + 1;
+    SignedDuration::try_from(handler_time * runs + Duration::from_secs(60))
         .unwrap_or(SignedDuration::from_mins(5))
 }
 
@@ -83,54 +117,87 @@ async fn run(runner: &Runner, job: Job) {
     let outcome = match attempt(runner, &job).await {
         Ok(outcome) => outcome,
         Err(error) => {
-            // The claim runs out and the job is tried again.
-            tracing::error!(%error, "a job could not run; it will be retried");
-            return;
+            tracing::error!(%error, attempts = job.attempts, "a job could not run");
+            after_failure(&job, None)
         }
     };
     let store = runner.platform().store.as_ref();
-    if let Err(error) = store
-        .finish_job(&job.event_id, &job.installation_id, outcome)
-        .await
-    {
+    let finish = store.finish_job(&job.event_id, &job.installation_id, job.attempts, outcome);
+    if let Err(error) = finish.await {
         tracing::error!(%error, "a job ran but could not be marked as done");
     }
 }
 
-/// Runs the job's handler and says what becomes of the job.
-async fn attempt(runner: &Runner, job: &Job) -> Result<JobOutcome, crate::RunError> {
+/// Runs the job's handler, as its installation's app version has it now, and says what
+/// becomes of the job.
+async fn attempt(runner: &Runner, job: &Job) -> Result<JobOutcome, RunError> {
     let store = runner.platform().store.as_ref();
-    let gone = JobOutcome::Failed { invocation: None };
     let Some(event) = store.product_event(&job.event_id).await? else {
-        return Ok(gone);
+        return Ok(JobOutcome::Cancelled);
     };
     let Some(installation) = store.installation(&job.installation_id).await? else {
-        return Ok(gone);
+        return Ok(JobOutcome::Cancelled);
     };
+    match installation.status {
+        InstallationStatus::Uninstalled => return Ok(JobOutcome::Cancelled),
+        InstallationStatus::Installing => {
+            let at = weir_core::now() + INSTALLING_WAIT;
+            return Ok(JobOutcome::Postponed { at });
+        }
+        InstallationStatus::Active => {}
+    }
     let Some(account) = store.account(&installation.account_id).await? else {
-        return Ok(gone);
+        return Ok(JobOutcome::Cancelled);
     };
     let app = runner.app(&installation.app_id).await?;
+    let handler = match event.product.as_str() {
+        ProductEvent::EXTERNAL => {
+            runner
+                .handler(&installation, weir_core::catalogue::EXTERNAL_EVENT)
+                .await?
+        }
+        ProductEvent::CONNECTOR => {
+            crate::inbound::connector_handler(runner, &installation, &app.definition, &event.name)
+                .await?
+        }
+        product => app
+            .definition
+            .product_subscriptions()
+            .into_iter()
+            .find(|s| s.product == product && s.event == event.name)
+            .map(|s| s.handler),
+    };
+    // An update since the event may have dropped the handler.
+    let Some(handler) = handler else {
+        return Ok(JobOutcome::Cancelled);
+    };
     let payload = match event.product.as_str() {
         ProductEvent::EXTERNAL => envelope::external(&account, &installation, &event),
         ProductEvent::CONNECTOR => envelope::connector(&account, &installation, &event),
         _ => envelope::product(&account, &installation, &app.definition, &event),
     };
     let record = runner
-        .run_handler(Arc::new(installation), &job.event, &job.handler, payload)
+        .run_handler(Arc::new(installation), &job.event, &handler, payload)
         .await?;
     tracing::info!(invocation = %record.id, status = record.status.as_str(), "handler ran");
-    let invocation = Some(record.id.clone());
     Ok(match record.status {
         InvocationStatus::Success => JobOutcome::Done {
             invocation: record.id,
         },
-        _ if job.attempts < job.max_attempts => JobOutcome::RetryAt {
+        _ => after_failure(job, Some(record.id)),
+    })
+}
+
+/// A failed run is retried while the job has attempts left, with backoff.
+fn after_failure(job: &Job, invocation: Option<weir_core::InvocationId>) -> JobOutcome {
+    if job.attempts < job.max_attempts {
+        JobOutcome::RetryAt {
             at: retry_at(job.attempts, weir_core::now()),
             invocation,
-        },
-        _ => JobOutcome::Failed { invocation },
-    })
+        }
+    } else {
+        JobOutcome::Failed { invocation }
+    }
 }
 
 /// When the next run of a job that has failed `attempts` times starts: the backoff

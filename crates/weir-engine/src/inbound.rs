@@ -343,7 +343,7 @@ async fn routed_event(
 
 /// The function a connector event runs: the manifest's `connectorEvents` names it, else
 /// the app's `onExternalEvent` handler does.
-async fn connector_handler(
+pub(crate) async fn connector_handler(
     runner: &Runner,
     installation: &Installation,
     app: &AppDefinition,

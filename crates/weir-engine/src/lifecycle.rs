@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use weir_core::{AppId, Installation, InvocationId, InvocationRecord, InvocationStatus};
+use weir_core::{
+    AppId, Installation, InstallationStatus, InvocationId, InvocationRecord, InvocationStatus,
+};
 
 use crate::envelope;
 use crate::inbound::{self, SelectorError};
@@ -36,19 +38,43 @@ pub enum LifecycleError {
     Store(#[from] weir_store::StoreError),
 }
 
-/// Stores the installation, runs its `onAppInstall`, and gives it its selectors for the
-/// app's global-webhook events (`getEventSelector`). A refusal of either removes the
-/// installation and all it made meanwhile (`$db` data, schedules, records), as if the
-/// install had never been tried.
-pub async fn install(runner: &Runner, installation: Installation) -> Result<(), LifecycleError> {
+/// Stores the installation as `installing`, runs its `onAppInstall`, gives it its
+/// selectors for the app's global-webhook events (`getEventSelector`), and makes it
+/// active. Until then no event fans out to it and none of its schedules fires. A refusal
+/// removes the installation and all it made meanwhile (`$db` data, schedules, records),
+/// as if the install had never been tried. Returns the active installation.
+pub async fn install(
+    runner: &Runner,
+    installation: Installation,
+) -> Result<Installation, LifecycleError> {
     let store = runner.platform().store.clone();
+    let installation = Installation {
+        status: InstallationStatus::Installing,
+        ..installation
+    };
     store.insert_installation(&installation).await?;
-    let installation = Arc::new(installation);
-    let agreed = agree_to_install(runner, installation.clone()).await;
-    if agreed.is_err() {
-        store.delete_installation(&installation.id).await?;
-    }
-    agreed
+    let agreed = match agree_to_install(runner, Arc::new(installation.clone())).await {
+        Ok(()) => {
+            let at = weir_core::now();
+            let activated = store.activate_installation(&installation, at).await;
+            activated.map(|()| at).map_err(LifecycleError::from)
+        }
+        Err(refused) => Err(refused),
+    };
+    let activated_at = match agreed {
+        Ok(at) => at,
+        Err(error) => {
+            store.delete_installation(&installation.id).await?;
+            return Err(error);
+        }
+    };
+    let schedules = &runner.platform().schedules_changed;
+    schedules.notify_one(); // the handler may have made some, which may fire now
+    Ok(Installation {
+        status: InstallationStatus::Active,
+        updated_at: activated_at,
+        ..installation
+    })
 }
 
 async fn agree_to_install(
@@ -91,7 +117,15 @@ pub async fn uninstall(
     force: bool,
 ) -> Result<(), LifecycleError> {
     let id = installation.id.clone();
-    let refusal = setup(runner, Arc::new(installation), UNINSTALL_EVENT).await?;
+    let refusal = match setup(runner, Arc::new(installation), UNINSTALL_EVENT).await {
+        Ok(refusal) => refusal,
+        // A forced uninstall goes on even when the handler cannot run at all.
+        Err(error) if force => {
+            tracing::warn!(installation = %id, %error, "onAppUninstall could not run; uninstalling anyway");
+            None
+        }
+        Err(error) => return Err(error),
+    };
     if let Some(refusal) = refusal.filter(|_| !force) {
         return Err(LifecycleError::Refused {
             event: UNINSTALL_EVENT,
@@ -117,7 +151,7 @@ pub async fn update(
     let store = runner.platform().store.clone();
     let from = installation.app_id.clone();
     store
-        .switch_app(&installation.id, to, weir_core::now())
+        .switch_app(&installation.id, &from, to, weir_core::now())
         .await?;
     let updated = Installation {
         app_id: to.clone(),
@@ -126,8 +160,9 @@ pub async fn update(
     let agreed = agree_to_update(runner, Arc::new(updated.clone())).await;
     if agreed.is_err() {
         store
-            .switch_app(&updated.id, &from, weir_core::now())
-            .await?;
+            .switch_app(&updated.id, to, &from, weir_core::now())
+            .await
+            .map_err(|error| reverting_failed(&updated, error))?;
         // The old version's selectors hold again.
         select_events(
             runner,
@@ -139,6 +174,20 @@ pub async fn update(
         .await?;
     }
     agreed.map(|()| updated)
+}
+
+/// The revert of a refused update found the installation changed (uninstalled or moved
+/// by another request meanwhile): say so rather than a bare "not found".
+fn reverting_failed(installation: &Installation, error: weir_store::StoreError) -> LifecycleError {
+    match error {
+        weir_store::StoreError::NotFound => weir_store::StoreError::Conflict(format!(
+            "the update of installation {} was refused, and it changed meanwhile (uninstalled \
+             or updated by another request), so it was not moved back",
+            installation.id
+        ))
+        .into(),
+        other => other.into(),
+    }
 }
 
 async fn agree_to_update(

@@ -58,6 +58,11 @@ impl Runner {
         &self.settings
     }
 
+    /// How many handlers run at once (the sandbox's JavaScript threads).
+    pub fn threads(&self) -> usize {
+        self.sandbox.threads()
+    }
+
     /// Runs the installation's handler for `event` with `payload` (the whole envelope)
     /// and keeps the record. A handler that fails is a record with that status, not an
     /// error: errors here mean the handler could not be run at all.

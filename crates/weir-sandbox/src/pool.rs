@@ -18,6 +18,7 @@ type Job = (Invocation, oneshot::Sender<Outcome>);
 
 pub struct Sandbox {
     jobs: mpsc::Sender<Job>,
+    threads: usize,
 }
 
 impl Sandbox {
@@ -43,7 +44,15 @@ impl Sandbox {
                     }
                 })?;
         }
-        Ok(Sandbox { jobs })
+        Ok(Sandbox {
+            jobs,
+            threads: threads.max(1),
+        })
+    }
+
+    /// How many invocations run at once.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Runs the invocation on a JavaScript thread and returns its record.

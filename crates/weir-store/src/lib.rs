@@ -144,9 +144,19 @@ pub trait Store: Send + Sync + 'static {
     /// schedules, jobs), as if it had never been: an install whose `onAppInstall` failed.
     /// Returns whether there was one.
     async fn delete_installation(&self, id: &InstallationId) -> Result<bool>;
-    /// Moves an active installation to another version of its app; `NotFound` if there
-    /// is no such active installation.
-    async fn switch_app(&self, id: &InstallationId, app: &AppId, at: Timestamp) -> Result<()>;
+    /// Moves an active installation from app version `from` to `to`; `NotFound` if there
+    /// is no such active installation on `from` (it was uninstalled, or moved meanwhile).
+    async fn switch_app(
+        &self,
+        id: &InstallationId,
+        from: &AppId,
+        to: &AppId,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Makes an `installing` installation active; `Conflict` if the account has an active
+    /// installation of the app by now, `NotFound` if it is no longer installing.
+    async fn activate_installation(&self, installation: &Installation, at: Timestamp)
+    -> Result<()>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
     async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<Option<ApiKey>>;
@@ -250,12 +260,13 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Job>>;
     /// Records how a claimed job's run ended, unless it is no longer pending (the
-    /// installation was uninstalled, or a second run finished it first). Returns whether
-    /// it applied.
+    /// installation was uninstalled, or another run finished it) or has been claimed
+    /// again since (its `attempts` is no longer `attempt`). Returns whether it applied.
     async fn finish_job(
         &self,
         event: &EventId,
         installation: &InstallationId,
+        attempt: u32,
         outcome: JobOutcome,
     ) -> Result<bool>;
     /// When the earliest pending job is due (or its lease runs out).
@@ -362,7 +373,14 @@ pub enum JobOutcome {
     Failed {
         invocation: Option<InvocationId>,
     },
-    /// The handler failed and runs again at `at`.
+    /// There is nothing to run any more: the installation is uninstalled, or its app no
+    /// longer handles the event.
+    Cancelled,
+    /// Not run: it waits until `at`, and this claim does not count as an attempt.
+    Postponed {
+        at: Timestamp,
+    },
+    /// The handler failed (or could not start) and runs again at `at`.
     RetryAt {
         at: Timestamp,
         invocation: Option<InvocationId>,

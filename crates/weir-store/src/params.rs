@@ -240,11 +240,14 @@ pub(crate) fn event_jobs(event: &ProductEvent) -> Vec<Param> {
 pub(crate) fn finish_job(
     event: &EventId,
     installation: &InstallationId,
+    attempt: u32,
     outcome: &JobOutcome,
 ) -> Vec<Param> {
     let (status, run_at, invocation) = match outcome {
         JobOutcome::Done { invocation } => (JobStatus::Done, None, Some(invocation)),
         JobOutcome::Failed { invocation } => (JobStatus::Failed, None, invocation.as_ref()),
+        JobOutcome::Cancelled => (JobStatus::Cancelled, None, None),
+        JobOutcome::Postponed { at } => (JobStatus::Pending, Some(millis(*at)), None),
         JobOutcome::RetryAt { at, invocation } => {
             (JobStatus::Pending, Some(millis(*at)), invocation.as_ref())
         }
@@ -255,6 +258,7 @@ pub(crate) fn finish_job(
         status.as_str().into(),
         Param::MaybeInt(run_at),
         Param::MaybeText(invocation.map(|id| id.as_str().to_owned())),
+        i64::from(attempt).into(),
     ]
 }
 

@@ -299,6 +299,11 @@ fn backend(error: sqlx::Error) -> StoreError {
             StoreError::Conflict(db.message().to_owned())
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        // A deadlock or a serialization failure: the writes collided, and trying again
+        // (as the multi-statement writes here do on a conflict) settles it.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")) => {
+            StoreError::Conflict(format!("concurrent writes collided: {}", db.message()))
+        }
         _ => StoreError::Backend(error.to_string()),
     }
 }

@@ -210,18 +210,27 @@ macro_rules! claim_jobs {
 pub(crate) const CLAIM_JOBS: &str = claim_jobs!("");
 pub(crate) const CLAIM_JOBS_SKIP_LOCKED: &str = claim_jobs!(" FOR UPDATE OF due SKIP LOCKED");
 /// Ends a pending job's run: `$3` the new status, `$4` when it runs again (NULL: keep),
-/// `$5` the run's invocation record (NULL: keep).
+/// `$5` the run's invocation record (NULL: keep), `$6` the attempt the run was: a run
+/// whose claim ran out and was claimed again cannot finish the newer claim.
 pub(crate) const FINISH_JOB: &str = "UPDATE jobs SET status = $3, \
     run_at = COALESCE($4, run_at), last_invocation = COALESCE($5, last_invocation) \
-    WHERE event_id = $1 AND installation_id = $2 AND status = 'pending'";
+    WHERE event_id = $1 AND installation_id = $2 AND status = 'pending' AND attempts = $6";
+/// Puts a claimed job back until `$4` without counting the claim as an attempt (its
+/// installation is still being installed).
+pub(crate) const POSTPONE_JOB: &str = "UPDATE jobs SET run_at = $4, attempts = attempts - 1 \
+    WHERE event_id = $1 AND installation_id = $2 AND status = 'pending' AND attempts = $3";
 pub(crate) const NEXT_JOB_DUE: &str = "SELECT run_at AS at FROM jobs \
     WHERE status = 'pending' ORDER BY run_at LIMIT 1";
 
 /// Removes an installation and everything that refers to it (a failed install).
 pub(crate) const DELETE_INSTALLATION: &str = "DELETE FROM installations WHERE id = $1";
-/// Moves an active installation to another version of its app (an update, or its revert).
+/// Moves an active installation from one version of its app (`$4`) to another (an update,
+/// or its revert); a concurrent change of version makes it miss.
 pub(crate) const SWITCH_APP: &str = "UPDATE installations SET app_id = $2, updated_at = $3 \
-    WHERE id = $1 AND status = 'active'";
+    WHERE id = $1 AND status = 'active' AND app_id = $4";
+/// An installation the app agreed to: from now on events reach it.
+pub(crate) const ACTIVATE_INSTALLATION: &str = "UPDATE installations \
+    SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'installing'";
 
 pub(crate) const INSTALLATION_BY_TARGET_TOKEN: &str =
     "SELECT * FROM installations WHERE target_token = $1";

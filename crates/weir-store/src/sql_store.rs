@@ -244,13 +244,32 @@ impl<B: Backend> Store for SqlStore<B> {
             > 0)
     }
 
-    async fn switch_app(&self, id: &InstallationId, app: &AppId, at: Timestamp) -> Result<()> {
+    async fn switch_app(
+        &self,
+        id: &InstallationId,
+        from: &AppId,
+        to: &AppId,
+        at: Timestamp,
+    ) -> Result<()> {
         let params = vec![
             id.as_str().into(),
-            app.as_str().into(),
+            to.as_str().into(),
             rows::millis(at).into(),
+            from.as_str().into(),
         ];
         self.change_one(sql::SWITCH_APP, params).await
+    }
+
+    async fn activate_installation(
+        &self,
+        installation: &Installation,
+        at: Timestamp,
+    ) -> Result<()> {
+        let params = vec![installation.id.as_str().into(), rows::millis(at).into()];
+        match self.change_one(sql::ACTIVATE_INSTALLATION, params).await {
+            Err(StoreError::Conflict(_)) => Err(crate::already_installed(installation)),
+            other => other,
+        }
     }
 
     async fn installation_by_target_token(
@@ -493,10 +512,25 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         event: &EventId,
         installation: &InstallationId,
+        attempt: u32,
         outcome: JobOutcome,
     ) -> Result<bool> {
-        let params = params::finish_job(event, installation, &outcome);
-        Ok(self.backend.execute(sql::FINISH_JOB, params).await? > 0)
+        let (statement, params) = match outcome {
+            JobOutcome::Postponed { at } => (
+                sql::POSTPONE_JOB,
+                vec![
+                    event.as_str().into(),
+                    installation.as_str().into(),
+                    i64::from(attempt).into(),
+                    rows::millis(at).into(),
+                ],
+            ),
+            outcome => (
+                sql::FINISH_JOB,
+                params::finish_job(event, installation, attempt, &outcome),
+            ),
+        };
+        Ok(self.backend.execute(statement, params).await? > 0)
     }
 
     async fn next_job_due(&self) -> Result<Option<Timestamp>> {

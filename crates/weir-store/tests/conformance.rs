@@ -99,6 +99,7 @@ conformance!(
     concurrent_job_claims_never_share_a_job,
     uninstalling_cancels_pending_jobs,
     deleting_an_installation_leaves_nothing_behind,
+    installing_installations_hear_nothing_until_activated,
     switching_the_app_version_switches_the_subscriptions,
     installations_are_found_by_target_token,
     directed_events_store_all_or_nothing,
@@ -1553,9 +1554,17 @@ async fn jobs_are_claimed_once_per_lease_and_finished_once(backend: Backend) {
         at: retry_at,
         invocation: Some(record.clone()),
     };
+    let stale = JobOutcome::Failed { invocation: None };
+    assert!(
+        !store
+            .finish_job(&event.id, &listener.id, 1, stale)
+            .await
+            .unwrap(),
+        "the first claim's run cannot finish the second claim"
+    );
     assert!(
         store
-            .finish_job(&event.id, &listener.id, retry)
+            .finish_job(&event.id, &listener.id, 2, retry)
             .await
             .unwrap()
     );
@@ -1574,13 +1583,13 @@ async fn jobs_are_claimed_once_per_lease_and_finished_once(backend: Backend) {
     };
     assert!(
         store
-            .finish_job(&event.id, &listener.id, done.clone())
+            .finish_job(&event.id, &listener.id, 2, done.clone())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .finish_job(&event.id, &listener.id, done)
+            .finish_job(&event.id, &listener.id, 2, done)
             .await
             .unwrap(),
         "finished once"
@@ -1588,7 +1597,7 @@ async fn jobs_are_claimed_once_per_lease_and_finished_once(backend: Backend) {
     let failed = JobOutcome::Failed { invocation: None };
     assert!(
         !store
-            .finish_job(&event.id, &listener.id, failed)
+            .finish_job(&event.id, &listener.id, 2, failed)
             .await
             .unwrap()
     );
@@ -1723,8 +1732,16 @@ async fn switching_the_app_version_switches_the_subscriptions(backend: Backend) 
         .insert_app(listening_app("listener", &deals))
         .await
         .unwrap();
+    let stale = store
+        .switch_app(&first.id, &second.id, &second.id, now())
+        .await;
+    assert_eq!(
+        stale.unwrap_err(),
+        StoreError::NotFound,
+        "only from the version it is on"
+    );
     store
-        .switch_app(&first.id, &second.id, now())
+        .switch_app(&first.id, &first.app_id, &second.id, now())
         .await
         .unwrap();
     assert_eq!(
@@ -1753,7 +1770,7 @@ async fn switching_the_app_version_switches_the_subscriptions(backend: Backend) 
     );
     store.uninstall(&first.id, now()).await.unwrap();
     let missing = store
-        .switch_app(&first.id, &second.id, now())
+        .switch_app(&first.id, &second.id, &first.app_id, now())
         .await
         .unwrap_err();
     assert_eq!(
@@ -1963,4 +1980,90 @@ async fn global_webhooks_are_counted_per_app_version(backend: Backend) {
         (3, 3, 1)
     );
     assert_eq!(stats[0].last_unmatched.as_deref(), Some("user_id:9"));
+}
+
+async fn installing_installations_hear_nothing_until_activated(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let app = store
+        .insert_app(listening_app("listener", &contacts))
+        .await
+        .unwrap();
+    let pending = Installation {
+        status: InstallationStatus::Installing,
+        ..installation(&acme, &app)
+    };
+    store.insert_installation(&pending).await.unwrap();
+    let rival = Installation {
+        status: InstallationStatus::Installing,
+        ..installation(&acme, &app)
+    };
+    store.insert_installation(&rival).await.unwrap();
+    let schedule = one_time_schedule(&pending.id, "s", after_ms(now(), -1000));
+    store
+        .insert_schedule(&schedule, &ScheduleLimits::default())
+        .await
+        .unwrap();
+
+    let early = product_event("acme", "onContactCreate", None, now());
+    assert_eq!(
+        ingest_one(&store, &early).await,
+        Ingested::Created {
+            id: early.id.clone(),
+            jobs: 0
+        }
+    );
+    let lease = after_ms(now(), 60_000);
+    assert!(
+        store
+            .claim_due_schedules(now(), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let listed = store
+        .installations(&acme.id, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(
+        listed.items.is_empty(),
+        "only active installations are listed"
+    );
+
+    store.activate_installation(&pending, now()).await.unwrap();
+    let late = product_event("acme", "onContactCreate", None, now());
+    assert_eq!(
+        ingest_one(&store, &late).await,
+        Ingested::Created {
+            id: late.id.clone(),
+            jobs: 1
+        }
+    );
+    assert_eq!(
+        store
+            .claim_due_schedules(now(), lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // The rival install lost the race: the account has the app already.
+    let lost = store
+        .activate_installation(&rival, now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&lost, StoreError::Conflict(m) if m.contains("already installed")),
+        "{lost:?}"
+    );
+    assert_eq!(
+        store
+            .activate_installation(&pending, now())
+            .await
+            .unwrap_err(),
+        StoreError::NotFound,
+        "active already"
+    );
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     an_acknowledged_event_survives_sigkill,
     failed_handlers_are_retried_only_when_the_app_opts_in,
     platform_3_apps_get_the_current_host_and_changes_in_the_record,
+    an_installation_hears_nothing_until_its_app_agrees,
 );
 
 /// Handles every Freshsales event of seed 001 in both CRM products, with one handler per
@@ -514,6 +515,22 @@ async fn a_refused_update_keeps_the_installed_version(storage: Storage) {
     let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
     assert_eq!(record["result"], "v3");
 
+    let v4 = upload(
+        &server,
+        lifecycle_app("exports = { update: function () { renderData(); } };"),
+    )
+    .await;
+    let with_iparams = server
+        .post(path, json!({"app_id": v4, "iparams": {"x": 1}}))
+        .await;
+    assert_eq!(with_iparams.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        with_iparams
+            .message()
+            .contains("keeps its iparams, scopes and departments"),
+        "{}",
+        with_iparams.message()
+    );
     let older = server.post(path, json!({"app_id": v2})).await;
     assert_eq!(older.status, StatusCode::CONFLICT, "{}", older.body);
     assert!(
@@ -685,5 +702,80 @@ async fn platform_3_apps_get_the_current_host_and_changes_in_the_record(storage:
         envelope["productContext"],
         json!({"url": "https://acme.freshdesk.com", "name": "freshdesk"})
     );
+    server.stop().await;
+}
+
+/// While `onAppInstall` waits on a slow third party, events for the account do not reach
+/// the installation: it is `installing` until the app agrees.
+async fn an_installation_hears_nothing_until_its_app_agrees(storage: Storage) {
+    let slow = weir_testkit::FakeThirdParty::start(|_| {
+        (200, "application/json", "{}".into(), Duration::from_secs(2))
+    })
+    .await;
+    let host_override = format!("api.slow.test={}", slow.address);
+    let server = Server::start_configured(
+        &storage,
+        Some(support::ADMIN_TOKEN),
+        &[
+            "--allow-private-destinations",
+            "127.0.0.0/8",
+            "--host-override",
+            &host_override,
+        ],
+    )
+    .await;
+    account(&server, "acme").await;
+    let manifest = json!({
+        "name": "slow-install",
+        "platform-version": "2.3",
+        "whitelisted-domains": ["https://api.slow.test"],
+        "product": {"freshsales": {"events": {
+            "onAppInstall": {"handler": "install"},
+            "onContactCreate": {"handler": "contact"},
+        }}},
+    });
+    let code = "exports = {
+      install: async function () { await $request.get('https://api.slow.test/ready'); renderData(); },
+      contact: function () { return 'heard'; },
+    };";
+    let app = upload(
+        &server,
+        weir_testkit::zip(&[
+            ("manifest.json", &manifest.to_string()),
+            ("server/server.js", code),
+        ]),
+    )
+    .await;
+    let installing = {
+        let base = server.base.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{base}/api/v1/accounts/acme/installations"))
+                .bearer_auth(support::ADMIN_TOKEN)
+                .json(&json!({"app_id": app}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    // Once the third party has the handler's call, the install is under way.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while slow.received().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "onAppInstall never called"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}}});
+    let early = post_events(&server, "acme", contact.clone()).await;
+    assert_eq!(early.body["jobs"], 0, "not installed yet: {}", early.body);
+    assert_eq!(installing.await.unwrap(), StatusCode::CREATED);
+    let late = post_events(&server, "acme", contact).await;
+    assert_eq!(late.body["jobs"], 1);
+    let record = server.only_run(late.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"], "heard");
     server.stop().await;
 }

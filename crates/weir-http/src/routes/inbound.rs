@@ -90,7 +90,9 @@ async fn target(state: &ServerState, token: &str) -> Result<Installation, ApiErr
         .ok_or_else(|| ApiError::not_found("no target URL here"))?;
     match installation.status {
         InstallationStatus::Uninstalled => Err(gone()),
-        InstallationStatus::Active => Ok(installation),
+        // While `onAppInstall` runs, the third party it registers with may already call:
+        // the events wait for the install to be agreed (or go with it).
+        InstallationStatus::Active | InstallationStatus::Installing => Ok(installation),
     }
 }
 

@@ -100,26 +100,8 @@ pub async fn create(
         || ApiError::unprocessable(format!("app_id: no app {} has been uploaded", body.app_id));
     let app = state.store.app(&body.app_id).await?.ok_or_else(no_app)?;
     let definition = load_definition(&state, &app.id).await?;
-    let iparams = Iparams::from_given(&definition.iparams, body.iparams)
-        .map_err(|e| ApiError::unprocessable(e.0))?;
-    let scopes = granted_scopes(&definition.authorisation_scopes, body.scopes)?;
-    let departments = body.departments;
-    let now = weir_core::now();
-    let installation = Installation {
-        id: InstallationId::generate(),
-        account_id: account.id,
-        app_id: app.id.clone(),
-        app_name: app.name.clone(),
-        status: InstallationStatus::Active,
-        iparams,
-        departments,
-        scopes,
-        target_token: weir_core::TargetToken::generate(),
-        created_at: now,
-        updated_at: now,
-    };
-    if let Some(installed) = active_installation_of(&state, &installation).await? {
-        let updated = update(&state, installed, &app).await?;
+    if let Some(installed) = active_installation_of(&state, &account.id, &app.name).await? {
+        let updated = update(&state, installed, &app, &definition, body).await?;
         let location = format!("/api/v1/installations/{}", updated.id);
         return Ok((
             StatusCode::OK,
@@ -127,26 +109,59 @@ pub async fn create(
             Json(InstallationView::new(updated, &state.public_url)),
         ));
     }
-    lifecycle::install(&state.runner, installation.clone())
-        .await
+    let iparams = Iparams::from_given(&definition.iparams, body.iparams)
+        .map_err(|e| ApiError::unprocessable(e.0))?;
+    let scopes = granted_scopes(&definition.authorisation_scopes, body.scopes)?;
+    let now = weir_core::now();
+    let installation = Installation {
+        id: InstallationId::generate(),
+        account_id: account.id,
+        app_id: app.id.clone(),
+        app_name: app.name.clone(),
+        status: InstallationStatus::Installing,
+        iparams,
+        departments: body.departments,
+        scopes,
+        target_token: weir_core::TargetToken::generate(),
+        created_at: now,
+        updated_at: now,
+    };
+    let runner = state.runner.clone();
+    let installed = to_the_end(async move { lifecycle::install(&runner, installation).await })
+        .await?
         .map_err(lifecycle_error)?;
-    let location = format!("/api/v1/installations/{}", installation.id);
+    let location = format!("/api/v1/installations/{}", installed.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(InstallationView::new(installation, &state.public_url)),
+        Json(InstallationView::new(installed, &state.public_url)),
     ))
 }
 
-/// The account's active installation of the same app (any version), if there is one.
+/// Runs a lifecycle change to its end even if the client goes away meanwhile: dropped
+/// half-way, an install would be left `installing` and an update unreverted.
+async fn to_the_end<T: Send + 'static>(
+    change: impl Future<Output = T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(change).await.map_err(|error| {
+        tracing::error!(%error, "a lifecycle change panicked");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; see the server log",
+        )
+    })
+}
+
+/// The account's active installation of the app (any version), if there is one.
 async fn active_installation_of(
     state: &ServerState,
-    new: &Installation,
+    account: &AccountId,
+    app: &AppName,
 ) -> Result<Option<Installation>, ApiError> {
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     loop {
-        let found = state.store.installations(&new.account_id, &page).await?;
-        if let Some(same) = found.items.into_iter().find(|i| i.app_name == new.app_name) {
+        let found = state.store.installations(account, &page).await?;
+        if let Some(same) = found.items.into_iter().find(|i| i.app_name == *app) {
             return Ok(Some(same));
         }
         match found.next_after {
@@ -157,11 +172,14 @@ async fn active_installation_of(
 }
 
 /// Installing a newer version of an installed app updates the installation to it (and
-/// runs its `afterAppUpdate`); the installation keeps its iparams, scopes and departments.
+/// runs its `afterAppUpdate`). The installation keeps its iparams, scopes and departments,
+/// which must suit the new version.
 async fn update(
     state: &ServerState,
     installed: Installation,
     newer: &App,
+    definition: &AppDefinition,
+    body: CreateInstallation,
 ) -> Result<Installation, ApiError> {
     let current = state.store.app(&installed.app_id).await?.ok_or_else(|| {
         ApiError::from(weir_store::StoreError::Corrupt(format!(
@@ -182,16 +200,36 @@ async fn update(
             ),
         ));
     }
-    lifecycle::update(&state.runner, installed, &newer.id)
-        .await
-        .map_err(|error| match error {
-            LifecycleError::Refused { event, message, .. } => ApiError::unprocessable(format!(
-                "the app refused the update ({event}): {message}; \
-                 the installation stays on version {}",
-                current.version
-            )),
-            other => lifecycle_error(other),
-        })
+    if !body.iparams.is_empty()
+        || !body.scopes.is_empty()
+        || body.departments.iter().next().is_some()
+    {
+        return Err(ApiError::unprocessable(format!(
+            "this installs version {} over installation {}, which keeps its iparams, scopes \
+             and departments: leave them out",
+            newer.version, installed.id
+        )));
+    }
+    let mut kept = installed.iparams.public.clone();
+    kept.extend(installed.iparams.secure.clone());
+    Iparams::from_given(&definition.iparams, kept).map_err(|e| {
+        ApiError::unprocessable(format!(
+            "the iparams of installation {} do not suit version {}: {}",
+            installed.id, newer.version, e.0
+        ))
+    })?;
+    granted_scopes(&definition.authorisation_scopes, installed.scopes.clone())?;
+    let (runner, to) = (state.runner.clone(), newer.id.clone());
+    let updated =
+        to_the_end(async move { lifecycle::update(&runner, installed, &to).await }).await?;
+    updated.map_err(|error| match error {
+        LifecycleError::Refused { event, message, .. } => ApiError::unprocessable(format!(
+            "the app refused the update ({event}): {message}; \
+             the installation stays on version {}",
+            current.version
+        )),
+        other => lifecycle_error(other),
+    })
 }
 
 /// How the app's refusals and the engine's failures are answered.
@@ -309,14 +347,21 @@ pub async fn delete(
     QueryParams(params): QueryParams<UninstallParams>,
 ) -> Result<StatusCode, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
-    if installation.status == InstallationStatus::Uninstalled {
+    let not_now = match installation.status {
+        InstallationStatus::Active => None,
+        InstallationStatus::Uninstalled => Some("is already uninstalled"),
+        InstallationStatus::Installing => Some("is still being installed"),
+    };
+    if let Some(why) = not_now {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("installation {id} is already uninstalled"),
+            format!("installation {id} {why}"),
         ));
     }
-    lifecycle::uninstall(&state.runner, installation, params.force)
-        .await
+    let runner = state.runner.clone();
+    let force = params.force;
+    to_the_end(async move { lifecycle::uninstall(&runner, installation, force).await })
+        .await?
         .map_err(lifecycle_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
