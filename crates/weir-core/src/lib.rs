@@ -23,7 +23,7 @@ pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
 pub use app::{
     App, AppDefinition, AppName, ConnectorEventKind, IparamSpec, Method, PackageProblem,
-    PlatformVersion,
+    PlatformVersion, WebhookMethods,
 };
 pub use event::{Job, JobStatus, ProductEvent, Subscription};
 pub use ids::{AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId};

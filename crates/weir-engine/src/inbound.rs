@@ -246,54 +246,67 @@ async fn run_method(
 
 /// `{events?: [{selector, payload}], response?: {status?, headers?, data?}}`.
 fn handle_result(result: Value) -> Result<(Vec<(String, Value)>, GlobalResponse), GlobalError> {
-    let bad = |what: String| GlobalError::BadResult(what);
     let mut events = Vec::new();
-    match result.get("events") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(list)) => {
-            for (i, event) in list.iter().enumerate() {
-                let selector = match event.get("selector") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    other => {
-                        return Err(bad(format!(
-                            "events[{i}].selector {}: it must be a string",
-                            other.map_or("missing".into(), Value::to_string)
-                        )));
-                    }
-                };
-                let payload = event.get("payload").cloned().unwrap_or(Value::Null);
-                events.push((selector, payload));
+    for (i, event) in events_of(&result)
+        .map_err(GlobalError::BadResult)?
+        .iter()
+        .enumerate()
+    {
+        let selector = match event.get("selector") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            other => {
+                return Err(GlobalError::BadResult(format!(
+                    "events[{i}].selector {}: it must be a string",
+                    other.map_or("missing".into(), Value::to_string)
+                )));
             }
-        }
-        Some(other) => return Err(bad(format!("events = {other}: it must be an array"))),
+        };
+        let payload = event.get("payload").cloned().unwrap_or(Value::Null);
+        events.push((selector, payload));
     }
-    let response = match result.get("response") {
-        None | Some(Value::Null) => GlobalResponse {
-            status: 200,
-            headers: Map::new(),
-            data: None,
-        },
-        Some(Value::Object(response)) => GlobalResponse {
-            status: match response.get("status") {
-                None | Some(Value::Null) => 200,
-                Some(status) => status
-                    .as_u64()
-                    .filter(|s| (100..=599).contains(s))
-                    .map(|s| s as u16)
-                    .ok_or_else(|| {
-                        bad(format!("response.status = {status}: not an HTTP status"))
-                    })?,
-            },
-            headers: match response.get("headers") {
-                Some(Value::Object(headers)) => headers.clone(),
-                _ => Map::new(),
-            },
-            data: response.get("data").cloned().filter(|d| !d.is_null()),
-        },
-        Some(other) => return Err(bad(format!("response = {other}: it must be an object"))),
-    };
+    let response = response_of(&result).map_err(GlobalError::BadResult)?;
     Ok((events, response))
+}
+
+/// The `events` array of a connector `handle`'s result (none when absent).
+pub(crate) fn events_of(result: &Value) -> Result<&[Value], String> {
+    match result.get("events") {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(list)) => Ok(list),
+        Some(other) => Err(format!("events = {other}: it must be an array")),
+    }
+}
+
+/// The `response` of a connector `handle`'s result: 200 with no body when absent.
+pub(crate) fn response_of(result: &Value) -> Result<GlobalResponse, String> {
+    let response = match result.get("response") {
+        None | Some(Value::Null) => {
+            return Ok(GlobalResponse {
+                status: 200,
+                headers: Map::new(),
+                data: None,
+            });
+        }
+        Some(Value::Object(response)) => response,
+        Some(other) => return Err(format!("response = {other}: it must be an object")),
+    };
+    let status = match response.get("status") {
+        None | Some(Value::Null) => 200,
+        Some(status) => status
+            .as_u64()
+            .filter(|s| (100..=599).contains(s))
+            .map(|s| s as u16)
+            .ok_or_else(|| format!("response.status = {status}: not an HTTP status"))?,
+    };
+    Ok(GlobalResponse {
+        status,
+        headers: match response.get("headers") {
+            Some(Value::Object(headers)) => headers.clone(),
+            _ => Map::new(),
+        },
+        data: response.get("data").cloned().filter(|d| !d.is_null()),
+    })
 }
 
 /// The name shared by every version of the app: events route by it, so an installation of

@@ -7,6 +7,7 @@
 //! The HTTP layer persists and answers; this crate does the work.
 
 pub mod apps;
+pub mod connector_webhooks;
 pub mod dispatcher;
 pub mod envelope;
 pub mod host;

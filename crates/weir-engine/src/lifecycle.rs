@@ -12,6 +12,7 @@ use weir_core::{
     AppId, Installation, InstallationStatus, InvocationId, InvocationRecord, InvocationStatus,
 };
 
+use crate::connector_webhooks::{self, ConnectorError};
 use crate::envelope;
 use crate::inbound::{self, SelectorError};
 use crate::runner::{RunError, Runner};
@@ -21,6 +22,9 @@ pub const UNINSTALL_EVENT: &str = "onAppUninstall";
 pub const UPDATE_EVENT: &str = "afterAppUpdate";
 /// Not an event: the connector method that gives an installation its selectors.
 pub const SELECTOR_STEP: &str = "getEventSelector";
+/// Not an event: the connector methods that subscribe and unsubscribe `webhook` events.
+pub const SUBSCRIBE_STEP: &str = "subscribe";
+pub const UNSUBSCRIBE_STEP: &str = "unsubscribe";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -88,7 +92,23 @@ async fn agree_to_install(
             invocation: None,
         });
     }
-    select_events(runner, installation).await
+    select_events(runner, installation.clone()).await?;
+    connector_webhooks::subscribe_all(runner, installation)
+        .await
+        .map_err(|error| connector_refusal(SUBSCRIBE_STEP, error))
+}
+
+/// A connector method's failure refuses; the engine's own failures stay what they are.
+fn connector_refusal(step: &'static str, error: ConnectorError) -> LifecycleError {
+    match error {
+        ConnectorError::Failed { .. } | ConnectorError::Unknown { .. } => LifecycleError::Refused {
+            event: step,
+            message: error.to_string(),
+            invocation: None,
+        },
+        ConnectorError::Run(error) => error.into(),
+        ConnectorError::Store(error) => error.into(),
+    }
 }
 
 /// Refreshes the installation's selectors; a selector method that fails refuses.
@@ -117,7 +137,8 @@ pub async fn uninstall(
     force: bool,
 ) -> Result<(), LifecycleError> {
     let id = installation.id.clone();
-    let refusal = match setup(runner, Arc::new(installation), UNINSTALL_EVENT).await {
+    let installation = Arc::new(installation);
+    let refusal = match setup(runner, installation.clone(), UNINSTALL_EVENT).await {
         Ok(refusal) => refusal,
         // A forced uninstall goes on even when the handler cannot run at all.
         Err(error) if force => {
@@ -132,6 +153,13 @@ pub async fn uninstall(
             message: refusal.message,
             invocation: Some(refusal.invocation),
         });
+    }
+    let unsubscribed = connector_webhooks::unsubscribe_all(runner, installation.clone()).await;
+    match unsubscribed.map_err(|error| connector_refusal(UNSUBSCRIBE_STEP, error)) {
+        Err(error) if force => {
+            tracing::warn!(installation = %id, %error, "unsubscribing failed; uninstalling anyway");
+        }
+        other => other?,
     }
     runner
         .platform()

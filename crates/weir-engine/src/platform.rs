@@ -20,6 +20,9 @@ pub struct Platform {
     pub external_events: RateLimiter<InstallationId>,
     /// Signalled when this node writes a schedule, so the scheduler looks again.
     pub schedules_changed: tokio::sync::Notify,
+    /// Signalled when this node keeps a connector subscription, so the refresher looks
+    /// again.
+    pub refreshes_changed: tokio::sync::Notify,
     /// Signalled when this node has stored events with jobs, so the dispatcher runs them
     /// at once rather than at its next look.
     pub jobs_ready: tokio::sync::Notify,
@@ -34,6 +37,7 @@ impl Platform {
             external_events: RateLimiter::per_minute(settings.external_events_per_minute),
             schedules_changed: tokio::sync::Notify::new(),
             jobs_ready: tokio::sync::Notify::new(),
+            refreshes_changed: tokio::sync::Notify::new(),
             settings,
         }
     }

@@ -58,6 +58,11 @@ impl Runner {
         &self.settings
     }
 
+    /// The installation's URL for external events.
+    pub fn target_url(&self, installation: &Installation) -> String {
+        target_url(&self.settings.public_url, &installation.target_token)
+    }
+
     /// How many handlers run at once (the sandbox's JavaScript threads).
     pub fn threads(&self) -> usize {
         self.sandbox.threads()

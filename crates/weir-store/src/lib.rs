@@ -287,6 +287,28 @@ pub trait Store: Send + Sync + 'static {
     async fn count_global_webhook(&self, count: &GlobalWebhookCount<'_>) -> Result<()>;
     async fn global_webhook_stats(&self, app: &AppId) -> Result<Vec<GlobalWebhookStats>>;
 
+    /// Sets a connector `webhook` event's subscription for an installation (replacing any).
+    async fn put_connector_subscription(&self, subscription: &ConnectorSubscription) -> Result<()>;
+    async fn connector_subscription(
+        &self,
+        installation: &InstallationId,
+        event_key: &str,
+    ) -> Result<Option<ConnectorSubscription>>;
+    async fn connector_subscriptions(
+        &self,
+        installation: &InstallationId,
+    ) -> Result<Vec<ConnectorSubscription>>;
+    /// Claims up to `limit` subscriptions of active installations whose refresh is due at
+    /// `now`, until `lease_until`, as `claim_jobs` does.
+    async fn claim_due_refreshes(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ConnectorSubscription>>;
+    /// When the earliest refresh is due.
+    async fn next_refresh_due(&self) -> Result<Option<Timestamp>>;
+
     /// When the scheduler should next look, so that it can sleep until then: the earliest
     /// run of an unclaimed schedule of an active installation, or the moment just after the
     /// earliest claim runs out (a node stopped mid-run), whichever comes first.
@@ -316,6 +338,18 @@ pub struct EventSelector {
     pub app_name: AppName,
     pub webhook_key: String,
     pub selector: String,
+    pub updated_at: Timestamp,
+}
+
+/// A connector `webhook` event's subscription for one installation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ConnectorSubscription {
+    pub installation_id: InstallationId,
+    pub event_key: String,
+    /// What `subscribe` returned as `state` (`handle` and `refresh` may replace it).
+    pub state: serde_json::Value,
+    /// When `refresh` is due; `None` when the connector asked for none.
+    pub refresh_at: Option<Timestamp>,
     pub updated_at: Timestamp,
 }
 

@@ -50,6 +50,15 @@ macro_rules! history {
                 name: "inbound",
                 sql: include_str!(concat!("../migrations/", $backend, "/0006_inbound.sql")),
             },
+            Migration {
+                version: 7,
+                name: "connector subscriptions",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0007_connector_subscriptions.sql"
+                )),
+            },
         ]
     };
 }

@@ -297,3 +297,14 @@ pub(crate) fn global_webhook_count(count: &crate::GlobalWebhookCount<'_>) -> Vec
         millis(count.at).into(),
     ]
 }
+
+/// For `PUT_CONNECTOR_SUBSCRIPTION`.
+pub(crate) fn connector_subscription(subscription: &crate::ConnectorSubscription) -> Vec<Param> {
+    vec![
+        subscription.installation_id.as_str().into(),
+        subscription.event_key.as_str().into(),
+        subscription.state.to_string().into(),
+        Param::MaybeInt(subscription.refresh_at.map(millis)),
+        millis(subscription.updated_at).into(),
+    ]
+}

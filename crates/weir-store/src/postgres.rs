@@ -117,6 +117,7 @@ impl Backend for Postgres {
     /// Nodes claiming at once take different rows instead of queueing on the same ones.
     const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES_SKIP_LOCKED;
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS_SKIP_LOCKED;
+    const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES_SKIP_LOCKED;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         let done = bind(sql, params)

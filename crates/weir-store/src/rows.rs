@@ -255,6 +255,16 @@ pub(crate) fn global_webhook_stats(row: &dyn Columns) -> Result<crate::GlobalWeb
     })
 }
 
+pub(crate) fn connector_subscription(row: &dyn Columns) -> Result<crate::ConnectorSubscription> {
+    Ok(crate::ConnectorSubscription {
+        installation_id: parsed(row, "installation_id", InstallationId::parse)?,
+        event_key: row.text("event_key")?,
+        state: json(row, "state")?,
+        refresh_at: optional_timestamp(row, "refresh_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
 /// For statements that select an event's `id`.
 pub(crate) fn event_id(row: &dyn Columns) -> Result<EventId> {
     parsed(row, "id", EventId::parse)

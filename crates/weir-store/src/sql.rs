@@ -266,3 +266,38 @@ pub(crate) const COUNT_GLOBAL_WEBHOOK: &str = "INSERT INTO global_webhook_stats 
     last_request_at = excluded.last_request_at";
 pub(crate) const GLOBAL_WEBHOOK_STATS: &str =
     "SELECT * FROM global_webhook_stats WHERE app_id = $1 ORDER BY webhook_key";
+
+pub(crate) const PUT_CONNECTOR_SUBSCRIPTION: &str = "INSERT INTO connector_subscriptions \
+    (installation_id, event_key, state, refresh_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
+    ON CONFLICT (installation_id, event_key) DO UPDATE SET state = excluded.state, \
+    refresh_at = excluded.refresh_at, updated_at = excluded.updated_at";
+pub(crate) const CONNECTOR_SUBSCRIPTION: &str = "SELECT * FROM connector_subscriptions \
+    WHERE installation_id = $1 AND event_key = $2";
+pub(crate) const CONNECTOR_SUBSCRIPTIONS: &str = "SELECT * FROM connector_subscriptions \
+    WHERE installation_id = $1 ORDER BY event_key";
+/// Claims due refreshes of active installations: `$1` now, `$2` the lease's end, `$3`
+/// how many; as `claim_jobs!` does.
+macro_rules! claim_refreshes {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE connector_subscriptions SET refresh_at = $2 \
+             WHERE (installation_id, event_key) IN (\
+                SELECT due.installation_id, due.event_key FROM connector_subscriptions AS due \
+                WHERE due.refresh_at <= $1 \
+                AND EXISTS (SELECT 1 FROM installations \
+                    WHERE installations.id = due.installation_id \
+                    AND installations.status = 'active') \
+                ORDER BY due.refresh_at LIMIT $3",
+            $lock,
+            ") AND refresh_at <= $1 RETURNING *"
+        )
+    };
+}
+pub(crate) const CLAIM_REFRESHES: &str = claim_refreshes!("");
+pub(crate) const CLAIM_REFRESHES_SKIP_LOCKED: &str =
+    claim_refreshes!(" FOR UPDATE OF due SKIP LOCKED");
+pub(crate) const NEXT_REFRESH_DUE: &str = "SELECT due.refresh_at AS at \
+    FROM connector_subscriptions AS due WHERE due.refresh_at IS NOT NULL \
+    AND EXISTS (SELECT 1 FROM installations WHERE installations.id = due.installation_id \
+        AND installations.status = 'active') \
+    ORDER BY due.refresh_at LIMIT 1";

@@ -15,9 +15,9 @@ use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::{
-    AccountChanges, DataWrite, DirectedEvent, EventSelector, Expect, GlobalWebhookCount,
-    GlobalWebhookStats, Ingested, JobOutcome, NewApp, Page, PageRequest, Result, ScheduleWrite,
-    Store, StoreError, StoredData, sql,
+    AccountChanges, ConnectorSubscription, DataWrite, DirectedEvent, EventSelector, Expect,
+    GlobalWebhookCount, GlobalWebhookStats, Ingested, JobOutcome, NewApp, Page, PageRequest,
+    Result, ScheduleWrite, Store, StoreError, StoredData, sql,
 };
 
 /// Turns one row into a value.
@@ -30,6 +30,8 @@ pub trait Backend: Send + Sync + 'static {
     const CLAIM_DUE_SCHEDULES: &'static str;
     /// The statement that claims jobs: `sql::CLAIM_JOBS` or a passing variant.
     const CLAIM_JOBS: &'static str;
+    /// The statement that claims refreshes: `sql::CLAIM_REFRESHES` or a passing variant.
+    const CLAIM_REFRESHES: &'static str;
 
     /// Runs a statement that changes data, durably; returns how many rows it changed.
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64>;
@@ -581,6 +583,63 @@ impl<B: Backend> Store for SqlStore<B> {
                 params,
                 rows::global_webhook_stats,
             )
+            .await
+    }
+
+    async fn put_connector_subscription(&self, subscription: &ConnectorSubscription) -> Result<()> {
+        let params = params::connector_subscription(subscription);
+        self.backend
+            .execute(sql::PUT_CONNECTOR_SUBSCRIPTION, params)
+            .await
+            .map(drop)
+    }
+
+    async fn connector_subscription(
+        &self,
+        installation: &InstallationId,
+        event_key: &str,
+    ) -> Result<Option<ConnectorSubscription>> {
+        let params = vec![installation.as_str().into(), event_key.into()];
+        self.fetch_one(
+            sql::CONNECTOR_SUBSCRIPTION,
+            params,
+            rows::connector_subscription,
+        )
+        .await
+    }
+
+    async fn connector_subscriptions(
+        &self,
+        installation: &InstallationId,
+    ) -> Result<Vec<ConnectorSubscription>> {
+        let params = vec![installation.as_str().into()];
+        self.backend
+            .fetch(
+                sql::CONNECTOR_SUBSCRIPTIONS,
+                params,
+                rows::connector_subscription,
+            )
+            .await
+    }
+
+    async fn claim_due_refreshes(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ConnectorSubscription>> {
+        let params = vec![
+            rows::millis(now).into(),
+            rows::millis(lease_until).into(),
+            i64::from(limit).into(),
+        ];
+        self.backend
+            .execute_returning(B::CLAIM_REFRESHES, params, rows::connector_subscription)
+            .await
+    }
+
+    async fn next_refresh_due(&self) -> Result<Option<Timestamp>> {
+        self.fetch_one(sql::NEXT_REFRESH_DUE, vec![], rows::at)
             .await
     }
 

@@ -13,9 +13,9 @@ use weir_core::{
     Repeat, Schedule, ScheduleLimits, ScheduleSpec, Subscription, TimeUnit,
 };
 use weir_store::{
-    AccountChanges, DataWrite, DirectedEvent, EventSelector, Expect, GlobalWebhookCount, Ingested,
-    JobOutcome, NewApp, NewJob, PageRequest, PgStore, ScheduleWrite, SqliteStore, Store,
-    StoreError, StoredData,
+    AccountChanges, ConnectorSubscription, DataWrite, DirectedEvent, EventSelector, Expect,
+    GlobalWebhookCount, Ingested, JobOutcome, NewApp, NewJob, PageRequest, PgStore, ScheduleWrite,
+    SqliteStore, Store, StoreError, StoredData,
 };
 use weir_testkit::TempDir;
 
@@ -105,6 +105,7 @@ conformance!(
     directed_events_store_all_or_nothing,
     selectors_route_to_active_installations_of_the_app,
     global_webhooks_are_counted_per_app_version,
+    connector_subscriptions_keep_state_and_refresh_once_per_lease,
 );
 
 /// An installation to hang `$db` entries on.
@@ -2065,5 +2066,91 @@ async fn installing_installations_hear_nothing_until_activated(backend: Backend)
             .unwrap_err(),
         StoreError::NotFound,
         "active already"
+    );
+}
+
+async fn connector_subscriptions_keep_state_and_refresh_once_per_lease(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let start = now();
+    let subscription = ConnectorSubscription {
+        installation_id: installation.id.clone(),
+        event_key: "task-created".into(),
+        state: json!({"webhookId": "w-1"}),
+        refresh_at: Some(after_ms(start, 60_000)),
+        updated_at: start,
+    };
+    store
+        .put_connector_subscription(&subscription)
+        .await
+        .unwrap();
+    let quiet = ConnectorSubscription {
+        event_key: "task-deleted".into(),
+        refresh_at: None,
+        ..subscription.clone()
+    };
+    store.put_connector_subscription(&quiet).await.unwrap();
+    assert_eq!(
+        store
+            .connector_subscription(&installation.id, "task-created")
+            .await
+            .unwrap(),
+        Some(subscription.clone())
+    );
+    assert_eq!(
+        store
+            .connector_subscriptions(&installation.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.next_refresh_due().await.unwrap(),
+        subscription.refresh_at
+    );
+
+    assert!(
+        store
+            .claim_due_refreshes(start, after_ms(start, 1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = after_ms(start, 60_000);
+    let lease = after_ms(due, 30_000);
+    let claimed = store.claim_due_refreshes(due, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].event_key.as_str(), claimed[0].refresh_at),
+        ("task-created", Some(lease))
+    );
+    assert!(
+        store
+            .claim_due_refreshes(due, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held"
+    );
+
+    let refreshed = ConnectorSubscription {
+        state: json!({"webhookId": "w-2"}),
+        refresh_at: Some(after_ms(due, 86_400_000)),
+        updated_at: due,
+        ..subscription
+    };
+    store.put_connector_subscription(&refreshed).await.unwrap();
+    let kept = store
+        .connector_subscription(&installation.id, "task-created")
+        .await
+        .unwrap();
+    assert_eq!(kept.unwrap().state, json!({"webhookId": "w-2"}));
+
+    store.uninstall(&installation.id, now()).await.unwrap();
+    assert_eq!(
+        store.next_refresh_due().await.unwrap(),
+        None,
+        "uninstalled: no refresh"
     );
 }

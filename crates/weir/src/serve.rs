@@ -48,6 +48,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     if config.workers {
         weir_engine::scheduler::spawn(runner.clone());
         weir_engine::dispatcher::spawn(runner.clone());
+        weir_engine::connector_webhooks::spawn_refresher(runner.clone());
     }
     let state = ServerState {
         store,

@@ -14,6 +14,7 @@ on_both_backends!(
     target_urls_take_each_content_type_and_refuse_bad_bodies,
     target_urls_limit_each_installation_per_minute,
     global_webhooks_route_by_selector_and_answer_with_handle,
+    connector_webhook_events_subscribe_handle_refresh_and_unsubscribe,
 );
 
 /// The Jira-style app of seed 000: `onAppInstall` registers its target URL with the
@@ -595,4 +596,154 @@ async fn wait_for_records(server: &Server, path: &str, count: usize) -> Vec<Valu
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// A task-tracker connector whose `task-created` event is a `webhook` event: the app
+/// subscribes each installation through the tracker's API.
+fn task_connector() -> Vec<u8> {
+    let manifest = json!({
+        "name": "tasks",
+        "platform-version": "3.0",
+        "modules": {"common": {"events": {"onExternalEvent": {"handler": "onExternal"}}},
+                    "support_ticket": {}},
+        "connectorEvents": {"task-created": {"handler": "onTask"}},
+        "engines": {"node": "18.20.0", "fdk": "9.0.0"},
+    });
+    weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        (
+            "config/iparams.json",
+            r#"{"base_url": {"display_name": "API", "type": "text", "required": true},
+                "api_key": {"display_name": "Key", "type": "text", "secure": true}}"#,
+        ),
+        (
+            "server/server.js",
+            "exports = { onTask: function (payload) { return payload; },
+                         onExternal: function (payload) { return payload; } };",
+        ),
+        (
+            "events/task-created/spec.yml",
+            "name: Task created\nimplementationType: webhook\nmethods:\n  subscribe: {}\n  handle: {}\n  unsubscribe: {}\n  refresh: {}\n",
+        ),
+        (
+            "events/task-created/subscribe.js",
+            "export default async function subscribe({ apiClient, webhookUri }) {
+               const created = await apiClient.post('/hooks', { url: webhookUri });
+               return { state: { hookId: created.id }, nextRefreshTimestamp: Date.now() + 500 };
+             }",
+        ),
+        (
+            "events/task-created/handle.js",
+            "export default async function handle({ data, state }) {
+               return { events: [{ type: 'created', record: data.task }],
+                        state: { hookId: state.hookId, seen: (state.seen || 0) + 1 },
+                        response: { status: 200, data: { ok: true } } };
+             }",
+        ),
+        (
+            "events/task-created/refresh.js",
+            "export default async function refresh({ apiClient, state }) {
+               await apiClient.post('/hooks/' + state.hookId + '/renew', {});
+               return { state: { hookId: state.hookId, renewed: true },
+                        nextRefreshTimestamp: Date.now() + 86400000 };
+             }",
+        ),
+        (
+            "events/task-created/unsubscribe.js",
+            "export default async function unsubscribe({ apiClient, state }) {
+               await apiClient.delete('/hooks/' + state.hookId);
+             }",
+        ),
+    ])
+}
+
+async fn connector_webhook_events_subscribe_handle_refresh_and_unsubscribe(storage: Storage) {
+    let tracker =
+        FakeThirdParty::start(
+            |request| match (request.method.as_str(), request.path.as_str()) {
+                ("POST", "/hooks") => json_reply(201, json!({"id": "h-9"})),
+                ("POST", _) => json_reply(200, json!({})),
+                // Gone already: unsubscribing still counts as done.
+                _ => json_reply(404, json!({"error": "no such hook"})),
+            },
+        )
+        .await;
+    let host_override = format!("api.tasks.test={}", tracker.address);
+    let server = Server::start_configured(
+        &storage,
+        Some(support::ADMIN_TOKEN),
+        &[
+            "--allow-private-destinations",
+            "127.0.0.0/8",
+            "--host-override",
+            &host_override,
+        ],
+    )
+    .await;
+    desk_account(&server, "acme").await;
+    let app = upload(&server, task_connector()).await;
+    let iparams = json!({"base_url": "https://api.tasks.test", "api_key": "k-1"});
+    let installation = install(&server, "acme", &app, iparams).await;
+    let target_url = installation["target_url"].as_str().unwrap();
+
+    let subscribed = tracker.received();
+    assert_eq!(
+        (subscribed[0].method.as_str(), subscribed[0].path.as_str()),
+        ("POST", "/hooks")
+    );
+    assert_eq!(subscribed[0].headers["authorization"], "Bearer k-1");
+    let body: Value = serde_json::from_str(&subscribed[0].body).unwrap();
+    let webhook_uri = format!("{target_url}/events/task-created");
+    assert_eq!(body["url"], webhook_uri.as_str());
+
+    let sent = send(&webhook_uri, "application/json", r#"{"task": {"id": 5}}"#).await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(sent.json::<Value>().await.unwrap(), json!({"ok": true}));
+    let path = format!(
+        "/api/v1/installations/{}/invocations?event=task-created",
+        installation["id"].as_str().unwrap()
+    );
+    let records = wait_for_records(&server, &path, 1).await;
+    let handled = records
+        .iter()
+        .find(|r| r["handler"] == "onTask")
+        .expect("the app's handler ran");
+    assert_eq!(
+        handled["result"]["data"],
+        json!({"type": "created", "record": {"id": 5}})
+    );
+
+    // The refresh the subscription asked for runs on its own (due half a second later).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !tracker
+        .received()
+        .iter()
+        .any(|r| r.path == "/hooks/h-9/renew")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no refresh: {:?}",
+            tracker.received()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let uninstalled = server
+        .delete(&format!(
+            "/api/v1/installations/{}",
+            installation["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        uninstalled.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        uninstalled.body
+    );
+    let last = tracker.received().pop().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.path.as_str()),
+        ("DELETE", "/hooks/h-9")
+    );
+    server.stop().await;
 }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use weir_core::{AppId, Installation, InstallationStatus, TargetToken};
+use weir_engine::connector_webhooks::{self, ConnectorError};
 use weir_engine::inbound::{
     self, ExternalRequest, GlobalError, GlobalRequest, GlobalResponse, InboundError,
 };
@@ -59,6 +60,36 @@ pub async fn target_post(
         Err(error @ InboundError::NoHandler(_)) => Err(ApiError::not_found(error.to_string())),
         Err(InboundError::Store(error)) => Err(error.into()),
         Err(InboundError::Load(error)) => Err(internal(&error)),
+    }
+}
+
+/// `POST /in/{token}/events/{event_key}`: a connector `webhook` event of the installation;
+/// runs its `handle` at once and answers with its `response`.
+pub async fn connector_event_post(
+    State(state): State<ServerState>,
+    PathParams((token, event_key)): PathParams<(String, String)>,
+    QueryParams(query): QueryParams<Map<String, Value>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let installation = target(&state, &token).await?;
+    let parsed = parse_body(&state, &headers, body).await?;
+    let request = GlobalRequest {
+        query,
+        data: parsed.data,
+        headers: header_map(&headers),
+        raw_body: parsed.raw,
+    };
+    let installation = std::sync::Arc::new(installation);
+    match connector_webhooks::handle(&state.runner, installation, &event_key, request).await {
+        Ok(response) => Ok(handle_response(response)),
+        Err(error @ ConnectorError::Unknown { .. }) => Err(ApiError::not_found(error.to_string())),
+        Err(error @ ConnectorError::Failed { .. }) => {
+            tracing::warn!(%error, "a connector webhook failed");
+            Err(ApiError::new(StatusCode::BAD_GATEWAY, error.to_string()))
+        }
+        Err(ConnectorError::Store(error)) => Err(error.into()),
+        Err(ConnectorError::Run(error)) => Err(internal(&error)),
     }
 }
 

@@ -236,7 +236,9 @@ async fn update(
 fn lifecycle_error(error: LifecycleError) -> ApiError {
     match error {
         LifecycleError::Refused {
-            event: event @ (lifecycle::INSTALL_EVENT | lifecycle::SELECTOR_STEP),
+            event:
+                event
+                @ (lifecycle::INSTALL_EVENT | lifecycle::SELECTOR_STEP | lifecycle::SUBSCRIBE_STEP),
             message,
             ..
         } => ApiError::unprocessable(format!("the app refused the install ({event}): {message}")),

@@ -64,6 +64,10 @@ pub fn router(state: ServerState) -> Router {
             get(inbound::target_get).post(inbound::target_post),
         )
         .route(
+            "/in/{token}/events/{event_key}",
+            post(inbound::connector_event_post),
+        )
+        .route(
             "/in/global/{app_id}/{key}",
             get(inbound::global_get).post(inbound::global_post),
         )

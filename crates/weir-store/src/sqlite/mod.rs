@@ -76,6 +76,7 @@ impl Backend for Sqlite {
     /// The single writer claims one batch at a time: nothing to skip.
     const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES;
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS;
+    const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         self.writer.write(move |c| execute(c, sql, &params)).await
