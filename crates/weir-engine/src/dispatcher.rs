@@ -22,9 +22,15 @@ use crate::runner::{RunError, Runner};
 
 /// Jobs claimed per round, at most.
 const BATCH: usize = 64;
-/// Jobs running at once per JavaScript thread. Each thread runs one handler at a time, so
-/// a claimed job waits for at most this many runs before its own: the lease covers that.
-const IN_FLIGHT_PER_THREAD: usize = 4;
+/// Jobs in flight per JavaScript thread. A job spends most of its time in the store
+/// (reading the event, recording the run), so many in flight keep the threads busy; each
+/// thread runs one handler at a time, so a claimed job may wait for the handlers ahead of
+/// it. The lease covers a handful of full-length handlers ahead; in the unlikely case
+/// that many more run to their time limit, a lease can run out and the job run twice,
+/// which at-least-once delivery allows (the older run cannot finish the newer claim).
+const IN_FLIGHT_PER_THREAD: usize = 16;
+/// Full-length handler runs a lease allows for: the job's own and those ahead of it.
+const LEASE_RUNS: u32 = 5;
 /// The longest sleep: jobs stored by other nodes are seen at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(2);
 /// How long a job whose installation is still being installed waits before it looks
@@ -101,12 +107,11 @@ async fn round(
     })
 }
 
-/// Long enough for a claimed job to wait for the runs ahead of it on its thread and then
+/// Long enough for a claimed job to wait for a few runs ahead of it on its thread and then
 /// finish within its own time limit, with room to spare.
 fn lease(runner: &Runner) -> SignedDuration {
     let handler_time = runner.settings().limits.time;
-    let runs = IN_FLIGHT_PER_THREAD as u32 + 1;
-    SignedDuration::try_from(handler_time * runs + Duration::from_secs(60))
+    SignedDuration::try_from(handler_time * LEASE_RUNS + Duration::from_secs(60))
         .unwrap_or(SignedDuration::from_mins(5))
 }
 

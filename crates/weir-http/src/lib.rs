@@ -11,6 +11,7 @@ pub mod inbound_body;
 mod pagination;
 mod routes;
 mod state;
+mod target_cache;
 
 use std::future::Future;
 
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 pub use error::ApiError;
 pub use routes::{health_router, router};
 pub use state::{Limits, ServerState};
+pub use target_cache::TargetCache;
 
 /// Serves `app` (`router` for an API node, `health_router` for a worker-only one) until
 /// `shutdown` completes, then finishes the requests in flight.

@@ -16,6 +16,8 @@ pub struct ServerState {
     /// The base of every URL Weir hands out, without a trailing slash.
     pub public_url: Arc<str>,
     pub limits: Limits,
+    /// Installations by target token, for busy target URLs.
+    pub targets: Arc<crate::TargetCache>,
 }
 
 #[derive(Debug, Clone)]

@@ -55,6 +55,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         runner,
         admin_token: Arc::new(admin_token),
         public_url: public_url.as_str().into(),
+        targets: Default::default(),
         limits: weir_http::Limits {
             webhook_body: weir_http::inbound_body::Limits {
                 max_bytes: config.webhook_max_bytes,

@@ -114,11 +114,18 @@ fn crc_answer(query: &Map<String, Value>) -> Response {
 
 /// The installation a token names: 404 for no such token, 410 once uninstalled.
 async fn target(state: &ServerState, token: &str) -> Result<Installation, ApiError> {
-    let installation = state
-        .store
-        .installation_by_target_token(&TargetToken::from_stored(token))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no target URL here"))?;
+    let installation = match state.targets.get(token) {
+        Some(installation) => installation,
+        None => {
+            let found = state
+                .store
+                .installation_by_target_token(&TargetToken::from_stored(token))
+                .await?
+                .ok_or_else(|| ApiError::not_found("no target URL here"))?;
+            state.targets.put(&found);
+            found
+        }
+    };
     match installation.status {
         InstallationStatus::Uninstalled => Err(gone()),
         // While `onAppInstall` runs, the third party it registers with may already call:

@@ -360,11 +360,15 @@ pub async fn delete(
             format!("installation {id} {why}"),
         ));
     }
+    state.targets.forget(&installation);
     let runner = state.runner.clone();
     let force = params.force;
-    to_the_end(async move { lifecycle::uninstall(&runner, installation, force).await })
+    let uninstalling = installation.clone();
+    to_the_end(async move { lifecycle::uninstall(&runner, uninstalling, force).await })
         .await?
         .map_err(lifecycle_error)?;
+    // A request that came meanwhile may have cached it as it was.
+    state.targets.forget(&installation);
     Ok(StatusCode::NO_CONTENT)
 }
 
