@@ -119,6 +119,10 @@ id_type!(
     /// One posted product event (`evt_…`).
     EventId, "event", "evt"
 );
+id_type!(
+    /// An outbound webhook subscription: where an account's events are delivered (`sub_…`).
+    SubscriptionId, "subscription", "sub"
+);
 
 #[cfg(test)]
 mod tests {

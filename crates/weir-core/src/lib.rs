@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod app;
 pub mod app_data;
 pub mod catalogue;
+pub mod delivery;
 pub mod event;
 pub mod ids;
 pub mod installation;
@@ -25,8 +26,11 @@ pub use app::{
     App, AppDefinition, AppName, ConnectorEventKind, IparamSpec, Method, PackageProblem,
     PlatformVersion, WebhookMethods,
 };
+pub use delivery::{
+    Attempt, Delivery, DeliveryStatus, SubscriptionKind, WebhookSecret, WebhookSubscription,
+};
 pub use event::{Job, JobStatus, ProductEvent, Subscription};
-pub use ids::{AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId};
+pub use ids::{AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId, SubscriptionId};
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
 pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};

@@ -8,6 +8,7 @@
 
 pub mod apps;
 pub mod connector_webhooks;
+pub mod deliverer;
 pub mod dispatcher;
 pub mod envelope;
 pub mod host;

@@ -53,11 +53,15 @@ pub(crate) fn holder_query(event: &ProductEvent) -> Option<(&'static str, Vec<Pa
     ))
 }
 
-/// The statements that store the event and its jobs, in order; the second's row count is
-/// the number of jobs.
-pub(crate) fn store_statements(event: &ProductEvent) -> [(&'static str, Vec<Param>); 2] {
+/// The statements that store the event, its jobs and its deliveries, in order; the
+/// second's and third's row counts are the numbers of jobs and deliveries.
+pub(crate) fn store_statements(event: &ProductEvent) -> [(&'static str, Vec<Param>); 3] {
     [
         (sql::INSERT_EVENT, params::product_event(event)),
         (sql::INSERT_EVENT_JOBS, params::event_jobs(event)),
+        (
+            sql::INSERT_EVENT_DELIVERIES,
+            params::event_deliveries(event),
+        ),
     ]
 }

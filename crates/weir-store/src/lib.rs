@@ -13,6 +13,7 @@
 //! (`tests/conformance.rs`). Row decoding is shared (`rows.rs`): each backend only says how
 //! to read a column.
 
+mod deliveries;
 mod ingest;
 mod migrations;
 mod page;
@@ -32,9 +33,11 @@ use jiff::Timestamp;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, EventId, Installation,
     InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
-    ScheduleLimits, Subscription, TargetToken, TokenHash,
+    ScheduleLimits, Subscription, SubscriptionId, TargetToken, TokenHash, WebhookSubscription,
 };
+use weir_core::{Attempt, Delivery};
 
+pub use deliveries::{DeliveryFilter, DeliveryOutcome};
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
 pub use sql_store::SqlStore;
@@ -309,6 +312,63 @@ pub trait Store: Send + Sync + 'static {
     /// When the earliest refresh is due.
     async fn next_refresh_due(&self) -> Result<Option<Timestamp>>;
 
+    async fn insert_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()>;
+    async fn webhook_subscription(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<Option<WebhookSubscription>>;
+    async fn webhook_subscriptions(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<WebhookSubscription>>;
+    /// Replaces what may change (URL, events, filters, secrets, state); disabling it makes
+    /// its waiting deliveries dead, in the same transaction. `NotFound` if it is gone.
+    async fn update_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()>;
+    /// Deletes it with its deliveries; returns whether there was one.
+    async fn delete_webhook_subscription(&self, id: &SubscriptionId) -> Result<bool>;
+
+    async fn delivery(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+    ) -> Result<Option<Delivery>>;
+    /// The account's deliveries that pass `filter`, oldest first, paged by delivery id.
+    async fn deliveries(
+        &self,
+        account: &AccountId,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>>;
+    async fn attempts(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+    ) -> Result<Vec<Attempt>>;
+    /// Claims up to `limit` due deliveries until `lease_until`, as `claim_jobs` does.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+    /// Records a claimed delivery's attempt (if one was made) and its outcome, unless it
+    /// was claimed again since; returns whether the outcome applied.
+    async fn finish_delivery(
+        &self,
+        delivery: &Delivery,
+        attempt: Option<&Attempt>,
+        outcome: DeliveryOutcome,
+    ) -> Result<bool>;
+    /// Makes a delivered or dead delivery due again at `at`; returns whether it applied.
+    async fn replay_delivery(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+        at: Timestamp,
+    ) -> Result<bool>;
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+
     /// When the scheduler should next look, so that it can sleep until then: the earliest
     /// run of an unclaimed schedule of an active installation, or the moment just after the
     /// earliest claim runs out (a node stopped mid-run), whichever comes first.
@@ -382,8 +442,12 @@ pub const IDEMPOTENCY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_
 /// What became of one ingested event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingested {
-    /// Stored, with this many jobs.
-    Created { id: EventId, jobs: u64 },
+    /// Stored, with this many handler runs and deliveries.
+    Created {
+        id: EventId,
+        jobs: u64,
+        deliveries: u64,
+    },
     /// Its idempotency key is held by this earlier event; nothing was stored.
     Duplicate { id: EventId },
 }

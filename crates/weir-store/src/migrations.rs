@@ -59,6 +59,11 @@ macro_rules! history {
                     "/0007_connector_subscriptions.sql"
                 )),
             },
+            Migration {
+                version: 8,
+                name: "deliveries",
+                sql: include_str!(concat!("../migrations/", $backend, "/0008_deliveries.sql")),
+            },
         ]
     };
 }

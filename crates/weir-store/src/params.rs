@@ -236,6 +236,16 @@ pub(crate) fn event_jobs(event: &ProductEvent) -> Vec<Param> {
     ]
 }
 
+/// For `INSERT_EVENT_DELIVERIES`: due as soon as the event is stored.
+pub(crate) fn event_deliveries(event: &ProductEvent) -> Vec<Param> {
+    vec![
+        event.id.as_str().into(),
+        event.account_id.as_str().into(),
+        event.name.as_str().into(),
+        millis(event.received_at).into(),
+    ]
+}
+
 /// For `FINISH_JOB`.
 pub(crate) fn finish_job(
     event: &EventId,
@@ -306,5 +316,44 @@ pub(crate) fn connector_subscription(subscription: &crate::ConnectorSubscription
         subscription.state.to_string().into(),
         Param::MaybeInt(subscription.refresh_at.map(millis)),
         millis(subscription.updated_at).into(),
+    ]
+}
+
+/// For `INSERT_WEBHOOK_SUBSCRIPTION` and `UPDATE_WEBHOOK_SUBSCRIPTION`.
+pub(crate) fn webhook_subscription(subscription: &weir_core::WebhookSubscription) -> Vec<Param> {
+    let previous = subscription.previous_secret.as_ref();
+    vec![
+        subscription.id.as_str().into(),
+        subscription.account_id.as_str().into(),
+        Param::MaybeText(
+            subscription
+                .installation_id
+                .as_ref()
+                .map(|i| i.as_str().to_owned()),
+        ),
+        subscription.kind.as_str().into(),
+        subscription.url.as_str().into(),
+        to_json(&subscription.events).into(),
+        to_json(&subscription.filters).into(),
+        subscription.secret.as_str().into(),
+        Param::MaybeText(previous.map(|(secret, _)| secret.as_str().to_owned())),
+        Param::MaybeInt(previous.map(|(_, until)| millis(*until))),
+        i64::from(subscription.enabled).into(),
+        Param::MaybeText(subscription.disabled_reason.clone()),
+        i64::from(subscription.timeout_ms).into(),
+        millis(subscription.created_at).into(),
+        millis(subscription.updated_at).into(),
+    ]
+}
+
+/// For `INSERT_ATTEMPT`, after the delivery's key.
+pub(crate) fn attempt(attempt: &weir_core::Attempt) -> Vec<Param> {
+    vec![
+        i64::from(attempt.number).into(),
+        millis(attempt.at).into(),
+        Param::MaybeInt(attempt.status_code.map(i64::from)),
+        count(attempt.duration_ms).into(),
+        Param::MaybeText(attempt.error.clone()),
+        Param::MaybeText(attempt.response.clone()),
     ]
 }

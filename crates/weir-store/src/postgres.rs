@@ -91,20 +91,18 @@ impl Postgres {
                 }
                 KeyCheck::Free => {}
             }
-            let [(insert_event, event_params), (insert_jobs, job_params)] =
-                ingest::store_statements(event);
-            bind(insert_event, event_params)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            let jobs = bind(insert_jobs, job_params)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?
-                .rows_affected();
+            let mut changed = Vec::with_capacity(3);
+            for (statement, params) in ingest::store_statements(event) {
+                let done = bind(statement, params)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                changed.push(done.rows_affected());
+            }
             ingested.push(Ingested::Created {
                 id: event.id.clone(),
-                jobs,
+                jobs: changed[1],
+                deliveries: changed[2],
             });
         }
         tx.commit().await.map_err(backend)?;
@@ -118,6 +116,7 @@ impl Backend for Postgres {
     const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES_SKIP_LOCKED;
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS_SKIP_LOCKED;
     const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES_SKIP_LOCKED;
+    const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES_SKIP_LOCKED;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         let done = bind(sql, params)

@@ -265,6 +265,74 @@ pub(crate) fn connector_subscription(row: &dyn Columns) -> Result<crate::Connect
     })
 }
 
+pub(crate) fn webhook_subscription(row: &dyn Columns) -> Result<weir_core::WebhookSubscription> {
+    let secret = |column: &str| -> Result<weir_core::WebhookSecret> {
+        weir_core::WebhookSecret::parse(&row.text(column)?).map_err(|e| corrupt(column, e))
+    };
+    let previous_secret = match row.optional_text("previous_secret")? {
+        None => None,
+        Some(_) => Some((
+            secret("previous_secret")?,
+            optional_timestamp(row, "previous_secret_until")?
+                .ok_or_else(|| corrupt("previous_secret_until", "missing"))?,
+        )),
+    };
+    let kind = row.text("kind")?;
+    Ok(weir_core::WebhookSubscription {
+        id: parsed(row, "id", weir_core::SubscriptionId::parse)?,
+        account_id: parsed(row, "account_id", AccountId::parse)?,
+        installation_id: row
+            .optional_text("installation_id")?
+            .map(|id| InstallationId::parse(&id).map_err(|e| corrupt("installation_id", e)))
+            .transpose()?,
+        kind: weir_core::SubscriptionKind::parse(&kind).ok_or_else(|| corrupt("kind", kind))?,
+        url: row.text("url")?,
+        events: json(row, "events")?,
+        filters: json(row, "filters")?,
+        secret: secret("secret")?,
+        previous_secret,
+        enabled: row.int("enabled")? != 0,
+        disabled_reason: row.optional_text("disabled_reason")?,
+        timeout_ms: u32::try_from(row.int("timeout_ms")?).map_err(|e| corrupt("timeout_ms", e))?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn delivery(row: &dyn Columns) -> Result<weir_core::Delivery> {
+    let small = |column: &str| -> Result<u32> {
+        u32::try_from(row.int(column)?).map_err(|e| corrupt(column, e))
+    };
+    let status = row.text("status")?;
+    Ok(weir_core::Delivery {
+        event_id: parsed(row, "event_id", EventId::parse)?,
+        subscription_id: parsed(row, "subscription_id", weir_core::SubscriptionId::parse)?,
+        account_id: parsed(row, "account_id", AccountId::parse)?,
+        event: row.text("event")?,
+        status: weir_core::DeliveryStatus::parse(&status)
+            .ok_or_else(|| corrupt("status", status))?,
+        attempts: small("attempts")?,
+        tries: small("tries")?,
+        run_at: timestamp(row, "run_at")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn attempt(row: &dyn Columns) -> Result<weir_core::Attempt> {
+    Ok(weir_core::Attempt {
+        number: u32::try_from(row.int("number")?).map_err(|e| corrupt("number", e))?,
+        at: timestamp(row, "at")?,
+        status_code: row
+            .optional_int("status_code")?
+            .map(|code| u16::try_from(code).map_err(|e| corrupt("status_code", e)))
+            .transpose()?,
+        duration_ms: count(row, "duration_ms")?,
+        error: row.optional_text("error")?,
+        response: row.optional_text("response")?,
+    })
+}
+
 /// For statements that select an event's `id`.
 pub(crate) fn event_id(row: &dyn Columns) -> Result<EventId> {
     parsed(row, "id", EventId::parse)

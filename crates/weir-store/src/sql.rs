@@ -301,3 +301,79 @@ pub(crate) const NEXT_REFRESH_DUE: &str = "SELECT due.refresh_at AS at \
     AND EXISTS (SELECT 1 FROM installations WHERE installations.id = due.installation_id \
         AND installations.status = 'active') \
     ORDER BY due.refresh_at LIMIT 1";
+
+pub(crate) const INSERT_WEBHOOK_SUBSCRIPTION: &str = "INSERT INTO webhook_subscriptions \
+    (id, account_id, installation_id, kind, url, events, filters, secret, previous_secret, \
+     previous_secret_until, enabled, disabled_reason, timeout_ms, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+/// Replaces every field but the id, account, installation, kind and creation time.
+pub(crate) const UPDATE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions SET \
+    url = $5, events = $6, filters = $7, secret = $8, previous_secret = $9, \
+    previous_secret_until = $10, enabled = $11, disabled_reason = $12, timeout_ms = $13, \
+    updated_at = $15 WHERE id = $1 AND account_id = $2 \
+    AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $14";
+pub(crate) const WEBHOOK_SUBSCRIPTION: &str = "SELECT * FROM webhook_subscriptions WHERE id = $1";
+pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscriptions \
+    WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+pub(crate) const DELETE_WEBHOOK_SUBSCRIPTION: &str =
+    "DELETE FROM webhook_subscriptions WHERE id = $1";
+pub(crate) const DELETE_SUBSCRIPTION_EVENTS: &str =
+    "DELETE FROM webhook_subscription_events WHERE subscription_id = $1";
+pub(crate) const INSERT_SUBSCRIPTION_EVENT: &str = "INSERT INTO webhook_subscription_events \
+    (subscription_id, account_id, event) VALUES ($1, $2, $3)";
+/// A disabled subscription's waiting deliveries are dead: kept, and replayable.
+pub(crate) const KILL_PENDING_DELIVERIES: &str = "UPDATE deliveries \
+    SET status = 'dead', updated_at = $2 WHERE subscription_id = $1 AND status = 'pending'";
+
+/// The outbox's other half: one delivery per enabled subscription of the account to the
+/// event. `$1` event id, `$2` account, `$3` event name, `$4` now.
+pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
+    (event_id, subscription_id, account_id, event, status, attempts, tries, run_at, \
+     created_at, updated_at) \
+    SELECT $1, webhook_subscription_events.subscription_id, $2, $3, 'pending', 0, 0, $4, $4, $4 \
+    FROM webhook_subscription_events JOIN webhook_subscriptions \
+        ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
+    WHERE webhook_subscription_events.account_id = $2 \
+    AND webhook_subscription_events.event = $3 AND webhook_subscriptions.enabled = 1";
+pub(crate) const DELIVERY: &str =
+    "SELECT * FROM deliveries WHERE event_id = $1 AND subscription_id = $2";
+/// A NULL filter lets every row through; newest first would need another index, so the
+/// list is in creation order, paged by the event id (which sorts by time).
+pub(crate) const DELIVERIES: &str = "SELECT * FROM deliveries WHERE account_id = $1 \
+    AND ($2 IS NULL OR subscription_id = $2) AND ($3 IS NULL OR status = $3) \
+    AND ($4 IS NULL OR event = $4) AND ($5 IS NULL OR created_at >= $5) \
+    AND ($6 IS NULL OR created_at < $6) AND (event_id, subscription_id) > ($7, $8) \
+    ORDER BY event_id, subscription_id LIMIT $9";
+macro_rules! claim_deliveries {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE deliveries SET run_at = $2, attempts = attempts + 1, tries = tries + 1 \
+             WHERE (event_id, subscription_id) IN (\
+                SELECT due.event_id, due.subscription_id FROM deliveries AS due \
+                WHERE due.status = 'pending' AND due.run_at <= $1 \
+                ORDER BY due.run_at LIMIT $3",
+            $lock,
+            ") AND status = 'pending' AND run_at <= $1 RETURNING *"
+        )
+    };
+}
+pub(crate) const CLAIM_DELIVERIES: &str = claim_deliveries!("");
+pub(crate) const CLAIM_DELIVERIES_SKIP_LOCKED: &str =
+    claim_deliveries!(" FOR UPDATE OF due SKIP LOCKED");
+/// Ends a claimed attempt: `$3` status, `$4` the next run (pending) or now, `$5` the
+/// attempt the claim was, `$6` now. Postponing (`$7` = 1) gives the attempt back.
+pub(crate) const FINISH_DELIVERY: &str = "UPDATE deliveries SET status = $3, run_at = $4, \
+    attempts = attempts - $7, tries = tries - $7, updated_at = $6 \
+    WHERE event_id = $1 AND subscription_id = $2 AND status = 'pending' AND attempts = $5";
+pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO delivery_attempts \
+    (event_id, subscription_id, number, at, status_code, duration_ms, error, response) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(crate) const ATTEMPTS: &str = "SELECT * FROM delivery_attempts \
+    WHERE event_id = $1 AND subscription_id = $2 ORDER BY number";
+/// Makes a delivered or dead delivery due again now (a replay), with the whole retry
+/// schedule ahead of it; its attempts go on being numbered from where they were.
+pub(crate) const REPLAY_DELIVERY: &str = "UPDATE deliveries SET status = 'pending', \
+    tries = 0, run_at = $3, updated_at = $3 WHERE event_id = $1 AND subscription_id = $2 \
+    AND status <> 'pending'";
+pub(crate) const NEXT_DELIVERY_DUE: &str = "SELECT run_at AS at FROM deliveries \
+    WHERE status = 'pending' ORDER BY run_at LIMIT 1";

@@ -10,14 +10,16 @@ use weir_core::{
     InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
     ScheduleLimits, TargetToken, TokenHash,
 };
+use weir_core::{Attempt, Delivery, SubscriptionId, WebhookSubscription};
 
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::{
-    AccountChanges, ConnectorSubscription, DataWrite, DirectedEvent, EventSelector, Expect,
-    GlobalWebhookCount, GlobalWebhookStats, Ingested, JobOutcome, NewApp, Page, PageRequest,
-    Result, ScheduleWrite, Store, StoreError, StoredData, sql,
+    AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
+    DirectedEvent, EventSelector, Expect, GlobalWebhookCount, GlobalWebhookStats, Ingested,
+    JobOutcome, NewApp, Page, PageRequest, Result, ScheduleWrite, Store, StoreError, StoredData,
+    sql,
 };
 
 /// Turns one row into a value.
@@ -32,6 +34,8 @@ pub trait Backend: Send + Sync + 'static {
     const CLAIM_JOBS: &'static str;
     /// The statement that claims refreshes: `sql::CLAIM_REFRESHES` or a passing variant.
     const CLAIM_REFRESHES: &'static str;
+    /// The statement that claims deliveries: `sql::CLAIM_DELIVERIES` or a passing variant.
+    const CLAIM_DELIVERIES: &'static str;
 
     /// Runs a statement that changes data, durably; returns how many rows it changed.
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64>;
@@ -640,6 +644,133 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn next_refresh_due(&self) -> Result<Option<Timestamp>> {
         self.fetch_one(sql::NEXT_REFRESH_DUE, vec![], rows::at)
+            .await
+    }
+
+    async fn insert_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()> {
+        self.put_subscription(subscription, sql::INSERT_WEBHOOK_SUBSCRIPTION)
+            .await
+            .map(drop)
+    }
+
+    async fn webhook_subscription(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<Option<WebhookSubscription>> {
+        let params = vec![id.as_str().into()];
+        self.fetch_one(
+            sql::WEBHOOK_SUBSCRIPTION,
+            params,
+            rows::webhook_subscription,
+        )
+        .await
+    }
+
+    async fn webhook_subscriptions(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<WebhookSubscription>> {
+        let params = vec![account.as_str().into()];
+        self.fetch_page(
+            sql::WEBHOOK_SUBSCRIPTIONS,
+            params,
+            page,
+            rows::webhook_subscription,
+            |s| s.id.as_str(),
+        )
+        .await
+    }
+
+    async fn update_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()> {
+        match self
+            .put_subscription(subscription, sql::UPDATE_WEBHOOK_SUBSCRIPTION)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn delete_webhook_subscription(&self, id: &SubscriptionId) -> Result<bool> {
+        let params = vec![id.as_str().into()];
+        Ok(self
+            .backend
+            .execute(sql::DELETE_WEBHOOK_SUBSCRIPTION, params)
+            .await?
+            > 0)
+    }
+
+    async fn delivery(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+    ) -> Result<Option<Delivery>> {
+        let params = vec![event.as_str().into(), subscription.as_str().into()];
+        self.fetch_one(sql::DELIVERY, params, rows::delivery).await
+    }
+
+    async fn deliveries(
+        &self,
+        account: &AccountId,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>> {
+        self.page_of_deliveries(account, filter, page).await
+    }
+
+    async fn attempts(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+    ) -> Result<Vec<Attempt>> {
+        self.attempts_of(event, subscription).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        let params = vec![
+            rows::millis(now).into(),
+            rows::millis(lease_until).into(),
+            i64::from(limit).into(),
+        ];
+        let mut claimed = self
+            .backend
+            .execute_returning(B::CLAIM_DELIVERIES, params, rows::delivery)
+            .await?;
+        claimed.sort_by(|a, b| a.event_id.as_str().cmp(b.event_id.as_str()));
+        Ok(claimed)
+    }
+
+    async fn finish_delivery(
+        &self,
+        delivery: &Delivery,
+        attempt: Option<&Attempt>,
+        outcome: DeliveryOutcome,
+    ) -> Result<bool> {
+        self.end_attempt(delivery, attempt, outcome).await
+    }
+
+    async fn replay_delivery(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let params = vec![
+            event.as_str().into(),
+            subscription.as_str().into(),
+            rows::millis(at).into(),
+        ];
+        Ok(self.backend.execute(sql::REPLAY_DELIVERY, params).await? > 0)
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
+        self.fetch_one(sql::NEXT_DELIVERY_DUE, vec![], rows::at)
             .await
     }
 

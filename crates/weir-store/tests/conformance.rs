@@ -13,9 +13,9 @@ use weir_core::{
     Repeat, Schedule, ScheduleLimits, ScheduleSpec, Subscription, TimeUnit,
 };
 use weir_store::{
-    AccountChanges, ConnectorSubscription, DataWrite, DirectedEvent, EventSelector, Expect,
-    GlobalWebhookCount, Ingested, JobOutcome, NewApp, NewJob, PageRequest, PgStore, ScheduleWrite,
-    SqliteStore, Store, StoreError, StoredData,
+    AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
+    DirectedEvent, EventSelector, Expect, GlobalWebhookCount, Ingested, JobOutcome, NewApp, NewJob,
+    PageRequest, PgStore, ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
 };
 use weir_testkit::TempDir;
 
@@ -106,6 +106,8 @@ conformance!(
     selectors_route_to_active_installations_of_the_app,
     global_webhooks_are_counted_per_app_version,
     connector_subscriptions_keep_state_and_refresh_once_per_lease,
+    events_owe_deliveries_to_enabled_subscriptions_of_their_account,
+    deliveries_are_claimed_finished_and_replayed,
 );
 
 /// An installation to hang `$db` entries on.
@@ -1362,7 +1364,8 @@ async fn events_fan_out_to_listening_active_installations_of_their_account(backe
         ingested,
         Ingested::Created {
             id: event.id.clone(),
-            jobs: 1
+            jobs: 1,
+            deliveries: 0
         }
     );
     assert_eq!(
@@ -1392,7 +1395,8 @@ async fn events_fan_out_to_listening_active_installations_of_their_account(backe
         ingested,
         Ingested::Created {
             id: unheard.id.clone(),
-            jobs: 0
+            jobs: 0,
+            deliveries: 0
         }
     );
     assert!(store.product_event(&unheard.id).await.unwrap().is_some());
@@ -1469,14 +1473,16 @@ async fn idempotency_keys_hold_for_a_day_per_account(backend: Backend) {
         [
             Ingested::Created {
                 id: batch[0].id.clone(),
-                jobs: 0
+                jobs: 0,
+                deliveries: 0
             },
             Ingested::Duplicate {
                 id: batch[0].id.clone()
             },
             Ingested::Created {
                 id: batch[2].id.clone(),
-                jobs: 0
+                jobs: 0,
+                deliveries: 0
             },
         ]
     );
@@ -1761,11 +1767,13 @@ async fn switching_the_app_version_switches_the_subscriptions(backend: Backend) 
         [
             Ingested::Created {
                 id: contact.id,
-                jobs: 0
+                jobs: 0,
+                deliveries: 0
             },
             Ingested::Created {
                 id: deal.id,
-                jobs: 1
+                jobs: 1,
+                deliveries: 0
             },
         ]
     );
@@ -2013,7 +2021,8 @@ async fn installing_installations_hear_nothing_until_activated(backend: Backend)
         ingest_one(&store, &early).await,
         Ingested::Created {
             id: early.id.clone(),
-            jobs: 0
+            jobs: 0,
+            deliveries: 0
         }
     );
     let lease = after_ms(now(), 60_000);
@@ -2039,7 +2048,8 @@ async fn installing_installations_hear_nothing_until_activated(backend: Backend)
         ingest_one(&store, &late).await,
         Ingested::Created {
             id: late.id.clone(),
-            jobs: 1
+            jobs: 1,
+            deliveries: 0
         }
     );
     assert_eq!(
@@ -2153,4 +2163,240 @@ async fn connector_subscriptions_keep_state_and_refresh_once_per_lease(backend: 
         None,
         "uninstalled: no refresh"
     );
+}
+
+fn webhook_subscription(account: &str, events: &[&str]) -> weir_core::WebhookSubscription {
+    weir_core::WebhookSubscription {
+        id: weir_core::SubscriptionId::generate(),
+        account_id: AccountId::parse(account).unwrap(),
+        installation_id: None,
+        kind: weir_core::SubscriptionKind::CustomerWebhook,
+        url: "https://hooks.example.com/in".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        filters: serde_json::Map::new(),
+        secret: weir_core::WebhookSecret::generate(),
+        previous_secret: None,
+        enabled: true,
+        disabled_reason: None,
+        timeout_ms: 15_000,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    store.insert_account(&account("other")).await.unwrap();
+    let contacts = webhook_subscription("acme", &["onContactCreate", "onDealCreate"]);
+    let deals = webhook_subscription("acme", &["onDealCreate"]);
+    let elsewhere = webhook_subscription("other", &["onContactCreate"]);
+    let mut rotated = webhook_subscription("acme", &["onContactCreate"]);
+    rotated.previous_secret = Some((weir_core::WebhookSecret::generate(), after_ms(now(), 1000)));
+    for subscription in [&contacts, &deals, &elsewhere, &rotated] {
+        store
+            .insert_webhook_subscription(subscription)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.webhook_subscription(&rotated.id).await.unwrap(),
+        Some(rotated.clone()),
+        "round trip, secrets included"
+    );
+    let listed = store
+        .webhook_subscriptions(&AccountId::parse("acme").unwrap(), &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 3);
+
+    let event = product_event("acme", "onContactCreate", None, now());
+    let Ingested::Created { deliveries, .. } = ingest_one(&store, &event).await else {
+        panic!("stored")
+    };
+    assert_eq!(deliveries, 2, "contacts and rotated");
+
+    // Disabled: the waiting deliveries die, and new events owe it nothing.
+    let disabled = weir_core::WebhookSubscription {
+        enabled: false,
+        disabled_reason: Some("the receiver answered 410 Gone".into()),
+        ..contacts.clone()
+    };
+    store.update_webhook_subscription(&disabled).await.unwrap();
+    let dead = store
+        .delivery(&event.id, &contacts.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.status, weir_core::DeliveryStatus::Dead);
+    let later = product_event("acme", "onDealCreate", None, now());
+    let Ingested::Created { deliveries, .. } = ingest_one(&store, &later).await else {
+        panic!("stored")
+    };
+    assert_eq!(deliveries, 1, "deals only");
+
+    // Changing the events changes what is owed.
+    let widened = weir_core::WebhookSubscription {
+        events: vec!["onContactCreate".into(), "onDealCreate".into()],
+        ..deals.clone()
+    };
+    store.update_webhook_subscription(&widened).await.unwrap();
+    let third = product_event("acme", "onContactCreate", None, now());
+    let Ingested::Created { deliveries, .. } = ingest_one(&store, &third).await else {
+        panic!("stored")
+    };
+    assert_eq!(deliveries, 2, "deals (widened) and rotated");
+    assert!(store.delete_webhook_subscription(&deals.id).await.unwrap());
+    assert_eq!(store.delivery(&third.id, &deals.id).await.unwrap(), None);
+    let gone = store
+        .update_webhook_subscription(&widened)
+        .await
+        .unwrap_err();
+    assert_eq!(gone, StoreError::NotFound);
+}
+
+async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    let subscription = webhook_subscription("acme", &["onContactCreate"]);
+    store
+        .insert_webhook_subscription(&subscription)
+        .await
+        .unwrap();
+    let start = now();
+    let events: Vec<_> = (0..3)
+        .map(|_| product_event("acme", "onContactCreate", None, start))
+        .collect();
+    store.ingest_events(&events).await.unwrap();
+    assert_eq!(store.next_delivery_due().await.unwrap(), Some(start));
+
+    let lease = after_ms(start, 60_000);
+    let (a, b) = tokio::join!(
+        store.claim_deliveries(start, lease, 2),
+        store.claim_deliveries(start, lease, 2)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 3, "each claimed once");
+    let claimed: Vec<_> = a.into_iter().chain(b).collect();
+    assert!(
+        claimed
+            .iter()
+            .all(|d| d.attempts == 1 && d.tries == 1 && d.run_at == lease)
+    );
+
+    let attempt = weir_core::Attempt {
+        number: 1,
+        at: start,
+        status_code: Some(200),
+        duration_ms: 12,
+        error: None,
+        response: Some("ok".into()),
+    };
+    let first = &claimed[0];
+    assert!(
+        store
+            .finish_delivery(first, Some(&attempt), DeliveryOutcome::Delivered)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .attempts(&first.event_id, &first.subscription_id)
+            .await
+            .unwrap(),
+        std::slice::from_ref(&attempt)
+    );
+    assert!(
+        !store
+            .finish_delivery(first, None, DeliveryOutcome::Dead)
+            .await
+            .unwrap(),
+        "finished once"
+    );
+    let retry_at = after_ms(start, 5_000);
+    let second = &claimed[1];
+    let failed = weir_core::Attempt {
+        status_code: None,
+        error: Some("timed out".into()),
+        response: None,
+        ..attempt.clone()
+    };
+    store
+        .finish_delivery(second, Some(&failed), DeliveryOutcome::RetryAt(retry_at))
+        .await
+        .unwrap();
+    let busy = &claimed[2];
+    store
+        .finish_delivery(busy, None, DeliveryOutcome::Postponed(after_ms(start, 250)))
+        .await
+        .unwrap();
+    let waiting = store
+        .delivery(&busy.event_id, &busy.subscription_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (waiting.attempts, waiting.tries),
+        (0, 0),
+        "a postponed claim is no attempt"
+    );
+
+    let retried = store
+        .claim_deliveries(retry_at, after_ms(retry_at, 60_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(retried.len(), 2, "the retry and the postponed one");
+    let again = retried
+        .iter()
+        .find(|d| d.event_id == second.event_id)
+        .unwrap();
+    assert_eq!(again.attempts, 2);
+    store
+        .finish_delivery(again, None, DeliveryOutcome::Dead)
+        .await
+        .unwrap();
+
+    let filter = DeliveryFilter {
+        status: Some(weir_core::DeliveryStatus::Dead),
+        ..DeliveryFilter::default()
+    };
+    let acme = AccountId::parse("acme").unwrap();
+    let dead = store
+        .deliveries(&acme, &filter, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(dead.items.len(), 1);
+    assert!(
+        store
+            .replay_delivery(&second.event_id, &second.subscription_id, retry_at)
+            .await
+            .unwrap()
+    );
+    let replayed = store
+        .delivery(&second.event_id, &second.subscription_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (replayed.status, replayed.attempts, replayed.tries),
+        (weir_core::DeliveryStatus::Pending, 2, 0),
+        "pending again with the whole schedule ahead; attempts keep their numbers"
+    );
+
+    // Pages of one, in id order, cover every delivery once.
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(1);
+    loop {
+        let listed = store
+            .deliveries(&acme, &DeliveryFilter::default(), &page)
+            .await
+            .unwrap();
+        seen.extend(listed.items.iter().map(|d| d.id()));
+        match listed.next_after {
+            Some(after) => page.after = Some(after),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
 }

@@ -49,6 +49,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         weir_engine::scheduler::spawn(runner.clone());
         weir_engine::dispatcher::spawn(runner.clone());
         weir_engine::connector_webhooks::spawn_refresher(runner.clone());
+        weir_engine::deliverer::spawn(runner.platform().clone());
     }
     let state = ServerState {
         store,

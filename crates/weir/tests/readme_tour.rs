@@ -57,7 +57,7 @@ async fn the_readme_tour_works_as_written() {
         r#""id":"12345","domain":"acme.freshsales.io""#,
         r#""name":"freshsales-product-events","version":1,"platform_version":"2.3""#,
         r#""iparams":{"announce_stages":["Won"]},"secure_iparams":["chat_webhook_path"]"#,
-        r#""duplicate":false,"jobs":1}"#,
+        r#""duplicate":false,"jobs":1,"deliveries":0}"#,
         r#""token":"weir_ak_"#,
     ] {
         assert!(

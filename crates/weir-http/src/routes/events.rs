@@ -56,6 +56,8 @@ pub struct Accepted {
     duplicate: bool,
     /// The handler runs it caused: one per listening installation.
     jobs: u64,
+    /// The deliveries it caused: one per subscription to it.
+    deliveries: u64,
 }
 
 pub async fn post(
@@ -91,25 +93,38 @@ pub async fn post(
         .collect::<Result<Vec<_>, Problem>>()
         .map_err(|problem| ApiError::unprocessable(problem.0))?;
     let ingested = state.store.ingest_events(&events).await?;
+    let platform = state.runner.platform();
     if ingested
         .iter()
         .any(|i| matches!(i, Ingested::Created { jobs, .. } if *jobs > 0))
     {
-        state.runner.platform().jobs_ready.notify_one();
+        platform.jobs_ready.notify_one();
+    }
+    if ingested
+        .iter()
+        .any(|i| matches!(i, Ingested::Created { deliveries, .. } if *deliveries > 0))
+    {
+        platform.deliveries_ready.notify_one();
     }
     let mut accepted: Vec<Value> = ingested
         .into_iter()
         .map(|ingested| {
             let accepted = match ingested {
-                Ingested::Created { id, jobs } => Accepted {
+                Ingested::Created {
+                    id,
+                    jobs,
+                    deliveries,
+                } => Accepted {
                     id,
                     duplicate: false,
                     jobs,
+                    deliveries,
                 },
                 Ingested::Duplicate { id } => Accepted {
                     id,
                     duplicate: true,
                     jobs: 0,
+                    deliveries: 0,
                 },
             };
             serde_json::to_value(accepted).expect("plain data")

@@ -3,12 +3,14 @@
 mod accounts;
 mod api_keys;
 mod apps;
+mod deliveries;
 mod events;
 mod global_webhooks;
 mod health;
 mod inbound;
 mod installations;
 mod invocations;
+mod subscriptions;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +51,24 @@ pub fn router(state: ServerState) -> Router {
         .route("/apps", get(apps::list).post(apps::upload))
         .route("/apps/{id}", get(apps::show))
         .route("/apps/{id}/global-webhooks", get(global_webhooks::list))
+        .route(
+            "/accounts/{id}/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/subscriptions/{id}",
+            get(subscriptions::show)
+                .patch(subscriptions::update)
+                .delete(subscriptions::delete),
+        )
+        .route(
+            "/subscriptions/{id}/rotate-secret",
+            post(subscriptions::rotate_secret),
+        )
+        .route("/subscriptions/{id}/enable", post(subscriptions::enable))
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/{id}", get(deliveries::show))
+        .route("/deliveries/{id}/replay", post(deliveries::replay))
         .route(
             "/installations/{id}/event-selectors",
             get(global_webhooks::selectors),

@@ -77,6 +77,7 @@ impl Backend for Sqlite {
     const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES;
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS;
     const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES;
+    const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         self.writer.write(move |c| execute(c, sql, &params)).await
@@ -200,12 +201,14 @@ fn ingest_one(c: &Connection, event: &ProductEvent) -> Result<Ingested> {
         }
         KeyCheck::Free => {}
     }
-    let [(insert_event, event_params), (insert_jobs, job_params)] = ingest::store_statements(event);
-    execute(c, insert_event, &event_params)?;
-    let jobs = execute(c, insert_jobs, &job_params)?;
+    let [event_row, job_rows, delivery_rows] = ingest::store_statements(event);
+    execute(c, event_row.0, &event_row.1)?;
+    let jobs = execute(c, job_rows.0, &job_rows.1)?;
+    let deliveries = execute(c, delivery_rows.0, &delivery_rows.1)?;
     Ok(Ingested::Created {
         id: event.id.clone(),
         jobs,
+        deliveries,
     })
 }
 

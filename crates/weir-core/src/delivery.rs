@@ -1,0 +1,366 @@
+//! Delivering events to outside URLs, the parts with no I/O: Standard Webhooks signing
+//! (REFERENCE §7), the retry schedule (DESIGN.md "Outbound HTTP"), and what a receiver's
+//! answer means.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
+use sha2::Sha256;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{AccountId, EventId, InstallationId, InvalidValue, SubscriptionId};
+
+/// Where an account's events are delivered: Zoho's webhook object (REFERENCE §5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSubscription {
+    pub id: SubscriptionId,
+    pub account_id: AccountId,
+    /// The installation an extension webhook belongs to (`None` for the operator's own).
+    pub installation_id: Option<InstallationId>,
+    pub kind: SubscriptionKind,
+    pub url: String,
+    /// Event names, e.g. `Ticket_Add` or `onContactCreate`.
+    pub events: Vec<String>,
+    /// Per event, Zoho's filter object (`departmentIds`, `fields`, …), as given.
+    pub filters: serde_json::Map<String, Value>,
+    pub secret: WebhookSecret,
+    /// The secret before the last rotation, still signed with until the given time.
+    pub previous_secret: Option<(WebhookSecret, Timestamp)>,
+    pub enabled: bool,
+    /// Why it was disabled (a 410, failing for too long, the operator).
+    pub disabled_reason: Option<String>,
+    /// Per attempt.
+    pub timeout_ms: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl WebhookSubscription {
+    /// The secrets to sign with at `now`: the current one, and the previous one while its
+    /// grace period lasts.
+    pub fn signing_secrets(&self, now: Timestamp) -> Vec<&WebhookSecret> {
+        let mut secrets = vec![&self.secret];
+        if let Some((previous, until)) = &self.previous_secret
+            && *until > now
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+}
+
+/// Zoho's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubscriptionKind {
+    /// Made through the API (Zoho's CUSTOMER_WEBHOOK).
+    CustomerWebhook,
+    /// Made from an app's `resources.json` at install (EXTENSION_WEBHOOK): only the app's
+    /// lifecycle changes it.
+    ExtensionWebhook,
+}
+
+impl SubscriptionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionKind::CustomerWebhook => "CUSTOMER_WEBHOOK",
+            SubscriptionKind::ExtensionWebhook => "EXTENSION_WEBHOOK",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            SubscriptionKind::CustomerWebhook,
+            SubscriptionKind::ExtensionWebhook,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
+    }
+}
+
+/// One event owed to one subscription. Its id, the `webhook-id` receivers deduplicate
+/// on, is made of the two (`msg_<event>_<subscription>`), so it is the same on every
+/// attempt and replay.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    pub event_id: EventId,
+    pub subscription_id: SubscriptionId,
+    pub account_id: AccountId,
+    /// The event's name.
+    pub event: String,
+    pub status: DeliveryStatus,
+    /// Every attempt so far (they are numbered 1, 2, …).
+    pub attempts: u32,
+    /// Attempts since the last replay: where the retry schedule stands.
+    pub tries: u32,
+    /// When the next attempt is due (pending), or was made.
+    pub run_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Delivery {
+    pub fn id(&self) -> String {
+        delivery_id(&self.event_id, &self.subscription_id)
+    }
+}
+
+/// `msg_<event ulid>_<subscription ulid>`.
+pub fn delivery_id(event: &EventId, subscription: &SubscriptionId) -> String {
+    let tail = |id: &str| id.split_once('_').map_or(id, |(_, rest)| rest).to_owned();
+    format!(
+        "msg_{}_{}",
+        tail(event.as_str()),
+        tail(subscription.as_str())
+    )
+}
+
+/// The event and subscription a delivery id names.
+pub fn parse_delivery_id(id: &str) -> Option<(EventId, SubscriptionId)> {
+    let rest = id.strip_prefix("msg_")?;
+    let (event, subscription) = rest.split_once('_')?;
+    Some((
+        EventId::parse(&format!("evt_{event}")).ok()?,
+        SubscriptionId::parse(&format!("sub_{subscription}")).ok()?,
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Out of attempts, or its subscription was disabled: kept, and replayable.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Dead,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == value)
+    }
+}
+
+/// One try of a delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub at: Timestamp,
+    /// The receiver's status; `None` when it never answered.
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    /// Why there was no answer (a timeout, a refused connection, the SSRF guard).
+    pub error: Option<String>,
+    /// The start of the answer's body, up to 20 KB.
+    pub response: Option<String>,
+}
+
+/// A subscription's signing secret: `whsec_` and the base64 of 24 to 64 random bytes.
+/// Its `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(String);
+
+const SECRET_PREFIX: &str = "whsec_";
+
+impl WebhookSecret {
+    /// A new secret of 32 random bytes.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        WebhookSecret(format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes)))
+    }
+
+    /// A secret the operator chose: `whsec_` and base64 of 24 to 64 bytes.
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let key = value
+            .strip_prefix(SECRET_PREFIX)
+            .and_then(|key| STANDARD.decode(key).ok())
+            .ok_or_else(|| InvalidValue("a secret is whsec_ followed by base64".into()))?;
+        if !(24..=64).contains(&key.len()) {
+            return Err(InvalidValue(format!(
+                "a secret holds 24 to 64 bytes; this one holds {}",
+                key.len()
+            )));
+        }
+        Ok(WebhookSecret(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn key(&self) -> Vec<u8> {
+        let encoded = self.0.strip_prefix(SECRET_PREFIX).unwrap_or(&self.0);
+        STANDARD.decode(encoded).unwrap_or_default()
+    }
+
+    /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key()).expect("HMAC takes a key of any length");
+        mac.update(format!("{id}.{timestamp}.").as_bytes());
+        mac.update(body);
+        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookSecret(***)")
+    }
+}
+
+/// The `webhook-signature` header: one `v1,…` entry per secret, space-separated, so that
+/// a receiver that still has the old secret during a rotation verifies too.
+pub fn signature_header(
+    secrets: &[&WebhookSecret],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    secrets
+        .iter()
+        .map(|secret| secret.sign(id, timestamp, body))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Waits before each attempt after the first: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
+/// 10 h, 10 h (DESIGN.md); eight attempts over about a day.
+pub const RETRY_SCHEDULE_SECS: &[i64] = &[5, 300, 1800, 7200, 18_000, 36_000, 36_000];
+
+/// What an answer (or its absence) means for a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// 2xx.
+    Delivered,
+    /// 410 Gone: the receiver wants no more; the subscription is disabled.
+    Gone,
+    /// Anything else, a timeout or no connection: try again later (honouring
+    /// `Retry-After` when given).
+    Retry,
+}
+
+impl Verdict {
+    /// `None` for no answer at all (a timeout, a refused connection).
+    pub fn of(status: Option<u16>) -> Self {
+        match status {
+            Some(200..=299) => Verdict::Delivered,
+            Some(410) => Verdict::Gone,
+            _ => Verdict::Retry,
+        }
+    }
+}
+
+/// When the attempt after `attempts` failed ones is due, or `None` when none is left: the
+/// schedule's wait give or take a fifth (so that retries of many deliveries spread), or
+/// the receiver's `Retry-After` when it asked for longer.
+pub fn next_attempt(
+    attempts: u32,
+    now: Timestamp,
+    retry_after: Option<SignedDuration>,
+) -> Option<Timestamp> {
+    let wait = *RETRY_SCHEDULE_SECS.get((attempts as usize).checked_sub(1)?)?;
+    let base_ms = wait * 1000;
+    let spread = base_ms / 5;
+    let jitter = i64::from(now.subsec_nanosecond()) % (2 * spread + 1) - spread;
+    let scheduled = SignedDuration::from_millis(base_ms + jitter);
+    let wait = match retry_after {
+        Some(asked) if asked > scheduled => asked,
+        _ => scheduled,
+    };
+    Some(now + wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// REFERENCE §7's test vector, from the Standard Webhooks reference library.
+    #[test]
+    fn signs_the_standard_webhooks_test_vector() {
+        let secret = WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+        let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+        assert_eq!(
+            secret.sign("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553, body),
+            "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+        );
+        let other = WebhookSecret::generate();
+        let header = signature_header(
+            &[&secret, &other],
+            "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+            1649367553,
+            body,
+        );
+        assert!(
+            header.starts_with("v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw= v1,"),
+            "{header}"
+        );
+        assert_eq!(format!("{secret:?}"), "WebhookSecret(***)");
+    }
+
+    #[test]
+    fn delivery_ids_are_made_of_event_and_subscription() {
+        let (event, subscription) = (EventId::generate(), SubscriptionId::generate());
+        let id = delivery_id(&event, &subscription);
+        assert!(id.starts_with("msg_") && !id.contains('.'), "{id}");
+        assert_eq!(parse_delivery_id(&id), Some((event, subscription)));
+        assert_eq!(parse_delivery_id("msg_nope"), None);
+    }
+
+    #[test]
+    fn secrets_are_whsec_and_24_to_64_bytes() {
+        assert!(WebhookSecret::parse(WebhookSecret::generate().as_str()).is_ok());
+        assert!(WebhookSecret::parse("whsec_c2hvcnQ=").is_err(), "too short");
+        assert!(WebhookSecret::parse("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_err());
+        assert!(WebhookSecret::parse("whsec_not base64!").is_err());
+    }
+
+    #[test]
+    fn answers_decide_and_retries_follow_the_schedule() {
+        assert_eq!(Verdict::of(Some(204)), Verdict::Delivered);
+        assert_eq!(Verdict::of(Some(410)), Verdict::Gone);
+        for status in [Some(301), Some(429), Some(500), Some(503), None] {
+            assert_eq!(Verdict::of(status), Verdict::Retry);
+        }
+        let now: Timestamp = "2026-01-01T00:00:00.5Z".parse().unwrap();
+        for (attempts, secs) in [(1, 5), (2, 300), (7, 36_000)] {
+            let wait = next_attempt(attempts, now, None)
+                .unwrap()
+                .duration_since(now);
+            let wait = wait.as_millis() as i64;
+            let base = secs * 1000;
+            assert!(
+                (base - base / 5..=base + base / 5).contains(&wait),
+                "{attempts}: {wait}"
+            );
+        }
+        assert_eq!(next_attempt(8, now, None), None, "eight attempts in all");
+        let asked = SignedDuration::from_secs(120);
+        assert_eq!(
+            next_attempt(1, now, Some(asked)),
+            Some(now + asked),
+            "Retry-After is longer"
+        );
+        let short = SignedDuration::from_secs(1);
+        assert!(next_attempt(2, now, Some(short)).unwrap() > now + SignedDuration::from_secs(200));
+    }
+}

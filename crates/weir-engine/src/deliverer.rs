@@ -1,0 +1,322 @@
+//! Sends deliveries to their subscriptions' URLs (REFERENCE §5 and §7, DESIGN.md
+//! "Outbound HTTP"). Deliveries were stored with their event; workers claim due ones with
+//! leases, so several nodes share the work and a node that dies leaves its deliveries to
+//! be claimed again: every delivery is attempted until it succeeds or dies.
+//!
+//! Each attempt is a POST of Zoho's body (a JSON array of `{eventType, payload,
+//! prevState?, eventTime, orgId}`), signed per Standard Webhooks (`webhook-id`, stable
+//! across attempts; `webhook-timestamp`; `webhook-signature` with the current secret and,
+//! during a rotation's grace period, the previous one), through the outbound client (SSRF
+//! guard, no redirects), with the subscription's timeout. 2xx delivers; 410 disables the
+//! subscription; anything else retries on the schedule of `weir_core::delivery`, or
+//! after `Retry-After` when the receiver asks for longer, and dies after the last.
+//!
+//! A subscription has at most `PER_SUBSCRIPTION` attempts in flight, so a slow receiver
+//! holds only that many of the node's slots and never delays the others'.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use weir_core::delivery::{self, Verdict};
+use weir_core::{Attempt, Delivery, ProductEvent, SubscriptionId, WebhookSubscription};
+use weir_store::{DeliveryOutcome, StoreError};
+
+use crate::outbound::{OutboundRequest, SendError};
+use crate::platform::Platform;
+
+/// Deliveries claimed per round, at most.
+const BATCH: usize = 64;
+/// Attempts in flight on this node.
+const IN_FLIGHT: usize = 128;
+/// Attempts in flight per subscription.
+const PER_SUBSCRIPTION: usize = 8;
+/// How long a delivery waits when its subscription has all its attempts in flight.
+const BUSY_WAIT: SignedDuration = SignedDuration::from_millis(250);
+/// The longest sleep: deliveries stored by other nodes are seen at least this often.
+const MAX_SLEEP: Duration = Duration::from_secs(2);
+/// A claim lasts longer than any attempt may (the longest timeout is 60 s).
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// The answer's body kept with an attempt.
+const RESPONSE_EXCERPT: usize = 20 * 1024;
+/// The answer's body read at most.
+const MAX_RESPONSE: usize = 1024 * 1024;
+
+/// Runs the deliverer until the process ends.
+pub fn spawn(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
+    let deliverer = Arc::new(Deliverer {
+        platform,
+        slots: Arc::new(Semaphore::new(IN_FLIGHT)),
+        per_subscription: Mutex::default(),
+    });
+    tokio::spawn(async move {
+        loop {
+            let ready = deliverer.platform.deliveries_ready.notified();
+            let sleep = match deliverer.round().await {
+                Ok(sleep) => sleep,
+                Err(error) => {
+                    tracing::error!(%error, "the deliverer could not reach the store");
+                    MAX_SLEEP
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = ready => {}
+            }
+        }
+    })
+}
+
+struct Deliverer {
+    platform: Arc<Platform>,
+    slots: Arc<Semaphore>,
+    per_subscription: Mutex<HashMap<SubscriptionId, Arc<Semaphore>>>,
+}
+
+impl Deliverer {
+    async fn round(self: &Arc<Self>) -> Result<Duration, StoreError> {
+        let store = self.platform.store.clone();
+        loop {
+            let free = self.slots.available_permits().min(BATCH);
+            if free == 0 {
+                return Ok(MAX_SLEEP);
+            }
+            let now = weir_core::now();
+            let claimed = store
+                .claim_deliveries(now, now + LEASE, free as u32)
+                .await?;
+            let full = claimed.len() == free;
+            for delivery in claimed {
+                let slot = self
+                    .slots
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("no more deliveries are claimed than there are free slots");
+                let deliverer = self.clone();
+                tokio::spawn(async move {
+                    deliverer.run(delivery).await;
+                    drop(slot);
+                    deliverer.platform.deliveries_ready.notify_one();
+                });
+            }
+            if !full {
+                break;
+            }
+        }
+        let now = weir_core::now();
+        Ok(match store.next_delivery_due().await? {
+            None => MAX_SLEEP,
+            Some(due) => Duration::try_from(due.duration_since(now))
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_SLEEP),
+        })
+    }
+
+    /// A place among the subscription's attempts in flight, if one is free.
+    fn subscription_slot(&self, id: &SubscriptionId) -> Option<OwnedSemaphorePermit> {
+        let mut slots = self
+            .per_subscription
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let semaphore = slots
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_SUBSCRIPTION)))
+            .clone();
+        semaphore.try_acquire_owned().ok()
+    }
+
+    async fn run(&self, delivery: Delivery) {
+        let span = tracing::info_span!("delivery", id = delivery.id());
+        let _enter = span.enter();
+        let store = self.platform.store.clone();
+        let (attempt, outcome) = match self.attempt(&delivery).await {
+            Ok(ended) => ended,
+            Err(error) => {
+                // The claim runs out and the delivery is tried again.
+                tracing::error!(%error, "a delivery could not be attempted");
+                return;
+            }
+        };
+        let finished = store.finish_delivery(&delivery, attempt.as_ref(), outcome);
+        if let Err(error) = finished.await {
+            tracing::error!(%error, "a delivery was attempted but its outcome not recorded");
+        }
+    }
+
+    /// Makes the attempt, if the delivery is still wanted; returns its record and what
+    /// becomes of the delivery.
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+    ) -> Result<(Option<Attempt>, DeliveryOutcome), StoreError> {
+        let store = self.platform.store.clone();
+        let subscription = store
+            .webhook_subscription(&delivery.subscription_id)
+            .await?;
+        let Some(subscription) = subscription.filter(|s| s.enabled) else {
+            return Ok((None, DeliveryOutcome::Dead));
+        };
+        let Some(_in_flight) = self.subscription_slot(&subscription.id) else {
+            let later = weir_core::now() + BUSY_WAIT;
+            return Ok((None, DeliveryOutcome::Postponed(later)));
+        };
+        let Some(event) = store.product_event(&delivery.event_id).await? else {
+            return Ok((None, DeliveryOutcome::Dead));
+        };
+        let body = body(&event, &subscription);
+        let (attempt, retry_after) = self.send(delivery, &subscription, body).await;
+        let outcome = match Verdict::of(attempt.status_code) {
+            Verdict::Delivered => DeliveryOutcome::Delivered,
+            Verdict::Gone => {
+                self.disable(subscription, "the receiver answered 410 Gone")
+                    .await?;
+                DeliveryOutcome::Dead
+            }
+            Verdict::Retry => {
+                match delivery::next_attempt(delivery.tries, weir_core::now(), retry_after) {
+                    Some(at) => DeliveryOutcome::RetryAt(at),
+                    None => DeliveryOutcome::Dead,
+                }
+            }
+        };
+        Ok((Some(attempt), outcome))
+    }
+
+    /// POSTs the body, signed; returns the attempt's record and the `Retry-After` asked.
+    async fn send(
+        &self,
+        delivery: &Delivery,
+        subscription: &WebhookSubscription,
+        body: Vec<u8>,
+    ) -> (Attempt, Option<SignedDuration>) {
+        let at = weir_core::now();
+        let id = delivery.id();
+        let timestamp = at.as_second();
+        let secrets = subscription.signing_secrets(at);
+        let signature = delivery::signature_header(&secrets, &id, timestamp, &body);
+        let started = Instant::now();
+        let sent = match url::Url::parse(&subscription.url) {
+            Err(error) => Err(SendError::Invalid(format!("the URL is not valid: {error}"))),
+            Ok(url) => {
+                self.platform
+                    .outbound
+                    .send(OutboundRequest {
+                        method: reqwest::Method::POST,
+                        url,
+                        headers: vec![
+                            ("content-type".into(), "application/json".into()),
+                            ("webhook-id".into(), id.clone()),
+                            ("webhook-timestamp".into(), timestamp.to_string()),
+                            ("webhook-signature".into(), signature),
+                        ],
+                        body: Some(body),
+                        timeout: Duration::from_millis(u64::from(subscription.timeout_ms)),
+                        max_response_bytes: MAX_RESPONSE,
+                    })
+                    .await
+            }
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let number = delivery.attempts;
+        match sent {
+            Ok(response) => {
+                let retry_after = response.header("retry-after").and_then(retry_after_of);
+                let excerpt = &response.body[..response.body.len().min(RESPONSE_EXCERPT)];
+                let attempt = Attempt {
+                    number,
+                    at,
+                    status_code: Some(response.status),
+                    duration_ms,
+                    error: None,
+                    response: Some(String::from_utf8_lossy(excerpt).into_owned()),
+                };
+                (attempt, retry_after)
+            }
+            Err(error) => {
+                let attempt = Attempt {
+                    number,
+                    at,
+                    status_code: None,
+                    duration_ms,
+                    error: Some(error.to_string()),
+                    response: None,
+                };
+                (attempt, None)
+            }
+        }
+    }
+
+    async fn disable(
+        &self,
+        subscription: WebhookSubscription,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(subscription = %subscription.id, why, "a subscription is disabled");
+        let disabled = WebhookSubscription {
+            enabled: false,
+            disabled_reason: Some(why.to_owned()),
+            updated_at: weir_core::now(),
+            ..subscription
+        };
+        match self
+            .platform
+            .store
+            .update_webhook_subscription(&disabled)
+            .await
+        {
+            Err(StoreError::NotFound) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Zoho's body: a JSON array of events (one here), each `{eventType, payload, prevState?,
+/// eventTime, orgId}`. `prevState` goes along when the subscription asked for it.
+fn body(event: &ProductEvent, subscription: &WebhookSubscription) -> Vec<u8> {
+    let event_time = event
+        .body
+        .get("occurred_at")
+        .and_then(Value::as_str)
+        .map_or_else(|| event.received_at.to_string(), str::to_owned);
+    let mut element = json!({
+        "eventType": event.name,
+        "payload": event.body.get("data").cloned().unwrap_or(Value::Null),
+        "eventTime": event_time,
+        "orgId": event.account_id.as_str(),
+    });
+    let wants_previous = subscription
+        .filters
+        .get(&event.name)
+        .and_then(|filter| filter.get("includePrevState"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    if wants_previous && let Some(previous) = event.body.get("prev_state") {
+        element["prevState"] = previous.clone();
+    }
+    serde_json::to_vec(&json!([element])).expect("plain JSON serialises")
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by webhook receivers in
+/// practice, and is ignored).
+fn retry_after_of(value: &str) -> Option<SignedDuration> {
+    let seconds: i64 = value.trim().parse().ok()?;
+    (0..=86_400)
+        .contains(&seconds)
+        .then(|| SignedDuration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        assert_eq!(retry_after_of("120"), Some(SignedDuration::from_secs(120)));
+        assert_eq!(retry_after_of(" 5 "), Some(SignedDuration::from_secs(5)));
+        assert_eq!(retry_after_of("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after_of("-1"), None);
+    }
+}

@@ -1,0 +1,384 @@
+//! Webhook subscriptions: where an account's events are delivered (Zoho's
+//! CUSTOMER_WEBHOOK). The signing secret is shown when it is made (created or rotated),
+//! never again. Extension webhooks, which apps' `resources.json` make, are listed here
+//! but only the app's lifecycle changes them.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use weir_core::{
+    Account, AccountId, InstallationId, SubscriptionId, SubscriptionKind, WebhookSecret,
+    WebhookSubscription, catalogue,
+};
+
+use super::load_account;
+use crate::auth::Caller;
+use crate::body::{JsonBody, PathParams, parse_json, read_limited};
+use crate::error::ApiError;
+use crate::pagination::{ListResponse, PageParams};
+use crate::state::ServerState;
+
+/// Per attempt, unless the subscription says otherwise.
+const DEFAULT_TIMEOUT_MS: u32 = 15_000;
+const MAX_TIMEOUT_MS: u32 = 60_000;
+/// How long the secret before a rotation still signs, unless the rotation says.
+const DEFAULT_GRACE_SECS: i64 = 24 * 3600;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    url: String,
+    events: Vec<String>,
+    #[serde(default)]
+    filters: Map<String, Value>,
+    secret: Option<String>,
+    timeout_ms: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSubscription {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    filters: Option<Map<String, Value>>,
+    timeout_ms: Option<u32>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    /// How long the old secret keeps signing (both are sent meanwhile).
+    grace_seconds: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct SubscriptionView {
+    id: SubscriptionId,
+    account_id: AccountId,
+    #[serde(rename = "type")]
+    kind: SubscriptionKind,
+    installation_id: Option<InstallationId>,
+    url: String,
+    events: Vec<String>,
+    filters: Map<String, Value>,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    timeout_ms: u32,
+    /// Until when the secret before the last rotation still signs.
+    previous_secret_expires_at: Option<Timestamp>,
+    /// Only in the answers that make a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl SubscriptionView {
+    fn new(subscription: WebhookSubscription, show_secret: bool) -> Self {
+        SubscriptionView {
+            secret: show_secret.then(|| subscription.secret.as_str().to_owned()),
+            previous_secret_expires_at: subscription.previous_secret.map(|(_, until)| until),
+            id: subscription.id,
+            account_id: subscription.account_id,
+            kind: subscription.kind,
+            installation_id: subscription.installation_id,
+            url: subscription.url,
+            events: subscription.events,
+            filters: subscription.filters,
+            enabled: subscription.enabled,
+            disabled_reason: subscription.disabled_reason,
+            timeout_ms: subscription.timeout_ms,
+            created_at: subscription.created_at,
+            updated_at: subscription.updated_at,
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(account_id): PathParams<String>,
+    JsonBody(body): JsonBody<CreateSubscription>,
+) -> Result<impl IntoResponse, ApiError> {
+    let account = load_account(&state, &caller, &account_id).await?;
+    let secret = match body.secret {
+        None => WebhookSecret::generate(),
+        Some(given) => WebhookSecret::parse(&given)
+            .map_err(|e| ApiError::unprocessable(format!("secret: {e}")))?,
+    };
+    let now = weir_core::now();
+    let subscription = WebhookSubscription {
+        id: SubscriptionId::generate(),
+        account_id: account.id.clone(),
+        installation_id: None,
+        kind: SubscriptionKind::CustomerWebhook,
+        url: checked_url(&body.url)?,
+        events: checked_events(&account, body.events)?,
+        filters: Map::new(),
+        secret,
+        previous_secret: None,
+        enabled: true,
+        disabled_reason: None,
+        timeout_ms: checked_timeout(body.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS))?,
+        created_at: now,
+        updated_at: now,
+    };
+    let filters = checked_filters(&subscription.events, body.filters)?;
+    let subscription = WebhookSubscription {
+        filters,
+        ..subscription
+    };
+    state
+        .store
+        .insert_webhook_subscription(&subscription)
+        .await?;
+    let location = format!("/api/v1/subscriptions/{}", subscription.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(SubscriptionView::new(subscription, true)),
+    ))
+}
+
+pub async fn list(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(account_id): PathParams<String>,
+    PageParams(page): PageParams,
+) -> Result<Json<ListResponse<SubscriptionView>>, ApiError> {
+    let account = load_account(&state, &caller, &account_id).await?;
+    let page = state
+        .store
+        .webhook_subscriptions(&account.id, &page)
+        .await?;
+    Ok(Json(ListResponse::from_page(page, |s| {
+        SubscriptionView::new(s, false)
+    })))
+}
+
+pub async fn show(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<SubscriptionView>, ApiError> {
+    let subscription = load(&state, &caller, &id).await?;
+    Ok(Json(SubscriptionView::new(subscription, false)))
+}
+
+pub async fn update(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    JsonBody(body): JsonBody<ChangeSubscription>,
+) -> Result<Json<SubscriptionView>, ApiError> {
+    let subscription = changeable(&state, &caller, &id).await?;
+    let account = load_account(&state, &caller, subscription.account_id.as_str()).await?;
+    let events = match body.events {
+        Some(events) => checked_events(&account, events)?,
+        None => subscription.events.clone(),
+    };
+    let filters = checked_filters(
+        &events,
+        body.filters.unwrap_or(subscription.filters.clone()),
+    )?;
+    let enabled = body.enabled.unwrap_or(subscription.enabled);
+    let changed = WebhookSubscription {
+        url: match body.url {
+            Some(url) => checked_url(&url)?,
+            None => subscription.url.clone(),
+        },
+        timeout_ms: checked_timeout(body.timeout_ms.unwrap_or(subscription.timeout_ms))?,
+        disabled_reason: match enabled {
+            true => None,
+            false => Some(
+                subscription
+                    .disabled_reason
+                    .clone()
+                    .unwrap_or_else(|| "disabled through the API".into()),
+            ),
+        },
+        events,
+        filters,
+        enabled,
+        updated_at: weir_core::now(),
+        ..subscription
+    };
+    state.store.update_webhook_subscription(&changed).await?;
+    Ok(Json(SubscriptionView::new(changed, false)))
+}
+
+pub async fn delete(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<StatusCode, ApiError> {
+    let subscription = changeable(&state, &caller, &id).await?;
+    state
+        .store
+        .delete_webhook_subscription(&subscription.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new secret; the old one keeps signing (beside the new) for the grace period, so
+/// receivers can switch without losing a delivery.
+pub async fn rotate_secret(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    body: axum::body::Body,
+) -> Result<Json<SubscriptionView>, ApiError> {
+    let subscription = load(&state, &caller, &id).await?;
+    // The body is optional: `{"grace_seconds": …}`, or nothing for the default.
+    let bytes = read_limited(body, state.limits.json_body_bytes).await?;
+    let rotation: Rotation = match bytes.is_empty() {
+        true => Rotation::default(),
+        false => parse_json(&bytes)?,
+    };
+    let grace = rotation.grace_seconds.unwrap_or(DEFAULT_GRACE_SECS);
+    if !(0..=30 * 24 * 3600).contains(&grace) {
+        return Err(ApiError::unprocessable(
+            "grace_seconds: must be 0 to 2592000 (30 days)",
+        ));
+    }
+    let now = weir_core::now();
+    let rotated = WebhookSubscription {
+        previous_secret: Some((
+            subscription.secret.clone(),
+            now + SignedDuration::from_secs(grace),
+        )),
+        secret: WebhookSecret::generate(),
+        updated_at: now,
+        ..subscription
+    };
+    state.store.update_webhook_subscription(&rotated).await?;
+    Ok(Json(SubscriptionView::new(rotated, true)))
+}
+
+/// Turns a disabled subscription (by a 410, or the operator) back on. Deliveries that
+/// died meanwhile stay dead; replay them if they are wanted.
+pub async fn enable(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<SubscriptionView>, ApiError> {
+    let subscription = load(&state, &caller, &id).await?;
+    let enabled = WebhookSubscription {
+        enabled: true,
+        disabled_reason: None,
+        updated_at: weir_core::now(),
+        ..subscription
+    };
+    state.store.update_webhook_subscription(&enabled).await?;
+    Ok(Json(SubscriptionView::new(enabled, false)))
+}
+
+/// The subscription, if the caller may see it; another account's is "not found".
+pub(super) async fn load(
+    state: &ServerState,
+    caller: &Caller,
+    id: &str,
+) -> Result<WebhookSubscription, ApiError> {
+    let not_found = || ApiError::not_found(format!("subscription {id} not found"));
+    let id = SubscriptionId::parse(id).map_err(|_| not_found())?;
+    let subscription = state
+        .store
+        .webhook_subscription(&id)
+        .await?
+        .ok_or_else(not_found)?;
+    match caller {
+        Caller::Account(own) if *own != subscription.account_id => Err(not_found()),
+        _ => Ok(subscription),
+    }
+}
+
+/// A subscription the API may change: not an app's extension webhook.
+async fn changeable(
+    state: &ServerState,
+    caller: &Caller,
+    id: &str,
+) -> Result<WebhookSubscription, ApiError> {
+    let subscription = load(state, caller, id).await?;
+    if subscription.kind == SubscriptionKind::ExtensionWebhook {
+        return Err(ApiError::forbidden(format!(
+            "subscription {id} is an EXTENSION_WEBHOOK: installation {} made it from its app's \
+             resources.json, and only uninstalling the app removes or changes it",
+            subscription
+                .installation_id
+                .as_ref()
+                .map_or("?", InstallationId::as_str)
+        )));
+    }
+    Ok(subscription)
+}
+
+fn checked_url(url: &str) -> Result<String, ApiError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ApiError::unprocessable(format!("url: {url:?} is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ApiError::unprocessable(format!(
+            "url: {url:?} must be an http or https URL with a host"
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+/// At least one event, each known for the account's product, each once.
+fn checked_events(account: &Account, events: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let product = account.product.as_str();
+    let known: Vec<&str> = match catalogue::product_events(product) {
+        Some(events) => events.to_vec(),
+        None => catalogue::zoho_events().iter().map(|e| e.name).collect(),
+    };
+    if events.is_empty() {
+        return Err(ApiError::unprocessable("events: name at least one event"));
+    }
+    let mut kept: Vec<String> = Vec::new();
+    for event in events {
+        if !known.contains(&event.as_str()) {
+            return Err(ApiError::unprocessable(format!(
+                "events: {event:?} is not an event of {product}; its events are: {}",
+                known.join(", ")
+            )));
+        }
+        if !kept.contains(&event) {
+            kept.push(event);
+        }
+    }
+    Ok(kept)
+}
+
+/// Filters are per event (`{"Ticket_Update": {"fields": [...]}}`): each key one of the
+/// subscription's events, each value an object (or null).
+fn checked_filters(
+    events: &[String],
+    filters: Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
+    for (event, filter) in &filters {
+        if !events.contains(event) {
+            return Err(ApiError::unprocessable(format!(
+                "filters: {event:?} is not one of the subscription's events"
+            )));
+        }
+        if !(filter.is_object() || filter.is_null()) {
+            return Err(ApiError::unprocessable(format!(
+                "filters.{event}: must be an object or null, not {filter}"
+            )));
+        }
+    }
+    Ok(filters)
+}
+
+fn checked_timeout(timeout_ms: u32) -> Result<u32, ApiError> {
+    if !(100..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
+        return Err(ApiError::unprocessable(format!(
+            "timeout_ms: must be 100 to {MAX_TIMEOUT_MS}"
+        )));
+    }
+    Ok(timeout_ms)
+}

@@ -1,0 +1,65 @@
+-- Outbound delivery: where each account's events go (Zoho's webhook objects), and the
+-- deliveries each event owes them, stored with the event (the transactional outbox).
+
+CREATE TABLE webhook_subscriptions (
+    id                     TEXT PRIMARY KEY,
+    account_id             TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    installation_id        TEXT REFERENCES installations (id) ON DELETE CASCADE,
+    kind                   TEXT NOT NULL,
+    url                    TEXT NOT NULL,
+    events                 TEXT NOT NULL,
+    filters                TEXT NOT NULL,
+    secret                 TEXT NOT NULL,
+    previous_secret        TEXT,
+    previous_secret_until  BIGINT,
+    enabled                BIGINT NOT NULL,
+    disabled_reason        TEXT,
+    timeout_ms             BIGINT NOT NULL,
+    created_at             BIGINT NOT NULL,
+    updated_at             BIGINT NOT NULL
+);
+CREATE INDEX webhook_subscriptions_by_account ON webhook_subscriptions (account_id, id);
+
+-- One row per (subscription, event name): what an ingest joins on, by primary key.
+CREATE TABLE webhook_subscription_events (
+    subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+    account_id      TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    PRIMARY KEY (account_id, event, subscription_id)
+);
+CREATE INDEX webhook_subscription_events_by_subscription
+    ON webhook_subscription_events (subscription_id);
+
+-- A claim moves `run_at` to the end of its lease, as for jobs. `attempts` counts every
+-- attempt (and numbers them); `tries` those since the last replay, which the retry
+-- schedule follows.
+CREATE TABLE deliveries (
+    event_id        TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+    account_id      TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        BIGINT NOT NULL,
+    tries           BIGINT NOT NULL,
+    run_at          BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    PRIMARY KEY (event_id, subscription_id)
+);
+CREATE INDEX pending_deliveries ON deliveries (run_at) WHERE status = 'pending';
+CREATE INDEX deliveries_by_subscription ON deliveries (subscription_id, created_at);
+CREATE INDEX deliveries_by_account ON deliveries (account_id, created_at);
+
+CREATE TABLE delivery_attempts (
+    event_id        TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    number          BIGINT NOT NULL,
+    at              BIGINT NOT NULL,
+    status_code     BIGINT,
+    duration_ms     BIGINT NOT NULL,
+    error           TEXT,
+    response        TEXT,
+    PRIMARY KEY (event_id, subscription_id, number),
+    FOREIGN KEY (event_id, subscription_id)
+        REFERENCES deliveries (event_id, subscription_id) ON DELETE CASCADE
+);
