@@ -146,6 +146,18 @@ pub fn products() -> &'static [&'static str] {
     PRODUCTS
 }
 
+/// The Zoho Desk product, whose events are Zoho's webhook event types (`Ticket_Add`, …).
+pub const ZOHO_DESK: &str = "zoho_desk";
+
+/// The events a host product may post: a Freshworks product's product events, or Zoho
+/// Desk's event types; `None` for an unknown product.
+pub fn events_of(product: &str) -> Option<Vec<&'static str>> {
+    match product {
+        ZOHO_DESK => Some(ZOHO_EVENTS.iter().map(|event| event.name).collect()),
+        other => product_events(other).map(<[&str]>::to_vec),
+    }
+}
+
 // ----- Platform 3.x modules ------------------------------------------------------------
 
 /// Freshdesk's `support_ticket` module overview.

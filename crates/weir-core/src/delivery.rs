@@ -13,7 +13,7 @@ use sha2::Sha256;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{AccountId, EventId, InstallationId, InvalidValue, SubscriptionId};
+use crate::{AccountId, EventId, InstallationId, InvalidValue, ProductEvent, SubscriptionId};
 
 /// Where an account's events are delivered: Zoho's webhook object (REFERENCE §5).
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +173,76 @@ pub struct Attempt {
     pub response: Option<String>,
 }
 
+/// Whether an event passes a subscription's filter for it (Zoho's, REFERENCE §5):
+/// - `ignoreSourceId`: an event posted with this `source_id` is not delivered (no echo
+///   loops);
+/// - `departmentIds`: the event's `department_id` must be among them (an event without
+///   one passes);
+/// - `fields` (Ticket_Update): one of these fields must have changed: the keys of the
+///   posted `changes` (or of its `model_changes`), else the fields whose value differs
+///   between the posted `prev_state` and the record; an event that says nothing of what
+///   changed passes;
+/// - `direction` (Ticket_Thread_Add): the record's `direction` must be it.
+///
+/// `includePrevState` does not filter: it adds `prevState` to the body.
+pub fn passes(filter: &Value, event: &ProductEvent) -> bool {
+    let body = &event.body;
+    let text = |value: &Value| match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(ignored) = filter.get("ignoreSourceId").and_then(Value::as_str)
+        && body.get("source_id").map(text).as_deref() == Some(ignored)
+    {
+        return false;
+    }
+    if let Some(Value::Array(departments)) = filter.get("departmentIds")
+        && !departments.is_empty()
+        && let Some(department) = body.get("department_id").filter(|d| !d.is_null())
+        && !departments.iter().any(|d| text(d) == text(department))
+    {
+        return false;
+    }
+    if let Some(Value::Array(fields)) = filter.get("fields")
+        && !fields.is_empty()
+        && let Some(changed) = changed_fields(body)
+        && !fields
+            .iter()
+            .any(|f| f.as_str().is_some_and(|f| changed.contains(&f.to_owned())))
+    {
+        return false;
+    }
+    if let Some(direction) = filter.get("direction").and_then(Value::as_str)
+        && body["data"].get("direction").and_then(Value::as_str) != Some(direction)
+    {
+        return false;
+    }
+    true
+}
+
+/// What an update changed, if the event says.
+fn changed_fields(body: &Value) -> Option<Vec<String>> {
+    if let Some(Value::Object(changes)) = body.get("changes") {
+        let changes = match changes.get("model_changes") {
+            Some(Value::Object(model)) => model,
+            _ => changes,
+        };
+        return Some(changes.keys().cloned().collect());
+    }
+    let (Some(Value::Object(before)), Some(Value::Object(after))) =
+        (body.get("prev_state"), body.get("data"))
+    else {
+        return None;
+    };
+    let keys = before.keys().chain(after.keys());
+    let mut changed: Vec<String> = keys
+        .filter(|key| before.get(*key) != after.get(*key))
+        .cloned()
+        .collect();
+    changed.dedup();
+    Some(changed)
+}
+
 /// A subscription's signing secret: `whsec_` and the base64 of 24 to 64 random bytes.
 /// Its `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
@@ -324,6 +394,51 @@ mod tests {
         assert!(id.starts_with("msg_") && !id.contains('.'), "{id}");
         assert_eq!(parse_delivery_id(&id), Some((event, subscription)));
         assert_eq!(parse_delivery_id("msg_nope"), None);
+    }
+
+    fn zoho_event(name: &str, body: serde_json::Value) -> ProductEvent {
+        ProductEvent {
+            id: EventId::generate(),
+            account_id: AccountId::parse("600").unwrap(),
+            product: "zoho_desk".into(),
+            name: name.into(),
+            body,
+            idempotency_key: None,
+            received_at: crate::now(),
+        }
+    }
+
+    #[test]
+    fn filters_follow_zohos_rules() {
+        use serde_json::json;
+        let update = zoho_event(
+            "Ticket_Update",
+            json!({"data": {"status": "Closed", "priority": "High"},
+                   "prev_state": {"status": "Open", "priority": "High"},
+                   "department_id": "d1", "source_id": "me"}),
+        );
+        assert!(passes(&json!({}), &update));
+        assert!(passes(&json!({"fields": ["status"]}), &update));
+        assert!(
+            !passes(&json!({"fields": ["priority", "subject"]}), &update),
+            "unchanged"
+        );
+        assert!(passes(&json!({"departmentIds": ["d1", "d2"]}), &update));
+        assert!(!passes(&json!({"departmentIds": ["d2"]}), &update));
+        assert!(
+            !passes(&json!({"ignoreSourceId": "me"}), &update),
+            "its own echo"
+        );
+        assert!(passes(&json!({"ignoreSourceId": "someone-else"}), &update));
+        let said = zoho_event(
+            "Ticket_Update",
+            json!({"data": {}, "changes": {"subject": ["a", "b"]}}),
+        );
+        assert!(passes(&json!({"fields": ["subject"]}), &said));
+        assert!(!passes(&json!({"fields": ["status"]}), &said));
+        let thread = zoho_event("Ticket_Thread_Add", json!({"data": {"direction": "in"}}));
+        assert!(passes(&json!({"direction": "in"}), &thread));
+        assert!(!passes(&json!({"direction": "out"}), &thread));
     }
 
     #[test]

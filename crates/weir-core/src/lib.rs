@@ -19,6 +19,7 @@ pub mod package;
 pub mod payloads;
 pub mod schedule;
 pub mod secret;
+pub mod security_context;
 
 pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;

@@ -25,6 +25,7 @@ use weir_core::delivery::{self, Verdict};
 use weir_core::{Attempt, Delivery, ProductEvent, SubscriptionId, WebhookSubscription};
 use weir_store::{DeliveryOutcome, StoreError};
 
+use crate::extension_webhooks;
 use crate::outbound::{OutboundRequest, SendError};
 use crate::platform::Platform;
 
@@ -198,7 +199,7 @@ impl Deliverer {
         let secrets = subscription.signing_secrets(at);
         let signature = delivery::signature_header(&secrets, &id, timestamp, &body);
         let started = Instant::now();
-        let sent = match url::Url::parse(&subscription.url) {
+        let sent = match self.url_of(subscription, at) {
             Err(error) => Err(SendError::Invalid(format!("the URL is not valid: {error}"))),
             Ok(url) => {
                 self.platform
@@ -247,6 +248,24 @@ impl Deliverer {
                 (attempt, None)
             }
         }
+    }
+
+    /// Where the attempt goes: the subscription's URL, with `orgId` and a fresh
+    /// `securityContext` for an extension webhook (valid for an hour).
+    fn url_of(
+        &self,
+        subscription: &WebhookSubscription,
+        at: jiff::Timestamp,
+    ) -> Result<url::Url, url::ParseError> {
+        let url = url::Url::parse(&subscription.url)?;
+        let Some(installation) = &subscription.installation_id else {
+            return Ok(url);
+        };
+        let key = &self.platform.settings.security_key.0;
+        let expires = at + SignedDuration::from_hours(1);
+        let context = weir_core::security_context::issue(key, installation, expires);
+        let org = subscription.account_id.as_str();
+        Ok(extension_webhooks::callback_url(&url, org, &context))
     }
 
     async fn disable(

@@ -11,6 +11,7 @@ pub mod connector_webhooks;
 pub mod deliverer;
 pub mod dispatcher;
 pub mod envelope;
+pub mod extension_webhooks;
 pub mod host;
 pub mod inbound;
 pub mod lifecycle;

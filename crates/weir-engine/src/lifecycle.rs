@@ -14,6 +14,7 @@ use weir_core::{
 
 use crate::connector_webhooks::{self, ConnectorError};
 use crate::envelope;
+use crate::extension_webhooks::{self, ExtensionError};
 use crate::inbound::{self, SelectorError};
 use crate::runner::{RunError, Runner};
 
@@ -25,6 +26,8 @@ pub const SELECTOR_STEP: &str = "getEventSelector";
 /// Not an event: the connector methods that subscribe and unsubscribe `webhook` events.
 pub const SUBSCRIBE_STEP: &str = "subscribe";
 pub const UNSUBSCRIBE_STEP: &str = "unsubscribe";
+/// Not an event: the extension webhooks of `resources.json`.
+pub const RESOURCES_STEP: &str = "resources.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -93,9 +96,19 @@ async fn agree_to_install(
         });
     }
     select_events(runner, installation.clone()).await?;
-    connector_webhooks::subscribe_all(runner, installation)
+    connector_webhooks::subscribe_all(runner, installation.clone())
         .await
-        .map_err(|error| connector_refusal(SUBSCRIBE_STEP, error))
+        .map_err(|error| connector_refusal(SUBSCRIBE_STEP, error))?;
+    match extension_webhooks::create_all(runner, &installation).await {
+        Ok(()) => Ok(()),
+        Err(ExtensionError::Run(error)) => Err(error.into()),
+        Err(ExtensionError::Store(error)) => Err(error.into()),
+        Err(refusal) => Err(LifecycleError::Refused {
+            event: RESOURCES_STEP,
+            message: refusal.to_string(),
+            invocation: None,
+        }),
+    }
 }
 
 /// A connector method's failure refuses; the engine's own failures stay what they are.
@@ -161,6 +174,7 @@ pub async fn uninstall(
         }
         other => other?,
     }
+    extension_webhooks::delete_all(runner, &installation).await?;
     runner
         .platform()
         .store

@@ -60,6 +60,22 @@ pub struct PlatformSettings {
     pub external_events_per_minute: u32,
     /// How long a global webhook's `handle` may run before its sender gets an error.
     pub global_handle_time: Duration,
+    /// Whether an extension webhook's URL must answer a GET (or a POST) with 200 before
+    /// the install that makes it succeeds, as Zoho Desk checks (off for development).
+    pub validate_extension_urls: bool,
+    /// The key that signs `securityContext` tokens; the same on every node (kept in the
+    /// store), so any node verifies what another issued.
+    pub security_key: SecurityKey,
+}
+
+/// A signing key; its `Debug` never prints it.
+#[derive(Clone)]
+pub struct SecurityKey(pub Vec<u8>);
+
+impl std::fmt::Debug for SecurityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecurityKey(***)")
+    }
 }
 
 impl Default for PlatformSettings {
@@ -71,6 +87,12 @@ impl Default for PlatformSettings {
             db_calls_per_minute: 50,
             external_events_per_minute: 250,
             global_handle_time: Duration::from_secs(10),
+            validate_extension_urls: true,
+            security_key: {
+                let mut key = vec![0u8; 32];
+                getrandom::fill(&mut key).expect("the operating system's random source failed");
+                SecurityKey(key)
+            },
         }
     }
 }

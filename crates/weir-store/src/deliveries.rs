@@ -3,6 +3,7 @@
 //! attempts they are owed.
 
 use jiff::Timestamp;
+use serde_json::Value;
 use weir_core::delivery::parse_delivery_id;
 use weir_core::{
     AccountId, Attempt, Delivery, DeliveryStatus, EventId, SubscriptionId, WebhookSubscription,
@@ -48,10 +49,15 @@ impl<B: Backend> SqlStore<B> {
             statements.push((sql::DELETE_SUBSCRIPTION_EVENTS, vec![id.into()]));
         }
         for event in &subscription.events {
+            let filter = subscription
+                .filters
+                .get(event)
+                .filter(|f| f.as_object().is_some_and(|f| !f.is_empty()));
             let row = vec![
                 id.into(),
                 subscription.account_id.as_str().into(),
                 event.as_str().into(),
+                Param::MaybeText(filter.map(Value::to_string)),
             ];
             statements.push((sql::INSERT_SUBSCRIPTION_EVENT, row));
         }

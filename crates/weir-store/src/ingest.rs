@@ -65,3 +65,47 @@ pub(crate) fn store_statements(event: &ProductEvent) -> [(&'static str, Vec<Para
         ),
     ]
 }
+
+/// An enabled subscription whose filter for the event is decided in code.
+pub(crate) struct Filtered {
+    subscription: String,
+    filter: serde_json::Value,
+}
+
+pub(crate) fn filtered(row: &dyn Columns) -> Result<Filtered> {
+    let filter = row.text("filter")?;
+    Ok(Filtered {
+        subscription: row.text("id")?,
+        filter: serde_json::from_str(&filter)
+            .map_err(|e| crate::StoreError::Corrupt(format!("filter: {e}")))?,
+    })
+}
+
+/// The statement that finds the subscriptions whose filters the event must pass.
+pub(crate) fn filtered_query(event: &ProductEvent) -> (&'static str, Vec<Param>) {
+    (
+        sql::FILTERED_SUBSCRIPTIONS,
+        vec![event.account_id.as_str().into(), event.name.as_str().into()],
+    )
+}
+
+/// One delivery for each of `candidates` whose filter the event passes.
+pub(crate) fn passing_deliveries(
+    event: &ProductEvent,
+    candidates: Vec<Filtered>,
+) -> Vec<(&'static str, Vec<Param>)> {
+    candidates
+        .into_iter()
+        .filter(|candidate| weir_core::delivery::passes(&candidate.filter, event))
+        .map(|candidate| {
+            let row = vec![
+                event.id.as_str().into(),
+                candidate.subscription.into(),
+                event.account_id.as_str().into(),
+                event.name.as_str().into(),
+                crate::rows::millis(event.received_at).into(),
+            ];
+            (sql::INSERT_DELIVERY, row)
+        })
+        .collect()
+}

@@ -327,6 +327,8 @@ pub trait Store: Send + Sync + 'static {
     async fn update_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()>;
     /// Deletes it with its deliveries; returns whether there was one.
     async fn delete_webhook_subscription(&self, id: &SubscriptionId) -> Result<bool>;
+    /// Deletes the installation's extension webhooks; returns how many there were.
+    async fn delete_extension_webhooks(&self, installation: &InstallationId) -> Result<u64>;
 
     async fn delivery(
         &self,

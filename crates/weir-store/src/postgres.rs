@@ -99,10 +99,27 @@ impl Postgres {
                     .map_err(backend)?;
                 changed.push(done.rows_affected());
             }
+            let mut deliveries = changed[2];
+            let (query, params) = ingest::filtered_query(event);
+            let rows = bind(query, params)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let candidates = rows
+                .iter()
+                .map(|row| ingest::filtered(row))
+                .collect::<Result<Vec<_>>>()?;
+            for (statement, params) in ingest::passing_deliveries(event, candidates) {
+                let done = bind(statement, params)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                deliveries += done.rows_affected();
+            }
             ingested.push(Ingested::Created {
                 id: event.id.clone(),
                 jobs: changed[1],
-                deliveries: changed[2],
+                deliveries,
             });
         }
         tx.commit().await.map_err(backend)?;

@@ -317,10 +317,12 @@ pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscripti
     WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 pub(crate) const DELETE_WEBHOOK_SUBSCRIPTION: &str =
     "DELETE FROM webhook_subscriptions WHERE id = $1";
+pub(crate) const DELETE_EXTENSION_WEBHOOKS: &str =
+    "DELETE FROM webhook_subscriptions WHERE installation_id = $1";
 pub(crate) const DELETE_SUBSCRIPTION_EVENTS: &str =
     "DELETE FROM webhook_subscription_events WHERE subscription_id = $1";
 pub(crate) const INSERT_SUBSCRIPTION_EVENT: &str = "INSERT INTO webhook_subscription_events \
-    (subscription_id, account_id, event) VALUES ($1, $2, $3)";
+    (subscription_id, account_id, event, filter) VALUES ($1, $2, $3, $4)";
 /// A disabled subscription's waiting deliveries are dead: kept, and replayable.
 pub(crate) const KILL_PENDING_DELIVERIES: &str = "UPDATE deliveries \
     SET status = 'dead', updated_at = $2 WHERE subscription_id = $1 AND status = 'pending'";
@@ -334,7 +336,22 @@ pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
     FROM webhook_subscription_events JOIN webhook_subscriptions \
         ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
     WHERE webhook_subscription_events.account_id = $2 \
-    AND webhook_subscription_events.event = $3 AND webhook_subscriptions.enabled = 1";
+    AND webhook_subscription_events.event = $3 AND webhook_subscription_events.filter IS NULL \
+    AND webhook_subscriptions.enabled = 1";
+/// The enabled subscriptions of the account whose filter for the event must be decided
+/// in code: `$1` account, `$2` event name.
+pub(crate) const FILTERED_SUBSCRIPTIONS: &str = "SELECT \
+    webhook_subscription_events.subscription_id AS id, webhook_subscription_events.filter \
+    FROM webhook_subscription_events JOIN webhook_subscriptions \
+        ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
+    WHERE webhook_subscription_events.account_id = $1 \
+    AND webhook_subscription_events.event = $2 \
+    AND webhook_subscription_events.filter IS NOT NULL AND webhook_subscriptions.enabled = 1";
+/// One delivery whose filter passed: `$1` event, `$2` subscription, `$3` account, `$4`
+/// event name, `$5` now.
+pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
+    (event_id, subscription_id, account_id, event, status, attempts, tries, run_at, \
+     created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, 0, $5, $5, $5)";
 pub(crate) const DELIVERY: &str =
     "SELECT * FROM deliveries WHERE event_id = $1 AND subscription_id = $2";
 /// A NULL filter lets every row through; newest first would need another index, so the

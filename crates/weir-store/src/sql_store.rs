@@ -701,6 +701,13 @@ impl<B: Backend> Store for SqlStore<B> {
             > 0)
     }
 
+    async fn delete_extension_webhooks(&self, installation: &InstallationId) -> Result<u64> {
+        let params = vec![installation.as_str().into()];
+        self.backend
+            .execute(sql::DELETE_EXTENSION_WEBHOOKS, params)
+            .await
+    }
+
     async fn delivery(
         &self,
         event: &EventId,

@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// The largest body a target URL or global webhook takes, in bytes [default: 131072]
     #[arg(long, env = "WEIR_WEBHOOK_MAX_BYTES")]
     webhook_max_bytes: Option<usize>,
+    /// Install apps with extension webhooks without checking that their URLs answer
+    /// (for development; Zoho Desk checks)
+    #[arg(long, env = "WEIR_NO_EXTENSION_URL_CHECK")]
+    no_extension_url_check: bool,
 }
 
 /// The same settings in `weir.toml`.
@@ -71,6 +75,7 @@ struct FileConfig {
     role: Option<Vec<Role>>,
     external_events_per_minute: Option<u32>,
     webhook_max_bytes: Option<usize>,
+    check_extension_urls: Option<bool>,
 }
 
 #[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +95,8 @@ pub struct ServeConfig {
     pub outbound: OutboundSettings,
     pub external_events_per_minute: u32,
     pub webhook_max_bytes: usize,
+    /// Whether extension webhook URLs must answer before an install succeeds.
+    pub check_extension_urls: bool,
     /// Whether this node serves the API.
     pub api: bool,
     /// Whether this node runs handlers, schedules and deliveries.
@@ -132,6 +139,8 @@ impl ServeArgs {
                 .webhook_max_bytes
                 .or(file.webhook_max_bytes)
                 .unwrap_or(128 * 1024),
+            check_extension_urls: !self.no_extension_url_check
+                && file.check_extension_urls.unwrap_or(true),
             api: roles.contains(&Role::Api),
             workers: roles.contains(&Role::Worker),
             outbound: OutboundSettings {

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the Weir server: the operator API, inbound webhooks and the workers.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Check an app folder as an upload is checked: every problem, or a summary.
     Validate {
         /// The app folder (holding manifest.json)

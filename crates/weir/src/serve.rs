@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use weir_engine::outbound::{Outbound, OutboundSettings};
+use weir_engine::platform::SecurityKey;
 use weir_engine::{Platform, PlatformSettings, Runner, RunnerSettings};
 use weir_http::ServerState;
 use weir_sandbox::{Limits, Sandbox};
@@ -37,6 +38,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{address}"));
     let platform_settings = PlatformSettings {
         external_events_per_minute: config.external_events_per_minute,
+        validate_extension_urls: config.check_extension_urls,
+        security_key: security_key(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
     let runner = start_runner(
@@ -113,6 +116,24 @@ fn start_runner(
         env: "production",
     };
     Ok(Arc::new(Runner::new(Arc::new(platform), sandbox, settings)))
+}
+
+/// The key that signs `securityContext` tokens: made once and kept in the store, so that
+/// every node and every restart verifies what any node issued.
+async fn security_key(store: &dyn weir_store::Store) -> anyhow::Result<SecurityKey> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh)
+        .map_err(|e| anyhow::anyhow!("the operating system's random source failed: {e}"))?;
+    let kept = store
+        .init_setting("security_context_key", &engine.encode(fresh))
+        .await
+        .context("cannot keep the security context key")?;
+    let key = engine
+        .decode(kept)
+        .context("the stored security context key is not base64")?;
+    Ok(SecurityKey(key))
 }
 
 fn storage_name(config: &StoreConfig) -> &'static str {

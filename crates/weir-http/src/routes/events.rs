@@ -33,6 +33,8 @@ pub struct PostedEvent {
     actor: Option<Value>,
     /// `{model_changes, system_changes, misc_changes}` of an update.
     changes: Option<Map<String, Value>>,
+    /// The record before an update (Zoho's `prevState`, for subscriptions that ask).
+    prev_state: Option<Value>,
     source_id: Option<Value>,
     department_id: Option<Value>,
     occurred_at: Option<Timestamp>,
@@ -165,10 +167,11 @@ fn product_event(
     let product = posted
         .product
         .unwrap_or_else(|| account.product.as_str().to_owned());
-    let Some(known) = catalogue::product_events(&product) else {
+    let Some(known) = catalogue::events_of(&product) else {
         return Err(Problem(format!(
-            "product: {product:?} is not a product Weir knows; known products: {}",
-            catalogue::products().join(", ")
+            "product: {product:?} is not a product Weir knows; known products: {}, {}",
+            catalogue::products().join(", "),
+            catalogue::ZOHO_DESK
         )));
     };
     if !known.contains(&posted.event.as_str()) {
@@ -190,6 +193,7 @@ fn product_event(
     let optional = [
         ("actor", posted.actor),
         ("changes", posted.changes.map(Value::Object)),
+        ("prev_state", posted.prev_state),
         ("source_id", posted.source_id),
         ("department_id", posted.department_id),
         (

@@ -237,8 +237,10 @@ fn lifecycle_error(error: LifecycleError) -> ApiError {
     match error {
         LifecycleError::Refused {
             event:
-                event
-                @ (lifecycle::INSTALL_EVENT | lifecycle::SELECTOR_STEP | lifecycle::SUBSCRIBE_STEP),
+                event @ (lifecycle::INSTALL_EVENT
+                | lifecycle::SELECTOR_STEP
+                | lifecycle::SUBSCRIBE_STEP
+                | lifecycle::RESOURCES_STEP),
             message,
             ..
         } => ApiError::unprocessable(format!("the app refused the install ({event}): {message}")),

@@ -331,10 +331,7 @@ fn checked_url(url: &str) -> Result<String, ApiError> {
 /// At least one event, each known for the account's product, each once.
 fn checked_events(account: &Account, events: Vec<String>) -> Result<Vec<String>, ApiError> {
     let product = account.product.as_str();
-    let known: Vec<&str> = match catalogue::product_events(product) {
-        Some(events) => events.to_vec(),
-        None => catalogue::zoho_events().iter().map(|e| e.name).collect(),
-    };
+    let known = catalogue::events_of(product).unwrap_or_default();
     if events.is_empty() {
         return Err(ApiError::unprocessable("events: name at least one event"));
     }

@@ -20,11 +20,14 @@ CREATE TABLE webhook_subscriptions (
 );
 CREATE INDEX webhook_subscriptions_by_account ON webhook_subscriptions (account_id, id);
 
--- One row per (subscription, event name): what an ingest joins on, by primary key.
+-- One row per (subscription, event name): what an ingest joins on, by primary key. An
+-- event with a filter (Zoho's departmentIds, fields, direction, ignoreSourceId) is
+-- decided in code, in the ingest's transaction; the others in the join alone.
 CREATE TABLE webhook_subscription_events (
     subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
     account_id      TEXT NOT NULL,
     event           TEXT NOT NULL,
+    filter          TEXT,
     PRIMARY KEY (account_id, event, subscription_id)
 );
 CREATE INDEX webhook_subscription_events_by_subscription

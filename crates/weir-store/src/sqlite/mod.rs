@@ -204,7 +204,12 @@ fn ingest_one(c: &Connection, event: &ProductEvent) -> Result<Ingested> {
     let [event_row, job_rows, delivery_rows] = ingest::store_statements(event);
     execute(c, event_row.0, &event_row.1)?;
     let jobs = execute(c, job_rows.0, &job_rows.1)?;
-    let deliveries = execute(c, delivery_rows.0, &delivery_rows.1)?;
+    let mut deliveries = execute(c, delivery_rows.0, &delivery_rows.1)?;
+    let (query, params) = ingest::filtered_query(event);
+    let candidates = fetch(c, query, &params, ingest::filtered)?;
+    for (statement, params) in ingest::passing_deliveries(event, candidates) {
+        deliveries += execute(c, statement, &params)?;
+    }
     Ok(Ingested::Created {
         id: event.id.clone(),
         jobs,

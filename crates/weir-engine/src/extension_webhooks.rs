@@ -1,0 +1,178 @@
+//! Zoho Desk extension webhooks (seed 004, REFERENCE §5): the `webhook` entries of an
+//! app's `resources.json` become subscriptions of type EXTENSION_WEBHOOK when the app is
+//! installed, and go when it is uninstalled.
+//!
+//! - The installation must have been granted `Desk.events.ALL`, else the install fails
+//!   naming the scope.
+//! - Each URL must answer a GET with 200, or else a POST with 200, as Zoho Desk checks;
+//!   else the install fails naming the URL (`PlatformSettings::validate_extension_urls`
+//!   turns this off for development).
+//! - Each subscribed event's filter holds Zoho's options (`includePrevState`, `fields`,
+//!   `direction`), the installation's departments as `departmentIds`, and the webhook's
+//!   `ignoreSourceId` (see `weir_core::delivery::passes`).
+//! - Deliveries carry `orgId` and a `securityContext` naming the installation in the
+//!   query of the callback URL (see the deliverer).
+
+use std::time::Duration;
+
+use serde_json::{Map, json};
+use weir_core::app::ExtensionWebhook;
+use weir_core::{
+    Installation, SubscriptionId, SubscriptionKind, WebhookSecret, WebhookSubscription,
+};
+use weir_store::StoreError;
+
+use crate::outbound::OutboundRequest;
+use crate::runner::{RunError, Runner};
+
+/// The scope Zoho Desk requires of an extension with webhooks.
+pub const EVENTS_SCOPE: &str = "Desk.events.ALL";
+/// How long the URL check waits for each answer.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Per delivery attempt (Zoho Desk expects an answer within 5 s; Weir allows the default).
+const TIMEOUT_MS: u32 = 15_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtensionError {
+    #[error(
+        "the app's resources.json has extension webhooks, which need the scope {EVENTS_SCOPE}; \
+         grant it with the install (\"scopes\")"
+    )]
+    MissingScope,
+    #[error("the extension webhook URL {url} did not answer 200 to a GET nor to a POST ({why})")]
+    UrlRejected { url: String, why: String },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Makes the installation's extension webhooks.
+pub async fn create_all(
+    runner: &Runner,
+    installation: &Installation,
+) -> Result<(), ExtensionError> {
+    let app = runner
+        .app(&installation.app_id)
+        .await
+        .map_err(RunError::from)?;
+    let webhooks = &app.definition.extension_webhooks;
+    if webhooks.is_empty() {
+        return Ok(());
+    }
+    if !installation
+        .scopes
+        .iter()
+        .any(|scope| scope == EVENTS_SCOPE)
+    {
+        return Err(ExtensionError::MissingScope);
+    }
+    let platform = runner.platform();
+    for webhook in webhooks {
+        if platform.settings.validate_extension_urls {
+            check_url(runner, &webhook.url).await?;
+        }
+        let subscription = subscription_for(installation, webhook);
+        platform
+            .store
+            .insert_webhook_subscription(&subscription)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes the installation's extension webhooks, with their deliveries.
+pub async fn delete_all(runner: &Runner, installation: &Installation) -> Result<(), StoreError> {
+    let store = &runner.platform().store;
+    store
+        .delete_extension_webhooks(&installation.id)
+        .await
+        .map(drop)
+}
+
+fn subscription_for(
+    installation: &Installation,
+    webhook: &ExtensionWebhook,
+) -> WebhookSubscription {
+    let departments: Vec<&str> = installation.departments.iter().collect();
+    let mut filters = Map::new();
+    for subscribed in &webhook.subscriptions {
+        let mut filter = json!({"ignoreSourceId": webhook.ignore_source_id});
+        if subscribed.include_prev_state {
+            filter["includePrevState"] = json!(true);
+        }
+        if !subscribed.fields.is_empty() {
+            filter["fields"] = json!(subscribed.fields);
+        }
+        if let Some(direction) = &subscribed.direction {
+            filter["direction"] = json!(direction);
+        }
+        if !departments.is_empty() {
+            filter["departmentIds"] = json!(departments);
+        }
+        filters.insert(subscribed.event.clone(), filter);
+    }
+    let now = weir_core::now();
+    WebhookSubscription {
+        id: SubscriptionId::generate(),
+        account_id: installation.account_id.clone(),
+        installation_id: Some(installation.id.clone()),
+        kind: SubscriptionKind::ExtensionWebhook,
+        url: webhook.url.clone(),
+        events: webhook
+            .subscriptions
+            .iter()
+            .map(|s| s.event.clone())
+            .collect(),
+        filters,
+        secret: WebhookSecret::generate(),
+        previous_secret: None,
+        enabled: true,
+        disabled_reason: None,
+        timeout_ms: TIMEOUT_MS,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A GET must answer 200; failing that, a POST of an empty batch must.
+async fn check_url(runner: &Runner, url: &str) -> Result<(), ExtensionError> {
+    let rejected = |why: String| ExtensionError::UrlRejected {
+        url: url.to_owned(),
+        why,
+    };
+    let parsed = url::Url::parse(url).map_err(|e| rejected(format!("not a URL: {e}")))?;
+    let outbound = &runner.platform().outbound;
+    let mut answers = Vec::new();
+    for (method, body) in [
+        (reqwest::Method::GET, None),
+        (reqwest::Method::POST, Some(b"[]".to_vec())),
+    ] {
+        let sent = outbound
+            .send(OutboundRequest {
+                method: method.clone(),
+                url: parsed.clone(),
+                headers: vec![("content-type".into(), "application/json".into())],
+                body,
+                timeout: CHECK_TIMEOUT,
+                max_response_bytes: 64 * 1024,
+            })
+            .await;
+        match sent {
+            Ok(response) if response.status == 200 => return Ok(()),
+            Ok(response) => answers.push(format!("{method}: {}", response.status)),
+            Err(error) => answers.push(format!("{method}: {error}")),
+        }
+    }
+    Err(rejected(answers.join("; ")))
+}
+
+/// The callback URL of a delivery to an extension webhook: `orgId` and `securityContext`
+/// added to its query.
+pub fn callback_url(url: &url::Url, org_id: &str, security_context: &str) -> url::Url {
+    let mut url = url.clone();
+    url.query_pairs_mut()
+        .append_pair("orgId", org_id)
+        .append_pair("securityContext", security_context);
+    url
+}
