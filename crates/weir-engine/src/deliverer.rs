@@ -26,6 +26,7 @@ use weir_core::{Attempt, Delivery, ProductEvent, SubscriptionId, WebhookSubscrip
 use weir_store::{DeliveryOutcome, StoreError};
 
 use crate::extension_webhooks;
+use crate::metrics::AttemptOutcome;
 use crate::outbound::{OutboundRequest, SendError};
 use crate::platform::Platform;
 
@@ -169,17 +170,30 @@ impl Deliverer {
         };
         let body = body(&event, &subscription);
         let (attempt, retry_after) = self.send(delivery, &subscription, body).await;
+        let metrics = &self.platform.metrics;
         let outcome = match Verdict::of(attempt.status_code) {
-            Verdict::Delivered => DeliveryOutcome::Delivered,
+            Verdict::Delivered => {
+                metrics.count_attempt(AttemptOutcome::Delivered);
+                let waited = weir_core::now().duration_since(event.received_at);
+                metrics.observe_delivery(Duration::try_from(waited).unwrap_or_default());
+                DeliveryOutcome::Delivered
+            }
             Verdict::Gone => {
+                metrics.count_attempt(AttemptOutcome::Gone);
                 self.disable(subscription, "the receiver answered 410 Gone")
                     .await?;
                 DeliveryOutcome::Dead
             }
             Verdict::Retry => {
                 match delivery::next_attempt(delivery.tries, weir_core::now(), retry_after) {
-                    Some(at) => DeliveryOutcome::RetryAt(at),
-                    None => DeliveryOutcome::Dead,
+                    Some(at) => {
+                        metrics.count_attempt(AttemptOutcome::Failed);
+                        DeliveryOutcome::RetryAt(at)
+                    }
+                    None => {
+                        metrics.count_attempt(AttemptOutcome::Dead);
+                        DeliveryOutcome::Dead
+                    }
                 }
             }
         };

@@ -16,6 +16,7 @@ pub mod host;
 pub mod inbound;
 pub mod lifecycle;
 pub mod mapping;
+pub mod metrics;
 pub mod outbound;
 pub mod platform;
 pub mod rate_limit;

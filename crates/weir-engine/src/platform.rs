@@ -20,6 +20,8 @@ pub struct Platform {
     pub external_events: RateLimiter<InstallationId>,
     /// Signalled when this node writes a schedule, so the scheduler looks again.
     pub schedules_changed: tokio::sync::Notify,
+    /// Counters for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
     /// Signalled when this node has stored deliveries, so the deliverer sends them at once.
     pub deliveries_ready: tokio::sync::Notify,
     /// Signalled when this node keeps a connector subscription, so the refresher looks
@@ -41,6 +43,7 @@ impl Platform {
             jobs_ready: tokio::sync::Notify::new(),
             refreshes_changed: tokio::sync::Notify::new(),
             deliveries_ready: tokio::sync::Notify::new(),
+            metrics: Default::default(),
             settings,
         }
     }

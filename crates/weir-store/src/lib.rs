@@ -370,6 +370,8 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<bool>;
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+    /// Pending deliveries, those due at `now`, and pending jobs: `(pending, due, jobs)`.
+    async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)>;
 
     /// When the scheduler should next look, so that it can sleep until then: the earliest
     /// run of an unclaimed schedule of an active installation, or the moment just after the

@@ -394,3 +394,9 @@ pub(crate) const REPLAY_DELIVERY: &str = "UPDATE deliveries SET status = 'pendin
     AND status <> 'pending'";
 pub(crate) const NEXT_DELIVERY_DUE: &str = "SELECT run_at AS at FROM deliveries \
     WHERE status = 'pending' ORDER BY run_at LIMIT 1";
+
+/// What `/metrics` shows of the queues; the partial indexes of pending rows serve both.
+pub(crate) const QUEUE_DEPTH: &str = "SELECT \
+    (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending, \
+    (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND run_at <= $1) AS due, \
+    (SELECT COUNT(*) FROM jobs WHERE status = 'pending') AS jobs_pending";

@@ -776,6 +776,19 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(self.backend.execute(sql::REPLAY_DELIVERY, params).await? > 0)
     }
 
+    async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)> {
+        let counts = self
+            .fetch_one(sql::QUEUE_DEPTH, vec![rows::millis(now).into()], |row| {
+                let count = |column: &str| -> Result<u64> {
+                    u64::try_from(row.int(column)?)
+                        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+                };
+                Ok((count("pending")?, count("due")?, count("jobs_pending")?))
+            })
+            .await?;
+        Ok(counts.unwrap_or_default())
+    }
+
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
         self.fetch_one(sql::NEXT_DELIVERY_DUE, vec![], rows::at)
             .await

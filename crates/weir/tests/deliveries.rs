@@ -167,6 +167,19 @@ async fn deliveries_are_signed_and_recorded(storage: Storage) {
         .get("/api/v1/deliveries?account=acme&status=delivered")
         .await;
     assert_eq!(listed.body["data"][0]["id"], id.as_str(), "{}", listed.body);
+
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = metrics.text().await.unwrap();
+    for line in [
+        "weir_deliveries_pending 0",
+        "weir_delivery_attempts_total{outcome=\"delivered\"} 1",
+        "weir_delivery_latency_seconds_count 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
+    }
     server.stop().await;
 }
 

@@ -1,8 +1,10 @@
-//! `/healthz` (the process answers) and `/readyz` (and its database does).
+//! `/healthz` (the process answers), `/readyz` (and its database does) and `/metrics`
+//! (Prometheus text). None needs a token: they show no tenant's data.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -21,4 +23,16 @@ pub async fn readyz(State(state): State<ServerState>) -> Result<Json<Value>, Api
         )
     })?;
     Ok(Json(json!({ "status": "ready" })))
+}
+
+/// Prometheus text: the queues (read from the store) and this node's counters.
+pub async fn metrics(State(state): State<ServerState>) -> Result<impl IntoResponse, ApiError> {
+    let (pending, due, jobs_pending) = state.store.queue_depth(weir_core::now()).await?;
+    let depth = weir_engine::metrics::QueueDepth {
+        pending,
+        due,
+        jobs_pending,
+    };
+    let text = state.runner.platform().metrics.render(depth);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -93,6 +93,7 @@ pub fn router(state: ServerState) -> Router {
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read, and limited, by our own extractors (`body.rs`).
@@ -105,6 +106,7 @@ pub fn health_router(state: ServerState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .fallback(no_route)
         .with_state(state)
 }
