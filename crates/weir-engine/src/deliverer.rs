@@ -22,7 +22,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use weir_core::delivery::{self, Verdict};
-use weir_core::{Attempt, Delivery, ProductEvent, SubscriptionId, WebhookSubscription};
+use weir_core::{Attempt, Delivery, EventId, ProductEvent, SubscriptionId, WebhookSubscription};
 use weir_store::{DeliveryOutcome, StoreError};
 
 use crate::extension_webhooks;
@@ -36,7 +36,9 @@ const BATCH: usize = 64;
 const IN_FLIGHT: usize = 128;
 /// Attempts in flight per subscription.
 const PER_SUBSCRIPTION: usize = 8;
-/// How long a delivery waits when its subscription has all its attempts in flight.
+/// How long a delivery waits for a place among its subscription's attempts in flight…
+const SLOT_WAIT: Duration = Duration::from_millis(100);
+/// …and, finding none, how long it is put back for.
 const BUSY_WAIT: SignedDuration = SignedDuration::from_millis(250);
 /// The longest sleep: deliveries stored by other nodes are seen at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(2);
@@ -91,15 +93,16 @@ impl Deliverer {
                 .claim_deliveries(now, now + LEASE, free as u32)
                 .await?;
             let full = claimed.len() == free;
+            let batch = Arc::new(Batch::read(store.as_ref(), &claimed).await?);
             for delivery in claimed {
                 let slot = self
                     .slots
                     .clone()
                     .try_acquire_owned()
                     .expect("no more deliveries are claimed than there are free slots");
-                let deliverer = self.clone();
+                let (deliverer, batch) = (self.clone(), batch.clone());
                 tokio::spawn(async move {
-                    deliverer.run(delivery).await;
+                    deliverer.run(delivery, &batch).await;
                     drop(slot);
                     deliverer.platform.deliveries_ready.notify_one();
                 });
@@ -117,24 +120,29 @@ impl Deliverer {
         })
     }
 
-    /// A place among the subscription's attempts in flight, if one is free.
-    fn subscription_slot(&self, id: &SubscriptionId) -> Option<OwnedSemaphorePermit> {
-        let mut slots = self
-            .per_subscription
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let semaphore = slots
-            .entry(id.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(PER_SUBSCRIPTION)))
-            .clone();
-        semaphore.try_acquire_owned().ok()
+    /// A place among the subscription's attempts in flight, if one frees up soon. A fast
+    /// receiver frees places within milliseconds; waiting longer for a slow one would hold
+    /// this node's slots, so the delivery is postponed instead.
+    async fn subscription_slot(&self, id: &SubscriptionId) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut slots = self
+                .per_subscription
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            slots
+                .entry(id.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(PER_SUBSCRIPTION)))
+                .clone()
+        };
+        let waited = tokio::time::timeout(SLOT_WAIT, semaphore.acquire_owned()).await;
+        waited.ok()?.ok()
     }
 
-    async fn run(&self, delivery: Delivery) {
+    async fn run(&self, delivery: Delivery, batch: &Batch) {
         let span = tracing::info_span!("delivery", id = delivery.id());
         let _enter = span.enter();
         let store = self.platform.store.clone();
-        let (attempt, outcome) = match self.attempt(&delivery).await {
+        let (attempt, outcome) = match self.attempt(&delivery, batch).await {
             Ok(ended) => ended,
             Err(error) => {
                 // The claim runs out and the delivery is tried again.
@@ -153,22 +161,20 @@ impl Deliverer {
     async fn attempt(
         &self,
         delivery: &Delivery,
+        batch: &Batch,
     ) -> Result<(Option<Attempt>, DeliveryOutcome), StoreError> {
-        let store = self.platform.store.clone();
-        let subscription = store
-            .webhook_subscription(&delivery.subscription_id)
-            .await?;
-        let Some(subscription) = subscription.filter(|s| s.enabled) else {
+        let subscription = batch.subscriptions.get(&delivery.subscription_id);
+        let Some(subscription) = subscription.cloned().flatten().filter(|s| s.enabled) else {
             return Ok((None, DeliveryOutcome::Dead));
         };
-        let Some(_in_flight) = self.subscription_slot(&subscription.id) else {
+        let Some(_in_flight) = self.subscription_slot(&subscription.id).await else {
             let later = weir_core::now() + BUSY_WAIT;
             return Ok((None, DeliveryOutcome::Postponed(later)));
         };
-        let Some(event) = store.product_event(&delivery.event_id).await? else {
+        let Some(Some(event)) = batch.events.get(&delivery.event_id) else {
             return Ok((None, DeliveryOutcome::Dead));
         };
-        let body = body(&event, &subscription);
+        let body = body(event, &subscription);
         let (attempt, retry_after) = self.send(delivery, &subscription, body).await;
         let metrics = &self.platform.metrics;
         let outcome = match Verdict::of(attempt.status_code) {
@@ -303,6 +309,37 @@ impl Deliverer {
             Err(StoreError::NotFound) => Ok(()),
             other => other,
         }
+    }
+}
+
+/// What a round's claimed deliveries need, read once for them all: with a fan-out of ten,
+/// one event and its subscriptions serve ten deliveries.
+struct Batch {
+    subscriptions: HashMap<SubscriptionId, Option<WebhookSubscription>>,
+    events: HashMap<EventId, Option<ProductEvent>>,
+}
+
+impl Batch {
+    async fn read(store: &dyn weir_store::Store, claimed: &[Delivery]) -> Result<Self, StoreError> {
+        let mut batch = Batch {
+            subscriptions: HashMap::new(),
+            events: HashMap::new(),
+        };
+        for delivery in claimed {
+            if !batch.subscriptions.contains_key(&delivery.subscription_id) {
+                let subscription = store
+                    .webhook_subscription(&delivery.subscription_id)
+                    .await?;
+                batch
+                    .subscriptions
+                    .insert(delivery.subscription_id.clone(), subscription);
+            }
+            if !batch.events.contains_key(&delivery.event_id) {
+                let event = store.product_event(&delivery.event_id).await?;
+                batch.events.insert(delivery.event_id.clone(), event);
+            }
+        }
+        Ok(batch)
     }
 }
 
