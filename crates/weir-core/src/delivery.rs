@@ -36,9 +36,21 @@ pub struct WebhookSubscription {
     pub disabled_reason: Option<String>,
     /// Per attempt.
     pub timeout_ms: u32,
+    /// Attempts in flight at most, per node.
+    pub max_in_flight: u32,
+    /// Attempts per second at most, per node; `None` for no limit.
+    pub rate_per_second: Option<u32>,
+    /// Deliveries in event order: the next waits until the one before has succeeded or
+    /// died.
+    pub fifo: bool,
+    /// Since when every attempt has failed; `None` after a success.
+    pub failing_since: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// Attempts a subscription has in flight unless it says otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 8;
 
 impl WebhookSubscription {
     /// The secrets to sign with at `now`: the current one, and the previous one while its

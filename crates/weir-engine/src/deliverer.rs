@@ -11,8 +11,12 @@
 //! subscription; anything else retries on the schedule of `weir_core::delivery`, or
 //! after `Retry-After` when the receiver asks for longer, and dies after the last.
 //!
-//! A subscription has at most `PER_SUBSCRIPTION` attempts in flight, so a slow receiver
-//! holds only that many of the node's slots and never delays the others'.
+//! A subscription has at most its `max_in_flight` attempts in flight (and, if it says,
+//! `rate_per_second` attempts a second), so a slow receiver holds only that many of the
+//! node's slots and never delays the others'. A FIFO subscription gets its deliveries in
+//! event order (the store claims the next only once the one before has succeeded or
+//! died). A subscription whose attempts have all failed for `disable_failing_after` is
+//! disabled.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,8 +38,6 @@ use crate::platform::Platform;
 const BATCH: usize = 64;
 /// Attempts in flight on this node.
 const IN_FLIGHT: usize = 128;
-/// Attempts in flight per subscription.
-const PER_SUBSCRIPTION: usize = 8;
 /// How long a delivery waits for a place among its subscription's attempts in flight…
 const SLOT_WAIT: Duration = Duration::from_millis(100);
 /// …and, finding none, how long it is put back for.
@@ -55,6 +57,7 @@ pub fn spawn(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
         platform,
         slots: Arc::new(Semaphore::new(IN_FLIGHT)),
         per_subscription: Mutex::default(),
+        rates: Mutex::default(),
     });
     tokio::spawn(async move {
         loop {
@@ -77,7 +80,36 @@ pub fn spawn(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
 struct Deliverer {
     platform: Arc<Platform>,
     slots: Arc<Semaphore>,
-    per_subscription: Mutex<HashMap<SubscriptionId, Arc<Semaphore>>>,
+    /// Each subscription's limit on attempts in flight, and the places under it.
+    per_subscription: Mutex<HashMap<SubscriptionId, (u32, Arc<Semaphore>)>>,
+    rates: Mutex<HashMap<SubscriptionId, TokenBucket>>,
+}
+
+/// At most `rate` attempts a second, in bursts of up to `rate`.
+struct TokenBucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn full(rate: u32) -> Self {
+        TokenBucket {
+            tokens: f64::from(rate),
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, rate: u32, now: Instant) -> Result<(), Duration> {
+        let rate = f64::from(rate.max(1));
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * rate;
+        self.tokens = (self.tokens + refill).min(rate);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Ok(());
+        }
+        Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
+    }
 }
 
 impl Deliverer {
@@ -123,19 +155,39 @@ impl Deliverer {
     /// A place among the subscription's attempts in flight, if one frees up soon. A fast
     /// receiver frees places within milliseconds; waiting longer for a slow one would hold
     /// this node's slots, so the delivery is postponed instead.
-    async fn subscription_slot(&self, id: &SubscriptionId) -> Option<OwnedSemaphorePermit> {
+    async fn subscription_slot(
+        &self,
+        subscription: &WebhookSubscription,
+    ) -> Option<OwnedSemaphorePermit> {
         let semaphore = {
             let mut slots = self
                 .per_subscription
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            slots
-                .entry(id.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(PER_SUBSCRIPTION)))
-                .clone()
+            let capacity = subscription.max_in_flight.max(1);
+            let entry = slots
+                .entry(subscription.id.clone())
+                .or_insert_with(|| (capacity, Arc::new(Semaphore::new(capacity as usize))));
+            if entry.0 != capacity {
+                // Changed through the API: attempts under the old limit finish as they are.
+                *entry = (capacity, Arc::new(Semaphore::new(capacity as usize)));
+            }
+            entry.1.clone()
         };
         let waited = tokio::time::timeout(SLOT_WAIT, semaphore.acquire_owned()).await;
         waited.ok()?.ok()
+    }
+
+    /// `Err` with how long to wait when the subscription is at its rate.
+    fn within_rate(&self, subscription: &WebhookSubscription) -> Result<(), Duration> {
+        let Some(rate) = subscription.rate_per_second else {
+            return Ok(());
+        };
+        let mut buckets = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        buckets
+            .entry(subscription.id.clone())
+            .or_insert_with(|| TokenBucket::full(rate))
+            .take(rate, Instant::now())
     }
 
     async fn run(&self, delivery: Delivery, batch: &Batch) {
@@ -167,7 +219,11 @@ impl Deliverer {
         let Some(subscription) = subscription.cloned().flatten().filter(|s| s.enabled) else {
             return Ok((None, DeliveryOutcome::Dead));
         };
-        let Some(_in_flight) = self.subscription_slot(&subscription.id).await else {
+        if let Err(wait) = self.within_rate(&subscription) {
+            let wait = SignedDuration::try_from(wait).unwrap_or(BUSY_WAIT);
+            return Ok((None, DeliveryOutcome::Postponed(weir_core::now() + wait)));
+        }
+        let Some(_in_flight) = self.subscription_slot(&subscription).await else {
             let later = weir_core::now() + BUSY_WAIT;
             return Ok((None, DeliveryOutcome::Postponed(later)));
         };
@@ -177,7 +233,11 @@ impl Deliverer {
         let body = body(event, &subscription);
         let (attempt, retry_after) = self.send(delivery, &subscription, body).await;
         let metrics = &self.platform.metrics;
-        let outcome = match Verdict::of(attempt.status_code) {
+        let verdict = Verdict::of(attempt.status_code);
+        if let Some(disabled) = self.note_health(&subscription, verdict, attempt.at).await? {
+            return Ok((Some(attempt), disabled));
+        }
+        let outcome = match verdict {
             Verdict::Delivered => {
                 metrics.count_attempt(AttemptOutcome::Delivered);
                 let waited = weir_core::now().duration_since(event.received_at);
@@ -286,6 +346,35 @@ impl Deliverer {
         let context = weir_core::security_context::issue(key, installation, expires);
         let org = subscription.account_id.as_str();
         Ok(extension_webhooks::callback_url(&url, org, &context))
+    }
+
+    /// Keeps track of how long the subscription has failed; disables it (and the
+    /// delivery dies with the rest) once that lasts `disable_failing_after`.
+    async fn note_health(
+        &self,
+        subscription: &WebhookSubscription,
+        verdict: Verdict,
+        at: jiff::Timestamp,
+    ) -> Result<Option<DeliveryOutcome>, StoreError> {
+        let store = &self.platform.store;
+        match (verdict, subscription.failing_since) {
+            (Verdict::Delivered, Some(_)) => {
+                store.set_failing_since(&subscription.id, None).await?
+            }
+            (Verdict::Retry, None) => store.set_failing_since(&subscription.id, Some(at)).await?,
+            (Verdict::Retry, Some(since)) => {
+                let limit = self.platform.settings.disable_failing_after;
+                let failing = Duration::try_from(at.duration_since(since)).unwrap_or_default();
+                if failing >= limit {
+                    let why = format!("every attempt has failed since {since}");
+                    self.disable(subscription.clone(), &why).await?;
+                    self.platform.metrics.count_attempt(AttemptOutcome::Dead);
+                    return Ok(Some(DeliveryOutcome::Dead));
+                }
+            }
+            _ => {}
+        }
+        Ok(None)
     }
 
     async fn disable(

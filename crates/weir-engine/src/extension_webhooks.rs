@@ -130,6 +130,10 @@ fn subscription_for(
         enabled: true,
         disabled_reason: None,
         timeout_ms: TIMEOUT_MS,
+        max_in_flight: weir_core::delivery::DEFAULT_MAX_IN_FLIGHT,
+        rate_per_second: None,
+        fifo: false,
+        failing_since: None,
         created_at: now,
         updated_at: now,
     }

@@ -66,6 +66,8 @@ pub struct PlatformSettings {
     /// Whether an extension webhook's URL must answer a GET (or a POST) with 200 before
     /// the install that makes it succeeds, as Zoho Desk checks (off for development).
     pub validate_extension_urls: bool,
+    /// A subscription whose attempts have all failed for this long is disabled.
+    pub disable_failing_after: Duration,
     /// The key that signs `securityContext` tokens; the same on every node (kept in the
     /// store), so any node verifies what another issued.
     pub security_key: SecurityKey,
@@ -91,6 +93,7 @@ impl Default for PlatformSettings {
             external_events_per_minute: 250,
             global_handle_time: Duration::from_secs(10),
             validate_extension_urls: true,
+            disable_failing_after: Duration::from_secs(5 * 24 * 3600),
             security_key: {
                 let mut key = vec![0u8; 32];
                 getrandom::fill(&mut key).expect("the operating system's random source failed");

@@ -70,6 +70,7 @@ pub(crate) fn store_statements(event: &ProductEvent) -> [(&'static str, Vec<Para
 pub(crate) struct Filtered {
     subscription: String,
     filter: serde_json::Value,
+    fifo: i64,
 }
 
 pub(crate) fn filtered(row: &dyn Columns) -> Result<Filtered> {
@@ -78,6 +79,7 @@ pub(crate) fn filtered(row: &dyn Columns) -> Result<Filtered> {
         subscription: row.text("id")?,
         filter: serde_json::from_str(&filter)
             .map_err(|e| crate::StoreError::Corrupt(format!("filter: {e}")))?,
+        fifo: row.int("fifo")?,
     })
 }
 
@@ -104,6 +106,7 @@ pub(crate) fn passing_deliveries(
                 event.account_id.as_str().into(),
                 event.name.as_str().into(),
                 crate::rows::millis(event.received_at).into(),
+                candidate.fifo.into(),
             ];
             (sql::INSERT_DELIVERY, row)
         })

@@ -370,6 +370,9 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<bool>;
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+    /// Notes a subscription's failure (`since` is kept if it was failing already), or
+    /// its success (`None`), for disabling one that fails for too long.
+    async fn set_failing_since(&self, id: &SubscriptionId, since: Option<Timestamp>) -> Result<()>;
     /// Pending deliveries, those due at `now`, and pending jobs: `(pending, due, jobs)`.
     async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)>;
 

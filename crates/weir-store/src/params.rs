@@ -343,6 +343,10 @@ pub(crate) fn webhook_subscription(subscription: &weir_core::WebhookSubscription
         i64::from(subscription.timeout_ms).into(),
         millis(subscription.created_at).into(),
         millis(subscription.updated_at).into(),
+        i64::from(subscription.max_in_flight).into(),
+        Param::MaybeInt(subscription.rate_per_second.map(i64::from)),
+        i64::from(subscription.fifo).into(),
+        Param::MaybeInt(subscription.failing_since.map(millis)),
     ]
 }
 

@@ -294,6 +294,14 @@ pub(crate) fn webhook_subscription(row: &dyn Columns) -> Result<weir_core::Webho
         enabled: row.int("enabled")? != 0,
         disabled_reason: row.optional_text("disabled_reason")?,
         timeout_ms: u32::try_from(row.int("timeout_ms")?).map_err(|e| corrupt("timeout_ms", e))?,
+        max_in_flight: u32::try_from(row.int("max_in_flight")?)
+            .map_err(|e| corrupt("max_in_flight", e))?,
+        rate_per_second: row
+            .optional_int("rate_per_second")?
+            .map(|rate| u32::try_from(rate).map_err(|e| corrupt("rate_per_second", e)))
+            .transpose()?,
+        fifo: row.int("fifo")? != 0,
+        failing_since: optional_timestamp(row, "failing_since")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     })

@@ -304,13 +304,15 @@ pub(crate) const NEXT_REFRESH_DUE: &str = "SELECT due.refresh_at AS at \
 
 pub(crate) const INSERT_WEBHOOK_SUBSCRIPTION: &str = "INSERT INTO webhook_subscriptions \
     (id, account_id, installation_id, kind, url, events, filters, secret, previous_secret, \
-     previous_secret_until, enabled, disabled_reason, timeout_ms, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+     previous_secret_until, enabled, disabled_reason, timeout_ms, created_at, updated_at, \
+     max_in_flight, rate_per_second, fifo, failing_since) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
 /// Replaces every field but the id, account, installation, kind and creation time.
 pub(crate) const UPDATE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions SET \
     url = $5, events = $6, filters = $7, secret = $8, previous_secret = $9, \
     previous_secret_until = $10, enabled = $11, disabled_reason = $12, timeout_ms = $13, \
-    updated_at = $15 WHERE id = $1 AND account_id = $2 \
+    updated_at = $15, max_in_flight = $16, rate_per_second = $17, fifo = $18, \
+    failing_since = $19 WHERE id = $1 AND account_id = $2 \
     AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $14";
 pub(crate) const WEBHOOK_SUBSCRIPTION: &str = "SELECT * FROM webhook_subscriptions WHERE id = $1";
 pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscriptions \
@@ -330,9 +332,10 @@ pub(crate) const KILL_PENDING_DELIVERIES: &str = "UPDATE deliveries \
 /// The outbox's other half: one delivery per enabled subscription of the account to the
 /// event. `$1` event id, `$2` account, `$3` event name, `$4` now.
 pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, attempts, tries, run_at, \
+    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, run_at, \
      created_at, updated_at) \
-    SELECT $1, webhook_subscription_events.subscription_id, $2, $3, 'pending', 0, 0, $4, $4, $4 \
+    SELECT $1, webhook_subscription_events.subscription_id, $2, $3, 'pending', \
+        webhook_subscriptions.fifo, 0, 0, $4, $4, $4 \
     FROM webhook_subscription_events JOIN webhook_subscriptions \
         ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
     WHERE webhook_subscription_events.account_id = $2 \
@@ -341,7 +344,8 @@ pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
 /// The enabled subscriptions of the account whose filter for the event must be decided
 /// in code: `$1` account, `$2` event name.
 pub(crate) const FILTERED_SUBSCRIPTIONS: &str = "SELECT \
-    webhook_subscription_events.subscription_id AS id, webhook_subscription_events.filter \
+    webhook_subscription_events.subscription_id AS id, webhook_subscription_events.filter, \
+    webhook_subscriptions.fifo \
     FROM webhook_subscription_events JOIN webhook_subscriptions \
         ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
     WHERE webhook_subscription_events.account_id = $1 \
@@ -350,8 +354,8 @@ pub(crate) const FILTERED_SUBSCRIPTIONS: &str = "SELECT \
 /// One delivery whose filter passed: `$1` event, `$2` subscription, `$3` account, `$4`
 /// event name, `$5` now.
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, attempts, tries, run_at, \
-     created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, 0, $5, $5, $5)";
+    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, run_at, \
+     created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $6, 0, 0, $5, $5, $5)";
 pub(crate) const DELIVERY: &str =
     "SELECT * FROM deliveries WHERE event_id = $1 AND subscription_id = $2";
 /// A NULL filter lets every row through; newest first would need another index, so the
@@ -368,6 +372,9 @@ macro_rules! claim_deliveries {
              WHERE (event_id, subscription_id) IN (\
                 SELECT due.event_id, due.subscription_id FROM deliveries AS due \
                 WHERE due.status = 'pending' AND due.run_at <= $1 \
+                AND (due.fifo = 0 OR NOT EXISTS (SELECT 1 FROM deliveries AS earlier \
+                    WHERE earlier.subscription_id = due.subscription_id \
+                    AND earlier.status = 'pending' AND earlier.event_id < due.event_id)) \
                 ORDER BY due.run_at LIMIT $3",
             $lock,
             ") AND status = 'pending' AND run_at <= $1 RETURNING *"
@@ -400,3 +407,9 @@ pub(crate) const QUEUE_DEPTH: &str = "SELECT \
     (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending, \
     (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND run_at <= $1) AS due, \
     (SELECT COUNT(*) FROM jobs WHERE status = 'pending') AS jobs_pending";
+
+/// A subscription's first failure since its last success.
+pub(crate) const MARK_FAILING: &str = "UPDATE webhook_subscriptions SET failing_since = $2 \
+    WHERE id = $1 AND failing_since IS NULL";
+pub(crate) const CLEAR_FAILING: &str =
+    "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1";

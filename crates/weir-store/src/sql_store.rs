@@ -776,6 +776,17 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(self.backend.execute(sql::REPLAY_DELIVERY, params).await? > 0)
     }
 
+    async fn set_failing_since(&self, id: &SubscriptionId, since: Option<Timestamp>) -> Result<()> {
+        let (statement, params) = match since {
+            Some(at) => (
+                sql::MARK_FAILING,
+                vec![id.as_str().into(), rows::millis(at).into()],
+            ),
+            None => (sql::CLEAR_FAILING, vec![id.as_str().into()]),
+        };
+        self.backend.execute(statement, params).await.map(drop)
+    }
+
     async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)> {
         let counts = self
             .fetch_one(sql::QUEUE_DEPTH, vec![rows::millis(now).into()], |row| {

@@ -2179,6 +2179,10 @@ fn webhook_subscription(account: &str, events: &[&str]) -> weir_core::WebhookSub
         enabled: true,
         disabled_reason: None,
         timeout_ms: 15_000,
+        max_in_flight: weir_core::delivery::DEFAULT_MAX_IN_FLIGHT,
+        rate_per_second: None,
+        fifo: false,
+        failing_since: None,
         created_at: now(),
         updated_at: now(),
     }

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// (for development; Zoho Desk checks)
     #[arg(long, env = "WEIR_NO_EXTENSION_URL_CHECK")]
     no_extension_url_check: bool,
+    /// Disable a subscription whose every attempt has failed for this many seconds
+    /// [default: 432000, five days]
+    #[arg(long, env = "WEIR_DISABLE_FAILING_AFTER")]
+    disable_failing_after: Option<u64>,
 }
 
 /// The same settings in `weir.toml`.
@@ -76,6 +80,7 @@ struct FileConfig {
     external_events_per_minute: Option<u32>,
     webhook_max_bytes: Option<usize>,
     check_extension_urls: Option<bool>,
+    disable_failing_after: Option<u64>,
 }
 
 #[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +102,7 @@ pub struct ServeConfig {
     pub webhook_max_bytes: usize,
     /// Whether extension webhook URLs must answer before an install succeeds.
     pub check_extension_urls: bool,
+    pub disable_failing_after: std::time::Duration,
     /// Whether this node serves the API.
     pub api: bool,
     /// Whether this node runs handlers, schedules and deliveries.
@@ -139,6 +145,11 @@ impl ServeArgs {
                 .webhook_max_bytes
                 .or(file.webhook_max_bytes)
                 .unwrap_or(128 * 1024),
+            disable_failing_after: std::time::Duration::from_secs(
+                self.disable_failing_after
+                    .or(file.disable_failing_after)
+                    .unwrap_or(5 * 24 * 3600),
+            ),
             check_extension_urls: !self.no_extension_url_check
                 && file.check_extension_urls.unwrap_or(true),
             api: roles.contains(&Role::Api),

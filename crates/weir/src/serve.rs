@@ -39,6 +39,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let platform_settings = PlatformSettings {
         external_events_per_minute: config.external_events_per_minute,
         validate_extension_urls: config.check_extension_urls,
+        disable_failing_after: config.disable_failing_after,
         security_key: security_key(store.as_ref()).await?,
         ..PlatformSettings::default()
     };

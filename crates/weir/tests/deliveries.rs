@@ -21,6 +21,9 @@ on_both_backends!(
     a_rotated_secret_signs_beside_the_new_one_for_its_grace,
     subscriptions_are_checked_and_replays_resend,
     every_acknowledged_event_is_delivered_after_sigkill,
+    a_fifo_subscription_gets_events_in_order,
+    a_rate_limit_spreads_the_attempts,
+    a_subscription_failing_for_too_long_is_disabled,
 );
 
 /// REFERENCE §7's test-vector secret: the receiver below verifies with it independently.
@@ -566,5 +569,127 @@ async fn every_acknowledged_event_is_delivered_after_sigkill(storage: Storage) {
         distinct.len(),
         received.len() - distinct.len()
     );
+    server.stop().await;
+}
+
+fn contact_id(request: &Received) -> u64 {
+    let body: Value = serde_json::from_str(&request.body).unwrap();
+    body[0]["payload"]["contact"]["id"].as_u64().unwrap()
+}
+
+/// The first attempt fails; a FIFO subscription waits for its retry (about 5 s later)
+/// before it sends the events after it.
+async fn a_fifo_subscription_gets_events_in_order(storage: Storage) {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let receiver = FakeThirdParty::start(move |_| {
+        match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => json_reply(503, json!({})),
+            _ => json_reply(200, json!({})),
+        }
+    })
+    .await;
+    let server = start(&storage).await;
+    account(&server, "acme").await;
+    let fifo = subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onContactCreate"], "fifo": true}),
+    )
+    .await;
+    assert_eq!(fifo["fifo"], true);
+    for n in 1..=3 {
+        post_event(&server, "acme", n).await;
+    }
+    wait_for(&receiver, "all three", |got| got.len() == 4).await;
+    let order: Vec<u64> = receiver.received().iter().map(contact_id).collect();
+    assert_eq!(
+        order,
+        [1, 1, 2, 3],
+        "the first is retried before the others go"
+    );
+    server.stop().await;
+}
+
+async fn a_rate_limit_spreads_the_attempts(storage: Storage) {
+    let receiver = FakeThirdParty::start(|_| json_reply(200, json!({}))).await;
+    let server = start(&storage).await;
+    account(&server, "acme").await;
+    let limited = subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onContactCreate"], "rate_per_second": 2, "max_in_flight": 1}),
+    )
+    .await;
+    assert_eq!(
+        (&limited["rate_per_second"], &limited["max_in_flight"]),
+        (&json!(2), &json!(1))
+    );
+    let started = std::time::Instant::now();
+    for n in 0..6 {
+        post_event(&server, "acme", n).await;
+    }
+    wait_for(&receiver, "all six", |got| got.len() == 6).await;
+    // Two at once, then one every half second: the sixth cannot come before 2 s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1_900),
+        "six attempts at 2 a second took {:?}",
+        started.elapsed()
+    );
+    let refused = server
+        .patch(
+            &format!("/api/v1/subscriptions/{}", limited["id"].as_str().unwrap()),
+            json!({"rate_per_second": 0}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    server.stop().await;
+}
+
+async fn a_subscription_failing_for_too_long_is_disabled(storage: Storage) {
+    let receiver = FakeThirdParty::start(|_| json_reply(500, json!({}))).await;
+    let server = Server::start_configured(
+        &storage,
+        Some(support::ADMIN_TOKEN),
+        &[
+            "--allow-private-destinations",
+            "127.0.0.0/8",
+            "--disable-failing-after",
+            "1",
+        ],
+    )
+    .await;
+    account(&server, "acme").await;
+    let subscription = subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onContactCreate"]}),
+    )
+    .await;
+    let path = format!(
+        "/api/v1/subscriptions/{}",
+        subscription["id"].as_str().unwrap()
+    );
+    post_event(&server, "acme", 1).await;
+    // The first failure starts the clock; the retry (about 5 s later) fails past it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let shown = loop {
+        let shown = server.get(&path).await.body;
+        if shown["enabled"] == false {
+            break shown;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let reason = shown["disabled_reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("every attempt has failed since "),
+        "{reason}"
+    );
+    assert_eq!(receiver.received().len(), 2);
+    let enabled = server.post(&format!("{path}/enable"), json!({})).await;
+    assert_eq!(enabled.body["failing_since"], Value::Null);
     server.stop().await;
 }

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use weir_core::delivery::DEFAULT_MAX_IN_FLIGHT;
 use weir_core::{
     Account, AccountId, InstallationId, SubscriptionId, SubscriptionKind, WebhookSecret,
     WebhookSubscription, catalogue,
@@ -37,6 +38,10 @@ pub struct CreateSubscription {
     filters: Map<String, Value>,
     secret: Option<String>,
     timeout_ms: Option<u32>,
+    max_in_flight: Option<u32>,
+    rate_per_second: Option<u32>,
+    #[serde(default)]
+    fifo: bool,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +52,20 @@ pub struct ChangeSubscription {
     filters: Option<Map<String, Value>>,
     timeout_ms: Option<u32>,
     enabled: Option<bool>,
+    max_in_flight: Option<u32>,
+    /// `null` removes the limit; absent keeps it.
+    #[serde(default, with = "double_option")]
+    rate_per_second: Option<Option<u32>>,
+    fifo: Option<bool>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+        Option::<u32>::deserialize(d).map(Some)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -69,6 +88,11 @@ pub struct SubscriptionView {
     enabled: bool,
     disabled_reason: Option<String>,
     timeout_ms: u32,
+    max_in_flight: u32,
+    rate_per_second: Option<u32>,
+    fifo: bool,
+    /// Since when every attempt has failed (it is disabled when this lasts too long).
+    failing_since: Option<Timestamp>,
     /// Until when the secret before the last rotation still signs.
     previous_secret_expires_at: Option<Timestamp>,
     /// Only in the answers that make a secret.
@@ -93,6 +117,10 @@ impl SubscriptionView {
             enabled: subscription.enabled,
             disabled_reason: subscription.disabled_reason,
             timeout_ms: subscription.timeout_ms,
+            max_in_flight: subscription.max_in_flight,
+            rate_per_second: subscription.rate_per_second,
+            fifo: subscription.fifo,
+            failing_since: subscription.failing_since,
             created_at: subscription.created_at,
             updated_at: subscription.updated_at,
         }
@@ -125,6 +153,10 @@ pub async fn create(
         enabled: true,
         disabled_reason: None,
         timeout_ms: checked_timeout(body.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS))?,
+        max_in_flight: checked_in_flight(body.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT))?,
+        rate_per_second: body.rate_per_second.map(checked_rate).transpose()?,
+        fifo: body.fifo,
+        failing_since: None,
         created_at: now,
         updated_at: now,
     };
@@ -193,6 +225,12 @@ pub async fn update(
             None => subscription.url.clone(),
         },
         timeout_ms: checked_timeout(body.timeout_ms.unwrap_or(subscription.timeout_ms))?,
+        max_in_flight: checked_in_flight(body.max_in_flight.unwrap_or(subscription.max_in_flight))?,
+        rate_per_second: match body.rate_per_second {
+            None => subscription.rate_per_second,
+            Some(rate) => rate.map(checked_rate).transpose()?,
+        },
+        fifo: body.fifo.unwrap_or(subscription.fifo),
         disabled_reason: match enabled {
             true => None,
             false => Some(
@@ -271,6 +309,7 @@ pub async fn enable(
     let enabled = WebhookSubscription {
         enabled: true,
         disabled_reason: None,
+        failing_since: None,
         updated_at: weir_core::now(),
         ..subscription
     };
@@ -369,6 +408,22 @@ fn checked_filters(
         }
     }
     Ok(filters)
+}
+
+fn checked_in_flight(max: u32) -> Result<u32, ApiError> {
+    if !(1..=64).contains(&max) {
+        return Err(ApiError::unprocessable("max_in_flight: must be 1 to 64"));
+    }
+    Ok(max)
+}
+
+fn checked_rate(rate: u32) -> Result<u32, ApiError> {
+    if !(1..=10_000).contains(&rate) {
+        return Err(ApiError::unprocessable(
+            "rate_per_second: must be 1 to 10000, or null for no limit",
+        ));
+    }
+    Ok(rate)
 }
 
 fn checked_timeout(timeout_ms: u32) -> Result<u32, ApiError> {

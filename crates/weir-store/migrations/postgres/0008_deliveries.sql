@@ -15,6 +15,10 @@ CREATE TABLE webhook_subscriptions (
     enabled                BIGINT NOT NULL,
     disabled_reason        TEXT,
     timeout_ms             BIGINT NOT NULL,
+    max_in_flight          BIGINT NOT NULL,
+    rate_per_second        BIGINT,
+    fifo                   BIGINT NOT NULL,
+    failing_since          BIGINT,
     created_at             BIGINT NOT NULL,
     updated_at             BIGINT NOT NULL
 );
@@ -42,6 +46,7 @@ CREATE TABLE deliveries (
     account_id      TEXT NOT NULL,
     event           TEXT NOT NULL,
     status          TEXT NOT NULL,
+    fifo            BIGINT NOT NULL,
     attempts        BIGINT NOT NULL,
     tries           BIGINT NOT NULL,
     run_at          BIGINT NOT NULL,
@@ -51,6 +56,9 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX pending_deliveries ON deliveries (run_at) WHERE status = 'pending';
 CREATE INDEX deliveries_by_subscription ON deliveries (subscription_id, created_at);
+-- A FIFO subscription's next delivery waits while an earlier one is pending.
+CREATE INDEX pending_by_subscription ON deliveries (subscription_id, event_id)
+    WHERE status = 'pending';
 CREATE INDEX deliveries_by_account ON deliveries (account_id, created_at);
 
 CREATE TABLE delivery_attempts (
