@@ -369,6 +369,14 @@ pub trait Store: Send + Sync + 'static {
         subscription: &SubscriptionId,
         at: Timestamp,
     ) -> Result<bool>;
+    /// Makes every dead delivery of the subscription made since `since` due again at
+    /// `at`; returns how many.
+    async fn recover_deliveries(
+        &self,
+        subscription: &SubscriptionId,
+        since: Timestamp,
+        at: Timestamp,
+    ) -> Result<u64>;
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
     /// Notes a subscription's failure (`since` is kept if it was failing already), or
     /// its success (`None`), for disabling one that fails for too long.

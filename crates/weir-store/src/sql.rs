@@ -413,3 +413,9 @@ pub(crate) const MARK_FAILING: &str = "UPDATE webhook_subscriptions SET failing_
     WHERE id = $1 AND failing_since IS NULL";
 pub(crate) const CLEAR_FAILING: &str =
     "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1";
+
+/// Every dead delivery of a subscription made since `$2` is due again at `$3`, with the
+/// whole retry schedule ahead: one statement, so one durable step whatever the count.
+pub(crate) const RECOVER_DELIVERIES: &str = "UPDATE deliveries SET status = 'pending', \
+    tries = 0, run_at = $3, updated_at = $3 \
+    WHERE subscription_id = $1 AND status = 'dead' AND created_at >= $2";

@@ -800,6 +800,20 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(counts.unwrap_or_default())
     }
 
+    async fn recover_deliveries(
+        &self,
+        subscription: &SubscriptionId,
+        since: Timestamp,
+        at: Timestamp,
+    ) -> Result<u64> {
+        let params = vec![
+            subscription.as_str().into(),
+            rows::millis(since).into(),
+            rows::millis(at).into(),
+        ];
+        self.backend.execute(sql::RECOVER_DELIVERIES, params).await
+    }
+
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
         self.fetch_one(sql::NEXT_DELIVERY_DUE, vec![], rows::at)
             .await

@@ -691,5 +691,21 @@ async fn a_subscription_failing_for_too_long_is_disabled(storage: Storage) {
     assert_eq!(receiver.received().len(), 2);
     let enabled = server.post(&format!("{path}/enable"), json!({})).await;
     assert_eq!(enabled.body["failing_since"], Value::Null);
+
+    // Recover what died while it was disabled (the receiver is still failing, so the
+    // delivery is attempted again, and the count shows it was taken up).
+    let recovered = server
+        .post(
+            &format!("{path}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(recovered.status, StatusCode::ACCEPTED, "{}", recovered.body);
+    assert_eq!(recovered.body["recovered"], 1);
+    wait_for(&receiver, "the recovered attempt", |got| got.len() == 3).await;
+    let bad = server
+        .post(&format!("{path}/recover"), json!({"since": "yesterday"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     server.stop().await;
 }

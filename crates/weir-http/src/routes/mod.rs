@@ -66,6 +66,7 @@ pub fn router(state: ServerState) -> Router {
             post(subscriptions::rotate_secret),
         )
         .route("/subscriptions/{id}/enable", post(subscriptions::enable))
+        .route("/subscriptions/{id}/recover", post(subscriptions::recover))
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/replay", post(deliveries::replay))

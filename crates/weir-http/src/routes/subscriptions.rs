@@ -434,3 +434,32 @@ fn checked_timeout(timeout_ms: u32) -> Result<u32, ApiError> {
     }
     Ok(timeout_ms)
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recovery {
+    since: Timestamp,
+}
+
+/// Sends again every delivery of the subscription that died since a time (say, while the
+/// receiver was down): each with its `webhook-id` and the whole retry schedule ahead.
+pub async fn recover(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    JsonBody(body): JsonBody<Recovery>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let subscription = load(&state, &caller, &id).await?;
+    let now = weir_core::now();
+    let recovered = state
+        .store
+        .recover_deliveries(&subscription.id, body.since, now)
+        .await?;
+    if recovered > 0 {
+        state.runner.platform().deliveries_ready.notify_one();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"recovered": recovered})),
+    ))
+}
