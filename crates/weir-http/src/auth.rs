@@ -1,11 +1,13 @@
-//! Who is calling: the admin (the platform operator) or one account's API key. Tokens are
-//! hashed on arrival and compared by hash, in constant time for the admin token; account
-//! keys are found by their hash, so no stored token is ever compared in clear.
+//! Who is calling: the admin (the platform operator), one account's API key, or one
+//! installation (by the `securityContext` its extension webhook deliveries carry). Tokens
+//! are hashed on arrival and compared by hash, in constant time for the admin token;
+//! account keys are found by their hash, so no stored token is ever compared in clear; an
+//! installation's token is checked by its signature.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use weir_core::{AccountId, ApiToken};
+use weir_core::{AccountId, ApiToken, InstallationId};
 
 use crate::error::ApiError;
 use crate::state::ServerState;
@@ -14,6 +16,8 @@ use crate::state::ServerState;
 pub enum Caller {
     Admin,
     Account(AccountId),
+    /// Sees its own installation and what belongs to it; nothing of its account.
+    Installation(InstallationId),
 }
 
 impl Caller {
@@ -23,6 +27,7 @@ impl Caller {
             Caller::Account(own) => Err(ApiError::forbidden(format!(
                 "this needs the admin token; the API key given belongs to account {own}"
             ))),
+            Caller::Installation(own) => Err(installation_only(own)),
         }
     }
 
@@ -32,7 +37,27 @@ impl Caller {
             Caller::Account(own) if own != account => Err(ApiError::forbidden(format!(
                 "the API key given belongs to account {own} and may not act on account {account}"
             ))),
+            Caller::Installation(own) => Err(installation_only(own)),
             _ => Ok(()),
+        }
+    }
+
+    /// The admin and account keys may read what is shared by all accounts (apps and their
+    /// webhook URLs); an installation's token may not.
+    pub fn require_operator_or_account(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Installation(own) => Err(installation_only(own)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the caller may see a thing of `account`, or of `installation` within it:
+    /// the admin anything, an account key its account's, an installation its own.
+    pub fn may_see(&self, account: &AccountId, installation: Option<&InstallationId>) -> bool {
+        match self {
+            Caller::Admin => true,
+            Caller::Account(own) => own == account,
+            Caller::Installation(own) => installation == Some(own),
         }
     }
 }
@@ -53,6 +78,14 @@ impl FromRequestParts<ServerState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be \"Bearer <token>\"")
             })?;
+        if token.starts_with("wsc_") {
+            let key = &state.runner.platform().settings.security_key.0;
+            return weir_core::security_context::verify(key, token, weir_core::now())
+                .map(Caller::Installation)
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the securityContext is not valid, or has expired")
+                });
+        }
         let hash = ApiToken::from_given(token).hash();
         if state.admin_token.matches(&hash) {
             return Ok(Caller::Admin);
@@ -62,4 +95,11 @@ impl FromRequestParts<ServerState> for Caller {
             None => Err(ApiError::unauthorized("the token is not valid")),
         }
     }
+}
+
+fn installation_only(own: &InstallationId) -> ApiError {
+    ApiError::forbidden(format!(
+        "the securityContext given stands for installation {own}, and reaches that \
+         installation only"
+    ))
 }

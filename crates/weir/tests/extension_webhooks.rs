@@ -253,6 +253,46 @@ async fn extension_webhooks_deliver_what_their_filters_let_through(storage: Stor
         "includePrevState"
     );
 
+    // The securityContext is the installation's credential, for its own things only.
+    let context = &query[1].1;
+    let own = server
+        .get_as(&format!("/api/v1/installations/{installation_id}"), context)
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(own.body["id"], installation_id.as_str());
+    let account = server.get_as("/api/v1/accounts/600", context).await;
+    assert_eq!(account.status, StatusCode::FORBIDDEN);
+    assert!(
+        account.message().contains("reaches that installation only"),
+        "{}",
+        account.message()
+    );
+    let apps = server.get_as("/api/v1/apps", context).await;
+    assert_eq!(apps.status, StatusCode::FORBIDDEN);
+    let uninstall = server
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/installations/{installation_id}"),
+            Some(context),
+            None,
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        uninstall.status,
+        StatusCode::FORBIDDEN,
+        "it cannot uninstall itself"
+    );
+    let last = if context.ends_with('A') { 'B' } else { 'A' };
+    let tampered = format!("{}{last}", &context[..context.len() - 1]);
+    let refused = server
+        .get_as(
+            &format!("/api/v1/installations/{installation_id}"),
+            &tampered,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
     // Uninstalling removes the webhook.
     let uninstalled = server
         .delete(&format!("/api/v1/installations/{installation_id}"))

@@ -98,18 +98,20 @@ pub async fn upload(
 
 pub async fn list(
     State(state): State<ServerState>,
-    _caller: Caller,
+    caller: Caller,
     PageParams(page): PageParams,
 ) -> Result<Json<ListResponse<App>>, ApiError> {
+    caller.require_operator_or_account()?;
     let page = state.store.apps(&page).await?;
     Ok(Json(ListResponse::from_page(page, |app| app)))
 }
 
 pub async fn show(
     State(state): State<ServerState>,
-    _caller: Caller,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<App>, ApiError> {
+    caller.require_operator_or_account()?;
     let not_found = || ApiError::not_found(format!("app {id} not found"));
     let app_id = AppId::parse(&id).map_err(|_| not_found())?;
     state

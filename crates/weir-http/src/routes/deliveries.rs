@@ -50,6 +50,12 @@ pub async fn list(
     };
     let account = match (&caller, &query.account, &subscription) {
         (Caller::Account(own), _, _) => own.clone(),
+        (Caller::Installation(own), _, _) => {
+            return Err(ApiError::forbidden(format!(
+                "the securityContext given stands for installation {own}: it cannot list \
+                 deliveries"
+            )));
+        }
         (Caller::Admin, Some(account), _) => AccountId::parse(account)
             .map_err(|e| ApiError::bad_request(format!("account: {}", e.0)))?,
         (Caller::Admin, None, Some(subscription)) => subscription.account_id.clone(),
@@ -150,9 +156,9 @@ async fn load(
         .delivery(&event, &subscription)
         .await?
         .ok_or_else(not_found)?;
-    match caller {
-        Caller::Account(own) if *own != delivery.account_id => Err(not_found()),
-        _ => Ok((delivery, subscription)),
+    match caller.may_see(&delivery.account_id, None) {
+        false => Err(not_found()),
+        true => Ok((delivery, subscription)),
     }
 }
 

@@ -244,9 +244,7 @@ pub async fn show(
         .await?
         .ok_or_else(not_found)?;
     // Another account's event is "not found", as its installations are.
-    if let Caller::Account(own) = &caller
-        && *own != event.account_id
-    {
+    if !caller.may_see(&event.account_id, None) {
         return Err(not_found());
     }
     let jobs = state.store.jobs_of_event(&event.id).await?;

@@ -31,9 +31,10 @@ pub struct GlobalWebhookView {
 
 pub async fn list(
     State(state): State<ServerState>,
-    _caller: Caller,
+    caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ListResponse<GlobalWebhookView>>, ApiError> {
+    caller.require_operator_or_account()?;
     let not_found = || ApiError::not_found(format!("app {id} not found"));
     let app_id = AppId::parse(&id).map_err(|_| not_found())?;
     state.store.app(&app_id).await?.ok_or_else(not_found)?;
@@ -100,6 +101,7 @@ pub async fn refresh_selectors(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ListResponse<EventSelector>>, ApiError> {
+    caller.require_operator_or_account()?;
     let installation = load_installation(&state, &caller, &id).await?;
     if installation.status == weir_core::InstallationStatus::Uninstalled {
         return Err(ApiError::new(

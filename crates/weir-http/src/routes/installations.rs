@@ -350,6 +350,7 @@ pub async fn delete(
     PathParams(id): PathParams<String>,
     QueryParams(params): QueryParams<UninstallParams>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require_operator_or_account()?;
     let installation = load_installation(&state, &caller, &id).await?;
     let not_now = match installation.status {
         InstallationStatus::Active => None,
@@ -384,8 +385,8 @@ pub(super) async fn load_installation(
     let installation = state.store.installation(&id).await?.ok_or_else(not_found)?;
     // Another account's installation is "not found": its existence is not this caller's
     // business.
-    match caller {
-        Caller::Account(own) if *own != installation.account_id => Err(not_found()),
-        _ => Ok(installation),
+    match caller.may_see(&installation.account_id, Some(&installation.id)) {
+        false => Err(not_found()),
+        true => Ok(installation),
     }
 }

@@ -66,9 +66,9 @@ pub async fn show(
         .await?
         .ok_or_else(not_found)?;
     // Another account's record is "not found", as installations are.
-    match caller {
-        Caller::Account(own) if own != record.account_id => Err(not_found()),
-        _ => Ok(Json(record)),
+    match caller.may_see(&record.account_id, Some(&record.installation_id)) {
+        false => Err(not_found()),
+        true => Ok(Json(record)),
     }
 }
 

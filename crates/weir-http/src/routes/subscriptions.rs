@@ -330,9 +330,10 @@ pub(super) async fn load(
         .webhook_subscription(&id)
         .await?
         .ok_or_else(not_found)?;
-    match caller {
-        Caller::Account(own) if *own != subscription.account_id => Err(not_found()),
-        _ => Ok(subscription),
+    let installation = subscription.installation_id.as_ref();
+    match caller.may_see(&subscription.account_id, installation) {
+        false => Err(not_found()),
+        true => Ok(subscription),
     }
 }
 
