@@ -43,6 +43,10 @@ pub struct WebhookSubscription {
     /// Deliveries in event order: the next waits until the one before has succeeded or
     /// died.
     pub fifo: bool,
+    /// Events sent in one call at most (Zoho batches); 1 sends each alone.
+    pub batch_size: u32,
+    /// How long a new delivery waits for others to share its call.
+    pub linger_ms: u32,
     /// Since when every attempt has failed; `None` after a success.
     pub failing_since: Option<Timestamp>,
     pub created_at: Timestamp,

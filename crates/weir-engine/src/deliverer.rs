@@ -125,16 +125,16 @@ impl Deliverer {
                 .claim_deliveries(now, now + LEASE, free as u32)
                 .await?;
             let full = claimed.len() == free;
-            let batch = Arc::new(Batch::read(store.as_ref(), &claimed).await?);
-            for delivery in claimed {
+            let reads = Arc::new(RoundReads::read(store.as_ref(), &claimed).await?);
+            for call in calls(claimed, &reads) {
                 let slot = self
                     .slots
                     .clone()
                     .try_acquire_owned()
-                    .expect("no more deliveries are claimed than there are free slots");
-                let (deliverer, batch) = (self.clone(), batch.clone());
+                    .expect("no more calls are made than deliveries were claimed");
+                let (deliverer, reads) = (self.clone(), reads.clone());
                 tokio::spawn(async move {
-                    deliverer.run(delivery, &batch).await;
+                    deliverer.run(call, &reads).await;
                     drop(slot);
                     deliverer.platform.deliveries_ready.notify_one();
                 });
@@ -190,80 +190,116 @@ impl Deliverer {
             .take(rate, Instant::now())
     }
 
-    async fn run(&self, delivery: Delivery, batch: &Batch) {
-        let span = tracing::info_span!("delivery", id = delivery.id());
+    /// Makes one call for the deliveries (one, or a batch of one subscription's) and
+    /// records each one's outcome.
+    async fn run(&self, call: Vec<Delivery>, reads: &RoundReads) {
+        let span = tracing::info_span!("delivery", id = call[0].id(), batched = call.len());
         let _enter = span.enter();
         let store = self.platform.store.clone();
-        let (attempt, outcome) = match self.attempt(&delivery, batch).await {
+        let ended = match self.attempt(&call, reads).await {
             Ok(ended) => ended,
             Err(error) => {
-                // The claim runs out and the delivery is tried again.
+                // The claims run out and the deliveries are tried again.
                 tracing::error!(%error, "a delivery could not be attempted");
                 return;
             }
         };
-        let finished = store.finish_delivery(&delivery, attempt.as_ref(), outcome);
-        if let Err(error) = finished.await {
-            tracing::error!(%error, "a delivery was attempted but its outcome not recorded");
+        for (delivery, (attempt, outcome)) in call.iter().zip(ended) {
+            let finished = store.finish_delivery(delivery, attempt.as_ref(), outcome);
+            if let Err(error) = finished.await {
+                tracing::error!(%error, "a delivery was attempted but its outcome not recorded");
+            }
         }
     }
 
-    /// Makes the attempt, if the delivery is still wanted; returns its record and what
-    /// becomes of the delivery.
+    /// Makes the call, if the deliveries are still wanted; returns, for each delivery in
+    /// order, its attempt's record and what becomes of it.
     async fn attempt(
         &self,
-        delivery: &Delivery,
-        batch: &Batch,
-    ) -> Result<(Option<Attempt>, DeliveryOutcome), StoreError> {
-        let subscription = batch.subscriptions.get(&delivery.subscription_id);
+        call: &[Delivery],
+        reads: &RoundReads,
+    ) -> Result<Vec<(Option<Attempt>, DeliveryOutcome)>, StoreError> {
+        let unattempted = |outcome: DeliveryOutcome| vec![(None, outcome); call.len()];
+        let subscription = reads.subscriptions.get(&call[0].subscription_id);
         let Some(subscription) = subscription.cloned().flatten().filter(|s| s.enabled) else {
-            return Ok((None, DeliveryOutcome::Dead));
+            return Ok(unattempted(DeliveryOutcome::Dead));
         };
         if let Err(wait) = self.within_rate(&subscription) {
             let wait = SignedDuration::try_from(wait).unwrap_or(BUSY_WAIT);
-            return Ok((None, DeliveryOutcome::Postponed(weir_core::now() + wait)));
+            return Ok(unattempted(DeliveryOutcome::Postponed(
+                weir_core::now() + wait,
+            )));
         }
         let Some(_in_flight) = self.subscription_slot(&subscription).await else {
             let later = weir_core::now() + BUSY_WAIT;
-            return Ok((None, DeliveryOutcome::Postponed(later)));
+            return Ok(unattempted(DeliveryOutcome::Postponed(later)));
         };
-        let Some(Some(event)) = batch.events.get(&delivery.event_id) else {
-            return Ok((None, DeliveryOutcome::Dead));
-        };
-        let body = body(event, &subscription);
-        let (attempt, retry_after) = self.send(delivery, &subscription, body).await;
-        let metrics = &self.platform.metrics;
-        let verdict = Verdict::of(attempt.status_code);
-        if let Some(disabled) = self.note_health(&subscription, verdict, attempt.at).await? {
-            return Ok((Some(attempt), disabled));
+        // An event gone meanwhile (its account deleted) kills its delivery alone.
+        let events: Vec<Option<&ProductEvent>> = call
+            .iter()
+            .map(|d| reads.events.get(&d.event_id).and_then(Option::as_ref))
+            .collect();
+        let sent: Vec<&ProductEvent> = events.iter().flatten().copied().collect();
+        if sent.is_empty() {
+            return Ok(unattempted(DeliveryOutcome::Dead));
         }
-        let outcome = match verdict {
+        let body = body(&sent, &subscription);
+        let (attempt, retry_after) = self.send(&call[0], &subscription, body).await;
+        let verdict = Verdict::of(attempt.status_code);
+        let disabled = self.note_health(&subscription, verdict, attempt.at).await?;
+        if verdict == Verdict::Gone {
+            self.platform.metrics.count_attempt(AttemptOutcome::Gone);
+            self.disable(subscription, "the receiver answered 410 Gone")
+                .await?;
+        }
+        let now = weir_core::now();
+        Ok(call
+            .iter()
+            .zip(events)
+            .map(|(delivery, event)| {
+                let Some(event) = event else {
+                    return (None, DeliveryOutcome::Dead);
+                };
+                let record = Attempt {
+                    number: delivery.attempts,
+                    ..attempt.clone()
+                };
+                let outcome = disabled
+                    .unwrap_or_else(|| self.outcome(delivery, event, verdict, retry_after, now));
+                (Some(record), outcome)
+            })
+            .collect())
+    }
+
+    /// What one delivery's attempt came to, counted for `/metrics`.
+    fn outcome(
+        &self,
+        delivery: &Delivery,
+        event: &ProductEvent,
+        verdict: Verdict,
+        retry_after: Option<SignedDuration>,
+        now: jiff::Timestamp,
+    ) -> DeliveryOutcome {
+        let metrics = &self.platform.metrics;
+        match verdict {
             Verdict::Delivered => {
                 metrics.count_attempt(AttemptOutcome::Delivered);
-                let waited = weir_core::now().duration_since(event.received_at);
+                let waited = now.duration_since(event.received_at);
                 metrics.observe_delivery(Duration::try_from(waited).unwrap_or_default());
                 DeliveryOutcome::Delivered
             }
-            Verdict::Gone => {
-                metrics.count_attempt(AttemptOutcome::Gone);
-                self.disable(subscription, "the receiver answered 410 Gone")
-                    .await?;
-                DeliveryOutcome::Dead
-            }
-            Verdict::Retry => {
-                match delivery::next_attempt(delivery.tries, weir_core::now(), retry_after) {
-                    Some(at) => {
-                        metrics.count_attempt(AttemptOutcome::Failed);
-                        DeliveryOutcome::RetryAt(at)
-                    }
-                    None => {
-                        metrics.count_attempt(AttemptOutcome::Dead);
-                        DeliveryOutcome::Dead
-                    }
+            Verdict::Gone => DeliveryOutcome::Dead,
+            Verdict::Retry => match delivery::next_attempt(delivery.tries, now, retry_after) {
+                Some(at) => {
+                    metrics.count_attempt(AttemptOutcome::Failed);
+                    DeliveryOutcome::RetryAt(at)
                 }
-            }
-        };
-        Ok((Some(attempt), outcome))
+                None => {
+                    metrics.count_attempt(AttemptOutcome::Dead);
+                    DeliveryOutcome::Dead
+                }
+            },
+        }
     }
 
     /// POSTs the body, signed; returns the attempt's record and the `Retry-After` asked.
@@ -403,14 +439,14 @@ impl Deliverer {
 
 /// What a round's claimed deliveries need, read once for them all: with a fan-out of ten,
 /// one event and its subscriptions serve ten deliveries.
-struct Batch {
+struct RoundReads {
     subscriptions: HashMap<SubscriptionId, Option<WebhookSubscription>>,
     events: HashMap<EventId, Option<ProductEvent>>,
 }
 
-impl Batch {
+impl RoundReads {
     async fn read(store: &dyn weir_store::Store, claimed: &[Delivery]) -> Result<Self, StoreError> {
-        let mut batch = Batch {
+        let mut batch = RoundReads {
             subscriptions: HashMap::new(),
             events: HashMap::new(),
         };
@@ -432,9 +468,17 @@ impl Batch {
     }
 }
 
-/// Zoho's body: a JSON array of events (one here), each `{eventType, payload, prevState?,
+/// Zoho's body: a JSON array of events, each `{eventType, payload, prevState?,
 /// eventTime, orgId}`. `prevState` goes along when the subscription asked for it.
-fn body(event: &ProductEvent, subscription: &WebhookSubscription) -> Vec<u8> {
+fn body(events: &[&ProductEvent], subscription: &WebhookSubscription) -> Vec<u8> {
+    let elements: Vec<Value> = events
+        .iter()
+        .map(|event| element(event, subscription))
+        .collect();
+    serde_json::to_vec(&elements).expect("plain JSON serialises")
+}
+
+fn element(event: &ProductEvent, subscription: &WebhookSubscription) -> Value {
     let event_time = event
         .body
         .get("occurred_at")
@@ -455,7 +499,32 @@ fn body(event: &ProductEvent, subscription: &WebhookSubscription) -> Vec<u8> {
     if wants_previous && let Some(previous) = event.body.get("prev_state") {
         element["prevState"] = previous.clone();
     }
-    serde_json::to_vec(&json!([element])).expect("plain JSON serialises")
+    element
+}
+
+/// A round's claimed deliveries as calls: each alone, except that a subscription with a
+/// `batch_size` over one gets its deliveries in calls of up to that many, in event order.
+/// A batch's `webhook-id` is its first delivery's.
+fn calls(claimed: Vec<Delivery>, reads: &RoundReads) -> Vec<Vec<Delivery>> {
+    let mut calls: Vec<Vec<Delivery>> = Vec::new();
+    let mut open: HashMap<SubscriptionId, usize> = HashMap::new();
+    for delivery in claimed {
+        let size = reads
+            .subscriptions
+            .get(&delivery.subscription_id)
+            .and_then(Option::as_ref)
+            .map_or(1, |s| s.batch_size.max(1)) as usize;
+        match open.get(&delivery.subscription_id) {
+            Some(&index) if calls[index].len() < size => calls[index].push(delivery),
+            _ => {
+                if size > 1 {
+                    open.insert(delivery.subscription_id.clone(), calls.len());
+                }
+                calls.push(vec![delivery]);
+            }
+        }
+    }
+    calls
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by webhook receivers in

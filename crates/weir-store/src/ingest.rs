@@ -71,6 +71,7 @@ pub(crate) struct Filtered {
     subscription: String,
     filter: serde_json::Value,
     fifo: i64,
+    linger_ms: i64,
 }
 
 pub(crate) fn filtered(row: &dyn Columns) -> Result<Filtered> {
@@ -80,6 +81,7 @@ pub(crate) fn filtered(row: &dyn Columns) -> Result<Filtered> {
         filter: serde_json::from_str(&filter)
             .map_err(|e| crate::StoreError::Corrupt(format!("filter: {e}")))?,
         fifo: row.int("fifo")?,
+        linger_ms: row.int("linger_ms")?,
     })
 }
 
@@ -107,6 +109,7 @@ pub(crate) fn passing_deliveries(
                 event.name.as_str().into(),
                 crate::rows::millis(event.received_at).into(),
                 candidate.fifo.into(),
+                candidate.linger_ms.into(),
             ];
             (sql::INSERT_DELIVERY, row)
         })

@@ -347,6 +347,8 @@ pub(crate) fn webhook_subscription(subscription: &weir_core::WebhookSubscription
         Param::MaybeInt(subscription.rate_per_second.map(i64::from)),
         i64::from(subscription.fifo).into(),
         Param::MaybeInt(subscription.failing_since.map(millis)),
+        i64::from(subscription.batch_size).into(),
+        i64::from(subscription.linger_ms).into(),
     ]
 }
 

@@ -301,6 +301,8 @@ pub(crate) fn webhook_subscription(row: &dyn Columns) -> Result<weir_core::Webho
             .map(|rate| u32::try_from(rate).map_err(|e| corrupt("rate_per_second", e)))
             .transpose()?,
         fifo: row.int("fifo")? != 0,
+        batch_size: u32::try_from(row.int("batch_size")?).map_err(|e| corrupt("batch_size", e))?,
+        linger_ms: u32::try_from(row.int("linger_ms")?).map_err(|e| corrupt("linger_ms", e))?,
         failing_since: optional_timestamp(row, "failing_since")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,

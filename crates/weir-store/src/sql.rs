@@ -305,14 +305,15 @@ pub(crate) const NEXT_REFRESH_DUE: &str = "SELECT due.refresh_at AS at \
 pub(crate) const INSERT_WEBHOOK_SUBSCRIPTION: &str = "INSERT INTO webhook_subscriptions \
     (id, account_id, installation_id, kind, url, events, filters, secret, previous_secret, \
      previous_secret_until, enabled, disabled_reason, timeout_ms, created_at, updated_at, \
-     max_in_flight, rate_per_second, fifo, failing_since) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+     max_in_flight, rate_per_second, fifo, failing_since, batch_size, linger_ms) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+    $20, $21)";
 /// Replaces every field but the id, account, installation, kind and creation time.
 pub(crate) const UPDATE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions SET \
     url = $5, events = $6, filters = $7, secret = $8, previous_secret = $9, \
     previous_secret_until = $10, enabled = $11, disabled_reason = $12, timeout_ms = $13, \
     updated_at = $15, max_in_flight = $16, rate_per_second = $17, fifo = $18, \
-    failing_since = $19 WHERE id = $1 AND account_id = $2 \
+    failing_since = $19, batch_size = $20, linger_ms = $21 WHERE id = $1 AND account_id = $2 \
     AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $14";
 pub(crate) const WEBHOOK_SUBSCRIPTION: &str = "SELECT * FROM webhook_subscriptions WHERE id = $1";
 pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscriptions \
@@ -335,7 +336,7 @@ pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
     (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, run_at, \
      created_at, updated_at) \
     SELECT $1, webhook_subscription_events.subscription_id, $2, $3, 'pending', \
-        webhook_subscriptions.fifo, 0, 0, $4, $4, $4 \
+        webhook_subscriptions.fifo, 0, 0, $4 + webhook_subscriptions.linger_ms, $4, $4 \
     FROM webhook_subscription_events JOIN webhook_subscriptions \
         ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
     WHERE webhook_subscription_events.account_id = $2 \
@@ -345,17 +346,17 @@ pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
 /// in code: `$1` account, `$2` event name.
 pub(crate) const FILTERED_SUBSCRIPTIONS: &str = "SELECT \
     webhook_subscription_events.subscription_id AS id, webhook_subscription_events.filter, \
-    webhook_subscriptions.fifo \
+    webhook_subscriptions.fifo, webhook_subscriptions.linger_ms \
     FROM webhook_subscription_events JOIN webhook_subscriptions \
         ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
     WHERE webhook_subscription_events.account_id = $1 \
     AND webhook_subscription_events.event = $2 \
     AND webhook_subscription_events.filter IS NOT NULL AND webhook_subscriptions.enabled = 1";
 /// One delivery whose filter passed: `$1` event, `$2` subscription, `$3` account, `$4`
-/// event name, `$5` now.
+/// event name, `$5` now, `$6` FIFO, `$7` the subscription's linger.
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
     (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, run_at, \
-     created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $6, 0, 0, $5, $5, $5)";
+     created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $6, 0, 0, $5 + $7, $5, $5)";
 pub(crate) const DELIVERY: &str =
     "SELECT * FROM deliveries WHERE event_id = $1 AND subscription_id = $2";
 /// A NULL filter lets every row through; newest first would need another index, so the

@@ -2182,6 +2182,8 @@ fn webhook_subscription(account: &str, events: &[&str]) -> weir_core::WebhookSub
         max_in_flight: weir_core::delivery::DEFAULT_MAX_IN_FLIGHT,
         rate_per_second: None,
         fifo: false,
+        batch_size: 1,
+        linger_ms: 0,
         failing_since: None,
         created_at: now(),
         updated_at: now(),

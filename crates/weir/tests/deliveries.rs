@@ -24,6 +24,7 @@ on_both_backends!(
     a_fifo_subscription_gets_events_in_order,
     a_rate_limit_spreads_the_attempts,
     a_subscription_failing_for_too_long_is_disabled,
+    a_batching_subscription_gets_several_events_in_one_call,
 );
 
 /// REFERENCE §7's test-vector secret: the receiver below verifies with it independently.
@@ -707,5 +708,72 @@ async fn a_subscription_failing_for_too_long_is_disabled(storage: Storage) {
         .post(&format!("{path}/recover"), json!({"since": "yesterday"}))
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    server.stop().await;
+}
+
+async fn a_batching_subscription_gets_several_events_in_one_call(storage: Storage) {
+    let receiver = FakeThirdParty::start(|_| json_reply(200, json!({}))).await;
+    let server = start(&storage).await;
+    account(&server, "acme").await;
+    let batching = subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onContactCreate"], "batch_size": 3, "linger_ms": 200,
+               "secret": SECRET}),
+    )
+    .await;
+    assert_eq!(
+        (&batching["batch_size"], &batching["linger_ms"]),
+        (&json!(3), &json!(200))
+    );
+    let events: Vec<Value> = (1..=4)
+        .map(|n| json!({"event": "onContactCreate", "data": {"contact": {"id": n}}}))
+        .collect();
+    let posted = server
+        .post("/api/v1/accounts/acme/events", Value::Array(events))
+        .await;
+    assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+    wait_for(&receiver, "two calls", |got| {
+        got.iter()
+            .map(|r| {
+                serde_json::from_str::<Value>(&r.body)
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum::<usize>()
+            == 4
+    })
+    .await;
+    let calls = receiver.received();
+    let size = |r: &Received| {
+        serde_json::from_str::<Value>(&r.body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let mut sizes: Vec<usize> = calls.iter().map(size).collect();
+    sizes.sort();
+    assert_eq!(sizes, [1, 3], "at most three in a call (in any order)");
+    let batch = calls.iter().find(|r| size(r) == 3).unwrap();
+    let first: Value = serde_json::from_str(&batch.body).unwrap();
+    let ids: Vec<u64> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["contact"]["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2, 3], "in event order");
+    assert!(verifies(batch, SECRET), "a batch is signed like one event");
+    // Each delivery records the call it went in.
+    let listed = server.get("/api/v1/deliveries?account=acme").await.body;
+    for item in listed["data"].as_array().unwrap() {
+        let shown = delivery(&server, item["id"].as_str().unwrap()).await;
+        assert_eq!(shown["status"], "delivered", "{shown}");
+        assert_eq!(shown["attempts_made"][0]["status_code"], 200);
+    }
     server.stop().await;
 }

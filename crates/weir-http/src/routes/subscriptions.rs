@@ -42,6 +42,8 @@ pub struct CreateSubscription {
     rate_per_second: Option<u32>,
     #[serde(default)]
     fifo: bool,
+    batch_size: Option<u32>,
+    linger_ms: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +59,8 @@ pub struct ChangeSubscription {
     #[serde(default, with = "double_option")]
     rate_per_second: Option<Option<u32>>,
     fifo: Option<bool>,
+    batch_size: Option<u32>,
+    linger_ms: Option<u32>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -91,6 +95,8 @@ pub struct SubscriptionView {
     max_in_flight: u32,
     rate_per_second: Option<u32>,
     fifo: bool,
+    batch_size: u32,
+    linger_ms: u32,
     /// Since when every attempt has failed (it is disabled when this lasts too long).
     failing_since: Option<Timestamp>,
     /// Until when the secret before the last rotation still signs.
@@ -120,6 +126,8 @@ impl SubscriptionView {
             max_in_flight: subscription.max_in_flight,
             rate_per_second: subscription.rate_per_second,
             fifo: subscription.fifo,
+            batch_size: subscription.batch_size,
+            linger_ms: subscription.linger_ms,
             failing_since: subscription.failing_since,
             created_at: subscription.created_at,
             updated_at: subscription.updated_at,
@@ -156,6 +164,8 @@ pub async fn create(
         max_in_flight: checked_in_flight(body.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT))?,
         rate_per_second: body.rate_per_second.map(checked_rate).transpose()?,
         fifo: body.fifo,
+        batch_size: checked_batch_size(body.batch_size.unwrap_or(1))?,
+        linger_ms: checked_linger(body.linger_ms.unwrap_or(0))?,
         failing_since: None,
         created_at: now,
         updated_at: now,
@@ -231,6 +241,8 @@ pub async fn update(
             Some(rate) => rate.map(checked_rate).transpose()?,
         },
         fifo: body.fifo.unwrap_or(subscription.fifo),
+        batch_size: checked_batch_size(body.batch_size.unwrap_or(subscription.batch_size))?,
+        linger_ms: checked_linger(body.linger_ms.unwrap_or(subscription.linger_ms))?,
         disabled_reason: match enabled {
             true => None,
             false => Some(
@@ -416,6 +428,20 @@ fn checked_in_flight(max: u32) -> Result<u32, ApiError> {
         return Err(ApiError::unprocessable("max_in_flight: must be 1 to 64"));
     }
     Ok(max)
+}
+
+fn checked_batch_size(size: u32) -> Result<u32, ApiError> {
+    if !(1..=100).contains(&size) {
+        return Err(ApiError::unprocessable("batch_size: must be 1 to 100"));
+    }
+    Ok(size)
+}
+
+fn checked_linger(linger_ms: u32) -> Result<u32, ApiError> {
+    if linger_ms > 60_000 {
+        return Err(ApiError::unprocessable("linger_ms: must be 0 to 60000"));
+    }
+    Ok(linger_ms)
 }
 
 fn checked_rate(rate: u32) -> Result<u32, ApiError> {

@@ -18,6 +18,8 @@ CREATE TABLE webhook_subscriptions (
     max_in_flight          BIGINT NOT NULL,
     rate_per_second        BIGINT,
     fifo                   BIGINT NOT NULL,
+    batch_size             BIGINT NOT NULL,
+    linger_ms              BIGINT NOT NULL,
     failing_since          BIGINT,
     created_at             BIGINT NOT NULL,
     updated_at             BIGINT NOT NULL

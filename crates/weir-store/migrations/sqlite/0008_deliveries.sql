@@ -18,6 +18,8 @@ CREATE TABLE webhook_subscriptions (
     max_in_flight          INTEGER NOT NULL,
     rate_per_second        INTEGER,
     fifo                   INTEGER NOT NULL,
+    batch_size             INTEGER NOT NULL,
+    linger_ms              INTEGER NOT NULL,
     failing_since          INTEGER,
     created_at             INTEGER NOT NULL,
     updated_at             INTEGER NOT NULL
