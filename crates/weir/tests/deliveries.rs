@@ -25,6 +25,7 @@ on_both_backends!(
     a_rate_limit_spreads_the_attempts,
     a_subscription_failing_for_too_long_is_disabled,
     a_batching_subscription_gets_several_events_in_one_call,
+    internal_addresses_are_refused_unless_allowed,
 );
 
 /// REFERENCE §7's test-vector secret: the receiver below verifies with it independently.
@@ -775,5 +776,41 @@ async fn a_batching_subscription_gets_several_events_in_one_call(storage: Storag
         assert_eq!(shown["status"], "delivered", "{shown}");
         assert_eq!(shown["attempts_made"][0]["status_code"], 200);
     }
+    server.stop().await;
+}
+
+/// Without `--allow-private-destinations`, a delivery to a loopback URL never leaves:
+/// the attempt records the guard's refusal.
+async fn internal_addresses_are_refused_unless_allowed(storage: Storage) {
+    let receiver = FakeThirdParty::start(|_| json_reply(200, json!({}))).await;
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onContactCreate"]}),
+    )
+    .await;
+    post_event(&server, "acme", 1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let attempt = loop {
+        let listed = server.get("/api/v1/deliveries?account=acme").await;
+        if let Some(id) = listed.body["data"][0]["id"].as_str() {
+            let shown = delivery(&server, id).await;
+            if let Some(attempt) = shown["attempts_made"].get(0) {
+                break attempt.clone();
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", listed.body);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(attempt["status_code"], Value::Null);
+    let error = attempt["error"].as_str().unwrap();
+    assert!(error.contains("destination refused"), "{error}");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
     server.stop().await;
 }
