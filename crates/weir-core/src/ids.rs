@@ -123,6 +123,10 @@ id_type!(
     /// An outbound webhook subscription: where an account's events are delivered (`sub_…`).
     SubscriptionId, "subscription", "sub"
 );
+id_type!(
+    /// One call of a registered webhook: its `referenceId` (`ref_…`).
+    ReferenceId, "reference", "ref"
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ pub mod installation;
 pub mod invocation;
 pub mod package;
 pub mod payloads;
+pub mod registered_webhook;
 pub mod schedule;
 pub mod secret;
 pub mod security_context;
@@ -31,10 +32,13 @@ pub use delivery::{
     Attempt, Delivery, DeliveryStatus, SubscriptionKind, WebhookSecret, WebhookSubscription,
 };
 pub use event::{Job, JobStatus, ProductEvent, Subscription};
-pub use ids::{AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId, SubscriptionId};
+pub use ids::{
+    AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId, ReferenceId, SubscriptionId,
+};
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
 pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};
+pub use registered_webhook::WebhookInvocation;
 pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};
 pub use secret::{ApiToken, TargetToken, TokenHash};
 

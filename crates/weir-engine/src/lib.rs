@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod platform;
 pub mod rate_limit;
+pub mod registered_webhooks;
 pub mod runner;
 pub mod scheduler;
 

@@ -18,6 +18,8 @@ pub struct Platform {
     pub db_calls: RateLimiter<InstallationId>,
     /// Requests to target URLs, per installation.
     pub external_events: RateLimiter<InstallationId>,
+    /// Calls of registered webhooks, per installation.
+    pub webhook_calls: RateLimiter<InstallationId>,
     /// Signalled when this node writes a schedule, so the scheduler looks again.
     pub schedules_changed: tokio::sync::Notify,
     /// Counters for `/metrics`.
@@ -39,6 +41,7 @@ impl Platform {
             outbound,
             db_calls: RateLimiter::per_minute(settings.db_calls_per_minute),
             external_events: RateLimiter::per_minute(settings.external_events_per_minute),
+            webhook_calls: RateLimiter::per_minute(settings.webhook_calls_per_minute),
             schedules_changed: tokio::sync::Notify::new(),
             jobs_ready: tokio::sync::Notify::new(),
             refreshes_changed: tokio::sync::Notify::new(),
@@ -61,6 +64,8 @@ pub struct PlatformSettings {
     pub db_calls_per_minute: u32,
     /// Requests to an installation's target URL per minute (Freshworks: 250), per node.
     pub external_events_per_minute: u32,
+    /// Calls of registered webhooks per installation per minute (Coviu: 50).
+    pub webhook_calls_per_minute: u32,
     /// How long a global webhook's `handle` may run before its sender gets an error.
     pub global_handle_time: Duration,
     /// Whether an extension webhook's URL must answer a GET (or a POST) with 200 before
@@ -91,6 +96,7 @@ impl Default for PlatformSettings {
             schedules: ScheduleLimits::default(),
             db_calls_per_minute: 50,
             external_events_per_minute: 250,
+            webhook_calls_per_minute: 50,
             global_handle_time: Duration::from_secs(10),
             validate_extension_urls: true,
             disable_failing_after: Duration::from_secs(5 * 24 * 3600),

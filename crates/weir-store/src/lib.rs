@@ -35,7 +35,7 @@ use weir_core::{
     InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
     ScheduleLimits, Subscription, SubscriptionId, TargetToken, TokenHash, WebhookSubscription,
 };
-use weir_core::{Attempt, Delivery};
+use weir_core::{Attempt, Delivery, ReferenceId, WebhookInvocation};
 
 pub use deliveries::{DeliveryFilter, DeliveryOutcome};
 pub use page::{Page, PageRequest};
@@ -381,6 +381,18 @@ pub trait Store: Send + Sync + 'static {
     /// Notes a subscription's failure (`since` is kept if it was failing already), or
     /// its success (`None`), for disabling one that fails for too long.
     async fn set_failing_since(&self, id: &SubscriptionId, since: Option<Timestamp>) -> Result<()>;
+    /// `NotFound` if the installation does not exist.
+    async fn insert_webhook_invocation(&self, invocation: &WebhookInvocation) -> Result<()>;
+    async fn webhook_invocation(
+        &self,
+        reference: &ReferenceId,
+    ) -> Result<Option<WebhookInvocation>>;
+    /// The installation's calls of registered webhooks, oldest first, paged.
+    async fn webhook_invocations(
+        &self,
+        installation: &InstallationId,
+        page: &PageRequest,
+    ) -> Result<Page<WebhookInvocation>>;
     /// Pending deliveries, those due at `now`, and pending jobs: `(pending, due, jobs)`.
     async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)>;
 

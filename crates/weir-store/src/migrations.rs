@@ -64,6 +64,15 @@ macro_rules! history {
                 name: "deliveries",
                 sql: include_str!(concat!("../migrations/", $backend, "/0008_deliveries.sql")),
             },
+            Migration {
+                version: 9,
+                name: "webhook invocations",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0009_webhook_invocations.sql"
+                )),
+            },
         ]
     };
 }

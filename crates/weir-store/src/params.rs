@@ -363,3 +363,23 @@ pub(crate) fn attempt(attempt: &weir_core::Attempt) -> Vec<Param> {
         Param::MaybeText(attempt.response.clone()),
     ]
 }
+
+/// For `INSERT_WEBHOOK_INVOCATION`.
+pub(crate) fn webhook_invocation(invocation: &weir_core::WebhookInvocation) -> Vec<Param> {
+    vec![
+        invocation.reference_id.as_str().into(),
+        invocation.installation_id.as_str().into(),
+        invocation.account_id.as_str().into(),
+        invocation.webhook_id.as_str().into(),
+        invocation.chain_id.as_str().into(),
+        invocation.method.as_str().into(),
+        invocation.target_host.as_str().into(),
+        count(invocation.request_bytes).into(),
+        count(invocation.response_bytes).into(),
+        Param::MaybeInt(invocation.status.map(i64::from)),
+        i64::from(invocation.error).into(),
+        Param::MaybeText(invocation.error_message.clone()),
+        count(invocation.duration_ms).into(),
+        millis(invocation.started_at).into(),
+    ]
+}

@@ -343,6 +343,28 @@ pub(crate) fn attempt(row: &dyn Columns) -> Result<weir_core::Attempt> {
     })
 }
 
+pub(crate) fn webhook_invocation(row: &dyn Columns) -> Result<weir_core::WebhookInvocation> {
+    Ok(weir_core::WebhookInvocation {
+        reference_id: parsed(row, "reference_id", weir_core::ReferenceId::parse)?,
+        installation_id: parsed(row, "installation_id", InstallationId::parse)?,
+        account_id: parsed(row, "account_id", AccountId::parse)?,
+        webhook_id: row.text("webhook_id")?,
+        chain_id: parsed(row, "chain_id", weir_core::ReferenceId::parse)?,
+        method: row.text("method")?,
+        target_host: row.text("target_host")?,
+        request_bytes: count(row, "request_bytes")?,
+        response_bytes: count(row, "response_bytes")?,
+        status: row
+            .optional_int("status")?
+            .map(|s| u16::try_from(s).map_err(|e| corrupt("status", e)))
+            .transpose()?,
+        error: row.int("error")? != 0,
+        error_message: row.optional_text("error_message")?,
+        duration_ms: count(row, "duration_ms")?,
+        started_at: timestamp(row, "started_at")?,
+    })
+}
+
 /// For statements that select an event's `id`.
 pub(crate) fn event_id(row: &dyn Columns) -> Result<EventId> {
     parsed(row, "id", EventId::parse)

@@ -420,3 +420,12 @@ pub(crate) const CLEAR_FAILING: &str =
 pub(crate) const RECOVER_DELIVERIES: &str = "UPDATE deliveries SET status = 'pending', \
     tries = 0, run_at = $3, updated_at = $3 \
     WHERE subscription_id = $1 AND status = 'dead' AND created_at >= $2";
+
+pub(crate) const INSERT_WEBHOOK_INVOCATION: &str = "INSERT INTO webhook_invocations \
+    (reference_id, installation_id, account_id, webhook_id, chain_id, method, target_host, \
+     request_bytes, response_bytes, status, error, error_message, duration_ms, started_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+pub(crate) const WEBHOOK_INVOCATION: &str =
+    "SELECT * FROM webhook_invocations WHERE reference_id = $1";
+pub(crate) const WEBHOOK_INVOCATIONS: &str = "SELECT * FROM webhook_invocations \
+    WHERE installation_id = $1 AND reference_id > $2 ORDER BY reference_id LIMIT $3";

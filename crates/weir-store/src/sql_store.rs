@@ -10,7 +10,9 @@ use weir_core::{
     InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
     ScheduleLimits, TargetToken, TokenHash,
 };
-use weir_core::{Attempt, Delivery, SubscriptionId, WebhookSubscription};
+use weir_core::{
+    Attempt, Delivery, ReferenceId, SubscriptionId, WebhookInvocation, WebhookSubscription,
+};
 
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
@@ -785,6 +787,41 @@ impl<B: Backend> Store for SqlStore<B> {
             None => (sql::CLEAR_FAILING, vec![id.as_str().into()]),
         };
         self.backend.execute(statement, params).await.map(drop)
+    }
+
+    async fn insert_webhook_invocation(&self, invocation: &WebhookInvocation) -> Result<()> {
+        self.backend
+            .execute(
+                sql::INSERT_WEBHOOK_INVOCATION,
+                params::webhook_invocation(invocation),
+            )
+            .await
+            .map(drop)
+    }
+
+    async fn webhook_invocation(
+        &self,
+        reference: &ReferenceId,
+    ) -> Result<Option<WebhookInvocation>> {
+        let params = vec![reference.as_str().into()];
+        self.fetch_one(sql::WEBHOOK_INVOCATION, params, rows::webhook_invocation)
+            .await
+    }
+
+    async fn webhook_invocations(
+        &self,
+        installation: &InstallationId,
+        page: &PageRequest,
+    ) -> Result<Page<WebhookInvocation>> {
+        let params = vec![installation.as_str().into()];
+        self.fetch_page(
+            sql::WEBHOOK_INVOCATIONS,
+            params,
+            page,
+            rows::webhook_invocation,
+            |i| i.reference_id.as_str(),
+        )
+        .await
     }
 
     async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)> {

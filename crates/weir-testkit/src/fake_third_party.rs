@@ -17,7 +17,10 @@ pub struct Received {
     pub path: String,
     pub query: Option<String>,
     pub headers: HashMap<String, String>,
+    /// The body as text (lossy UTF-8).
     pub body: String,
+    /// The body as sent.
+    pub raw: Vec<u8>,
 }
 
 /// What the fake answers: status, content type, body, and a delay before answering.
@@ -48,6 +51,7 @@ impl FakeThirdParty {
                             .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
                             .collect(),
                         body: String::from_utf8_lossy(&body).into_owned(),
+                        raw: body.to_vec(),
                     };
                     log.lock().unwrap().push(request.clone());
                     let (status, content_type, body, delay) = responder(&request);

@@ -8,6 +8,7 @@ mod request_template;
 pub mod schedule;
 mod target_url;
 mod url_rules;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -88,6 +89,9 @@ impl Host for PlatformHost {
                 }
                 Some(("apiClient", method)) => {
                     api_client::call(&platform, &context, method, &args).await
+                }
+                Some(("webhooks", "trigger")) => {
+                    webhooks::trigger(&platform, &context, &args).await
                 }
                 None if name == "generateTargetUrl" => target_url::generate(&context, &args),
                 _ => Err(json!({"status": 501, "message": format!("{name} is not available yet")})),

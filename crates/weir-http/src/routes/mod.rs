@@ -11,6 +11,7 @@ mod inbound;
 mod installations;
 mod invocations;
 mod subscriptions;
+mod webhook_invocations;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -67,6 +68,11 @@ pub fn router(state: ServerState) -> Router {
         )
         .route("/subscriptions/{id}/enable", post(subscriptions::enable))
         .route("/subscriptions/{id}/recover", post(subscriptions::recover))
+        .route(
+            "/installations/{id}/webhook-invocations",
+            get(webhook_invocations::list),
+        )
+        .route("/webhook-invocations/{id}", get(webhook_invocations::show))
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/replay", post(deliveries::replay))

@@ -1,0 +1,21 @@
+-- Calls of registered webhooks (Coviu style, seed 003): the audit trail. The URL and the
+-- headers are never kept: only the target's host, sizes, and what came of the call.
+CREATE TABLE webhook_invocations (
+    reference_id    TEXT PRIMARY KEY,
+    installation_id TEXT NOT NULL REFERENCES installations (id) ON DELETE CASCADE,
+    account_id      TEXT NOT NULL,
+    webhook_id      TEXT NOT NULL,
+    -- The first call of a chain (its own id for a first call).
+    chain_id        TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    target_host     TEXT NOT NULL,
+    request_bytes   INTEGER NOT NULL,
+    response_bytes  INTEGER NOT NULL,
+    status          INTEGER,
+    error           INTEGER NOT NULL,
+    error_message   TEXT,
+    duration_ms     INTEGER NOT NULL,
+    started_at      INTEGER NOT NULL
+);
+CREATE INDEX webhook_invocations_by_installation
+    ON webhook_invocations (installation_id, reference_id);
