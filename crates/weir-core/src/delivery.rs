@@ -114,6 +114,9 @@ pub struct Delivery {
     pub attempts: u32,
     /// Attempts since the last replay: where the retry schedule stands.
     pub tries: u32,
+    /// Moves with every claim, replay, recovery and kill: a claim's outcome is recorded
+    /// only while the generation is still the claim's.
+    pub generation: u32,
     /// When the next attempt is due (pending), or was made.
     pub run_at: Timestamp,
     pub created_at: Timestamp,
@@ -124,6 +127,16 @@ impl Delivery {
     pub fn id(&self) -> String {
         delivery_id(&self.event_id, &self.subscription_id)
     }
+}
+
+/// The `webhook-id` of a call carrying several deliveries: made from all their ids, so a
+/// receiver deduplicating on it never drops a call that carries a delivery it has not
+/// seen (a retry may group deliveries differently).
+pub fn batch_id(delivery_ids: &[String]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(delivery_ids.join(",").as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("msg_batch_{hex}")
 }
 
 /// `msg_<event ulid>_<subscription ulid>`.
@@ -401,6 +414,15 @@ mod tests {
             "{header}"
         );
         assert_eq!(format!("{secret:?}"), "WebhookSecret(***)");
+    }
+
+    #[test]
+    fn a_batch_id_stands_for_exactly_its_deliveries() {
+        let ids = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ab = batch_id(&ids(&["msg_a", "msg_b"]));
+        assert_eq!(ab, batch_id(&ids(&["msg_a", "msg_b"])), "stable");
+        assert_ne!(ab, batch_id(&ids(&["msg_a", "msg_c"])));
+        assert!(ab.starts_with("msg_batch_") && !ab.contains('.'), "{ab}");
     }
 
     #[test]

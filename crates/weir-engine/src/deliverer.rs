@@ -244,7 +244,11 @@ impl Deliverer {
             return Ok(unattempted(DeliveryOutcome::Dead));
         }
         let body = body(&sent, &subscription);
-        let (attempt, retry_after) = self.send(&call[0], &subscription, body).await;
+        let id = match call.len() {
+            1 => call[0].id(),
+            _ => delivery::batch_id(&call.iter().map(Delivery::id).collect::<Vec<_>>()),
+        };
+        let (attempt, retry_after) = self.send(&id, &call[0], &subscription, body).await;
         let verdict = Verdict::of(attempt.status_code);
         let disabled = self.note_health(&subscription, verdict, attempt.at).await?;
         if verdict == Verdict::Gone {
@@ -305,15 +309,15 @@ impl Deliverer {
     /// POSTs the body, signed; returns the attempt's record and the `Retry-After` asked.
     async fn send(
         &self,
+        id: &str,
         delivery: &Delivery,
         subscription: &WebhookSubscription,
         body: Vec<u8>,
     ) -> (Attempt, Option<SignedDuration>) {
         let at = weir_core::now();
-        let id = delivery.id();
         let timestamp = at.as_second();
         let secrets = subscription.signing_secrets(at);
-        let signature = delivery::signature_header(&secrets, &id, timestamp, &body);
+        let signature = delivery::signature_header(&secrets, id, timestamp, &body);
         let started = Instant::now();
         let sent = match self.url_of(subscription, at) {
             Err(error) => Err(SendError::Invalid(format!("the URL is not valid: {error}"))),
@@ -325,7 +329,7 @@ impl Deliverer {
                         url,
                         headers: vec![
                             ("content-type".into(), "application/json".into()),
-                            ("webhook-id".into(), id.clone()),
+                            ("webhook-id".into(), id.to_owned()),
                             ("webhook-timestamp".into(), timestamp.to_string()),
                             ("webhook-signature".into(), signature),
                         ],
@@ -419,21 +423,11 @@ impl Deliverer {
         why: &str,
     ) -> Result<(), StoreError> {
         tracing::warn!(subscription = %subscription.id, why, "a subscription is disabled");
-        let disabled = WebhookSubscription {
-            enabled: false,
-            disabled_reason: Some(why.to_owned()),
-            updated_at: weir_core::now(),
-            ..subscription
-        };
-        match self
-            .platform
-            .store
-            .update_webhook_subscription(&disabled)
+        let store = &self.platform.store;
+        store
+            .disable_webhook_subscription(&subscription.id, why, weir_core::now())
             .await
-        {
-            Err(StoreError::NotFound) => Ok(()),
-            other => other,
-        }
+            .map(drop)
     }
 }
 
@@ -504,7 +498,7 @@ fn element(event: &ProductEvent, subscription: &WebhookSubscription) -> Value {
 
 /// A round's claimed deliveries as calls: each alone, except that a subscription with a
 /// `batch_size` over one gets its deliveries in calls of up to that many, in event order.
-/// A batch's `webhook-id` is its first delivery's.
+/// A batch's `webhook-id` is made from all its deliveries' ids (`delivery::batch_id`).
 fn calls(claimed: Vec<Delivery>, reads: &RoundReads) -> Vec<Vec<Delivery>> {
     let mut calls: Vec<Vec<Delivery>> = Vec::new();
     let mut open: HashMap<SubscriptionId, usize> = HashMap::new();

@@ -134,7 +134,7 @@ impl<B: Backend> SqlStore<B> {
         finish.extend([
             status.as_str().into(),
             rows::millis(run_at).into(),
-            i64::from(delivery.attempts).into(),
+            i64::from(delivery.generation).into(),
             rows::millis(now).into(),
             Param::Int(given_back),
         ]);

@@ -325,6 +325,14 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces what may change (URL, events, filters, secrets, state); disabling it makes
     /// its waiting deliveries dead, in the same transaction. `NotFound` if it is gone.
     async fn update_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()>;
+    /// Disables it for `reason` (changing nothing else), and its waiting deliveries die,
+    /// in one transaction; returns whether it was enabled.
+    async fn disable_webhook_subscription(
+        &self,
+        id: &SubscriptionId,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<bool>;
     /// Deletes it with its deliveries; returns whether there was one.
     async fn delete_webhook_subscription(&self, id: &SubscriptionId) -> Result<bool>;
     /// Deletes the installation's extension webhooks; returns how many there were.

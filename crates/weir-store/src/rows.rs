@@ -323,6 +323,7 @@ pub(crate) fn delivery(row: &dyn Columns) -> Result<weir_core::Delivery> {
             .ok_or_else(|| corrupt("status", status))?,
         attempts: small("attempts")?,
         tries: small("tries")?,
+        generation: small("generation")?,
         run_at: timestamp(row, "run_at")?,
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,

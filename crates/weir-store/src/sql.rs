@@ -308,12 +308,13 @@ pub(crate) const INSERT_WEBHOOK_SUBSCRIPTION: &str = "INSERT INTO webhook_subscr
      max_in_flight, rate_per_second, fifo, failing_since, batch_size, linger_ms) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
     $20, $21)";
-/// Replaces every field but the id, account, installation, kind and creation time.
+/// Replaces every field but the id, account, installation, kind, creation time and
+/// `failing_since` (which only the deliverer moves, `$19` is unused).
 pub(crate) const UPDATE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions SET \
     url = $5, events = $6, filters = $7, secret = $8, previous_secret = $9, \
     previous_secret_until = $10, enabled = $11, disabled_reason = $12, timeout_ms = $13, \
     updated_at = $15, max_in_flight = $16, rate_per_second = $17, fifo = $18, \
-    failing_since = $19, batch_size = $20, linger_ms = $21 WHERE id = $1 AND account_id = $2 \
+    batch_size = $20, linger_ms = $21 WHERE id = $1 AND account_id = $2 \
     AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $14";
 pub(crate) const WEBHOOK_SUBSCRIPTION: &str = "SELECT * FROM webhook_subscriptions WHERE id = $1";
 pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscriptions \
@@ -326,17 +327,25 @@ pub(crate) const DELETE_SUBSCRIPTION_EVENTS: &str =
     "DELETE FROM webhook_subscription_events WHERE subscription_id = $1";
 pub(crate) const INSERT_SUBSCRIPTION_EVENT: &str = "INSERT INTO webhook_subscription_events \
     (subscription_id, account_id, event, filter) VALUES ($1, $2, $3, $4)";
+/// Disables a subscription, touching nothing else (an API change made meanwhile stays).
+pub(crate) const DISABLE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions \
+    SET enabled = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1 AND enabled = 1";
 /// A disabled subscription's waiting deliveries are dead: kept, and replayable.
 pub(crate) const KILL_PENDING_DELIVERIES: &str = "UPDATE deliveries \
-    SET status = 'dead', updated_at = $2 WHERE subscription_id = $1 AND status = 'pending'";
+    SET status = 'dead', generation = generation + 1, updated_at = $2 \
+    WHERE subscription_id = $1 AND status = 'pending'";
 
 /// The outbox's other half: one delivery per enabled subscription of the account to the
 /// event. `$1` event id, `$2` account, `$3` event name, `$4` now.
 pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, run_at, \
-     created_at, updated_at) \
+    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, generation, \
+     run_at, created_at, updated_at) \
     SELECT $1, webhook_subscription_events.subscription_id, $2, $3, 'pending', \
-        webhook_subscriptions.fifo, 0, 0, $4 + webhook_subscriptions.linger_ms, $4, $4 \
+        webhook_subscriptions.fifo, 0, 0, 0, \
+        CASE WHEN webhook_subscriptions.linger_ms > 0 \
+            THEN ($4 / webhook_subscriptions.linger_ms + 1) * webhook_subscriptions.linger_ms \
+            ELSE $4 END, \
+        $4, $4 \
     FROM webhook_subscription_events JOIN webhook_subscriptions \
         ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
     WHERE webhook_subscription_events.account_id = $2 \
@@ -355,8 +364,9 @@ pub(crate) const FILTERED_SUBSCRIPTIONS: &str = "SELECT \
 /// One delivery whose filter passed: `$1` event, `$2` subscription, `$3` account, `$4`
 /// event name, `$5` now, `$6` FIFO, `$7` the subscription's linger.
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, run_at, \
-     created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $6, 0, 0, $5 + $7, $5, $5)";
+    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, generation, \
+     run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $6, 0, 0, 0, \
+     CASE WHEN $7 > 0 THEN ($5 / $7 + 1) * $7 ELSE $5 END, $5, $5)";
 pub(crate) const DELIVERY: &str =
     "SELECT * FROM deliveries WHERE event_id = $1 AND subscription_id = $2";
 /// A NULL filter lets every row through; newest first would need another index, so the
@@ -369,7 +379,8 @@ pub(crate) const DELIVERIES: &str = "SELECT * FROM deliveries WHERE account_id =
 macro_rules! claim_deliveries {
     ($lock:literal) => {
         concat!(
-            "UPDATE deliveries SET run_at = $2, attempts = attempts + 1, tries = tries + 1 \
+            "UPDATE deliveries SET run_at = $2, attempts = attempts + 1, tries = tries + 1, \
+             generation = generation + 1 \
              WHERE (event_id, subscription_id) IN (\
                 SELECT due.event_id, due.subscription_id FROM deliveries AS due \
                 WHERE due.status = 'pending' AND due.run_at <= $1 \
@@ -386,10 +397,10 @@ pub(crate) const CLAIM_DELIVERIES: &str = claim_deliveries!("");
 pub(crate) const CLAIM_DELIVERIES_SKIP_LOCKED: &str =
     claim_deliveries!(" FOR UPDATE OF due SKIP LOCKED");
 /// Ends a claimed attempt: `$3` status, `$4` the next run (pending) or now, `$5` the
-/// attempt the claim was, `$6` now. Postponing (`$7` = 1) gives the attempt back.
+/// claim's generation, `$6` now. Postponing (`$7` = 1) gives the attempt back.
 pub(crate) const FINISH_DELIVERY: &str = "UPDATE deliveries SET status = $3, run_at = $4, \
     attempts = attempts - $7, tries = tries - $7, updated_at = $6 \
-    WHERE event_id = $1 AND subscription_id = $2 AND status = 'pending' AND attempts = $5";
+    WHERE event_id = $1 AND subscription_id = $2 AND status = 'pending' AND generation = $5";
 pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO delivery_attempts \
     (event_id, subscription_id, number, at, status_code, duration_ms, error, response) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -398,8 +409,8 @@ pub(crate) const ATTEMPTS: &str = "SELECT * FROM delivery_attempts \
 /// Makes a delivered or dead delivery due again now (a replay), with the whole retry
 /// schedule ahead of it; its attempts go on being numbered from where they were.
 pub(crate) const REPLAY_DELIVERY: &str = "UPDATE deliveries SET status = 'pending', \
-    tries = 0, run_at = $3, updated_at = $3 WHERE event_id = $1 AND subscription_id = $2 \
-    AND status <> 'pending'";
+    tries = 0, generation = generation + 1, run_at = $3, updated_at = $3 \
+    WHERE event_id = $1 AND subscription_id = $2 AND status <> 'pending'";
 pub(crate) const NEXT_DELIVERY_DUE: &str = "SELECT run_at AS at FROM deliveries \
     WHERE status = 'pending' ORDER BY run_at LIMIT 1";
 
@@ -418,7 +429,7 @@ pub(crate) const CLEAR_FAILING: &str =
 /// Every dead delivery of a subscription made since `$2` is due again at `$3`, with the
 /// whole retry schedule ahead: one statement, so one durable step whatever the count.
 pub(crate) const RECOVER_DELIVERIES: &str = "UPDATE deliveries SET status = 'pending', \
-    tries = 0, run_at = $3, updated_at = $3 \
+    tries = 0, generation = generation + 1, run_at = $3, updated_at = $3 \
     WHERE subscription_id = $1 AND status = 'dead' AND created_at >= $2";
 
 pub(crate) const INSERT_WEBHOOK_INVOCATION: &str = "INSERT INTO webhook_invocations \

@@ -694,6 +694,27 @@ impl<B: Backend> Store for SqlStore<B> {
         }
     }
 
+    async fn disable_webhook_subscription(
+        &self,
+        id: &SubscriptionId,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let at = rows::millis(at);
+        let statements = vec![
+            (
+                sql::DISABLE_WEBHOOK_SUBSCRIPTION,
+                vec![id.as_str().into(), reason.into(), at.into()],
+            ),
+            (
+                sql::KILL_PENDING_DELIVERIES,
+                vec![id.as_str().into(), at.into()],
+            ),
+        ];
+        let changed = self.backend.transaction(statements).await?;
+        Ok(changed.first().copied().unwrap_or(0) > 0)
+    }
+
     async fn delete_webhook_subscription(&self, id: &SubscriptionId) -> Result<bool> {
         let params = vec![id.as_str().into()];
         Ok(self

@@ -2389,6 +2389,31 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         "pending again with the whole schedule ahead; attempts keep their numbers"
     );
 
+    // A claim overtaken by a kill and a replay cannot record its outcome over the replay.
+    let retake = store
+        .claim_deliveries(retry_at, after_ms(retry_at, 60_000), 10)
+        .await
+        .unwrap();
+    let overtaken = retake
+        .iter()
+        .find(|d| d.event_id == second.event_id)
+        .unwrap();
+    let disabled = weir_core::WebhookSubscription {
+        enabled: false,
+        ..subscription.clone()
+    };
+    store.update_webhook_subscription(&disabled).await.unwrap();
+    let replayed = store
+        .replay_delivery(&second.event_id, &second.subscription_id, retry_at)
+        .await
+        .unwrap();
+    assert!(replayed);
+    let stale = store
+        .finish_delivery(overtaken, None, DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    assert!(!stale, "the overtaken claim's outcome does not apply");
+
     // Pages of one, in id order, cover every delivery once.
     let mut seen = Vec::new();
     let mut page = PageRequest::first(1);

@@ -267,6 +267,15 @@ async fn a_410_disables_the_subscription(storage: Storage) {
         later["deliveries"], 0,
         "a disabled subscription gets nothing"
     );
+    let replay = server
+        .post(&format!("/api/v1/deliveries/{id}/replay"), json!({}))
+        .await;
+    assert_eq!(replay.status, StatusCode::CONFLICT, "{}", replay.body);
+    assert!(
+        replay.message().contains("is disabled"),
+        "{}",
+        replay.message()
+    );
 
     let enabled = server.post(&format!("{path}/enable"), json!({})).await;
     assert_eq!(enabled.body["enabled"], true);
@@ -769,11 +778,24 @@ async fn a_batching_subscription_gets_several_events_in_one_call(storage: Storag
         .collect();
     assert_eq!(ids, [1, 2, 3], "in event order");
     assert!(verifies(batch, SECRET), "a batch is signed like one event");
-    // Each delivery records the call it went in.
+    assert!(
+        batch.headers["webhook-id"].starts_with("msg_batch_"),
+        "a batch has an id of its own: {}",
+        batch.headers["webhook-id"]
+    );
+    // Each delivery records the call it went in (once the outcome is written, which may
+    // come a moment after the receiver answered).
     let listed = server.get("/api/v1/deliveries?account=acme").await.body;
     for item in listed["data"].as_array().unwrap() {
-        let shown = delivery(&server, item["id"].as_str().unwrap()).await;
-        assert_eq!(shown["status"], "delivered", "{shown}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let shown = loop {
+            let shown = delivery(&server, item["id"].as_str().unwrap()).await;
+            if shown["status"] == "delivered" {
+                break shown;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{shown}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
         assert_eq!(shown["attempts_made"][0]["status_code"], 200);
     }
     server.stop().await;

@@ -177,6 +177,10 @@ async fn extension_webhooks_deliver_what_their_filters_let_through(storage: Stor
             .patch(&path, json!({"url": "https://elsewhere.example.com/"}))
             .await,
         server.delete(&path).await,
+        server
+            .post(&format!("{path}/rotate-secret"), json!({}))
+            .await,
+        server.post(&format!("{path}/enable"), json!({})).await,
     ] {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(

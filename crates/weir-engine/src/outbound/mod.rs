@@ -239,6 +239,9 @@ impl Resolve for GuardedResolver {
 }
 
 fn send_error(error: reqwest::Error) -> SendError {
+    // The URL may carry secrets in its query (an extension webhook's securityContext);
+    // errors are shown to apps and kept in records, so they never name it.
+    let error = error.without_url();
     if error.is_timeout() {
         return SendError::Timeout;
     }

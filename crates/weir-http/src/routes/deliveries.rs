@@ -124,6 +124,12 @@ pub async fn replay(
     PathParams(id): PathParams<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (delivery, subscription) = load(&state, &caller, &id).await?;
+    let Some(owner) = state.store.webhook_subscription(&subscription).await? else {
+        return Err(ApiError::not_found(format!("delivery {id} not found")));
+    };
+    if !owner.enabled {
+        return Err(super::subscriptions::disabled(&owner));
+    }
     if delivery.status == DeliveryStatus::Pending {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

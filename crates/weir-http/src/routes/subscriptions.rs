@@ -219,6 +219,7 @@ pub async fn update(
     JsonBody(body): JsonBody<ChangeSubscription>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
     let subscription = changeable(&state, &caller, &id).await?;
+    let was_enabled = subscription.enabled;
     let account = load_account(&state, &caller, subscription.account_id.as_str()).await?;
     let events = match body.events {
         Some(events) => checked_events(&account, events)?,
@@ -259,6 +260,9 @@ pub async fn update(
         ..subscription
     };
     state.store.update_webhook_subscription(&changed).await?;
+    if changed.enabled && !was_enabled {
+        state.store.set_failing_since(&changed.id, None).await?;
+    }
     Ok(Json(SubscriptionView::new(changed, false)))
 }
 
@@ -283,7 +287,7 @@ pub async fn rotate_secret(
     PathParams(id): PathParams<String>,
     body: axum::body::Body,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    let subscription = load(&state, &caller, &id).await?;
+    let subscription = changeable(&state, &caller, &id).await?;
     // The body is optional: `{"grace_seconds": …}`, or nothing for the default.
     let bytes = read_limited(body, state.limits.json_body_bytes).await?;
     let rotation: Rotation = match bytes.is_empty() {
@@ -317,7 +321,7 @@ pub async fn enable(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    let subscription = load(&state, &caller, &id).await?;
+    let subscription = changeable(&state, &caller, &id).await?;
     let enabled = WebhookSubscription {
         enabled: true,
         disabled_reason: None,
@@ -326,6 +330,7 @@ pub async fn enable(
         ..subscription
     };
     state.store.update_webhook_subscription(&enabled).await?;
+    state.store.set_failing_since(&enabled.id, None).await?;
     Ok(Json(SubscriptionView::new(enabled, false)))
 }
 
@@ -476,7 +481,11 @@ pub async fn recover(
     PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<Recovery>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require_operator_or_account()?;
     let subscription = load(&state, &caller, &id).await?;
+    if !subscription.enabled {
+        return Err(disabled(&subscription));
+    }
     let now = weir_core::now();
     let recovered = state
         .store
@@ -489,4 +498,19 @@ pub async fn recover(
         StatusCode::ACCEPTED,
         Json(serde_json::json!({"recovered": recovered})),
     ))
+}
+
+/// Sending again to a disabled subscription would kill the deliveries at once.
+pub(super) fn disabled(subscription: &WebhookSubscription) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "subscription {} is disabled ({}); enable it first",
+            subscription.id,
+            subscription
+                .disabled_reason
+                .as_deref()
+                .unwrap_or("no reason given")
+        ),
+    )
 }

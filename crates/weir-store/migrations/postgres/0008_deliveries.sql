@@ -41,7 +41,8 @@ CREATE INDEX webhook_subscription_events_by_subscription
 
 -- A claim moves `run_at` to the end of its lease, as for jobs. `attempts` counts every
 -- attempt (and numbers them); `tries` those since the last replay, which the retry
--- schedule follows.
+-- schedule follows. `generation` moves with every claim, replay, recovery and kill, so
+-- that only the latest claim's attempt can record its outcome.
 CREATE TABLE deliveries (
     event_id        TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
     subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
@@ -51,6 +52,7 @@ CREATE TABLE deliveries (
     fifo            BIGINT NOT NULL,
     attempts        BIGINT NOT NULL,
     tries           BIGINT NOT NULL,
+    generation      BIGINT NOT NULL,
     run_at          BIGINT NOT NULL,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,

@@ -41,7 +41,8 @@ CREATE INDEX webhook_subscription_events_by_subscription
 
 -- A claim moves `run_at` to the end of its lease, as for jobs. `attempts` counts every
 -- attempt (and numbers them); `tries` those since the last replay, which the retry
--- schedule follows.
+-- schedule follows. `generation` moves with every claim, replay, recovery and kill, so
+-- that only the latest claim's attempt can record its outcome.
 CREATE TABLE deliveries (
     event_id        TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
     subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
@@ -51,6 +52,7 @@ CREATE TABLE deliveries (
     fifo            INTEGER NOT NULL,
     attempts        INTEGER NOT NULL,
     tries           INTEGER NOT NULL,
+    generation      INTEGER NOT NULL,
     run_at          INTEGER NOT NULL,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
