@@ -18,6 +18,9 @@ pub enum Caller {
     Account(AccountId),
     /// Sees its own installation and what belongs to it; nothing of its account.
     Installation(InstallationId),
+    /// An installation's browser app: may trigger that installation's registered
+    /// webhooks, and nothing else.
+    Client(InstallationId),
 }
 
 impl Caller {
@@ -28,6 +31,7 @@ impl Caller {
                 "this needs the admin token; the API key given belongs to account {own}"
             ))),
             Caller::Installation(own) => Err(installation_only(own)),
+            Caller::Client(own) => Err(client_only(own)),
         }
     }
 
@@ -38,6 +42,7 @@ impl Caller {
                 "the API key given belongs to account {own} and may not act on account {account}"
             ))),
             Caller::Installation(own) => Err(installation_only(own)),
+            Caller::Client(own) => Err(client_only(own)),
             _ => Ok(()),
         }
     }
@@ -47,6 +52,7 @@ impl Caller {
     pub fn require_operator_or_account(&self) -> Result<(), ApiError> {
         match self {
             Caller::Installation(own) => Err(installation_only(own)),
+            Caller::Client(own) => Err(client_only(own)),
             _ => Ok(()),
         }
     }
@@ -58,6 +64,7 @@ impl Caller {
             Caller::Admin => true,
             Caller::Account(own) => own == account,
             Caller::Installation(own) => installation == Some(own),
+            Caller::Client(_) => false,
         }
     }
 }
@@ -87,6 +94,12 @@ impl FromRequestParts<ServerState> for Caller {
                 });
         }
         let hash = ApiToken::from_given(token).hash();
+        if token.starts_with(CLIENT_TOKEN_PREFIX) {
+            return match state.store.installation_by_client_token(&hash).await? {
+                Some(installation) => Ok(Caller::Client(installation.id)),
+                None => Err(ApiError::unauthorized("the client token is not valid")),
+            };
+        }
         if state.admin_token.matches(&hash) {
             return Ok(Caller::Admin);
         }
@@ -95,6 +108,15 @@ impl FromRequestParts<ServerState> for Caller {
             None => Err(ApiError::unauthorized("the token is not valid")),
         }
     }
+}
+
+/// Client tokens start so (`wct_…`), and are told from other tokens by it.
+pub const CLIENT_TOKEN_PREFIX: &str = "wct_";
+
+fn client_only(own: &InstallationId) -> ApiError {
+    ApiError::forbidden(format!(
+        "the client token given may only trigger the registered webhooks of installation {own}"
+    ))
 }
 
 fn installation_only(own: &InstallationId) -> ApiError {

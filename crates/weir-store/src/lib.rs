@@ -389,6 +389,12 @@ pub trait Store: Send + Sync + 'static {
     /// Notes a subscription's failure (`since` is kept if it was failing already), or
     /// its success (`None`), for disabling one that fails for too long.
     async fn set_failing_since(&self, id: &SubscriptionId, since: Option<Timestamp>) -> Result<()>;
+    /// Replaces the active installation's client token (by its hash); `NotFound` if there
+    /// is no such active installation.
+    async fn set_client_token(&self, installation: &InstallationId, hash: &TokenHash)
+    -> Result<()>;
+    /// The active installation whose client token has this hash.
+    async fn installation_by_client_token(&self, hash: &TokenHash) -> Result<Option<Installation>>;
     /// `NotFound` if the installation does not exist.
     async fn insert_webhook_invocation(&self, invocation: &WebhookInvocation) -> Result<()>;
     async fn webhook_invocation(

@@ -440,3 +440,8 @@ pub(crate) const WEBHOOK_INVOCATION: &str =
     "SELECT * FROM webhook_invocations WHERE reference_id = $1";
 pub(crate) const WEBHOOK_INVOCATIONS: &str = "SELECT * FROM webhook_invocations \
     WHERE installation_id = $1 AND reference_id > $2 ORDER BY reference_id LIMIT $3";
+
+pub(crate) const SET_CLIENT_TOKEN: &str =
+    "UPDATE installations SET client_token_hash = $2 WHERE id = $1 AND status = 'active'";
+pub(crate) const INSTALLATION_BY_CLIENT_TOKEN: &str =
+    "SELECT * FROM installations WHERE client_token_hash = $1 AND status = 'active'";

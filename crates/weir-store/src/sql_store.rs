@@ -810,6 +810,25 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.execute(statement, params).await.map(drop)
     }
 
+    async fn set_client_token(
+        &self,
+        installation: &InstallationId,
+        hash: &TokenHash,
+    ) -> Result<()> {
+        let params = vec![installation.as_str().into(), hash.as_str().into()];
+        self.change_one(sql::SET_CLIENT_TOKEN, params).await
+    }
+
+    async fn installation_by_client_token(&self, hash: &TokenHash) -> Result<Option<Installation>> {
+        let params = vec![hash.as_str().into()];
+        self.fetch_one(
+            sql::INSTALLATION_BY_CLIENT_TOKEN,
+            params,
+            rows::installation,
+        )
+        .await
+    }
+
     async fn insert_webhook_invocation(&self, invocation: &WebhookInvocation) -> Result<()> {
         self.backend
             .execute(

@@ -50,11 +50,10 @@ pub async fn list(
     };
     let account = match (&caller, &query.account, &subscription) {
         (Caller::Account(own), _, _) => own.clone(),
-        (Caller::Installation(own), _, _) => {
-            return Err(ApiError::forbidden(format!(
-                "the securityContext given stands for installation {own}: it cannot list \
-                 deliveries"
-            )));
+        (Caller::Installation(_) | Caller::Client(_), _, _) => {
+            return Err(ApiError::forbidden(
+                "an installation's token cannot list deliveries",
+            ));
         }
         (Caller::Admin, Some(account), _) => AccountId::parse(account)
             .map_err(|e| ApiError::bad_request(format!("account: {}", e.0)))?,

@@ -11,6 +11,7 @@ mod inbound;
 mod installations;
 mod invocations;
 mod subscriptions;
+mod triggers;
 mod webhook_invocations;
 
 use axum::Router;
@@ -73,6 +74,14 @@ pub fn router(state: ServerState) -> Router {
             get(webhook_invocations::list),
         )
         .route("/webhook-invocations/{id}", get(webhook_invocations::show))
+        .route(
+            "/installations/{id}/client-token",
+            post(triggers::issue_client_token),
+        )
+        .route(
+            "/installations/{id}/webhooks/{webhook_id}/trigger",
+            post(triggers::trigger),
+        )
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/replay", post(deliveries::replay))

@@ -19,3 +19,8 @@ CREATE TABLE webhook_invocations (
 );
 CREATE INDEX webhook_invocations_by_installation
     ON webhook_invocations (installation_id, reference_id);
+
+-- The client token of an installation's browser app: it may trigger the installation's
+-- registered webhooks and nothing else. Only its hash is kept.
+ALTER TABLE installations ADD COLUMN client_token_hash TEXT;
+CREATE UNIQUE INDEX installations_by_client_token ON installations (client_token_hash);

@@ -1,0 +1,110 @@
+//! Registered webhooks triggered from outside the sandbox: the installation's browser app
+//! calls `POST /installations/{id}/webhooks/{webhook_id}/trigger` with a client token that
+//! may do that and nothing else. The rules and the answer are `$webhooks.trigger`'s
+//! (see `weir_engine::registered_webhooks`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use weir_core::{ApiToken, InstallationStatus};
+use weir_engine::registered_webhooks::{self, Trigger};
+
+use super::installations::load_installation;
+use crate::auth::{CLIENT_TOKEN_PREFIX, Caller};
+use crate::body::{JsonBody, PathParams};
+use crate::error::ApiError;
+use crate::state::ServerState;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    #[serde(default)]
+    data: Value,
+    #[serde(default)]
+    headers: Value,
+    #[serde(default, rename = "queryParams")]
+    query_params: Value,
+}
+
+/// A new client token for the installation (replacing any): shown once.
+pub async fn issue_client_token(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_operator_or_account()?;
+    let installation = load_installation(&state, &caller, &id).await?;
+    let token = ApiToken::generate(CLIENT_TOKEN_PREFIX);
+    state
+        .store
+        .set_client_token(&installation.id, &token.hash())
+        .await
+        .map_err(|error| match error {
+            weir_store::StoreError::NotFound => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("installation {id} is not active"),
+            ),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"installation_id": installation.id, "token": token.expose()})),
+    ))
+}
+
+pub async fn trigger(
+    State(state): State<ServerState>,
+    caller: Caller,
+    PathParams((id, webhook_id)): PathParams<(String, String)>,
+    JsonBody(body): JsonBody<TriggerBody>,
+) -> Result<Json<Value>, ApiError> {
+    let installation = match &caller {
+        // A client token is its installation's alone; any other id is "not found".
+        Caller::Client(own) if own.as_str() == id => {
+            let found = state.store.installation(own).await?;
+            found.ok_or_else(|| ApiError::not_found(format!("installation {id} not found")))?
+        }
+        Caller::Client(_) => {
+            return Err(ApiError::not_found(format!("installation {id} not found")));
+        }
+        _ => load_installation(&state, &caller, &id).await?,
+    };
+    if installation.status != InstallationStatus::Active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("installation {id} is not active"),
+        ));
+    }
+    let app = state
+        .runner
+        .app(&installation.app_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "a stored app cannot be loaded");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            )
+        })?;
+    let trigger = Trigger {
+        webhook_id,
+        data: body.data,
+        headers: body.headers,
+        query_params: body.query_params,
+    };
+    let platform = state.runner.platform();
+    match registered_webhooks::trigger(platform, &installation, &app.definition, trigger, None)
+        .await
+    {
+        Ok(triggered) => Ok(Json(triggered.to_json())),
+        Err(error) => {
+            let status =
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err(ApiError::new(status, error.to_string()))
+        }
+    }
+}
