@@ -334,3 +334,24 @@ impl Call {
         })
     }
 }
+
+/// How often the retention purge runs.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes records of webhook calls past their retention, now and every hour, until the
+/// process ends.
+pub fn spawn_retention(platform: std::sync::Arc<Platform>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let keep = platform.settings.webhook_record_retention;
+            let before = weir_core::now()
+                - jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX);
+            match platform.store.purge_webhook_invocations(before).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "old webhook call records deleted"),
+                Err(error) => tracing::error!(%error, "webhook call records could not be purged"),
+            }
+            tokio::time::sleep(PURGE_EVERY).await;
+        }
+    })
+}

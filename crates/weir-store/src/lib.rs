@@ -401,6 +401,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         reference: &ReferenceId,
     ) -> Result<Option<WebhookInvocation>>;
+    /// Deletes the records of webhook calls made before `before`; returns how many.
+    async fn purge_webhook_invocations(&self, before: Timestamp) -> Result<u64>;
     /// The installation's calls of registered webhooks, oldest first, paged.
     async fn webhook_invocations(
         &self,

@@ -445,3 +445,7 @@ pub(crate) const SET_CLIENT_TOKEN: &str =
     "UPDATE installations SET client_token_hash = $2 WHERE id = $1 AND status = 'active'";
 pub(crate) const INSTALLATION_BY_CLIENT_TOKEN: &str =
     "SELECT * FROM installations WHERE client_token_hash = $1 AND status = 'active'";
+
+/// Forgets the records of webhook calls made before `$1` (the retention period).
+pub(crate) const PURGE_WEBHOOK_INVOCATIONS: &str =
+    "DELETE FROM webhook_invocations WHERE started_at < $1";

@@ -848,6 +848,13 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn purge_webhook_invocations(&self, before: Timestamp) -> Result<u64> {
+        let params = vec![rows::millis(before).into()];
+        self.backend
+            .execute(sql::PURGE_WEBHOOK_INVOCATIONS, params)
+            .await
+    }
+
     async fn webhook_invocations(
         &self,
         installation: &InstallationId,

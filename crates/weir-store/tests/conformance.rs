@@ -108,6 +108,7 @@ conformance!(
     connector_subscriptions_keep_state_and_refresh_once_per_lease,
     events_owe_deliveries_to_enabled_subscriptions_of_their_account,
     deliveries_are_claimed_finished_and_replayed,
+    webhook_call_records_are_kept_listed_and_purged,
 );
 
 /// An installation to hang `$db` entries on.
@@ -2430,4 +2431,58 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
     }
     assert_eq!(seen.len(), 3);
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
+}
+
+async fn webhook_call_records_are_kept_listed_and_purged(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let record = |at: Timestamp| weir_core::WebhookInvocation {
+        reference_id: weir_core::ReferenceId::generate(),
+        installation_id: installation.id.clone(),
+        account_id: installation.account_id.clone(),
+        webhook_id: "notify".into(),
+        chain_id: weir_core::ReferenceId::generate(),
+        method: "POST".into(),
+        target_host: "api.partner.test".into(),
+        request_bytes: 12,
+        response_bytes: 34,
+        status: Some(201),
+        error: false,
+        error_message: None,
+        duration_ms: 5,
+        started_at: at,
+    };
+    let old = record(after_ms(now(), -40 * 86_400_000));
+    let recent = record(now());
+    for r in [&old, &recent] {
+        store.insert_webhook_invocation(r).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .webhook_invocation(&recent.reference_id)
+            .await
+            .unwrap(),
+        Some(recent.clone())
+    );
+    let listed = store
+        .webhook_invocations(&installation.id, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 2);
+    let purged = store
+        .purge_webhook_invocations(after_ms(now(), -30 * 86_400_000))
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(
+        store.webhook_invocation(&old.reference_id).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .webhook_invocation(&recent.reference_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

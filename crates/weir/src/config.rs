@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// [default: 432000, five days]
     #[arg(long, env = "WEIR_DISABLE_FAILING_AFTER")]
     disable_failing_after: Option<u64>,
+    /// Keep the records of registered webhook calls this many days [default: 30]
+    #[arg(long, env = "WEIR_WEBHOOK_RECORD_DAYS")]
+    webhook_record_days: Option<u64>,
 }
 
 /// The same settings in `weir.toml`.
@@ -81,6 +84,7 @@ struct FileConfig {
     webhook_max_bytes: Option<usize>,
     check_extension_urls: Option<bool>,
     disable_failing_after: Option<u64>,
+    webhook_record_days: Option<u64>,
 }
 
 #[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +107,7 @@ pub struct ServeConfig {
     /// Whether extension webhook URLs must answer before an install succeeds.
     pub check_extension_urls: bool,
     pub disable_failing_after: std::time::Duration,
+    pub webhook_record_retention: std::time::Duration,
     /// Whether this node serves the API.
     pub api: bool,
     /// Whether this node runs handlers, schedules and deliveries.
@@ -149,6 +154,13 @@ impl ServeArgs {
                 self.disable_failing_after
                     .or(file.disable_failing_after)
                     .unwrap_or(5 * 24 * 3600),
+            ),
+            webhook_record_retention: std::time::Duration::from_secs(
+                24 * 3600
+                    * self
+                        .webhook_record_days
+                        .or(file.webhook_record_days)
+                        .unwrap_or(30),
             ),
             check_extension_urls: !self.no_extension_url_check
                 && file.check_extension_urls.unwrap_or(true),

@@ -40,6 +40,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         external_events_per_minute: config.external_events_per_minute,
         validate_extension_urls: config.check_extension_urls,
         disable_failing_after: config.disable_failing_after,
+        webhook_record_retention: config.webhook_record_retention,
         security_key: security_key(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
@@ -54,6 +55,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         weir_engine::dispatcher::spawn(runner.clone());
         weir_engine::connector_webhooks::spawn_refresher(runner.clone());
         weir_engine::deliverer::spawn(runner.platform().clone());
+        weir_engine::registered_webhooks::spawn_retention(runner.platform().clone());
     }
     let state = ServerState {
         store,

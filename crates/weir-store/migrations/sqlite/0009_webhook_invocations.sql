@@ -19,6 +19,8 @@ CREATE TABLE webhook_invocations (
 );
 CREATE INDEX webhook_invocations_by_installation
     ON webhook_invocations (installation_id, reference_id);
+-- The retention purge deletes the oldest.
+CREATE INDEX webhook_invocations_by_time ON webhook_invocations (started_at);
 
 -- The client token of an installation's browser app: it may trigger the installation's
 -- registered webhooks and nothing else. Only its hash is kept.
