@@ -218,7 +218,10 @@ fn main() {
         let mut latencies = arrivals.lock().unwrap().latencies_ms.clone();
         latencies.sort_by(f64::total_cmp);
 
-        println!("deliveries on SQLite to a receiver on loopback, {cores} logical CPUs:");
+        println!(
+            "deliveries on SQLite to a receiver on loopback, {cores} logical CPUs ({}):",
+            weir_testkit::cpu_model()
+        );
         println!("  baseline, 1 KB POSTs straight to the receiver: {ceiling:>8.0}/s");
         println!(
             "  fan-out 1, 5,000 events:                       {fan_out_1:>8.0} deliveries/s ({:.2} x baseline)",

@@ -207,18 +207,6 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[((sorted.len() - 1) as f64 * p) as usize]
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|model| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -230,7 +218,7 @@ fn main() {
         dispatcher::spawn(bench.runner.clone());
         let (through, statements) = throughput(&bench).await;
         let latencies = latencies_at_rate(&bench).await;
-        println!("product events on SQLite, {cores} logical CPUs ({}):", cpu_model());
+        println!("product events on SQLite, {cores} logical CPUs ({}):", weir_testkit::cpu_model());
         println!("  baseline, handler runs without ingest or dispatch: {direct:>7.0}/s");
         println!(
             "  ingest -> handler done, {EVENTS} events, {IN_FLIGHT} in flight:   {through:>7.0}/s  ({:.2} x baseline)",

@@ -137,18 +137,6 @@ async fn target_url(base: &str) -> String {
     installation["target_url"].as_str().unwrap().to_owned()
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|model| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -166,7 +154,7 @@ fn main() {
         }
         println!(
             "target URL acknowledgements, {CONNECTIONS} connections, 1 KB JSON, {SECONDS} s each; {cores} logical CPUs ({}):",
-            cpu_model()
+            weir_testkit::cpu_model()
         );
         println!("  ceiling, a bare HTTP server answering 200:     {ceiling:>8.0}/s");
         for (role, rate) in results {

@@ -108,6 +108,21 @@ fn verifies(request: &Received, secret: &str) -> bool {
         .any(|entry| entry == expected)
 }
 
+/// The account's first delivery, once it has been attempted, with its attempts.
+async fn first_attempted(server: &Server, account: &str) -> Value {
+    let listed = server
+        .get_until(&format!("/api/v1/deliveries?account={account}"), |l| {
+            l["data"][0]["id"].is_string()
+        })
+        .await;
+    let id = listed["data"][0]["id"].as_str().unwrap();
+    server
+        .get_until(&format!("/api/v1/deliveries/{id}"), |d| {
+            d["attempts_made"].get(0).is_some()
+        })
+        .await
+}
+
 async fn delivery(server: &Server, id: &str) -> Value {
     let shown = server.get(&format!("/api/v1/deliveries/{id}")).await;
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
@@ -154,15 +169,11 @@ async fn deliveries_are_signed_and_recorded(storage: Storage) {
     assert!(body[0]["eventTime"].is_string());
 
     let id = request.headers["webhook-id"].clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let recorded = loop {
-        let shown = delivery(&server, &id).await;
-        if shown["status"] == "delivered" {
-            break shown;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{shown}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let recorded = server
+        .get_until(&format!("/api/v1/deliveries/{id}"), |d| {
+            d["status"] == "delivered"
+        })
+        .await;
     assert_eq!(recorded["event_id"], posted["id"]);
     let attempts = recorded["attempts_made"].as_array().unwrap();
     assert_eq!(attempts.len(), 1);
@@ -250,15 +261,7 @@ async fn a_410_disables_the_subscription(storage: Storage) {
     );
     post_event(&server, "acme", 1).await;
     wait_for(&receiver, "the 410", |got| got.len() == 1).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let shown = loop {
-        let shown = server.get(&path).await.body;
-        if shown["enabled"] == false {
-            break shown;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{shown}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let shown = server.get_until(&path, |s| s["enabled"] == false).await;
     assert_eq!(shown["disabled_reason"], "the receiver answered 410 Gone");
     let id = &receiver.received()[0].headers["webhook-id"];
     assert_eq!(delivery(&server, id).await["status"], "dead");
@@ -300,20 +303,7 @@ async fn retry_after_is_honoured(storage: Storage) {
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
         post_event(&server, &account_id, 1).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let shown = loop {
-            let listed = server
-                .get(&format!("/api/v1/deliveries?account={account_id}"))
-                .await;
-            if let Some(id) = listed.body["data"][0]["id"].as_str() {
-                let shown = delivery(&server, id).await;
-                if !shown["attempts_made"].as_array().unwrap().is_empty() {
-                    break shown;
-                }
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{}", listed.body);
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        };
+        let shown = first_attempted(&server, &account_id).await;
         assert_eq!(shown["status"], "pending");
         assert_eq!(shown["attempts_made"][0]["status_code"], 429);
         let attempted: jiff::Timestamp = shown["attempts_made"][0]["at"]
@@ -487,11 +477,10 @@ async fn subscriptions_are_checked_and_replays_resend(storage: Storage) {
     post_event(&server, "acme", 1).await;
     wait_for(&receiver, "a delivery", |got| got.len() == 1).await;
     let id = receiver.received()[0].headers["webhook-id"].clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while delivery(&server, &id).await["status"] != "delivered" {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let path = format!("/api/v1/deliveries/{id}");
+    server
+        .get_until(&path, |d| d["status"] == "delivered")
+        .await;
     let replayed = server
         .post(&format!("/api/v1/deliveries/{id}/replay"), json!({}))
         .await;
@@ -685,15 +674,7 @@ async fn a_subscription_failing_for_too_long_is_disabled(storage: Storage) {
     );
     post_event(&server, "acme", 1).await;
     // The first failure starts the clock; the retry (about 5 s later) fails past it.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let shown = loop {
-        let shown = server.get(&path).await.body;
-        if shown["enabled"] == false {
-            break shown;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{shown}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let shown = server.get_until(&path, |s| s["enabled"] == false).await;
     let reason = shown["disabled_reason"].as_str().unwrap();
     assert!(
         reason.starts_with("every attempt has failed since "),
@@ -787,15 +768,10 @@ async fn a_batching_subscription_gets_several_events_in_one_call(storage: Storag
     // come a moment after the receiver answered).
     let listed = server.get("/api/v1/deliveries?account=acme").await.body;
     for item in listed["data"].as_array().unwrap() {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let shown = loop {
-            let shown = delivery(&server, item["id"].as_str().unwrap()).await;
-            if shown["status"] == "delivered" {
-                break shown;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{shown}");
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        };
+        let path = format!("/api/v1/deliveries/{}", item["id"].as_str().unwrap());
+        let shown = server
+            .get_until(&path, |d| d["status"] == "delivered")
+            .await;
         assert_eq!(shown["attempts_made"][0]["status_code"], 200);
     }
     server.stop().await;
@@ -815,18 +791,7 @@ async fn internal_addresses_are_refused_unless_allowed(storage: Storage) {
     )
     .await;
     post_event(&server, "acme", 1).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let attempt = loop {
-        let listed = server.get("/api/v1/deliveries?account=acme").await;
-        if let Some(id) = listed.body["data"][0]["id"].as_str() {
-            let shown = delivery(&server, id).await;
-            if let Some(attempt) = shown["attempts_made"].get(0) {
-                break attempt.clone();
-            }
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{}", listed.body);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let attempt = first_attempted(&server, "acme").await["attempts_made"][0].clone();
     assert_eq!(attempt["status_code"], Value::Null);
     let error = attempt["error"].as_str().unwrap();
     assert!(error.contains("destination refused"), "{error}");

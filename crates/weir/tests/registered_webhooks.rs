@@ -13,11 +13,10 @@ on_both_backends!(
     a_client_token_triggers_its_installations_webhooks_and_nothing_else,
 );
 
-async fn the_audit_trail_shows_each_call_to_its_own_account_only(storage: Storage) {
-    let partner = FakeThirdParty::start(|_| json_reply(200, json!({"ok": true}))).await;
+async fn start(storage: &Storage, partner: &FakeThirdParty) -> Server {
     let host_override = format!("api.partner.test={}", partner.address);
-    let server = Server::start_configured(
-        &storage,
+    Server::start_configured(
+        storage,
         Some(support::ADMIN_TOKEN),
         &[
             "--allow-private-destinations",
@@ -26,28 +25,37 @@ async fn the_audit_trail_shows_each_call_to_its_own_account_only(storage: Storag
             &host_override,
         ],
     )
-    .await;
-    for id in ["acme", "globex"] {
-        let account = json!({"id": id, "domain": "x.freshsales.io", "region": "US",
-            "product": "freshsales"});
-        server.post("/api/v1/accounts", account).await;
-    }
+    .await
+}
+
+/// An app whose `notify` webhook sends the installation's secure `token` as a bearer.
+fn notify_app(server_js: &str) -> Vec<u8> {
     let manifest = json!({"name": "notify", "platform-version": "2.3",
         "product": {"freshsales": {"events": {"onContactCreate": {"handler": "call"}}}}});
     let webhooks = json!([{"id": "notify", "url": "https://api.partner.test/notify",
         "method": "POST", "headers": {"Authorization": "Bearer <%= iparam.token %>"}}]);
-    let app = weir_testkit::zip(&[
+    weir_testkit::zip(&[
         ("manifest.json", &manifest.to_string()),
         ("config/webhooks.json", &webhooks.to_string()),
         (
             "config/iparams.json",
             r#"{"token": {"display_name": "Token", "type": "text", "secure": true}}"#,
         ),
-        (
-            "server/server.js",
-            "exports = { call: async function (p) { return await $webhooks.trigger('notify', p.data); } };",
-        ),
-    ]);
+        ("server/server.js", server_js),
+    ])
+}
+
+async fn the_audit_trail_shows_each_call_to_its_own_account_only(storage: Storage) {
+    let partner = FakeThirdParty::start(|_| json_reply(200, json!({"ok": true}))).await;
+    let server = start(&storage, &partner).await;
+    for id in ["acme", "globex"] {
+        let account = json!({"id": id, "domain": "x.freshsales.io", "region": "US",
+            "product": "freshsales"});
+        server.post("/api/v1/accounts", account).await;
+    }
+    let app = notify_app(
+        "exports = { call: async function (p) { return await $webhooks.trigger('notify', p.data); } };",
+    );
     let app = server.upload_app("/api/v1/apps", app).await.body["id"].clone();
     let installed = server
         .post(
@@ -93,31 +101,8 @@ async fn the_audit_trail_shows_each_call_to_its_own_account_only(storage: Storag
 
 async fn a_client_token_triggers_its_installations_webhooks_and_nothing_else(storage: Storage) {
     let partner = FakeThirdParty::start(|_| json_reply(200, json!({"ok": true}))).await;
-    let host_override = format!("api.partner.test={}", partner.address);
-    let server = Server::start_configured(
-        &storage,
-        Some(support::ADMIN_TOKEN),
-        &[
-            "--allow-private-destinations",
-            "127.0.0.0/8",
-            "--host-override",
-            &host_override,
-        ],
-    )
-    .await;
-    let manifest = json!({"name": "notify", "platform-version": "2.3",
-        "product": {"freshsales": {"events": {"onContactCreate": {"handler": "call"}}}}});
-    let webhooks = json!([{"id": "notify", "url": "https://api.partner.test/notify",
-        "method": "POST", "headers": {"Authorization": "Bearer <%= iparam.token %>"}}]);
-    let app = weir_testkit::zip(&[
-        ("manifest.json", &manifest.to_string()),
-        ("config/webhooks.json", &webhooks.to_string()),
-        (
-            "config/iparams.json",
-            r#"{"token": {"display_name": "Token", "type": "text", "secure": true}}"#,
-        ),
-        ("server/server.js", "exports = { call: function () {} };"),
-    ]);
+    let server = start(&storage, &partner).await;
+    let app = notify_app("exports = { call: function () {} };");
     let app = server.upload_app("/api/v1/apps", app).await.body["id"].clone();
     let mut installations = Vec::new();
     for id in ["acme", "globex"] {

@@ -201,6 +201,20 @@ impl Server {
             .await
     }
 
+    /// `GET path` (with the admin token) until `done` holds of the answer's body, at most
+    /// 60 s; returns that body.
+    pub async fn get_until(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let body = self.get(path).await.body;
+            if done(&body) {
+                return body;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{path}: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     /// The event (`GET /api/v1/events/{id}`) once none of its jobs is pending any more.
     pub async fn settled(&self, event: &str) -> Value {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
