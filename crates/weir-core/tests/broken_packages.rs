@@ -820,7 +820,7 @@ fn rows() -> Vec<Row> {
                 "config/webhooks.json",
                 "/1/body",
                 "unknown field \"body\" (expected one of: id, url, method, headers, queryParams, \
-                 payload_encoding)",
+                 payload_encoding, then)",
             )],
         },
         Row {
@@ -1540,6 +1540,7 @@ fn registered_webhooks_in_config_webhooks_json() {
                 ]),
                 query_params: strings(&["pageNum", "pageSize"]),
                 base64_payload: false,
+                then: None,
             },
             RegisteredWebhook {
                 id: "upload.photo".to_owned(),
@@ -1548,6 +1549,7 @@ fn registered_webhooks_in_config_webhooks_json() {
                 headers: pairs(&[("content-type", "image/jpeg")]),
                 query_params: vec![],
                 base64_payload: true,
+                then: None,
             },
         ]
     );

@@ -335,6 +335,68 @@ impl Call {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+    #[error("the chain's handler {handler} failed: {message}")]
+    Handler { handler: String, message: String },
+    #[error(transparent)]
+    Run(#[from] crate::runner::RunError),
+}
+
+/// A trigger from outside the sandbox (the trigger API): the call, and, when its
+/// registration names a `then` handler, that handler run on the response; it may trigger
+/// further webhooks, all recorded under the first call's reference. The caller gets only
+/// the final result: what the handler returns (an object), else the first call's result.
+pub async fn trigger_with_chain(
+    runner: &crate::runner::Runner,
+    installation: std::sync::Arc<Installation>,
+    trigger: Trigger,
+) -> Result<Value, ChainError> {
+    let app = runner
+        .app(&installation.app_id)
+        .await
+        .map_err(crate::runner::RunError::from)?;
+    let then = app
+        .definition
+        .registered_webhooks
+        .iter()
+        .find(|w| w.id == trigger.webhook_id)
+        .and_then(|w| w.then.clone());
+    let webhook_id = trigger.webhook_id.clone();
+    let platform = runner.platform();
+    let first = self::trigger(platform, &installation, &app.definition, trigger, None).await?;
+    let Some(handler) = then else {
+        return Ok(first.to_json());
+    };
+    let account = platform
+        .store
+        .account(&installation.account_id)
+        .await
+        .map_err(crate::runner::RunError::from)?
+        .ok_or(TriggerError::Internal)?;
+    let event = crate::runner::CHAIN_EVENT;
+    let mut payload = crate::envelope::base(&account, &installation, event);
+    let mut response = first.to_json();
+    response["webhookId"] = json!(webhook_id);
+    payload["data"] = response;
+    let chain = first.reference_id.clone();
+    let record = runner
+        .run_chain_link(installation, &handler, payload, chain)
+        .await?;
+    if record.status != weir_core::InvocationStatus::Success {
+        return Err(ChainError::Handler {
+            handler,
+            message: record.error.unwrap_or_else(|| "it failed".into()),
+        });
+    }
+    Ok(match record.result {
+        Some(Value::Object(result)) => Value::Object(result),
+        _ => first.to_json(),
+    })
+}
+
 /// How often the retention purge runs.
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 

@@ -14,6 +14,9 @@ use crate::apps::{AppCache, LoadError, LoadedApp};
 use crate::host::{CallContext, PlatformHost};
 use crate::platform::Platform;
 
+/// The event a chain's handler runs for: a registered webhook's response.
+pub const CHAIN_EVENT: &str = "onWebhookResponse";
+
 pub struct Runner {
     platform: Arc<Platform>,
     sandbox: Sandbox,
@@ -81,8 +84,15 @@ impl Runner {
         let handler = handler_for(&app.definition, event).ok_or_else(|| RunError::NoHandler {
             event: event.to_owned(),
         })?;
-        self.invoke(installation, &app, event, Entry::Handler(handler), payload)
-            .await
+        self.invoke(
+            installation,
+            &app,
+            event,
+            Entry::Handler(handler),
+            payload,
+            None,
+        )
+        .await
     }
 
     /// Runs `handler` for `event`: for jobs, which know their handler already (an omni
@@ -101,8 +111,24 @@ impl Runner {
             event,
             Entry::Handler(handler.to_owned()),
             payload,
+            None,
         )
         .await
+    }
+
+    /// Runs `handler` on a registered webhook's response, as a link of the chain that
+    /// `chain` started: the webhooks it triggers are recorded under it.
+    pub async fn run_chain_link(
+        &self,
+        installation: Arc<Installation>,
+        handler: &str,
+        payload: Value,
+        chain: weir_core::ReferenceId,
+    ) -> Result<InvocationRecord, RunError> {
+        let app = self.app(&installation.app_id).await?;
+        let entry = Entry::Handler(handler.to_owned());
+        self.invoke(installation, &app, CHAIN_EVENT, entry, payload, Some(chain))
+            .await
     }
 
     /// An app version's declarations and code, read once per process.
@@ -183,6 +209,7 @@ impl Runner {
             event,
             Entry::Module(path.to_owned()),
             args,
+            None,
         )
         .await
     }
@@ -194,12 +221,14 @@ impl Runner {
         event: &str,
         entry: Entry,
         payload: Value,
+        chain: Option<weir_core::ReferenceId>,
     ) -> Result<InvocationRecord, RunError> {
         let context = CallContext {
             event: event.to_owned(),
             installation: installation.clone(),
             app: app.definition.clone(),
             target_url: target_url(&self.settings.public_url, &installation.target_token),
+            chain,
         };
         let handler = match &entry {
             Entry::Handler(name) | Entry::Module(name) => name.clone(),

@@ -11,6 +11,7 @@ use weir_testkit::{FakeThirdParty, json_reply};
 on_both_backends!(
     the_audit_trail_shows_each_call_to_its_own_account_only,
     a_client_token_triggers_its_installations_webhooks_and_nothing_else,
+    a_chain_runs_its_handler_and_records_every_link_under_the_first_call,
 );
 
 async fn start(storage: &Storage, partner: &FakeThirdParty) -> Server {
@@ -185,5 +186,80 @@ async fn a_client_token_triggers_its_installations_webhooks_and_nothing_else(sto
         .await;
     let stale = send(mine, json!({})).await;
     assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+async fn a_chain_runs_its_handler_and_records_every_link_under_the_first_call(storage: Storage) {
+    let partner = FakeThirdParty::start(|request| match request.path.as_str() {
+        "/first" => json_reply(200, json!({"ticket": 41})),
+        _ => json_reply(201, json!({"linked": true})),
+    })
+    .await;
+    let server = start(&storage, &partner).await;
+    let account = json!({"id": "acme", "domain": "x.freshsales.io", "region": "US",
+        "product": "freshsales"});
+    server.post("/api/v1/accounts", account).await;
+    let manifest = json!({"name": "chained", "platform-version": "2.3",
+        "product": {"freshsales": {"events": {"onContactCreate": {"handler": "noop"}}}}});
+    let webhooks = json!([
+        {"id": "first", "url": "https://api.partner.test/first", "method": "POST",
+         "then": "onFirst"},
+        {"id": "second", "url": "https://api.partner.test/second", "method": "POST"},
+    ]);
+    let code = "exports = {
+      noop: function () {},
+      onFirst: async function (payload) {
+        const ticket = payload.data.data.ticket;
+        return await $webhooks.trigger('second', { ticket: ticket + 1 });
+      },
+    };";
+    let app = weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        ("config/webhooks.json", &webhooks.to_string()),
+        ("server/server.js", code),
+    ]);
+    let app = server.upload_app("/api/v1/apps", app).await.body["id"].clone();
+    let installed = server
+        .post(
+            "/api/v1/accounts/acme/installations",
+            json!({"app_id": app}),
+        )
+        .await;
+    let installation = installed.body["id"].as_str().unwrap().to_owned();
+
+    let path = format!("/api/v1/installations/{installation}/webhooks/first/trigger");
+    let result = server.post(&path, json!({"data": {"go": true}})).await;
+    assert_eq!(result.status, StatusCode::OK, "{}", result.body);
+    assert_eq!(
+        result.body["status"], 201,
+        "the client sees the final link: {}",
+        result.body
+    );
+    assert_eq!(result.body["data"], json!({"linked": true}));
+    let paths: Vec<String> = partner.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/first", "/second"]);
+    let second: serde_json::Value = serde_json::from_str(&partner.received()[1].body).unwrap();
+    assert_eq!(
+        second,
+        json!({"ticket": 42}),
+        "the handler saw the first response"
+    );
+
+    let records = server
+        .get(&format!(
+            "/api/v1/installations/{installation}/webhook-invocations"
+        ))
+        .await
+        .body;
+    let records = records["data"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    let first_ref = &records[0]["reference_id"];
+    assert_eq!(records[0]["webhook_id"], "first");
+    assert_eq!(&records[0]["chain_id"], first_ref);
+    assert_eq!(records[1]["webhook_id"], "second");
+    assert_eq!(
+        &records[1]["chain_id"], first_ref,
+        "recorded under the first call"
+    );
     server.stop().await;
 }

@@ -15,6 +15,7 @@ const FIELDS: &[&str] = &[
     "headers",
     "queryParams",
     "payload_encoding",
+    "then",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct RegisteredWebhook {
     pub query_params: Vec<String>,
     /// True when callers pass the body base64-encoded and it is sent as binary.
     pub base64_payload: bool,
+    /// A `server.js` function to run on the response of a call from outside (the trigger
+    /// API), which may trigger further webhooks: a chain.
+    pub then: Option<String>,
 }
 
 pub(super) fn parse(root: &Node, problems: &mut Problems) -> Vec<RegisteredWebhook> {
@@ -125,6 +129,16 @@ fn registration(node: &Node, problems: &mut Problems) -> Option<RegisteredWebhoo
                 }
             },
         };
+    let then = match node.get("then") {
+        None => None,
+        Some(then) => match then.value.as_str() {
+            Some(handler) if !handler.is_empty() => Some(handler.to_owned()),
+            _ => {
+                problems.push(then.problem("must name a server.js function"));
+                None
+            }
+        },
+    };
     if problems.len() > before {
         return None;
     }
@@ -135,5 +149,6 @@ fn registration(node: &Node, problems: &mut Problems) -> Option<RegisteredWebhoo
         headers: headers?,
         query_params: query_params?,
         base64_payload,
+        then,
     })
 }

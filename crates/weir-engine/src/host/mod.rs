@@ -34,6 +34,9 @@ pub struct CallContext {
     pub app: Arc<AppDefinition>,
     /// This installation's URL for external events (`weir_core::target_url`).
     pub target_url: String,
+    /// When the handler runs on a registered webhook's response (`then`): the chain's
+    /// first call, under which the webhooks it triggers are recorded.
+    pub chain: Option<weir_core::ReferenceId>,
 }
 
 impl CallContext {

@@ -24,8 +24,15 @@ pub async fn trigger(
         headers: arg(2),
         query_params: arg(3),
     };
-    registered_webhooks::trigger(platform, &context.installation, &context.app, trigger, None)
-        .await
-        .map(|triggered| triggered.to_json())
-        .map_err(|error| json!({"status": error.status(), "message": error.to_string()}))
+    let chain = context.chain.clone();
+    registered_webhooks::trigger(
+        platform,
+        &context.installation,
+        &context.app,
+        trigger,
+        chain,
+    )
+    .await
+    .map(|triggered| triggered.to_json())
+    .map_err(|error| json!({"status": error.status(), "message": error.to_string()}))
 }

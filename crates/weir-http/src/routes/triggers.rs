@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use weir_core::{ApiToken, InstallationStatus};
-use weir_engine::registered_webhooks::{self, Trigger};
+use weir_engine::registered_webhooks::{self, ChainError, Trigger};
 
 use super::installations::load_installation;
 use crate::auth::{CLIENT_TOKEN_PREFIX, Caller};
@@ -79,32 +79,29 @@ pub async fn trigger(
             format!("installation {id} is not active"),
         ));
     }
-    let app = state
-        .runner
-        .app(&installation.app_id)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "a stored app cannot be loaded");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the server log",
-            )
-        })?;
     let trigger = Trigger {
         webhook_id,
         data: body.data,
         headers: body.headers,
         query_params: body.query_params,
     };
-    let platform = state.runner.platform();
-    match registered_webhooks::trigger(platform, &installation, &app.definition, trigger, None)
-        .await
-    {
-        Ok(triggered) => Ok(Json(triggered.to_json())),
-        Err(error) => {
+    let installation = std::sync::Arc::new(installation);
+    match registered_webhooks::trigger_with_chain(&state.runner, installation, trigger).await {
+        Ok(result) => Ok(Json(result)),
+        Err(ChainError::Trigger(error)) => {
             let status =
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Err(ApiError::new(status, error.to_string()))
+        }
+        Err(error @ ChainError::Handler { .. }) => {
+            Err(ApiError::new(StatusCode::BAD_GATEWAY, error.to_string()))
+        }
+        Err(ChainError::Run(error)) => {
+            tracing::error!(%error, "a trigger could not run");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            ))
         }
     }
 }
