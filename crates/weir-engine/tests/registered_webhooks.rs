@@ -29,6 +29,7 @@ fn files() -> Vec<(&'static str, String)> {
         {"id": "photo", "url": "https://api.partner.test/photos", "method": "POST",
          "headers": {"Content-Type": "image/jpeg"}, "payload_encoding": "base64"},
         {"id": "failing", "url": "https://api.partner.test/fail", "method": "POST"},
+        {"id": "missing", "url": "https://api.partner.test/missing", "method": "POST"},
         {"id": "slow", "url": "https://api.slow.test/", "method": "POST"},
         {"id": "down", "url": "https://api.down.test/", "method": "POST"},
     ]);
@@ -61,6 +62,7 @@ struct Setup {
 async fn setup(settings: PlatformSettings) -> Setup {
     let partner = FakeThirdParty::start(|request| match request.path.as_str() {
         "/fail" => json_reply(503, json!({"error": "maintenance"})),
+        "/missing" => json_reply(404, json!({"error": "no such thing"})),
         "/lookup" => (200, "text/plain", "found it".into(), Duration::ZERO),
         _ => json_reply(201, json!({"id": 7})),
     })
@@ -192,6 +194,11 @@ async fn every_answer_and_no_answer_resolves() {
         outcome(got),
         (json!(503), json!(true), json!({"error": "maintenance"}))
     );
+    let (got, _) = trigger(&setup, json!({"id": "missing", "body": {"a": 1}})).await;
+    assert_eq!(
+        outcome(got),
+        (json!(404), json!(true), json!({"error": "no such thing"}))
+    );
     let (got, _) = trigger(&setup, json!({"id": "lookup", "query": {"q": "x"}})).await;
     assert_eq!(
         outcome(got),
@@ -225,11 +232,11 @@ async fn every_answer_and_no_answer_resolves() {
     let statuses: Vec<Option<u16>> = listed.items.iter().map(|i| i.status).collect();
     assert_eq!(
         statuses,
-        [Some(503), Some(200), Some(502), Some(504)],
+        [Some(503), Some(404), Some(200), Some(502), Some(504)],
         "each call recorded"
     );
     assert!(
-        listed.items[2]
+        listed.items[3]
             .error_message
             .as_deref()
             .unwrap()
