@@ -130,7 +130,18 @@ pub async fn trigger(
             let message = error.then(|| format!("the endpoint answered {}", response.status));
             ((response.status, data, error), bytes, message)
         }
-        Err(SendError::Invalid(why)) => return Err(TriggerError::Invalid(why)),
+        Err(SendError::Invalid(why)) => {
+            // The reason may hold the URL: the log has it, the caller a fixed text.
+            tracing::warn!(
+                webhook = registration.id,
+                why,
+                "a registered webhook's request could not be built"
+            );
+            return Err(TriggerError::Invalid(format!(
+                "webhook {:?}: the request could not be built from its registration",
+                registration.id
+            )));
+        }
         Err(SendError::Timeout) => {
             let message = "Timeout error while processing the request";
             ((504, json!(message), true), 0, Some(message.to_owned()))
@@ -179,6 +190,24 @@ pub async fn trigger(
     })
 }
 
+/// Headers that decide where and how the request goes: a caller setting them could send
+/// the registered secrets elsewhere, or break the request.
+fn is_weirs_to_set(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    const RESERVED: &[&str] = &[
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "te",
+        "upgrade",
+        "keep-alive",
+        "trailer",
+        "expect",
+    ];
+    RESERVED.contains(&name.as_str()) || name.starts_with("proxy-")
+}
+
 /// A trigger checked against its registration.
 struct Call {
     headers: Vec<(String, String)>,
@@ -199,6 +228,11 @@ impl Call {
                             "headers.{name}: a header value must be a string, not {value}"
                         )));
                     };
+                    if is_weirs_to_set(name) {
+                        return Err(invalid(format!(
+                            "headers.{name}: this header is set by Weir, not by the caller"
+                        )));
+                    }
                     headers.push((name.clone(), value.clone()));
                 }
                 headers
@@ -289,9 +323,16 @@ impl Call {
         // Template failures name no value: the registration may hold secrets.
         let filled = |text: &str| {
             template::render(text, variables).map_err(|e| {
+                // The detail may quote iparams: it goes to the log only.
+                tracing::warn!(
+                    webhook = registration.id,
+                    detail = e.detail,
+                    "a registered webhook's templates failed"
+                );
                 format!(
-                    "webhook {:?}: its templates could not be filled in ({})",
-                    registration.id, e.detail
+                    "webhook {:?}: {}",
+                    registration.id,
+                    template::TemplateError::MESSAGE
                 )
             })
         };
@@ -406,8 +447,11 @@ pub fn spawn_retention(platform: std::sync::Arc<Platform>) -> tokio::task::JoinH
     tokio::spawn(async move {
         loop {
             let keep = platform.settings.webhook_record_retention;
+            let kept_for =
+                jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::ZERO);
             let before = weir_core::now()
-                - jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX);
+                .checked_sub(kept_for)
+                .unwrap_or(jiff::Timestamp::MIN);
             match platform.store.purge_webhook_invocations(before).await {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "old webhook call records deleted"),

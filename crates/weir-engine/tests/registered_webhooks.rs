@@ -259,6 +259,11 @@ async fn calls_that_break_the_registration_reject() {
             "headers.X-Count: a header value must be a string, not 3",
         ),
         (
+            json!({"id": "notes", "headers": {"Transfer-Encoding": "chunked"}}),
+            400,
+            "headers.Transfer-Encoding: this header is set by Weir, not by the caller",
+        ),
+        (
             json!({"id": "notes", "query": {"page": "2"}}),
             400,
             "queryParams.page: not a query parameter webhook \"notes\" declares (it declares: pageNum)",

@@ -155,13 +155,11 @@ impl ServeArgs {
                     .or(file.disable_failing_after)
                     .unwrap_or(5 * 24 * 3600),
             ),
-            webhook_record_retention: std::time::Duration::from_secs(
-                24 * 3600
-                    * self
-                        .webhook_record_days
-                        .or(file.webhook_record_days)
-                        .unwrap_or(30),
-            ),
+            webhook_record_retention: record_retention(
+                self.webhook_record_days
+                    .or(file.webhook_record_days)
+                    .unwrap_or(30),
+            )?,
             check_extension_urls: !self.no_extension_url_check
                 && file.check_extension_urls.unwrap_or(true),
             api: roles.contains(&Role::Api),
@@ -182,6 +180,14 @@ impl ServeArgs {
             },
         })
     }
+}
+
+/// `--webhook-record-days`: 1 to 3650 days.
+fn record_retention(days: u64) -> anyhow::Result<std::time::Duration> {
+    if !(1..=3650).contains(&days) {
+        bail!("--webhook-record-days: must be 1 to 3650, not {days}");
+    }
+    Ok(std::time::Duration::from_secs(days * 24 * 3600))
 }
 
 /// A list flag given replaces the file's list.
@@ -315,6 +321,24 @@ mod tests {
         };
         assert_eq!(roles(flag), (true, false));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn record_retention_is_one_day_to_ten_years() {
+        let days = |n| ServeArgs {
+            webhook_record_days: Some(n),
+            ..ServeArgs::default()
+        };
+        let Err(error) = days(0).resolve() else {
+            panic!("0 days must be refused");
+        };
+        assert_eq!(
+            format!("{error:#}"),
+            "--webhook-record-days: must be 1 to 3650, not 0"
+        );
+        assert!(days(u64::MAX).resolve().is_err(), "no overflow");
+        let kept = days(7).resolve().unwrap().webhook_record_retention;
+        assert_eq!(kept, std::time::Duration::from_secs(7 * 24 * 3600));
     }
 
     #[test]

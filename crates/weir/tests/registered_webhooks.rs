@@ -158,6 +158,27 @@ async fn a_client_token_triggers_its_installations_webhooks_and_nothing_else(sto
         bad.message(),
         "headers.X-Count: a header value must be a string, not 3"
     );
+    let redirected = send(mine, json!({"headers": {"Host": "elsewhere.example.com"}})).await;
+    assert_eq!(redirected.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        redirected.message(),
+        "headers.Host: this header is set by Weir, not by the caller"
+    );
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!(
+                "{}/api/v1/installations/{mine}/webhooks/notify/trigger",
+                server.base
+            ),
+        )
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert_eq!(triggered.headers["access-control-allow-origin"], "*");
     let other = send(theirs, json!({})).await;
     assert_eq!(
         other.status,

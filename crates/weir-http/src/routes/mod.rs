@@ -80,7 +80,7 @@ pub fn router(state: ServerState) -> Router {
         )
         .route(
             "/installations/{id}/webhooks/{webhook_id}/trigger",
-            post(triggers::trigger),
+            post(triggers::trigger).options(triggers::preflight),
         )
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::show))

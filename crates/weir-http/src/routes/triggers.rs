@@ -56,13 +56,45 @@ pub async fn issue_client_token(
     ))
 }
 
+/// Browser apps call from their own origin: the preflight is answered, and the answer
+/// allows any origin (the client token, not a cookie, is the credential).
+pub async fn preflight() -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization, content-type",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "600"),
+        ],
+    )
+}
+
 pub async fn trigger(
     State(state): State<ServerState>,
     caller: Caller,
     PathParams((id, webhook_id)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<TriggerBody>,
-) -> Result<Json<Value>, ApiError> {
-    let installation = match &caller {
+) -> Result<impl IntoResponse, ApiError> {
+    let answer = trigger_for(&state, &caller, id, webhook_id, body).await;
+    let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+    Ok(match answer {
+        Ok(result) => (cors, Json(result)).into_response(),
+        Err(error) => (cors, error).into_response(),
+    })
+}
+
+async fn trigger_for(
+    state: &ServerState,
+    caller: &Caller,
+    id: String,
+    webhook_id: String,
+    body: TriggerBody,
+) -> Result<Value, ApiError> {
+    let installation = match caller {
         // A client token is its installation's alone; any other id is "not found".
         Caller::Client(own) if own.as_str() == id => {
             let found = state.store.installation(own).await?;
@@ -71,7 +103,12 @@ pub async fn trigger(
         Caller::Client(_) => {
             return Err(ApiError::not_found(format!("installation {id} not found")));
         }
-        _ => load_installation(&state, &caller, &id).await?,
+        Caller::Admin | Caller::Account(_) => load_installation(state, caller, &id).await?,
+        Caller::Installation(_) => {
+            return Err(ApiError::forbidden(
+                "a securityContext cannot trigger webhooks: use the installation's client token",
+            ));
+        }
     };
     if installation.status != InstallationStatus::Active {
         return Err(ApiError::new(
@@ -87,7 +124,7 @@ pub async fn trigger(
     };
     let installation = std::sync::Arc::new(installation);
     match registered_webhooks::trigger_with_chain(&state.runner, installation, trigger).await {
-        Ok(result) => Ok(Json(result)),
+        Ok(result) => Ok(result),
         Err(ChainError::Trigger(error)) => {
             let status =
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
