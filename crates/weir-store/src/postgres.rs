@@ -91,6 +91,11 @@ impl Postgres {
                 }
                 KeyCheck::Free => {}
             }
+            let fifo_key = vec![event.account_id.as_str().into(), event.name.as_str().into()];
+            bind(sql::LOCK_FIFO_SUBSCRIPTIONS, fifo_key)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
             let mut changed = Vec::with_capacity(3);
             for (statement, params) in ingest::store_statements(event) {
                 let done = bind(statement, params)

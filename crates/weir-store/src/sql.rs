@@ -338,10 +338,13 @@ pub(crate) const KILL_PENDING_DELIVERIES: &str = "UPDATE deliveries \
 /// The outbox's other half: one delivery per enabled subscription of the account to the
 /// event. `$1` event id, `$2` account, `$3` event name, `$4` now.
 pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, generation, \
+    (event_id, subscription_id, account_id, event, status, seq, attempts, tries, generation, \
      run_at, created_at, updated_at) \
     SELECT $1, webhook_subscription_events.subscription_id, $2, $3, 'pending', \
-        webhook_subscriptions.fifo, 0, 0, 0, \
+        CASE WHEN webhook_subscriptions.fifo = 1 THEN (SELECT COALESCE(MAX(numbered.seq), 0) + 1 \
+            FROM deliveries AS numbered \
+            WHERE numbered.subscription_id = webhook_subscription_events.subscription_id) \
+        ELSE 0 END, 0, 0, 0, \
         CASE WHEN webhook_subscriptions.linger_ms > 0 \
             THEN ($4 / webhook_subscriptions.linger_ms + 1) * webhook_subscriptions.linger_ms \
             ELSE $4 END, \
@@ -362,10 +365,12 @@ pub(crate) const FILTERED_SUBSCRIPTIONS: &str = "SELECT \
     AND webhook_subscription_events.event = $2 \
     AND webhook_subscription_events.filter IS NOT NULL AND webhook_subscriptions.enabled = 1";
 /// One delivery whose filter passed: `$1` event, `$2` subscription, `$3` account, `$4`
-/// event name, `$5` now, `$6` FIFO, `$7` the subscription's linger.
+/// event name, `$5` now, `$6` FIFO (1: number it), `$7` the subscription's linger.
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, fifo, attempts, tries, generation, \
-     run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $6, 0, 0, 0, \
+    (event_id, subscription_id, account_id, event, status, seq, attempts, tries, generation, \
+     run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', \
+     CASE WHEN $6 = 1 THEN (SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries \
+         WHERE subscription_id = $2) ELSE 0 END, 0, 0, 0, \
      CASE WHEN $7 > 0 THEN ($5 / $7 + 1) * $7 ELSE $5 END, $5, $5)";
 pub(crate) const DELIVERY: &str =
     "SELECT * FROM deliveries WHERE event_id = $1 AND subscription_id = $2";
@@ -384,9 +389,9 @@ macro_rules! claim_deliveries {
              WHERE (event_id, subscription_id) IN (\
                 SELECT due.event_id, due.subscription_id FROM deliveries AS due \
                 WHERE due.status = 'pending' AND due.run_at <= $1 \
-                AND (due.fifo = 0 OR NOT EXISTS (SELECT 1 FROM deliveries AS earlier \
+                AND (due.seq = 0 OR NOT EXISTS (SELECT 1 FROM deliveries AS earlier \
                     WHERE earlier.subscription_id = due.subscription_id \
-                    AND earlier.status = 'pending' AND earlier.event_id < due.event_id)) \
+                    AND earlier.status = 'pending' AND earlier.seq < due.seq)) \
                 ORDER BY due.run_at LIMIT $3",
             $lock,
             ") AND status = 'pending' AND run_at <= $1 RETURNING *"
@@ -449,3 +454,11 @@ pub(crate) const INSTALLATION_BY_CLIENT_TOKEN: &str =
 /// Forgets the records of webhook calls made before `$1` (the retention period).
 pub(crate) const PURGE_WEBHOOK_INVOCATIONS: &str =
     "DELETE FROM webhook_invocations WHERE started_at < $1";
+
+/// PostgreSQL only: holds the account's FIFO subscriptions to the event (`$1` account, `$2`
+/// event) for the ingest's transaction, so that concurrent ingests number their
+/// deliveries one after the other, in commit order.
+pub(crate) const LOCK_FIFO_SUBSCRIPTIONS: &str = "SELECT id FROM webhook_subscriptions \
+    WHERE fifo = 1 AND id IN (SELECT subscription_id FROM webhook_subscription_events \
+        WHERE account_id = $1 AND event = $2) \
+    ORDER BY id FOR UPDATE";

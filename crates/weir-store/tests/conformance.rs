@@ -109,6 +109,7 @@ conformance!(
     events_owe_deliveries_to_enabled_subscriptions_of_their_account,
     deliveries_are_claimed_finished_and_replayed,
     webhook_call_records_are_kept_listed_and_purged,
+    fifo_deliveries_go_in_the_order_they_were_stored,
 );
 
 /// An installation to hang `$db` entries on.
@@ -2485,4 +2486,36 @@ async fn webhook_call_records_are_kept_listed_and_purged(backend: Backend) {
             .unwrap()
             .is_some()
     );
+}
+
+async fn fifo_deliveries_go_in_the_order_they_were_stored(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    let fifo = weir_core::WebhookSubscription {
+        fifo: true,
+        ..webhook_subscription("acme", &["onContactCreate"])
+    };
+    store.insert_webhook_subscription(&fifo).await.unwrap();
+    let start = now();
+    // The earlier event id is stored second (say, its request was slower to commit).
+    let earlier = product_event("acme", "onContactCreate", None, start);
+    let later = product_event("acme", "onContactCreate", None, start);
+    ingest_one(&store, &later).await;
+    ingest_one(&store, &earlier).await;
+    let lease = after_ms(start, 60_000);
+    let first = store.claim_deliveries(start, lease, 10).await.unwrap();
+    let ids = |claimed: &[weir_core::Delivery]| -> Vec<String> {
+        claimed.iter().map(|d| d.event_id.to_string()).collect()
+    };
+    assert_eq!(
+        ids(&first),
+        [later.id.to_string()],
+        "the one stored first goes first, alone"
+    );
+    store
+        .finish_delivery(&first[0], None, DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    let second = store.claim_deliveries(start, lease, 10).await.unwrap();
+    assert_eq!(ids(&second), [earlier.id.to_string()]);
 }

@@ -49,7 +49,9 @@ CREATE TABLE deliveries (
     account_id      TEXT NOT NULL,
     event           TEXT NOT NULL,
     status          TEXT NOT NULL,
-    fifo            BIGINT NOT NULL,
+    -- A FIFO subscription's deliveries are numbered 1, 2, … in the order they were
+    -- stored (committed); 0 for the others.
+    seq             BIGINT NOT NULL,
     attempts        BIGINT NOT NULL,
     tries           BIGINT NOT NULL,
     generation      BIGINT NOT NULL,
@@ -61,7 +63,7 @@ CREATE TABLE deliveries (
 CREATE INDEX pending_deliveries ON deliveries (run_at) WHERE status = 'pending';
 CREATE INDEX deliveries_by_subscription ON deliveries (subscription_id, created_at);
 -- A FIFO subscription's next delivery waits while an earlier one is pending.
-CREATE INDEX pending_by_subscription ON deliveries (subscription_id, event_id)
+CREATE INDEX pending_by_subscription ON deliveries (subscription_id, seq)
     WHERE status = 'pending';
 CREATE INDEX deliveries_by_account ON deliveries (account_id, created_at);
 
