@@ -134,21 +134,28 @@ impl Deliverer {
                     .expect("no more calls are made than deliveries were claimed");
                 let (deliverer, reads) = (self.clone(), reads.clone());
                 tokio::spawn(async move {
-                    deliverer.run(call, &reads).await;
+                    let unblocks = deliverer.run(call, &reads).await;
                     drop(slot);
-                    deliverer.platform.deliveries_ready.notify_one();
+                    // Look again when this call let waiting deliveries go (a FIFO
+                    // subscription's next, a postponed one), or when half the slots are free.
+                    let half_free = deliverer.slots.available_permits() == IN_FLIGHT / 2;
+                    if unblocks || half_free {
+                        deliverer.platform.deliveries_ready.notify_one();
+                    }
                 });
             }
             if !full {
                 break;
             }
         }
+        // Everything claimable was claimed: a delivery due already waits behind an earlier
+        // one of its FIFO subscription, and the call that ends that wakes the loop.
         let now = weir_core::now();
         Ok(match store.next_delivery_due().await? {
-            None => MAX_SLEEP,
-            Some(due) => Duration::try_from(due.duration_since(now))
+            Some(due) if due > now => Duration::try_from(due.duration_since(now))
                 .unwrap_or(Duration::ZERO)
                 .min(MAX_SLEEP),
+            _ => MAX_SLEEP,
         })
     }
 
@@ -192,7 +199,9 @@ impl Deliverer {
 
     /// Makes one call for the deliveries (one, or a batch of one subscription's) and
     /// records each one's outcome.
-    async fn run(&self, call: Vec<Delivery>, reads: &RoundReads) {
+    /// Returns whether the call let other deliveries go: it ended one of a FIFO
+    /// subscription, or put some back for later.
+    async fn run(&self, call: Vec<Delivery>, reads: &RoundReads) -> bool {
         let span = tracing::info_span!("delivery", id = call[0].id(), batched = call.len());
         let _enter = span.enter();
         let store = self.platform.store.clone();
@@ -201,15 +210,23 @@ impl Deliverer {
             Err(error) => {
                 // The claims run out and the deliveries are tried again.
                 tracing::error!(%error, "a delivery could not be attempted");
-                return;
+                return false;
             }
         };
+        let fifo = reads
+            .subscriptions
+            .get(&call[0].subscription_id)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| s.fifo);
+        let mut unblocks = fifo;
         for (delivery, (attempt, outcome)) in call.iter().zip(ended) {
+            unblocks |= matches!(outcome, DeliveryOutcome::Postponed(_));
             let finished = store.finish_delivery(delivery, attempt.as_ref(), outcome);
             if let Err(error) = finished.await {
                 tracing::error!(%error, "a delivery was attempted but its outcome not recorded");
             }
         }
+        unblocks
     }
 
     /// Makes the call, if the deliveries are still wanted; returns, for each delivery in

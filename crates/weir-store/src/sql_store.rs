@@ -431,11 +431,7 @@ impl<B: Backend> Store for SqlStore<B> {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<Schedule>> {
-        let params = vec![
-            rows::millis(now).into(),
-            rows::millis(lease_until).into(),
-            i64::from(limit).into(),
-        ];
+        let params = claim_params(now, lease_until, limit);
         let mut claimed = self
             .backend
             .execute_returning(B::CLAIM_DUE_SCHEDULES, params, rows::schedule)
@@ -502,11 +498,7 @@ impl<B: Backend> Store for SqlStore<B> {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<Job>> {
-        let params = vec![
-            rows::millis(now).into(),
-            rows::millis(lease_until).into(),
-            i64::from(limit).into(),
-        ];
+        let params = claim_params(now, lease_until, limit);
         let mut claimed = self
             .backend
             .execute_returning(B::CLAIM_JOBS, params, rows::job)
@@ -634,11 +626,7 @@ impl<B: Backend> Store for SqlStore<B> {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ConnectorSubscription>> {
-        let params = vec![
-            rows::millis(now).into(),
-            rows::millis(lease_until).into(),
-            i64::from(limit).into(),
-        ];
+        let params = claim_params(now, lease_until, limit);
         self.backend
             .execute_returning(B::CLAIM_REFRESHES, params, rows::connector_subscription)
             .await
@@ -763,11 +751,7 @@ impl<B: Backend> Store for SqlStore<B> {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<Delivery>> {
-        let params = vec![
-            rows::millis(now).into(),
-            rows::millis(lease_until).into(),
-            i64::from(limit).into(),
-        ];
+        let params = claim_params(now, lease_until, limit);
         let mut claimed = self
             .backend
             .execute_returning(B::CLAIM_DELIVERIES, params, rows::delivery)
@@ -918,4 +902,13 @@ impl<B: Backend> Store for SqlStore<B> {
             });
         Ok(unclaimed.into_iter().chain(claimable_again).min())
     }
+}
+
+/// `$1` now, `$2` the end of the lease, `$3` how many: what every claim statement takes.
+fn claim_params(now: Timestamp, lease_until: Timestamp, limit: u32) -> Vec<Param> {
+    vec![
+        rows::millis(now).into(),
+        rows::millis(lease_until).into(),
+        i64::from(limit).into(),
+    ]
 }

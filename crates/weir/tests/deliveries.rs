@@ -73,19 +73,6 @@ async fn post_event(server: &Server, account: &str, n: u64) -> Value {
     posted.body
 }
 
-/// Waits until `done` holds of what the receiver got.
-async fn wait_for(receiver: &FakeThirdParty, what: &str, done: impl Fn(&[Received]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !done(&receiver.received()) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: {:?}",
-            receiver.received()
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 /// An independent Standard Webhooks verifier: HMAC-SHA256 over `id.timestamp.body` with
 /// the base64-decoded secret, compared with each `v1,` entry.
 fn verifies(request: &Received, secret: &str) -> bool {
@@ -155,7 +142,9 @@ async fn deliveries_are_signed_and_recorded(storage: Storage) {
 
     let posted = post_event(&server, "acme", 7).await;
     assert_eq!(posted["deliveries"], 1);
-    wait_for(&receiver, "one delivery", |got| got.len() == 1).await;
+    receiver
+        .wait_until("one delivery", |got| got.len() == 1)
+        .await;
     let request = &receiver.received()[0];
     assert_eq!(request.method, "POST");
     assert!(verifies(request, SECRET), "{request:?}");
@@ -222,14 +211,15 @@ async fn a_receiver_that_fails_gets_every_event_once_it_recovers(storage: Storag
         post_event(&server, "acme", n).await;
     }
     // The first retry comes about 5 s later (DESIGN.md's schedule).
-    wait_for(&receiver, "every event delivered", |got| {
-        let delivered: std::collections::BTreeSet<&str> = got[3.min(got.len())..]
-            .iter()
-            .map(|r| r.headers["webhook-id"].as_str())
-            .collect();
-        delivered.len() == 3
-    })
-    .await;
+    receiver
+        .wait_until("every event delivered", |got| {
+            let delivered: std::collections::BTreeSet<&str> = got[3.min(got.len())..]
+                .iter()
+                .map(|r| r.headers["webhook-id"].as_str())
+                .collect();
+            delivered.len() == 3
+        })
+        .await;
     let first = &receiver.received()[0];
     let again = receiver
         .received()
@@ -260,7 +250,7 @@ async fn a_410_disables_the_subscription(storage: Storage) {
         subscription["id"].as_str().unwrap()
     );
     post_event(&server, "acme", 1).await;
-    wait_for(&receiver, "the 410", |got| got.len() == 1).await;
+    receiver.wait_until("the 410", |got| got.len() == 1).await;
     let shown = server.get_until(&path, |s| s["enabled"] == false).await;
     assert_eq!(shown["disabled_reason"], "the receiver answered 410 Gone");
     let id = &receiver.received()[0].headers["webhook-id"];
@@ -365,10 +355,8 @@ async fn a_slow_receiver_does_not_delay_a_fast_one(storage: Storage) {
     for n in 0..30 {
         post_event(&server, "acme", n).await;
     }
-    wait_for(&fast, "the fast receiver has everything", |got| {
-        got.len() == 30
-    })
-    .await;
+    fast.wait_until("the fast receiver has everything", |got| got.len() == 30)
+        .await;
     assert!(
         slow.received().len() <= 16,
         "the slow receiver is still at its first requests: {}",
@@ -402,7 +390,9 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_its_grace(storage: Storag
     let new_secret = rotated.body["secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, SECRET);
     post_event(&server, "acme", 1).await;
-    wait_for(&receiver, "a delivery", |got| got.len() == 1).await;
+    receiver
+        .wait_until("a delivery", |got| got.len() == 1)
+        .await;
     let request = &receiver.received()[0];
     assert_eq!(request.headers["webhook-signature"].split(' ').count(), 2);
     assert!(verifies(request, &new_secret), "the new secret verifies");
@@ -419,7 +409,9 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_its_grace(storage: Storag
         .await;
     let newest = ended.body["secret"].as_str().unwrap().to_owned();
     post_event(&server, "acme", 2).await;
-    wait_for(&receiver, "a second delivery", |got| got.len() == 2).await;
+    receiver
+        .wait_until("a second delivery", |got| got.len() == 2)
+        .await;
     let request = &receiver.received()[1];
     assert_eq!(request.headers["webhook-signature"].split(' ').count(), 1);
     assert!(verifies(request, &newest));
@@ -475,7 +467,9 @@ async fn subscriptions_are_checked_and_replays_resend(storage: Storage) {
     )
     .await;
     post_event(&server, "acme", 1).await;
-    wait_for(&receiver, "a delivery", |got| got.len() == 1).await;
+    receiver
+        .wait_until("a delivery", |got| got.len() == 1)
+        .await;
     let id = receiver.received()[0].headers["webhook-id"].clone();
     let path = format!("/api/v1/deliveries/{id}");
     server
@@ -485,7 +479,9 @@ async fn subscriptions_are_checked_and_replays_resend(storage: Storage) {
         .post(&format!("/api/v1/deliveries/{id}/replay"), json!({}))
         .await;
     assert_eq!(replayed.status, StatusCode::ACCEPTED, "{}", replayed.body);
-    wait_for(&receiver, "the replay", |got| got.len() == 2).await;
+    receiver
+        .wait_until("the replay", |got| got.len() == 2)
+        .await;
     assert_eq!(
         receiver.received()[1].headers["webhook-id"],
         id,
@@ -556,11 +552,12 @@ async fn every_acknowledged_event_is_delivered_after_sigkill(storage: Storage) {
         let body: Value = serde_json::from_str(&request.body).unwrap();
         body[0]["payload"]["contact"]["id"].as_u64().unwrap()
     };
-    wait_for(&receiver, "every acknowledged event", |got| {
-        let delivered: std::collections::BTreeSet<u64> = got.iter().map(contact).collect();
-        acknowledged.iter().all(|n| delivered.contains(n))
-    })
-    .await;
+    receiver
+        .wait_until("every acknowledged event", |got| {
+            let delivered: std::collections::BTreeSet<u64> = got.iter().map(contact).collect();
+            acknowledged.iter().all(|n| delivered.contains(n))
+        })
+        .await;
     let received = receiver.received();
     let distinct: std::collections::BTreeSet<u64> = received.iter().map(contact).collect();
     println!(
@@ -601,7 +598,7 @@ async fn a_fifo_subscription_gets_events_in_order(storage: Storage) {
     for n in 1..=3 {
         post_event(&server, "acme", n).await;
     }
-    wait_for(&receiver, "all three", |got| got.len() == 4).await;
+    receiver.wait_until("all three", |got| got.len() == 4).await;
     let order: Vec<u64> = receiver.received().iter().map(contact_id).collect();
     assert_eq!(
         order,
@@ -630,7 +627,7 @@ async fn a_rate_limit_spreads_the_attempts(storage: Storage) {
     for n in 0..6 {
         post_event(&server, "acme", n).await;
     }
-    wait_for(&receiver, "all six", |got| got.len() == 6).await;
+    receiver.wait_until("all six", |got| got.len() == 6).await;
     // Two at once, then one every half second: the sixth cannot come before 2 s.
     assert!(
         started.elapsed() >= Duration::from_millis(1_900),
@@ -694,7 +691,9 @@ async fn a_subscription_failing_for_too_long_is_disabled(storage: Storage) {
         .await;
     assert_eq!(recovered.status, StatusCode::ACCEPTED, "{}", recovered.body);
     assert_eq!(recovered.body["recovered"], 1);
-    wait_for(&receiver, "the recovered attempt", |got| got.len() == 3).await;
+    receiver
+        .wait_until("the recovered attempt", |got| got.len() == 3)
+        .await;
     let bad = server
         .post(&format!("{path}/recover"), json!({"since": "yesterday"}))
         .await;
@@ -725,19 +724,20 @@ async fn a_batching_subscription_gets_several_events_in_one_call(storage: Storag
         .post("/api/v1/accounts/acme/events", Value::Array(events))
         .await;
     assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
-    wait_for(&receiver, "two calls", |got| {
-        got.iter()
-            .map(|r| {
-                serde_json::from_str::<Value>(&r.body)
-                    .unwrap()
-                    .as_array()
-                    .unwrap()
-                    .len()
-            })
-            .sum::<usize>()
-            == 4
-    })
-    .await;
+    receiver
+        .wait_until("two calls", |got| {
+            got.iter()
+                .map(|r| {
+                    serde_json::from_str::<Value>(&r.body)
+                        .unwrap()
+                        .as_array()
+                        .unwrap()
+                        .len()
+                })
+                .sum::<usize>()
+                == 4
+        })
+        .await;
     let calls = receiver.received();
     let size = |r: &Received| {
         serde_json::from_str::<Value>(&r.body)

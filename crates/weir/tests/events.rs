@@ -600,16 +600,13 @@ async fn failed_handlers_are_retried_only_when_the_app_opts_in(storage: Storage)
     let event = posted.body["id"].as_str().unwrap();
 
     // Wait for both first runs: the opted-out job fails for good, the other waits.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let jobs = loop {
-        let shown = server.get(&format!("/api/v1/events/{event}")).await.body;
-        let jobs = shown["jobs"].as_array().unwrap().clone();
-        if jobs.iter().all(|job| !job["last_invocation"].is_null()) {
-            break jobs;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{shown}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let shown = server
+        .get_until(&format!("/api/v1/events/{event}"), |shown| {
+            let jobs = shown["jobs"].as_array().unwrap();
+            jobs.iter().all(|job| !job["last_invocation"].is_null())
+        })
+        .await;
+    let jobs = shown["jobs"].as_array().unwrap().clone();
     let job_of = |installation: &str| {
         jobs.iter()
             .find(|job| job["installation_id"] == installation)
@@ -761,14 +758,8 @@ async fn an_installation_hears_nothing_until_its_app_agrees(storage: Storage) {
         })
     };
     // Once the third party has the handler's call, the install is under way.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while slow.received().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "onAppInstall never called"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    slow.wait_until("onAppInstall's call", |got| !got.is_empty())
+        .await;
     let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}}});
     let early = post_events(&server, "acme", contact.clone()).await;
     assert_eq!(early.body["jobs"], 0, "not installed yet: {}", early.body);

@@ -581,21 +581,10 @@ async fn global_webhooks_route_by_selector_and_answer_with_handle(storage: Stora
 
 /// The installation's records at `path` once there are at least `count` of them.
 async fn wait_for_records(server: &Server, path: &str, count: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let records = server.get(path).await.body["data"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if records.len() >= count {
-            return records;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{path}: {records:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let listed = server
+        .get_until(path, |l| l["data"].as_array().unwrap().len() >= count)
+        .await;
+    listed["data"].as_array().unwrap().clone()
 }
 
 /// A task-tracker connector whose `task-created` event is a `webhook` event: the app
@@ -714,19 +703,11 @@ async fn connector_webhook_events_subscribe_handle_refresh_and_unsubscribe(stora
     );
 
     // The refresh the subscription asked for runs on its own (due half a second later).
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !tracker
-        .received()
-        .iter()
-        .any(|r| r.path == "/hooks/h-9/renew")
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no refresh: {:?}",
-            tracker.received()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    tracker
+        .wait_until("the refresh", |got| {
+            got.iter().any(|r| r.path == "/hooks/h-9/renew")
+        })
+        .await;
 
     let uninstalled = server
         .delete(&format!(
