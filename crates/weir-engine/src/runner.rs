@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 use weir_core::{
     AppDefinition, Installation, InvocationId, InvocationRecord, InvocationStatus, target_url,
 };
-use weir_sandbox::{Entry, Invocation, Limits, Outcome, Render, Sandbox, Status};
+use weir_sandbox::{Entry, Host, Invocation, Limits, Outcome, Render, Sandbox, Status};
 
 use crate::apps::{AppCache, LoadError, LoadedApp};
+use crate::host::recording::{CallLog, HostCall, RecordingHost};
 use crate::host::{CallContext, PlatformHost};
 use crate::platform::Platform;
 
@@ -90,7 +91,7 @@ impl Runner {
             event,
             Entry::Handler(handler),
             payload,
-            None,
+            Extras::default(),
         )
         .await
     }
@@ -111,9 +112,31 @@ impl Runner {
             event,
             Entry::Handler(handler.to_owned()),
             payload,
-            None,
+            Extras::default(),
         )
         .await
+    }
+
+    /// Runs `handler` for `event` as `run_handler` does, and also answers with every
+    /// platform call the handler made: the simulator of `weir dev` shows them.
+    pub async fn run_traced(
+        &self,
+        installation: Arc<Installation>,
+        event: &str,
+        handler: &str,
+        payload: Value,
+    ) -> Result<(InvocationRecord, Vec<HostCall>), RunError> {
+        let app = self.app(&installation.app_id).await?;
+        let log = Arc::new(CallLog::default());
+        let extras = Extras {
+            log: Some(log.clone()),
+            ..Extras::default()
+        };
+        let entry = Entry::Handler(handler.to_owned());
+        let record = self
+            .invoke(installation, &app, event, entry, payload, extras)
+            .await?;
+        Ok((record, log.take()))
     }
 
     /// Runs `handler` on a registered webhook's response, as a link of the chain that
@@ -127,7 +150,11 @@ impl Runner {
     ) -> Result<InvocationRecord, RunError> {
         let app = self.app(&installation.app_id).await?;
         let entry = Entry::Handler(handler.to_owned());
-        self.invoke(installation, &app, CHAIN_EVENT, entry, payload, Some(chain))
+        let extras = Extras {
+            chain: Some(chain),
+            ..Extras::default()
+        };
+        self.invoke(installation, &app, CHAIN_EVENT, entry, payload, extras)
             .await
     }
 
@@ -209,7 +236,7 @@ impl Runner {
             event,
             Entry::Module(path.to_owned()),
             args,
-            None,
+            Extras::default(),
         )
         .await
     }
@@ -221,18 +248,22 @@ impl Runner {
         event: &str,
         entry: Entry,
         payload: Value,
-        chain: Option<weir_core::ReferenceId>,
+        extras: Extras,
     ) -> Result<InvocationRecord, RunError> {
         let context = CallContext {
             event: event.to_owned(),
             installation: installation.clone(),
             app: app.definition.clone(),
             target_url: target_url(&self.settings.public_url, &installation.target_token),
-            chain,
+            chain: extras.chain,
         };
         let handler = match &entry {
             Entry::Handler(name) | Entry::Module(name) => name.clone(),
         };
+        let mut host: Arc<dyn Host> = Arc::new(PlatformHost::new(self.platform.clone(), context));
+        if let Some(log) = extras.log {
+            host = Arc::new(RecordingHost::new(host, log));
+        }
         let started_at = weir_core::now();
         let outcome = self
             .sandbox
@@ -240,7 +271,7 @@ impl Runner {
                 code: app.code.clone(),
                 handler: entry,
                 payload,
-                host: Arc::new(PlatformHost::new(self.platform.clone(), context)),
+                host,
                 limits: self.settings.limits,
                 env: self.settings.env,
             })
@@ -249,6 +280,15 @@ impl Runner {
         self.platform.store.insert_invocation(&record).await?;
         Ok(record)
     }
+}
+
+/// What some runs add to an invocation.
+#[derive(Default)]
+struct Extras {
+    /// The chain a `then` handler is a link of.
+    chain: Option<weir_core::ReferenceId>,
+    /// Where to log the platform calls the handler makes.
+    log: Option<Arc<CallLog>>,
 }
 
 /// The function that handles `event`: the one a manifest scope names, else the event's

@@ -32,8 +32,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, EventId, Installation,
-    InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
-    ScheduleLimits, Subscription, SubscriptionId, TargetToken, TokenHash, WebhookSubscription,
+    InstallationId, InvocationFilter, InvocationId, InvocationRecord, Iparams, Job, ProductEvent,
+    Schedule, ScheduleLimits, Subscription, SubscriptionId, TargetToken, TokenHash,
+    WebhookSubscription,
 };
 use weir_core::{Attempt, Delivery, ReferenceId, WebhookInvocation};
 
@@ -154,6 +155,14 @@ pub trait Store: Send + Sync + 'static {
         id: &InstallationId,
         from: &AppId,
         to: &AppId,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Replaces an installation's iparams (`weir dev` saves its iparams form here);
+    /// `NotFound` if there is no such installation, or it is uninstalled.
+    async fn set_iparams(
+        &self,
+        id: &InstallationId,
+        iparams: &Iparams,
         at: Timestamp,
     ) -> Result<()>;
     /// Makes an `installing` installation active; `Conflict` if the account has an active

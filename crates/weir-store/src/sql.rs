@@ -228,6 +228,9 @@ pub(crate) const DELETE_INSTALLATION: &str = "DELETE FROM installations WHERE id
 /// or its revert); a concurrent change of version makes it miss.
 pub(crate) const SWITCH_APP: &str = "UPDATE installations SET app_id = $2, updated_at = $3 \
     WHERE id = $1 AND status = 'active' AND app_id = $4";
+pub(crate) const SET_IPARAMS: &str = "UPDATE installations \
+    SET iparams = $2, secure_iparams = $3, updated_at = $4 \
+    WHERE id = $1 AND status <> 'uninstalled'";
 /// An installation the app agreed to: from now on events reach it.
 pub(crate) const ACTIVATE_INSTALLATION: &str = "UPDATE installations \
     SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'installing'";

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, App, AppId, AppName, EventId, Installation,
-    InstallationId, InvocationFilter, InvocationId, InvocationRecord, Job, ProductEvent, Schedule,
-    ScheduleLimits, TargetToken, TokenHash,
+    InstallationId, InvocationFilter, InvocationId, InvocationRecord, Iparams, Job, ProductEvent,
+    Schedule, ScheduleLimits, TargetToken, TokenHash,
 };
 use weir_core::{
     Attempt, Delivery, ReferenceId, SubscriptionId, WebhookInvocation, WebhookSubscription,
@@ -266,6 +266,21 @@ impl<B: Backend> Store for SqlStore<B> {
             from.as_str().into(),
         ];
         self.change_one(sql::SWITCH_APP, params).await
+    }
+
+    async fn set_iparams(
+        &self,
+        id: &InstallationId,
+        iparams: &Iparams,
+        at: Timestamp,
+    ) -> Result<()> {
+        let params = vec![
+            id.as_str().into(),
+            rows::to_json(&iparams.public).into(),
+            rows::to_json(&iparams.secure).into(),
+            rows::millis(at).into(),
+        ];
+        self.change_one(sql::SET_IPARAMS, params).await
     }
 
     async fn activate_installation(

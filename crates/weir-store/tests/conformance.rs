@@ -102,6 +102,7 @@ conformance!(
     installing_installations_hear_nothing_until_activated,
     switching_the_app_version_switches_the_subscriptions,
     installations_are_found_by_target_token,
+    iparams_are_replaced_until_uninstalled,
     directed_events_store_all_or_nothing,
     selectors_route_to_active_installations_of_the_app,
     global_webhooks_are_counted_per_app_version,
@@ -1789,6 +1790,42 @@ async fn switching_the_app_version_switches_the_subscriptions(backend: Backend) 
         StoreError::NotFound,
         "only an active installation switches"
     );
+}
+
+async fn iparams_are_replaced_until_uninstalled(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let changed = Iparams {
+        public: json!({"domain": "y.io", "retries": 3})
+            .as_object()
+            .unwrap()
+            .clone(),
+        secure: json!({"api_key": "n3w"}).as_object().unwrap().clone(),
+    };
+    let later = now() + jiff::SignedDuration::from_secs(5);
+    store
+        .set_iparams(&installation.id, &changed, later)
+        .await
+        .unwrap();
+    let stored = store.installation(&installation.id).await.unwrap().unwrap();
+    assert_eq!(stored.iparams, changed);
+    assert_eq!(stored.updated_at.as_millisecond(), later.as_millisecond());
+
+    store.uninstall(&installation.id, now()).await.unwrap();
+    let refused = store
+        .set_iparams(&installation.id, &Iparams::default(), now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        StoreError::NotFound,
+        "an uninstalled one keeps its own"
+    );
+    let missing = store
+        .set_iparams(&InstallationId::generate(), &changed, now())
+        .await
+        .unwrap_err();
+    assert_eq!(missing, StoreError::NotFound);
 }
 
 async fn installations_are_found_by_target_token(backend: Backend) {

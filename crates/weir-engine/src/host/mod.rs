@@ -3,6 +3,7 @@
 
 pub mod api_client;
 mod app_data;
+pub mod recording;
 mod request;
 mod request_template;
 pub mod schedule;
