@@ -2,6 +2,7 @@
 //! test, temporary directories, app packages zipped in memory, and a fake third party on
 //! loopback.
 
+pub mod browser;
 mod fake_third_party;
 
 pub use fake_third_party::{FakeThirdParty, Received, Reply, json_reply};

@@ -209,7 +209,7 @@ fn allowed_networks(given: Vec<String>) -> anyhow::Result<Vec<Cidr>> {
         .collect()
 }
 
-fn host_overrides(given: Vec<String>) -> anyhow::Result<HashMap<String, SocketAddr>> {
+pub(crate) fn host_overrides(given: Vec<String>) -> anyhow::Result<HashMap<String, SocketAddr>> {
     given
         .iter()
         .map(|entry| {
@@ -233,7 +233,7 @@ fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))
 }
 
-fn checked_public_url(url: &str) -> anyhow::Result<String> {
+pub(crate) fn checked_public_url(url: &str) -> anyhow::Result<String> {
     let url = url.trim_end_matches('/');
     let host = url
         .strip_prefix("https://")

@@ -3,6 +3,7 @@
 mod admin_token;
 mod app_dir;
 mod config;
+mod dev;
 mod serve;
 mod validate;
 
@@ -32,6 +33,9 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Run an app folder locally: the event simulator, its iparams form and its target
+    /// URL, on http://localhost:10001, with state kept in DIR/.weir/.
+    Dev(dev::DevArgs),
     /// Validate an app folder, then write dist/<name>-<version>.zip.
     Pack {
         /// The app folder (holding manifest.json)
@@ -55,6 +59,10 @@ fn main() -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve::run(args.resolve()?))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Dev(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(dev::run(args)).map(succeeded)
         }
         Command::Validate { dir } => validate::validate(&dir).map(succeeded),
         Command::Pack { dir } => validate::pack(&dir).map(succeeded),

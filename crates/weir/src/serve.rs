@@ -49,13 +49,10 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         &config.outbound,
         platform_settings,
         &public_url,
+        "production",
     )?;
     if config.workers {
-        weir_engine::scheduler::spawn(runner.clone());
-        weir_engine::dispatcher::spawn(runner.clone());
-        weir_engine::connector_webhooks::spawn_refresher(runner.clone());
-        weir_engine::deliverer::spawn(runner.platform().clone());
-        weir_engine::registered_webhooks::spawn_retention(runner.platform().clone());
+        spawn_workers(&runner);
     }
     let state = ServerState {
         store,
@@ -103,12 +100,22 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Handlers for jobs, schedules, connector refreshes, deliveries and record retention.
+pub(crate) fn spawn_workers(runner: &Arc<Runner>) {
+    weir_engine::scheduler::spawn(runner.clone());
+    weir_engine::dispatcher::spawn(runner.clone());
+    weir_engine::connector_webhooks::spawn_refresher(runner.clone());
+    weir_engine::deliverer::spawn(runner.platform().clone());
+    weir_engine::registered_webhooks::spawn_retention(runner.platform().clone());
+}
+
 /// The handler runtime: one JavaScript thread per core, and the platform behind it.
-fn start_runner(
+pub(crate) fn start_runner(
     store: Arc<dyn weir_store::Store>,
     outbound: &OutboundSettings,
     settings: PlatformSettings,
     public_url: &str,
+    env: &'static str,
 ) -> anyhow::Result<Arc<Runner>> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let sandbox = Sandbox::start(threads).context("cannot start the JavaScript threads")?;
@@ -116,14 +123,14 @@ fn start_runner(
     let settings = RunnerSettings {
         public_url: public_url.to_owned(),
         limits: Limits::default(),
-        env: "production",
+        env,
     };
     Ok(Arc::new(Runner::new(Arc::new(platform), sandbox, settings)))
 }
 
 /// The key that signs `securityContext` tokens: made once and kept in the store, so that
 /// every node and every restart verifies what any node issued.
-async fn security_key(store: &dyn weir_store::Store) -> anyhow::Result<SecurityKey> {
+pub(crate) async fn security_key(store: &dyn weir_store::Store) -> anyhow::Result<SecurityKey> {
     use base64::Engine;
     let engine = base64::engine::general_purpose::STANDARD;
     let mut fresh = [0u8; 32];
@@ -146,7 +153,7 @@ fn storage_name(config: &StoreConfig) -> &'static str {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -38,7 +38,7 @@ pub fn pack(dir: &Path) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-fn report(dir: &Path, packed: &Packed) -> bool {
+pub(crate) fn report(dir: &Path, packed: &Packed) -> bool {
     match (&packed.definition, packed.problems.is_empty()) {
         (Some(definition), true) => {
             print!("{}", summary(dir, definition));
@@ -60,7 +60,7 @@ fn report(dir: &Path, packed: &Packed) -> bool {
 }
 
 /// The app's name: the manifest's, or else its folder's.
-fn app_name(dir: &Path, definition: &AppDefinition) -> String {
+pub(crate) fn app_name(dir: &Path, definition: &AppDefinition) -> String {
     definition
         .name
         .as_ref()

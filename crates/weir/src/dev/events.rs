@@ -1,0 +1,97 @@
+//! Which events the simulator offers for a product (or 3.x module), and what runs for
+//! each: the app's declared handlers, its lifecycle, external and scheduled events, and
+//! its server functions (SMI).
+
+use serde::Serialize;
+use weir_core::AppDefinition;
+use weir_core::catalogue::{EXTERNAL_EVENT, LIFECYCLE_EVENTS, SCHEDULED_EVENT};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Product,
+    Lifecycle,
+    External,
+    Scheduled,
+    Function,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulated {
+    pub name: String,
+    pub kind: Kind,
+    /// The function of `server.js` that runs.
+    pub handler: String,
+}
+
+pub fn kind_of(event: &str) -> Kind {
+    match event {
+        e if LIFECYCLE_EVENTS.contains(&e) => Kind::Lifecycle,
+        EXTERNAL_EVENT => Kind::External,
+        SCHEDULED_EVENT => Kind::Scheduled,
+        _ => Kind::Product,
+    }
+}
+
+/// The scopes (products, or modules) the simulator offers, in manifest order.
+pub fn products(app: &AppDefinition) -> Vec<String> {
+    app.scopes.iter().map(|scope| scope.name.clone()).collect()
+}
+
+/// The events of `product` first, then the app events (lifecycle, external, scheduled)
+/// wherever the manifest declares them (3.x keeps them in `common`), then the functions.
+/// An app whose manifest leaves its handlers to `exports.events` (platform 2.0) is offered
+/// every event its product may have.
+pub fn offered(app: &AppDefinition, product: &str) -> Vec<Simulated> {
+    let mut offered: Vec<Simulated> = Vec::new();
+    let mut add = |name: &str, handler: &str, kind: Kind| {
+        if !offered.iter().any(|e| e.name == name) {
+            offered.push(Simulated {
+                name: name.to_owned(),
+                kind,
+                handler: handler.to_owned(),
+            });
+        }
+    };
+    let chosen = app.scopes.iter().filter(|s| s.name == product);
+    let others = app.scopes.iter().filter(|s| s.name != product);
+    for (index, scope) in chosen.chain(others).enumerate() {
+        let own_scope = index == 0 && scope.name == product;
+        match &scope.handlers {
+            Some(handlers) => {
+                for handler in handlers {
+                    let kind = kind_of(&handler.event);
+                    if own_scope || kind != Kind::Product {
+                        add(&handler.event, &handler.function, kind);
+                    }
+                }
+            }
+            None => {
+                let product_events = match own_scope {
+                    true => weir_core::catalogue::product_events(&scope.name).unwrap_or(&[]),
+                    false => &[],
+                };
+                let app_events = LIFECYCLE_EVENTS
+                    .iter()
+                    .chain([&EXTERNAL_EVENT, &SCHEDULED_EVENT]);
+                for event in product_events.iter().chain(app_events) {
+                    add(event, event, kind_of(event));
+                }
+            }
+        }
+        if own_scope {
+            for function in &scope.functions {
+                add(&function.name, &function.name, Kind::Function);
+            }
+        }
+    }
+    let order = |e: &Simulated| match e.kind {
+        Kind::Product => 0,
+        Kind::Lifecycle => 1,
+        Kind::External => 2,
+        Kind::Scheduled => 3,
+        Kind::Function => 4,
+    };
+    offered.sort_by_key(order); // stable: manifest order within a kind
+    offered
+}

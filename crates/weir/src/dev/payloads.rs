@@ -1,0 +1,144 @@
+//! The payload the simulator starts from: the app's own in `server/test_data/` (in any of
+//! the three layouts, REFERENCE §3), else a built-in default shaped as the platform would
+//! send it. Saving writes it back; resetting writes the default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::{Value, json};
+use weir_core::{Account, AppDefinition, EventId, Installation, ProductEvent};
+use weir_engine::envelope;
+
+use super::events::Kind;
+
+const TEST_DATA: &str = "server/test_data";
+
+#[derive(Debug, Serialize)]
+pub struct Payload {
+    pub payload: Value,
+    /// `test_data` or `default`.
+    pub source: &'static str,
+    /// Where Save writes, relative to the app folder.
+    pub path: String,
+}
+
+/// The payload for `event` of `product`: from the first test_data file found, else the
+/// default. An unreadable file is an error naming it, not a silent default.
+pub fn load(
+    dir: &Path,
+    app: &AppDefinition,
+    product: &str,
+    event: &str,
+    default: impl FnOnce() -> Value,
+) -> anyhow::Result<Payload> {
+    for path in candidates(app, product, event) {
+        let file = dir.join(&path);
+        let Ok(bytes) = std::fs::read(&file) else {
+            continue;
+        };
+        let payload =
+            serde_json::from_slice(&bytes).with_context(|| format!("{path} is not JSON"))?;
+        return Ok(Payload {
+            payload,
+            source: "test_data",
+            path,
+        });
+    }
+    Ok(Payload {
+        payload: default(),
+        source: "default",
+        path: save_path(dir, app, product, event),
+    })
+}
+
+/// Writes `payload` where the simulator reads it first; returns that path.
+pub fn save(
+    dir: &Path,
+    app: &AppDefinition,
+    product: &str,
+    event: &str,
+    payload: &Value,
+) -> anyhow::Result<String> {
+    let path = save_path(dir, app, product, event);
+    let file: PathBuf = dir.join(&path);
+    if let Some(folder) = file.parent() {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    let mut text = serde_json::to_string_pretty(payload)?;
+    text.push('\n');
+    std::fs::write(&file, text).with_context(|| format!("cannot write {path}"))?;
+    Ok(path)
+}
+
+/// Where the payload of `event` may be, in the order looked at: the product's (or
+/// module's) folder, then `common/` (3.x app events), then the flat layout.
+fn candidates(app: &AppDefinition, product: &str, event: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    if app.scopes.iter().any(|s| s.name == product) {
+        paths.push(format!("{TEST_DATA}/{product}/{event}.json"));
+    }
+    paths.push(format!("{TEST_DATA}/common/{event}.json"));
+    paths.push(format!("{TEST_DATA}/{event}.json"));
+    paths
+}
+
+/// An existing file is written in place; a new one goes in the product's folder for omni
+/// and 3.x apps (whose files are per product or module), flat otherwise.
+fn save_path(dir: &Path, app: &AppDefinition, product: &str, event: &str) -> String {
+    let candidates = candidates(app, product, event);
+    if let Some(existing) = candidates.iter().find(|p| dir.join(p).is_file()) {
+        return existing.clone();
+    }
+    let per_scope = app.scopes.len() > 1 || app.platform_version.is_some_and(|v| v.is_global());
+    match per_scope {
+        true => format!("{TEST_DATA}/{product}/{event}.json"),
+        false => format!("{TEST_DATA}/{event}.json"),
+    }
+}
+
+/// The payload the platform would send for `event`, without `iparams` (the simulator adds
+/// the saved ones when it runs): product events carry the built-in sample where there is
+/// one, external events a JSON body and its headers, scheduled events the schedule's data.
+pub fn default(
+    account: &Account,
+    installation: &Installation,
+    app: &AppDefinition,
+    product: &str,
+    event: &str,
+    kind: Kind,
+) -> Value {
+    let mut payload = match kind {
+        Kind::Product => {
+            let body = weir_core::payloads::sample(product, event)
+                .unwrap_or_else(|| json!({"event": event, "data": {}}));
+            let posted = ProductEvent {
+                id: EventId::generate(),
+                account_id: account.id.clone(),
+                product: product.to_owned(),
+                name: event.to_owned(),
+                body,
+                idempotency_key: None,
+                received_at: weir_core::now(),
+            };
+            envelope::product(account, installation, app, &posted)
+        }
+        Kind::External => {
+            let mut base = envelope::base(account, installation, event);
+            base["data"] = json!({"message": "hello from a third party"});
+            base["headers"] = json!({"content-type": "application/json"});
+            base
+        }
+        Kind::Scheduled => {
+            let mut base = envelope::base(account, installation, event);
+            base["data"] = json!({});
+            base
+        }
+        Kind::Lifecycle | Kind::Function => envelope::base(account, installation, event),
+    };
+    if let Some(fields) = payload.as_object_mut() {
+        fields.remove("iparams");
+    }
+    payload
+}

@@ -1,0 +1,193 @@
+//! Simulate: run the handler of one event with a payload the developer wrote, and show
+//! everything it did: its record (status, console, error, `renderData`), each outbound
+//! request (`$request`, `$webhooks`, `apiClient`) and each `$db` change.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use weir_core::{ConsoleLine, InvocationRecord, InvocationStatus};
+use weir_engine::envelope;
+use weir_engine::host::recording::HostCall;
+
+use super::events::{self, Simulated};
+use super::workspace::Workspace;
+
+#[derive(Debug, Serialize)]
+pub struct Simulation {
+    pub ok: bool,
+    pub status: InvocationStatus,
+    pub duration_ms: u64,
+    pub handler: String,
+    pub console: Vec<ConsoleLine>,
+    pub error: Option<String>,
+    pub stack: Option<String>,
+    pub render: Option<Value>,
+    pub result: Option<Value>,
+    pub requests: Vec<Request>,
+    pub db_changes: Vec<DbChange>,
+    pub invocation_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Request {
+    /// The platform call, e.g. `request.url`.
+    pub call: String,
+    /// What was asked, e.g. `GET https://api.example.com/x`.
+    pub summary: String,
+    pub status: Option<u64>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DbChange {
+    /// `set`, `update` or `delete`.
+    pub op: String,
+    pub key: String,
+    /// The entry as it is after the run: `null` once deleted (or expired).
+    pub value: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Runs `event` of `product` with `payload`: its fields over the platform's envelope,
+/// then the saved iparams and the event's name, as `fdk run` does.
+pub async fn run(
+    workspace: &Workspace,
+    product: &str,
+    event: &str,
+    payload: Value,
+) -> Result<Simulation, SimulateError> {
+    let Value::Object(given) = payload else {
+        return Err(SimulateError::BadRequest(
+            "payload: must be a JSON object (the event's envelope)".into(),
+        ));
+    };
+    let current = workspace.current().await?;
+    let offered = events::offered(&current.definition, product);
+    let Some(Simulated { handler, .. }) = offered.into_iter().find(|e| e.name == event) else {
+        return Err(SimulateError::BadRequest(format!(
+            "event: the app has no handler for {event:?} in {product:?}"
+        )));
+    };
+    let installation = workspace.installation().await?;
+    let mut envelope = envelope::base(&workspace.account, &installation, event);
+    let fields = envelope.as_object_mut().expect("an envelope is an object");
+    let iparams = fields.remove("iparams").unwrap_or_else(|| json!({}));
+    fields.extend(given);
+    fields.insert("iparams".into(), iparams);
+    fields.insert("event".into(), event.into());
+    let runner = &workspace.runner;
+    let (record, calls) = runner
+        .run_traced(installation.clone(), event, &handler, envelope)
+        .await
+        .map_err(|e| SimulateError::Failed(e.into()))?;
+    let db_changes = db_changes(workspace, &installation.id, &calls).await?;
+    Ok(simulation(record, &calls, db_changes))
+}
+
+fn simulation(
+    record: InvocationRecord,
+    calls: &[HostCall],
+    db_changes: Vec<DbChange>,
+) -> Simulation {
+    Simulation {
+        ok: record.status == InvocationStatus::Success,
+        status: record.status,
+        duration_ms: record.duration_ms,
+        handler: record.handler,
+        console: record.console,
+        error: record.error,
+        stack: record.stack,
+        render: record.render,
+        result: record.result,
+        requests: calls.iter().filter_map(request).collect(),
+        db_changes,
+        invocation_id: record.id.to_string(),
+    }
+}
+
+/// An outbound call as the simulator lists it; `None` for calls that are not requests.
+fn request(call: &HostCall) -> Option<Request> {
+    let args = &call.args;
+    let first = |args: &Value| args[0].as_str().unwrap_or("?").to_owned();
+    let summary = match call.name.as_str() {
+        "request.url" => format!(
+            "{} {}",
+            args["method"].as_str().unwrap_or("?").to_uppercase(),
+            args["url"].as_str().unwrap_or("?")
+        ),
+        "request.invokeTemplate" => format!("template {}", first(args)),
+        "webhooks.trigger" => format!("registered webhook {}", webhook_name(args)),
+        name if name.starts_with("apiClient.") => format!("{name} {}", first(args)),
+        _ => return None,
+    };
+    let (status, error) = match &call.answer {
+        Ok(answer) => (answer["status"].as_u64(), None),
+        Err(error) => (error["status"].as_u64(), Some(error_message(error))),
+    };
+    Some(Request {
+        call: call.name.clone(),
+        summary,
+        status,
+        error,
+        duration_ms: call.duration.as_millis() as u64,
+    })
+}
+
+fn webhook_name(args: &Value) -> String {
+    match &args[0] {
+        Value::String(name) => name.clone(),
+        Value::Object(options) => options
+            .get("name")
+            .or_else(|| options.get("webhook"))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned(),
+        _ => "?".into(),
+    }
+}
+
+/// The platform's error shapes keep the text in `message` or `response`.
+fn error_message(error: &Value) -> String {
+    ["message", "response"]
+        .iter()
+        .find_map(|field| error[field].as_str())
+        .map_or_else(|| error.to_string(), str::to_owned)
+}
+
+/// Each key the handler changed, in the order of its first change, with the last
+/// operation on it and its value after the run.
+async fn db_changes(
+    workspace: &Workspace,
+    installation: &weir_core::InstallationId,
+    calls: &[HostCall],
+) -> anyhow::Result<Vec<DbChange>> {
+    let mut changed: Vec<(&str, &str)> = Vec::new();
+    for call in calls.iter().filter(|c| c.answer.is_ok()) {
+        let (Some(op), Some(key)) = (call.name.strip_prefix("db."), call.args[0].as_str()) else {
+            continue;
+        };
+        match changed.iter_mut().find(|(k, _)| *k == key) {
+            _ if op == "get" => {}
+            Some(seen) => seen.1 = op,
+            None => changed.push((key, op)),
+        }
+    }
+    let store = &workspace.runner.platform().store;
+    let mut changes = Vec::with_capacity(changed.len());
+    for (key, op) in changed {
+        let stored = store.app_data(installation, key, weir_core::now()).await?;
+        changes.push(DbChange {
+            op: op.to_owned(),
+            key: key.to_owned(),
+            value: stored.map_or(Value::Null, |data| data.value),
+        });
+    }
+    Ok(changes)
+}

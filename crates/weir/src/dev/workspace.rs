@@ -1,0 +1,383 @@
+//! The app folder `weir dev` runs: the version of it that is installed, kept in step with
+//! the files (an edit takes effect on the next event, no restart), and the one account
+//! and installation it runs in. Everything lives in the folder's `.weir/`, so `$db`,
+//! schedules and the target URL survive a restart.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value};
+use tokio::sync::Mutex;
+use weir_core::{
+    Account, AccountId, AppDefinition, AppId, Departments, Domain, Installation, InstallationId,
+    InstallationStatus, Iparams, PackageProblem, Product, Region,
+};
+use weir_engine::Runner;
+use weir_store::{NewApp, Store};
+
+use crate::app_dir::{self, Packed};
+
+/// The store setting that remembers the dev installation across restarts.
+const INSTALLATION_SETTING: &str = "dev_installation";
+const ACCOUNT_ID: &str = "dev";
+/// Where the iparams form saves its values, in `.weir/`.
+const IPARAMS_FILE: &str = "iparams.json";
+/// Folders whose files are not the app's: edits there need no reload.
+const NOT_THE_APP: &[&str] = &[".weir", ".fdk", ".git", "dist", "coverage", "node_modules"];
+
+pub struct Workspace {
+    pub dir: PathBuf,
+    /// The app's name: the manifest's, else the folder's. Global webhook URLs use it.
+    pub app_name: String,
+    pub urls: Urls,
+    pub runner: Arc<Runner>,
+    pub account: Account,
+    pub installation_id: InstallationId,
+    current: Mutex<Current>,
+}
+
+/// The installed version, and what the files looked like when it was taken.
+#[derive(Clone)]
+pub struct Current {
+    fingerprint: u64,
+    pub app_id: AppId,
+    pub definition: Arc<AppDefinition>,
+    /// What is wrong with the files since the last edit; the last good version runs meanwhile.
+    pub problems: Vec<PackageProblem>,
+}
+
+impl Workspace {
+    /// Installs the folder's app (or finds it installed by an earlier run): the app must be
+    /// valid, with `packed` its package as `weir validate` checked it.
+    pub async fn open(
+        dir: &Path,
+        runner: Arc<Runner>,
+        packed: Packed,
+        public_url: &str,
+    ) -> anyhow::Result<Self> {
+        let store = runner.platform().store.clone();
+        let Some(definition) = packed.definition.clone() else {
+            bail!("the app is not valid");
+        };
+        let definition = Arc::new(definition);
+        let fingerprint = fingerprint(dir);
+        let account = dev_account(store.as_ref(), &definition).await?;
+        let remembered = match store.setting(INSTALLATION_SETTING).await? {
+            Some(id) => Some(store.installation(&InstallationId::parse(&id)?).await?),
+            None => None,
+        };
+        let installation = match remembered {
+            Some(Some(installation)) if installation.status == InstallationStatus::Active => {
+                installation
+            }
+            Some(_) => bail!(
+                "the installation kept in {} was uninstalled (through the API?); remove that \
+                 folder to start afresh",
+                state_dir(dir).display()
+            ),
+            None => {
+                let app_id = insert_version(store.as_ref(), dir, &packed, &definition).await?;
+                let iparams = saved_iparams(dir, &definition)?;
+                install(store.as_ref(), &account, app_id, &definition, iparams).await?
+            }
+        };
+        let app_name = crate::validate::app_name(dir, &definition);
+        let urls = Urls {
+            public: public_url.trim_end_matches('/').to_owned(),
+            app_name: app_name.clone(),
+            target: runner.target_url(&installation),
+        };
+        let workspace = Workspace {
+            dir: dir.to_owned(),
+            app_name,
+            urls,
+            runner,
+            account,
+            installation_id: installation.id.clone(),
+            current: Mutex::new(Current {
+                fingerprint: 0,
+                app_id: installation.app_id.clone(),
+                definition: definition.clone(),
+                problems: Vec::new(),
+            }),
+        };
+        // An earlier run may have installed other files: take these.
+        workspace.take(packed, fingerprint).await?;
+        Ok(workspace)
+    }
+
+    /// The installed version, after taking any edit made since the last look.
+    pub async fn current(&self) -> anyhow::Result<Current> {
+        let mut current = self.current.lock().await;
+        let now = fingerprint(&self.dir);
+        if now != current.fingerprint {
+            let dir = self.dir.clone();
+            let packed = tokio::task::spawn_blocking(move || app_dir::pack(&dir)).await??;
+            *current = self.switch(&current, packed, now).await?;
+        }
+        Ok(current.clone())
+    }
+
+    /// The installation as stored now (its iparams may have changed).
+    pub async fn installation(&self) -> anyhow::Result<Arc<Installation>> {
+        let store = &self.runner.platform().store;
+        let installation = store
+            .installation(&self.installation_id)
+            .await?
+            .context("the dev installation is gone from .weir/")?;
+        Ok(Arc::new(installation))
+    }
+
+    /// The iparams form's values: the saved ones, else the app's defaults.
+    pub async fn iparam_values(&self) -> anyhow::Result<Map<String, Value>> {
+        let installation = self.installation().await?;
+        let mut values = installation.iparams.public.clone();
+        values.extend(installation.iparams.secure.clone());
+        Ok(values)
+    }
+
+    /// Checks the values against the app's iparams, then saves them in `.weir/` and in
+    /// the installation. `Err(message)` names the field at fault.
+    pub async fn save_iparams(
+        &self,
+        values: Map<String, Value>,
+    ) -> anyhow::Result<Result<(), String>> {
+        let current = self.current().await?;
+        let iparams = match Iparams::from_given(&current.definition.iparams, values.clone()) {
+            Ok(iparams) => iparams,
+            Err(invalid) => return Ok(Err(invalid.0)),
+        };
+        let file = state_dir(&self.dir).join(IPARAMS_FILE);
+        std::fs::write(&file, serde_json::to_vec_pretty(&values)?)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        let store = &self.runner.platform().store;
+        store
+            .set_iparams(&self.installation_id, &iparams, weir_core::now())
+            .await?;
+        Ok(Ok(()))
+    }
+
+    async fn take(&self, packed: Packed, fingerprint: u64) -> anyhow::Result<()> {
+        let mut current = self.current.lock().await;
+        *current = self.switch(&current, packed, fingerprint).await?;
+        Ok(())
+    }
+
+    /// Moves the installation to the version `packed` holds, unless it has problems (then
+    /// they are kept to be shown) or is the version installed.
+    async fn switch(
+        &self,
+        from: &Current,
+        packed: Packed,
+        fingerprint: u64,
+    ) -> anyhow::Result<Current> {
+        let store = self.runner.platform().store.clone();
+        let definition = match (&packed.definition, packed.problems.is_empty()) {
+            (Some(definition), true) => Arc::new(definition.clone()),
+            _ => {
+                tracing::warn!(
+                    problems = packed.problems.len(),
+                    "the app has problems; the last good version keeps running (see the simulator page)"
+                );
+                return Ok(Current {
+                    fingerprint,
+                    problems: packed.problems,
+                    ..from.clone()
+                });
+            }
+        };
+        let sha = weir_core::sha256_hex(&packed.zip);
+        let installed = store.app(&from.app_id).await?;
+        let app_id = match installed {
+            Some(app) if app.package_sha256 == sha => from.app_id.clone(),
+            _ => {
+                let to = insert_version(store.as_ref(), &self.dir, &packed, &definition).await?;
+                let at = weir_core::now();
+                store
+                    .switch_app(&self.installation_id, &from.app_id, &to, at)
+                    .await
+                    .context("cannot move the dev installation to the edited app")?;
+                tracing::info!(app = %to, "the app changed; the next event runs the new code");
+                to
+            }
+        };
+        Ok(Current {
+            fingerprint,
+            app_id,
+            definition,
+            problems: Vec::new(),
+        })
+    }
+}
+
+/// The URLs `weir dev` prints and its pages show.
+pub struct Urls {
+    public: String,
+    app_name: String,
+    /// The installation's target URL, for external events.
+    pub target: String,
+}
+
+impl Urls {
+    pub fn simulator(&self) -> String {
+        format!("{}/web/test", self.public)
+    }
+
+    pub fn iparams(&self) -> String {
+        format!("{}/custom_configs", self.public)
+    }
+
+    /// `(key, url)` of each of the app's global webhooks: by the app's name rather than
+    /// a version's id, so they hold across edits (`routes::keep_in_step`).
+    pub fn global_webhooks(&self, definition: &AppDefinition) -> Vec<(String, String)> {
+        let url = |key: &str| format!("{}/in/global/{}/{key}", self.public, self.app_name);
+        let webhooks = definition.global_webhooks.iter();
+        webhooks.map(|w| (w.key.clone(), url(&w.key))).collect()
+    }
+}
+
+/// `.weir/` in the app folder: the SQLite database, the admin token, the iparams.
+pub fn state_dir(dir: &Path) -> PathBuf {
+    dir.join(".weir")
+}
+
+/// The account the dev installation lives in, made on the first run. Its product is the
+/// app's first product, so its events look like that product's.
+async fn dev_account(store: &dyn Store, definition: &AppDefinition) -> anyhow::Result<Account> {
+    let id = AccountId::parse(ACCOUNT_ID)?;
+    if let Some(account) = store.account(&id).await? {
+        return Ok(account);
+    }
+    let product = definition
+        .scopes
+        .iter()
+        .map(|scope| scope.name.as_str())
+        .find(|name| weir_core::catalogue::products().contains(name))
+        .unwrap_or("freshdesk");
+    let now = weir_core::now();
+    let account = Account {
+        id,
+        domain: Domain::parse(&format!("{ACCOUNT_ID}.{product}.localhost"))?,
+        region: Region::US,
+        product: Product::parse(product)?,
+        departments: Departments::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_account(&account).await?;
+    Ok(account)
+}
+
+/// The dev installation: active at once. `onAppInstall` is not run here; the developer
+/// runs it from the simulator, as with `fdk run`.
+async fn install(
+    store: &dyn Store,
+    account: &Account,
+    app_id: AppId,
+    definition: &AppDefinition,
+    iparams: Iparams,
+) -> anyhow::Result<Installation> {
+    let app = store
+        .app(&app_id)
+        .await?
+        .context("the app just stored is gone")?;
+    let now = weir_core::now();
+    let installation = Installation {
+        id: InstallationId::generate(),
+        account_id: account.id.clone(),
+        app_id,
+        app_name: app.name,
+        status: InstallationStatus::Active,
+        iparams,
+        departments: Departments::default(),
+        scopes: definition.authorisation_scopes.clone(),
+        target_token: weir_core::TargetToken::generate(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_installation(&installation).await?;
+    store
+        .init_setting(INSTALLATION_SETTING, installation.id.as_str())
+        .await?;
+    Ok(installation)
+}
+
+async fn insert_version(
+    store: &dyn Store,
+    dir: &Path,
+    packed: &Packed,
+    definition: &AppDefinition,
+) -> anyhow::Result<AppId> {
+    let name = match &definition.name {
+        Some(name) => name.clone(),
+        None => weir_core::AppName::parse(&crate::validate::app_name(dir, definition))?,
+    };
+    let app = store
+        .insert_app(NewApp {
+            id: AppId::generate(),
+            name,
+            platform_version: definition.platform_version.map(|v| v.as_str().to_owned()),
+            package_sha256: weir_core::sha256_hex(&packed.zip),
+            package: packed.zip.clone(),
+            subscriptions: definition.product_subscriptions(),
+            created_at: weir_core::now(),
+        })
+        .await?;
+    Ok(app.id)
+}
+
+/// The values saved by the iparams form, checked when they can be: a required iparam
+/// not filled in yet leaves the values as saved (the form says what is missing).
+fn saved_iparams(dir: &Path, definition: &AppDefinition) -> anyhow::Result<Iparams> {
+    let file = state_dir(dir).join(IPARAMS_FILE);
+    let saved: Map<String, Value> = match std::fs::read(&file) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a JSON object", file.display()))?,
+        Err(_) => Map::new(),
+    };
+    if let Ok(iparams) = Iparams::from_given(&definition.iparams, saved.clone()) {
+        return Ok(iparams);
+    }
+    let is_secure = |name: &str| {
+        definition
+            .iparams
+            .iter()
+            .any(|s| s.secure && s.name == name)
+    };
+    let (secure, public) = saved.into_iter().partition(|(name, _)| is_secure(name));
+    Ok(Iparams { public, secure })
+}
+
+/// A hash of every app file's path, size and modification time: cheap enough to take
+/// before every event, so an edit is never missed.
+fn fingerprint(dir: &Path) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    walk(dir, dir, &mut hasher);
+    hasher.finish()
+}
+
+fn walk(root: &Path, dir: &Path, hasher: &mut DefaultHasher) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        if metadata.is_dir() {
+            if !NOT_THE_APP.iter().any(|skipped| name == *skipped) {
+                walk(root, &entry.path(), hasher);
+            }
+            continue;
+        }
+        entry.path().strip_prefix(root).ok().hash(hasher);
+        metadata.len().hash(hasher);
+        metadata.modified().ok().hash(hasher);
+    }
+}
