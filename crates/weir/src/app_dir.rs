@@ -10,7 +10,7 @@ use weir_core::{AppDefinition, MAX_PACKAGE_BYTES, Package, PackageLimits, Packag
 
 /// Folders at the app's root that are never part of a package: build output, local
 /// state, tooling. `node_modules` is left out wherever it is (but see `add_dependencies`).
-const LEFT_OUT_AT_ROOT: &[&str] = &["dist", "coverage", ".weir", ".fdk", ".git"];
+pub(crate) const LEFT_OUT_AT_ROOT: &[&str] = &["dist", "coverage", ".weir", ".fdk", ".git"];
 const NODE_MODULES_DIR: &str = "node_modules";
 const NODE_MODULES: &str = "server/node_modules/";
 

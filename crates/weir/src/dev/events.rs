@@ -6,6 +6,9 @@ use serde::Serialize;
 use weir_core::AppDefinition;
 use weir_core::catalogue::{EXTERNAL_EVENT, LIFECYCLE_EVENTS, SCHEDULED_EVENT};
 
+/// The 3.x module of app events, with no product events of its own.
+const COMMON: &str = "common";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -33,9 +36,12 @@ pub fn kind_of(event: &str) -> Kind {
     }
 }
 
-/// The scopes (products, or modules) the simulator offers, in manifest order.
+/// The scopes (products, or modules) the simulator offers, in manifest order but with
+/// 3.x's `common` last: the page opens on the first, which should have product events.
 pub fn products(app: &AppDefinition) -> Vec<String> {
-    app.scopes.iter().map(|scope| scope.name.clone()).collect()
+    let mut names: Vec<String> = app.scopes.iter().map(|scope| scope.name.clone()).collect();
+    names.sort_by_key(|name| name == COMMON);
+    names
 }
 
 /// The events of `product` first, then the app events (lifecycle, external, scheduled)

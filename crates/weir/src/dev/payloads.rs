@@ -11,6 +11,7 @@ use weir_core::{Account, AppDefinition, EventId, Installation, ProductEvent};
 use weir_engine::envelope;
 
 use super::events::Kind;
+use super::workspace::product_of_scope;
 
 const TEST_DATA: &str = "server/test_data";
 
@@ -111,6 +112,8 @@ pub fn default(
 ) -> Value {
     let mut payload = match kind {
         Kind::Product => {
+            // A 3.x module's events are its product's, with that product's samples.
+            let product = product_of_scope(product).unwrap_or(account.product.as_str());
             let body = weir_core::payloads::sample(product, event)
                 .unwrap_or_else(|| json!({"event": event, "data": {}}));
             let posted = ProductEvent {

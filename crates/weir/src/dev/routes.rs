@@ -2,6 +2,7 @@
 //! `/web/test` and the iparams form at `/custom_configs`. No authentication: `weir dev`
 //! listens on loopback only, for the developer at this machine.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use axum::Json;
@@ -14,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use weir_core::{InvocationFilter, PackageProblem};
+use weir_core::{InvocationFilter, InvocationRecord, PackageProblem};
 use weir_store::PageRequest;
 
 use super::events::{self, Kind};
@@ -268,13 +269,31 @@ async fn activity(
     Query(limit): Query<Limit>,
 ) -> Result<Json<Value>, DevError> {
     let limit = limit.limit.unwrap_or(20).clamp(1, 100);
+    // Records are listed oldest first: look back a minute, then further while that holds
+    // too few, so that a busy target URL does not make every look read the whole day.
+    let mut latest = Vec::new();
+    for minutes in [1, 60, 24 * 60] {
+        latest = runs_since(&workspace, minutes, limit).await?;
+        if latest.len() == limit {
+            break;
+        }
+    }
+    latest.reverse();
+    Ok(Json(json!({"invocations": latest})))
+}
+
+/// The last `limit` runs of the past `minutes`, oldest first.
+async fn runs_since(
+    workspace: &Workspace,
+    minutes: i64,
+    limit: usize,
+) -> Result<Vec<InvocationRecord>, DevError> {
     let store = &workspace.runner.platform().store;
     let filter = InvocationFilter {
-        since: Some(weir_core::now() - jiff::SignedDuration::from_hours(24)),
+        since: Some(weir_core::now() - jiff::SignedDuration::from_mins(minutes)),
         ..InvocationFilter::default()
     };
-    // Records come oldest first: read the day's pages and keep the tail.
-    let mut latest = std::collections::VecDeque::with_capacity(limit);
+    let mut latest = VecDeque::with_capacity(limit);
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     loop {
         let found = store
@@ -288,11 +307,9 @@ async fn activity(
         }
         match found.next_after {
             Some(after) => page.after = Some(after),
-            None => break,
+            None => return Ok(latest.into()),
         }
     }
-    let newest_first: Vec<_> = latest.into_iter().rev().collect();
-    Ok(Json(json!({"invocations": newest_first})))
 }
 
 async fn iparams(State(workspace): Shared) -> Result<Json<Value>, DevError> {

@@ -25,8 +25,9 @@ const INSTALLATION_SETTING: &str = "dev_installation";
 const ACCOUNT_ID: &str = "dev";
 /// Where the iparams form saves its values, in `.weir/`.
 const IPARAMS_FILE: &str = "iparams.json";
-/// Folders whose files are not the app's: edits there need no reload.
-const NOT_THE_APP: &[&str] = &[".weir", ".fdk", ".git", "dist", "coverage", "node_modules"];
+/// Installed npm packages: edits there are not looked for (a restart takes them), as
+/// walking them before every request would cost more than an edit there is worth.
+const NODE_MODULES: &str = "node_modules";
 
 pub struct Workspace {
     pub dir: PathBuf,
@@ -254,8 +255,7 @@ async fn dev_account(store: &dyn Store, definition: &AppDefinition) -> anyhow::R
     let product = definition
         .scopes
         .iter()
-        .map(|scope| scope.name.as_str())
-        .find(|name| weir_core::catalogue::products().contains(name))
+        .find_map(|scope| product_of_scope(&scope.name))
         .unwrap_or("freshdesk");
     let now = weir_core::now();
     let account = Account {
@@ -269,6 +269,16 @@ async fn dev_account(store: &dyn Store, definition: &AppDefinition) -> anyhow::R
     };
     store.insert_account(&account).await?;
     Ok(account)
+}
+
+/// The product whose events a scope holds: a 2.x scope is a product; a 3.x module's
+/// events come from a product (`deal` from Freshsales); `common` has none.
+pub fn product_of_scope(scope: &str) -> Option<&str> {
+    use weir_core::catalogue::{module_products, products};
+    match products().contains(&scope) {
+        true => Some(scope),
+        false => module_products(scope).first().copied(),
+    }
 }
 
 /// The dev installation: active at once. `onAppInstall` is not run here; the developer
@@ -371,7 +381,10 @@ fn walk(root: &Path, dir: &Path, hasher: &mut DefaultHasher) {
             continue;
         };
         if metadata.is_dir() {
-            if !NOT_THE_APP.iter().any(|skipped| name == *skipped) {
+            // As `weir pack` leaves folders out: build output and state at the root only.
+            let left_out = (dir == root && app_dir::LEFT_OUT_AT_ROOT.iter().any(|l| name == *l))
+                || name == NODE_MODULES;
+            if !left_out {
                 walk(root, &entry.path(), hasher);
             }
             continue;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use weir_testkit::TempDir;
+pub mod dev_server;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 

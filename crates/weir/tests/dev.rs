@@ -1,0 +1,935 @@
+//! `weir dev` as a developer uses it: the real binary on an app folder, its simulator API,
+//! its target URL, edits without restarts, and state kept in `.weir/` across restarts.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::dev_server::{DevServer, weir_dev_output};
+use weir_testkit::{FakeThirdParty, TempDir, json_reply};
+
+fn write(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// A Freshdesk app (platform 2.3) with a product event, the external event and the
+/// scheduled event, allowed to call `https://api.thirdparty.test`.
+const DESK_MANIFEST: &str = r#"{
+  "platform-version": "2.3",
+  "whitelisted-domains": ["https://api.thirdparty.test"],
+  "product": {"freshdesk": {"events": {
+    "onTicketCreate": {"handler": "onTicketCreateHandler"},
+    "onExternalEvent": {"handler": "onExternalEventHandler"},
+    "onScheduledEvent": {"handler": "onScheduledEventHandler"}
+  }}}
+}"#;
+
+/// The desk app in a new folder, with this `server/server.js`.
+fn desk_app(server_js: &str) -> TempDir {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            ("manifest.json", DESK_MANIFEST),
+            ("server/server.js", server_js),
+        ],
+    );
+    dir
+}
+
+/// The desk app's handlers: `onTicketCreate` remembers `data.remember` in `$db`, or
+/// recalls it when the payload has none; `onExternalEvent` keeps what the third party
+/// sent under `last-external`.
+const REMEMBERING: &str = r#"
+exports = {
+  onTicketCreateHandler: async function (payload) {
+    if (payload.data && payload.data.remember !== undefined) {
+      await $db.set('remembered', { value: payload.data.remember });
+      console.log('remembered', payload.data.remember);
+    } else {
+      const saved = await $db.get('remembered');
+      console.log('recalled', JSON.stringify(saved));
+    }
+  },
+  onExternalEventHandler: async function (payload) {
+    await $db.set('last-external', { data: payload.data });
+    console.log('external', payload.data.issue);
+  },
+  onScheduledEventHandler: async function () {
+    const saved = await $db.get('last-external');
+    console.log('scheduled saw', JSON.stringify(saved));
+  },
+};
+"#;
+
+/// The texts of a run's console lines.
+fn console(run: &Value) -> Vec<String> {
+    run["console"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no console: {run}"))
+        .iter()
+        .map(|line| line["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `GET /web/api/activity` until one of its runs satisfies `found`; returns that run.
+async fn activity_until(server: &DevServer, found: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = server.get("/web/api/activity").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let runs = reply.body["invocations"].as_array().unwrap();
+        if let Some(run) = runs.iter().find(|run| found(run)) {
+            return run.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no such run in the activity: {}",
+            reply.body
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_to_the_target_url_runs_on_external_event() {
+    let dir = desk_app(REMEMBERING);
+    let server = DevServer::start(dir.path()).await;
+    let printed = server.target_url();
+    assert!(
+        printed.starts_with(&format!(
+            "http://localhost:{}/in/",
+            server.base.rsplit(':').next().unwrap()
+        )),
+        "{printed} (listening on {})",
+        server.base
+    );
+    let app = server.get("/web/api/app").await;
+    assert_eq!(app.body["target_url"], printed.as_str(), "{}", app.body);
+
+    let sent = server
+        .post_raw(
+            &server.target_path(),
+            "application/json",
+            r#"{"issue": "FD-7"}"#,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+
+    let run = activity_until(&server, |run| run["event"] == "onExternalEvent").await;
+    assert_eq!(run["status"], "success", "{run}");
+    assert_eq!(run["handler"], "onExternalEventHandler", "{run}");
+    assert_eq!(console(&run), ["external FD-7"], "{run}");
+
+    // What the handler kept in $db, as another handler reads it.
+    let scheduled = server
+        .simulate("onScheduledEvent", json!({"data": {}}))
+        .await;
+    assert_eq!(scheduled["ok"], true, "{scheduled}");
+    assert_eq!(
+        console(&scheduled),
+        [r#"scheduled saw {"data":{"issue":"FD-7"}}"#],
+        "{scheduled}"
+    );
+    // The simulated run is in the activity too, newest first.
+    let activity = server.get("/web/api/activity").await.body;
+    let events: Vec<&str> = activity["invocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["onScheduledEvent", "onExternalEvent"],
+        "{activity}"
+    );
+    server.stop().await;
+}
+
+/// Handlers that log `version` when run.
+fn versioned(version: &str) -> String {
+    format!(
+        "exports = {{
+  onTicketCreateHandler: function () {{ console.log('{version}'); }},
+  onExternalEventHandler: function (payload) {{ console.log('{version}', payload.data.n); }},
+  onScheduledEventHandler: function () {{}},
+}};
+"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_takes_effect_at_once_and_a_broken_one_keeps_the_last_good_version() {
+    let dir = desk_app(&versioned("v1"));
+    let server_js = dir.path().join("server/server.js");
+    let server = DevServer::start(dir.path()).await;
+    let first = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(console(&first), ["v1"], "{first}");
+
+    std::fs::write(&server_js, versioned("v2")).unwrap();
+    let second = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(
+        console(&second),
+        ["v2"],
+        "the edit is taken at once: {second}"
+    );
+    // Real traffic runs the edited code too.
+    let sent = server
+        .post_raw(&server.target_path(), "application/json", r#"{"n": 1}"#)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let run = activity_until(&server, |run| run["event"] == "onExternalEvent").await;
+    assert_eq!(console(&run), ["v2 1"], "{run}");
+
+    // A syntax error: the last good version keeps running, and the app shows why.
+    std::fs::write(
+        &server_js,
+        "exports = { onTicketCreateHandler: function () { return ( } };",
+    )
+    .unwrap();
+    let meanwhile = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(meanwhile["ok"], true, "{meanwhile}");
+    assert_eq!(console(&meanwhile), ["v2"], "{meanwhile}");
+    let app = server.get("/web/api/app").await.body;
+    let problems = app["problems"].as_array().unwrap();
+    assert!(!problems.is_empty(), "{app}");
+    assert!(
+        problems.iter().all(|p| p["file"] == "server/server.js"),
+        "{app}"
+    );
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("syntax error"),
+        "{app}"
+    );
+
+    // Fixed: the new version runs and the problems are gone.
+    std::fs::write(&server_js, versioned("v3 fixed")).unwrap();
+    let fixed = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(console(&fixed), ["v3 fixed"], "{fixed}");
+    let app = server.get("/web/api/app").await.body;
+    assert_eq!(app["problems"], json!([]), "{app}");
+    server.stop().await;
+
+    // An edit made while weir dev was not running is taken when it starts.
+    std::fs::write(&server_js, versioned("v4 offline")).unwrap();
+    let server = DevServer::start(dir.path()).await;
+    let restarted = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(console(&restarted), ["v4 offline"], "{restarted}");
+    server.stop().await;
+}
+
+/// `server/lib/dist/` is part of the app (`weir pack` keeps it: only the app folder's own
+/// `dist/` is left out), so an edit there must be taken like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_in_a_nested_dist_folder_is_taken_too() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            ("manifest.json", DESK_MANIFEST),
+            (
+                "server/server.js",
+                "var helpers = require('./lib/dist/helpers');
+exports = {
+  onTicketCreateHandler: function () { console.log(helpers.version); },
+  onExternalEventHandler: function () {},
+  onScheduledEventHandler: function () {},
+};",
+            ),
+            ("server/lib/dist/helpers.js", "exports.version = 'h1';"),
+        ],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let first = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(console(&first), ["h1"], "{first}");
+    std::fs::write(
+        dir.path().join("server/lib/dist/helpers.js"),
+        "exports.version = 'h2 edited';",
+    )
+    .unwrap();
+    let second = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(console(&second), ["h2 edited"], "{second}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_and_the_target_url_survive_a_restart() {
+    let dir = desk_app(REMEMBERING);
+    let first = DevServer::start(dir.path()).await;
+    let target = first.target_url();
+    let set = first
+        .simulate("onTicketCreate", json!({"data": {"remember": 42}}))
+        .await;
+    assert_eq!(set["ok"], true, "{set}");
+    assert_eq!(console(&set), ["remembered 42"], "{set}");
+    first.stop().await;
+    assert!(dir.path().join(".weir").is_dir());
+
+    // Started again (this time behind a tunnel): the same installation, so the same
+    // token, under the public URL given.
+    let token = target.rsplit('/').next().unwrap();
+    let second =
+        DevServer::start_with(dir.path(), &["--public-url", "https://tunnel.example.dev"]).await;
+    assert_eq!(
+        second.target_url(),
+        format!("https://tunnel.example.dev/in/{token}"),
+        "{:?}",
+        second.printed
+    );
+    assert_eq!(
+        second.printed_value("simulator").as_deref(),
+        Some("https://tunnel.example.dev/web/test"),
+        "{:?}",
+        second.printed
+    );
+    let got = second.simulate("onTicketCreate", json!({"data": {}})).await;
+    assert_eq!(got["ok"], true, "{got}");
+    assert_eq!(console(&got), [r#"recalled {"value":42}"#], "{got}");
+    // The target URL still reaches the installation.
+    let sent = second
+        .post_raw(
+            &second.target_path(),
+            "application/json",
+            r#"{"issue": "after-restart"}"#,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let run = activity_until(&second, |run| run["event"] == "onExternalEvent").await;
+    assert_eq!(console(&run), ["external after-restart"], "{run}");
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_shows_outbound_requests_db_changes_and_errors() {
+    let third_party = FakeThirdParty::start(|_| json_reply(200, json!({"id": 7}))).await;
+    let dir = desk_app(
+        r#"
+exports = {
+  onTicketCreateHandler: async function (payload) {
+    const id = payload.data.ticket.id;
+    await $db.set('ticket-' + id, { synced: true });
+    const answer = await $request.post('https://api.thirdparty.test/tickets',
+      { json: { id: id } });
+    console.log('third party said', answer.status);
+  },
+  onExternalEventHandler: function () {
+    throw new Error('boom from the handler');
+  },
+  onScheduledEventHandler: function () {},
+};
+"#,
+    );
+    let host_override = format!("api.thirdparty.test={}", third_party.address);
+    let server = DevServer::start_with(dir.path(), &["--host-override", &host_override]).await;
+
+    let run = server
+        .simulate("onTicketCreate", json!({"data": {"ticket": {"id": 5}}}))
+        .await;
+    assert_eq!(run["ok"], true, "{run}");
+    assert_eq!(run["status"], "success", "{run}");
+    assert_eq!(run["handler"], "onTicketCreateHandler", "{run}");
+    assert_eq!(console(&run), ["third party said 200"], "{run}");
+    let requests = run["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1, "{run}");
+    assert_eq!(requests[0]["call"], "request.url", "{run}");
+    assert_eq!(
+        requests[0]["summary"], "POST https://api.thirdparty.test/tickets",
+        "{run}"
+    );
+    assert_eq!(requests[0]["status"], 200, "{run}");
+    assert_eq!(requests[0]["error"], Value::Null, "{run}");
+    assert_eq!(
+        run["db_changes"],
+        json!([{"op": "set", "key": "ticket-5", "value": {"synced": true}}]),
+        "{run}"
+    );
+    assert!(
+        run["invocation_id"].as_str().unwrap().starts_with("inv_"),
+        "{run}"
+    );
+    let received = third_party.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].method, "POST");
+    assert_eq!(received[0].path, "/tickets");
+    assert_eq!(
+        serde_json::from_str::<Value>(&received[0].body).unwrap(),
+        json!({"id": 5})
+    );
+
+    // A handler that throws: a 200 telling of the failure.
+    let failed = server
+        .simulate("onExternalEvent", json!({"data": {}}))
+        .await;
+    assert_eq!(failed["ok"], false, "{failed}");
+    assert_eq!(failed["status"], "error", "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("boom from the handler"),
+        "{failed}"
+    );
+    assert_eq!(failed["requests"], json!([]), "{failed}");
+    assert_eq!(failed["db_changes"], json!([]), "{failed}");
+
+    // Bad requests are not runs.
+    let unknown = server
+        .post_json(
+            "/web/simulate",
+            json!({"event": "onDealCreate", "payload": {}}),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+    assert!(
+        unknown.message().contains("onDealCreate"),
+        "{}",
+        unknown.body
+    );
+    let not_an_object = server
+        .post_json(
+            "/web/simulate",
+            json!({"event": "onTicketCreate", "payload": [1]}),
+        )
+        .await;
+    assert_eq!(
+        not_an_object.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        not_an_object.body
+    );
+    assert!(
+        not_an_object.message().contains("JSON object"),
+        "{}",
+        not_an_object.body
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_come_from_flat_test_data_else_the_default_and_save_and_reset_write_the_file() {
+    let dir = desk_app(REMEMBERING);
+    let ticket = json!({"data": {"ticket": {"id": 11, "subject": "from test_data"}}});
+    write(
+        dir.path(),
+        &[("server/test_data/onTicketCreate.json", &ticket.to_string())],
+    );
+    let server = DevServer::start(dir.path()).await;
+
+    let found = server
+        .get("/web/events/onTicketCreate?product=freshdesk")
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(found.body["source"], "test_data", "{}", found.body);
+    assert_eq!(found.body["payload"], ticket, "{}", found.body);
+    assert_eq!(found.body["path"], "server/test_data/onTicketCreate.json");
+    assert_eq!(found.body["product"], "freshdesk");
+
+    // No file: the built-in default, without iparams; Save would write the flat file.
+    let default = server.get("/web/events/onExternalEvent").await;
+    assert_eq!(default.status, StatusCode::OK, "{}", default.body);
+    assert_eq!(default.body["source"], "default", "{}", default.body);
+    assert_eq!(
+        default.body["path"],
+        "server/test_data/onExternalEvent.json"
+    );
+    let payload = &default.body["payload"];
+    assert_eq!(payload["event"], "onExternalEvent", "{payload}");
+    assert_eq!(payload["account_id"], "dev", "{payload}");
+    assert!(payload["data"].is_object(), "{payload}");
+    assert!(payload.get("iparams").is_none(), "{payload}");
+
+    // Save writes the file, which is then what the simulator reads.
+    let mine = json!({"data": {"issue": "saved-one"}, "headers": {"x-kind": "test"}});
+    let saved = server
+        .post_json(
+            "/web/events/onExternalEvent?product=freshdesk",
+            mine.clone(),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["path"], "server/test_data/onExternalEvent.json");
+    assert_eq!(
+        read_json(&dir.path().join("server/test_data/onExternalEvent.json")),
+        mine
+    );
+    let again = server.get("/web/events/onExternalEvent").await.body;
+    assert_eq!(again["source"], "test_data", "{again}");
+    assert_eq!(again["payload"], mine, "{again}");
+
+    // Reset writes the default over the file.
+    let reset = server
+        .post_raw(
+            "/web/events/reset/onTicketCreate?product=freshdesk",
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(reset.body["path"], "server/test_data/onTicketCreate.json");
+    assert_eq!(
+        reset.body["payload"]["event"], "onTicketCreate",
+        "{}",
+        reset.body
+    );
+    assert_ne!(reset.body["payload"], ticket);
+    assert_eq!(
+        read_json(&dir.path().join("server/test_data/onTicketCreate.json")),
+        reset.body["payload"]
+    );
+
+    // A body that is not JSON: a 400 saying where, and the file is left alone.
+    let broken = server
+        .post_raw(
+            "/web/events/onExternalEvent?product=freshdesk",
+            "application/json",
+            "{\n  \"data\": {\"issue\": }\n}",
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST, "{}", broken.body);
+    assert!(
+        broken.message().contains("line 2 column"),
+        "{}",
+        broken.body
+    );
+    assert_eq!(
+        read_json(&dir.path().join("server/test_data/onExternalEvent.json")),
+        mine
+    );
+    let not_an_object = server
+        .post_raw("/web/events/onExternalEvent", "application/json", "[1, 2]")
+        .await;
+    assert_eq!(
+        not_an_object.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        not_an_object.body
+    );
+
+    // Events the app has no handler for, and products it does not declare.
+    for path in [
+        "/web/events/onDealCreate?product=freshdesk",
+        "/web/events/onNothingAtAll",
+    ] {
+        let unknown = server.get(path).await;
+        assert_eq!(
+            unknown.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            unknown.body
+        );
+        let event = path
+            .trim_start_matches("/web/events/")
+            .split('?')
+            .next()
+            .unwrap();
+        assert!(
+            unknown.message().contains(event) && unknown.message().contains("no handler"),
+            "{path}: {}",
+            unknown.body
+        );
+    }
+    let unknown_save = server
+        .post_json("/web/events/onNothingAtAll", json!({}))
+        .await;
+    assert_eq!(
+        unknown_save.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        unknown_save.body
+    );
+    assert!(
+        !dir.path()
+            .join("server/test_data/onNothingAtAll.json")
+            .exists()
+    );
+    let other_product = server
+        .get("/web/events/onTicketCreate?product=freshsales")
+        .await;
+    assert_eq!(
+        other_product.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        other_product.body
+    );
+    assert!(
+        other_product.message().contains("freshsales"),
+        "{}",
+        other_product.body
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_of_an_omni_app_are_per_product() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {
+                    "freshdesk": {"events": {"onTicketCreate": {"handler": "ticket"}}},
+                    "freshsales": {"events": {
+                        "onContactCreate": {"handler": "contact"},
+                        "onDealCreate": {"handler": "deal"}}}}}"#,
+            ),
+            (
+                "server/server.js",
+                "exports = { ticket: function () {}, contact: function (p) { console.log(p.data.contact.id); }, deal: function () {} };",
+            ),
+            (
+                "server/test_data/freshsales/onContactCreate.json",
+                r#"{"data": {"contact": {"id": 31}}}"#,
+            ),
+        ],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let app = server.get("/web/api/app").await.body;
+    assert_eq!(app["products"], json!(["freshdesk", "freshsales"]), "{app}");
+
+    let contact = server
+        .get("/web/events/onContactCreate?product=freshsales")
+        .await
+        .body;
+    assert_eq!(contact["source"], "test_data", "{contact}");
+    assert_eq!(
+        contact["path"],
+        "server/test_data/freshsales/onContactCreate.json"
+    );
+    assert_eq!(contact["payload"]["data"]["contact"]["id"], 31, "{contact}");
+
+    // The product's sample when there is no file; Save would write the product's folder.
+    let deal = server
+        .get("/web/events/onDealCreate?product=freshsales")
+        .await
+        .body;
+    assert_eq!(deal["source"], "default", "{deal}");
+    assert_eq!(
+        deal["path"],
+        "server/test_data/freshsales/onDealCreate.json"
+    );
+    let data = deal["payload"]["data"].as_object().unwrap();
+    assert!(!data.is_empty(), "freshsales has a built-in sample: {deal}");
+
+    // freshdesk has no onContactCreate here.
+    let elsewhere = server
+        .get("/web/events/onContactCreate?product=freshdesk")
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        elsewhere.body
+    );
+
+    let saved = server
+        .post_json(
+            "/web/events/onTicketCreate?product=freshdesk",
+            json!({"data": {"ticket": {"id": 1}}}),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(
+        saved.body["path"],
+        "server/test_data/freshdesk/onTicketCreate.json"
+    );
+    assert_eq!(
+        read_json(
+            &dir.path()
+                .join("server/test_data/freshdesk/onTicketCreate.json")
+        ),
+        json!({"data": {"ticket": {"id": 1}}})
+    );
+
+    let simulated = server
+        .post_json(
+            "/web/simulate",
+            json!({"event": "onContactCreate", "product": "freshsales", "payload": contact["payload"]}),
+        )
+        .await;
+    assert_eq!(simulated.status, StatusCode::OK, "{}", simulated.body);
+    assert_eq!(console(&simulated.body), ["31"], "{}", simulated.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_of_a_3x_app_read_common_for_app_events() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "3.0", "modules": {
+                    "common": {"events": {"onAppInstall": {"handler": "onAppInstallHandler"}}},
+                    "support_ticket": {"events": {"onTicketCreate": {"handler": "onTicketCreateHandler"}}}}}"#,
+            ),
+            (
+                "server/server.js",
+                "exports = { onAppInstallHandler: function (p) { console.log(p.data.from); renderData(); }, onTicketCreateHandler: function () {} };",
+            ),
+            (
+                "server/test_data/common/onAppInstall.json",
+                r#"{"data": {"from": "common"}}"#,
+            ),
+        ],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let install = server
+        .get("/web/events/onAppInstall?product=support_ticket")
+        .await
+        .body;
+    assert_eq!(install["source"], "test_data", "{install}");
+    assert_eq!(install["path"], "server/test_data/common/onAppInstall.json");
+    assert_eq!(install["payload"], json!({"data": {"from": "common"}}));
+
+    let ticket = server
+        .get("/web/events/onTicketCreate?product=support_ticket")
+        .await
+        .body;
+    assert_eq!(ticket["source"], "default", "{ticket}");
+    assert_eq!(
+        ticket["path"],
+        "server/test_data/support_ticket/onTicketCreate.json"
+    );
+
+    let simulated = server
+        .post_json(
+            "/web/simulate",
+            json!({"event": "onAppInstall", "product": "support_ticket", "payload": install["payload"]}),
+        )
+        .await;
+    assert_eq!(simulated.status, StatusCode::OK, "{}", simulated.body);
+    assert_eq!(simulated.body["ok"], true, "{}", simulated.body);
+    assert_eq!(console(&simulated.body), ["common"], "{}", simulated.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iparams_are_checked_saved_in_dot_weir_and_seen_by_handlers() {
+    let dir = desk_app(
+        "exports = {
+  onTicketCreateHandler: function (payload) { console.log(JSON.stringify(payload.iparams)); },
+  onExternalEventHandler: function () {},
+  onScheduledEventHandler: function () {},
+};",
+    );
+    write(
+        dir.path(),
+        &[(
+            "config/iparams.json",
+            r#"{"api_key": {"display_name": "API key", "type": "text", "required": true, "secure": true},
+                "subdomain": {"display_name": "Subdomain", "type": "text"}}"#,
+        )],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let form = server.get("/web/api/iparams").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let fields: Vec<(&str, bool, bool)> = form.body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap(),
+                f["required"].as_bool().unwrap(),
+                f["secure"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [("api_key", true, true), ("subdomain", false, false)],
+        "{}",
+        form.body
+    );
+
+    let missing = server
+        .post_json("/web/api/iparams", json!({"values": {"subdomain": "acme"}}))
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.body
+    );
+    assert!(
+        missing.message().contains("iparams.api_key"),
+        "{}",
+        missing.body
+    );
+    assert!(!dir.path().join(".weir/iparams.json").exists());
+
+    let values = json!({"api_key": "k-123", "subdomain": "acme"});
+    let saved = server
+        .post_json("/web/api/iparams", json!({"values": values}))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["values"], values, "{}", saved.body);
+    assert_eq!(read_json(&dir.path().join(".weir/iparams.json")), values);
+    assert_eq!(server.get("/web/api/iparams").await.body["values"], values);
+
+    let run = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(run["ok"], true, "{run}");
+    let seen: Value = serde_json::from_str(&console(&run)[0]).unwrap();
+    assert_eq!(seen, values, "{run}");
+    server.stop().await;
+}
+
+#[test]
+fn an_invalid_app_is_refused_at_once_with_the_problems_weir_validate_prints() {
+    let broken_json = TempDir::new();
+    write(
+        broken_json.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": "#,
+            ),
+            ("server/server.js", "exports = {};"),
+        ],
+    );
+    let broken_js = desk_app("exports = { onTicketCreateHandler: function () { return ( } };");
+    for dir in [broken_json.path(), broken_js.path()] {
+        let started = std::time::Instant::now();
+        let output = weir_dev_output(dir, &[]);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(!stdout.contains("weir listening on"), "{stdout}");
+        let validated = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+            .arg("validate")
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert_eq!(validated.status.code(), Some(1));
+        assert_eq!(
+            stdout,
+            String::from_utf8_lossy(&validated.stdout),
+            "as weir validate"
+        );
+        assert!(
+            stdout.ends_with(&format!("problem(s) found in {}\n", dir.display())),
+            "{stdout}"
+        );
+    }
+    let output = weir_dev_output(broken_json.path(), &[]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("manifest.json "),
+        "{output:?}"
+    );
+    let output = weir_dev_output(broken_js.path(), &[]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("server/server.js 1:"),
+        "{output:?}"
+    );
+}
+
+/// The simulator's page, the iparams form and their assets: embedded, no CDN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_and_their_assets_are_served() {
+    let dir = desk_app(REMEMBERING);
+    let server = DevServer::start(dir.path()).await;
+    for (path, content_type) in [
+        ("/web/test", "text/html"),
+        ("/custom_configs", "text/html"),
+        ("/web/assets/weir.css", "text/css"),
+        ("/web/assets/simulator.js", "text/javascript"),
+        ("/web/assets/custom_configs.js", "text/javascript"),
+    ] {
+        let page = server.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let served = page.headers["content-type"].to_str().unwrap();
+        assert!(served.starts_with(content_type), "{path}: {served}");
+        assert!(!page.body.as_str().unwrap().is_empty(), "{path}");
+    }
+    let missing = server.get("/web/assets/nothing.js").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    server.stop().await;
+}
+
+/// A 3.x app of Freshsales modules runs in a Freshsales-like account and starts from
+/// Freshsales' samples, as a 2.x Freshsales app does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_3x_sales_app_gets_a_sales_account_and_the_sales_samples() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "3.0", "modules": {"common": {},
+                    "deal": {"events": {"onDealCreate": {"handler": "deal"}}}}}"#,
+            ),
+            ("server/server.js", "exports = { deal: function () {} };"),
+        ],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let deal = server.get("/web/events/onDealCreate?product=deal").await;
+    assert_eq!(deal.status, StatusCode::OK, "{}", deal.body);
+    let payload = &deal.body["payload"];
+    assert_eq!(deal.body["source"], "default", "{payload}");
+    let domain = payload["domain"].as_str().unwrap();
+    assert!(!domain.contains("freshdesk"), "{payload}");
+    let data = payload["data"].as_object().unwrap();
+    assert!(!data.is_empty(), "the Freshsales sample: {payload}");
+    server.stop().await;
+}
+
+/// A schedule an app makes fires on time and runs `onScheduledEvent` with its data, as
+/// real traffic (a recurring schedule may start at once; a one-time one only 5 minutes
+/// ahead, as on the platform).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_fires_on_time_and_runs_the_scheduled_event() {
+    let dir = desk_app(
+        r#"
+exports = {
+  onTicketCreateHandler: async function () {
+    const at = new Date(Date.now() + 1500).toISOString();
+    await $schedule.create({ name: 'tick', data: { lap: 1 }, schedule_at: at,
+                             repeat: { time_unit: 'minutes', frequency: 5 } });
+    console.log('scheduled for', at);
+  },
+  onExternalEventHandler: function () {},
+  onScheduledEventHandler: function (payload) {
+    console.log('tick lap', payload.data.lap);
+  },
+};
+"#,
+    );
+    let server = DevServer::start(dir.path()).await;
+    let made = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(made["status"], "success", "{made}");
+    let fired = activity_until(&server, |run| {
+        run["event"] == "onScheduledEvent" && run["status"] == "success"
+    })
+    .await;
+    assert_eq!(fired["console"][0]["text"], "tick lap 1", "{fired}");
+    server.stop().await;
+}
