@@ -933,3 +933,60 @@ exports = {
     assert_eq!(fired["console"][0]["text"], "tick lap 1", "{fired}");
     server.stop().await;
 }
+
+/// Pages of other sites cannot drive the simulator through the developer's browser: a
+/// foreign `Host` (DNS rebinding) or `Origin` is refused, and so is a write that is not
+/// JSON (a cross-site form post); nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_sites_cannot_drive_the_simulator() {
+    let dir = desk_app(REMEMBERING);
+    let server = DevServer::start(dir.path()).await;
+    let client = reqwest::Client::new();
+    let simulate = format!("{}/web/simulate", server.base);
+    let body = r#"{"event": "onTicketCreate", "payload": {"data": {"remember": "evil"}}}"#;
+    let send = |host: Option<&str>, origin: Option<&str>, content_type: &str| {
+        let mut request = client
+            .post(&simulate)
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let rebound = send(Some("evil.example:10001"), None, "application/json")
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    let message = rebound.text().await.unwrap();
+    assert!(message.contains("evil.example:10001"), "{message}");
+    let foreign = send(None, Some("https://evil.example"), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let form = send(None, None, "text/plain").await.unwrap();
+    assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let reset = client
+        .post(format!("{}/web/events/reset/onTicketCreate", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        !dir.path().join("server/test_data").exists(),
+        "nothing written"
+    );
+
+    let activity = server.get("/web/api/activity").await;
+    assert_eq!(activity.body["invocations"], json!([]), "nothing ran");
+    // The page's own requests pass: same host, same origin, JSON.
+    let own_origin = server.base.clone();
+    let own = send(None, Some(&own_origin), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    server.stop().await;
+}

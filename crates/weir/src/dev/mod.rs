@@ -106,7 +106,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
         targets: Default::default(),
         limits: weir_http::Limits::default(),
     };
-    let app = routes::router(workspace.clone())
+    let app = routes::router(workspace.clone(), own_hosts(address.port(), &public_url))
         .merge(weir_http::router(state))
         .layer(axum::middleware::from_fn_with_state(
             workspace.clone(),
@@ -117,6 +117,20 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     println!("weir listening on http://{address}");
     weir_http::serve(listener, app, serve::shutdown_signal()).await?;
     Ok(true)
+}
+
+/// The `Host` values the pages may come under: loopback by name or address, and the
+/// public URL's host (a tunnel's).
+fn own_hosts(port: u16, public_url: &str) -> Vec<String> {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .map(|host| format!("{host}:{port}"))
+        .collect();
+    let after_scheme = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest);
+    hosts.extend(after_scheme.split('/').next().map(str::to_owned));
+    hosts
 }
 
 async fn print_urls(workspace: &Workspace) -> anyhow::Result<()> {

@@ -25,7 +25,9 @@ use super::workspace::Workspace;
 
 type Shared = State<Arc<Workspace>>;
 
-pub fn router(workspace: Arc<Workspace>) -> Router {
+/// The dev routes; `own_hosts` are the `Host` values this server answers to (e.g.
+/// `localhost:10001`), see [`local_only`].
+pub fn router(workspace: Arc<Workspace>, own_hosts: Vec<String>) -> Router {
     Router::new()
         .route("/web/test", get(|| async { Html(PAGE_TEST) }))
         .route("/custom_configs", get(|| async { Html(PAGE_IPARAMS) }))
@@ -37,7 +39,62 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/web/simulate", post(simulate))
         .route("/web/api/activity", get(activity))
         .route("/web/api/iparams", get(iparams).post(save_iparams))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(own_hosts),
+            local_only,
+        ))
         .with_state(workspace)
+}
+
+/// The simulator runs handlers and writes files on request, with no token: only the
+/// developer's own pages may ask. A page of another site could otherwise make the
+/// browser post here (CSRF), or reach us under its own name by DNS rebinding. So the
+/// `Host` must be one of ours, an `Origin`, when sent, too, and every write must be JSON
+/// (a cross-site JSON post needs a CORS preflight, which is never granted here).
+async fn local_only(
+    State(own_hosts): State<Arc<Vec<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let host = text(header::HOST);
+    if !own_hosts.iter().any(|own| own.eq_ignore_ascii_case(host)) {
+        let message = format!(
+            "Host {host:?} is not this server's (use {}); the simulator answers its own pages only",
+            own_hosts.first().map_or("localhost", String::as_str)
+        );
+        return DevError::forbidden(message).into_response();
+    }
+    let origin = text(header::ORIGIN);
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    if !origin.is_empty()
+        && !own_hosts
+            .iter()
+            .any(|own| own.eq_ignore_ascii_case(origin_host))
+    {
+        let message =
+            format!("requests from {origin} are refused: the simulator answers its own pages only");
+        return DevError::forbidden(message).into_response();
+    }
+    let is_json = text(header::CONTENT_TYPE)
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if request.method() == axum::http::Method::POST && !is_json {
+        let message = "Content-Type: the simulator takes application/json";
+        let error = DevError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: message.into(),
+        };
+        return error.into_response();
+    }
+    next.run(request).await
 }
 
 /// Before anything reaches the app: take the edits made since the last request, so the
@@ -389,6 +446,13 @@ impl DevError {
         }
     }
 
+    fn forbidden(message: impl Into<String>) -> Self {
+        DevError {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+        }
+    }
+
     fn internal(error: anyhow::Error) -> Self {
         tracing::error!(error = format!("{error:#}"), "weir dev failed");
         DevError {
@@ -415,6 +479,8 @@ impl IntoResponse for DevError {
         let code = match self.status {
             StatusCode::BAD_REQUEST => "bad_request",
             StatusCode::NOT_FOUND => "not_found",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
             _ => "internal",
         };

@@ -24,8 +24,10 @@ function h(tag, attrs = {}, ...children) {
 
 async function api(method, url, body) {
   const init = { method, headers: { Accept: 'application/json' } };
+  // Every write says JSON, even with no body: the server refuses others, so that a
+  // page on another site cannot post here without a CORS preflight it would fail.
+  if (method !== 'GET') init.headers['Content-Type'] = 'application/json';
   if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
   const res = await fetch(url, init).catch(() => {
