@@ -990,3 +990,79 @@ async fn other_sites_cannot_drive_the_simulator() {
     assert_eq!(own.status(), StatusCode::OK);
     server.stop().await;
 }
+
+/// Copies a folder of `examples/` into a new temporary folder.
+fn example_copy(name: &str) -> TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            match entry.file_type().unwrap().is_dir() {
+                true => copy(&entry.path(), &target),
+                false => {
+                    std::fs::copy(entry.path(), &target).unwrap();
+                }
+            }
+        }
+    }
+    let dir = TempDir::new();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    copy(&example, dir.path());
+    dir
+}
+
+/// A connector's global webhook is printed by the app's name; a message posted there
+/// reaches the installation whose selector (made of its iparams, when they are saved)
+/// matches, and the URL holds across an edit of the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_global_webhook_url_reaches_the_installation_across_edits() {
+    let dir = example_copy("chat-connector");
+    let server = DevServer::start(dir.path()).await;
+    let printed = server
+        .printed
+        .iter()
+        .find(|line| line.starts_with("  global webhook  "))
+        .cloned()
+        .expect("the global webhook URL is printed");
+    let path = "/in/global/chat-connector/chat-events";
+    assert!(printed.contains(path), "{printed}");
+    let saved = server
+        .post_json(
+            "/web/api/iparams",
+            json!({"values": {"team_id": "T1", "signing_secret": "s3cret"}}),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let message = |text: &str| {
+        json!({"events": [{"team_id": "T1", "channel": "C9", "user": "ada", "text": text}]})
+            .to_string()
+    };
+    let posted = server
+        .post_raw(path, "application/json", message("first"))
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    activity_until(&server, |run| {
+        run["event"] == "message-posted"
+            && run["console"][0]["text"] == "message in C9 from ada: first"
+    })
+    .await;
+
+    let server_js = dir.path().join("server/server.js");
+    let code = std::fs::read_to_string(&server_js).unwrap();
+    let edited = code.replace("'message in'", "'edited: message in'");
+    assert_ne!(code, edited);
+    std::fs::write(&server_js, edited).unwrap();
+    let posted = server
+        .post_raw(path, "application/json", message("second"))
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    activity_until(&server, |run| {
+        run["console"][0]["text"] == "edited: message in C9 from ada: second"
+    })
+    .await;
+    server.stop().await;
+}

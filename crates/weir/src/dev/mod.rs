@@ -106,12 +106,17 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
         targets: Default::default(),
         limits: weir_http::Limits::default(),
     };
-    let app = routes::router(workspace.clone(), own_hosts(address.port(), &public_url))
-        .merge(weir_http::router(state))
-        .layer(axum::middleware::from_fn_with_state(
-            workspace.clone(),
-            routes::keep_in_step,
-        ));
+    let routed = routes::router(workspace.clone(), own_hosts(address.port(), &public_url))
+        .merge(weir_http::router(state));
+    // Around the whole router, not its routes: `keep_in_step` may rewrite the URI, which
+    // must happen before routing.
+    let app =
+        axum::Router::new()
+            .fallback_service(routed)
+            .layer(axum::middleware::from_fn_with_state(
+                workspace.clone(),
+                routes::keep_in_step,
+            ));
     print_urls(&workspace).await?;
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");

@@ -15,7 +15,7 @@ use weir_core::{
     Account, AccountId, AppDefinition, AppId, Departments, Domain, Installation, InstallationId,
     InstallationStatus, Iparams, PackageProblem, Product, Region,
 };
-use weir_engine::Runner;
+use weir_engine::{Runner, inbound};
 use weir_store::{NewApp, Store};
 
 use crate::app_dir::{self, Packed};
@@ -107,6 +107,7 @@ impl Workspace {
         };
         // An earlier run may have installed other files: take these.
         workspace.take(packed, fingerprint).await?;
+        workspace.select_events().await;
         Ok(workspace)
     }
 
@@ -158,7 +159,24 @@ impl Workspace {
         store
             .set_iparams(&self.installation_id, &iparams, weir_core::now())
             .await?;
+        self.select_events().await; // selectors are often made of iparams
         Ok(Ok(()))
+    }
+
+    /// Gives the installation its selectors for the app's global-webhook events
+    /// (`getEventSelector`), as an install does. A failure is logged, and its record shows
+    /// among the recent runs: the developer fixes the code or the iparams and goes on.
+    async fn select_events(&self) {
+        let installation = match self.installation().await {
+            Ok(installation) => installation,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "cannot read the installation");
+                return;
+            }
+        };
+        if let Err(error) = inbound::refresh_selectors(&self.runner, installation).await {
+            tracing::warn!(%error, "getEventSelector failed: global webhooks will not reach the app");
+        }
     }
 
     async fn take(&self, packed: Packed, fingerprint: u64) -> anyhow::Result<()> {
@@ -202,6 +220,9 @@ impl Workspace {
                     .await
                     .context("cannot move the dev installation to the edited app")?;
                 tracing::info!(app = %to, "the app changed; the next event runs the new code");
+                if !definition.connector_events.is_empty() {
+                    self.select_events().await;
+                }
                 to
             }
         };
