@@ -485,6 +485,20 @@ fn rows() -> Vec<Row> {
             )],
         },
         Row {
+            name: "a function name that is not a JavaScript name (nor a safe file name)",
+            files: file(
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshdesk": {"functions": {
+                    "../../escaped": {}}}}}"#,
+            ),
+            without: &[],
+            expected: &[(
+                "manifest.json",
+                "/product/freshdesk/functions/..~1..~1escaped",
+                "\"../../escaped\" is not a JavaScript function name",
+            )],
+        },
+        Row {
             name: "a whitelisted domain without https://",
             files: file(
                 "manifest.json",
@@ -1186,7 +1200,7 @@ fn a_2_3_omni_app_for_freshsales_and_freshworks_crm() {
               "domain": {"display_name": "Domain", "type": "domain", "required": true,
                          "type_attributes": {"product": "freshsales"}},
               "api_key": {"display_name": "API key", "type": "api_key", "required": true,
-                          "secure": true},
+                          "secure": true, "description": "Profile settings, API key"},
               "region": {"display_name": "Region", "type": "dropdown", "options": ["US", "EU"],
                          "default_value": "EU"}
             }"#,
@@ -1248,6 +1262,7 @@ fn a_2_3_omni_app_for_freshsales_and_freshworks_crm() {
             },
             IparamSpec {
                 display_name: "API key".to_owned(),
+                description: Some("Profile settings, API key".to_owned()),
                 kind: "api_key".to_owned(),
                 ..IparamSpec::text("api_key", true, true)
             },

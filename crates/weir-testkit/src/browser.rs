@@ -197,6 +197,24 @@ impl Browser {
         Ok(title.as_str().unwrap_or_default().to_owned())
     }
 
+    /// The text of the dialog (`alert`, `confirm`, `prompt`) the page shows now.
+    pub async fn alert_text(&self) -> Result<String, String> {
+        let text = self.cmd(Method::GET, "/alert/text", None).await?;
+        Ok(text.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Answers the page's dialog with OK (`accept`) or Cancel.
+    pub async fn answer_alert(&self, accept: bool) -> Result<(), String> {
+        let path = if accept {
+            "/alert/accept"
+        } else {
+            "/alert/dismiss"
+        };
+        self.cmd(Method::POST, path, Some(json!({})))
+            .await
+            .map(drop)
+    }
+
     /// Runs `script` as a function body in the page (`arguments[i]` are `args`; pass
     /// elements with [`Element::to_json`]) and returns what it returns.
     pub async fn execute(&self, script: &str, args: &[Value]) -> Result<Value, String> {

@@ -92,7 +92,12 @@ fn collect(
     entries.sort();
     for path in entries {
         let relative = package_path(root, &path);
-        let file_type = std::fs::symlink_metadata(&path)?.file_type();
+        // A file an editor removed meanwhile (a swap file) is simply not there.
+        let file_type = match std::fs::symlink_metadata(&path) {
+            Ok(metadata) => metadata.file_type(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e.into()),
+        };
         if file_type.is_symlink() {
             let message = "a symbolic link; packages hold plain files only";
             problems.push(PackageProblem::new(&relative, "", message));
@@ -107,9 +112,11 @@ fn collect(
                 collect(root, &path, in_dependency, files, problems)?;
             }
         } else {
-            let content =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            files.insert(relative, content);
+            match std::fs::read(&path) {
+                Ok(content) => files.insert(relative, content),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            };
         }
     }
     Ok(())

@@ -293,9 +293,11 @@ async fn db_and_the_target_url_survive_a_restart() {
         "{:?}",
         second.printed
     );
+    // The pages stay on loopback: a tunnel carries webhooks, not the simulator.
+    let port = second.base.rsplit(':').next().unwrap();
     assert_eq!(
-        second.printed_value("simulator").as_deref(),
-        Some("https://tunnel.example.dev/web/test"),
+        second.printed_value("simulator"),
+        Some(format!("http://localhost:{port}/web/test")),
         "{:?}",
         second.printed
     );
@@ -313,6 +315,21 @@ async fn db_and_the_target_url_survive_a_restart() {
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     let run = activity_until(&second, |run| run["event"] == "onExternalEvent").await;
     assert_eq!(console(&run), ["external after-restart"], "{run}");
+    // Through the tunnel (its Host), the target URL answers but the pages do not: they
+    // show secure iparams and run handlers, for the developer at this machine only.
+    let client = reqwest::Client::new();
+    let through_tunnel = |path: String| {
+        client
+            .post(format!("{}{path}", second.base))
+            .header("host", "tunnel.example.dev")
+            .header("content-type", "application/json")
+            .body(r#"{"issue": "tunnelled"}"#)
+            .send()
+    };
+    let webhook = through_tunnel(second.target_path()).await.unwrap();
+    assert_eq!(webhook.status(), StatusCode::OK);
+    let page = through_tunnel("/web/api/iparams".into()).await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
     second.stop().await;
 }
 
@@ -396,12 +413,7 @@ exports = {
             json!({"event": "onDealCreate", "payload": {}}),
         )
         .await;
-    assert_eq!(
-        unknown.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        unknown.body
-    );
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
     assert!(
         unknown.message().contains("onDealCreate"),
         "{}",
@@ -569,7 +581,7 @@ async fn payloads_come_from_flat_test_data_else_the_default_and_save_and_reset_w
         .await;
     assert_eq!(
         other_product.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
         "{}",
         other_product.body
     );
@@ -979,6 +991,12 @@ async fn other_sites_cannot_drive_the_simulator() {
         !dir.path().join("server/test_data").exists(),
         "nothing written"
     );
+    // Nor frame the pages (clickjacking), whose answers load nothing but their own.
+    let page = server.get("/web/test").await;
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("default-src 'self'"), "{policy}");
 
     let activity = server.get("/web/api/activity").await;
     assert_eq!(activity.body["invocations"], json!([]), "nothing ran");
@@ -1064,5 +1082,64 @@ async fn the_global_webhook_url_reaches_the_installation_across_edits() {
         run["console"][0]["text"] == "edited: message in C9 from ada: second"
     })
     .await;
+    server.stop().await;
+}
+
+/// A folder caught mid-edit (its manifest moved away) is a problem to show, not an error:
+/// the pages and the target URL go on with the last good version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_without_its_manifest_keeps_the_last_good_version_running() {
+    let dir = desk_app(REMEMBERING);
+    let server = DevServer::start(dir.path()).await;
+    let manifest = dir.path().join("manifest.json");
+    let aside = dir.path().join("manifest.json.moved");
+    std::fs::rename(&manifest, &aside).unwrap();
+    let app = server.get("/web/api/app").await;
+    assert_eq!(app.status, StatusCode::OK, "{}", app.body);
+    let problem = app.body["problems"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(problem.contains("manifest.json"), "{}", app.body);
+    let sent = server
+        .post_raw(
+            &server.target_path(),
+            "application/json",
+            r#"{"issue": "meanwhile"}"#,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    activity_until(&server, |run| {
+        run["console"][0]["text"] == "external meanwhile"
+    })
+    .await;
+
+    std::fs::rename(&aside, &manifest).unwrap();
+    let app = server.get("/web/api/app").await;
+    assert_eq!(app.body["problems"], json!([]), "{}", app.body);
+    server.stop().await;
+}
+
+/// A test_data file that is not JSON is handed back as its text with the parser's
+/// complaint, to mend in the page, rather than replaced by a default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_test_data_file_comes_back_as_text_with_its_problem() {
+    let dir = desk_app(REMEMBERING);
+    let broken = "{\n  \"data\": {\"ticket\": 1},\n}\n";
+    let server = DevServer::start(dir.path()).await;
+    // Written while it runs (at start, `weir validate`'s rules refuse such a file).
+    write(
+        dir.path(),
+        &[("server/test_data/onTicketCreate.json", broken)],
+    );
+    let got = server.get("/web/events/onTicketCreate").await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    assert_eq!(got.body["payload"], Value::Null);
+    assert_eq!(got.body["text"], broken);
+    let problem = got.body["problem"].as_str().unwrap();
+    assert!(
+        problem.starts_with("server/test_data/onTicketCreate.json is not JSON"),
+        "{problem}"
+    );
+    assert!(problem.contains("line 3"), "{problem}");
     server.stop().await;
 }

@@ -64,11 +64,19 @@ async fn type_payload(browser: &Browser, text: &str) {
 }
 
 async fn choose_event(browser: &Browser, event: &str) {
+    select_event(browser, event).await;
+    wait_for_payload(browser, event).await;
+}
+
+async fn select_event(browser: &Browser, event: &str) {
     let select = browser.find("#event").await.unwrap();
     let option = format!("#event option[value=\"{event}\"]");
     browser.find(&option).await.unwrap();
     select.select_option(event).await.unwrap();
-    // The payload of that event is loaded: its envelope names it.
+}
+
+/// Until the payload of `event` is loaded: its envelope names it.
+async fn wait_for_payload(browser: &Browser, event: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let value = payload_value(browser).await;
@@ -178,7 +186,26 @@ async fn simulating_shows_success_with_the_console_then_failed_with_the_error() 
     );
 
     // A handler that throws: Failed, with its message. Run with the keyboard this time.
-    choose_event(&browser, "onTicketUpdate").await;
+    // The edited payload was not saved: leaving it asks first, and Cancel keeps it.
+    select_event(&browser, "onTicketUpdate").await;
+    let asked = browser.alert_text().await.unwrap();
+    assert!(
+        asked.contains("Discard your edits to onTicketCreate"),
+        "{asked}"
+    );
+    browser.answer_alert(false).await.unwrap();
+    let chosen = browser
+        .find("#event")
+        .await
+        .unwrap()
+        .property("value")
+        .await
+        .unwrap();
+    assert_eq!(chosen, "onTicketCreate");
+    assert!(payload_value(&browser).await.contains("Printer on fire"));
+    select_event(&browser, "onTicketUpdate").await;
+    browser.answer_alert(true).await.unwrap();
+    wait_for_payload(&browser, "onTicketUpdate").await;
     assert_eq!(
         simulate.text().await.unwrap(),
         "Simulate",

@@ -34,6 +34,8 @@ const CHOICE_TYPES: &[&str] = &["dropdown", "multiselect", "radio"];
 pub struct IparamSpec {
     pub name: String,
     pub display_name: String,
+    /// The hint shown under the field.
+    pub description: Option<String>,
     /// One of [`TYPES`].
     pub kind: String,
     pub required: bool,
@@ -50,6 +52,7 @@ impl IparamSpec {
         IparamSpec {
             name: name.to_owned(),
             display_name: name.to_owned(),
+            description: None,
             kind: "text".to_owned(),
             required,
             secure,
@@ -95,6 +98,10 @@ pub(super) fn parse(root: &Node, problems: &mut Problems) -> Vec<IparamSpec> {
                 None
             }
         };
+        let description = match node.get("description") {
+            Some(n) => problems.take(n.string().map(|d| Some(d.to_owned()))),
+            None => Some(None),
+        };
         let required = problems.take(flag("required"));
         let secure = problems.take(flag("secure"));
         let options = match node.get("options") {
@@ -116,12 +123,19 @@ pub(super) fn parse(root: &Node, problems: &mut Problems) -> Vec<IparamSpec> {
         {
             problems.push(default.problem(format!("a {kind} default must be {expected}")));
         }
-        if let (Some(display_name), Some(kind), Some(required), Some(secure), Some(options)) =
-            (display_name, kind, required, secure, options)
+        if let (
+            Some(display_name),
+            Some(description),
+            Some(kind),
+            Some(required),
+            Some(secure),
+            Some(options),
+        ) = (display_name, description, kind, required, secure, options)
         {
             specs.push(IparamSpec {
                 name: name.to_owned(),
                 display_name: display_name.to_owned(),
+                description,
                 kind: kind.to_owned(),
                 required,
                 secure,

@@ -219,6 +219,12 @@ fn handlers(
 fn server_functions(functions: &Node, problems: &mut Problems) -> Vec<ServerFunction> {
     let mut declared = Vec::new();
     for (name, declaration) in problems.take(functions.members()).unwrap_or_default() {
+        // The front end invokes the export of this name: it must be one.
+        if !is_identifier(name) {
+            let message = format!("{name:?} is not a JavaScript function name");
+            problems.push(declaration.problem(message));
+            continue;
+        }
         let timeout = declaration
             .get("timeout")
             .map(|t| t.integer(1..=40))
@@ -236,15 +242,18 @@ fn server_functions(functions: &Node, problems: &mut Problems) -> Vec<ServerFunc
 /// A handler names a JavaScript function: an identifier.
 fn function_name(node: &Node) -> Result<String, super::PackageProblem> {
     let name = node.string()?;
-    let mut chars = name.chars();
-    let identifier = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-    if !identifier {
+    if !is_identifier(name) {
         return Err(node.problem(format!("{name:?} is not a JavaScript function name")));
     }
     Ok(name.to_owned())
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 fn whitelisted_domains(node: &Node, problems: &mut Problems) -> Vec<String> {

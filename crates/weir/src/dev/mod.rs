@@ -3,10 +3,13 @@
 //! (`/web/test`), the iparams form (`/custom_configs`) and real traffic: the target URL,
 //! global webhooks, schedules. Edits to the app's files take effect on the next event.
 
+mod error;
 mod events;
+mod local_only;
 mod payloads;
 mod routes;
 mod simulate;
+mod urls;
 mod workspace;
 
 use std::net::SocketAddr;
@@ -21,7 +24,7 @@ use weir_engine::outbound::OutboundSettings;
 use weir_http::ServerState;
 use weir_store::StoreConfig;
 
-use crate::{admin_token, app_dir, config, serve, validate};
+use crate::{admin_token, config, serve, validate};
 use workspace::Workspace;
 
 /// How often the files are looked at when no request comes: schedules then run the
@@ -58,8 +61,8 @@ pub struct DevArgs {
 /// is not valid.
 pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     let dir = args.dir;
-    let packed = app_dir::pack(&dir)?;
-    if !validate::report(&dir, &packed) {
+    let snapshot = workspace::Snapshot::take(&dir)?;
+    if !validate::report(&dir, &snapshot.packed) {
         return Ok(false);
     }
     let state_dir = workspace::state_dir(&dir);
@@ -95,7 +98,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
         ..PlatformSettings::default()
     };
     let runner = serve::start_runner(store.clone(), &outbound, settings, &public_url, "test")?;
-    let workspace = Arc::new(Workspace::open(&dir, runner.clone(), packed, &public_url).await?);
+    let workspace =
+        Workspace::open(&dir, runner.clone(), snapshot, address.port(), &public_url).await?;
+    let workspace = Arc::new(workspace);
     serve::spawn_workers(&runner);
     tokio::spawn(keep_looking(workspace.clone()));
     let state = ServerState {
@@ -106,7 +111,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
         targets: Default::default(),
         limits: weir_http::Limits::default(),
     };
-    let routed = routes::router(workspace.clone(), own_hosts(address.port(), &public_url))
+    let routed = routes::router(workspace.clone(), local_only::own_hosts(address.port()))
         .merge(weir_http::router(state));
     // Around the whole router, not its routes: `keep_in_step` may rewrite the URI, which
     // must happen before routing.
@@ -122,20 +127,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     println!("weir listening on http://{address}");
     weir_http::serve(listener, app, serve::shutdown_signal()).await?;
     Ok(true)
-}
-
-/// The `Host` values the pages may come under: loopback by name or address, and the
-/// public URL's host (a tunnel's).
-fn own_hosts(port: u16, public_url: &str) -> Vec<String> {
-    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .map(|host| format!("{host}:{port}"))
-        .collect();
-    let after_scheme = public_url
-        .split_once("://")
-        .map_or(public_url, |(_, rest)| rest);
-    hosts.extend(after_scheme.split('/').next().map(str::to_owned));
-    hosts
 }
 
 async fn print_urls(workspace: &Workspace) -> anyhow::Result<()> {

@@ -2,9 +2,9 @@
 //! the three layouts, REFERENCE §3), else a built-in default shaped as the platform would
 //! send it. Saving writes it back; resetting writes the default.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 use weir_core::{Account, AppDefinition, EventId, Installation, ProductEvent};
@@ -17,7 +17,10 @@ const TEST_DATA: &str = "server/test_data";
 
 #[derive(Debug, Serialize)]
 pub struct Payload {
+    /// `null` when the file is not JSON: then `text` and `problem` say what is there.
     pub payload: Value,
+    pub text: Option<String>,
+    pub problem: Option<String>,
     /// `test_data` or `default`.
     pub source: &'static str,
     /// Where Save writes, relative to the app folder.
@@ -25,7 +28,8 @@ pub struct Payload {
 }
 
 /// The payload for `event` of `product`: from the first test_data file found, else the
-/// default. An unreadable file is an error naming it, not a silent default.
+/// default. A file that is not JSON comes back as its text with the parser's complaint,
+/// for the developer to mend in place rather than lose to a default.
 pub fn load(
     dir: &Path,
     app: &AppDefinition,
@@ -33,23 +37,34 @@ pub fn load(
     event: &str,
     default: impl FnOnce() -> Value,
 ) -> anyhow::Result<Payload> {
-    for path in candidates(app, product, event) {
-        let file = dir.join(&path);
-        let Ok(bytes) = std::fs::read(&file) else {
-            continue;
+    for path in candidates(app, product, event)? {
+        let bytes = match std::fs::read(dir.join(&path)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => bail!("cannot read {path}: {e}"),
         };
-        let payload =
-            serde_json::from_slice(&bytes).with_context(|| format!("{path} is not JSON"))?;
+        let (payload, text, problem) = match serde_json::from_slice(&bytes) {
+            Ok(payload) => (payload, None, None),
+            Err(e) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let problem = format!("{path} is not JSON: {e}");
+                (Value::Null, Some(text), Some(problem))
+            }
+        };
         return Ok(Payload {
             payload,
+            text,
+            problem,
             source: "test_data",
             path,
         });
     }
     Ok(Payload {
         payload: default(),
+        text: None,
+        problem: None,
         source: "default",
-        path: save_path(dir, app, product, event),
+        path: save_path(dir, app, product, event)?,
     })
 }
 
@@ -61,8 +76,8 @@ pub fn save(
     event: &str,
     payload: &Value,
 ) -> anyhow::Result<String> {
-    let path = save_path(dir, app, product, event);
-    let file: PathBuf = dir.join(&path);
+    let path = save_path(dir, app, product, event)?;
+    let file = dir.join(&path);
     if let Some(folder) = file.parent() {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
@@ -74,29 +89,41 @@ pub fn save(
 }
 
 /// Where the payload of `event` may be, in the order looked at: the product's (or
-/// module's) folder, then `common/` (3.x app events), then the flat layout.
-fn candidates(app: &AppDefinition, product: &str, event: &str) -> Vec<String> {
+/// module's) folder, then `common/` (3.x app events), then the flat layout. A name that
+/// could lead out of `server/test_data` is refused, whatever a manifest declares.
+fn candidates(app: &AppDefinition, product: &str, event: &str) -> anyhow::Result<Vec<String>> {
+    for name in [product, event] {
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$');
+        if name.is_empty() || !name.chars().all(plain) {
+            bail!("{name:?} cannot name a test_data file: letters, digits, '_', '-', '$' only");
+        }
+    }
     let mut paths = Vec::new();
     if app.scopes.iter().any(|s| s.name == product) {
         paths.push(format!("{TEST_DATA}/{product}/{event}.json"));
     }
     paths.push(format!("{TEST_DATA}/common/{event}.json"));
     paths.push(format!("{TEST_DATA}/{event}.json"));
-    paths
+    Ok(paths)
 }
 
 /// An existing file is written in place; a new one goes in the product's folder for omni
 /// and 3.x apps (whose files are per product or module), flat otherwise.
-fn save_path(dir: &Path, app: &AppDefinition, product: &str, event: &str) -> String {
-    let candidates = candidates(app, product, event);
+fn save_path(
+    dir: &Path,
+    app: &AppDefinition,
+    product: &str,
+    event: &str,
+) -> anyhow::Result<String> {
+    let candidates = candidates(app, product, event)?;
     if let Some(existing) = candidates.iter().find(|p| dir.join(p).is_file()) {
-        return existing.clone();
+        return Ok(existing.clone());
     }
     let per_scope = app.scopes.len() > 1 || app.platform_version.is_some_and(|v| v.is_global());
-    match per_scope {
+    Ok(match per_scope {
         true => format!("{TEST_DATA}/{product}/{event}.json"),
         false => format!("{TEST_DATA}/{event}.json"),
-    }
+    })
 }
 
 /// The payload the platform would send for `event`, without `iparams` (the simulator adds

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -18,10 +17,12 @@ use serde_json::{Map, Value, json};
 use weir_core::{InvocationFilter, InvocationRecord, PackageProblem};
 use weir_store::PageRequest;
 
-use super::events::{self, Kind};
+use super::error::{DevBody, DevError, DevQuery};
+use super::events::{self, Simulated};
+use super::local_only;
 use super::payloads;
 use super::simulate::{self, SimulateError};
-use super::workspace::Workspace;
+use super::workspace::{Current, Workspace};
 
 type Shared = State<Arc<Workspace>>;
 
@@ -41,60 +42,9 @@ pub fn router(workspace: Arc<Workspace>, own_hosts: Vec<String>) -> Router {
         .route("/web/api/iparams", get(iparams).post(save_iparams))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::new(own_hosts),
-            local_only,
+            local_only::local_only,
         ))
         .with_state(workspace)
-}
-
-/// The simulator runs handlers and writes files on request, with no token: only the
-/// developer's own pages may ask. A page of another site could otherwise make the
-/// browser post here (CSRF), or reach us under its own name by DNS rebinding. So the
-/// `Host` must be one of ours, an `Origin`, when sent, too, and every write must be JSON
-/// (a cross-site JSON post needs a CORS preflight, which is never granted here).
-async fn local_only(
-    State(own_hosts): State<Arc<Vec<String>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers();
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    };
-    let host = text(header::HOST);
-    if !own_hosts.iter().any(|own| own.eq_ignore_ascii_case(host)) {
-        let message = format!(
-            "Host {host:?} is not this server's (use {}); the simulator answers its own pages only",
-            own_hosts.first().map_or("localhost", String::as_str)
-        );
-        return DevError::forbidden(message).into_response();
-    }
-    let origin = text(header::ORIGIN);
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    if !origin.is_empty()
-        && !own_hosts
-            .iter()
-            .any(|own| own.eq_ignore_ascii_case(origin_host))
-    {
-        let message =
-            format!("requests from {origin} are refused: the simulator answers its own pages only");
-        return DevError::forbidden(message).into_response();
-    }
-    let is_json = text(header::CONTENT_TYPE)
-        .split(';')
-        .next()
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-    if request.method() == axum::http::Method::POST && !is_json {
-        let message = "Content-Type: the simulator takes application/json";
-        let error = DevError {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            message: message.into(),
-        };
-        return error.into_response();
-    }
-    next.run(request).await
 }
 
 /// Before anything reaches the app: take the edits made since the last request, so the
@@ -105,9 +55,7 @@ pub async fn keep_in_step(State(workspace): Shared, mut request: Request, next: 
         Ok(current) => current,
         Err(error) => return DevError::internal(error).into_response(),
     };
-    let path = request.uri().path();
-    let prefix = format!("/in/global/{}/", workspace.app_name);
-    if let Some(key) = path.strip_prefix(&prefix) {
+    if let Some(key) = workspace.urls.global_webhook_key(request.uri().path()) {
         let mut rewritten = format!("/in/global/{}/{key}", current.app_id);
         if let Some(query) = request.uri().query() {
             rewritten = format!("{rewritten}?{query}");
@@ -125,6 +73,10 @@ const PAGE_IPARAMS: &str = include_str!("pages/custom_configs.html");
 async fn asset(Path(file): Path<String>) -> Response {
     let (content_type, body) = match file.as_str() {
         "weir.css" => ("text/css; charset=utf-8", include_str!("pages/weir.css")),
+        "common.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("pages/common.js"),
+        ),
         "simulator.js" => (
             "text/javascript; charset=utf-8",
             include_str!("pages/simulator.js"),
@@ -133,7 +85,10 @@ async fn asset(Path(file): Path<String>) -> Response {
             "text/javascript; charset=utf-8",
             include_str!("pages/custom_configs.js"),
         ),
-        _ => return DevError::not_found(format!("no asset {file}")).into_response(),
+        _ => {
+            let message = format!("no asset {file}");
+            return DevError::new(StatusCode::NOT_FOUND, message).into_response();
+        }
     };
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
@@ -171,86 +126,109 @@ struct Limit {
 }
 
 /// The product asked for, else the app's first.
-async fn product_of(workspace: &Workspace, param: ProductParam) -> Result<String, DevError> {
-    let current = workspace.current().await?;
+fn product_of(current: &Current, asked: Option<String>) -> Result<String, DevError> {
     let products = events::products(&current.definition);
-    match param.product {
+    match asked {
         Some(product) if products.contains(&product) => Ok(product),
-        Some(product) => Err(DevError::bad_request(format!(
-            "product: the app declares no {product:?} (it declares {})",
-            products.join(", ")
-        ))),
-        None => products
-            .into_iter()
-            .next()
-            .ok_or_else(|| DevError::bad_request("the app declares no product or module")),
+        Some(product) => Err(DevError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "product: the app declares no {product:?} (it declares {})",
+                products.join(", ")
+            ),
+        )),
+        None => products.into_iter().next().ok_or_else(|| {
+            DevError::new(
+                StatusCode::NOT_FOUND,
+                "the app declares no product or module",
+            )
+        }),
     }
 }
 
 async fn events_list(
     State(workspace): Shared,
-    Query(param): Query<ProductParam>,
+    DevQuery(param): DevQuery<ProductParam>,
 ) -> Result<Json<Value>, DevError> {
-    let product = product_of(&workspace, param).await?;
     let current = workspace.current().await?;
+    let product = product_of(&current, param.product)?;
     Ok(Json(json!({
         "product": product,
         "events": events::offered(&current.definition, &product),
     })))
 }
 
-/// The event's kind, if the app offers it for `product`.
-async fn kind_of(workspace: &Workspace, product: &str, event: &str) -> Result<Kind, DevError> {
-    let current = workspace.current().await?;
-    events::offered(&current.definition, product)
-        .into_iter()
-        .find(|e| e.name == event)
-        .map(|e| e.kind)
-        .ok_or_else(|| {
-            DevError::not_found(format!(
-                "the app has no handler for {event:?} in {product:?}"
-            ))
-        })
+/// The event a payload route is about, as the app offers it now.
+struct Chosen {
+    current: Current,
+    product: String,
+    event: Simulated,
 }
 
-async fn default_payload(
+async fn choose(
     workspace: &Workspace,
-    product: &str,
-    event: &str,
-) -> Result<Value, DevError> {
-    let kind = kind_of(workspace, product, event).await?;
+    event: String,
+    param: ProductParam,
+) -> Result<Chosen, DevError> {
     let current = workspace.current().await?;
-    let installation = workspace.installation().await?;
-    Ok(payloads::default(
-        &workspace.account,
-        &installation,
-        &current.definition,
+    let product = product_of(&current, param.product)?;
+    let offered = events::offered(&current.definition, &product);
+    let Some(event) = offered.into_iter().find(|e| e.name == event) else {
+        let message = format!("the app has no handler for {event:?} in {product:?}");
+        return Err(DevError::new(StatusCode::NOT_FOUND, message));
+    };
+    Ok(Chosen {
+        current,
         product,
         event,
-        kind,
-    ))
+    })
 }
 
+impl Chosen {
+    async fn default_payload(&self, workspace: &Workspace) -> Result<Value, DevError> {
+        let installation = workspace.installation().await?;
+        Ok(payloads::default(
+            &workspace.account,
+            &installation,
+            &self.current.definition,
+            &self.product,
+            &self.event.name,
+            self.event.kind,
+        ))
+    }
+
+    /// Writes `payload` to the event's test_data file; returns its path.
+    fn save(&self, workspace: &Workspace, payload: &Value) -> Result<String, DevError> {
+        let definition = &self.current.definition;
+        let (product, event) = (&self.product, &self.event.name);
+        Ok(payloads::save(
+            &workspace.dir,
+            definition,
+            product,
+            event,
+            payload,
+        )?)
+    }
+}
+
+/// The event's payload; a test_data file that is not JSON comes back as its text and
+/// the problem, for the developer to mend in place.
 async fn payload(
     State(workspace): Shared,
     Path(event): Path<String>,
-    Query(param): Query<ProductParam>,
+    DevQuery(param): DevQuery<ProductParam>,
 ) -> Result<Json<Value>, DevError> {
-    let product = product_of(&workspace, param).await?;
-    let default = default_payload(&workspace, &product, &event).await?;
-    let current = workspace.current().await?;
-    let found = payloads::load(
-        &workspace.dir,
-        &current.definition,
-        &product,
-        &event,
-        || default,
-    )
-    .map_err(|e| DevError::unprocessable(format!("{e:#}")))?;
+    let chosen = choose(&workspace, event, param).await?;
+    let default = chosen.default_payload(&workspace).await?;
+    let definition = &chosen.current.definition;
+    let (product, event) = (&chosen.product, &chosen.event.name);
+    let found = payloads::load(&workspace.dir, definition, product, event, || default)?;
     Ok(Json(json!({
         "event": event,
         "product": product,
         "payload": found.payload,
+        "text": found.text,
+        "problem": found.problem,
         "source": found.source,
         "path": found.path,
     })))
@@ -259,38 +237,23 @@ async fn payload(
 async fn save_payload(
     State(workspace): Shared,
     Path(event): Path<String>,
-    Query(param): Query<ProductParam>,
-    body: Bytes,
+    DevQuery(param): DevQuery<ProductParam>,
+    DevBody(body): DevBody,
 ) -> Result<Json<Value>, DevError> {
-    let product = product_of(&workspace, param).await?;
-    kind_of(&workspace, &product, &event).await?;
+    let chosen = choose(&workspace, event, param).await?;
     let payload = json_object(&body)?;
-    let current = workspace.current().await?;
-    let path = payloads::save(
-        &workspace.dir,
-        &current.definition,
-        &product,
-        &event,
-        &payload,
-    )?;
+    let path = chosen.save(&workspace, &payload)?;
     Ok(Json(json!({"path": path})))
 }
 
 async fn reset_payload(
     State(workspace): Shared,
     Path(event): Path<String>,
-    Query(param): Query<ProductParam>,
+    DevQuery(param): DevQuery<ProductParam>,
 ) -> Result<Json<Value>, DevError> {
-    let product = product_of(&workspace, param).await?;
-    let default = default_payload(&workspace, &product, &event).await?;
-    let current = workspace.current().await?;
-    let path = payloads::save(
-        &workspace.dir,
-        &current.definition,
-        &product,
-        &event,
-        &default,
-    )?;
+    let chosen = choose(&workspace, event, param).await?;
+    let default = chosen.default_payload(&workspace).await?;
+    let path = chosen.save(&workspace, &default)?;
     Ok(Json(json!({"payload": default, "path": path})))
 }
 
@@ -302,19 +265,18 @@ struct SimulateBody {
     payload: Value,
 }
 
-async fn simulate(State(workspace): Shared, body: Bytes) -> Result<Response, DevError> {
+async fn simulate(State(workspace): Shared, DevBody(body): DevBody) -> Result<Response, DevError> {
     let body: SimulateBody = serde_json::from_slice(&body)
-        .map_err(|e| DevError::bad_request(format!("the request body: {e}")))?;
-    let product = product_of(
-        &workspace,
-        ProductParam {
-            product: body.product,
-        },
-    )
-    .await?;
+        .map_err(|e| DevError::new(StatusCode::BAD_REQUEST, format!("the request body: {e}")))?;
+    let product = product_of(&workspace.current().await?, body.product)?;
     match simulate::run(&workspace, &product, &body.event, body.payload).await {
         Ok(simulation) => Ok(Json(simulation).into_response()),
-        Err(SimulateError::BadRequest(message)) => Err(DevError::unprocessable(message)),
+        Err(SimulateError::NoSuchEvent(message)) => {
+            Err(DevError::new(StatusCode::NOT_FOUND, message))
+        }
+        Err(SimulateError::BadRequest(message)) => {
+            Err(DevError::new(StatusCode::UNPROCESSABLE_ENTITY, message))
+        }
         Err(SimulateError::Failed(error)) => Err(DevError::internal(error)),
     }
 }
@@ -323,7 +285,7 @@ async fn simulate(State(workspace): Shared, body: Bytes) -> Result<Response, Dev
 /// traffic alike (target URL posts, schedules).
 async fn activity(
     State(workspace): Shared,
-    Query(limit): Query<Limit>,
+    DevQuery(limit): DevQuery<Limit>,
 ) -> Result<Json<Value>, DevError> {
     let limit = limit.limit.unwrap_or(20).clamp(1, 100);
     // Records are listed oldest first: look back a minute, then further while that holds
@@ -379,6 +341,7 @@ async fn iparams(State(workspace): Shared) -> Result<Json<Value>, DevError> {
             json!({
                 "name": spec.name,
                 "display_name": spec.display_name,
+                "description": spec.description,
                 "type": spec.kind,
                 "required": spec.required,
                 "secure": spec.secure,
@@ -397,12 +360,15 @@ struct IparamsBody {
     values: Map<String, Value>,
 }
 
-async fn save_iparams(State(workspace): Shared, body: Bytes) -> Result<Json<Value>, DevError> {
+async fn save_iparams(
+    State(workspace): Shared,
+    DevBody(body): DevBody,
+) -> Result<Json<Value>, DevError> {
     let body: IparamsBody = serde_json::from_slice(&body)
-        .map_err(|e| DevError::bad_request(format!("the request body: {e}")))?;
+        .map_err(|e| DevError::new(StatusCode::BAD_REQUEST, format!("the request body: {e}")))?;
     match workspace.save_iparams(body.values).await? {
         Ok(()) => Ok(Json(json!({"values": workspace.iparam_values().await?}))),
-        Err(message) => Err(DevError::unprocessable(message)),
+        Err(message) => Err(DevError::new(StatusCode::UNPROCESSABLE_ENTITY, message)),
     }
 }
 
@@ -410,81 +376,13 @@ async fn save_iparams(State(workspace): Shared, body: Bytes) -> Result<Json<Valu
 fn json_object(body: &[u8]) -> Result<Value, DevError> {
     match serde_json::from_slice(body) {
         Ok(Value::Object(fields)) => Ok(Value::Object(fields)),
-        Ok(_) => Err(DevError::bad_request("the payload must be a JSON object")),
-        Err(e) => Err(DevError::bad_request(format!(
-            "the payload is not JSON: {e}"
-        ))),
-    }
-}
-
-/// `{"error": {"code", "message"}}` with its status, as the API answers.
-#[derive(Debug)]
-pub struct DevError {
-    status: StatusCode,
-    message: String,
-}
-
-impl DevError {
-    fn bad_request(message: impl Into<String>) -> Self {
-        DevError {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
-    }
-
-    fn unprocessable(message: impl Into<String>) -> Self {
-        DevError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: message.into(),
-        }
-    }
-
-    fn not_found(message: impl Into<String>) -> Self {
-        DevError {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
-        }
-    }
-
-    fn forbidden(message: impl Into<String>) -> Self {
-        DevError {
-            status: StatusCode::FORBIDDEN,
-            message: message.into(),
-        }
-    }
-
-    fn internal(error: anyhow::Error) -> Self {
-        tracing::error!(error = format!("{error:#}"), "weir dev failed");
-        DevError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: format!("{error:#}"),
-        }
-    }
-}
-
-impl From<anyhow::Error> for DevError {
-    fn from(error: anyhow::Error) -> Self {
-        DevError::internal(error)
-    }
-}
-
-impl From<weir_store::StoreError> for DevError {
-    fn from(error: weir_store::StoreError) -> Self {
-        DevError::internal(error.into())
-    }
-}
-
-impl IntoResponse for DevError {
-    fn into_response(self) -> Response {
-        let code = match self.status {
-            StatusCode::BAD_REQUEST => "bad_request",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::FORBIDDEN => "forbidden",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
-            _ => "internal",
-        };
-        let body = json!({"error": {"code": code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        Ok(_) => Err(DevError::new(
+            StatusCode::BAD_REQUEST,
+            "the payload must be a JSON object",
+        )),
+        Err(e) => Err(DevError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the payload is not JSON: {e}"),
+        )),
     }
 }

@@ -49,6 +49,9 @@ pub struct DbChange {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
+    /// The app offers no such event.
+    #[error("{0}")]
+    NoSuchEvent(String),
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -71,7 +74,7 @@ pub async fn run(
     let current = workspace.current().await?;
     let offered = events::offered(&current.definition, product);
     let Some(Simulated { handler, .. }) = offered.into_iter().find(|e| e.name == event) else {
-        return Err(SimulateError::BadRequest(format!(
+        return Err(SimulateError::NoSuchEvent(format!(
             "event: the app has no handler for {event:?} in {product:?}"
         )));
     };

@@ -18,6 +18,7 @@ use weir_core::{
 use weir_engine::{Runner, inbound};
 use weir_store::{NewApp, Store};
 
+use super::urls::Urls;
 use crate::app_dir::{self, Packed};
 
 /// The store setting that remembers the dev installation across restarts.
@@ -28,6 +29,7 @@ const IPARAMS_FILE: &str = "iparams.json";
 /// Installed npm packages: edits there are not looked for (a restart takes them), as
 /// walking them before every request would cost more than an edit there is worth.
 const NODE_MODULES: &str = "node_modules";
+const TEST_DATA: &str = "server/test_data";
 
 pub struct Workspace {
     pub dir: PathBuf,
@@ -52,19 +54,19 @@ pub struct Current {
 
 impl Workspace {
     /// Installs the folder's app (or finds it installed by an earlier run): the app must be
-    /// valid, with `packed` its package as `weir validate` checked it.
+    /// valid, as `snapshot` (taken by `weir validate`'s rules) says.
     pub async fn open(
         dir: &Path,
         runner: Arc<Runner>,
-        packed: Packed,
+        snapshot: Snapshot,
+        port: u16,
         public_url: &str,
     ) -> anyhow::Result<Self> {
         let store = runner.platform().store.clone();
-        let Some(definition) = packed.definition.clone() else {
+        let Some(definition) = snapshot.packed.definition.clone() else {
             bail!("the app is not valid");
         };
         let definition = Arc::new(definition);
-        let fingerprint = fingerprint(dir);
         let account = dev_account(store.as_ref(), &definition).await?;
         let remembered = match store.setting(INSTALLATION_SETTING).await? {
             Some(id) => Some(store.installation(&InstallationId::parse(&id)?).await?),
@@ -80,21 +82,18 @@ impl Workspace {
                 state_dir(dir).display()
             ),
             None => {
-                let app_id = insert_version(store.as_ref(), dir, &packed, &definition).await?;
+                let packed = &snapshot.packed;
+                let app_id = insert_version(store.as_ref(), dir, packed, &definition).await?;
                 let iparams = saved_iparams(dir, &definition)?;
                 install(store.as_ref(), &account, app_id, &definition, iparams).await?
             }
         };
         let app_name = crate::validate::app_name(dir, &definition);
-        let urls = Urls {
-            public: public_url.trim_end_matches('/').to_owned(),
-            app_name: app_name.clone(),
-            target: runner.target_url(&installation),
-        };
+        let target = runner.target_url(&installation);
         let workspace = Workspace {
             dir: dir.to_owned(),
+            urls: Urls::new(port, public_url, &app_name, target),
             app_name,
-            urls,
             runner,
             account,
             installation_id: installation.id.clone(),
@@ -106,21 +105,32 @@ impl Workspace {
             }),
         };
         // An earlier run may have installed other files: take these.
-        workspace.take(packed, fingerprint).await?;
+        let mut current = workspace.current.lock().await;
+        *current = workspace.switch(&current, snapshot).await?;
+        drop(current);
         workspace.select_events().await;
         Ok(workspace)
     }
 
-    /// The installed version, after taking any edit made since the last look.
+    /// The installed version, after taking any edit made since the last look. The
+    /// installation's selectors are renewed after an edit, once the new version is in.
     pub async fn current(&self) -> anyhow::Result<Current> {
         let mut current = self.current.lock().await;
-        let now = fingerprint(&self.dir);
-        if now != current.fingerprint {
-            let dir = self.dir.clone();
-            let packed = tokio::task::spawn_blocking(move || app_dir::pack(&dir)).await??;
-            *current = self.switch(&current, packed, now).await?;
+        let dir = self.dir.clone();
+        let now = tokio::task::spawn_blocking(move || fingerprint(&dir)).await?;
+        if now == current.fingerprint {
+            return Ok(current.clone());
         }
-        Ok(current.clone())
+        let dir = self.dir.clone();
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::read(&dir, now)).await?;
+        let before = current.app_id.clone();
+        *current = self.switch(&current, snapshot).await?;
+        let taken = current.clone();
+        drop(current); // the app's getEventSelector may take its time, or call us
+        if taken.app_id != before && !taken.definition.connector_events.is_empty() {
+            self.select_events().await;
+        }
+        Ok(taken)
     }
 
     /// The installation as stored now (its iparams may have changed).
@@ -179,20 +189,13 @@ impl Workspace {
         }
     }
 
-    async fn take(&self, packed: Packed, fingerprint: u64) -> anyhow::Result<()> {
-        let mut current = self.current.lock().await;
-        *current = self.switch(&current, packed, fingerprint).await?;
-        Ok(())
-    }
-
-    /// Moves the installation to the version `packed` holds, unless it has problems (then
-    /// they are kept to be shown) or is the version installed.
-    async fn switch(
-        &self,
-        from: &Current,
-        packed: Packed,
-        fingerprint: u64,
-    ) -> anyhow::Result<Current> {
+    /// Moves the installation to the version `snapshot` holds, unless it has problems
+    /// (then they are kept to be shown) or is the version installed.
+    async fn switch(&self, from: &Current, snapshot: Snapshot) -> anyhow::Result<Current> {
+        let Snapshot {
+            fingerprint,
+            packed,
+        } = snapshot;
         let store = self.runner.platform().store.clone();
         let definition = match (&packed.definition, packed.problems.is_empty()) {
             (Some(definition), true) => Arc::new(definition.clone()),
@@ -220,9 +223,6 @@ impl Workspace {
                     .await
                     .context("cannot move the dev installation to the edited app")?;
                 tracing::info!(app = %to, "the app changed; the next event runs the new code");
-                if !definition.connector_events.is_empty() {
-                    self.select_events().await;
-                }
                 to
             }
         };
@@ -235,29 +235,34 @@ impl Workspace {
     }
 }
 
-/// The URLs `weir dev` prints and its pages show.
-pub struct Urls {
-    public: String,
-    app_name: String,
-    /// The installation's target URL, for external events.
-    pub target: String,
+/// The app folder at one moment: its fingerprint, then its package. In that order, so an
+/// edit made while packing changes the fingerprint again and is taken at the next look.
+pub struct Snapshot {
+    fingerprint: u64,
+    pub packed: Packed,
 }
 
-impl Urls {
-    pub fn simulator(&self) -> String {
-        format!("{}/web/test", self.public)
+impl Snapshot {
+    pub fn take(dir: &Path) -> anyhow::Result<Snapshot> {
+        let fingerprint = fingerprint(dir);
+        Ok(Snapshot {
+            fingerprint,
+            packed: app_dir::pack(dir)?,
+        })
     }
 
-    pub fn iparams(&self) -> String {
-        format!("{}/custom_configs", self.public)
-    }
-
-    /// `(key, url)` of each of the app's global webhooks: by the app's name rather than
-    /// a version's id, so they hold across edits (`routes::keep_in_step`).
-    pub fn global_webhooks(&self, definition: &AppDefinition) -> Vec<(String, String)> {
-        let url = |key: &str| format!("{}/in/global/{}/{key}", self.public, self.app_name);
-        let webhooks = definition.global_webhooks.iter();
-        webhooks.map(|w| (w.key.clone(), url(&w.key))).collect()
+    /// As `take`, with a folder that cannot be read (mid-edit, or its manifest moved
+    /// away) as a problem to show rather than an error: the last good version runs on.
+    fn read(dir: &Path, fingerprint: u64) -> Snapshot {
+        let packed = app_dir::pack(dir).unwrap_or_else(|error| Packed {
+            zip: Vec::new(),
+            definition: None,
+            problems: vec![PackageProblem::new("", "", format!("{error:#}"))],
+        });
+        Snapshot {
+            fingerprint,
+            packed,
+        }
     }
 }
 
@@ -403,8 +408,10 @@ fn walk(root: &Path, dir: &Path, hasher: &mut DefaultHasher) {
         };
         if metadata.is_dir() {
             // As `weir pack` leaves folders out: build output and state at the root only.
+            // Saved payloads are the simulator's, not code: saving one needs no new version.
             let left_out = (dir == root && app_dir::LEFT_OUT_AT_ROOT.iter().any(|l| name == *l))
-                || name == NODE_MODULES;
+                || name == NODE_MODULES
+                || entry.path() == root.join(TEST_DATA);
             if !left_out {
                 walk(root, &entry.path(), hasher);
             }

@@ -1,6 +1,7 @@
 'use strict';
 // Weir dev installation parameters (/custom_configs): one field per iparam of
 // config/iparams.json, saved for the dev installation with POST /web/api/iparams.
+// Uses $, h, setText and api from common.js (loaded first).
 
 // Input types for the iparam types that are a single <input>.
 const INPUT_TYPES = {
@@ -10,33 +11,6 @@ const INPUT_TYPES = {
 
 let fields = [];
 let saving = false;
-
-const $ = (id) => document.getElementById(id);
-const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
-
-// Builds an element; strings become text nodes, so server data is never parsed as HTML.
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v != null && v !== false) node.setAttribute(k, v);
-  node.append(...children.filter((c) => c != null && c !== false).map((c) => (typeof c === 'object' ? c : String(c))));
-  return node;
-}
-
-async function api(method, url, body) {
-  const init = { method, headers: { Accept: 'application/json' } };
-  // Every write says JSON, even with no body: the server refuses others, so that a
-  // page on another site cannot post here without a CORS preflight it would fail.
-  if (method !== 'GET') init.headers['Content-Type'] = 'application/json';
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(url, init).catch(() => {
-    throw new Error('Cannot reach the dev server. Is `weir dev` still running?');
-  });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(data?.error?.message || `${method} ${url} failed (HTTP ${res.status})`);
-  return data;
-}
 
 // Options may be plain values or {value, label} objects; the DOM only holds strings.
 const optValue = (o) => (o !== null && typeof o === 'object' ? o.value ?? o.label : o);
@@ -56,8 +30,13 @@ function labelText(f) {
 
 function buildField(f, value) {
   const id = `iparam-${f.name}`;
-  const description = f.description || (f.type === 'multiselect' ? 'Hold Ctrl (⌘ on a Mac) to choose several.' : null);
-  const hintId = description ? `${id}-hint` : null;
+  // The field's description from config/iparams.json (string or null) is its hint.
+  const description = [
+    typeof f.description === 'string' ? f.description.trim() : '',
+    f.type === 'multiselect' ? 'Hold Ctrl (⌘ on a Mac) to choose several.' : '',
+  ].filter(Boolean).join(' ');
+  // Not under the iparam- prefix, so a hint id can never be another field's id.
+  const hintId = description ? `hint-${f.name}` : null;
   const hint = description ? h('p', { class: 'hint', id: hintId }, description) : null;
   const common = { id, name: f.name, 'aria-describedby': hintId, 'aria-required': f.required ? 'true' : null };
 
@@ -106,7 +85,7 @@ function buildRadioGroup(f, value, common, hint) {
   const group = h('fieldset', { class: 'field', id: common.id, role: 'radiogroup', 'aria-required': common['aria-required'], 'aria-describedby': common['aria-describedby'] },
     h('legend', {}, ...labelText(f)));
   (f.options || []).forEach((o, i) => {
-    const radio = h('input', { type: 'radio', id: `${common.id}-${i}`, name: f.name, value: optValue(o) });
+    const radio = h('input', { type: 'radio', id: `choice-${f.name}-${i}`, name: f.name, value: optValue(o) });
     radio.checked = value != null && String(value) === String(optValue(o));
     group.append(h('label', { class: 'choice', for: radio.id }, radio, optLabel(o)));
   });

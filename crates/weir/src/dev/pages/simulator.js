@@ -1,6 +1,7 @@
 'use strict';
 // Weir dev simulator (/web/test): pick an event, edit its payload, run it through
 // POST /web/simulate and show the outcome, plus the recent runs of the dev installation.
+// Uses $, h, setText and api from common.js (loaded first).
 
 const KINDS = [
   ['product', 'Product events'], ['lifecycle', 'Lifecycle'], ['external', 'External'],
@@ -8,64 +9,63 @@ const KINDS = [
 ];
 
 const state = {
-  product: '', event: '', events: [], path: '', source: '', dirty: false,
+  product: '', event: '', events: [], path: '', source: '',
+  // loaded: the textarea holds the selected event's payload (Simulate, Save, Reset work);
+  // dirty: it was edited since it was loaded or saved.
+  loaded: false, dirty: false, retry: null, refused: false,
   loadSeq: 0, running: false, polling: false, lastActivity: null, lastProblems: null,
 };
-
-const $ = (id) => document.getElementById(id);
+let validateTimer; // checks the JSON a moment after the last key
 
 // ---------- helpers ----------
-
-// Builds an element; strings become text nodes, so server data is never parsed as HTML.
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v != null) node.setAttribute(k, v);
-  node.append(...children.filter((c) => c != null && c !== false).map((c) => (typeof c === 'object' ? c : String(c))));
-  return node;
-}
-
-// Only touches the DOM when the text really changes, so live regions don't re-announce.
-const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
 
 const muted = (text = 'none') => h('p', { class: 'muted' }, text);
 const pretty = (value) => JSON.stringify(value, null, 2);
 const cls = (s) => String(s ?? '').replace(/[^a-z0-9_-]/gi, '');
 const fmtMs = (ms) => (ms == null ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`);
 
-async function api(method, url, body) {
-  const init = { method, headers: { Accept: 'application/json' } };
-  // Every write says JSON, even with no body: the server refuses others, so that a
-  // page on another site cannot post here without a CORS preflight it would fail.
-  if (method !== 'GET') init.headers['Content-Type'] = 'application/json';
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  const res = await fetch(url, init).catch(() => {
-    throw new Error('Cannot reach the dev server. Is `weir dev` still running?');
-  });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) {
-    const err = new Error(data?.error?.message || `${method} ${url} failed (HTTP ${res.status})`);
-    err.status = res.status;
-    throw err;
-  }
-  return data;
-}
-
 const withProduct = (url) => (state.product ? `${url}?product=${encodeURIComponent(state.product)}` : url);
 const eventUrl = (prefix) => withProduct(`${prefix}${encodeURIComponent(state.event)}`);
 
 // ---------- messages ----------
 
-function showPayloadError(message) {
+// #payload-error is a polite live region: it follows the text as it is typed.
+function showPayloadError(message, invalid = Boolean(message)) {
   setText($('payload-error'), message);
-  if (message) $('payload').setAttribute('aria-invalid', 'true');
+  if (invalid) $('payload').setAttribute('aria-invalid', 'true');
   else $('payload').removeAttribute('aria-invalid');
 }
-const showGeneralError = (message) => setText($('general-error'), message);
+
+// #general-error is role=alert (assertive): only for things said once, not as one types.
+let alertTimer;
+function showGeneralError(message) {
+  clearTimeout(alertTimer);
+  state.refused = false;
+  setText($('general-error'), message);
+}
+
+// Says, once and assertively, why Simulate/Save/Reset did nothing.
+function announceRefusal(message) {
+  clearTimeout(alertTimer);
+  state.refused = true;
+  const node = $('general-error');
+  if (node.textContent !== message) { node.textContent = message; return; }
+  // The same words again would not be read out: empty the region, then refill it.
+  node.textContent = '';
+  alertTimer = setTimeout(() => { node.textContent = message; }, 100);
+}
+
+// A refusal is stale once the payload is edited.
+function clearRefusal() { if (state.refused) showGeneralError(''); }
+
 const notice = (message) => setText($('notice'), message);
-// 4xx answers are about the request (event, payload): show them next to the payload.
-const reportError = (err) => (err.status ? showPayloadError : showGeneralError)(err.message);
+
+// `action` is what did not happen ("Not saved"). 4xx answers are about the request
+// (event, payload): they are shown next to the payload too.
+function reportError(action, err) {
+  if (err.status >= 400 && err.status < 500) showPayloadError(err.message);
+  announceRefusal(`${action}: ${err.message}`);
+}
 
 // ---------- app details ----------
 
@@ -106,7 +106,25 @@ function fillProducts(products) {
 // ---------- events and payloads ----------
 
 async function loadEvents(preferred) {
-  const data = await api('GET', withProduct('/web/eventsList'));
+  const seq = ++state.loadSeq; // a payload still loading for the previous product is dropped
+  const select = $('event');
+  select.disabled = true;
+  payloadUnavailable('', null);
+  setText($('payload-source'), 'Loading the events…');
+  let data;
+  try {
+    data = await api('GET', withProduct('/web/eventsList'));
+  } catch (err) {
+    if (seq !== state.loadSeq) return;
+    state.events = [];
+    state.event = '';
+    select.replaceChildren(h('option', { value: '' }, 'No events'));
+    select.disabled = true;
+    setText($('event-info'), '');
+    payloadUnavailable(`Could not load the events: ${err.message}`, () => loadEvents(preferred));
+    return;
+  }
+  if (seq !== state.loadSeq) return;
   state.events = data.events || [];
   const known = KINDS.map(([kind]) => kind);
   // Events of an unknown kind go under "Other" rather than disappearing.
@@ -114,13 +132,13 @@ async function loadEvents(preferred) {
     const items = state.events.filter((e) => (kind ? e.kind === kind : !known.includes(e.kind)));
     return items.length ? h('optgroup', { label }, ...items.map((e) => h('option', { value: e.name }, e.name))) : null;
   });
-  const select = $('event');
   select.replaceChildren(...groups.filter(Boolean));
   select.disabled = state.events.length === 0;
   if (!state.events.length) {
     state.event = '';
     select.append(h('option', { value: '' }, 'No events'));
     setText($('event-info'), 'This app handles no events for this product.');
+    payloadUnavailable('', null);
     return;
   }
   const names = state.events.map((e) => e.name);
@@ -134,18 +152,65 @@ async function selectEvent(name) {
   const ev = state.events.find((e) => e.name === name);
   setText($('event-info'), ev?.handler ? `Handler: ${ev.handler}` : '');
   resetRunButton();
-  [showPayloadError, showGeneralError, notice].forEach((clear) => clear(''));
+  showGeneralError('');
+  notice('');
+  // Until the answer comes, the textarea must not offer the previous event's payload.
+  payloadUnavailable('', null);
   setText($('payload-source'), 'Loading the payload…');
-  const data = await api('GET', eventUrl('/web/events/'));
+  let data;
+  try {
+    data = await api('GET', eventUrl('/web/events/'));
+  } catch (err) {
+    if (seq === state.loadSeq) {
+      payloadUnavailable(`Could not load the payload of ${name}: ${err.message}`, () => selectEvent(name));
+    }
+    return;
+  }
   if (seq !== state.loadSeq) return; // the developer already picked another event
-  setPayload(data.payload, data.source, data.path);
+  setPayload(data);
 }
 
-function setPayload(payload, source, path) {
-  $('payload').value = pretty(payload);
-  Object.assign(state, { source, path, dirty: false });
-  showPayloadError('');
+// Simulate, Save and Reset only act on a payload loaded for the selected event.
+function setLoaded(loaded) {
+  state.loaded = loaded;
+  $('payload').readOnly = !loaded;
+  $('simulate').disabled = !loaded || state.running;
+  $('save').disabled = !loaded;
+  $('reset').disabled = !loaded;
+}
+
+// Nothing usable: empty the textarea so that nothing can run or save a stale payload.
+// `retry` (shown as "Load again") repeats the load that failed.
+function payloadUnavailable(message, retry) {
+  clearTimeout(validateTimer);
+  $('payload').value = '';
+  Object.assign(state, { source: '', path: '', dirty: false, retry });
+  setLoaded(false);
+  showPayloadError(message, false);
+  setText($('payload-source'), '');
+  $('reload-payload').hidden = !retry;
+}
+
+// From GET /web/events/{event} or the reset: {payload, source, path}; or, when the
+// test_data file is not JSON, {payload: null, text, problem}: its text goes in the
+// textarea with the problem next to it, so it can be fixed in place and saved.
+function setPayload(data) {
+  clearTimeout(validateTimer);
+  const raw = data.payload == null && typeof data.text === 'string';
+  $('payload').value = raw ? data.text : pretty(data.payload);
+  Object.assign(state, { source: data.source, path: data.path, dirty: false, retry: null });
+  setLoaded(true);
+  $('reload-payload').hidden = true;
+  showPayloadError(raw ? data.problem || `${data.path} is not JSON.` : '');
   renderSource();
+}
+
+// Asks before edits that were not saved are thrown away; true when it may go on.
+function confirmDiscard() {
+  if (!state.dirty) return true;
+  if (!window.confirm(`Discard your edits to ${state.event}?`)) return false;
+  state.dirty = false;
+  return true;
 }
 
 function renderSource() {
@@ -156,7 +221,7 @@ function renderSource() {
 
 // ---------- JSON validation ----------
 
-// Returns the parsed object, or null after showing why the text is not a JSON object.
+// Returns the parsed object, or null after showing (politely) why the text is not a JSON object.
 function validatePayload(moveCaret) {
   const text = $('payload').value;
   let value, problem = null;
@@ -246,9 +311,16 @@ function finishRunButton(ok) {
   $('simulate').dataset.state = ok ? 'success' : 'failed';
 }
 
-async function simulate() {
-  if (state.running || !state.event) return;
+// The parsed payload for `action`, or null after saying once, assertively, why not.
+function payloadFor(action) {
   const payload = validatePayload(true);
+  if (!payload) announceRefusal(`${action}: the payload has an error. ${$('payload-error').textContent}`);
+  return payload;
+}
+
+async function simulate() {
+  if (state.running || !state.event || !state.loaded) return;
+  const payload = payloadFor('Not simulated');
   if (!payload) return;
   const btn = $('simulate');
   const hadFocus = document.activeElement === btn;
@@ -265,13 +337,13 @@ async function simulate() {
     renderOutcome(result);
     ok = Boolean(result.ok);
   } catch (err) {
-    reportError(err);
+    reportError('Not run', err);
     $('status').replaceChildren(h('p', { class: 'error-text' }, `Not run: ${err.message}`));
     // Nothing ran, so the previous run's details would only mislead.
     ['error', 'console', 'render', 'requests', 'db-changes'].forEach((id) => $(id).replaceChildren(muted()));
   } finally {
     state.running = false;
-    btn.disabled = false;
+    btn.disabled = !state.loaded;
     $('outcome').removeAttribute('aria-busy');
     finishRunButton(ok);
     // A disabled button drops focus in some browsers; give it back to keyboard users.
@@ -319,23 +391,31 @@ function dbRow(d) {
 // ---------- save / reset ----------
 
 async function save() {
-  if (!state.event || !validatePayload(true)) return;
+  if (!state.event || !state.loaded || !payloadFor('Not saved')) return;
+  const seq = state.loadSeq;
+  const text = $('payload').value;
   try {
-    const r = await api('POST', eventUrl('/web/events/'), $('payload').value);
-    Object.assign(state, { path: r.path, source: 'test_data', dirty: false });
+    const r = await api('POST', eventUrl('/web/events/'), text);
+    if (seq !== state.loadSeq) return; // another event is shown now
+    // Still dirty if it was edited while the save was on its way.
+    Object.assign(state, { path: r.path, source: 'test_data', dirty: $('payload').value !== text });
     renderSource();
     notice(`Saved to ${r.path}`);
-  } catch (err) { reportError(err); }
+  } catch (err) { reportError('Not saved', err); }
 }
 
 async function reset() {
-  if (!state.event) return;
+  if (!state.event || !state.loaded) return;
+  if (!window.confirm(`Reset ${state.path} to the built-in default? This overwrites the file.`)) return;
+  const seq = state.loadSeq;
   try {
     const r = await api('POST', eventUrl('/web/events/reset/'));
-    setPayload(r.payload, 'default', r.path);
+    if (seq !== state.loadSeq) return;
+    setPayload({ payload: r.payload, source: 'default', path: r.path });
     resetRunButton();
+    showGeneralError('');
     notice('Reset to the built-in default');
-  } catch (err) { reportError(err); }
+  } catch (err) { reportError('Not reset', err); }
 }
 
 // ---------- activity ----------
@@ -377,10 +457,10 @@ function activityRow(inv) {
 
 // ---------- wiring ----------
 
-let validateTimer;
 function onPayloadInput() {
   resetRunButton();
   notice('');
+  clearRefusal();
   state.dirty = true;
   renderSource();
   clearTimeout(validateTimer);
@@ -394,15 +474,26 @@ function onPayloadKey(e) {
 }
 
 async function init() {
+  setLoaded(false);
   $('payload').addEventListener('input', onPayloadInput);
   $('payload').addEventListener('keydown', onPayloadKey);
   $('simulate').addEventListener('click', simulate);
   $('save').addEventListener('click', save);
   $('reset').addEventListener('click', reset);
-  $('event').addEventListener('change', (e) => selectEvent(e.target.value).catch(reportError));
+  $('reload-payload').addEventListener('click', () => {
+    const retry = state.retry;
+    $('payload').focus(); // the button hides itself: keep the keyboard user's place
+    retry?.();
+  });
+  $('event').addEventListener('change', (e) => {
+    // Cancelled: the select goes back to the event whose edits are kept.
+    if (!confirmDiscard()) { e.target.value = state.event; return; }
+    selectEvent(e.target.value);
+  });
   $('product').addEventListener('change', (e) => {
+    if (!confirmDiscard()) { e.target.value = state.product; return; }
     state.product = e.target.value;
-    loadEvents(state.event).catch(reportError);
+    loadEvents(state.event);
   });
   document.addEventListener('visibilitychange', pollActivity);
   try {
