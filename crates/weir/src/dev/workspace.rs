@@ -115,9 +115,11 @@ impl Workspace {
     /// The installed version, after taking any edit made since the last look. The
     /// installation's selectors are renewed after an edit, once the new version is in.
     pub async fn current(&self) -> anyhow::Result<Current> {
-        let mut current = self.current.lock().await;
+        // Looked at before the lock, so that requests look at once; one taken before an
+        // edit and stored after it only makes the next request take the edit again.
         let dir = self.dir.clone();
         let now = tokio::task::spawn_blocking(move || fingerprint(&dir)).await?;
+        let mut current = self.current.lock().await;
         if now == current.fingerprint {
             return Ok(current.clone());
         }
