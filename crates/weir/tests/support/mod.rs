@@ -58,6 +58,26 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The response, read whole. A body that is not JSON fails the test, unless `text_ok`
+    /// (pages): then it is kept as a JSON string.
+    pub async fn read(response: reqwest::Response, text_ok: bool) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let url = response.url().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = match serde_json::from_slice(&bytes) {
+            _ if bytes.is_empty() => Value::Null,
+            Ok(body) => body,
+            Err(_) if text_ok => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) => panic!("{url} answered non-JSON ({e}): {bytes:?}"),
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// The error message of an API error reply.
     pub fn message(&self) -> &str {
         self.body["error"]["message"]
@@ -156,21 +176,7 @@ impl Server {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("{path} answered non-JSON ({e}): {bytes:?}"))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply::read(request.send().await.unwrap(), false).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
