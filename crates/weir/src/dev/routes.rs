@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -49,12 +49,14 @@ pub fn router(workspace: Arc<Workspace>, own_hosts: Vec<String>) -> Router {
 
 /// Before anything reaches the app: take the edits made since the last request, so the
 /// next event runs the code as it is on disk; and turn `/in/global/<app name>/…` into
-/// the current version's URL, so that global webhook URLs stay put across edits.
+/// the current version's URL, so that global webhook URLs stay put across edits. The
+/// version found goes with the request (`Extension<Current>`): one look per request.
 pub async fn keep_in_step(State(workspace): Shared, mut request: Request, next: Next) -> Response {
     let current = match workspace.current().await {
         Ok(current) => current,
         Err(error) => return DevError::internal(error).into_response(),
     };
+    request.extensions_mut().insert(current.clone());
     if let Some(key) = workspace.urls.global_webhook_key(request.uri().path()) {
         let mut rewritten = format!("/in/global/{}/{key}", current.app_id);
         if let Some(query) = request.uri().query() {
@@ -93,8 +95,10 @@ async fn asset(Path(file): Path<String>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-async fn app(State(workspace): Shared) -> Result<Json<Value>, DevError> {
-    let current = workspace.current().await?;
+async fn app(
+    State(workspace): Shared,
+    Extension(current): Extension<Current>,
+) -> Result<Json<Value>, DevError> {
     let definition = &current.definition;
     let urls = &workspace.urls;
     Ok(Json(json!({
@@ -147,10 +151,9 @@ fn product_of(current: &Current, asked: Option<String>) -> Result<String, DevErr
 }
 
 async fn events_list(
-    State(workspace): Shared,
+    Extension(current): Extension<Current>,
     DevQuery(param): DevQuery<ProductParam>,
 ) -> Result<Json<Value>, DevError> {
-    let current = workspace.current().await?;
     let product = product_of(&current, param.product)?;
     Ok(Json(json!({
         "product": product,
@@ -165,12 +168,7 @@ struct Chosen {
     event: Simulated,
 }
 
-async fn choose(
-    workspace: &Workspace,
-    event: String,
-    param: ProductParam,
-) -> Result<Chosen, DevError> {
-    let current = workspace.current().await?;
+fn choose(current: Current, event: String, param: ProductParam) -> Result<Chosen, DevError> {
     let product = product_of(&current, param.product)?;
     let offered = events::offered(&current.definition, &product);
     let Some(event) = offered.into_iter().find(|e| e.name == event) else {
@@ -215,10 +213,11 @@ impl Chosen {
 /// the problem, for the developer to mend in place.
 async fn payload(
     State(workspace): Shared,
+    Extension(current): Extension<Current>,
     Path(event): Path<String>,
     DevQuery(param): DevQuery<ProductParam>,
 ) -> Result<Json<Value>, DevError> {
-    let chosen = choose(&workspace, event, param).await?;
+    let chosen = choose(current, event, param)?;
     let default = chosen.default_payload(&workspace).await?;
     let definition = &chosen.current.definition;
     let (product, event) = (&chosen.product, &chosen.event.name);
@@ -236,11 +235,12 @@ async fn payload(
 
 async fn save_payload(
     State(workspace): Shared,
+    Extension(current): Extension<Current>,
     Path(event): Path<String>,
     DevQuery(param): DevQuery<ProductParam>,
     DevBody(body): DevBody,
 ) -> Result<Json<Value>, DevError> {
-    let chosen = choose(&workspace, event, param).await?;
+    let chosen = choose(current, event, param)?;
     let payload = json_object(&body)?;
     let path = chosen.save(&workspace, &payload)?;
     Ok(Json(json!({"path": path})))
@@ -248,10 +248,11 @@ async fn save_payload(
 
 async fn reset_payload(
     State(workspace): Shared,
+    Extension(current): Extension<Current>,
     Path(event): Path<String>,
     DevQuery(param): DevQuery<ProductParam>,
 ) -> Result<Json<Value>, DevError> {
-    let chosen = choose(&workspace, event, param).await?;
+    let chosen = choose(current, event, param)?;
     let default = chosen.default_payload(&workspace).await?;
     let path = chosen.save(&workspace, &default)?;
     Ok(Json(json!({"payload": default, "path": path})))
@@ -265,11 +266,16 @@ struct SimulateBody {
     payload: Value,
 }
 
-async fn simulate(State(workspace): Shared, DevBody(body): DevBody) -> Result<Response, DevError> {
+async fn simulate(
+    State(workspace): Shared,
+    Extension(current): Extension<Current>,
+    DevBody(body): DevBody,
+) -> Result<Response, DevError> {
     let body: SimulateBody = serde_json::from_slice(&body)
         .map_err(|e| DevError::new(StatusCode::BAD_REQUEST, format!("the request body: {e}")))?;
-    let product = product_of(&workspace.current().await?, body.product)?;
-    match simulate::run(&workspace, &product, &body.event, body.payload).await {
+    let product = product_of(&current, body.product)?;
+    let run = simulate::run(&workspace, &current, &product, &body.event, body.payload);
+    match run.await {
         Ok(simulation) => Ok(Json(simulation).into_response()),
         Err(SimulateError::NoSuchEvent(message)) => {
             Err(DevError::new(StatusCode::NOT_FOUND, message))
@@ -331,8 +337,10 @@ async fn runs_since(
     }
 }
 
-async fn iparams(State(workspace): Shared) -> Result<Json<Value>, DevError> {
-    let current = workspace.current().await?;
+async fn iparams(
+    State(workspace): Shared,
+    Extension(current): Extension<Current>,
+) -> Result<Json<Value>, DevError> {
     let fields: Vec<Value> = current
         .definition
         .iparams
@@ -362,11 +370,12 @@ struct IparamsBody {
 
 async fn save_iparams(
     State(workspace): Shared,
+    Extension(current): Extension<Current>,
     DevBody(body): DevBody,
 ) -> Result<Json<Value>, DevError> {
     let body: IparamsBody = serde_json::from_slice(&body)
         .map_err(|e| DevError::new(StatusCode::BAD_REQUEST, format!("the request body: {e}")))?;
-    match workspace.save_iparams(body.values).await? {
+    match workspace.save_iparams(&current, body.values).await? {
         Ok(()) => Ok(Json(json!({"values": workspace.iparam_values().await?}))),
         Err(message) => Err(DevError::new(StatusCode::UNPROCESSABLE_ENTITY, message)),
     }

@@ -9,7 +9,7 @@ use weir_engine::envelope;
 use weir_engine::host::recording::HostCall;
 
 use super::events::{self, Simulated};
-use super::workspace::Workspace;
+use super::workspace::{Current, Workspace};
 
 #[derive(Debug, Serialize)]
 pub struct Simulation {
@@ -62,6 +62,7 @@ pub enum SimulateError {
 /// then the saved iparams and the event's name, as `fdk run` does.
 pub async fn run(
     workspace: &Workspace,
+    current: &Current,
     product: &str,
     event: &str,
     payload: Value,
@@ -71,7 +72,6 @@ pub async fn run(
             "payload: must be a JSON object (the event's envelope)".into(),
         ));
     };
-    let current = workspace.current().await?;
     let offered = events::offered(&current.definition, product);
     let Some(Simulated { handler, .. }) = offered.into_iter().find(|e| e.name == event) else {
         return Err(SimulateError::NoSuchEvent(format!(

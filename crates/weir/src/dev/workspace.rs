@@ -157,9 +157,9 @@ impl Workspace {
     /// the installation. `Err(message)` names the field at fault.
     pub async fn save_iparams(
         &self,
+        current: &Current,
         values: Map<String, Value>,
     ) -> anyhow::Result<Result<(), String>> {
-        let current = self.current().await?;
         let iparams = match Iparams::from_given(&current.definition.iparams, values.clone()) {
             Ok(iparams) => iparams,
             Err(invalid) => return Ok(Err(invalid.0)),

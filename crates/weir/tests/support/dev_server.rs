@@ -35,19 +35,8 @@ impl DevServer {
 
     /// `weir dev <dir> --port 0 <extra_args>`, e.g. `--host-override`.
     pub async fn start_with(dir: &Path, extra_args: &[&str]) -> DevServer {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
-        command
-            .arg("dev")
-            .arg(dir)
-            .args(["--port", "0"])
-            .args(extra_args)
-            .env("WEIR_LOG", "warn")
-            .env_remove("WEIR_ADMIN_TOKEN")
-            .env_remove("WEIR_PUBLIC_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
+        let mut command = Command::from(weir_dev(dir, extra_args));
+        command.stderr(Stdio::inherit()).kill_on_drop(true);
         let mut child = command.spawn().expect("start weir dev");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
@@ -174,10 +163,11 @@ impl DevServer {
     }
 }
 
-/// `weir dev <dir> --port 0 <extra_args>` run to its end, for apps it must refuse: it
-/// must exit on its own, within a minute (it is killed and the test fails otherwise).
-pub fn weir_dev_output(dir: &Path, extra_args: &[&str]) -> Output {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+/// `weir dev <dir> --port 0 <extra_args>`, quiet, with no inherited token or public
+/// URL, its stdout piped.
+fn weir_dev(dir: &Path, extra_args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_weir"));
+    command
         .arg("dev")
         .arg(dir)
         .args(["--port", "0"])
@@ -186,7 +176,14 @@ pub fn weir_dev_output(dir: &Path, extra_args: &[&str]) -> Output {
         .env_remove("WEIR_ADMIN_TOKEN")
         .env_remove("WEIR_PUBLIC_URL")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::piped());
+    command
+}
+
+/// `weir dev <dir> --port 0 <extra_args>` run to its end, for apps it must refuse: it
+/// must exit on its own, within a minute (it is killed and the test fails otherwise).
+pub fn weir_dev_output(dir: &Path, extra_args: &[&str]) -> Output {
+    let child = weir_dev(dir, extra_args)
         .stderr(Stdio::piped())
         .spawn()
         .expect("run weir dev");
