@@ -273,25 +273,31 @@ const REFRESH_SLEEP: Duration = Duration::from_secs(30);
 /// When a failed refresh is tried again.
 const REFRESH_RETRY: SignedDuration = SignedDuration::from_mins(5);
 
-/// Runs due `refresh` methods until the process ends.
-pub fn spawn_refresher(runner: Arc<Runner>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            // Registered before looking, so a change during the round is not lost.
-            let changed = runner.platform().refreshes_changed.notified();
-            let sleep = match refresh_round(&runner).await {
-                Ok(sleep) => sleep,
-                Err(error) => {
-                    tracing::error!(%error, "connector refreshes could not run");
-                    REFRESH_SLEEP
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = changed => {}
+/// Runs due `refresh` methods until the process ends, restarted if it panics.
+pub fn spawn_refresher(runner: Arc<Runner>) {
+    let workers = runner.platform().workers.clone();
+    workers.supervise("connector_refresher", move || {
+        refresh_rounds(runner.clone())
+    });
+}
+
+/// One life of the refresher: rounds until the process ends or a panic.
+async fn refresh_rounds(runner: Arc<Runner>) {
+    loop {
+        // Registered before looking, so a change during the round is not lost.
+        let changed = runner.platform().refreshes_changed.notified();
+        let sleep = match refresh_round(&runner).await {
+            Ok(sleep) => sleep,
+            Err(error) => {
+                tracing::error!(%error, "connector refreshes could not run");
+                REFRESH_SLEEP
             }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = changed => {}
         }
-    })
+    }
 }
 
 async fn refresh_round(runner: &Runner) -> Result<Duration, ConnectorError> {

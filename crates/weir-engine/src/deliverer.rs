@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 use weir_core::delivery::{self, Verdict};
 use weir_core::{Attempt, Delivery, EventId, ProductEvent, SubscriptionId, WebhookSubscription};
 use weir_store::{DeliveryOutcome, StoreError};
@@ -51,30 +52,38 @@ const RESPONSE_EXCERPT: usize = 20 * 1024;
 /// The answer's body read at most.
 const MAX_RESPONSE: usize = 1024 * 1024;
 
-/// Runs the deliverer until the process ends.
-pub fn spawn(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
+/// The deliverer's name among the workers.
+const WORKER: &str = "deliverer";
+
+/// Runs the deliverer until the process ends, restarted if it panics.
+pub fn spawn(platform: Arc<Platform>) {
+    let workers = platform.workers.clone();
+    workers.supervise(WORKER, move || run(platform.clone()));
+}
+
+/// One life of the deliverer: rounds until the process ends or a panic.
+async fn run(platform: Arc<Platform>) {
     let deliverer = Arc::new(Deliverer {
         platform,
         slots: Arc::new(Semaphore::new(IN_FLIGHT)),
         per_subscription: Mutex::default(),
         rates: Mutex::default(),
     });
-    tokio::spawn(async move {
-        loop {
-            let ready = deliverer.platform.deliveries_ready.notified();
-            let sleep = match deliverer.round().await {
-                Ok(sleep) => sleep,
-                Err(error) => {
-                    tracing::error!(%error, "the deliverer could not reach the store");
-                    MAX_SLEEP
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = ready => {}
+    loop {
+        // Registered before looking, so a notification during the round is not lost.
+        let ready = deliverer.platform.deliveries_ready.notified();
+        let sleep = match deliverer.round().await {
+            Ok(sleep) => sleep,
+            Err(error) => {
+                tracing::error!(%error, "the deliverer could not reach the store");
+                MAX_SLEEP
             }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = ready => {}
         }
-    })
+    }
 }
 
 struct Deliverer {
@@ -116,6 +125,7 @@ impl Deliverer {
     async fn round(self: &Arc<Self>) -> Result<Duration, StoreError> {
         let store = self.platform.store.clone();
         loop {
+            crate::fail_points::check("deliverer.round");
             let free = self.slots.available_permits().min(BATCH);
             if free == 0 {
                 return Ok(MAX_SLEEP);
@@ -124,17 +134,31 @@ impl Deliverer {
             let claimed = store
                 .claim_deliveries(now, now + LEASE, free as u32)
                 .await?;
-            let full = claimed.len() == free;
+            let full = claimed.len() >= free;
             let reads = Arc::new(RoundReads::read(store.as_ref(), &claimed).await?);
             for call in calls(claimed, &reads) {
-                let slot = self
-                    .slots
-                    .clone()
-                    .try_acquire_owned()
-                    .expect("no more calls are made than deliveries were claimed");
+                let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                    // The store gave more than was asked for: a bug, but not a reason to
+                    // hold deliveries nobody will make until their lease ends.
+                    tracing::error!(
+                        deliveries = call.len(),
+                        "more deliveries were claimed than there are free slots; they are put back"
+                    );
+                    self.put_back(&call).await;
+                    continue;
+                };
                 let (deliverer, reads) = (self.clone(), reads.clone());
                 tokio::spawn(async move {
-                    let unblocks = deliverer.run(call, &reads).await;
+                    let span =
+                        tracing::info_span!("delivery", id = call[0].id(), batched = call.len());
+                    let made = crate::supervisor::catching(deliverer.call(&call, &reads));
+                    let unblocks = match made.instrument(span).await {
+                        Ok(unblocks) => unblocks,
+                        Err(panic) => {
+                            deliverer.release_after_panic(&call, &panic).await;
+                            true
+                        }
+                    };
                     drop(slot);
                     // Look again when this call let waiting deliveries go (a FIFO
                     // subscription's next, a postponed one), or when half the slots are free.
@@ -201,11 +225,10 @@ impl Deliverer {
     /// records each one's outcome.
     /// Returns whether the call let other deliveries go: it ended one of a FIFO
     /// subscription, or put some back for later.
-    async fn run(&self, call: Vec<Delivery>, reads: &RoundReads) -> bool {
-        let span = tracing::info_span!("delivery", id = call[0].id(), batched = call.len());
-        let _enter = span.enter();
+    async fn call(&self, call: &[Delivery], reads: &RoundReads) -> bool {
+        crate::fail_points::check("delivery.call");
         let store = self.platform.store.clone();
-        let ended = match self.attempt(&call, reads).await {
+        let ended = match self.attempt(call, reads).await {
             Ok(ended) => ended,
             Err(error) => {
                 // The claims run out and the deliveries are tried again.
@@ -227,6 +250,53 @@ impl Deliverer {
             }
         }
         unblocks
+    }
+
+    /// Gives claimed deliveries back as they were, due now, without counting an attempt.
+    async fn put_back(&self, call: &[Delivery]) {
+        let now = weir_core::now();
+        for delivery in call {
+            let finished = self.platform.store.finish_delivery(
+                delivery,
+                None,
+                DeliveryOutcome::Postponed(now),
+            );
+            if let Err(error) = finished.await {
+                tracing::error!(%error, id = delivery.id(), "a claimed delivery could not be put back; its lease will run out");
+            }
+        }
+    }
+
+    /// After a panic while making a call: each delivery's attempt is recorded as failed
+    /// with the panic, and the delivery retried on its schedule (so a delivery that always
+    /// makes Weir fail ends dead, kept and replayable, rather than failing for ever). An
+    /// outcome recorded before the panic stands: finishing an ended claim changes nothing.
+    async fn release_after_panic(&self, call: &[Delivery], panic: &str) {
+        self.platform
+            .workers
+            .note_task_panic(WORKER, panic, &call[0].id());
+        let now = weir_core::now();
+        for delivery in call {
+            let attempt = Attempt {
+                number: delivery.attempts,
+                at: now,
+                status_code: None,
+                duration_ms: 0,
+                error: Some(format!("Weir failed while making this attempt: {panic}")),
+                response: None,
+            };
+            let outcome = match delivery::next_attempt(delivery.tries, now, None) {
+                Some(at) => DeliveryOutcome::RetryAt(at),
+                None => DeliveryOutcome::Dead,
+            };
+            let finished = self
+                .platform
+                .store
+                .finish_delivery(delivery, Some(&attempt), outcome);
+            if let Err(error) = finished.await {
+                tracing::error!(%error, id = delivery.id(), "a delivery could not be released; its lease will run out");
+            }
+        }
     }
 
     /// Makes the call, if the deliveries are still wanted; returns, for each delivery in
@@ -486,7 +556,7 @@ fn body(events: &[&ProductEvent], subscription: &WebhookSubscription) -> Vec<u8>
         .iter()
         .map(|event| element(event, subscription))
         .collect();
-    serde_json::to_vec(&elements).expect("plain JSON serialises")
+    Value::Array(elements).to_string().into_bytes()
 }
 
 fn element(event: &ProductEvent, subscription: &WebhookSubscription) -> Value {

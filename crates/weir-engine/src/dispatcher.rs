@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 use weir_core::{InstallationStatus, InvocationStatus, Job, ProductEvent};
 use weir_store::JobOutcome;
 
@@ -39,26 +40,33 @@ const INSTALLING_WAIT: SignedDuration = SignedDuration::from_secs(1);
 /// Waits before the 2nd, 3rd, … run of a failed handler; the last repeats.
 const BACKOFF_SECS: &[i64] = &[10, 60, 300, 1800, 7200];
 
-/// Runs the dispatcher until the process ends.
-pub fn spawn(runner: Arc<Runner>) -> tokio::task::JoinHandle<()> {
+/// The dispatcher's name among the workers.
+const WORKER: &str = "dispatcher";
+
+/// Runs the dispatcher until the process ends, restarted if it panics.
+pub fn spawn(runner: Arc<Runner>) {
+    let workers = runner.platform().workers.clone();
+    workers.supervise(WORKER, move || run_rounds(runner.clone()));
+}
+
+/// One life of the dispatcher: rounds until the process ends or a panic.
+async fn run_rounds(runner: Arc<Runner>) {
     let slots = Arc::new(Semaphore::new(runner.threads() * IN_FLIGHT_PER_THREAD));
-    tokio::spawn(async move {
-        loop {
-            // Registered before looking, so a notification during the round is not lost.
-            let ready = runner.platform().jobs_ready.notified();
-            let sleep = match round(&runner, &slots).await {
-                Ok(sleep) => sleep,
-                Err(error) => {
-                    tracing::error!(%error, "the dispatcher could not reach the store");
-                    MAX_SLEEP
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = ready => {}
+    loop {
+        // Registered before looking, so a notification during the round is not lost.
+        let ready = runner.platform().jobs_ready.notified();
+        let sleep = match round(&runner, &slots).await {
+            Ok(sleep) => sleep,
+            Err(error) => {
+                tracing::error!(%error, "the dispatcher could not reach the store");
+                MAX_SLEEP
             }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = ready => {}
         }
-    })
+    }
 }
 
 /// Claims as many due jobs as there are free slots and starts them; returns how long to
@@ -70,6 +78,7 @@ async fn round(
 ) -> Result<Duration, weir_store::StoreError> {
     let store = runner.platform().store.clone();
     loop {
+        crate::fail_points::check("dispatcher.round");
         let free = slots.available_permits().min(BATCH);
         if free == 0 {
             // A finishing job wakes the loop when half the slots are free again.
@@ -79,15 +88,27 @@ async fn round(
         let claimed = store
             .claim_jobs(now, now + lease(runner), free as u32)
             .await?;
-        let full = claimed.len() == free;
+        let full = claimed.len() >= free;
         for job in claimed {
-            let permit = slots
-                .clone()
-                .try_acquire_owned()
-                .expect("no more jobs are claimed than there are free slots");
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                // The store gave more than was asked for: a bug, but not a reason to hold
+                // jobs nobody will run until their lease ends.
+                tracing::error!(event = %job.event_id, "more jobs were claimed than there are free slots; one is put back");
+                finish(runner, &job, JobOutcome::Postponed { at: now }).await;
+                continue;
+            };
             let (runner, slots) = (runner.clone(), slots.clone());
             tokio::spawn(async move {
-                run(&runner, job).await;
+                let span = tracing::info_span!("job", event = %job.event_id, installation = %job.installation_id);
+                let ran = crate::supervisor::catching(run(&runner, &job));
+                if let Err(panic) = ran.instrument(span).await {
+                    runner.platform().workers.note_task_panic(
+                        WORKER,
+                        &panic,
+                        job.event_id.as_str(),
+                    );
+                    finish(&runner, &job, after_failure(&job, None)).await;
+                }
                 drop(permit);
                 if slots.available_permits() == runner.threads() * IN_FLIGHT_PER_THREAD / 2 {
                     runner.platform().jobs_ready.notify_one();
@@ -115,21 +136,24 @@ fn lease(runner: &Runner) -> SignedDuration {
         .unwrap_or(SignedDuration::from_mins(5))
 }
 
-async fn run(runner: &Runner, job: Job) {
-    let span =
-        tracing::info_span!("job", event = %job.event_id, installation = %job.installation_id);
-    let _enter = span.enter();
-    let outcome = match attempt(runner, &job).await {
+async fn run(runner: &Runner, job: &Job) {
+    crate::fail_points::check("job.run");
+    let outcome = match attempt(runner, job).await {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(%error, attempts = job.attempts, "a job could not run");
-            after_failure(&job, None)
+            after_failure(job, None)
         }
     };
+    finish(runner, job, outcome).await;
+}
+
+/// Records what became of the job's run (unless its claim was taken over meanwhile).
+async fn finish(runner: &Runner, job: &Job, outcome: JobOutcome) {
     let store = runner.platform().store.as_ref();
     let finish = store.finish_job(&job.event_id, &job.installation_id, job.attempts, outcome);
     if let Err(error) = finish.await {
-        tracing::error!(%error, "a job ran but could not be marked as done");
+        tracing::error!(%error, event = %job.event_id, "a job ran but could not be marked as done");
     }
 }
 

@@ -2,7 +2,8 @@
 //! running handlers and keeping their records (`runner`), firing schedules
 //! (`scheduler`), running the jobs product events owe installations (`dispatcher`), and
 //! the app's say in installs, uninstalls and updates (`lifecycle`), and taking third
-//! parties' webhooks in (`inbound`, with connector `mapping`s).
+//! parties' webhooks in (`inbound`, with connector `mapping`s). The background workers run
+//! under a `supervisor` that restarts one that panics.
 //!
 //! The HTTP layer persists and answers; this crate does the work.
 
@@ -12,6 +13,7 @@ pub mod deliverer;
 pub mod dispatcher;
 pub mod envelope;
 pub mod extension_webhooks;
+pub mod fail_points;
 pub mod host;
 pub mod inbound;
 pub mod lifecycle;
@@ -23,6 +25,7 @@ pub mod rate_limit;
 pub mod registered_webhooks;
 pub mod runner;
 pub mod scheduler;
+pub mod supervisor;
 
 pub use host::{CallContext, PlatformHost};
 pub use platform::{Platform, PlatformSettings};

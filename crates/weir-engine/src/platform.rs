@@ -24,6 +24,8 @@ pub struct Platform {
     pub schedules_changed: tokio::sync::Notify,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// This node's background workers, kept running; `/readyz` asks them.
+    pub workers: Arc<crate::supervisor::Workers>,
     /// Signalled when this node has stored deliveries, so the deliverer sends them at once.
     pub deliveries_ready: tokio::sync::Notify,
     /// Signalled when this node keeps a connector subscription, so the refresher looks
@@ -47,6 +49,7 @@ impl Platform {
             refreshes_changed: tokio::sync::Notify::new(),
             deliveries_ready: tokio::sync::Notify::new(),
             metrics: Default::default(),
+            workers: Default::default(),
             settings,
         }
     }

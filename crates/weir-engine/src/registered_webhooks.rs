@@ -442,22 +442,24 @@ pub async fn trigger_with_chain(
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Deletes records of webhook calls past their retention, now and every hour, until the
-/// process ends.
-pub fn spawn_retention(platform: std::sync::Arc<Platform>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let keep = platform.settings.webhook_record_retention;
-            let kept_for =
-                jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::ZERO);
-            let before = weir_core::now()
-                .checked_sub(kept_for)
-                .unwrap_or(jiff::Timestamp::MIN);
-            match platform.store.purge_webhook_invocations(before).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "old webhook call records deleted"),
-                Err(error) => tracing::error!(%error, "webhook call records could not be purged"),
-            }
-            tokio::time::sleep(PURGE_EVERY).await;
+/// process ends; restarted if it panics.
+pub fn spawn_retention(platform: std::sync::Arc<Platform>) {
+    let workers = platform.workers.clone();
+    workers.supervise("retention", move || purge_hourly(platform.clone()));
+}
+
+async fn purge_hourly(platform: std::sync::Arc<Platform>) {
+    loop {
+        let keep = platform.settings.webhook_record_retention;
+        let kept_for = jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::ZERO);
+        let before = weir_core::now()
+            .checked_sub(kept_for)
+            .unwrap_or(jiff::Timestamp::MIN);
+        match platform.store.purge_webhook_invocations(before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "old webhook call records deleted"),
+            Err(error) => tracing::error!(%error, "webhook call records could not be purged"),
         }
-    })
+        tokio::time::sleep(PURGE_EVERY).await;
+    }
 }

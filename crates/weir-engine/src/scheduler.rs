@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
+use tracing::Instrument;
 use weir_core::Schedule;
 
 use crate::envelope;
@@ -22,24 +23,31 @@ const BATCH: u32 = 32;
 /// The longest sleep: schedules written by other nodes are seen at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(10);
 
-/// Runs the scheduler until the process ends.
-pub fn spawn(runner: Arc<Runner>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let sleep = match round(&runner).await {
-                Ok(sleep) => sleep,
-                Err(error) => {
-                    tracing::error!(%error, "the scheduler could not reach the store");
-                    MAX_SLEEP
-                }
-            };
-            let changed = runner.platform().schedules_changed.notified();
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = changed => {}
+/// The scheduler's name among the workers.
+const WORKER: &str = "scheduler";
+
+/// Runs the scheduler until the process ends, restarted if it panics.
+pub fn spawn(runner: Arc<Runner>) {
+    let workers = runner.platform().workers.clone();
+    workers.supervise(WORKER, move || run_rounds(runner.clone()));
+}
+
+/// One life of the scheduler: rounds until the process ends or a panic.
+async fn run_rounds(runner: Arc<Runner>) {
+    loop {
+        let sleep = match round(&runner).await {
+            Ok(sleep) => sleep,
+            Err(error) => {
+                tracing::error!(%error, "the scheduler could not reach the store");
+                MAX_SLEEP
             }
+        };
+        let changed = runner.platform().schedules_changed.notified();
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = changed => {}
         }
-    })
+    }
 }
 
 /// Claims and starts what is due; returns how long to sleep.
@@ -52,7 +60,16 @@ async fn round(runner: &Arc<Runner>) -> Result<Duration, weir_store::StoreError>
         let full = claimed.len() == BATCH as usize;
         for schedule in claimed {
             let runner = runner.clone();
-            tokio::spawn(async move { fire(&runner, schedule).await });
+            tokio::spawn(async move {
+                let span = tracing::info_span!("schedule", installation = %schedule.installation_id, name = %schedule.spec.name);
+                let installation = schedule.installation_id.clone();
+                let fired = crate::supervisor::catching(fire(&runner, schedule));
+                if let Err(panic) = fired.instrument(span).await {
+                    // The claim runs out and the schedule is tried again.
+                    let workers = &runner.platform().workers;
+                    workers.note_task_panic(WORKER, &panic, installation.as_str());
+                }
+            });
         }
         if !full {
             break;
@@ -76,8 +93,6 @@ fn lease(runner: &Runner) -> SignedDuration {
 
 async fn fire(runner: &Runner, schedule: Schedule) {
     let name = schedule.spec.name.clone();
-    let span = tracing::info_span!("schedule", installation = %schedule.installation_id, %name);
-    let _enter = span.enter();
     match run(runner, &schedule).await {
         Ok(()) | Err(RunError::NoHandler { .. }) | Err(RunError::Load(_)) => {}
         Err(error) => {

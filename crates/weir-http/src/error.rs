@@ -82,6 +82,21 @@ fn code(status: StatusCode) -> &'static str {
     }
 }
 
+/// The answer to a request whose handler panicked (a bug): logged, and a 500.
+pub(crate) fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    tracing::error!(panic = message, "a request's handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; see the server log",
+    )
+    .into_response()
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {

@@ -135,10 +135,10 @@ impl Postgres {
 #[async_trait]
 impl Backend for Postgres {
     /// Nodes claiming at once take different rows instead of queueing on the same ones.
-    const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES_SKIP_LOCKED;
-    const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS_SKIP_LOCKED;
-    const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES_SKIP_LOCKED;
-    const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES_SKIP_LOCKED;
+    const CLAIM_DUE_SCHEDULES: &'static str = sql::CLAIM_DUE_SCHEDULES_POSTGRES;
+    const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS_POSTGRES;
+    const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES_POSTGRES;
+    const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES_POSTGRES;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         let done = bind(sql, params)

@@ -113,32 +113,87 @@ pub(crate) const SCHEDULE: &str =
 pub(crate) const DELETE_SCHEDULE: &str =
     "DELETE FROM schedules WHERE installation_id = $1 AND name = $2";
 
-/// Claims due schedules: `$1` is now, `$2` the end of the lease, `$3` how many. The outer
-/// WHERE repeats the due and unclaimed conditions: on PostgreSQL an UPDATE that waited for
-/// a row another node was claiming re-checks them on the row as that node left it, and so
-/// skips it. `$lock` adds PostgreSQL's `SKIP LOCKED`, so that nodes take different rows
-/// instead of waiting for each other.
-macro_rules! claim_due_schedules {
-    ($lock:literal) => {
+/// Claims rows of a queue: `$1` is now, `$2` the end of the lease, `$3` how many. `$due`
+/// selects the keys of the due rows (aliased `due`, at most `$3`, in the order they are
+/// taken), `$set` takes them, and `$recheck` repeats the due conditions on each row taken:
+/// on PostgreSQL an UPDATE that waited for a row another node was claiming re-checks them
+/// on the row as that node left it, and so skips it.
+///
+/// SQLite has one writer, so `IN (due)` is enough. PostgreSQL picks and locks the due rows
+/// once, in a materialized CTE with `SKIP LOCKED` (so that nodes take different rows
+/// instead of waiting for each other), and then updates them by key. Inside `IN (…)` the
+/// planner may run a locking subquery again for each row it updates (a nested-loop
+/// semi-join, which a generic plan made while the table was small chooses); each run
+/// skips the rows the statement already updated and locks the next ones, so a claim of
+/// 64 took every due row (10,000 of 10,000, measured), more than the worker had room for.
+macro_rules! claim {
+    (sqlite, $table:literal, ($k1:literal, $k2:literal), $due:literal, $set:literal, $recheck:literal) => {
         concat!(
-            "UPDATE schedules SET claimed_until = $2 \
-             WHERE (installation_id, name) IN (\
-                SELECT due.installation_id, due.name FROM schedules AS due \
-                WHERE due.next_run_at <= $1 \
-                AND (due.claimed_until IS NULL OR due.claimed_until < $1) \
-                AND EXISTS (SELECT 1 FROM installations \
-                    WHERE installations.id = due.installation_id \
-                    AND installations.status = 'active') \
-                ORDER BY due.next_run_at LIMIT $3",
-            $lock,
-            ") AND next_run_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
-             RETURNING *"
+            "UPDATE ",
+            $table,
+            " SET ",
+            $set,
+            " WHERE (",
+            $k1,
+            ", ",
+            $k2,
+            ") IN (",
+            $due,
+            ") AND ",
+            $recheck,
+            " RETURNING *"
+        )
+    };
+    (postgres, $table:literal, ($k1:literal, $k2:literal), $due:literal, $set:literal, $recheck:literal) => {
+        concat!(
+            "WITH picked AS MATERIALIZED (",
+            $due,
+            " FOR UPDATE OF due SKIP LOCKED) UPDATE ",
+            $table,
+            " SET ",
+            $set,
+            " FROM picked WHERE ",
+            $table,
+            ".",
+            $k1,
+            " = picked.",
+            $k1,
+            " AND ",
+            $table,
+            ".",
+            $k2,
+            " = picked.",
+            $k2,
+            " AND ",
+            $recheck,
+            " RETURNING ",
+            $table,
+            ".*"
         )
     };
 }
-pub(crate) const CLAIM_DUE_SCHEDULES: &str = claim_due_schedules!("");
-pub(crate) const CLAIM_DUE_SCHEDULES_SKIP_LOCKED: &str =
-    claim_due_schedules!(" FOR UPDATE OF due SKIP LOCKED");
+
+/// Claims due schedules of active installations.
+macro_rules! claim_due_schedules {
+    ($backend:ident) => {
+        claim!(
+            $backend,
+            "schedules",
+            ("installation_id", "name"),
+            "SELECT due.installation_id, due.name FROM schedules AS due \
+             WHERE due.next_run_at <= $1 \
+             AND (due.claimed_until IS NULL OR due.claimed_until < $1) \
+             AND EXISTS (SELECT 1 FROM installations \
+                 WHERE installations.id = due.installation_id \
+                 AND installations.status = 'active') \
+             ORDER BY due.next_run_at LIMIT $3",
+            "claimed_until = $2",
+            "next_run_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)"
+        )
+    };
+}
+pub(crate) const CLAIM_DUE_SCHEDULES: &str = claim_due_schedules!(sqlite);
+pub(crate) const CLAIM_DUE_SCHEDULES_POSTGRES: &str = claim_due_schedules!(postgres);
 /// A one-time schedule that ran, unless the app changed it meanwhile.
 pub(crate) const FINISH_ONE_TIME_SCHEDULE: &str =
     "DELETE FROM schedules WHERE installation_id = $1 AND name = $2 AND version = $3";
@@ -190,25 +245,24 @@ pub(crate) const PRODUCT_EVENT: &str = "SELECT * FROM events WHERE id = $1";
 pub(crate) const JOBS_OF_EVENT: &str =
     "SELECT * FROM jobs WHERE event_id = $1 ORDER BY installation_id";
 
-/// Claims due jobs: `$1` now, `$2` the end of the lease, `$3` how many. The claim moves
-/// `run_at` to the lease's end, so the job is not due again unless its runner stops
-/// without finishing it. The outer WHERE repeats the conditions for PostgreSQL, as
-/// `claim_due_schedules!` explains; `$lock` adds `SKIP LOCKED` there.
+/// Claims due jobs (`claim!`). The claim moves `run_at` to the lease's end, so the job is
+/// not due again unless its runner stops without finishing it.
 macro_rules! claim_jobs {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE jobs SET run_at = $2, attempts = attempts + 1 \
-             WHERE (event_id, installation_id) IN (\
-                SELECT due.event_id, due.installation_id FROM jobs AS due \
-                WHERE due.status = 'pending' AND due.run_at <= $1 \
-                ORDER BY due.run_at LIMIT $3",
-            $lock,
-            ") AND status = 'pending' AND run_at <= $1 RETURNING *"
+    ($backend:ident) => {
+        claim!(
+            $backend,
+            "jobs",
+            ("event_id", "installation_id"),
+            "SELECT due.event_id, due.installation_id FROM jobs AS due \
+             WHERE due.status = 'pending' AND due.run_at <= $1 \
+             ORDER BY due.run_at LIMIT $3",
+            "run_at = $2, attempts = attempts + 1",
+            "status = 'pending' AND run_at <= $1"
         )
     };
 }
-pub(crate) const CLAIM_JOBS: &str = claim_jobs!("");
-pub(crate) const CLAIM_JOBS_SKIP_LOCKED: &str = claim_jobs!(" FOR UPDATE OF due SKIP LOCKED");
+pub(crate) const CLAIM_JOBS: &str = claim_jobs!(sqlite);
+pub(crate) const CLAIM_JOBS_POSTGRES: &str = claim_jobs!(postgres);
 /// Ends a pending job's run: `$3` the new status, `$4` when it runs again (NULL: keep),
 /// `$5` the run's invocation record (NULL: keep), `$6` the attempt the run was: a run
 /// whose claim ran out and was claimed again cannot finish the newer claim.
@@ -278,27 +332,26 @@ pub(crate) const CONNECTOR_SUBSCRIPTION: &str = "SELECT * FROM connector_subscri
     WHERE installation_id = $1 AND event_key = $2";
 pub(crate) const CONNECTOR_SUBSCRIPTIONS: &str = "SELECT * FROM connector_subscriptions \
     WHERE installation_id = $1 ORDER BY event_key";
-/// Claims due refreshes of active installations: `$1` now, `$2` the lease's end, `$3`
-/// how many; as `claim_jobs!` does.
+/// Claims due refreshes of active installations (`claim!`).
 macro_rules! claim_refreshes {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE connector_subscriptions SET refresh_at = $2 \
-             WHERE (installation_id, event_key) IN (\
-                SELECT due.installation_id, due.event_key FROM connector_subscriptions AS due \
-                WHERE due.refresh_at <= $1 \
-                AND EXISTS (SELECT 1 FROM installations \
-                    WHERE installations.id = due.installation_id \
-                    AND installations.status = 'active') \
-                ORDER BY due.refresh_at LIMIT $3",
-            $lock,
-            ") AND refresh_at <= $1 RETURNING *"
+    ($backend:ident) => {
+        claim!(
+            $backend,
+            "connector_subscriptions",
+            ("installation_id", "event_key"),
+            "SELECT due.installation_id, due.event_key FROM connector_subscriptions AS due \
+             WHERE due.refresh_at <= $1 \
+             AND EXISTS (SELECT 1 FROM installations \
+                 WHERE installations.id = due.installation_id \
+                 AND installations.status = 'active') \
+             ORDER BY due.refresh_at LIMIT $3",
+            "refresh_at = $2",
+            "refresh_at <= $1"
         )
     };
 }
-pub(crate) const CLAIM_REFRESHES: &str = claim_refreshes!("");
-pub(crate) const CLAIM_REFRESHES_SKIP_LOCKED: &str =
-    claim_refreshes!(" FOR UPDATE OF due SKIP LOCKED");
+pub(crate) const CLAIM_REFRESHES: &str = claim_refreshes!(sqlite);
+pub(crate) const CLAIM_REFRESHES_POSTGRES: &str = claim_refreshes!(postgres);
 pub(crate) const NEXT_REFRESH_DUE: &str = "SELECT due.refresh_at AS at \
     FROM connector_subscriptions AS due WHERE due.refresh_at IS NOT NULL \
     AND EXISTS (SELECT 1 FROM installations WHERE installations.id = due.installation_id \
@@ -384,26 +437,28 @@ pub(crate) const DELIVERIES: &str = "SELECT * FROM deliveries WHERE account_id =
     AND ($4 IS NULL OR event = $4) AND ($5 IS NULL OR created_at >= $5) \
     AND ($6 IS NULL OR created_at < $6) AND (event_id, subscription_id) > ($7, $8) \
     ORDER BY event_id, subscription_id LIMIT $9";
+/// Claims due deliveries (`claim!`); a FIFO subscription's delivery only once none
+/// before it is pending.
 macro_rules! claim_deliveries {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE deliveries SET run_at = $2, attempts = attempts + 1, tries = tries + 1, \
-             generation = generation + 1 \
-             WHERE (event_id, subscription_id) IN (\
-                SELECT due.event_id, due.subscription_id FROM deliveries AS due \
-                WHERE due.status = 'pending' AND due.run_at <= $1 \
-                AND (due.seq = 0 OR NOT EXISTS (SELECT 1 FROM deliveries AS earlier \
-                    WHERE earlier.subscription_id = due.subscription_id \
-                    AND earlier.status = 'pending' AND earlier.seq < due.seq)) \
-                ORDER BY due.run_at LIMIT $3",
-            $lock,
-            ") AND status = 'pending' AND run_at <= $1 RETURNING *"
+    ($backend:ident) => {
+        claim!(
+            $backend,
+            "deliveries",
+            ("event_id", "subscription_id"),
+            "SELECT due.event_id, due.subscription_id FROM deliveries AS due \
+             WHERE due.status = 'pending' AND due.run_at <= $1 \
+             AND (due.seq = 0 OR NOT EXISTS (SELECT 1 FROM deliveries AS earlier \
+                 WHERE earlier.subscription_id = due.subscription_id \
+                 AND earlier.status = 'pending' AND earlier.seq < due.seq)) \
+             ORDER BY due.run_at LIMIT $3",
+            "run_at = $2, attempts = attempts + 1, tries = tries + 1, \
+             generation = generation + 1",
+            "status = 'pending' AND run_at <= $1"
         )
     };
 }
-pub(crate) const CLAIM_DELIVERIES: &str = claim_deliveries!("");
-pub(crate) const CLAIM_DELIVERIES_SKIP_LOCKED: &str =
-    claim_deliveries!(" FOR UPDATE OF due SKIP LOCKED");
+pub(crate) const CLAIM_DELIVERIES: &str = claim_deliveries!(sqlite);
+pub(crate) const CLAIM_DELIVERIES_POSTGRES: &str = claim_deliveries!(postgres);
 /// Ends a claimed attempt: `$3` status, `$4` the next run (pending) or now, `$5` the
 /// claim's generation, `$6` now. Postponing (`$7` = 1) gives the attempt back.
 pub(crate) const FINISH_DELIVERY: &str = "UPDATE deliveries SET status = $3, run_at = $4, \

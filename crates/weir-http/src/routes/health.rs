@@ -1,5 +1,5 @@
-//! `/healthz` (the process answers), `/readyz` (and its database does) and `/metrics`
-//! (Prometheus text). None needs a token: they show no tenant's data.
+//! `/healthz` (the process answers), `/readyz` (and its database does, and its workers
+//! run) and `/metrics` (Prometheus text). None needs a token: they show no tenant's data.
 
 use axum::Json;
 use axum::extract::State;
@@ -22,6 +22,15 @@ pub async fn readyz(State(state): State<ServerState>) -> Result<Json<Value>, Api
             "the database does not answer",
         )
     })?;
+    let unready = state.runner.platform().workers.unready();
+    if !unready.is_empty() {
+        let why = unready.join("; ");
+        tracing::warn!(why, "not ready: a worker does not run");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}"),
+        ));
+    }
     Ok(Json(json!({ "status": "ready" })))
 }
 
@@ -33,6 +42,8 @@ pub async fn metrics(State(state): State<ServerState>) -> Result<impl IntoRespon
         due,
         jobs_pending,
     };
-    let text = state.runner.platform().metrics.render(depth);
+    let platform = state.runner.platform();
+    let mut text = platform.metrics.render(depth);
+    platform.workers.render(&mut text);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
