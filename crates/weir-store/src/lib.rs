@@ -15,6 +15,7 @@
 
 mod deliveries;
 mod ingest;
+mod leases;
 mod migrations;
 mod page;
 mod params;
@@ -39,6 +40,7 @@ use weir_core::{
 use weir_core::{Attempt, Delivery, ReferenceId, WebhookInvocation};
 
 pub use deliveries::{DeliveryFilter, DeliveryOutcome};
+pub use leases::{Lease, WorkQueue};
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
 pub use sql_store::SqlStore;
@@ -420,6 +422,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<WebhookInvocation>>;
     /// Pending deliveries, those due at `now`, and pending jobs: `(pending, due, jobs)`.
     async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)>;
+
+    /// Moves each lease to end at `until` while its row still holds it (a heartbeat, or a
+    /// give-back when `until` is now); says for each whether it did.
+    async fn extend_leases(&self, leases: &[Lease], until: Timestamp) -> Result<Vec<bool>>;
+    /// Tells every node sharing this store that work of these queues was stored
+    /// (PostgreSQL's `NOTIFY`; nothing on SQLite, which one node uses alone).
+    async fn announce(&self, queues: &[WorkQueue]) -> Result<()>;
+    /// Hears what every node announces (this one's too), calling `heard` for each queue,
+    /// until the connection fails. On SQLite there is nothing to hear: it never returns.
+    async fn listen(&self, heard: &(dyn Fn(WorkQueue) + Send + Sync)) -> Result<()>;
 
     /// When the scheduler should next look, so that it can sleep until then: the earliest
     /// run of an unclaimed schedule of an active installation, or the moment just after the

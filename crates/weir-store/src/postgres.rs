@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{Postgres as Pg, Row};
 use weir_core::{AccountId, App, ProductEvent};
@@ -15,7 +15,10 @@ use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::sql_store::{Backend, Decode, SqlStore};
-use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
+use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migrations, sql};
+
+/// The channel on which nodes announce stored work (`Store::announce`).
+const WORK_CHANNEL: &str = "weir_work";
 
 /// Any fixed number: all Weir nodes take this lock to migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x5745_4952;
@@ -172,6 +175,29 @@ impl Backend for Postgres {
 
     async fn ping(&self) -> Result<()> {
         self.execute(sql::PING, vec![]).await.map(drop)
+    }
+
+    async fn announce(&self, queues: &[WorkQueue]) -> Result<()> {
+        let names: Vec<&str> = queues.iter().map(|queue| queue.as_str()).collect();
+        let params = vec![WORK_CHANNEL.into(), names.join(",").into()];
+        self.fetch(sql::NOTIFY, params, |_| Ok(())).await.map(drop)
+    }
+
+    async fn listen(&self, heard: &(dyn Fn(WorkQueue) + Send + Sync)) -> Result<()> {
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(backend)?;
+        listener.listen(WORK_CHANNEL).await.map_err(backend)?;
+        loop {
+            // On a lost connection `recv` connects again; what was announced meanwhile is
+            // missed, and found by the workers' next look.
+            let notification = listener.recv().await.map_err(backend)?;
+            for name in notification.payload().split(',') {
+                if let Some(queue) = WorkQueue::parse(name) {
+                    heard(queue);
+                }
+            }
+        }
     }
 
     async fn delete_account(&self, id: &AccountId) -> Result<()> {

@@ -3,6 +3,8 @@
 //! the same text on both; where the dialects differ, a backend writes its own.
 
 pub(crate) const PING: &str = "SELECT 1";
+/// PostgreSQL only: `$1` the channel, `$2` the payload.
+pub(crate) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
 pub(crate) const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
 pub(crate) const INIT_SETTING: &str =

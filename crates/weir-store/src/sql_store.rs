@@ -20,8 +20,8 @@ use crate::schedule_change::ScheduleChange;
 use crate::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EventSelector, Expect, GlobalWebhookCount, GlobalWebhookStats, Ingested,
-    JobOutcome, NewApp, Page, PageRequest, Result, ScheduleWrite, Store, StoreError, StoredData,
-    sql,
+    JobOutcome, Lease, NewApp, Page, PageRequest, Result, ScheduleWrite, Store, StoreError,
+    StoredData, WorkQueue, sql,
 };
 
 /// Turns one row into a value.
@@ -59,6 +59,10 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Succeeds when the database answers reads and takes writes.
     async fn ping(&self) -> Result<()>;
+    /// `Store::announce`.
+    async fn announce(&self, queues: &[WorkQueue]) -> Result<()>;
+    /// `Store::listen`.
+    async fn listen(&self, heard: &(dyn Fn(WorkQueue) + Send + Sync)) -> Result<()>;
 
     /// Deletes the account unless it has active installations, atomically.
     async fn delete_account(&self, id: &AccountId) -> Result<()>;
@@ -868,6 +872,26 @@ impl<B: Backend> Store for SqlStore<B> {
             |i| i.reference_id.as_str(),
         )
         .await
+    }
+
+    async fn extend_leases(&self, leases: &[Lease], until: Timestamp) -> Result<Vec<bool>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statements = leases
+            .iter()
+            .map(|lease| crate::leases::extension(lease, until))
+            .collect();
+        let changed = self.backend.transaction(statements).await?;
+        Ok(changed.into_iter().map(|rows| rows > 0).collect())
+    }
+
+    async fn announce(&self, queues: &[WorkQueue]) -> Result<()> {
+        self.backend.announce(queues).await
+    }
+
+    async fn listen(&self, heard: &(dyn Fn(WorkQueue) + Send + Sync)) -> Result<()> {
+        self.backend.listen(heard).await
     }
 
     async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)> {

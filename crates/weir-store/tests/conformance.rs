@@ -14,8 +14,9 @@ use weir_core::{
 };
 use weir_store::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
-    DirectedEvent, EventSelector, Expect, GlobalWebhookCount, Ingested, JobOutcome, NewApp, NewJob,
-    PageRequest, PgStore, ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
+    DirectedEvent, EventSelector, Expect, GlobalWebhookCount, Ingested, JobOutcome, Lease, NewApp,
+    NewJob, PageRequest, PgStore, ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
+    WorkQueue,
 };
 use weir_testkit::TempDir;
 
@@ -124,6 +125,8 @@ conformance!(
     webhook_call_records_are_kept_listed_and_purged,
     fifo_deliveries_go_in_the_order_they_were_stored,
     a_claim_takes_no_more_than_asked_whatever_the_plan,
+    leases_are_extended_only_while_held,
+    announced_work_is_heard_by_every_node,
 );
 
 /// An installation to hang `$db` entries on.
@@ -2643,4 +2646,136 @@ async fn a_claim_takes_no_more_than_asked_whatever_the_plan(backend: Backend) {
         }
     }
     assert_eq!(jobs.len(), 100, "one job an event");
+}
+
+/// A heartbeat moves a lease only while the row still holds the lease the worker knows
+/// of: not once the work was finished, nor once another claim took it.
+async fn leases_are_extended_only_while_held(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let installation = install(
+        &store,
+        &acme,
+        listening_app("app", &[("freshsales", "onContactCreate", "h")]),
+    )
+    .await;
+    let subscription = webhook_subscription("acme", &["onContactCreate"]);
+    store
+        .insert_webhook_subscription(&subscription)
+        .await
+        .unwrap();
+    let start = now();
+    let events: Vec<_> = (0..2)
+        .map(|_| product_event("acme", "onContactCreate", None, start))
+        .collect();
+    store.ingest_events(&events).await.unwrap();
+    let schedule = one_time_schedule(&installation.id, "tick", start);
+    store
+        .insert_schedule(&schedule, &ScheduleLimits::default())
+        .await
+        .unwrap();
+
+    let lease = after_ms(start, 10_000);
+    let jobs = store.claim_jobs(start, lease, 10).await.unwrap();
+    let deliveries = store.claim_deliveries(start, lease, 10).await.unwrap();
+    let schedules = store.claim_due_schedules(start, lease, 10).await.unwrap();
+    assert_eq!((jobs.len(), deliveries.len(), schedules.len()), (2, 2, 1));
+    let held = |queue, key: (&str, &str)| Lease {
+        queue,
+        key: (key.0.to_owned(), key.1.to_owned()),
+        until: lease,
+    };
+    let leases = vec![
+        held(
+            WorkQueue::Jobs,
+            (jobs[0].event_id.as_str(), installation.id.as_str()),
+        ),
+        held(
+            WorkQueue::Deliveries,
+            (deliveries[0].event_id.as_str(), subscription.id.as_str()),
+        ),
+        held(WorkQueue::Schedules, (installation.id.as_str(), "tick")),
+    ];
+    let extended = after_ms(start, 20_000);
+    assert_eq!(
+        store.extend_leases(&leases, extended).await.unwrap(),
+        [true, true, true]
+    );
+    assert_eq!(
+        store
+            .claim_jobs(after_ms(lease, 1), after_ms(lease, 10_000), 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "past the first lease only the job whose lease was not extended is claimable"
+    );
+    assert_eq!(
+        store
+            .extend_leases(&leases, after_ms(start, 30_000))
+            .await
+            .unwrap(),
+        [false, false, false],
+        "the lease held is no longer the one named"
+    );
+
+    let moved: Vec<Lease> = leases
+        .iter()
+        .map(|l| Lease {
+            until: extended,
+            ..l.clone()
+        })
+        .collect();
+    store
+        .finish_delivery(&deliveries[0], None, DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .extend_leases(&moved, after_ms(start, 30_000))
+            .await
+            .unwrap(),
+        [true, false, true],
+        "a finished delivery keeps its end"
+    );
+    assert_eq!(
+        store.extend_leases(&[], start).await.unwrap(),
+        Vec::<bool>::new()
+    );
+}
+
+/// What one node announces, every node listening hears (PostgreSQL); on SQLite, which
+/// one node uses alone, announcing is accepted and nothing is heard.
+async fn announced_work_is_heard_by_every_node(backend: Backend) {
+    let store = backend.store;
+    let Location::Postgres(_) = &backend.location else {
+        store.announce(&[WorkQueue::Jobs]).await.unwrap();
+        return;
+    };
+    let other_node = backend.location.open().await;
+    let (heard, mut hearing) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let heard = move |queue| {
+            let _ = heard.send(queue);
+        };
+        other_node.listen(&heard).await
+    });
+    // The listener may not be listening yet: announce until it hears.
+    let first = loop {
+        store
+            .announce(&[WorkQueue::Deliveries, WorkQueue::Jobs])
+            .await
+            .unwrap();
+        match tokio::time::timeout(std::time::Duration::from_millis(200), hearing.recv()).await {
+            Ok(queue) => break queue.unwrap(),
+            Err(_) => continue,
+        }
+    };
+    assert_eq!(first, WorkQueue::Deliveries);
+    assert_eq!(
+        hearing.recv().await,
+        Some(WorkQueue::Jobs),
+        "both, in order"
+    );
 }

@@ -21,7 +21,7 @@ use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::sql_store::{Backend, Decode, SqlStore};
-use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, migrations, sql};
+use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migrations, sql};
 
 /// The embedded store.
 pub type SqliteStore = SqlStore<Sqlite>;
@@ -110,6 +110,15 @@ impl Backend for Sqlite {
     async fn ping(&self) -> Result<()> {
         self.fetch(sql::PING, vec![], |_| Ok(())).await?;
         self.writer.write(|_| Ok(())).await
+    }
+
+    /// One node uses an SQLite store: its workers are woken in memory.
+    async fn announce(&self, _queues: &[WorkQueue]) -> Result<()> {
+        Ok(())
+    }
+
+    async fn listen(&self, _heard: &(dyn Fn(WorkQueue) + Send + Sync)) -> Result<()> {
+        std::future::pending().await
     }
 
     async fn delete_account(&self, id: &AccountId) -> Result<()> {
