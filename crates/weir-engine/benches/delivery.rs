@@ -159,7 +159,7 @@ async fn run(
                 .ingest_events(&[event(&account)])
                 .await
                 .unwrap();
-            platform.deliveries_ready.notify_one();
+            platform.wake(weir_store::WorkQueue::Deliveries);
         });
     }
     tasks.join_all().await;
@@ -209,7 +209,7 @@ fn main() {
             let platform = platform.clone();
             tokio::spawn(async move {
                 platform.store.ingest_events(&[event("rate")]).await.unwrap();
-                platform.deliveries_ready.notify_one();
+                platform.wake(weir_store::WorkQueue::Deliveries);
             });
         }
         while arrivals.lock().unwrap().count - before < 5_000 {

@@ -162,7 +162,7 @@ async fn throughput(bench: &Bench) -> (f64, f64) {
         let (store, runner) = (bench.store.clone(), bench.runner.clone());
         tasks.spawn(async move {
             store.ingest_events(&[event()]).await.unwrap();
-            runner.platform().jobs_ready.notify_one();
+            runner.platform().wake(weir_store::WorkQueue::Jobs);
         });
     }
     tasks.join_all().await;
@@ -186,7 +186,7 @@ async fn latencies_at_rate(bench: &Bench) -> Vec<i64> {
                 .ingest_events(std::slice::from_ref(&event))
                 .await
                 .unwrap();
-            runner.platform().jobs_ready.notify_one();
+            runner.platform().wake(weir_store::WorkQueue::Jobs);
             event
         });
     }

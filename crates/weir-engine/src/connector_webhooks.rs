@@ -8,14 +8,13 @@
 //!   installation, its `state` (if any) replaces the kept one, and its `response` answers
 //!   the sender;
 //! - `refresh({state, webhookUri, parameters})` runs when its `nextRefreshTimestamp` (ms)
-//!   comes ([`spawn_refresher`]);
+//!   comes (`connector_refresher`);
 //! - at uninstall, `unsubscribe({state, parameters})`; the third party answering 404
 //!   (the webhook is gone already) counts as success.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::{Value, json};
 use weir_core::{
     ConnectorEventKind, EventId, Installation, InvocationStatus, Method, ProductEvent,
@@ -197,7 +196,7 @@ pub async fn handle(
             .collect();
         store.ingest_directed(&directed).await?;
         if !directed.is_empty() {
-            runner.platform().jobs_ready.notify_one();
+            runner.platform().wake(weir_store::WorkQueue::Jobs);
         }
     }
     Ok(response)
@@ -262,72 +261,15 @@ async fn put(
         .store
         .put_connector_subscription(&subscription)
         .await?;
-    platform.refreshes_changed.notify_one();
+    platform.wake(weir_store::WorkQueue::Refreshes);
     Ok(())
 }
 
-/// Refreshes claimed per round.
-const REFRESH_BATCH: u32 = 16;
-/// The longest sleep between looks.
-const REFRESH_SLEEP: Duration = Duration::from_secs(30);
-/// When a failed refresh is tried again.
-const REFRESH_RETRY: SignedDuration = SignedDuration::from_mins(5);
-
-/// Runs due `refresh` methods until the process ends, restarted if it panics.
-pub fn spawn_refresher(runner: Arc<Runner>) {
-    let workers = runner.platform().workers.clone();
-    workers.supervise("connector_refresher", move || {
-        refresh_rounds(runner.clone())
-    });
-}
-
-/// One life of the refresher: rounds until the process ends or a panic.
-async fn refresh_rounds(runner: Arc<Runner>) {
-    loop {
-        // Registered before looking, so a change during the round is not lost.
-        let changed = runner.platform().refreshes_changed.notified();
-        let sleep = match refresh_round(&runner).await {
-            Ok(sleep) => sleep,
-            Err(error) => {
-                tracing::error!(%error, "connector refreshes could not run");
-                REFRESH_SLEEP
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
-            _ = changed => {}
-        }
-    }
-}
-
-async fn refresh_round(runner: &Runner) -> Result<Duration, ConnectorError> {
-    let store = runner.platform().store.clone();
-    let now = weir_core::now();
-    let lease = SignedDuration::try_from(runner.settings().limits.time * 2)
-        .unwrap_or(SignedDuration::from_mins(1));
-    for due in store
-        .claim_due_refreshes(now, now + lease, REFRESH_BATCH)
-        .await?
-    {
-        if let Err(error) = refresh(runner, &due).await {
-            tracing::warn!(installation = %due.installation_id, event = due.event_key, %error, "a connector refresh failed; it is tried again later");
-            let again = ConnectorSubscription {
-                refresh_at: Some(weir_core::now() + REFRESH_RETRY),
-                ..due
-            };
-            store.put_connector_subscription(&again).await?;
-        }
-    }
-    let now = weir_core::now();
-    Ok(match store.next_refresh_due().await? {
-        None => REFRESH_SLEEP,
-        Some(due) => Duration::try_from(due.duration_since(now))
-            .unwrap_or(Duration::ZERO)
-            .min(REFRESH_SLEEP),
-    })
-}
-
-async fn refresh(runner: &Runner, due: &ConnectorSubscription) -> Result<(), ConnectorError> {
+/// Runs the due subscription's `refresh` method and keeps what it returns.
+pub(crate) async fn refresh(
+    runner: &Runner,
+    due: &ConnectorSubscription,
+) -> Result<(), ConnectorError> {
     let store = &runner.platform().store;
     let Some(installation) = store.installation(&due.installation_id).await? else {
         return Ok(());

@@ -22,76 +22,58 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use weir_core::delivery::{self, Verdict};
 use weir_core::{Attempt, Delivery, EventId, ProductEvent, SubscriptionId, WebhookSubscription};
-use weir_store::{DeliveryOutcome, StoreError};
+use weir_store::{DeliveryOutcome, Lease, Store, StoreError, WorkQueue};
 
 use crate::extension_webhooks;
 use crate::metrics::AttemptOutcome;
 use crate::outbound::{OutboundRequest, SendError};
 use crate::platform::Platform;
+use crate::supervisor::Workers;
+use crate::worker::Queue;
 
-/// Deliveries claimed per round, at most.
-const BATCH: usize = 64;
-/// Attempts in flight on this node.
+/// Calls in flight on this node.
 const IN_FLIGHT: usize = 128;
 /// How long a delivery waits for a place among its subscription's attempts in flight…
 const SLOT_WAIT: Duration = Duration::from_millis(100);
 /// …and, finding none, how long it is put back for.
 const BUSY_WAIT: SignedDuration = SignedDuration::from_millis(250);
-/// The longest sleep: deliveries stored by other nodes are seen at least this often.
-const MAX_SLEEP: Duration = Duration::from_secs(2);
-/// A claim lasts longer than any attempt may (the longest timeout is 60 s).
-const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// The answer's body kept with an attempt.
 const RESPONSE_EXCERPT: usize = 20 * 1024;
 /// The answer's body read at most.
 const MAX_RESPONSE: usize = 1024 * 1024;
 
-/// The deliverer's name among the workers.
-const WORKER: &str = "deliverer";
-
-/// Runs the deliverer until the process ends, restarted if it panics.
+/// Runs the deliverer until shutdown, restarted if it panics.
 pub fn spawn(platform: Arc<Platform>) {
     let workers = platform.workers.clone();
-    workers.supervise(WORKER, move || run(platform.clone()));
-}
-
-/// One life of the deliverer: rounds until the process ends or a panic.
-async fn run(platform: Arc<Platform>) {
-    let deliverer = Arc::new(Deliverer {
-        platform,
-        slots: Arc::new(Semaphore::new(IN_FLIGHT)),
-        per_subscription: Mutex::default(),
-        rates: Mutex::default(),
+    workers.supervise(Deliverer::NAME, move |shutdown| {
+        let deliverer = Arc::new(Deliverer {
+            platform: platform.clone(),
+            per_subscription: Mutex::default(),
+            rates: Mutex::default(),
+        });
+        crate::worker::work(deliverer, shutdown)
     });
-    loop {
-        // Registered before looking, so a notification during the round is not lost.
-        let ready = deliverer.platform.deliveries_ready.notified();
-        let sleep = match deliverer.round().await {
-            Ok(sleep) => sleep,
-            Err(error) => {
-                tracing::error!(%error, "the deliverer could not reach the store");
-                MAX_SLEEP
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
-            _ = ready => {}
-        }
-    }
 }
 
+/// The deliveries queue, as the deliverer works it: a piece of work is one call.
 struct Deliverer {
     platform: Arc<Platform>,
-    slots: Arc<Semaphore>,
     /// Each subscription's limit on attempts in flight, and the places under it.
     per_subscription: Mutex<HashMap<SubscriptionId, (u32, Arc<Semaphore>)>>,
     rates: Mutex<HashMap<SubscriptionId, TokenBucket>>,
+}
+
+/// One call: a delivery, or a batch of one subscription's, with what the round read for
+/// them.
+struct Call {
+    deliveries: Vec<Delivery>,
+    reads: Arc<RoundReads>,
 }
 
 /// At most `rate` attempts a second, in bursts of up to `rate`.
@@ -121,68 +103,81 @@ impl TokenBucket {
     }
 }
 
-impl Deliverer {
-    async fn round(self: &Arc<Self>) -> Result<Duration, StoreError> {
-        let store = self.platform.store.clone();
-        loop {
-            crate::fail_points::check("deliverer.round");
-            let free = self.slots.available_permits().min(BATCH);
-            if free == 0 {
-                return Ok(MAX_SLEEP);
-            }
-            let now = weir_core::now();
-            let claimed = store
-                .claim_deliveries(now, now + LEASE, free as u32)
-                .await?;
-            let full = claimed.len() >= free;
-            let reads = Arc::new(RoundReads::read(store.as_ref(), &claimed).await?);
-            for call in calls(claimed, &reads) {
-                let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-                    // The store gave more than was asked for: a bug, but not a reason to
-                    // hold deliveries nobody will make until their lease ends.
-                    tracing::error!(
-                        deliveries = call.len(),
-                        "more deliveries were claimed than there are free slots; they are put back"
-                    );
-                    self.put_back(&call).await;
-                    continue;
-                };
-                let (deliverer, reads) = (self.clone(), reads.clone());
-                tokio::spawn(async move {
-                    let span =
-                        tracing::info_span!("delivery", id = call[0].id(), batched = call.len());
-                    let made = crate::supervisor::catching(deliverer.call(&call, &reads));
-                    let unblocks = match made.instrument(span).await {
-                        Ok(unblocks) => unblocks,
-                        Err(panic) => {
-                            deliverer.release_after_panic(&call, &panic).await;
-                            true
-                        }
-                    };
-                    drop(slot);
-                    // Look again when this call let waiting deliveries go (a FIFO
-                    // subscription's next, a postponed one), or when half the slots are free.
-                    let half_free = deliverer.slots.available_permits() == IN_FLIGHT / 2;
-                    if unblocks || half_free {
-                        deliverer.platform.deliveries_ready.notify_one();
-                    }
-                });
-            }
-            if !full {
-                break;
-            }
-        }
-        // Everything claimable was claimed: a delivery due already waits behind an earlier
-        // one of its FIFO subscription, and the call that ends that wakes the loop.
-        let now = weir_core::now();
-        Ok(match store.next_delivery_due().await? {
-            Some(due) if due > now => Duration::try_from(due.duration_since(now))
-                .unwrap_or(Duration::ZERO)
-                .min(MAX_SLEEP),
-            _ => MAX_SLEEP,
-        })
+impl Queue for Deliverer {
+    type Work = Call;
+    const NAME: &'static str = "deliverer";
+    const QUEUE: WorkQueue = WorkQueue::Deliveries;
+    const MAX_SLEEP: Duration = Duration::from_secs(2);
+
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.platform.store
     }
 
+    fn workers(&self) -> &Arc<Workers> {
+        &self.platform.workers
+    }
+
+    fn woken(&self) -> &Notify {
+        self.platform.wakeups.of(WorkQueue::Deliveries)
+    }
+
+    fn capacity(&self) -> usize {
+        IN_FLIGHT
+    }
+
+    async fn claim(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<(Vec<Call>, bool), StoreError> {
+        let store = self.store();
+        let claimed = store
+            .claim_deliveries(now, lease_until, limit as u32)
+            .await?;
+        let full = claimed.len() >= limit;
+        let reads = Arc::new(RoundReads::read(store.as_ref(), &claimed).await?);
+        let calls = calls(claimed, &reads)
+            .into_iter()
+            .map(|deliveries| Call {
+                deliveries,
+                reads: reads.clone(),
+            })
+            .collect();
+        Ok((calls, full))
+    }
+
+    fn keys(&self, call: &Call) -> Vec<(String, String)> {
+        call.deliveries
+            .iter()
+            .map(|d| (d.event_id.to_string(), d.subscription_id.to_string()))
+            .collect()
+    }
+
+    async fn run(&self, call: &Call) -> bool {
+        let deliveries = &call.deliveries;
+        let span = tracing::info_span!(
+            "delivery",
+            id = deliveries[0].id(),
+            batched = deliveries.len()
+        );
+        self.call(deliveries, &call.reads).instrument(span).await
+    }
+
+    async fn after_panic(&self, call: &Call, panic: &str) {
+        self.release_after_panic(&call.deliveries, panic).await;
+    }
+
+    async fn give_back(&self, call: &Call, _leases: &[Lease]) {
+        self.put_back(&call.deliveries).await;
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.store().next_delivery_due().await
+    }
+}
+
+impl Deliverer {
     /// A place among the subscription's attempts in flight, if one frees up soon. A fast
     /// receiver frees places within milliseconds; waiting longer for a slow one would hold
     /// this node's slots, so the delivery is postponed instead.
@@ -272,9 +267,6 @@ impl Deliverer {
     /// makes Weir fail ends dead, kept and replayable, rather than failing for ever). An
     /// outcome recorded before the panic stands: finishing an ended claim changes nothing.
     async fn release_after_panic(&self, call: &[Delivery], panic: &str) {
-        self.platform
-            .workers
-            .note_task_panic(WORKER, panic, &call[0].id());
         let now = weir_core::now();
         for delivery in call {
             let attempt = Attempt {

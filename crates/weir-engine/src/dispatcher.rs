@@ -6,134 +6,109 @@
 //! 2 h, with jitter. The handler is looked up when the job runs, in the app version the
 //! installation has then.
 //!
-//! The dispatcher wakes when this node stores events, and otherwise when the next job is
-//! due (at least every few seconds, for jobs other nodes stored).
+//! The dispatcher is a `worker`: it wakes when any node stores events, and otherwise when
+//! the next job is due (at least every few seconds).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 use tracing::Instrument;
 use weir_core::{InstallationStatus, InvocationStatus, Job, ProductEvent};
-use weir_store::JobOutcome;
+use weir_store::{JobOutcome, Lease, Store, StoreError, WorkQueue};
 
 use crate::envelope;
 use crate::runner::{RunError, Runner};
+use crate::supervisor::Workers;
+use crate::worker::Queue;
 
-/// Jobs claimed per round, at most.
-const BATCH: usize = 64;
 /// Jobs in flight per JavaScript thread. A job spends most of its time in the store
 /// (reading the event, recording the run), so many in flight keep the threads busy; each
 /// thread runs one handler at a time, so a claimed job may wait for the handlers ahead of
-/// it. The lease covers a handful of full-length handlers ahead; in the unlikely case
-/// that many more run to their time limit, a lease can run out and the job run twice,
-/// which at-least-once delivery allows (the older run cannot finish the newer claim).
+/// it (its lease is extended meanwhile).
 const IN_FLIGHT_PER_THREAD: usize = 16;
-/// Full-length handler runs a lease allows for: the job's own and those ahead of it.
-const LEASE_RUNS: u32 = 5;
-/// The longest sleep: jobs stored by other nodes are seen at least this often.
-const MAX_SLEEP: Duration = Duration::from_secs(2);
 /// How long a job whose installation is still being installed waits before it looks
 /// again.
 const INSTALLING_WAIT: SignedDuration = SignedDuration::from_secs(1);
 /// Waits before the 2nd, 3rd, … run of a failed handler; the last repeats.
 const BACKOFF_SECS: &[i64] = &[10, 60, 300, 1800, 7200];
 
-/// The dispatcher's name among the workers.
-const WORKER: &str = "dispatcher";
-
-/// Runs the dispatcher until the process ends, restarted if it panics.
+/// Runs the dispatcher until shutdown, restarted if it panics.
 pub fn spawn(runner: Arc<Runner>) {
     let workers = runner.platform().workers.clone();
-    workers.supervise(WORKER, move || run_rounds(runner.clone()));
+    workers.supervise(Jobs::NAME, move |shutdown| {
+        let jobs = Arc::new(Jobs {
+            runner: runner.clone(),
+        });
+        crate::worker::work(jobs, shutdown)
+    });
 }
 
-/// One life of the dispatcher: rounds until the process ends or a panic.
-async fn run_rounds(runner: Arc<Runner>) {
-    let slots = Arc::new(Semaphore::new(runner.threads() * IN_FLIGHT_PER_THREAD));
-    loop {
-        // Registered before looking, so a notification during the round is not lost.
-        let ready = runner.platform().jobs_ready.notified();
-        let sleep = match round(&runner, &slots).await {
-            Ok(sleep) => sleep,
-            Err(error) => {
-                tracing::error!(%error, "the dispatcher could not reach the store");
-                MAX_SLEEP
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
-            _ = ready => {}
-        }
+/// The jobs queue, as the dispatcher works it.
+struct Jobs {
+    runner: Arc<Runner>,
+}
+
+impl Queue for Jobs {
+    type Work = Job;
+    const NAME: &'static str = "dispatcher";
+    const QUEUE: WorkQueue = WorkQueue::Jobs;
+    const MAX_SLEEP: Duration = Duration::from_secs(2);
+
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.runner.platform().store
     }
-}
 
-/// Claims as many due jobs as there are free slots and starts them; returns how long to
-/// sleep. Claiming only what can start at once keeps a backlog in the store, unclaimed,
-/// rather than in memory with leases running out.
-async fn round(
-    runner: &Arc<Runner>,
-    slots: &Arc<Semaphore>,
-) -> Result<Duration, weir_store::StoreError> {
-    let store = runner.platform().store.clone();
-    loop {
-        crate::fail_points::check("dispatcher.round");
-        let free = slots.available_permits().min(BATCH);
-        if free == 0 {
-            // A finishing job wakes the loop when half the slots are free again.
-            return Ok(MAX_SLEEP);
-        }
-        let now = weir_core::now();
-        let claimed = store
-            .claim_jobs(now, now + lease(runner), free as u32)
+    fn workers(&self) -> &Arc<Workers> {
+        &self.runner.platform().workers
+    }
+
+    fn woken(&self) -> &Notify {
+        self.runner.platform().wakeups.of(WorkQueue::Jobs)
+    }
+
+    fn capacity(&self) -> usize {
+        self.runner.threads() * IN_FLIGHT_PER_THREAD
+    }
+
+    async fn claim(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<(Vec<Job>, bool), StoreError> {
+        let claimed = self
+            .store()
+            .claim_jobs(now, lease_until, limit as u32)
             .await?;
-        let full = claimed.len() >= free;
-        for job in claimed {
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                // The store gave more than was asked for: a bug, but not a reason to hold
-                // jobs nobody will run until their lease ends.
-                tracing::error!(event = %job.event_id, "more jobs were claimed than there are free slots; one is put back");
-                finish(runner, &job, JobOutcome::Postponed { at: now }).await;
-                continue;
-            };
-            let (runner, slots) = (runner.clone(), slots.clone());
-            tokio::spawn(async move {
-                let span = tracing::info_span!("job", event = %job.event_id, installation = %job.installation_id);
-                let ran = crate::supervisor::catching(run(&runner, &job));
-                if let Err(panic) = ran.instrument(span).await {
-                    runner.platform().workers.note_task_panic(
-                        WORKER,
-                        &panic,
-                        job.event_id.as_str(),
-                    );
-                    finish(&runner, &job, after_failure(&job, None)).await;
-                }
-                drop(permit);
-                if slots.available_permits() == runner.threads() * IN_FLIGHT_PER_THREAD / 2 {
-                    runner.platform().jobs_ready.notify_one();
-                }
-            });
-        }
-        if !full {
-            break;
-        }
+        let full = claimed.len() >= limit;
+        Ok((claimed, full))
     }
-    let now = weir_core::now();
-    Ok(match store.next_job_due().await? {
-        None => MAX_SLEEP,
-        Some(due) => Duration::try_from(due.duration_since(now))
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_SLEEP),
-    })
-}
 
-/// Long enough for a claimed job to wait for a few runs ahead of it on its thread and then
-/// finish within its own time limit, with room to spare.
-fn lease(runner: &Runner) -> SignedDuration {
-    let handler_time = runner.settings().limits.time;
-    SignedDuration::try_from(handler_time * LEASE_RUNS + Duration::from_secs(60))
-        .unwrap_or(SignedDuration::from_mins(5))
+    fn keys(&self, job: &Job) -> Vec<(String, String)> {
+        vec![(job.event_id.to_string(), job.installation_id.to_string())]
+    }
+
+    async fn run(&self, job: &Job) -> bool {
+        let span =
+            tracing::info_span!("job", event = %job.event_id, installation = %job.installation_id);
+        run(&self.runner, job).instrument(span).await;
+        false
+    }
+
+    async fn after_panic(&self, job: &Job, _panic: &str) {
+        finish(&self.runner, job, after_failure(job, None)).await;
+    }
+
+    async fn give_back(&self, job: &Job, _leases: &[Lease]) {
+        let at = weir_core::now();
+        finish(&self.runner, job, JobOutcome::Postponed { at }).await;
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.store().next_job_due().await
+    }
 }
 
 async fn run(runner: &Runner, job: &Job) {

@@ -107,7 +107,7 @@ pub async fn accept_external(
             jobs: vec![job],
         }])
         .await?;
-    platform.jobs_ready.notify_one();
+    platform.wake(weir_store::WorkQueue::Jobs);
     Ok(id)
 }
 
@@ -204,7 +204,7 @@ pub async fn global_webhook(
     let store = &runner.platform().store;
     store.ingest_directed(&directed).await?;
     if !directed.is_empty() {
-        runner.platform().jobs_ready.notify_one();
+        runner.platform().wake(weir_store::WorkQueue::Jobs);
     }
     store
         .count_global_webhook(&GlobalWebhookCount {

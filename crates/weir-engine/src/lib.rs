@@ -8,6 +8,7 @@
 //! The HTTP layer persists and answers; this crate does the work.
 
 pub mod apps;
+pub mod connector_refresher;
 pub mod connector_webhooks;
 pub mod deliverer;
 pub mod dispatcher;
@@ -26,6 +27,8 @@ pub mod registered_webhooks;
 pub mod runner;
 pub mod scheduler;
 pub mod supervisor;
+pub mod wakeups;
+mod worker;
 
 pub use host::{CallContext, PlatformHost};
 pub use platform::{Platform, PlatformSettings};

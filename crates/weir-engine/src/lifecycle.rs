@@ -75,8 +75,8 @@ pub async fn install(
             return Err(error);
         }
     };
-    let schedules = &runner.platform().schedules_changed;
-    schedules.notify_one(); // the handler may have made some, which may fire now
+    // The handler may have made schedules, which may fire now.
+    runner.platform().wake(weir_store::WorkQueue::Schedules);
     Ok(Installation {
         status: InstallationStatus::Active,
         updated_at: activated_at,

@@ -20,20 +20,12 @@ pub struct Platform {
     pub external_events: RateLimiter<InstallationId>,
     /// Calls of registered webhooks, per installation.
     pub webhook_calls: RateLimiter<InstallationId>,
-    /// Signalled when this node writes a schedule, so the scheduler looks again.
-    pub schedules_changed: tokio::sync::Notify,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
     /// This node's background workers, kept running; `/readyz` asks them.
     pub workers: Arc<crate::supervisor::Workers>,
-    /// Signalled when this node has stored deliveries, so the deliverer sends them at once.
-    pub deliveries_ready: tokio::sync::Notify,
-    /// Signalled when this node keeps a connector subscription, so the refresher looks
-    /// again.
-    pub refreshes_changed: tokio::sync::Notify,
-    /// Signalled when this node has stored events with jobs, so the dispatcher runs them
-    /// at once rather than at its next look.
-    pub jobs_ready: tokio::sync::Notify,
+    /// What wakes the workers, here and on the other nodes (`Platform::wake`).
+    pub wakeups: Arc<crate::wakeups::Wakeups>,
 }
 
 impl Platform {
@@ -44,14 +36,19 @@ impl Platform {
             db_calls: RateLimiter::per_minute(settings.db_calls_per_minute),
             external_events: RateLimiter::per_minute(settings.external_events_per_minute),
             webhook_calls: RateLimiter::per_minute(settings.webhook_calls_per_minute),
-            schedules_changed: tokio::sync::Notify::new(),
-            jobs_ready: tokio::sync::Notify::new(),
-            refreshes_changed: tokio::sync::Notify::new(),
-            deliveries_ready: tokio::sync::Notify::new(),
+            wakeups: Default::default(),
             metrics: Default::default(),
             workers: Default::default(),
             settings,
         }
+    }
+}
+
+impl Platform {
+    /// Work of `queue` was stored: its workers look at once, on this node and on every
+    /// other node sharing the store.
+    pub fn wake(&self, queue: weir_store::WorkQueue) {
+        self.wakeups.wake(&self.store, queue);
     }
 }
 

@@ -445,10 +445,12 @@ const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// process ends; restarted if it panics.
 pub fn spawn_retention(platform: std::sync::Arc<Platform>) {
     let workers = platform.workers.clone();
-    workers.supervise("retention", move || purge_hourly(platform.clone()));
+    workers.supervise("retention", move |shutdown| {
+        purge_hourly(platform.clone(), shutdown)
+    });
 }
 
-async fn purge_hourly(platform: std::sync::Arc<Platform>) {
+async fn purge_hourly(platform: std::sync::Arc<Platform>, shutdown: crate::supervisor::Shutdown) {
     loop {
         let keep = platform.settings.webhook_record_retention;
         let kept_for = jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::ZERO);
@@ -460,6 +462,9 @@ async fn purge_hourly(platform: std::sync::Arc<Platform>) {
             Ok(purged) => tracing::info!(purged, "old webhook call records deleted"),
             Err(error) => tracing::error!(%error, "webhook call records could not be purged"),
         }
-        tokio::time::sleep(PURGE_EVERY).await;
+        tokio::select! {
+            () = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = shutdown.requested() => return,
+        }
     }
 }

@@ -2,98 +2,112 @@
 //! `onScheduledEvent` handler with the schedule's data, then deletes a one-time schedule
 //! or moves a recurring one to its next run.
 //!
-//! Claims are leases in the store, so several nodes share the work and a node that dies
-//! mid-run leaves its schedules to be claimed again once the lease ends: a schedule runs
-//! at least once, on time give or take the scheduler's wake-up. The scheduler sleeps
-//! until the next schedule is due, woken early when this node writes one.
+//! The scheduler is a `worker`: claims are leases in the store, so several nodes share
+//! the work and a node that dies mid-run leaves its schedules to be claimed again once
+//! the lease ends; a schedule runs at least once, on time give or take the scheduler's
+//! wake-up. It sleeps until the next schedule is due, woken early when a node writes one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::SignedDuration;
+use jiff::Timestamp;
+use tokio::sync::Notify;
 use tracing::Instrument;
 use weir_core::Schedule;
+use weir_store::{Lease, Store, StoreError, WorkQueue};
 
 use crate::envelope;
 use crate::host::schedule::SCHEDULED_EVENT;
 use crate::runner::{RunError, Runner};
+use crate::supervisor::Workers;
+use crate::worker::Queue;
 
-/// Schedules claimed per round.
-const BATCH: u32 = 32;
-/// The longest sleep: schedules written by other nodes are seen at least this often.
-const MAX_SLEEP: Duration = Duration::from_secs(10);
+/// Schedules firing at once on this node, at most.
+const IN_FLIGHT: usize = 32;
 
-/// The scheduler's name among the workers.
-const WORKER: &str = "scheduler";
-
-/// Runs the scheduler until the process ends, restarted if it panics.
+/// Runs the scheduler until shutdown, restarted if it panics.
 pub fn spawn(runner: Arc<Runner>) {
     let workers = runner.platform().workers.clone();
-    workers.supervise(WORKER, move || run_rounds(runner.clone()));
+    workers.supervise(Schedules::NAME, move |shutdown| {
+        let schedules = Arc::new(Schedules {
+            runner: runner.clone(),
+        });
+        crate::worker::work(schedules, shutdown)
+    });
 }
 
-/// One life of the scheduler: rounds until the process ends or a panic.
-async fn run_rounds(runner: Arc<Runner>) {
-    loop {
-        let sleep = match round(&runner).await {
-            Ok(sleep) => sleep,
-            Err(error) => {
-                tracing::error!(%error, "the scheduler could not reach the store");
-                MAX_SLEEP
-            }
-        };
-        let changed = runner.platform().schedules_changed.notified();
-        tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
-            _ = changed => {}
+/// The schedules, as the scheduler works them.
+struct Schedules {
+    runner: Arc<Runner>,
+}
+
+impl Queue for Schedules {
+    type Work = Schedule;
+    const NAME: &'static str = "scheduler";
+    const QUEUE: WorkQueue = WorkQueue::Schedules;
+    const MAX_SLEEP: Duration = Duration::from_secs(10);
+
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.runner.platform().store
+    }
+
+    fn workers(&self) -> &Arc<Workers> {
+        &self.runner.platform().workers
+    }
+
+    fn woken(&self) -> &Notify {
+        self.runner.platform().wakeups.of(WorkQueue::Schedules)
+    }
+
+    fn capacity(&self) -> usize {
+        IN_FLIGHT
+    }
+
+    async fn claim(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<(Vec<Schedule>, bool), StoreError> {
+        let store = self.store();
+        let claimed = store
+            .claim_due_schedules(now, lease_until, limit as u32)
+            .await?;
+        let full = claimed.len() >= limit;
+        Ok((claimed, full))
+    }
+
+    fn keys(&self, schedule: &Schedule) -> Vec<(String, String)> {
+        vec![(
+            schedule.installation_id.to_string(),
+            schedule.spec.name.clone(),
+        )]
+    }
+
+    async fn run(&self, schedule: &Schedule) -> bool {
+        let span = tracing::info_span!("schedule", installation = %schedule.installation_id, name = %schedule.spec.name);
+        fire(&self.runner, schedule).instrument(span).await;
+        false
+    }
+
+    /// The claim runs out and the schedule is tried again.
+    async fn after_panic(&self, _schedule: &Schedule, _panic: &str) {}
+
+    /// Claimable again at once: the lease ends now.
+    async fn give_back(&self, _schedule: &Schedule, leases: &[Lease]) {
+        if let Err(error) = self.store().extend_leases(leases, weir_core::now()).await {
+            tracing::warn!(%error, "a schedule's claim could not be given back; it runs out");
         }
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.store().next_schedule_due().await
     }
 }
 
-/// Claims and starts what is due; returns how long to sleep.
-async fn round(runner: &Arc<Runner>) -> Result<Duration, weir_store::StoreError> {
-    let store = runner.platform().store.clone();
-    loop {
-        let now = weir_core::now();
-        let lease = lease(runner);
-        let claimed = store.claim_due_schedules(now, now + lease, BATCH).await?;
-        let full = claimed.len() == BATCH as usize;
-        for schedule in claimed {
-            let runner = runner.clone();
-            tokio::spawn(async move {
-                let span = tracing::info_span!("schedule", installation = %schedule.installation_id, name = %schedule.spec.name);
-                let installation = schedule.installation_id.clone();
-                let fired = crate::supervisor::catching(fire(&runner, schedule));
-                if let Err(panic) = fired.instrument(span).await {
-                    // The claim runs out and the schedule is tried again.
-                    let workers = &runner.platform().workers;
-                    workers.note_task_panic(WORKER, &panic, installation.as_str());
-                }
-            });
-        }
-        if !full {
-            break;
-        }
-    }
-    let now = weir_core::now();
-    Ok(match store.next_schedule_due().await? {
-        None => MAX_SLEEP,
-        Some(due) => Duration::try_from(due.duration_since(now))
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_SLEEP),
-    })
-}
-
-/// Long enough for the handler to finish within its time limit, with room to spare.
-fn lease(runner: &Runner) -> SignedDuration {
-    let handler_time = runner.settings().limits.time;
-    SignedDuration::try_from(handler_time * 3 + Duration::from_secs(60))
-        .unwrap_or(SignedDuration::from_mins(5))
-}
-
-async fn fire(runner: &Runner, schedule: Schedule) {
+async fn fire(runner: &Runner, schedule: &Schedule) {
     let name = schedule.spec.name.clone();
-    match run(runner, &schedule).await {
+    match run(runner, schedule).await {
         Ok(()) | Err(RunError::NoHandler { .. }) | Err(RunError::Load(_)) => {}
         Err(error) => {
             // The claim runs out and the schedule is tried again.

@@ -8,6 +8,10 @@
 //!
 //! `/readyz` asks [`Workers::unready`]: a node is not ready while one of its workers is
 //! down, or keeps failing as soon as it starts.
+//!
+//! Shutdown is a value every worker is given ([`Shutdown`]): [`Workers::stop`] tells them
+//! all when their drain time ends, and [`Workers::stopped`] waits until each has finished
+//! what it was running (or given it back) and ended.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -30,9 +34,53 @@ const STABLE: Duration = Duration::from_secs(60);
 const CRASH_LOOP: u32 = 3;
 
 /// The workers of this node and how each is doing.
-#[derive(Default)]
 pub struct Workers {
     states: Mutex<BTreeMap<&'static str, WorkerState>>,
+    /// When the drain ends, once a shutdown is asked for.
+    stop: tokio::sync::watch::Sender<Option<tokio::time::Instant>>,
+    /// The supervising tasks, which end when their worker ends for good.
+    running: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers {
+            states: Mutex::default(),
+            stop: tokio::sync::watch::Sender::new(None),
+            running: Mutex::default(),
+        }
+    }
+}
+
+/// A worker's view of shutdown: whether it was asked for, and by when to be done.
+#[derive(Clone)]
+pub struct Shutdown(tokio::sync::watch::Receiver<Option<tokio::time::Instant>>);
+
+impl Shutdown {
+    /// Completes once a shutdown is asked for; returns when the drain ends.
+    pub async fn requested(&self) -> tokio::time::Instant {
+        let mut watching = self.0.clone();
+        let asked = watching
+            .wait_for(Option::is_some)
+            .await
+            .map(|deadline| *deadline);
+        match asked {
+            Ok(deadline) => deadline.unwrap_or_else(tokio::time::Instant::now),
+            // The workers are gone: nothing will ever ask.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    pub fn is_requested(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// Never asked for: for workers run outside `Workers`, e.g. in benchmarks.
+    pub fn never() -> Shutdown {
+        let (sender, receiver) = tokio::sync::watch::channel(None);
+        std::mem::forget(sender);
+        Shutdown(receiver)
+    }
 }
 
 #[derive(Default)]
@@ -48,42 +96,65 @@ struct WorkerState {
 }
 
 impl Workers {
-    /// Runs the worker `start` makes, as `name`, and again after each panic, until the
-    /// process ends.
+    /// Runs the worker `start` makes, as `name`, and again after each panic, until it ends
+    /// after a shutdown.
     pub fn supervise<F, Fut>(self: &Arc<Self>, name: &'static str, start: F)
     where
-        F: Fn() -> Fut + Send + 'static,
+        F: Fn(Shutdown) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.with(name, |_| {});
         let workers = self.clone();
-        tokio::spawn(async move {
+        let shutdown = Shutdown(self.stop.subscribe());
+        let supervising = tokio::spawn(async move {
             loop {
                 workers.with(name, |state| {
                     state.up = true;
                     state.started = Some(Instant::now());
                 });
-                let ended = tokio::spawn(start()).await;
+                let ended = tokio::spawn(start(shutdown.clone())).await;
                 let panic = match ended {
-                    Ok(()) => None,
-                    Err(error) if error.is_panic() => Some(panic_message(&*error.into_panic())),
-                    Err(_) => None,
-                };
-                let Some(message) = panic else {
-                    tracing::error!(worker = name, "a worker stopped; it is not restarted");
-                    workers.with(name, |state| (state.up, state.stopped) = (false, true));
-                    return;
+                    Err(error) if error.is_panic() => panic_message(&*error.into_panic()),
+                    _ => {
+                        if !shutdown.is_requested() {
+                            tracing::error!(worker = name, "a worker stopped; it is not restarted");
+                        }
+                        workers.with(name, |state| (state.up, state.stopped) = (false, true));
+                        return;
+                    }
                 };
                 let pause = workers.with(name, |state| state.note_crash());
                 tracing::error!(
                     worker = name,
-                    panic = message,
+                    panic,
                     restart_in_ms = pause.as_millis() as u64,
                     "a worker panicked; it is restarted"
                 );
-                tokio::time::sleep(pause).await;
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = shutdown.requested() => {
+                        workers.with(name, |state| state.stopped = true);
+                        return;
+                    }
+                }
             }
         });
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.push(supervising);
+    }
+
+    /// Asks every worker to stop claiming work and to finish what it runs within `drain`.
+    pub fn stop(&self, drain: Duration) {
+        let deadline = tokio::time::Instant::now() + drain;
+        self.stop.send_replace(Some(deadline));
+    }
+
+    /// Waits until every worker has ended (after `stop`).
+    pub async fn stopped(&self) {
+        let running = std::mem::take(&mut *self.running.lock().unwrap_or_else(|e| e.into_inner()));
+        for supervising in running {
+            let _ = supervising.await;
+        }
     }
 
     /// Counts a panic in a piece of `worker`'s work, which the worker released.
@@ -232,7 +303,7 @@ mod tests {
         let (done, finished) = tokio::sync::oneshot::channel::<()>();
         let done = Arc::new(Mutex::new(Some(done)));
         let counted = starts.clone();
-        workers.supervise("test", move || {
+        workers.supervise("test", move |_| {
             let (starts, done) = (counted.clone(), done.clone());
             async move {
                 if starts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {

@@ -1,5 +1,7 @@
 //! `weir serve`: open the store, settle the admin token, listen, and stop cleanly on
-//! SIGINT or SIGTERM (requests in flight finish; queued writes are committed).
+//! SIGINT or SIGTERM: requests in flight finish, workers stop claiming and finish what
+//! they run (giving back what is still running when the drain time ends), and queued
+//! writes are committed.
 
 use std::sync::Arc;
 
@@ -54,6 +56,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     if config.workers {
         spawn_workers(&runner);
     }
+    let runner_workers = runner.platform().workers.clone();
     let state = ServerState {
         store,
         runner,
@@ -75,9 +78,13 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");
     tracing::info!(%address, %public_url, storage = storage_name(&store_config), "weir is serving");
+    let workers = runner_workers.clone();
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;
+        // The workers stop claiming now and finish what they run within the drain time,
+        // beside the requests in flight.
+        workers.stop(DRAIN_TIME);
         let _ = signalled.send(());
     };
     // Requests in flight get DRAIN_TIME to finish; a stuck one does not keep Weir up.
@@ -95,18 +102,29 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             "requests still running after the drain time; stopping without them"
         ),
     }
+    // Each worker ends by the drain's end, giving back what it still ran then; a store
+    // that does not answer the give-back does not keep Weir up either.
+    let given_back = DRAIN_TIME + std::time::Duration::from_secs(10);
+    if tokio::time::timeout(given_back, runner_workers.stopped())
+        .await
+        .is_err()
+    {
+        tracing::warn!("workers still stopping; stopping without them");
+    }
     // The store is dropped here: the SQLite writer commits what is queued, then stops.
     tracing::info!("weir stopped");
     Ok(())
 }
 
-/// Handlers for jobs, schedules, connector refreshes, deliveries and record retention.
+/// Handlers for jobs, schedules, connector refreshes, deliveries and record retention, and
+/// the ear for work that other nodes store.
 pub(crate) fn spawn_workers(runner: &Arc<Runner>) {
     weir_engine::scheduler::spawn(runner.clone());
     weir_engine::dispatcher::spawn(runner.clone());
-    weir_engine::connector_webhooks::spawn_refresher(runner.clone());
+    weir_engine::connector_refresher::spawn(runner.clone());
     weir_engine::deliverer::spawn(runner.platform().clone());
     weir_engine::registered_webhooks::spawn_retention(runner.platform().clone());
+    weir_engine::wakeups::spawn_listener(runner.platform().clone());
 }
 
 /// The handler runtime: one JavaScript thread per core, and the platform behind it.

@@ -64,7 +64,7 @@ async fn write(
     };
     let written = written.map_err(super::internal)?;
     if written == ScheduleWrite::Written {
-        platform.schedules_changed.notify_one();
+        platform.wake(weir_store::WorkQueue::Schedules);
     }
     match written {
         ScheduleWrite::Written if create => {

@@ -141,7 +141,10 @@ pub async fn replay(
         .replay_delivery(&delivery.event_id, &subscription, at)
         .await?;
     if replayed {
-        state.runner.platform().deliveries_ready.notify_one();
+        state
+            .runner
+            .platform()
+            .wake(weir_store::WorkQueue::Deliveries);
     }
     Ok((
         StatusCode::ACCEPTED,

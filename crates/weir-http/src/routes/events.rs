@@ -100,13 +100,13 @@ pub async fn post(
         .iter()
         .any(|i| matches!(i, Ingested::Created { jobs, .. } if *jobs > 0))
     {
-        platform.jobs_ready.notify_one();
+        platform.wake(weir_store::WorkQueue::Jobs);
     }
     if ingested
         .iter()
         .any(|i| matches!(i, Ingested::Created { deliveries, .. } if *deliveries > 0))
     {
-        platform.deliveries_ready.notify_one();
+        platform.wake(weir_store::WorkQueue::Deliveries);
     }
     let mut accepted: Vec<Value> = ingested
         .into_iter()

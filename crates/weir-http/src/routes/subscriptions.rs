@@ -492,7 +492,10 @@ pub async fn recover(
         .recover_deliveries(&subscription.id, body.since, now)
         .await?;
     if recovered > 0 {
-        state.runner.platform().deliveries_ready.notify_one();
+        state
+            .runner
+            .platform()
+            .wake(weir_store::WorkQueue::Deliveries);
     }
     Ok((
         StatusCode::ACCEPTED,
