@@ -1,11 +1,13 @@
 //! Helpers for Weir's own tests (a dev-dependency only): a fresh PostgreSQL database per
-//! test, temporary directories, app packages zipped in memory, and a fake third party on
-//! loopback.
+//! test, temporary directories, app packages zipped in memory, a fake third party on
+//! loopback, and a webhook receiver that tallies what it got.
 
 pub mod browser;
 mod fake_third_party;
+mod webhook_tally;
 
 pub use fake_third_party::{FakeThirdParty, Received, Reply, json_reply};
+pub use webhook_tally::WebhookTally;
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};

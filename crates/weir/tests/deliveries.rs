@@ -1,6 +1,6 @@
 //! Outbound deliveries over real HTTP, on both storage backends, to real receivers on
 //! loopback: signing, retries, 410, Retry-After, isolation of a slow receiver, rotation,
-//! and a SIGKILL in the middle of a stream.
+//! a SIGKILL in the middle of a stream, and fan-out under concurrent load.
 
 mod support;
 
@@ -10,7 +10,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Server, Storage};
-use weir_testkit::{FakeThirdParty, Received, json_reply};
+use weir_testkit::{FakeThirdParty, Received, WebhookTally, json_reply};
 
 on_both_backends!(
     deliveries_are_signed_and_recorded,
@@ -26,6 +26,7 @@ on_both_backends!(
     a_subscription_failing_for_too_long_is_disabled,
     a_batching_subscription_gets_several_events_in_one_call,
     internal_addresses_are_refused_unless_allowed,
+    ten_subscriptions_get_every_event_of_concurrent_batches,
 );
 
 /// REFERENCE §7's test-vector secret: the receiver below verifies with it independently.
@@ -800,4 +801,68 @@ async fn internal_addresses_are_refused_unless_allowed(storage: Storage) {
         "nothing reached the receiver"
     );
     server.stop().await;
+}
+
+/// Issue #14: on PostgreSQL, a claim under fan-out returned more deliveries than it asked
+/// for, the deliverer panicked, and nothing was delivered again. Ten subscriptions make
+/// each event ten deliveries, and four posters at once store them while the deliverer
+/// claims: every delivery must arrive, none twice at the same time, and nothing may panic.
+/// PostgreSQL runs the claims with the plans made while nothing was due, as it did then
+/// (with its default plans, the engine of the issue passed this test).
+async fn ten_subscriptions_get_every_event_of_concurrent_batches(storage: Storage) {
+    const SUBSCRIPTIONS: u64 = 10;
+    const BATCHES: u64 = 10;
+    const BATCH: u64 = 100;
+    let storage = storage.with_generic_plans();
+    let receiver = WebhookTally::start().await;
+    let server = Server::start_logged(
+        &storage,
+        &["--allow-private-destinations", "127.0.0.0/8"],
+        &[],
+    )
+    .await;
+    account(&server, "acme").await;
+    for _ in 0..SUBSCRIPTIONS {
+        let body = json!({"url": receiver.url(), "events": ["onContactCreate"]});
+        let created = server
+            .post("/api/v1/accounts/acme/subscriptions", body)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+
+    // Poster `p` of four posts batches p, p + 4, p + 8; the four are in flight together.
+    let poster = |first: u64| {
+        let server = &server;
+        async move {
+            for batch in (first..BATCHES).step_by(4) {
+                let events: Vec<Value> = (0..BATCH)
+                    .map(|n| {
+                        let contact = json!({"id": batch * BATCH + n});
+                        json!({"event": "onContactCreate", "data": {"contact": contact}})
+                    })
+                    .collect();
+                let posted = server
+                    .post("/api/v1/accounts/acme/events", Value::Array(events))
+                    .await;
+                assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+                let accepted = posted.body["events"].as_array().unwrap();
+                assert_eq!(accepted.len() as u64, BATCH);
+                for event in accepted {
+                    assert_eq!(event["deliveries"], SUBSCRIPTIONS, "{event}");
+                }
+            }
+        }
+    };
+    tokio::join!(poster(0), poster(1), poster(2), poster(3));
+
+    let expected = (SUBSCRIPTIONS * BATCHES * BATCH) as usize;
+    receiver
+        .wait_for_distinct(expected, Duration::from_secs(120))
+        .await;
+    assert_eq!(receiver.problems(), Vec::<String>::new());
+    server.metrics_until(&["weir_deliveries_pending 0"]).await;
+    assert_eq!(receiver.distinct(), expected);
+    println!("{expected} deliveries in {} calls", receiver.calls());
+    let log = server.stop_and_read_log().await;
+    assert!(!log.contains("panicked"), "weir panicked:\n{log}");
 }

@@ -4,16 +4,22 @@
 #![allow(dead_code)] // each test file uses its own part of this module
 
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, Command};
+use tokio::task::JoinHandle;
 use weir_testkit::TempDir;
 pub mod dev_server;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// How long the polling helpers below wait for what they wait for.
+const PATIENCE: Duration = Duration::from_secs(60);
+const NOT_LOGGED: &str = "start the server with Server::start_logged to read its log";
 
 /// Where a server keeps its data; shared by the servers of one test to test restarts.
 #[derive(Clone)]
@@ -35,6 +41,22 @@ impl Storage {
         }
     }
 
+    /// The same storage; on PostgreSQL, every statement is run by the generic plan made
+    /// when it was first prepared, as the server may choose by itself after five runs.
+    /// Issue #14 came from such a plan: a claim planned while nothing was due took every
+    /// due row.
+    pub fn with_generic_plans(self) -> Self {
+        match self {
+            Storage::Postgres { url, data_dir } => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                let options = "options=-c%20plan_cache_mode%3Dforce_generic_plan";
+                let url = format!("{url}{separator}{options}");
+                Storage::Postgres { url, data_dir }
+            }
+            sqlite => sqlite,
+        }
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         match self {
             Storage::Sqlite(dir) | Storage::Postgres { data_dir: dir, .. } => dir.path(),
@@ -48,6 +70,35 @@ pub struct Server {
     _storage: Storage,
     pub base: String,
     client: reqwest::Client,
+    /// Its stderr, when started with [`Server::start_logged`].
+    log: Option<Log>,
+}
+
+/// A server's stderr, kept line by line (and echoed to the test's stderr, so that a
+/// failing test still shows it), for tests about what the server logged.
+struct Log {
+    lines: Arc<Mutex<Vec<String>>>,
+    /// Reads until the server's stderr closes, i.e. until the process has exited.
+    reader: JoinHandle<()>,
+}
+
+impl Log {
+    fn capture(stderr: ChildStderr) -> Log {
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let kept = lines.clone();
+        let reader = tokio::spawn(async move {
+            let mut stderr = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = stderr.next_line().await {
+                eprintln!("{line}");
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Log { lines, reader }
+    }
+
+    fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
 }
 
 /// A reply: its status and its body as JSON (`Value::Null` when empty).
@@ -102,15 +153,36 @@ impl Server {
         admin_token: Option<&str>,
         flags: &[&str],
     ) -> Server {
+        Server::spawn(storage, admin_token, flags, &[], false).await
+    }
+
+    /// Starts `weir serve` with the admin token, extra flags and environment variables
+    /// (e.g. `WEIR_FAIL_POINTS`), keeping its stderr for [`Server::log`].
+    pub async fn start_logged(storage: &Storage, flags: &[&str], envs: &[(&str, &str)]) -> Server {
+        Server::spawn(storage, Some(ADMIN_TOKEN), flags, envs, true).await
+    }
+
+    async fn spawn(
+        storage: &Storage,
+        admin_token: Option<&str>,
+        flags: &[&str],
+        envs: &[(&str, &str)],
+        logged: bool,
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(storage.data_dir())
             .env_remove("WEIR_ADMIN_TOKEN")
             .env_remove("WEIR_DATABASE_URL")
+            .env_remove("WEIR_FAIL_POINTS")
             .env("WEIR_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if logged {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .kill_on_drop(true);
         if let Storage::Postgres { url, .. } = storage {
             command.args(["--database-url", url]);
@@ -119,15 +191,16 @@ impl Server {
             command.env("WEIR_ADMIN_TOKEN", token);
         }
         command.args(flags).env_remove("WEIR_PUBLIC_URL");
+        command.envs(envs.iter().copied());
         let mut child = command.spawn().expect("start weir");
+        let log = child.stderr.take().map(Log::capture);
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("weir exited before listening");
+            let Some(line) = lines.next_line().await.unwrap() else {
+                let log = log.as_ref().map(Log::text).unwrap_or_default();
+                panic!("weir exited before listening\n{log}");
+            };
             if let Some(url) = line.strip_prefix("weir listening on ") {
                 break url.to_owned();
             }
@@ -137,11 +210,25 @@ impl Server {
             child,
             base,
             client: reqwest::Client::new(),
+            log,
         }
     }
 
     /// SIGTERM, then wait for a clean exit.
     pub async fn stop(mut self) {
+        self.terminate().await;
+    }
+
+    /// [`Server::stop`], then everything the server wrote on stderr in its life (a server
+    /// started with [`Server::start_logged`]): the whole log, with nothing still on its way.
+    pub async fn stop_and_read_log(mut self) -> String {
+        self.terminate().await;
+        let mut log = self.log.take().expect(NOT_LOGGED);
+        (&mut log.reader).await.unwrap();
+        log.text()
+    }
+
+    async fn terminate(&mut self) {
         let pid = self.child.id().expect("running").to_string();
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -150,6 +237,29 @@ impl Server {
         assert!(killed.success());
         let status = self.child.wait().await.unwrap();
         assert!(status.success(), "weir exited with {status}");
+    }
+
+    /// What the server wrote on stderr so far (a server started with
+    /// [`Server::start_logged`]). A line the server wrote a moment ago may not be here
+    /// yet: wait for it with [`Server::log_until`].
+    pub fn log(&self) -> String {
+        self.log.as_ref().expect(NOT_LOGGED).text()
+    }
+
+    /// The server's stderr once it contains `needle` (at most 60 s).
+    pub async fn log_until(&self, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{needle:?} not logged:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// SIGKILL: no draining, no flushing; what was acknowledged must already be durable.
@@ -211,14 +321,58 @@ impl Server {
     /// `GET path` (with the admin token) until `done` holds of the answer's body, at most
     /// 60 s; returns that body.
     pub async fn get_until(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        self.reply_until(path, |reply| done(&reply.body)).await.body
+    }
+
+    /// `GET path` (with the admin token) until `done` holds of the whole answer, status
+    /// included, at most 60 s; returns that answer.
+    pub async fn reply_until(&self, path: &str, done: impl Fn(&Reply) -> bool) -> Reply {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let body = self.get(path).await.body;
-            if done(&body) {
-                return body;
+            let reply = self.get(path).await;
+            if done(&reply) {
+                return reply;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{path}: {body}");
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{path}: {} {}",
+                reply.status,
+                reply.body
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// `/metrics`, the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        let answer = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        answer.text().await.unwrap()
+    }
+
+    /// `/metrics` once it has every one of `lines` (whole lines, e.g.
+    /// `weir_deliveries_pending 0`), at most 60 s; returns that text.
+    pub async fn metrics_until(&self, lines: &[&str]) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let text = self.metrics().await;
+            let missing: Vec<&&str> = lines
+                .iter()
+                .filter(|line| !text.lines().any(|l| l == **line))
+                .collect();
+            if missing.is_empty() {
+                return text;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{missing:?} not in /metrics:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
