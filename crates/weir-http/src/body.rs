@@ -59,8 +59,7 @@ pub async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, ApiErro
     let mut collected = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+        let frame = frame.map_err(unreadable)?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -78,6 +77,15 @@ pub async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, ApiErro
         ));
     }
     Ok(collected.into())
+}
+
+/// A body that could not be read: too slow (408, and the connection closes), or broken.
+fn unreadable(error: axum::Error) -> ApiError {
+    let inner = error.into_inner();
+    match inner.downcast_ref::<crate::server::BodyTimedOut>() {
+        Some(timed_out) => ApiError::new(StatusCode::REQUEST_TIMEOUT, timed_out.to_string()),
+        None => ApiError::bad_request(format!("could not read the request body: {inner}")),
+    }
 }
 
 /// Syntax errors are 400 (not JSON at all); JSON of the wrong shape is 422, with the path

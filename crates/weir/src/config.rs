@@ -66,6 +66,17 @@ pub struct ServeArgs {
     /// Keep the records of registered webhook calls this many days [default: 30]
     #[arg(long, env = "WEIR_WEBHOOK_RECORD_DAYS")]
     webhook_record_days: Option<u64>,
+    /// Seconds a client has to send a request's headers, on a new connection or between
+    /// requests on a kept-alive one, before the connection is closed [default: 10]
+    #[arg(long, env = "WEIR_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
+    /// Seconds a request body may stall between two pieces before the client gets 408
+    /// [default: 10]
+    #[arg(long, env = "WEIR_BODY_IDLE_TIMEOUT")]
+    body_idle_timeout: Option<u64>,
+    /// Seconds a whole request body may take before the client gets 408 [default: 60]
+    #[arg(long, env = "WEIR_BODY_TIMEOUT")]
+    body_timeout: Option<u64>,
 }
 
 /// The same settings in `weir.toml`.
@@ -85,6 +96,9 @@ struct FileConfig {
     check_extension_urls: Option<bool>,
     disable_failing_after: Option<u64>,
     webhook_record_days: Option<u64>,
+    header_read_timeout: Option<u64>,
+    body_idle_timeout: Option<u64>,
+    body_timeout: Option<u64>,
 }
 
 #[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +122,8 @@ pub struct ServeConfig {
     pub check_extension_urls: bool,
     pub disable_failing_after: std::time::Duration,
     pub webhook_record_retention: std::time::Duration,
+    /// How long slow clients may take.
+    pub timeouts: weir_http::Timeouts,
     /// Whether this node serves the API.
     pub api: bool,
     /// Whether this node runs handlers, schedules and deliveries.
@@ -160,6 +176,11 @@ impl ServeArgs {
                     .or(file.webhook_record_days)
                     .unwrap_or(30),
             )?,
+            timeouts: timeouts([
+                self.header_read_timeout.or(file.header_read_timeout),
+                self.body_idle_timeout.or(file.body_idle_timeout),
+                self.body_timeout.or(file.body_timeout),
+            ])?,
             check_extension_urls: !self.no_extension_url_check
                 && file.check_extension_urls.unwrap_or(true),
             api: roles.contains(&Role::Api),
@@ -225,6 +246,22 @@ pub(crate) fn host_overrides(given: Vec<String>) -> anyhow::Result<HashMap<Strin
             })
         })
         .collect()
+}
+
+/// The HTTP timeouts, in seconds where given: header read, body idle, body total.
+fn timeouts(seconds: [Option<u64>; 3]) -> anyhow::Result<weir_http::Timeouts> {
+    let defaults = weir_http::Timeouts::default();
+    let names = ["header_read_timeout", "body_idle_timeout", "body_timeout"];
+    let given = |i: usize, default: std::time::Duration| match seconds[i] {
+        None => Ok(default),
+        Some(0) => bail!("{} must be at least 1 second", names[i]),
+        Some(s) => Ok(std::time::Duration::from_secs(s)),
+    };
+    Ok(weir_http::Timeouts {
+        header_read: given(0, defaults.header_read)?,
+        body_idle: given(1, defaults.body_idle)?,
+        body_total: given(2, defaults.body_total)?,
+    })
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {

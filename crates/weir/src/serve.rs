@@ -96,7 +96,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         }
     };
     tokio::select! {
-        served = weir_http::serve(listener, app, shutdown) => served?,
+        served = weir_http::serve(listener, app, shutdown, config.timeouts) => served?,
         () = drained_or_late => tracing::warn!(
             seconds = DRAIN_TIME.as_secs(),
             "requests still running after the drain time; stopping without them"

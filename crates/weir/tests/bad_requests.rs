@@ -320,3 +320,117 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     );
     server.stop().await;
 }
+
+/// Slow clients are cut off (issue 16): a body that stalls, a body that trickles on for
+/// ever, and headers that trickle in. Meanwhile other clients are served.
+#[tokio::test]
+async fn slow_clients_are_cut_off_while_others_are_served() {
+    let timeouts = [
+        "--header-read-timeout",
+        "1",
+        "--body-idle-timeout",
+        "1",
+        "--body-timeout",
+        "3",
+    ];
+    let server = Server::start_configured(&Storage::sqlite(), Some(ADMIN_TOKEN), &timeouts).await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let head = format!(
+        "POST /api/v1/accounts HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+
+    // A chunked body that stops after its first piece.
+    let mut stalled = SlowClient::connect(&address).await;
+    stalled.send(head.as_bytes()).await;
+    stalled.send(b"1\r\n{\r\n").await;
+    // Others are served meanwhile.
+    let healthy = server.get("/healthz").await;
+    assert_eq!(healthy.status, StatusCode::OK);
+    let answer = stalled.read_to_end().await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("no part of the request body came for 1 s"),
+        "{answer}"
+    );
+
+    // A body that keeps coming, a byte at a time, never whole.
+    let mut trickling = SlowClient::connect(&address).await;
+    trickling.send(head.as_bytes()).await;
+    let answer = loop {
+        if !trickling.try_send(b"1\r\n \r\n").await {
+            break trickling.read_to_end().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if let Some(answer) = trickling.answered().await {
+            break answer;
+        }
+    };
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("did not arrive whole within 3 s"),
+        "{answer}"
+    );
+
+    // Headers a byte every 250 ms: the connection closes before they are whole.
+    let mut dripping = SlowClient::connect(&address).await;
+    let mut closed = false;
+    for byte in head.as_bytes() {
+        if !dripping.try_send(std::slice::from_ref(byte)).await {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if dripping.answered().await.is_some() {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "all {} header bytes were taken", head.len());
+    assert_eq!(server.get("/healthz").await.status, StatusCode::OK);
+}
+
+/// A raw connection, for clients that misbehave on purpose.
+struct SlowClient(tokio::net::TcpStream);
+
+impl SlowClient {
+    async fn connect(address: &str) -> SlowClient {
+        SlowClient(tokio::net::TcpStream::connect(address).await.unwrap())
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        assert!(
+            self.try_send(bytes).await,
+            "the server closed the connection"
+        );
+    }
+
+    /// False once the server has closed the connection.
+    async fn try_send(&mut self, bytes: &[u8]) -> bool {
+        use tokio::io::AsyncWriteExt;
+        self.0.write_all(bytes).await.is_ok()
+    }
+
+    /// What the server sent until it closed the connection (at most 30 s).
+    async fn read_to_end(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut answer = Vec::new();
+        let read = self.0.read_to_end(&mut answer);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// The server's answer and close, if it has answered or closed by now.
+    async fn answered(&mut self) -> Option<String> {
+        let mut byte = [0u8; 1];
+        match self.0.try_read(&mut byte) {
+            Ok(0) => Some(String::new()),
+            Ok(_) => {
+                let rest = self.read_to_end().await;
+                Some(format!("{}{rest}", byte[0] as char))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => None,
+            Err(_) => Some(String::new()),
+        }
+    }
+}

@@ -125,7 +125,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     print_urls(&workspace).await?;
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");
-    weir_http::serve(listener, app, serve::shutdown_signal()).await?;
+    let timeouts = weir_http::Timeouts::default();
+    weir_http::serve(listener, app, serve::shutdown_signal(), timeouts).await?;
     Ok(true)
 }
 
