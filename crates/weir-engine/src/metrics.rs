@@ -58,6 +58,8 @@ pub struct QueueDepth {
     pub due: u64,
     /// Handler runs waiting.
     pub jobs_pending: u64,
+    /// Whether the database took a write just now (a full disk, a read-only database).
+    pub writable: bool,
 }
 
 impl Metrics {
@@ -103,6 +105,12 @@ impl Metrics {
             "weir_jobs_pending",
             "Handler runs waiting.",
             depth.jobs_pending,
+        );
+        gauge(
+            &mut out,
+            "weir_store_writable",
+            "Whether the database takes writes (0: disk full, read-only or unreachable).",
+            u64::from(depth.writable),
         );
         let _ = writeln!(
             out,
@@ -159,10 +167,12 @@ mod tests {
             pending: 5,
             due: 2,
             jobs_pending: 1,
+            writable: false,
         });
         for line in [
             "weir_deliveries_pending 5",
             "weir_deliveries_due 2",
+            "weir_store_writable 0",
             "weir_delivery_attempts_total{outcome=\"delivered\"} 2",
             "weir_delivery_attempts_total{outcome=\"failed\"} 1",
             "weir_delivery_attempts_total{outcome=\"dead\"} 0",

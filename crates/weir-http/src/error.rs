@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use weir_store::StoreError;
 
+/// When a client told 503 may try again.
+const RETRY_AFTER_SECONDS: &str = "5";
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -103,6 +106,15 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
             StoreError::NotFound => ApiError::not_found("not found"),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(why, "the database is unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the database is unavailable ({why}); nothing was changed, try again later"
+                    ),
+                )
+            }
             StoreError::Backend(_) | StoreError::Corrupt(_) => {
                 tracing::error!(%error, "storage failed");
                 ApiError::new(
@@ -140,6 +152,12 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 header::CONNECTION,
                 header::HeaderValue::from_static("close"),
+            );
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
         }
         if self.status == StatusCode::UNAUTHORIZED {

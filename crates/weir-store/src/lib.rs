@@ -57,6 +57,11 @@ pub enum StoreError {
     NotFound,
     #[error("database error: {0}")]
     Backend(String),
+    /// The database cannot take the request now for a reason of its environment, not of
+    /// the request: the disk is full, the database is read-only or unreachable, there is
+    /// no connection to be had. The same request may well succeed later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// A stored value that no longer parses: a bug or a hand-edited database.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -105,7 +110,7 @@ pub struct NewApp {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Succeeds when the database answers.
+    /// Succeeds when the database answers reads and takes writes (it writes a row).
     async fn ping(&self) -> Result<()>;
 
     async fn setting(&self, key: &str) -> Result<Option<String>>;

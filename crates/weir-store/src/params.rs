@@ -383,3 +383,9 @@ pub(crate) fn webhook_invocation(invocation: &weir_core::WebhookInvocation) -> V
         millis(invocation.started_at).into(),
     ]
 }
+
+/// What the readiness probe writes (`sql::PROBE_WRITE`): the time, so that each probe
+/// changes the row.
+pub(crate) fn probe_value() -> Param {
+    jiff::Timestamp::now().to_string().into()
+}

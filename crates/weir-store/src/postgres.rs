@@ -173,8 +173,10 @@ impl Backend for Postgres {
         rows.iter().map(|row| decode(row)).collect()
     }
 
+    /// A write: a read-only standby or a full disk must not look ready.
     async fn ping(&self) -> Result<()> {
-        self.execute(sql::PING, vec![]).await.map(drop)
+        let probe = params::probe_value();
+        self.execute(sql::PROBE_WRITE, vec![probe]).await.map(drop)
     }
 
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()> {
@@ -352,6 +354,21 @@ fn backend(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")) => {
             StoreError::Conflict(format!("concurrent writes collided: {}", db.message()))
         }
+        // Connection exceptions (08), insufficient resources (53: disk full, out of
+        // memory, too many connections), operator intervention (57: shutting down,
+        // starting up), a read-only transaction (25006, a standby).
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|code| {
+                ["08", "53", "57"].contains(&&code[..2.min(code.len())]) || code == "25006"
+            }) =>
+        {
+            StoreError::Unavailable(db.message().to_owned())
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
         _ => StoreError::Backend(error.to_string()),
     }
 }

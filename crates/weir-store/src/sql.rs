@@ -3,6 +3,10 @@
 //! the same text on both; where the dialects differ, a backend writes its own.
 
 pub(crate) const PING: &str = "SELECT 1";
+/// A write that must reach the disk: an empty transaction would succeed on a full one.
+/// `$1` is now.
+pub(crate) const PROBE_WRITE: &str = "INSERT INTO settings (key, value) \
+    VALUES ('readiness_probe', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 /// PostgreSQL only: `$1` the channel, `$2` the payload.
 pub(crate) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 

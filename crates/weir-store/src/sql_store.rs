@@ -142,10 +142,7 @@ impl<B: Backend> SqlStore<B> {
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
     async fn ping(&self) -> Result<()> {
-        self.backend
-            .fetch(sql::PING, vec![], |_| Ok(()))
-            .await
-            .map(drop)
+        self.backend.ping().await
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {

@@ -16,10 +16,10 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn readyz(State(state): State<ServerState>) -> Result<Json<Value>, ApiError> {
     state.store.ping().await.map_err(|error| {
-        tracing::warn!(%error, "not ready: the database does not answer");
+        tracing::warn!(%error, "not ready: the database does not take writes");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the database does not answer",
+            format!("not ready: the database does not take writes: {error}"),
         )
     })?;
     let unready = state.runner.platform().workers.unready();
@@ -41,6 +41,7 @@ pub async fn metrics(State(state): State<ServerState>) -> Result<impl IntoRespon
         pending,
         due,
         jobs_pending,
+        writable: state.store.ping().await.is_ok(),
     };
     let platform = state.runner.platform();
     let mut text = platform.metrics.render(depth);

@@ -105,11 +105,16 @@ impl Backend for Sqlite {
             .await
     }
 
-    /// Reads through a reader, and sends an empty write through the writer thread: a dead
-    /// writer or a locked database must not look ready.
+    /// Reads through a reader, and writes a row through the writer thread: a dead writer,
+    /// a locked database or a full disk must not look ready.
     async fn ping(&self) -> Result<()> {
         self.fetch(sql::PING, vec![], |_| Ok(())).await?;
-        self.writer.write(|_| Ok(())).await
+        self.execute(sql::PROBE_WRITE, vec![params::probe_value()])
+            .await?;
+        match self.writer.recent_trouble(TROUBLE_WINDOW) {
+            Some(why) => Err(StoreError::Unavailable(why)),
+            None => Ok(()),
+        }
     }
 
     /// One node uses an SQLite store: its workers are woken in memory.
@@ -300,18 +305,35 @@ fn fetch<T>(
     Ok(decoded)
 }
 
+/// How long after a write failed for a reason of the environment the store does not count
+/// as ready, even if a small write succeeds.
+const TROUBLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Unique and primary-key violations are conflicts; a foreign key naming a row that is
-/// gone is "not found"; anything else is the database's own failure.
+/// gone is "not found"; a full disk, a read-only or unreadable file, a lock held too long
+/// or no memory make the database unavailable for now; anything else is the database's
+/// own failure.
 pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
     const PRIMARY_KEY: i32 = 1555;
     const UNIQUE: i32 = 2067;
     const FOREIGN_KEY: i32 = 787;
-    match &error {
-        rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
-            PRIMARY_KEY | UNIQUE => StoreError::Conflict(error.to_string()),
-            FOREIGN_KEY => StoreError::NotFound,
-            _ => StoreError::Backend(error.to_string()),
-        },
+    let rusqlite::Error::SqliteFailure(failure, _) = &error else {
+        return StoreError::Backend(error.to_string());
+    };
+    match (failure.extended_code, failure.code) {
+        (PRIMARY_KEY | UNIQUE, _) => StoreError::Conflict(error.to_string()),
+        (FOREIGN_KEY, _) => StoreError::NotFound,
+        (_, ErrorCode::DiskFull) => StoreError::Unavailable("the disk is full".into()),
+        (
+            _,
+            ErrorCode::ReadOnly
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::OutOfMemory,
+        ) => StoreError::Unavailable(error.to_string()),
         _ => StoreError::Backend(error.to_string()),
     }
 }

@@ -7,8 +7,9 @@
 //! others still commit. Nobody hears "done" before their write is on disk.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -18,14 +19,16 @@ use crate::{Result, StoreError};
 /// How many queued writes one commit may carry.
 const MAX_BATCH: usize = 256;
 
-/// Called once the batch's commit has succeeded (`None`) or failed (`Some(reason)`).
-type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
+/// Called once the batch's commit has succeeded (`None`) or failed (`Some(why)`).
+type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// Runs one write inside the open transaction and returns how to answer its caller.
 type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 
 pub(crate) struct Writer {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// The last write that failed for a reason of the environment (a full disk), and when.
+    last_unavailable: Arc<Mutex<Option<(Instant, String)>>>,
 }
 
 impl Writer {
@@ -37,7 +40,21 @@ impl Writer {
         Ok(Writer {
             jobs: Some(jobs),
             thread: Some(thread),
+            last_unavailable: Arc::default(),
         })
+    }
+
+    /// Why writes failed within `window`, if they did for a reason of the environment. A
+    /// small write may still fit where larger ones fail (a full disk leaves slack in the
+    /// WAL), so one write that succeeds does not prove the trouble over.
+    pub fn recent_trouble(&self, window: Duration) -> Option<String> {
+        let last = self
+            .last_unavailable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        last.as_ref()
+            .filter(|(at, _)| at.elapsed() < window)
+            .map(|(at, why)| format!("a write failed {} s ago: {why}", at.elapsed().as_secs()))
     }
 
     /// Runs `write` in the next group commit and returns its result once it is durable.
@@ -47,13 +64,18 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
+        let last_unavailable = self.last_unavailable.clone();
         let job: Job = Box::new(move |connection| {
             let result = in_savepoint(connection, write);
-            Box::new(move |commit_failure: Option<&str>| {
+            Box::new(move |commit_failure: Option<&StoreError>| {
                 let result = match commit_failure {
-                    Some(reason) => Err(StoreError::Backend(format!("commit failed: {reason}"))),
+                    Some(failure) => Err(failure.clone()),
                     None => result,
                 };
+                if let Err(StoreError::Unavailable(why)) = &result {
+                    let mut last = last_unavailable.lock().unwrap_or_else(|e| e.into_inner());
+                    *last = Some((Instant::now(), why.clone()));
+                }
                 // The caller may have gone away (a dropped request); the write stands.
                 let _ = answer.send(result);
             })
@@ -100,21 +122,21 @@ fn commit_batches(connection: &Connection, queue: &mpsc::Receiver<Job>) {
             }
         }
         if connection.is_autocommit() {
+            let rolled_back = StoreError::Unavailable(
+                "SQLite rolled the transaction back (a full disk or an I/O error)".into(),
+            );
             for reply in replies {
-                reply(Some("SQLite rolled the transaction back"));
+                reply(Some(&rolled_back));
             }
             one_transaction_each(connection, jobs.collect());
             continue;
         }
-        let failure = connection
-            .execute_batch("COMMIT")
-            .err()
-            .map(|e| e.to_string());
+        let failure = connection.execute_batch("COMMIT").err().map(super::backend);
         if failure.is_some() {
             let _ = connection.execute_batch("ROLLBACK");
         }
         for reply in replies {
-            reply(failure.as_deref());
+            reply(failure.as_ref());
         }
     }
 }
