@@ -349,7 +349,7 @@ pub const RETRY_SCHEDULE_SECS: &[i64] = &[5, 300, 1800, 7200, 18_000, 36_000, 36
 /// What an answer (or its absence) means for a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// 2xx.
+    /// 2xx; for an extension webhook, 200 alone (Zoho Desk's rule, REFERENCE §2.3).
     Delivered,
     /// 410 Gone: the receiver wants no more; the subscription is disabled.
     Gone,
@@ -359,14 +359,26 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// `None` for no answer at all (a timeout, a refused connection).
-    pub fn of(status: Option<u16>) -> Self {
-        match status {
-            Some(200..=299) => Verdict::Delivered,
-            Some(410) => Verdict::Gone,
+    /// What `status` means for a subscription of `kind`; `None` for no answer at all (a
+    /// timeout, a refused connection).
+    pub fn of(kind: SubscriptionKind, status: Option<u16>) -> Self {
+        match (kind, status) {
+            (_, Some(410)) => Verdict::Gone,
+            (SubscriptionKind::ExtensionWebhook, Some(200)) => Verdict::Delivered,
+            (SubscriptionKind::CustomerWebhook, Some(200..=299)) => Verdict::Delivered,
             _ => Verdict::Retry,
         }
     }
+}
+
+/// An event's time as deliveries carry it (`eventTime`): RFC 3339 in UTC with
+/// milliseconds, `2026-11-30T10:00:00.000Z`, the form of Zoho Desk's own examples,
+/// whether the product posted the time or Weir took it on receipt.
+pub fn event_time(at: Timestamp) -> String {
+    let millis = at.as_millisecond();
+    let whole = Timestamp::from_millisecond(millis - millis.rem_euclid(1000)).unwrap_or(at);
+    let seconds = whole.strftime("%Y-%m-%dT%H:%M:%S");
+    format!("{seconds}.{:03}Z", millis.rem_euclid(1000))
 }
 
 /// When the attempt after `attempts` failed ones is due, or `None` when none is left: the
@@ -488,11 +500,29 @@ mod tests {
     }
 
     #[test]
+    fn event_times_have_one_form() {
+        for (at, shown) in [
+            ("2026-11-30T10:00:00Z", "2026-11-30T10:00:00.000Z"),
+            ("2026-11-30T10:00:00.5Z", "2026-11-30T10:00:00.500Z"),
+            ("2026-11-30T12:00:00.123456789+02:00", "2026-11-30T10:00:00.123Z"),
+            ("1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z"),
+        ] {
+            assert_eq!(event_time(at.parse().unwrap()), shown, "{at}");
+        }
+    }
+
+    #[test]
     fn answers_decide_and_retries_follow_the_schedule() {
-        assert_eq!(Verdict::of(Some(204)), Verdict::Delivered);
-        assert_eq!(Verdict::of(Some(410)), Verdict::Gone);
-        for status in [Some(301), Some(429), Some(500), Some(503), None] {
-            assert_eq!(Verdict::of(status), Verdict::Retry);
+        let customer = SubscriptionKind::CustomerWebhook;
+        let extension = SubscriptionKind::ExtensionWebhook;
+        assert_eq!(Verdict::of(customer, Some(204)), Verdict::Delivered);
+        assert_eq!(Verdict::of(extension, Some(200)), Verdict::Delivered);
+        assert_eq!(Verdict::of(extension, Some(202)), Verdict::Retry, "Zoho: 200 only");
+        for kind in [customer, extension] {
+            assert_eq!(Verdict::of(kind, Some(410)), Verdict::Gone);
+            for status in [Some(301), Some(429), Some(500), Some(503), None] {
+                assert_eq!(Verdict::of(kind, status), Verdict::Retry);
+            }
         }
         let now: Timestamp = "2026-01-01T00:00:00.5Z".parse().unwrap();
         for (attempts, secs) in [(1, 5), (2, 300), (7, 36_000)] {

@@ -43,6 +43,8 @@ const IN_FLIGHT: usize = 128;
 const SLOT_WAIT: Duration = Duration::from_millis(100);
 /// …and, finding none, how long it is put back for.
 const BUSY_WAIT: SignedDuration = SignedDuration::from_millis(250);
+/// The events one batched call carries at most, in bytes of their stored bodies.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// The answer's body kept with an attempt.
 const RESPONSE_EXCERPT: usize = 20 * 1024;
 /// The answer's body read at most.
@@ -328,7 +330,7 @@ impl Deliverer {
             _ => delivery::batch_id(&call.iter().map(Delivery::id).collect::<Vec<_>>()),
         };
         let (attempt, retry_after) = self.send(&id, &call[0], &subscription, body).await;
-        let verdict = Verdict::of(attempt.status_code);
+        let verdict = Verdict::of(subscription.kind, attempt.status_code);
         let disabled = self.note_health(&subscription, verdict, attempt.at).await?;
         if verdict == Verdict::Gone {
             self.platform.metrics.count_attempt(AttemptOutcome::Gone);
@@ -552,11 +554,12 @@ fn body(events: &[&ProductEvent], subscription: &WebhookSubscription) -> Vec<u8>
 }
 
 fn element(event: &ProductEvent, subscription: &WebhookSubscription) -> Value {
-    let event_time = event
+    let occurred_at = event
         .body
         .get("occurred_at")
         .and_then(Value::as_str)
-        .map_or_else(|| event.received_at.to_string(), str::to_owned);
+        .and_then(|at| at.parse().ok());
+    let event_time = delivery::event_time(occurred_at.unwrap_or(event.received_at));
     let mut element = json!({
         "eventType": event.name,
         "payload": event.body.get("data").cloned().unwrap_or(Value::Null),
@@ -576,23 +579,37 @@ fn element(event: &ProductEvent, subscription: &WebhookSubscription) -> Value {
 }
 
 /// A round's claimed deliveries as calls: each alone, except that a subscription with a
-/// `batch_size` over one gets its deliveries in calls of up to that many, in event order.
-/// A batch's `webhook-id` is made from all its deliveries' ids (`delivery::batch_id`).
+/// `batch_size` over one gets its deliveries in calls of up to that many, in event order,
+/// and of at most `MAX_BATCH_BYTES` of events (one larger event goes alone). A batch's
+/// `webhook-id` is made from all its deliveries' ids (`delivery::batch_id`).
 fn calls(claimed: Vec<Delivery>, reads: &RoundReads) -> Vec<Vec<Delivery>> {
     let mut calls: Vec<Vec<Delivery>> = Vec::new();
-    let mut open: HashMap<SubscriptionId, usize> = HashMap::new();
+    // Per batching subscription: its open call and the bytes in it so far.
+    let mut open: HashMap<SubscriptionId, (usize, usize)> = HashMap::new();
     for delivery in claimed {
         let size = reads
             .subscriptions
             .get(&delivery.subscription_id)
             .and_then(Option::as_ref)
             .map_or(1, |s| s.batch_size.max(1)) as usize;
-        match open.get(&delivery.subscription_id) {
-            Some(&index) if calls[index].len() < size => calls[index].push(delivery),
+        if size == 1 {
+            calls.push(vec![delivery]);
+            continue;
+        }
+        let bytes = reads
+            .events
+            .get(&delivery.event_id)
+            .and_then(Option::as_ref)
+            .map_or(0, |event| event.body.to_string().len());
+        match open.get_mut(&delivery.subscription_id) {
+            Some((index, filled))
+                if calls[*index].len() < size && *filled + bytes <= MAX_BATCH_BYTES =>
+            {
+                *filled += bytes;
+                calls[*index].push(delivery);
+            }
             _ => {
-                if size > 1 {
-                    open.insert(delivery.subscription_id.clone(), calls.len());
-                }
+                open.insert(delivery.subscription_id.clone(), (calls.len(), bytes));
                 calls.push(vec![delivery]);
             }
         }
@@ -619,5 +636,85 @@ mod tests {
         assert_eq!(retry_after_of(" 5 "), Some(SignedDuration::from_secs(5)));
         assert_eq!(retry_after_of("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(retry_after_of("-1"), None);
+    }
+
+    fn stored(account: &weir_core::AccountId, bytes: usize) -> ProductEvent {
+        ProductEvent {
+            id: EventId::generate(),
+            account_id: account.clone(),
+            product: "zoho_desk".into(),
+            name: "Ticket_Add".into(),
+            body: json!({"data": {"note": "x".repeat(bytes)}}),
+            idempotency_key: None,
+            received_at: weir_core::now(),
+        }
+    }
+
+    fn owed(event: &ProductEvent, subscription: &SubscriptionId) -> Delivery {
+        let now = weir_core::now();
+        Delivery {
+            event_id: event.id.clone(),
+            subscription_id: subscription.clone(),
+            account_id: event.account_id.clone(),
+            event: event.name.clone(),
+            status: weir_core::DeliveryStatus::Pending,
+            attempts: 1,
+            tries: 1,
+            generation: 1,
+            run_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn batches_hold_their_size_in_events_and_in_bytes() {
+        let account = weir_core::AccountId::parse("600").unwrap();
+        let batching = SubscriptionId::generate();
+        let single = SubscriptionId::generate();
+        let mut reads = RoundReads {
+            subscriptions: HashMap::new(),
+            events: HashMap::new(),
+        };
+        for (id, batch_size) in [(&batching, 20), (&single, 1)] {
+            let subscription = WebhookSubscription {
+                id: id.clone(),
+                account_id: account.clone(),
+                installation_id: None,
+                kind: weir_core::SubscriptionKind::CustomerWebhook,
+                url: "https://hooks.example.com/".into(),
+                events: vec!["Ticket_Add".into()],
+                filters: serde_json::Map::new(),
+                secret: weir_core::WebhookSecret::generate(),
+                previous_secret: None,
+                enabled: true,
+                disabled_reason: None,
+                timeout_ms: 5_000,
+                max_in_flight: 8,
+                rate_per_second: None,
+                fifo: false,
+                batch_size,
+                linger_ms: 0,
+                failing_since: None,
+                created_at: weir_core::now(),
+                updated_at: weir_core::now(),
+            };
+            reads.subscriptions.insert(id.clone(), Some(subscription));
+        }
+        // 25 small events, 3 of 100 KB, and 2 to the subscription that does not batch.
+        let mut claimed = Vec::new();
+        for bytes in [[10; 25].as_slice(), &[100 * 1024; 3]].concat() {
+            let event = stored(&account, bytes);
+            claimed.push(owed(&event, &batching));
+            reads.events.insert(event.id.clone(), Some(event));
+        }
+        for _ in 0..2 {
+            let event = stored(&account, 10);
+            claimed.push(owed(&event, &single));
+            reads.events.insert(event.id.clone(), Some(event));
+        }
+        let sizes: Vec<usize> = calls(claimed, &reads).iter().map(Vec::len).collect();
+        // 20 small; 5 small and two large (under 256 KB); the third large; each alone.
+        assert_eq!(sizes, [20, 7, 1, 1, 1]);
     }
 }

@@ -12,6 +12,9 @@
 //!   `ignoreSourceId` (see `weir_core::delivery::passes`).
 //! - Deliveries carry `orgId` and a `securityContext` naming the installation in the
 //!   query of the callback URL (see the deliverer).
+//! - As Desk does, events are batched (several in one JSON array, after a short linger)
+//!   and a delivery succeeds only on a 200 within `PlatformSettings::extension_webhook_timeout`
+//!   (Zoho: 5 s).
 
 use std::time::Duration;
 
@@ -29,8 +32,10 @@ use crate::runner::{RunError, Runner};
 pub const EVENTS_SCOPE: &str = "Desk.events.ALL";
 /// How long the URL check waits for each answer.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
-/// Per delivery attempt (Zoho Desk expects an answer within 5 s; Weir allows the default).
-const TIMEOUT_MS: u32 = 15_000;
+/// Events in one call at most…
+const BATCH_SIZE: u32 = 20;
+/// …gathered for this long, so that events close together share a call.
+const LINGER_MS: u32 = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtensionError {
@@ -72,7 +77,8 @@ pub async fn create_all(
         if platform.settings.validate_extension_urls {
             check_url(runner, &webhook.url).await?;
         }
-        let subscription = subscription_for(installation, webhook);
+        let timeout = platform.settings.extension_webhook_timeout;
+        let subscription = subscription_for(installation, webhook, timeout);
         platform
             .store
             .insert_webhook_subscription(&subscription)
@@ -93,6 +99,7 @@ pub async fn delete_all(runner: &Runner, installation: &Installation) -> Result<
 fn subscription_for(
     installation: &Installation,
     webhook: &ExtensionWebhook,
+    timeout: Duration,
 ) -> WebhookSubscription {
     let departments: Vec<&str> = installation.departments.iter().collect();
     let mut filters = Map::new();
@@ -129,12 +136,12 @@ fn subscription_for(
         previous_secret: None,
         enabled: true,
         disabled_reason: None,
-        timeout_ms: TIMEOUT_MS,
+        timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
         max_in_flight: weir_core::delivery::DEFAULT_MAX_IN_FLIGHT,
         rate_per_second: None,
         fifo: false,
-        batch_size: 1,
-        linger_ms: 0,
+        batch_size: BATCH_SIZE,
+        linger_ms: LINGER_MS,
         failing_since: None,
         created_at: now,
         updated_at: now,

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Keep the records of registered webhook calls this many days [default: 30]
     #[arg(long, env = "WEIR_WEBHOOK_RECORD_DAYS")]
     webhook_record_days: Option<u64>,
+    /// Seconds an extension webhook's URL has to answer 200 before the delivery counts as
+    /// failed, 1 to 60 (Zoho Desk: 5) [default: 5]
+    #[arg(long, env = "WEIR_EXTENSION_WEBHOOK_TIMEOUT")]
+    extension_webhook_timeout: Option<u64>,
     /// Seconds a client has to send a request's headers, on a new connection or between
     /// requests on a kept-alive one, before the connection is closed [default: 10]
     #[arg(long, env = "WEIR_HEADER_READ_TIMEOUT")]
@@ -96,6 +100,7 @@ struct FileConfig {
     check_extension_urls: Option<bool>,
     disable_failing_after: Option<u64>,
     webhook_record_days: Option<u64>,
+    extension_webhook_timeout: Option<u64>,
     header_read_timeout: Option<u64>,
     body_idle_timeout: Option<u64>,
     body_timeout: Option<u64>,
@@ -122,6 +127,8 @@ pub struct ServeConfig {
     pub check_extension_urls: bool,
     pub disable_failing_after: std::time::Duration,
     pub webhook_record_retention: std::time::Duration,
+    /// How long an extension webhook's URL has to answer 200.
+    pub extension_webhook_timeout: std::time::Duration,
     /// How long slow clients may take.
     pub timeouts: weir_http::Timeouts,
     /// Whether this node serves the API.
@@ -175,6 +182,11 @@ impl ServeArgs {
                 self.webhook_record_days
                     .or(file.webhook_record_days)
                     .unwrap_or(30),
+            )?,
+            extension_webhook_timeout: extension_webhook_timeout(
+                self.extension_webhook_timeout
+                    .or(file.extension_webhook_timeout)
+                    .unwrap_or(5),
             )?,
             timeouts: timeouts([
                 self.header_read_timeout.or(file.header_read_timeout),
@@ -246,6 +258,13 @@ pub(crate) fn host_overrides(given: Vec<String>) -> anyhow::Result<HashMap<Strin
             })
         })
         .collect()
+}
+
+fn extension_webhook_timeout(seconds: u64) -> anyhow::Result<std::time::Duration> {
+    if !(1..=60).contains(&seconds) {
+        bail!("extension_webhook_timeout must be 1 to 60 seconds, got {seconds}");
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// The HTTP timeouts, in seconds where given: header read, body idle, body total.

@@ -12,6 +12,7 @@ use weir_testkit::{FakeThirdParty, Received, json_reply};
 on_both_backends!(
     an_extension_webhook_needs_the_events_scope_and_an_answering_url,
     extension_webhooks_deliver_what_their_filters_let_through,
+    events_come_in_batches_and_only_a_200_delivers,
 );
 
 const IGNORED_SOURCE: &str = "2df92c1a-973a-48f5-95b7-5792c68b9c36";
@@ -141,16 +142,15 @@ fn deliveries(receiver: &FakeThirdParty) -> Vec<Received> {
         .collect()
 }
 
-async fn wait_for_deliveries(receiver: &FakeThirdParty, count: usize) -> Vec<Received> {
-    receiver
-        .wait_until("deliveries", |got| {
-            got.iter()
-                .filter(|r| r.headers.contains_key("webhook-id"))
-                .count()
-                >= count
+/// Every event element of every delivery call received, in order.
+fn elements(got: &[Received]) -> Vec<Value> {
+    got.iter()
+        .filter(|r| r.headers.contains_key("webhook-id"))
+        .flat_map(|r| {
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            body.as_array().cloned().unwrap_or_default()
         })
-        .await;
-    deliveries(receiver)
+        .collect()
 }
 
 async fn extension_webhooks_deliver_what_their_filters_let_through(storage: Storage) {
@@ -220,17 +220,25 @@ async fn extension_webhooks_deliver_what_their_filters_let_through(storage: Stor
     let updated = json!({"event": "Ticket_Update", "data": {"id": "5", "status": "Closed"},
         "prev_state": {"id": "5", "status": "Open"}, "department_id": "d1"});
     assert_eq!(post(&server, updated).await["deliveries"], 1);
-    let got = wait_for_deliveries(&receiver, 2).await;
+    // Both may come in one call (Desk batches): each is looked for in every array.
+    receiver
+        .wait_until("both events", |got| elements(got).len() >= 2)
+        .await;
+    let got = deliveries(&receiver);
     let by_type = |kind: &str| -> (Received, Value) {
-        let request = got
-            .iter()
-            .find(|r| serde_json::from_str::<Value>(&r.body).unwrap()[0]["eventType"] == kind)
+        got.iter()
+            .find_map(|request| {
+                let body: Value = serde_json::from_str(&request.body).unwrap();
+                let element = body
+                    .as_array()?
+                    .iter()
+                    .find(|e| e["eventType"] == kind)?
+                    .clone();
+                Some((request.clone(), element))
+            })
             .unwrap_or_else(|| panic!("no {kind}: {got:?}"))
-            .clone();
-        let body = serde_json::from_str(&request.body).unwrap();
-        (request, body)
     };
-    let (request, body) = by_type("Ticket_Add");
+    let (request, element) = by_type("Ticket_Add");
     assert_eq!(request.path, "/zoho/callback");
     let query: Vec<(String, String)> =
         url::form_urlencoded::parse(request.query.as_deref().unwrap().as_bytes())
@@ -244,13 +252,13 @@ async fn extension_webhooks_deliver_what_their_filters_let_through(storage: Stor
         query[1].1
     );
     assert_eq!(
-        body,
-        json!([{"eventType": "Ticket_Add", "payload": {"id": "5", "subject": "Printer"},
-            "eventTime": "2026-11-30T10:00:00Z", "orgId": "600"}])
+        element,
+        json!({"eventType": "Ticket_Add", "payload": {"id": "5", "subject": "Printer"},
+            "eventTime": "2026-11-30T10:00:00.000Z", "orgId": "600"})
     );
-    let (_, body) = by_type("Ticket_Update");
+    let (_, element) = by_type("Ticket_Update");
     assert_eq!(
-        body[0]["prevState"],
+        element["prevState"],
         json!({"id": "5", "status": "Open"}),
         "includePrevState"
     );
@@ -308,5 +316,90 @@ async fn extension_webhooks_deliver_what_their_filters_let_through(storage: Stor
     assert_eq!(server.get(&path).await.status, StatusCode::NOT_FOUND);
     let after = json!({"event": "Ticket_Add", "data": {"id": "6"}, "department_id": "d1"});
     assert_eq!(post(&server, after).await["deliveries"], 0);
+    server.stop().await;
+}
+
+/// As Desk does: events close together come in one array (a receiver that reads only
+/// `body[0]` misses some), every `eventTime` has one form, and only a 200 counts: a 202
+/// is retried.
+async fn events_come_in_batches_and_only_a_200_delivers(storage: Storage) {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let receiver = FakeThirdParty::start(move |request| {
+        let delivery = request.headers.contains_key("webhook-id");
+        match delivery && calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            true => json_reply(202, json!({"queued": true})),
+            false => json_reply(200, json!({})),
+        }
+    })
+    .await;
+    let server = start(&storage, &[]).await;
+    desk(&server).await;
+    let app = upload(&server, &receiver_url(&receiver)).await;
+    let install = json!({"app_id": app, "scopes": ["Desk.events.ALL"]});
+    let installed = server
+        .post("/api/v1/accounts/600/installations", install)
+        .await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+
+    let events: Vec<Value> = (0..5)
+        .map(|n| json!({"event": "Ticket_Add", "data": {"id": n.to_string()}}))
+        .collect();
+    let posted = server
+        .post("/api/v1/accounts/600/events", Value::Array(events))
+        .await;
+    assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+
+    // The 202 is not success: the same batch comes again, and then all five are in.
+    let got = receiver
+        .wait_until("a second call after the 202", |got| {
+            got.iter()
+                .filter(|r| r.headers.contains_key("webhook-id"))
+                .count()
+                >= 2
+        })
+        .await;
+    let calls: Vec<&Received> = got
+        .iter()
+        .filter(|r| r.headers.contains_key("webhook-id"))
+        .collect();
+    assert_eq!(
+        calls[0].headers["webhook-id"], calls[1].headers["webhook-id"],
+        "the batch the 202 answered, again"
+    );
+    // One call carried all five: a receiver reading only body[0] would have missed four.
+    let delivered = elements(std::slice::from_ref(calls[1]));
+    let mut ids: Vec<&str> = delivered
+        .iter()
+        .map(|e| e["payload"]["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["0", "1", "2", "3", "4"], "{delivered:?}");
+    for element in &delivered {
+        let at = element["eventTime"].as_str().unwrap();
+        assert!(
+            at.len() == 24 && at.ends_with('Z') && at.as_bytes()[19] == b'.',
+            "one form, milliseconds in UTC: {at}"
+        );
+    }
+    let listed = server
+        .get_until(
+            "/api/v1/deliveries?account=600&status=delivered",
+            |listed| listed["data"].as_array().is_some_and(|d| d.len() == 5),
+        )
+        .await;
+    let attempts = server
+        .get(&format!(
+            "/api/v1/deliveries/{}",
+            listed["data"][0]["id"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    let codes: Vec<&Value> = attempts["attempts_made"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status_code"])
+        .collect();
+    assert_eq!(codes, [&json!(202), &json!(200)], "{attempts}");
     server.stop().await;
 }
