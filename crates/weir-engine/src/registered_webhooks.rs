@@ -96,6 +96,7 @@ pub async fn trigger(
         .find(|w| w.id == trigger.webhook_id)
         .ok_or_else(|| TriggerError::NotRegistered(trigger.webhook_id.clone()))?;
     let call = Call::fitting(registration, &trigger)?;
+    let method = call.method;
     if let Err(wait) = platform.webhook_calls.check(&installation.id) {
         return Err(TriggerError::RateLimited {
             per_minute: platform.settings.webhook_calls_per_minute,
@@ -164,7 +165,7 @@ pub async fn trigger(
         account_id: installation.account_id.clone(),
         webhook_id: registration.id.clone(),
         chain_id: chain.unwrap_or_else(|| reference_id.clone()),
-        method: registration.method.clone(),
+        method: method.to_owned(),
         target_host,
         request_bytes,
         response_bytes,
@@ -210,6 +211,8 @@ fn is_weirs_to_set(name: &str) -> bool {
 
 /// A trigger checked against its registration.
 struct Call {
+    /// The registration's method, or the one its call implies when it names none.
+    method: &'static str,
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
     body: Option<(Vec<u8>, Option<&'static str>)>,
@@ -280,7 +283,8 @@ impl Call {
             Value::Object(object) => object.is_empty(),
             _ => false,
         };
-        let body = match (empty, registration.method.as_str()) {
+        let method = registration.method_for(!empty);
+        let body = match (empty, method) {
             (true, _) => None,
             (false, "GET") => {
                 return Err(invalid(format!(
@@ -305,6 +309,7 @@ impl Call {
             },
         };
         Ok(Call {
+            method,
             headers,
             query,
             body,
@@ -360,7 +365,7 @@ impl Call {
             bytes
         });
         Ok(OutboundRequest {
-            method: registration
+            method: self
                 .method
                 .parse()
                 .map_err(|_| format!("webhook {:?}: bad method", registration.id))?,

@@ -126,7 +126,20 @@ pub fn summary(dir: &Path, app: &AppDefinition) -> String {
         "registered webhooks",
         app.registered_webhooks
             .iter()
-            .map(|w| format!("{} ({})", w.id, w.method))
+            .map(|w| match &w.method {
+                Some(method) => format!("{} ({method})", w.id),
+                // A notice, not a problem: Coviu's own examples leave the method out.
+                None => format!(
+                    "{} (no method: {} when called{})",
+                    w.id,
+                    w.method_for(true),
+                    if w.base64_payload {
+                        ""
+                    } else {
+                        " with data, else GET"
+                    }
+                ),
+            })
             .collect(),
     );
     line(

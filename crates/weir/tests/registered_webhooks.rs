@@ -12,6 +12,7 @@ on_both_backends!(
     the_audit_trail_shows_each_call_to_its_own_account_only,
     a_client_token_triggers_its_installations_webhooks_and_nothing_else,
     a_chain_runs_its_handler_and_records_every_link_under_the_first_call,
+    a_registration_without_a_method_posts_a_body_and_gets_without_one,
 );
 
 async fn start(storage: &Storage, partner: &FakeThirdParty) -> Server {
@@ -282,5 +283,53 @@ async fn a_chain_runs_its_handler_and_records_every_link_under_the_first_call(st
         &records[1]["chain_id"], first_ref,
         "recorded under the first call"
     );
+    server.stop().await;
+}
+
+/// Coviu's own `send-jpeg` example registers no `method`: it is accepted, and a call with a
+/// body is a POST (here the JPEG's bytes, decoded from base64), one without a GET.
+async fn a_registration_without_a_method_posts_a_body_and_gets_without_one(storage: Storage) {
+    let partner = FakeThirdParty::start(|_| json_reply(200, json!({"ok": true}))).await;
+    let server = start(&storage, &partner).await;
+    let account = json!({"id": "acme", "domain": "x.freshsales.io", "region": "US",
+        "product": "freshsales"});
+    server.post("/api/v1/accounts", account).await;
+    let manifest = json!({"name": "jpeg", "platform-version": "2.3",
+        "product": {"freshsales": {"events": {"onContactCreate": {"handler": "call"}}}}});
+    let webhooks = json!([
+        {"id": "send-jpeg", "url": "https://api.partner.test/photo",
+         "headers": {"Content-Type": "image/jpeg"}, "payload_encoding": "base64"},
+        {"id": "status", "url": "https://api.partner.test/status"},
+    ]);
+    // The bytes of a JPEG's start: FF D8 FF E0.
+    let code = "exports = { call: async function () {
+        await $webhooks.trigger('send-jpeg', '/9j/4A==');
+        return await $webhooks.trigger('status');
+    } };";
+    let package = weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        ("config/webhooks.json", &webhooks.to_string()),
+        ("server/server.js", code),
+    ]);
+    let app = server.upload_app("/api/v1/apps", package).await;
+    assert_eq!(app.status, StatusCode::CREATED, "{}", app.body);
+    let installed = server
+        .post(
+            "/api/v1/accounts/acme/installations",
+            json!({"app_id": app.body["id"]}),
+        )
+        .await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    let event = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}}});
+    let posted = server.post("/api/v1/accounts/acme/events", event).await;
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"]["status"], 200, "{record}");
+    let got = partner.received();
+    assert_eq!(got[0].method, "POST");
+    assert_eq!(got[0].path, "/photo");
+    assert_eq!(got[0].raw, [0xFF, 0xD8, 0xFF, 0xE0]);
+    assert_eq!(got[0].headers["content-type"], "image/jpeg");
+    assert_eq!(got[1].method, "GET");
+    assert_eq!(got[1].path, "/status");
     server.stop().await;
 }

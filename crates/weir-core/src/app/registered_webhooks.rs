@@ -1,5 +1,5 @@
 //! Registered outbound webhooks (Coviu style, seed 003) in `config/webhooks.json`: an array
-//! of `{id, url, method, headers?, queryParams?, payload_encoding?}`. Apps trigger them by
+//! of `{id, url, method?, headers?, queryParams?, payload_encoding?}`. Apps trigger them by
 //! id and never see the URL; header values (and the URL) may use `<%= iparam.name %>` so
 //! that secrets live in the installation's secure iparams, not in the package.
 
@@ -22,7 +22,9 @@ const FIELDS: &[&str] = &[
 pub struct RegisteredWebhook {
     pub id: String,
     pub url: String,
-    pub method: String,
+    /// GET, POST, PUT or DELETE; `None` when the registration names none (see
+    /// `method_for`).
+    pub method: Option<String>,
     /// Sent with every call; values may be `<%= iparam.x %>` templates.
     pub headers: Vec<(String, String)>,
     /// The only query parameters a caller may pass.
@@ -32,6 +34,23 @@ pub struct RegisteredWebhook {
     /// A `server.js` function to run on the response of a call from outside (the trigger
     /// API), which may trigger further webhooks: a chain.
     pub then: Option<String>,
+}
+
+impl RegisteredWebhook {
+    /// The method of a call: the registered one; failing that POST when the call carries a
+    /// body (or the registration takes binary ones), else GET. Coviu's docs require a
+    /// method, yet its own `send-jpeg` example has none.
+    pub fn method_for(&self, has_body: bool) -> &'static str {
+        match self.method.as_deref() {
+            Some(method) => METHODS
+                .iter()
+                .find(|known| **known == method)
+                .copied()
+                .unwrap_or("POST"),
+            None if has_body || self.base64_payload => "POST",
+            None => "GET",
+        }
+    }
 }
 
 pub(super) fn parse(root: &Node, problems: &mut Problems) -> Vec<RegisteredWebhook> {
@@ -85,18 +104,21 @@ fn registration(node: &Node, problems: &mut Problems) -> Option<RegisteredWebhoo
             Err(at.problem("must be an http:// or https:// URL"))
         })
     });
-    let method = field("method", problems).and_then(|(method, at)| {
-        let upper = method.to_ascii_uppercase();
-        let known = METHODS.contains(&upper.as_str());
-        problems.take(if known {
-            Ok(upper)
-        } else {
-            Err(at.problem(format!(
-                "unknown method {method:?} (one of: {})",
-                METHODS.join(", ")
-            )))
-        })
-    });
+    let method = match node.get("method") {
+        None => Some(None),
+        Some(at) => problems.take(at.string()).and_then(|method| {
+            let upper = method.to_ascii_uppercase();
+            let known = METHODS.contains(&upper.as_str());
+            problems.take(if known {
+                Ok(Some(upper))
+            } else {
+                Err(at.problem(format!(
+                    "unknown method {method:?} (one of: {})",
+                    METHODS.join(", ")
+                )))
+            })
+        }),
+    };
     let headers = node
         .get("headers")
         .map_or(Some(Vec::new()), |h| problems.take(h.string_map()));
