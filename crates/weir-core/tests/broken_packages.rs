@@ -1548,7 +1548,7 @@ fn registered_webhooks_in_config_webhooks_json() {
             RegisteredWebhook {
                 id: "addons-demo-webhook".to_owned(),
                 url: "https://api.example.com/hooks/<%= iparam.tenant %>".to_owned(),
-                method: "POST".to_owned(),
+                method: Some("POST".to_owned()),
                 headers: pairs(&[
                     ("X-Api-Key", "<%= iparam.api_key %>"),
                     ("Accept", "application/json"),
@@ -1560,7 +1560,7 @@ fn registered_webhooks_in_config_webhooks_json() {
             RegisteredWebhook {
                 id: "upload.photo".to_owned(),
                 url: "https://files.example.com/photos".to_owned(),
-                method: "PUT".to_owned(),
+                method: Some("PUT".to_owned()),
                 headers: pairs(&[("content-type", "image/jpeg")]),
                 query_params: vec![],
                 base64_payload: true,

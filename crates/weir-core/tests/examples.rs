@@ -152,7 +152,10 @@ fn registered_webhooks_app() {
     assert_eq!(ids, ["crm-create-case", "crm-search-cases", "upload-photo"]);
     let search = &app.registered_webhooks[1];
     assert_eq!(
-        (search.method.as_str(), search.query_params.clone()),
+        (
+            search.method.as_deref().unwrap_or(""),
+            search.query_params.clone()
+        ),
         ("GET", vec!["requester".into(), "pageNum".into()])
     );
     assert_eq!(
