@@ -145,6 +145,27 @@ pub struct GlobalResponse {
     pub data: Option<Value>,
 }
 
+/// The app version a global webhook URL names: a version's id (the URL of that version),
+/// or the app's name, which stays put across versions and stands for the newest.
+pub async fn global_webhook_app(
+    runner: &Runner,
+    named: &str,
+) -> Result<Option<AppId>, StoreError> {
+    let store = &runner.platform().store;
+    // Ids and names look alike (`chat` could be either): a version's id is looked for
+    // first.
+    if let Ok(id) = AppId::parse(named)
+        && store.app(&id).await?.is_some()
+    {
+        return Ok(Some(id));
+    }
+    let Ok(name) = weir_core::AppName::parse(named) else {
+        return Ok(None);
+    };
+    let latest = store.latest_app(&name).await?;
+    Ok(latest.map(|app| app.id))
+}
+
 /// Runs the global webhook `key` of app version `app_id` and routes the events it
 /// returns to the installations of that app (any version) whose selectors match, as
 /// durable events, before answering.
@@ -168,13 +189,14 @@ pub async fn global_webhook(
         .iter()
         .find(|webhook| webhook.key == key)
         .ok_or_else(unknown)?;
+    let parameters = connector_parameters(runner, app_id).await?;
     let args = json!({
         "query": request.query,
         "data": request.data,
         // The docs' examples destructure `body`; the argument list says `data`.
         "body": request.data,
         "headers": request.headers,
-        "parameters": {},
+        "parameters": parameters,
         "rawBody": request.raw_body,
     });
     let result = run_method(runner, &app, &webhook.handle, args).await?;
@@ -311,6 +333,23 @@ pub(crate) fn response_of(result: &Value) -> Result<GlobalResponse, String> {
 
 /// The name shared by every version of the app: events route by it, so an installation of
 /// a newer version keeps getting the events the older version's URL receives.
+/// The connector parameters the operator set for the app (any version), secure ones
+/// included: what `handle` gets as `parameters`, e.g. the secret that signs the third
+/// party's requests.
+pub(crate) async fn connector_parameters(
+    runner: &Runner,
+    app_id: &AppId,
+) -> Result<Map<String, Value>, StoreError> {
+    let store = &runner.platform().store;
+    let Some(app) = store.app(app_id).await? else {
+        return Ok(Map::new());
+    };
+    let stored = store.app_parameters(&app.name).await?;
+    let mut parameters = stored.public;
+    parameters.extend(stored.secure);
+    Ok(parameters)
+}
+
 async fn app_name(runner: &Runner, app_id: &AppId) -> Result<weir_core::AppName, GlobalError> {
     let app = runner.platform().store.app(app_id).await?;
     Ok(app.ok_or_else(|| LoadError::Missing(app_id.clone()))?.name)
@@ -404,7 +443,9 @@ pub async fn refresh_selectors(
         let result = match selector {
             Method::Mapping { mapping, .. } => {
                 let iparams = &installation.iparams;
-                let input = json!({"parameters": iparams.public, "credentials": iparams.secure});
+                let mut parameters = connector_parameters(runner, &installation.app_id).await?;
+                parameters.extend(iparams.public.clone());
+                let input = json!({"parameters": parameters, "credentials": iparams.secure});
                 mapping::evaluate(mapping, &input).map_err(|e| failed(e.0))?
             }
             Method::JavaScript { path } => {

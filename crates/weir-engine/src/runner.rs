@@ -227,8 +227,12 @@ impl Runner {
         if !args.is_object() {
             args = json!({});
         }
+        // The app's connector parameters, under the installation's own.
         let iparams = &installation.iparams;
-        args["parameters"] = Value::Object(iparams.public.clone());
+        let mut parameters =
+            crate::inbound::connector_parameters(self, &installation.app_id).await?;
+        parameters.extend(iparams.public.clone());
+        args["parameters"] = Value::Object(parameters);
         args["credentials"] = Value::Object(iparams.secure.clone());
         self.invoke(
             installation,

@@ -131,6 +131,13 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the app with the next version number for its name.
     async fn insert_app(&self, app: NewApp) -> Result<App>;
     async fn app(&self, id: &AppId) -> Result<Option<App>>;
+    /// The newest version of the app named `name`.
+    async fn latest_app(&self, name: &AppName) -> Result<Option<App>>;
+    /// The connector parameters the operator set for the app named `name` (empty when
+    /// none were set).
+    async fn app_parameters(&self, name: &AppName) -> Result<Iparams>;
+    /// Replaces them.
+    async fn put_app_parameters(&self, name: &AppName, parameters: &Iparams) -> Result<()>;
     async fn app_package(&self, id: &AppId) -> Result<Option<Vec<u8>>>;
     async fn apps(&self, page: &PageRequest) -> Result<Page<App>>;
 

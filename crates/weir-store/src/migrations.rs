@@ -73,6 +73,11 @@ macro_rules! history {
                     "/0009_webhook_invocations.sql"
                 )),
             },
+            Migration {
+                version: 10,
+                name: "app parameters",
+                sql: include_str!(concat!("../migrations/", $backend, "/0010_app_parameters.sql")),
+            },
         ]
     };
 }

@@ -92,6 +92,14 @@ pub(crate) fn app(row: &dyn Columns) -> Result<App> {
     })
 }
 
+/// An app's connector parameters, public and secure.
+pub(crate) fn app_parameters(row: &dyn Columns) -> Result<Iparams> {
+    Ok(Iparams {
+        public: json::<Map<String, Value>>(row, "public")?,
+        secure: json::<Map<String, Value>>(row, "secure")?,
+    })
+}
+
 pub(crate) fn installation(row: &dyn Columns) -> Result<Installation> {
     let status = row.text("status")?;
     Ok(Installation {

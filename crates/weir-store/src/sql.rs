@@ -29,6 +29,15 @@ pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";
 /// PostgreSQL only: holds the account while its installations are counted.
 pub(crate) const LOCK_ACCOUNT: &str = "SELECT id FROM accounts WHERE id = $1 FOR UPDATE";
 
+/// The newest version of an app: `$1` its name.
+pub(crate) const LATEST_APP: &str =
+    "SELECT * FROM apps WHERE name = $1 ORDER BY version DESC LIMIT 1";
+pub(crate) const APP_PARAMETERS: &str = "SELECT * FROM app_parameters WHERE app_name = $1";
+/// Replaces an app's connector parameters: `$1` name, `$2` public, `$3` secure, `$4` now.
+pub(crate) const PUT_APP_PARAMETERS: &str = "INSERT INTO app_parameters \
+    (app_name, public, secure, updated_at) VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (app_name) DO UPDATE SET public = excluded.public, secure = excluded.secure, \
+    updated_at = excluded.updated_at";
 pub(crate) const NEXT_APP_VERSION: &str =
     "SELECT COALESCE(MAX(version), 0) + 1 AS n FROM apps WHERE name = $1";
 pub(crate) const INSERT_APP: &str = "INSERT INTO apps \

@@ -193,6 +193,28 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn latest_app(&self, name: &AppName) -> Result<Option<App>> {
+        self.fetch_one(sql::LATEST_APP, vec![name.as_str().into()], rows::app)
+            .await
+    }
+
+    async fn app_parameters(&self, name: &AppName) -> Result<Iparams> {
+        let stored = self
+            .fetch_one(sql::APP_PARAMETERS, vec![name.as_str().into()], rows::app_parameters)
+            .await?;
+        Ok(stored.unwrap_or_default())
+    }
+
+    async fn put_app_parameters(&self, name: &AppName, parameters: &Iparams) -> Result<()> {
+        let params = vec![
+            name.as_str().into(),
+            rows::to_json(&parameters.public).into(),
+            rows::to_json(&parameters.secure).into(),
+            rows::millis(weir_core::now()).into(),
+        ];
+        self.backend.execute(sql::PUT_APP_PARAMETERS, params).await.map(drop)
+    }
+
     async fn app_package(&self, id: &AppId) -> Result<Option<Vec<u8>>> {
         self.fetch_one(sql::APP_PACKAGE, vec![id.as_str().into()], |row| {
             row.bytes("package")

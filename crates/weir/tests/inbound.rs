@@ -406,9 +406,10 @@ function hmacHex(key, message) {
 
 const CHAT_SECRET: &str = "chat-signing-secret";
 
-/// A chat connector: one global webhook whose `handle` checks the sender's signature and
-/// routes each message to the user it is for; each installation's selector is its
-/// `userId` parameter (a mapping).
+/// A chat connector: one global webhook whose `handle` checks the sender's signature with
+/// the signing secret the operator set as a secure connector parameter (not baked into
+/// the package) and routes each message to the user it is for; each installation's
+/// selector is its `userId` parameter (a mapping).
 fn chat_connector() -> Vec<u8> {
     let manifest = json!({
         "name": "chat",
@@ -420,8 +421,8 @@ fn chat_connector() -> Vec<u8> {
     });
     let handle = format!(
         "{HMAC_JS}
-        export default async function handle({{ data, headers, rawBody }}) {{
-          const expected = 'sha256=' + hmacHex(utf8('{CHAT_SECRET}'), utf8(rawBody));
+        export default async function handle({{ data, headers, rawBody, parameters }}) {{
+          const expected = 'sha256=' + hmacHex(utf8(parameters.signingSecret), utf8(rawBody));
           if (headers['x-chat-signature'] !== expected) {{
             return {{ response: {{ status: 401, data: {{ error: 'bad signature' }} }} }};
           }}
@@ -488,12 +489,37 @@ async fn global_webhooks_route_by_selector_and_answer_with_handle(storage: Stora
         selectors.body
     );
 
+    // The signing secret is the operator's, set for the app, shown by name only.
+    let secret = json!({"public": {"team": "T1"}, "secure": {"signingSecret": CHAT_SECRET}});
+    let set = server
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/apps/{app}/parameters"),
+            support::ADMIN_TOKEN,
+            secret,
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let shown = server.get(&format!("/api/v1/apps/{app}/parameters")).await;
+    assert_eq!(
+        shown.body,
+        json!({"app": "chat", "public": {"team": "T1"}, "secure": ["signingSecret"]})
+    );
+
     let listed = server
         .get(&format!("/api/v1/apps/{app}/global-webhooks"))
         .await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     let url = listed.body["data"][0]["url"].as_str().unwrap().to_owned();
-    assert_eq!(url, format!("{}/in/global/{app}/all-events", server.base));
+    assert_eq!(
+        url,
+        format!("{}/in/global/chat/all-events", server.base),
+        "by name"
+    );
+    assert_eq!(
+        listed.body["data"][0]["version_url"],
+        format!("{}/in/global/{app}/all-events", server.base)
+    );
 
     let body = json!({"messages": [
         {"to": "U-ann", "text": "hi Ann"},
@@ -569,6 +595,38 @@ async fn global_webhooks_route_by_selector_and_answer_with_handle(storage: Stora
         .get(&format!("/api/v1/apps/{app}/global-webhooks"))
         .await;
     assert_eq!(stats.body["data"][0]["events_routed"], 2);
+    // A new version: the URL by name stays, and now runs the new version's `handle`
+    // (with the same parameters); the old version's own URL keeps working.
+    let next = upload(&server, chat_connector()).await;
+    let signed = |body: &str| {
+        format!(
+            "sha256={}",
+            hmac_hex(CHAT_SECRET.as_bytes(), body.as_bytes())
+        )
+    };
+    let empty = json!({"messages": []}).to_string();
+    let version_url = format!("{}/in/global/{app}/all-events", server.base);
+    for target in [&url, &version_url] {
+        let sent = client
+            .post(target)
+            .header("content-type", "application/json")
+            .header("x-chat-signature", signed(&empty))
+            .body(empty.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::ACCEPTED, "{target}");
+    }
+    for (version, requests) in [(&next, 1), (&app.to_owned(), 3)] {
+        let stats = server
+            .get(&format!("/api/v1/apps/{version}/global-webhooks"))
+            .await;
+        assert_eq!(
+            stats.body["data"][0]["requests"], requests,
+            "{version}: {}",
+            stats.body
+        );
+    }
     let unknown = client
         .post(format!("{}/in/global/{app}/nope", server.base))
         .body("{}")

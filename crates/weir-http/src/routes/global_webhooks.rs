@@ -22,7 +22,11 @@ use crate::state::ServerState;
 pub struct GlobalWebhookView {
     key: String,
     name: String,
+    /// By the app's name: it stays put across versions (the newest version's `handle`
+    /// answers), so the third party is configured once.
     url: String,
+    /// This version's own URL, which keeps working.
+    version_url: String,
     /// Requests, routed events and events that matched no installation's selector (not
     /// an error to the sender), with the selector of the last of those.
     #[serde(flatten)]
@@ -37,7 +41,7 @@ pub async fn list(
     caller.require_operator_or_account()?;
     let not_found = || ApiError::not_found(format!("app {id} not found"));
     let app_id = AppId::parse(&id).map_err(|_| not_found())?;
-    state.store.app(&app_id).await?.ok_or_else(not_found)?;
+    let stored = state.store.app(&app_id).await?.ok_or_else(not_found)?;
     let app = state.runner.app(&app_id).await.map_err(|error| {
         tracing::error!(%error, "a stored app cannot be loaded");
         ApiError::new(
@@ -55,7 +59,8 @@ pub async fn list(
             GlobalWebhookView {
                 key: webhook.key.clone(),
                 name: webhook.name.clone(),
-                url: format!("{}/in/global/{}/{}", state.public_url, app_id, webhook.key),
+                url: global_webhook_url(&state.public_url, stored.name.as_str(), &webhook.key),
+                version_url: global_webhook_url(&state.public_url, app_id.as_str(), &webhook.key),
                 stats: stats_json(counted),
             }
         })
@@ -64,6 +69,18 @@ pub async fn list(
         data: views,
         next_cursor: None,
     }))
+}
+
+/// `<public URL>/in/global/<app>/<key>`, each segment percent-encoded (names may hold
+/// spaces and more).
+fn global_webhook_url(public_url: &str, app: &str, key: &str) -> String {
+    let Ok(mut url) = url::Url::parse(public_url) else {
+        return format!("{public_url}/in/global/{app}/{key}");
+    };
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(["in", "global", app, key]);
+    }
+    url.to_string()
 }
 
 fn stats_json(stats: Option<&GlobalWebhookStats>) -> Value {

@@ -1,5 +1,5 @@
 //! Where third parties post: an installation's target URL (`/in/<token>`, seed 000) and a
-//! connector's global webhooks (`/in/global/<app_id>/<key>`, seed 002). No API token:
+//! connector's global webhooks (`/in/global/<app name or version id>/<key>`, seed 002). No API token:
 //! the unguessable token, or the app's own signature check in `handle`, is the guard.
 //!
 //! A request is answered once what it caused is durable; malformed bodies are refused
@@ -141,16 +141,24 @@ fn gone() -> ApiError {
     )
 }
 
-/// `POST /in/global/{app_id}/{key}`: runs the webhook's `handle`, routes the events it
+/// The app version of a global webhook URL: `{app}` is the app's name (the URL that
+/// stays put across versions) or one version's id.
+async fn global_app(state: &ServerState, app: &str, key: &str) -> Result<AppId, ApiError> {
+    inbound::global_webhook_app(&state.runner, app)
+        .await?
+        .ok_or_else(|| no_global_webhook(app, key))
+}
+
+/// `POST /in/global/{app}/{key}`: runs the webhook's `handle`, routes the events it
 /// returns, and answers with its `response`.
 pub async fn global_post(
     State(state): State<ServerState>,
-    PathParams((app_id, key)): PathParams<(String, String)>,
+    PathParams((app, key)): PathParams<(String, String)>,
     QueryParams(query): QueryParams<Map<String, Value>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let app_id = AppId::parse(&app_id).map_err(|_| no_global_webhook(&app_id, &key))?;
+    let app_id = global_app(&state, &app, &key).await?;
     let parsed = parse_body(&state, &headers, body).await?;
     let request = GlobalRequest {
         query,
@@ -172,14 +180,14 @@ pub async fn global_post(
     }
 }
 
-/// `GET /in/global/{app_id}/{key}`: the CRC handshake, for a webhook that exists.
+/// `GET /in/global/{app}/{key}`: the CRC handshake, for a webhook that exists.
 pub async fn global_get(
     State(state): State<ServerState>,
-    PathParams((app_id, key)): PathParams<(String, String)>,
+    PathParams((app, key)): PathParams<(String, String)>,
     QueryParams(query): QueryParams<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    let missing = || no_global_webhook(&app_id, &key);
-    let id = AppId::parse(&app_id).map_err(|_| missing())?;
+    let missing = || no_global_webhook(&app, &key);
+    let id = global_app(&state, &app, &key).await?;
     let app = state.runner.app(&id).await.map_err(|_| missing())?;
     if !app.definition.global_webhooks.iter().any(|w| w.key == key) {
         return Err(missing());

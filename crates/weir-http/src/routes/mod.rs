@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api_keys;
+mod app_parameters;
 mod apps;
 mod deliveries;
 mod events;
@@ -54,6 +55,10 @@ pub fn router(state: ServerState) -> Router {
         .route("/apps/{id}", get(apps::show))
         .route("/apps/{id}/global-webhooks", get(global_webhooks::list))
         .route(
+            "/apps/{id}/parameters",
+            get(app_parameters::show).put(app_parameters::put),
+        )
+        .route(
             "/accounts/{id}/subscriptions",
             get(subscriptions::list).post(subscriptions::create),
         )
@@ -104,7 +109,7 @@ pub fn router(state: ServerState) -> Router {
             post(inbound::connector_event_post),
         )
         .route(
-            "/in/global/{app_id}/{key}",
+            "/in/global/{app}/{key}",
             get(inbound::global_get).post(inbound::global_post),
         )
         .route("/healthz", get(health::healthz))
