@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::Notify;
-use weir_store::{ConnectorSubscription, Lease, Store, StoreError, WorkQueue};
+use weir_store::{ConnectorSubscription, StoreError, WorkQueue};
 
 use crate::connector_webhooks::refresh;
+use crate::platform::Platform;
 use crate::runner::Runner;
-use crate::supervisor::Workers;
 use crate::worker::Queue;
 
 /// Refreshes running at once on this node, at most.
@@ -55,16 +54,8 @@ impl Queue for Refreshes {
     const QUEUE: WorkQueue = WorkQueue::Refreshes;
     const MAX_SLEEP: Duration = Duration::from_secs(30);
 
-    fn store(&self) -> &Arc<dyn Store> {
-        &self.runner.platform().store
-    }
-
-    fn workers(&self) -> &Arc<Workers> {
-        &self.runner.platform().workers
-    }
-
-    fn woken(&self) -> &Notify {
-        self.runner.platform().wakeups.of(WorkQueue::Refreshes)
+    fn platform(&self) -> &Platform {
+        self.runner.platform()
     }
 
     fn capacity(&self) -> usize {
@@ -99,13 +90,6 @@ impl Queue for Refreshes {
 
     async fn after_panic(&self, due: &ConnectorSubscription, _panic: &str) {
         self.retry_later(due).await;
-    }
-
-    /// Due again at once: the lease ends now.
-    async fn give_back(&self, _due: &ConnectorSubscription, leases: &[Lease]) {
-        if let Err(error) = self.store().extend_leases(leases, weir_core::now()).await {
-            tracing::warn!(%error, "a refresh's claim could not be given back; it runs out");
-        }
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {

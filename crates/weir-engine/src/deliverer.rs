@@ -24,17 +24,16 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use weir_core::delivery::{self, Verdict};
 use weir_core::{Attempt, Delivery, EventId, ProductEvent, SubscriptionId, WebhookSubscription};
-use weir_store::{DeliveryOutcome, Lease, Store, StoreError, WorkQueue};
+use weir_store::{DeliveryOutcome, Lease, StoreError, WorkQueue};
 
 use crate::extension_webhooks;
 use crate::metrics::AttemptOutcome;
 use crate::outbound::{OutboundRequest, SendError};
 use crate::platform::Platform;
-use crate::supervisor::Workers;
 use crate::worker::Queue;
 
 /// Calls in flight on this node.
@@ -111,16 +110,8 @@ impl Queue for Deliverer {
     const QUEUE: WorkQueue = WorkQueue::Deliveries;
     const MAX_SLEEP: Duration = Duration::from_secs(2);
 
-    fn store(&self) -> &Arc<dyn Store> {
-        &self.platform.store
-    }
-
-    fn workers(&self) -> &Arc<Workers> {
-        &self.platform.workers
-    }
-
-    fn woken(&self) -> &Notify {
-        self.platform.wakeups.of(WorkQueue::Deliveries)
+    fn platform(&self) -> &Platform {
+        &self.platform
     }
 
     fn capacity(&self) -> usize {

@@ -13,14 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::Notify;
 use tracing::Instrument;
 use weir_core::{InstallationStatus, InvocationStatus, Job, ProductEvent};
-use weir_store::{JobOutcome, Lease, Store, StoreError, WorkQueue};
+use weir_store::{JobOutcome, Lease, StoreError, WorkQueue};
 
 use crate::envelope;
+use crate::platform::Platform;
 use crate::runner::{RunError, Runner};
-use crate::supervisor::Workers;
 use crate::worker::Queue;
 
 /// Jobs in flight per JavaScript thread. A job spends most of its time in the store
@@ -56,16 +55,8 @@ impl Queue for Jobs {
     const QUEUE: WorkQueue = WorkQueue::Jobs;
     const MAX_SLEEP: Duration = Duration::from_secs(2);
 
-    fn store(&self) -> &Arc<dyn Store> {
-        &self.runner.platform().store
-    }
-
-    fn workers(&self) -> &Arc<Workers> {
-        &self.runner.platform().workers
-    }
-
-    fn woken(&self) -> &Notify {
-        self.runner.platform().wakeups.of(WorkQueue::Jobs)
+    fn platform(&self) -> &Platform {
+        self.runner.platform()
     }
 
     fn capacity(&self) -> usize {

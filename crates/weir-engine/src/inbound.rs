@@ -147,10 +147,7 @@ pub struct GlobalResponse {
 
 /// The app version a global webhook URL names: a version's id (the URL of that version),
 /// or the app's name, which stays put across versions and stands for the newest.
-pub async fn global_webhook_app(
-    runner: &Runner,
-    named: &str,
-) -> Result<Option<AppId>, StoreError> {
+pub async fn global_webhook_app(runner: &Runner, named: &str) -> Result<Option<AppId>, StoreError> {
     let store = &runner.platform().store;
     // Ids and names look alike (`chat` could be either): a version's id is looked for
     // first.

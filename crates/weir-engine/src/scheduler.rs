@@ -11,15 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::Notify;
 use tracing::Instrument;
 use weir_core::Schedule;
-use weir_store::{Lease, Store, StoreError, WorkQueue};
+use weir_store::{StoreError, WorkQueue};
 
 use crate::envelope;
 use crate::host::schedule::SCHEDULED_EVENT;
+use crate::platform::Platform;
 use crate::runner::{RunError, Runner};
-use crate::supervisor::Workers;
 use crate::worker::Queue;
 
 /// Schedules firing at once on this node, at most.
@@ -47,16 +46,8 @@ impl Queue for Schedules {
     const QUEUE: WorkQueue = WorkQueue::Schedules;
     const MAX_SLEEP: Duration = Duration::from_secs(10);
 
-    fn store(&self) -> &Arc<dyn Store> {
-        &self.runner.platform().store
-    }
-
-    fn workers(&self) -> &Arc<Workers> {
-        &self.runner.platform().workers
-    }
-
-    fn woken(&self) -> &Notify {
-        self.runner.platform().wakeups.of(WorkQueue::Schedules)
+    fn platform(&self) -> &Platform {
+        self.runner.platform()
     }
 
     fn capacity(&self) -> usize {
@@ -92,13 +83,6 @@ impl Queue for Schedules {
 
     /// The claim runs out and the schedule is tried again.
     async fn after_panic(&self, _schedule: &Schedule, _panic: &str) {}
-
-    /// Claimable again at once: the lease ends now.
-    async fn give_back(&self, _schedule: &Schedule, leases: &[Lease]) {
-        if let Err(error) = self.store().extend_leases(leases, weir_core::now()).await {
-            tracing::warn!(%error, "a schedule's claim could not be given back; it runs out");
-        }
-    }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.store().next_schedule_due().await

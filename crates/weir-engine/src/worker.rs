@@ -21,6 +21,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use weir_store::{Lease, Store, StoreError, WorkQueue};
 
+use crate::platform::Platform;
 use crate::supervisor::{Shutdown, Workers};
 
 /// Pieces claimed per round, at most.
@@ -39,10 +40,21 @@ pub(crate) trait Queue: Send + Sync + Sized + 'static {
     /// The longest sleep: work that no announcement told of is seen at least this often.
     const MAX_SLEEP: Duration;
 
-    fn store(&self) -> &Arc<dyn Store>;
-    fn workers(&self) -> &Arc<Workers>;
-    /// Signalled when work of this queue is stored.
-    fn woken(&self) -> &Notify;
+    fn platform(&self) -> &Platform;
+
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.platform().store
+    }
+
+    fn workers(&self) -> &Arc<Workers> {
+        &self.platform().workers
+    }
+
+    /// Signalled when work of this queue is stored, on any node.
+    fn woken(&self) -> &Notify {
+        self.platform().wakeups.of(Self::QUEUE)
+    }
+
     /// Pieces in flight at most.
     fn capacity(&self) -> usize;
     /// Claims up to `limit` rows due at `now` until `lease_until`, as pieces; says too
@@ -60,8 +72,15 @@ pub(crate) trait Queue: Send + Sync + Sized + 'static {
     fn run(&self, work: &Self::Work) -> impl Future<Output = bool> + Send;
     /// Releases a piece whose run panicked.
     fn after_panic(&self, work: &Self::Work, panic: &str) -> impl Future<Output = ()> + Send;
-    /// Gives back a piece that was still running when the drain time ended.
-    fn give_back(&self, work: &Self::Work, leases: &[Lease]) -> impl Future<Output = ()> + Send;
+    /// Gives back a piece that was still running when the drain time ended: by default
+    /// its leases end now, so that it is due again at once.
+    fn give_back(&self, _work: &Self::Work, leases: &[Lease]) -> impl Future<Output = ()> + Send {
+        async move {
+            if let Err(error) = self.store().extend_leases(leases, weir_core::now()).await {
+                tracing::warn!(%error, worker = Self::NAME, "a claim could not be given back; it runs out");
+            }
+        }
+    }
     /// When the next row is due, or its lease runs out.
     fn next_due(&self) -> impl Future<Output = Result<Option<Timestamp>, StoreError>> + Send;
 }
