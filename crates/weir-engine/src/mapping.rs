@@ -14,17 +14,18 @@ pub struct MappingError(pub String);
 /// `mapping` evaluated over `input` (e.g. `{"parameters": {…}, "credentials": {…}}`).
 pub fn evaluate(mapping: &Value, input: &Value) -> Result<Value, MappingError> {
     match mapping {
-        Value::Object(object) if object.len() == 1 => {
-            let (key, argument) = object.iter().next().expect("one entry");
-            match key.as_str() {
-                "$var" => variable(argument, input),
-                formula if formula.starts_with('$') => Err(MappingError(format!(
-                    "the formula {formula} is not supported (Weir evaluates $var)"
-                ))),
-                _ => evaluate_members(object, input),
+        Value::Object(object) => match object.iter().next() {
+            // A formula is an object of one `$` key.
+            Some((key, argument)) if object.len() == 1 && key.starts_with('$') => {
+                match key.as_str() {
+                    "$var" => variable(argument, input),
+                    formula => Err(MappingError(format!(
+                        "the formula {formula} is not supported (Weir evaluates $var)"
+                    ))),
+                }
             }
-        }
-        Value::Object(object) => evaluate_members(object, input),
+            _ => evaluate_members(object, input),
+        },
         Value::Array(items) => items.iter().map(|item| evaluate(item, input)).collect(),
         literal => Ok(literal.clone()),
     }
