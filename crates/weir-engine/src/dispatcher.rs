@@ -9,13 +9,17 @@
 //! The dispatcher is a `worker`: it wakes when any node stores events, and otherwise when
 //! the next job is due (at least every few seconds).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tracing::Instrument;
-use weir_core::{InstallationStatus, InvocationStatus, Job, ProductEvent};
-use weir_store::{JobOutcome, Lease, StoreError, WorkQueue};
+use weir_core::{
+    Account, AccountId, EventId, Installation, InstallationId, InstallationStatus,
+    InvocationStatus, Job, ProductEvent,
+};
+use weir_store::{JobOutcome, Lease, Store, StoreError, WorkQueue};
 
 use crate::envelope;
 use crate::platform::Platform;
@@ -49,8 +53,14 @@ struct Jobs {
     runner: Arc<Runner>,
 }
 
+/// One claimed job, with what its round read for it.
+struct Claimed {
+    job: Job,
+    reads: Arc<RoundReads>,
+}
+
 impl Queue for Jobs {
-    type Work = Job;
+    type Work = Claimed;
     const NAME: &'static str = "dispatcher";
     const QUEUE: WorkQueue = WorkQueue::Jobs;
     const MAX_SLEEP: Duration = Duration::from_secs(2);
@@ -68,33 +78,44 @@ impl Queue for Jobs {
         now: Timestamp,
         lease_until: Timestamp,
         limit: usize,
-    ) -> Result<(Vec<Job>, bool), StoreError> {
-        let claimed = self
-            .store()
-            .claim_jobs(now, lease_until, limit as u32)
-            .await?;
+    ) -> Result<(Vec<Claimed>, bool), StoreError> {
+        let store = self.store();
+        let claimed = store.claim_jobs(now, lease_until, limit as u32).await?;
         let full = claimed.len() >= limit;
+        let reads = Arc::new(RoundReads::read(store.as_ref(), &claimed).await?);
+        let claimed = claimed
+            .into_iter()
+            .map(|job| Claimed {
+                job,
+                reads: reads.clone(),
+            })
+            .collect();
         Ok((claimed, full))
     }
 
-    fn keys(&self, job: &Job) -> Vec<(String, String)> {
+    fn keys(&self, claimed: &Claimed) -> Vec<(String, String)> {
+        let job = &claimed.job;
         vec![(job.event_id.to_string(), job.installation_id.to_string())]
     }
 
-    async fn run(&self, job: &Job) -> bool {
+    async fn run(&self, claimed: &Claimed) -> bool {
+        let job = &claimed.job;
         let span =
             tracing::info_span!("job", event = %job.event_id, installation = %job.installation_id);
-        run(&self.runner, job).instrument(span).await;
+        run(&self.runner, job, &claimed.reads)
+            .instrument(span)
+            .await;
         false
     }
 
-    async fn after_panic(&self, job: &Job, _panic: &str) {
+    async fn after_panic(&self, claimed: &Claimed, _panic: &str) {
+        let job = &claimed.job;
         finish(&self.runner, job, after_failure(job, None)).await;
     }
 
-    async fn give_back(&self, job: &Job, _leases: &[Lease]) {
+    async fn give_back(&self, claimed: &Claimed, _leases: &[Lease]) {
         let at = weir_core::now();
-        finish(&self.runner, job, JobOutcome::Postponed { at }).await;
+        finish(&self.runner, &claimed.job, JobOutcome::Postponed { at }).await;
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
@@ -102,9 +123,49 @@ impl Queue for Jobs {
     }
 }
 
-async fn run(runner: &Runner, job: &Job) {
+/// What a round's claimed jobs need, read once for them all: an event fanned out to ten
+/// installations is read once, and an installation (with its account) once for all its
+/// jobs of the round, instead of three reads a job.
+struct RoundReads {
+    events: HashMap<EventId, Option<ProductEvent>>,
+    installations: HashMap<InstallationId, Option<Installation>>,
+    accounts: HashMap<AccountId, Option<Account>>,
+}
+
+impl RoundReads {
+    async fn read(store: &dyn Store, jobs: &[Job]) -> Result<Self, StoreError> {
+        let mut reads = RoundReads {
+            events: HashMap::new(),
+            installations: HashMap::new(),
+            accounts: HashMap::new(),
+        };
+        for job in jobs {
+            if !reads.events.contains_key(&job.event_id) {
+                let event = store.product_event(&job.event_id).await?;
+                reads.events.insert(job.event_id.clone(), event);
+            }
+            if reads.installations.contains_key(&job.installation_id) {
+                continue;
+            }
+            let installation = store.installation(&job.installation_id).await?;
+            if let Some(account) = installation.as_ref().map(|i| &i.account_id)
+                && !reads.accounts.contains_key(account)
+            {
+                reads
+                    .accounts
+                    .insert(account.clone(), store.account(account).await?);
+            }
+            reads
+                .installations
+                .insert(job.installation_id.clone(), installation);
+        }
+        Ok(reads)
+    }
+}
+
+async fn run(runner: &Runner, job: &Job, reads: &RoundReads) {
     crate::fail_points::check("job.run");
-    let outcome = match attempt(runner, job).await {
+    let outcome = match attempt(runner, job, reads).await {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(%error, attempts = job.attempts, "a job could not run");
@@ -125,12 +186,16 @@ async fn finish(runner: &Runner, job: &Job, outcome: JobOutcome) {
 
 /// Runs the job's handler, as its installation's app version has it now, and says what
 /// becomes of the job.
-async fn attempt(runner: &Runner, job: &Job) -> Result<JobOutcome, RunError> {
-    let store = runner.platform().store.as_ref();
-    let Some(event) = store.product_event(&job.event_id).await? else {
+async fn attempt(runner: &Runner, job: &Job, reads: &RoundReads) -> Result<JobOutcome, RunError> {
+    let Some(event) = reads.events.get(&job.event_id).cloned().flatten() else {
         return Ok(JobOutcome::Cancelled);
     };
-    let Some(installation) = store.installation(&job.installation_id).await? else {
+    let installation = reads
+        .installations
+        .get(&job.installation_id)
+        .cloned()
+        .flatten();
+    let Some(installation) = installation else {
         return Ok(JobOutcome::Cancelled);
     };
     match installation.status {
@@ -141,7 +206,12 @@ async fn attempt(runner: &Runner, job: &Job) -> Result<JobOutcome, RunError> {
         }
         InstallationStatus::Active => {}
     }
-    let Some(account) = store.account(&installation.account_id).await? else {
+    let Some(account) = reads
+        .accounts
+        .get(&installation.account_id)
+        .cloned()
+        .flatten()
+    else {
         return Ok(JobOutcome::Cancelled);
     };
     let app = runner.app(&installation.app_id).await?;
