@@ -76,7 +76,11 @@ macro_rules! history {
             Migration {
                 version: 10,
                 name: "app parameters",
-                sql: include_str!(concat!("../migrations/", $backend, "/0010_app_parameters.sql")),
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0010_app_parameters.sql"
+                )),
             },
         ]
     };

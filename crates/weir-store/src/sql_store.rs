@@ -200,7 +200,11 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn app_parameters(&self, name: &AppName) -> Result<Iparams> {
         let stored = self
-            .fetch_one(sql::APP_PARAMETERS, vec![name.as_str().into()], rows::app_parameters)
+            .fetch_one(
+                sql::APP_PARAMETERS,
+                vec![name.as_str().into()],
+                rows::app_parameters,
+            )
             .await?;
         Ok(stored.unwrap_or_default())
     }
@@ -212,7 +216,10 @@ impl<B: Backend> Store for SqlStore<B> {
             rows::to_json(&parameters.secure).into(),
             rows::millis(weir_core::now()).into(),
         ];
-        self.backend.execute(sql::PUT_APP_PARAMETERS, params).await.map(drop)
+        self.backend
+            .execute(sql::PUT_APP_PARAMETERS, params)
+            .await
+            .map(drop)
     }
 
     async fn app_package(&self, id: &AppId) -> Result<Option<Vec<u8>>> {
