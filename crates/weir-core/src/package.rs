@@ -59,10 +59,14 @@ impl Package {
     pub fn from_zip(bytes: &[u8], limits: PackageLimits) -> Result<Self, PackageError> {
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| PackageError::NotZip(e.to_string()))?;
-        if archive.len() > limits.max_files {
+        let listed = central_directory_names(bytes, archive.central_directory_start());
+        if archive.len().max(listed.len()) > limits.max_files {
             return Err(PackageError::TooManyFiles {
                 limit: limits.max_files,
             });
+        }
+        if let Some(path) = name_given_twice(&listed) {
+            return Err(PackageError::Duplicate { path });
         }
         let mut files = BTreeMap::new();
         let mut unpacked: u64 = 0;
@@ -131,6 +135,43 @@ fn package_path(name: &str) -> Option<String> {
         return None;
     }
     Some(segments.join("/"))
+}
+
+/// The entry names of the archive's central directory, in order, duplicates included.
+///
+/// The `zip` crate keeps one entry per name (the last one listed), so an archive that
+/// holds a path twice reaches `from_zip` with one of them silently dropped: which of the
+/// two a reader sees would depend on the reader. The directory is walked here instead;
+/// the crate has checked where it starts, and a record that does not fit stops the walk.
+fn central_directory_names(bytes: &[u8], start: u64) -> Vec<&[u8]> {
+    const SIGNATURE: &[u8] = b"PK\x01\x02";
+    const FIXED: usize = 46;
+    let field = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let mut names = Vec::new();
+    let Ok(mut at) = usize::try_from(start) else {
+        return names;
+    };
+    while bytes.len() >= at.saturating_add(FIXED) && bytes[at..].starts_with(SIGNATURE) {
+        let (name_len, extra_len, comment_len) = (field(at + 28), field(at + 30), field(at + 32));
+        let Some(name) = bytes.get(at + FIXED..at + FIXED + name_len) else {
+            break;
+        };
+        names.push(name);
+        at += FIXED + name_len + extra_len + comment_len;
+    }
+    names
+}
+
+/// The first file path that `names` lists twice, as the archive spells it. Names are
+/// compared as bytes: two names that are not UTF-8 may differ only where they are not.
+/// Folders are not files, and junk is dropped anyway, so neither counts.
+fn name_given_twice(names: &[&[u8]]) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .iter()
+        .filter(|name| !name.ends_with(b"/") && !is_junk(&String::from_utf8_lossy(name)))
+        .find(|name| !seen.insert(**name))
+        .map(|name| String::from_utf8_lossy(name).into_owned())
 }
 
 /// Files that archivers add on their own and no app means to ship.
@@ -270,6 +311,86 @@ mod tests {
             Package::from_zip(&bytes, few).unwrap_err(),
             PackageError::TooManyFiles { limit: 1 }
         );
+    }
+
+    /// A zip that lists `name` twice. Zip writers refuse to, so the second entry is
+    /// written under a stand-in of the same length, then renamed in the archive's bytes.
+    fn zip_with_twice(name: &str, first: &[u8], second: &[u8]) -> Vec<u8> {
+        let stand_in = format!("{}#", &name[..name.len() - 1]);
+        rename(
+            &zip_of(&[(name, first), (&stand_in, second)]),
+            &stand_in,
+            name,
+        )
+    }
+
+    /// Every `from` in `bytes` replaced by `to`, of the same length.
+    fn rename(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        assert_eq!(from.len(), to.len());
+        let mut renamed = bytes.to_vec();
+        let mut at = 0;
+        while let Some(found) = renamed[at..]
+            .windows(from.len())
+            .position(|window| window == from.as_bytes())
+        {
+            renamed[at + found..at + found + to.len()].copy_from_slice(to.as_bytes());
+            at += found + to.len();
+        }
+        renamed
+    }
+
+    #[test]
+    fn rejects_a_path_given_twice() {
+        let bytes = zip_with_twice("server/server.js", b"exports = {};", b"evil();");
+        let err = Package::from_zip(&bytes, PackageLimits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            PackageError::Duplicate {
+                path: "server/server.js".into()
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "the package holds \"server/server.js\" twice"
+        );
+    }
+
+    #[test]
+    fn rejects_two_spellings_of_one_path() {
+        let bytes = zip_of(&[("server/server.js", b"a"), ("./server//server.js", b"b")]);
+        let err = Package::from_zip(&bytes, PackageLimits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            PackageError::Duplicate {
+                path: "server/server.js".into()
+            }
+        );
+    }
+
+    #[test]
+    fn counts_every_entry_a_name_given_twice_included() {
+        let bytes = zip_with_twice("manifest.json", b"{}", b"{}");
+        let one = PackageLimits {
+            max_files: 1,
+            max_unpacked_bytes: 1 << 20,
+        };
+        assert_eq!(
+            Package::from_zip(&bytes, one).unwrap_err(),
+            PackageError::TooManyFiles { limit: 1 }
+        );
+    }
+
+    #[test]
+    fn a_folder_listed_twice_is_not_a_duplicate_file() {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        writer.add_directory("server/", options).unwrap();
+        writer.add_directory("serve#/", options).unwrap();
+        writer.start_file("server/server.js", options).unwrap();
+        writer.write_all(b"exports = {};").unwrap();
+        let bytes = rename(&writer.finish().unwrap().into_inner(), "serve#/", "server/");
+        let package = Package::from_zip(&bytes, PackageLimits::default()).unwrap();
+        assert!(package.file("server/server.js").is_some());
     }
 
     #[test]

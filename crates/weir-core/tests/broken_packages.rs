@@ -773,6 +773,38 @@ fn rows() -> Vec<Row> {
             )],
         },
         Row {
+            // Issue 16: the missing scope used to wait until the event was fixed.
+            name: "a Zoho subscription to an unknown event, without the Desk.events.ALL scope",
+            files: vec![
+                (
+                    "resources.json",
+                    json!({"webhook": zoho_webhook_with(
+                        json!({"subscriptions": {"Ticket_Add": null, "Ticket_Create": null}}),
+                    )})
+                    .to_string(),
+                ),
+                (
+                    "plugin-manifest.json",
+                    json!({"zohoAuthorisation": {"type": "connectors",
+                                                 "scope": ["Desk.tickets.READ"]}})
+                    .to_string(),
+                ),
+            ],
+            without: &[],
+            expected: &[
+                (
+                    "resources.json",
+                    "/webhook/subscriptions/Ticket_Create",
+                    "\"Ticket_Create\" is not a Zoho Desk event",
+                ),
+                (
+                    "plugin-manifest.json",
+                    "/zohoAuthorisation/scope",
+                    "extension webhooks need the Desk.events.ALL scope here",
+                ),
+            ],
+        },
+        Row {
             name: "a Zoho Ticket_Update subscription with more than 5 fields",
             files: zoho_files(zoho_webhook_with(
                 json!({"subscriptions": {"Ticket_Update": {

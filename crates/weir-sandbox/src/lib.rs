@@ -11,9 +11,13 @@
 //! `$schedule`, `generateTargetUrl`, `$webhooks`, `apiClient.get`, …) goes to a [`Host`]
 //! that the engine provides. Module state does not survive between invocations (as on
 //! Freshworks): each runs in a fresh context. Code compiles once per app version.
+//!
+//! Packages are checked here too ([`validate_package`]): their syntax, and what their code
+//! exports, learnt by running its top level only ([`server_exports`]).
 
 mod bytecode;
 mod code;
+mod code_check;
 mod host;
 mod invocation;
 mod modules;
@@ -21,6 +25,7 @@ mod pool;
 mod run;
 mod syntax;
 pub mod template;
+mod top_level;
 
 use weir_core::{AppDefinition, Package, PackageProblem};
 
@@ -29,18 +34,23 @@ pub use host::{Host, HostResult, NoHost};
 pub use invocation::{ConsoleLine, Entry, Invocation, Limits, Outcome, Render, Status};
 pub use pool::Sandbox;
 pub use syntax::check_syntax;
+pub use top_level::{
+    Callback, DefaultExport, ListedEvent, ListedEvents, ServerExports, TopLevelError,
+    TopLevelLimits, module_default_export, server_exports,
+};
 
 /// The whole check of a package, as uploads and `weir validate` run it: its declarations
-/// (`AppDefinition::parse`) and its code (`check_syntax`), every problem of both together.
+/// (`AppDefinition::read`), its code's syntax (`check_syntax`) and what the code exports
+/// (its top level run), every problem of the three together.
 pub fn validate_package(package: &Package) -> Result<AppDefinition, Vec<PackageProblem>> {
-    let parsed = AppDefinition::parse(package);
+    let reading = AppDefinition::read(package);
     let syntax = check_syntax(package);
-    match parsed {
-        Ok(definition) if syntax.is_empty() => Ok(definition),
-        Ok(_) => Err(syntax),
-        Err(mut problems) => {
-            problems.extend(syntax);
-            Err(problems)
-        }
+    let exports = code_check::check_exports(package, &reading, &syntax);
+    let mut problems = reading.problems;
+    problems.extend(syntax);
+    problems.extend(exports);
+    match problems.is_empty() {
+        true => Ok(reading.definition),
+        false => Err(problems),
     }
 }

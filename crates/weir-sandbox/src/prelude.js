@@ -151,12 +151,47 @@
       (error) => { outcome = { ok: false, error }; },
     );
   }
+  // The exports of the app file `path`: running it runs its top level.
+  function loadApp(path) {
+    const exports = host.load(path, 'app')(requireFrom(path));
+    if (exports === null || typeof exports !== 'object') {
+      throw new TypeError(`${path} must set exports to an object`);
+    }
+    return exports;
+  }
+
+  // The names at which `handlerIn` finds a function (inherited ones too, as it does, but
+  // for Object.prototype's: no app means `toString` as a handler), and what
+  // `exports.events` lists: null when absent, a string when it is no array.
+  function exported(exports) {
+    const functions = new Set();
+    for (let o = exports; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const name of Object.getOwnPropertyNames(o)) {
+        if (typeof exports[name] === 'function') functions.add(name);
+      }
+    }
+    const listed = exports.events;
+    let events = null;
+    if (Array.isArray(listed)) {
+      // Each entry: its event name (or null), and its callback: true for a function, the
+      // name of one, or null.
+      events = listed.map((entry) => {
+        const { event, callback } = entry !== null && typeof entry === 'object' ? entry : {};
+        return {
+          event: typeof event === 'string' ? event : null,
+          callback: typeof callback === 'function' || (typeof callback === 'string' ? callback : null),
+        };
+      });
+    } else if (listed !== undefined) {
+      const kind = typeof listed;
+      events = listed === null ? 'null' : `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+    }
+    return { functions: [...functions], events };
+  }
+
   return {
     invoke(path, handler, payloadJson) {
-      const exports = host.load(path, 'app')(requireFrom(path));
-      if (exports === null || typeof exports !== 'object') {
-        throw new TypeError(`${path} must set exports to an object`);
-      }
+      const exports = loadApp(path);
       const fn = handlerIn(exports, handler);
       if (typeof fn !== 'function') {
         throw new TypeError(`${handler} is not a function exported by ${path}`);
@@ -177,6 +212,11 @@
         }
         return fn({ ...payload, apiClient: apiClient(), credentials: payload.credentials });
       }));
+    },
+    // What the app file `path` exports, as JSON, for the package check: runs its top
+    // level and nothing else.
+    exports(path) {
+      return JSON.stringify(exported(loadApp(path)));
     },
     // undefined while the handler's promise is pending.
     outcome() {

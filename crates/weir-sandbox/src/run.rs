@@ -405,7 +405,7 @@ fn install<'js>(
 }
 
 /// The prelude's function, from bytecode compiled once per process.
-fn prelude<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+pub(crate) fn prelude<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     static BYTECODE: OnceLock<Vec<u8>> = OnceLock::new();
     let bytecode = match BYTECODE.get() {
         Some(bytecode) => bytecode,
@@ -417,10 +417,16 @@ fn prelude<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     bytecode::run(ctx, bytecode)
 }
 
+/// How the app's own files (`Kind::App`) and npm files (`Kind::Npm`) start once wrapped:
+/// on the file's first line, whose columns in stacks are shifted by as much.
+pub(crate) const APP_WRAPPER: &str = "(function (require) { var exports = {}; ";
+pub(crate) const NPM_WRAPPER: &str =
+    "(function (exports, require, module, __filename, __dirname) { ";
+
 /// One file of the app, wrapped as its kind requires, as a function: compiled the first
 /// time an invocation of this app version loads it, run from bytecode after that. The
 /// wrapper stays on the file's first line so that line numbers in stacks are the file's.
-fn load_module<'js>(
+pub(crate) fn load_module<'js>(
     ctx: &Ctx<'js>,
     code: &AppCode,
     path: &str,
@@ -432,14 +438,8 @@ fn load_module<'js>(
     };
     let bytecode = code.bytecode(path, kind, || {
         let wrapped = match kind {
-            Kind::App => {
-                format!(
-                    "(function (require) {{ var exports = {{}}; {source}\n; return exports; }})"
-                )
-            }
-            Kind::Npm => format!(
-                "(function (exports, require, module, __filename, __dirname) {{ {source}\n}})"
-            ),
+            Kind::App => format!("{APP_WRAPPER}{source}\n; return exports; }})"),
+            Kind::Npm => format!("{NPM_WRAPPER}{source}\n}})"),
             // `resolve` never names one for `require`; ES modules load through `modules.rs`.
             Kind::Module => {
                 let message = format!("{path} is an ES module: import it, do not require it");

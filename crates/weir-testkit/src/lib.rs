@@ -122,6 +122,33 @@ pub fn zip(files: &[(&str, &str)]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
+/// A zip archive holding the given files, then `path` a second time with `again` in it.
+/// Zip writers refuse a name twice, so the second entry is written under a stand-in name
+/// of the same length and renamed in the archive's bytes (its local header and its
+/// central directory record), as a hand-made hostile archive would have it.
+pub fn zip_with_a_path_twice(files: &[(&str, &str)], path: &str, again: &str) -> Vec<u8> {
+    assert!(
+        files.iter().any(|(name, _)| *name == path),
+        "{path} must be one of the files"
+    );
+    let stand_in = format!("{}#", &path[..path.len() - 1]);
+    let mut entries = files.to_vec();
+    entries.push((&stand_in, again));
+    let mut bytes = zip(&entries);
+    let mut renamed = 0;
+    let mut at = 0;
+    while let Some(found) = bytes[at..]
+        .windows(stand_in.len())
+        .position(|window| window == stand_in.as_bytes())
+    {
+        bytes[at + found..at + found + path.len()].copy_from_slice(path.as_bytes());
+        at += found + path.len();
+        renamed += 1;
+    }
+    assert_eq!(renamed, 2, "the stand-in is named in two places only");
+    bytes
+}
+
 /// The processor's model name, for benchmarks to say what they ran on.
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")

@@ -39,11 +39,10 @@ pub fn pack(dir: &Path) -> anyhow::Result<Packed> {
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
     collect(dir, dir, false, &mut files, &mut problems)?;
-    let source = Package::from_files(files.clone());
-    let parsed = AppDefinition::parse(&source);
-    if let Ok(definition) = &parsed {
-        add_dependencies(dir, definition, &mut files, &mut problems)?;
-    }
+    // The dependencies the manifest names, even if other declarations have problems:
+    // a missing one is reported with them, in the same run.
+    let declared = AppDefinition::read(&Package::from_files(files.clone())).definition;
+    add_dependencies(dir, &declared, &mut files, &mut problems)?;
     let zip = zip(&files)?;
     if zip.len() > MAX_PACKAGE_BYTES {
         problems.push(PackageProblem::new(

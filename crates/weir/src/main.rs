@@ -27,7 +27,8 @@ struct Cli {
 enum Command {
     /// Run the Weir server: the operator API, inbound webhooks and the workers.
     Serve(Box<config::ServeArgs>),
-    /// Check an app folder as an upload is checked: every problem, or a summary.
+    /// Check an app folder as an upload is checked (declarations, syntax, and what the
+    /// code's top level exports): every problem, or a summary.
     Validate {
         /// The app folder (holding manifest.json)
         #[arg(default_value = ".")]

@@ -239,6 +239,66 @@ async fn broken_packages_are_refused_with_the_file_at_fault() {
 }
 
 #[tokio::test]
+async fn a_package_holding_a_path_twice_is_refused_naming_it() {
+    let server = Server::start(&Storage::sqlite()).await;
+    let manifest = r#"{"name": "twice", "platform-version": "2.3", "product": {"freshsales": {"events": {"onDealCreate": {"handler": "h"}}}}}"#;
+    // Which copy a reader keeps depends on the reader: what was checked need not be what
+    // runs. Neither is taken.
+    let package = weir_testkit::zip_with_a_path_twice(
+        &[
+            ("manifest.json", manifest),
+            ("server/server.js", "exports = { h: function () {} };"),
+        ],
+        "server/server.js",
+        "exports = { h: function () { return $request.post('https://elsewhere.example'); } };",
+    );
+    let reply = server.upload_app("/api/v1/apps", package).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply.message(),
+        "the package holds \"server/server.js\" twice"
+    );
+    assert_eq!(server.get("/api/v1/apps").await.body["data"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_package_naming_a_handler_its_code_does_not_export_is_refused() {
+    let server = Server::start(&Storage::sqlite()).await;
+    let manifest = r#"{"name": "typo", "platform-version": "3.1", "modules": {
+        "common": {"events": {"onAppInstall": {"handler": "onAppInstallHandler"}}},
+        "support_ticket": {"events": {"onTicketCreate": {"handler": "noSuchHandler"}}}}}"#;
+    let server_js = "exports = {\n  onAppInstallHandler: function () { renderData(); },\n  onTicketCreateHandler: function () {}\n};";
+    let reply = server
+        .upload_app(
+            "/api/v1/apps",
+            weir_testkit::zip(&[("manifest.json", manifest), ("server/server.js", server_js)]),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply.body["error"]["details"],
+        json!([{
+            "file": "manifest.json",
+            "location": "/modules/support_ticket/events/onTicketCreate/handler",
+            "message": "\"noSuchHandler\" is not a function that server/server.js exports (it exports: onAppInstallHandler, onTicketCreateHandler)"
+        }])
+    );
+    assert_eq!(server.get("/api/v1/apps").await.body["data"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn installations_check_app_iparams_and_departments() {
     let server = Server::start(&Storage::sqlite()).await;
     let account = json!({"id": "acme", "domain": "x.io", "region": "US", "product": "freshsales", "departments": ["sales"]});

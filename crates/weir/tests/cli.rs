@@ -177,3 +177,124 @@ fn a_folder_without_an_app_is_an_error_not_a_panic() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("holds no manifest.json"), "{stderr}");
 }
+
+#[test]
+fn validate_reports_a_handler_that_server_js_does_not_export() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshdesk": {"events": {
+                    "onTicketCreate": {"handler": "noSuchHandler"},
+                    "onAppInstall": {"handler": "onAppInstallHandler"}}}}}"#,
+            ),
+            (
+                "server/server.js",
+                "var format = require('./lib/format');\nexports = {\n  onTicketCreateHandler: function (args) { return format(args); },\n  onAppInstallHandler: function () { renderData(); }\n};",
+            ),
+            (
+                "server/lib/format.js",
+                "exports = function (args) { return args; };",
+            ),
+        ],
+    );
+    let output = weir(&["validate"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "manifest.json /product/freshdesk/events/onTicketCreate/handler: \"noSuchHandler\" is not a function that server/server.js exports (it exports: onAppInstallHandler, onTicketCreateHandler)\n\
+             1 problem(s) found in {}\n",
+            dir.path().display()
+        )
+    );
+}
+
+#[test]
+fn validate_reports_a_top_level_that_throws_at_its_file_and_line() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshdesk": {"events": {"onTicketCreate": {"handler": "h"}}}}}"#,
+            ),
+            (
+                "server/server.js",
+                "var settings = require('./lib/settings');\nexports = { h: function () { return settings; } };",
+            ),
+            (
+                "server/lib/settings.js",
+                "var defaults = { retries: 3 };\n\nexports = defaults.colours.primary;",
+            ),
+        ],
+    );
+    let output = weir(&["validate"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(
+        stdout(&output).lines().next(),
+        Some(
+            "server/lib/settings.js 3:11: running its top level failed: TypeError: cannot read property 'primary' of undefined"
+        )
+    );
+}
+
+#[test]
+fn validate_reports_every_problem_of_a_zoho_extension_in_one_run() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "resources.json",
+                r#"{"webhook": {"resourceName": "ticketSync", "url": "https://sync.example.com/zoho",
+                    "name": "Ticket sync", "ignoreSourceId": "2df92c1a-973a-48f5-95b7-5792c68b9c36",
+                    "subscriptions": {"Ticket_Add": null, "Ticket_Explode": null}}}"#,
+            ),
+            (
+                "plugin-manifest.json",
+                r#"{"service": "DESK", "zohoAuthorisation": {"type": "connectors", "scope": ["Desk.tickets.READ"]}}"#,
+            ),
+        ],
+    );
+    let output = weir(&["validate"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "resources.json /webhook/subscriptions/Ticket_Explode: \"Ticket_Explode\" is not a Zoho Desk event\n\
+             plugin-manifest.json /zohoAuthorisation/scope: extension webhooks need the Desk.events.ALL scope here\n\
+             2 problem(s) found in {}\n",
+            dir.path().display()
+        )
+    );
+}
+
+#[test]
+fn validate_reports_a_missing_dependency_with_the_other_problems() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[(
+            "manifest.json",
+            r#"{"platform-version": "2.3", "product": {"freshsales": {"events": {"onTicketCreate": {"handler": "h"}}}},
+                "dependencies": {"left-pad": "1.3.0"}}"#,
+        )],
+    );
+    let output = weir(&["validate"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "manifest.json /dependencies/left-pad: server/node_modules/left-pad is not installed"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"onTicketCreate\" is not an event of \"freshsales\""),
+        "{text}"
+    );
+}

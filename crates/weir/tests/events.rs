@@ -62,24 +62,41 @@ fn omni_app(version_note: &str) -> Vec<u8> {
     ])
 }
 
-/// An app whose lifecycle handlers answer as `server_js` says.
+/// An app whose lifecycle handlers answer as `server_js` says. Its manifest declares the
+/// handlers that `server_js` defines (`install: …`), as a real app's does: a package
+/// naming a handler its code does not export is refused.
 fn lifecycle_app(server_js: &str) -> Vec<u8> {
+    let handlers = [
+        ("onAppInstall", "install"),
+        ("onAppUninstall", "uninstall"),
+        ("afterAppUpdate", "update"),
+        ("onContactCreate", "contact"),
+        ("onScheduledEvent", "scheduled"),
+        ("onExternalEvent", "external"),
+    ];
+    let events: serde_json::Map<String, Value> = handlers
+        .iter()
+        .filter(|(_, function)| defines(server_js, function))
+        .map(|(event, function)| (event.to_string(), json!({"handler": function})))
+        .collect();
     let manifest = json!({
         "name": "careful",
         "platform-version": "2.3",
-        "product": {"freshsales": {"events": {
-            "onAppInstall": {"handler": "install"},
-            "onAppUninstall": {"handler": "uninstall"},
-            "afterAppUpdate": {"handler": "update"},
-            "onContactCreate": {"handler": "contact"},
-            "onScheduledEvent": {"handler": "scheduled"},
-            "onExternalEvent": {"handler": "external"},
-        }}},
+        "product": {"freshsales": {"events": events}},
     });
     weir_testkit::zip(&[
         ("manifest.json", &manifest.to_string()),
         ("server/server.js", server_js),
     ])
+}
+
+/// Whether `server_js` defines `name: …` (not merely a longer name ending in it).
+fn defines(server_js: &str, name: &str) -> bool {
+    let key = format!("{name}:");
+    server_js.match_indices(&key).any(|(at, _)| {
+        let before = server_js[..at].chars().next_back();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    })
 }
 
 async fn upload(server: &Server, zip: Vec<u8>) -> String {
@@ -353,6 +370,8 @@ async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
             const url = await generateTargetUrl();
             renderData({ message: 'The API key is not valid; ' + url });
           },
+          scheduled: function () {},
+          external: function () {},
         };",
     );
     let app = upload(&server, refusing).await;

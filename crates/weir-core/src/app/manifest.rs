@@ -99,22 +99,14 @@ fn parse_products(node: &Node, problems: &mut Problems) -> Vec<EventScope> {
     }
     let mut scopes = Vec::new();
     for (name, product) in products {
-        let Some(product_events) = catalogue::product_events(name) else {
+        if catalogue::product_events(name).is_none() {
             problems.push(product.problem(format!(
                 "unknown product {name:?} (known: {})",
                 catalogue::products().join(", ")
             )));
             continue;
-        };
-        let allowed =
-            |event: &str| catalogue::is_app_event(event) || product_events.contains(&event);
-        scopes.push(parse_scope(
-            ScopeKind::Product,
-            name,
-            &product,
-            &allowed,
-            problems,
-        ));
+        }
+        scopes.push(parse_scope(ScopeKind::Product, name, &product, problems));
     }
     scopes
 }
@@ -130,37 +122,21 @@ fn parse_modules(node: &Node, problems: &mut Problems) -> Vec<EventScope> {
     }
     let mut scopes = Vec::new();
     for (name, module) in modules {
-        let scope = if name == "common" {
-            parse_scope(
-                ScopeKind::Module,
-                name,
-                &module,
-                &catalogue::is_app_event,
-                problems,
-            )
-        } else if let Some(module_events) = catalogue::module_events(name) {
-            let allowed = |event: &str| module_events.contains(&event);
-            parse_scope(ScopeKind::Module, name, &module, &allowed, problems)
-        } else {
+        if catalogue::module_events(name).is_none() {
             problems.push(module.problem(format!(
                 "unknown module {name:?} (known: {})",
                 catalogue::modules().join(", ")
             )));
             continue;
-        };
-        scopes.push(scope);
+        }
+        scopes.push(parse_scope(ScopeKind::Module, name, &module, problems));
     }
     scopes
 }
 
-/// One product (2.x) or module (3.x): its events, functions and request templates.
-fn parse_scope(
-    kind: ScopeKind,
-    name: &str,
-    node: &Node,
-    allowed: &dyn Fn(&str) -> bool,
-    problems: &mut Problems,
-) -> EventScope {
+/// One product (2.x) or module (3.x): its events (those it accepts), functions and
+/// request templates.
+fn parse_scope(kind: ScopeKind, name: &str, node: &Node, problems: &mut Problems) -> EventScope {
     let mut scope = EventScope {
         kind,
         name: name.to_owned(),
@@ -172,7 +148,8 @@ fn parse_scope(
         return scope;
     }
     if let Some(events) = node.get("events") {
-        scope.handlers = Some(handlers(&events, name, allowed, problems));
+        let declared = handlers(&events, name, &|event| scope.accepts(event), problems);
+        scope.handlers = Some(declared);
     }
     if let Some(functions) = node.get("functions") {
         scope.functions = server_functions(&functions, problems);

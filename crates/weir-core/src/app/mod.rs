@@ -28,6 +28,7 @@ pub mod iparams;
 mod json;
 mod manifest;
 mod problem;
+mod references;
 pub mod registered_webhooks;
 pub mod requests;
 pub mod test_data;
@@ -36,6 +37,7 @@ pub mod zoho;
 pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method, WebhookMethods};
 pub use iparams::IparamSpec;
 pub use problem::PackageProblem;
+pub use references::CodeReference;
 pub use registered_webhooks::RegisteredWebhook;
 pub use requests::RequestTemplate;
 pub use test_data::TestPayload;
@@ -150,6 +152,17 @@ pub struct EventScope {
 }
 
 impl EventScope {
+    /// Whether `event` may be handled here: the app events (in any product, and in 3.x's
+    /// `common`), and the product's or the module's own events.
+    pub fn accepts(&self, event: &str) -> bool {
+        use crate::catalogue;
+        let (own, app_events) = match self.kind {
+            ScopeKind::Product => (catalogue::product_events(&self.name), true),
+            ScopeKind::Module => (catalogue::module_events(&self.name), self.name == "common"),
+        };
+        (app_events && catalogue::is_app_event(event)) || own.is_some_and(|e| e.contains(&event))
+    }
+
     /// Where this scope sits in `manifest.json`, for problems about it.
     fn pointer(&self) -> String {
         match self.kind {
@@ -208,9 +221,32 @@ const MANIFEST: &str = "manifest.json";
 const SERVER_JS: &str = "server/server.js";
 const OAUTH_CONFIG: &str = "config/oauth_config.json";
 
+/// A package's declarations read as far as they go, with every problem found: what a
+/// check that reports everything at once (uploads, `weir validate`) starts from. Only a
+/// reading without problems describes an app that may run ([`AppDefinition::parse`]).
+#[derive(Debug)]
+pub struct Reading {
+    /// What could be read; whatever has a problem is left out of it.
+    pub definition: AppDefinition,
+    /// The `server/server.js` functions the declarations name, each with its place.
+    pub server_functions: Vec<CodeReference>,
+    pub problems: Vec<PackageProblem>,
+}
+
 impl AppDefinition {
     /// Reads the package, reporting every problem found rather than the first.
     pub fn parse(package: &Package) -> Result<Self, Vec<PackageProblem>> {
+        let reading = Self::read(package);
+        if reading.problems.is_empty() {
+            Ok(reading.definition)
+        } else {
+            Err(reading.problems)
+        }
+    }
+
+    /// Reads the package whatever its problems, so that checks made elsewhere (the code's,
+    /// in the sandbox) can run in the same pass and report theirs alongside.
+    pub fn read(package: &Package) -> Reading {
         let mut problems = Problems::default();
         let mut read = |file: &str, required: bool| -> Option<Value> {
             match package.file(file) {
@@ -297,12 +333,18 @@ impl AppDefinition {
             connector_events,
             max_attempts: manifest.max_attempts.unwrap_or(1),
         };
-        let read = ReadFiles::new(package, &requests_json, &plugin_manifest_json);
+        let read = ReadFiles::new(
+            package,
+            &requests_json,
+            &resources_json,
+            &plugin_manifest_json,
+        );
         definition.check_across_files(package, &read, &mut problems);
-        if problems.is_empty() {
-            Ok(definition)
-        } else {
-            Err(problems.into_vec())
+        let server_functions = references::server_functions(&definition, &webhooks_json);
+        Reading {
+            definition,
+            server_functions,
+            problems: problems.into_vec(),
         }
     }
 
@@ -367,7 +409,9 @@ impl AppDefinition {
             .authorisation_scopes
             .iter()
             .any(|s| s == zoho::EVENTS_SCOPE);
-        if self.extension_webhooks.is_empty() || granted || read.plugin_manifest_broken {
+        // Declared, not parsed: a webhook with a problem of its own still needs the scope,
+        // and both problems are reported in one pass.
+        if !read.declares_extension_webhooks || granted || read.plugin_manifest_broken {
             return;
         }
         let scope = zoho::EVENTS_SCOPE;
@@ -393,6 +437,8 @@ impl AppDefinition {
 struct ReadFiles {
     /// The template names `config/requests.json` defines; `None` if it could not be read.
     template_names: Option<Vec<String>>,
+    /// `resources.json` lists at least one webhook, whether or not it parsed.
+    declares_extension_webhooks: bool,
     plugin_manifest_broken: bool,
 }
 
@@ -400,6 +446,7 @@ impl ReadFiles {
     fn new(
         package: &Package,
         requests_json: &Option<Value>,
+        resources_json: &Option<Value>,
         plugin_manifest: &Option<Value>,
     ) -> Self {
         let template_names = match (package.file(requests::FILE), requests_json) {
@@ -407,10 +454,17 @@ impl ReadFiles {
             (Some(_), Some(Value::Object(templates))) => Some(templates.keys().cloned().collect()),
             (Some(_), _) => None,
         };
+        let declares_extension_webhooks =
+            match resources_json.as_ref().and_then(|r| r.get("webhook")) {
+                None | Some(Value::Null) => false,
+                Some(Value::Array(webhooks)) => !webhooks.is_empty(),
+                Some(_) => true,
+            };
         let plugin_manifest_broken =
             package.file(zoho::PLUGIN_MANIFEST).is_some() && plugin_manifest.is_none();
         ReadFiles {
             template_names,
+            declares_extension_webhooks,
             plugin_manifest_broken,
         }
     }

@@ -1,13 +1,15 @@
 //! Problems found in a package: each names the file, where in it (a JSON pointer such as
-//! `/product/freshsales/events/onFoo`, or `line:column` for syntax errors), and what is
-//! wrong in plain words. Parsing collects them all rather than stopping at the first.
+//! `/product/freshsales/events/onFoo`, `line:column` in JavaScript, or an entry of what
+//! `server.js` exports such as `exports.events[2]`), and what is wrong in plain words.
+//! Parsing collects them all rather than stopping at the first.
 
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageProblem {
     pub file: String,
-    /// A JSON pointer, a `line:column`, or empty when the problem is the whole file.
+    /// A JSON pointer, a `line:column`, an `exports.events[i]`, or empty when the problem
+    /// is the whole file.
     pub location: String,
     pub message: String,
 }
@@ -50,10 +52,6 @@ impl Problems {
 
     pub fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     pub fn into_vec(self) -> Vec<PackageProblem> {
