@@ -172,7 +172,7 @@ fn choose(current: Current, event: String, param: ProductParam) -> Result<Chosen
     let product = product_of(&current, param.product)?;
     let offered = events::offered(&current.definition, &product);
     let Some(event) = offered.into_iter().find(|e| e.name == event) else {
-        let message = format!("the app has no handler for {event:?} in {product:?}");
+        let message = events::not_offered(&event, &product);
         return Err(DevError::new(StatusCode::NOT_FOUND, message));
     };
     Ok(Chosen {
@@ -276,7 +276,7 @@ async fn simulate(
     let product = product_of(&current, body.product)?;
     let run = simulate::run(&workspace, &current, &product, &body.event, body.payload);
     match run.await {
-        Ok(simulation) => Ok(Json(simulation).into_response()),
+        Ok(outcome) => Ok(Json(outcome).into_response()),
         Err(SimulateError::NoSuchEvent(message)) => {
             Err(DevError::new(StatusCode::NOT_FOUND, message))
         }
