@@ -504,7 +504,10 @@ mod tests {
         for (at, shown) in [
             ("2026-11-30T10:00:00Z", "2026-11-30T10:00:00.000Z"),
             ("2026-11-30T10:00:00.5Z", "2026-11-30T10:00:00.500Z"),
-            ("2026-11-30T12:00:00.123456789+02:00", "2026-11-30T10:00:00.123Z"),
+            (
+                "2026-11-30T12:00:00.123456789+02:00",
+                "2026-11-30T10:00:00.123Z",
+            ),
             ("1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z"),
         ] {
             assert_eq!(event_time(at.parse().unwrap()), shown, "{at}");
@@ -517,7 +520,11 @@ mod tests {
         let extension = SubscriptionKind::ExtensionWebhook;
         assert_eq!(Verdict::of(customer, Some(204)), Verdict::Delivered);
         assert_eq!(Verdict::of(extension, Some(200)), Verdict::Delivered);
-        assert_eq!(Verdict::of(extension, Some(202)), Verdict::Retry, "Zoho: 200 only");
+        assert_eq!(
+            Verdict::of(extension, Some(202)),
+            Verdict::Retry,
+            "Zoho: 200 only"
+        );
         for kind in [customer, extension] {
             assert_eq!(Verdict::of(kind, Some(410)), Verdict::Gone);
             for status in [Some(301), Some(429), Some(500), Some(503), None] {
