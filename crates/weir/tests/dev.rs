@@ -1192,10 +1192,9 @@ fn lifecycle_app() -> TempDir {
 }
 
 /// A lifecycle handler that says no is shown refused, with the message an install (or
-/// uninstall) would fail with, though the handler itself ran without error; and a run
-/// with required iparams unset says which.
+/// uninstall) would fail with, though the handler itself ran without error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_lifecycle_event_is_refused_and_unset_required_iparams_are_warned_about() {
+async fn a_refused_lifecycle_event_is_shown_refused_with_its_message() {
     let dir = lifecycle_app();
     let server = DevServer::start(dir.path()).await;
 
@@ -1206,15 +1205,6 @@ async fn a_refused_lifecycle_event_is_refused_and_unset_required_iparams_are_war
         install["refused"], "Enter the API key of your tracker to install this app",
         "{install}"
     );
-    let warnings = install["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 1, "{install}");
-    let warning = warnings[0].as_str().unwrap();
-    assert!(
-        warning.contains("Required iparams without a value: api_key, team"),
-        "{warning}"
-    );
-    assert!(warning.contains("/custom_configs"), "{warning}");
-
     // A setup handler that never answers refuses too, as the platform would time out.
     let uninstall = server.simulate("onAppUninstall", json!({})).await;
     assert_eq!(uninstall["ok"], false, "{uninstall}");
@@ -1226,19 +1216,72 @@ async fn a_refused_lifecycle_event_is_refused_and_unset_required_iparams_are_war
     let ticket = server.simulate("onTicketCreate", json!({})).await;
     assert_eq!(ticket["ok"], true, "{ticket}");
     assert_eq!(ticket["refused"], Value::Null, "{ticket}");
+    // The recent runs say so too.
+    let install_run = activity_until(&server, |run| run["event"] == "onAppInstall").await;
+    assert_eq!(
+        install_run["refused"], "Enter the API key of your tracker to install this app",
+        "{install_run}"
+    );
+    let ticket_run = activity_until(&server, |run| run["event"] == "onTicketCreate").await;
+    assert_eq!(ticket_run.get("refused"), None, "{ticket_run}");
 
-    let values = json!({"api_key": "k-1", "team": "blue"});
+    // With the API key saved, the same handler agrees.
+    save_iparams(&server, json!({"api_key": "k-1", "team": "blue"})).await;
+    let agreed = server.simulate("onAppInstall", json!({})).await;
+    assert_eq!(agreed["ok"], true, "{agreed}");
+    assert_eq!(agreed["refused"], Value::Null, "{agreed}");
+    let updated = server.simulate("afterAppUpdate", json!({})).await;
+    assert_eq!(updated["ok"], true, "{updated}");
+    server.stop().await;
+}
+
+/// A run made while required iparams have no value says which, and where to fill them
+/// in; once they have one, it says nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_required_iparams_unset_warns_which() {
+    let dir = lifecycle_app();
+    let server = DevServer::start(dir.path()).await;
+    let run = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(run["ok"], true, "the handler still runs: {run}");
+    let warnings = run["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no warnings: {run}"));
+    assert_eq!(warnings.len(), 1, "{run}");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(
+        warning.contains("Required iparams without a value: api_key, team"),
+        "{warning}"
+    );
+    assert!(warning.contains("/custom_configs"), "{warning}");
+
+    save_iparams(&server, json!({"api_key": "k-1", "team": "blue"})).await;
+    let quiet = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(quiet["warnings"], json!([]), "{quiet}");
+    server.stop().await;
+
+    // A blank value is no value, as an install counts it. The form refuses one, but a
+    // hand-written .weir/iparams.json is taken as it is at the first start.
+    let blank = lifecycle_app();
+    write(
+        blank.path(),
+        &[(".weir/iparams.json", r#"{"api_key": "k-1", "team": "  "}"#)],
+    );
+    let server = DevServer::start(blank.path()).await;
+    let run = server.simulate("onTicketCreate", json!({})).await;
+    let warning = run["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("Required iparams without a value: team."),
+        "{run}"
+    );
+    server.stop().await;
+}
+
+/// Saves the iparams through the form's route, which must accept them.
+async fn save_iparams(server: &DevServer, values: Value) {
     let saved = server
         .post_json("/web/api/iparams", json!({"values": values}))
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    let agreed = server.simulate("onAppInstall", json!({})).await;
-    assert_eq!(agreed["ok"], true, "{agreed}");
-    assert_eq!(agreed["refused"], Value::Null, "{agreed}");
-    assert_eq!(agreed["warnings"], json!([]), "{agreed}");
-    let updated = server.simulate("afterAppUpdate", json!({})).await;
-    assert_eq!(updated["ok"], true, "{updated}");
-    server.stop().await;
 }
 
 /// A Zoho Desk extension (`resources.json`, no handlers in Weir) is offered the events

@@ -368,6 +368,16 @@ async fn a_refused_install_shows_refused_with_its_message_and_warns_of_unset_ipa
         .wait_for_text("#console", "installing for team undefined")
         .await
         .unwrap();
+    // The recent runs list it refused, with its message, not as a success.
+    let activity = browser
+        .wait_for_text("#activity-list", "The tracker refused the API key")
+        .await
+        .unwrap();
+    assert!(
+        activity.to_lowercase().contains("refused"),
+        "the badge: {activity}"
+    );
+    assert!(!activity.to_lowercase().contains("success"), "{activity}");
     server.stop().await;
 }
 

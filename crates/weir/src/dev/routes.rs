@@ -15,10 +15,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use weir_core::{InvocationFilter, InvocationRecord, PackageProblem};
+use weir_engine::lifecycle;
 use weir_store::PageRequest;
 
 use super::error::{DevBody, DevError, DevQuery};
-use super::events::{self, Simulated};
+use super::events::{self, Kind, Simulated};
 use super::local_only;
 use super::payloads;
 use super::simulate::{self, SimulateError};
@@ -304,7 +305,18 @@ async fn activity(
         }
     }
     latest.reverse();
-    Ok(Json(json!({"invocations": latest})))
+    let listed: Vec<Value> = latest.iter().map(listed_run).collect();
+    Ok(Json(json!({"invocations": listed})))
+}
+
+/// A run as the activity lists it: its record, and for a lifecycle event the refusal an
+/// install (uninstall, update) would take from it, as the simulator's outcome says.
+fn listed_run(record: &InvocationRecord) -> Value {
+    let mut listed = json!(record);
+    if events::kind_of(&record.event) == Kind::Lifecycle {
+        listed["refused"] = json!(lifecycle::refusal(record));
+    }
+    listed
 }
 
 /// The last `limit` runs of the past `minutes`, oldest first.

@@ -389,10 +389,11 @@ function renderWarnings(warnings) {
 }
 
 // A lifecycle handler's "no": its message, and what it would mean outside the simulator.
-function refusalLine(r) {
-  if (!r.refused) return null;
-  const means = REFUSAL_MEANS[r.event] || '';
-  return h('p', { class: 'error-text refusal' }, `${r.event} refused: ${r.refused}`, means ? ` ${means}` : '');
+function refusalLines(r) {
+  if (!r.refused) return [];
+  const means = REFUSAL_MEANS[r.event];
+  return [h('p', { class: 'error-text refusal' }, `${r.event} refused: ${r.refused}`),
+    means ? h('p', { class: 'hint' }, means) : null].filter(Boolean);
 }
 
 function renderOutcome(r) {
@@ -402,7 +403,7 @@ function renderOutcome(r) {
   const word = outcomeOf(r) === 'refused' ? 'refused' : r.status;
   $('status').replaceChildren(h('p', {},
     h('span', { class: `badge ${r.ok ? 'ok' : 'bad'}` }, word), ' ', fmtMs(r.duration_ms),
-    r.handler ? ' · handler ' : null, r.handler ? h('code', {}, r.handler) : null), refusalLine(r));
+    r.handler ? ' · handler ' : null, r.handler ? h('code', {}, r.handler) : null), ...refusalLines(r));
   $('error').replaceChildren(...(r.error
     ? [h('p', { class: 'error-text' }, r.error),
       r.stack ? h('details', {}, h('summary', {}, 'Stack trace'), h('pre', {}, r.stack)) : null].filter(Boolean)
@@ -514,16 +515,20 @@ function renderActivity(list) {
   $('activity-list').replaceChildren(...list.map(activityRow));
 }
 
+// A lifecycle run that said no is listed as refused, with its message, as in the outcome.
 function activityRow(inv) {
-  const first = inv.error || inv.console?.[0]?.text || '';
+  const refused = inv.refused && inv.status === 'success';
+  const word = refused ? 'refused' : inv.status;
+  const first = inv.error || inv.refused || inv.console?.[0]?.text || '';
+  const alarming = Boolean(inv.error || inv.refused);
   const when = new Date(inv.started_at ?? NaN); // ISO string or epoch milliseconds
   const valid = !Number.isNaN(when.getTime());
-  return h('li', { class: `run status-${cls(inv.status)}` },
+  return h('li', { class: `run status-${cls(word)}` },
     h('time', { datetime: valid ? when.toISOString() : null }, valid ? when.toLocaleTimeString() : inv.started_at),
     h('code', { class: 'event' }, inv.event),
-    h('span', { class: `badge ${inv.status === 'success' ? 'ok' : 'bad'}` }, inv.status),
+    h('span', { class: `badge ${word === 'success' ? 'ok' : 'bad'}` }, word),
     h('span', { class: 'muted' }, fmtMs(inv.duration_ms)),
-    h('span', { class: `detail${inv.error ? ' error-text' : ''}`, title: first || null }, first));
+    h('span', { class: `detail${alarming ? ' error-text' : ''}`, title: first || null }, first));
 }
 
 // ---------- wiring ----------
