@@ -536,7 +536,8 @@ impl RoundReads {
 
 /// Zoho's body: a JSON array of events, each `{eventType, payload, prevState?,
 /// eventTime, orgId}`. `prevState` goes along when the subscription asked for it.
-fn body(events: &[&ProductEvent], subscription: &WebhookSubscription) -> Vec<u8> {
+/// Public so that `weir dev` shows the very body a URL would receive.
+pub fn body(events: &[&ProductEvent], subscription: &WebhookSubscription) -> Vec<u8> {
     let elements: Vec<Value> = events
         .iter()
         .map(|event| element(event, subscription))

@@ -96,7 +96,9 @@ pub async fn delete_all(runner: &Runner, installation: &Installation) -> Result<
         .map(drop)
 }
 
-fn subscription_for(
+/// The subscription an install makes of `webhook` (pure: nothing is stored). Public so
+/// that `weir dev` filters and shapes a simulated event as the deliverer would.
+pub fn subscription_for(
     installation: &Installation,
     webhook: &ExtensionWebhook,
     timeout: Duration,

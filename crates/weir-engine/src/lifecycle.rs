@@ -278,8 +278,9 @@ async fn setup(
     }))
 }
 
-/// Why a setup handler's run counts as a refusal, or `None` if it agreed.
-fn refusal(record: &InvocationRecord) -> Option<String> {
+/// Why a setup handler's run counts as a refusal, or `None` if it agreed. Public so that
+/// `weir dev`'s simulator judges a simulated run as an install would.
+pub fn refusal(record: &InvocationRecord) -> Option<String> {
     if record.status != InvocationStatus::Success {
         if lists_no_such_handler(record) {
             return None;

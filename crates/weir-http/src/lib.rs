@@ -15,7 +15,7 @@ mod state;
 mod target_cache;
 
 pub use error::ApiError;
-pub use routes::{health_router, router};
+pub use routes::{health_router, router, stored_event};
 pub use server::{Timeouts, serve};
 pub use state::{Limits, ServerState};
 pub use target_cache::TargetCache;

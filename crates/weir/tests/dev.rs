@@ -1143,3 +1143,289 @@ async fn a_broken_test_data_file_comes_back_as_text_with_its_problem() {
     assert!(problem.contains("line 3"), "{problem}");
     server.stop().await;
 }
+
+/// A Freshdesk app with the three lifecycle handlers, a product event and a required
+/// secure iparam.
+const LIFECYCLE_MANIFEST: &str = r#"{
+  "platform-version": "2.3",
+  "product": {"freshdesk": {"events": {
+    "onAppInstall": {"handler": "onAppInstallHandler"},
+    "onAppUninstall": {"handler": "onAppUninstallHandler"},
+    "afterAppUpdate": {"handler": "afterAppUpdateHandler"},
+    "onTicketCreate": {"handler": "onTicketCreateHandler"}
+  }}}
+}"#;
+
+/// `onAppInstall` refuses with a message when the API key is missing; `onAppUninstall`
+/// forgets to answer; `afterAppUpdate` agrees; `onTicketCreate` answers nothing, as
+/// product event handlers need not.
+const LIFECYCLE_SERVER: &str = r#"
+exports = {
+  onAppInstallHandler: function (payload) {
+    if (!payload.iparams.api_key) {
+      renderData({ message: 'Enter the API key of your tracker to install this app' });
+      return;
+    }
+    renderData();
+  },
+  onAppUninstallHandler: function () { console.log('bye'); },
+  afterAppUpdateHandler: function () { renderData(); },
+  onTicketCreateHandler: function () { console.log('ticket'); },
+};
+"#;
+
+fn lifecycle_app() -> TempDir {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            ("manifest.json", LIFECYCLE_MANIFEST),
+            ("server/server.js", LIFECYCLE_SERVER),
+            (
+                "config/iparams.json",
+                r#"{"api_key": {"display_name": "API key", "type": "text", "required": true, "secure": true},
+                    "team": {"display_name": "Team", "type": "text", "required": true}}"#,
+            ),
+        ],
+    );
+    dir
+}
+
+/// A lifecycle handler that says no is shown refused, with the message an install (or
+/// uninstall) would fail with, though the handler itself ran without error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_lifecycle_event_is_shown_refused_with_its_message() {
+    let dir = lifecycle_app();
+    let server = DevServer::start(dir.path()).await;
+
+    let install = server.simulate("onAppInstall", json!({})).await;
+    assert_eq!(install["ok"], false, "{install}");
+    assert_eq!(install["status"], "success", "the handler ran: {install}");
+    assert_eq!(
+        install["refused"], "Enter the API key of your tracker to install this app",
+        "{install}"
+    );
+    // A setup handler that never answers refuses too, as the platform would time out.
+    let uninstall = server.simulate("onAppUninstall", json!({})).await;
+    assert_eq!(uninstall["ok"], false, "{uninstall}");
+    assert_eq!(
+        uninstall["refused"], "onAppUninstall finished without calling renderData()",
+        "{uninstall}"
+    );
+    // Product event handlers answer nothing, and are not refusals.
+    let ticket = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(ticket["ok"], true, "{ticket}");
+    assert_eq!(ticket["refused"], Value::Null, "{ticket}");
+    // The recent runs say so too.
+    let install_run = activity_until(&server, |run| run["event"] == "onAppInstall").await;
+    assert_eq!(
+        install_run["refused"], "Enter the API key of your tracker to install this app",
+        "{install_run}"
+    );
+    let ticket_run = activity_until(&server, |run| run["event"] == "onTicketCreate").await;
+    assert_eq!(ticket_run.get("refused"), None, "{ticket_run}");
+
+    // With the API key saved, the same handler agrees.
+    save_iparams(&server, json!({"api_key": "k-1", "team": "blue"})).await;
+    let agreed = server.simulate("onAppInstall", json!({})).await;
+    assert_eq!(agreed["ok"], true, "{agreed}");
+    assert_eq!(agreed["refused"], Value::Null, "{agreed}");
+    let updated = server.simulate("afterAppUpdate", json!({})).await;
+    assert_eq!(updated["ok"], true, "{updated}");
+    server.stop().await;
+}
+
+/// A run made while required iparams have no value says which, and where to fill them
+/// in; once they have one, it says nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_required_iparams_unset_warns_which() {
+    let dir = lifecycle_app();
+    let server = DevServer::start(dir.path()).await;
+    let run = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(run["ok"], true, "the handler still runs: {run}");
+    let warnings = run["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no warnings: {run}"));
+    assert_eq!(warnings.len(), 1, "{run}");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(
+        warning.contains("Required iparams without a value: api_key, team"),
+        "{warning}"
+    );
+    assert!(warning.contains("/custom_configs"), "{warning}");
+
+    save_iparams(&server, json!({"api_key": "k-1", "team": "blue"})).await;
+    let quiet = server.simulate("onTicketCreate", json!({})).await;
+    assert_eq!(quiet["warnings"], json!([]), "{quiet}");
+    server.stop().await;
+
+    // A blank value is no value, as an install counts it. The form refuses one, but a
+    // hand-written .weir/iparams.json is taken as it is at the first start.
+    let blank = lifecycle_app();
+    write(
+        blank.path(),
+        &[(".weir/iparams.json", r#"{"api_key": "k-1", "team": "  "}"#)],
+    );
+    let server = DevServer::start(blank.path()).await;
+    let run = server.simulate("onTicketCreate", json!({})).await;
+    let warning = run["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("Required iparams without a value: team."),
+        "{run}"
+    );
+    server.stop().await;
+}
+
+/// Saves the iparams through the form's route, which must accept them.
+async fn save_iparams(server: &DevServer, values: Value) {
+    let saved = server
+        .post_json("/web/api/iparams", json!({"values": values}))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
+/// A Zoho Desk extension (`resources.json`, no handlers in Weir) is offered the events
+/// its extension webhook subscribes to; simulating one shows, without sending it, the
+/// body and callback URL the engine would deliver, or that the filter stops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zoho_desk_extension_simulates_its_events_and_sees_the_body_its_url_would_receive() {
+    let dir = example_copy("zoho-desk-extension");
+    let server = DevServer::start(dir.path()).await;
+    let app = server.get("/web/api/app").await;
+    assert_eq!(app.body["products"], json!(["zoho_desk"]), "{}", app.body);
+    let listed = server.get("/web/eventsList").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let events: Vec<(&str, &str, &str)> = listed.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |key: &str| e[key].as_str().unwrap();
+            (text("name"), text("kind"), text("handler"))
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("Ticket_Add", "extension", "ticketSync"),
+            ("Ticket_Update", "extension", "ticketSync"),
+            ("Ticket_Thread_Add", "extension", "ticketSync"),
+            ("Ticket_Comment_Add", "extension", "ticketSync"),
+        ],
+        "{}",
+        listed.body
+    );
+
+    // An update of a watched field, with the record before it: Zoho's array, prevState
+    // included as the subscription asks, eventTime in the one form Weir writes.
+    let update = json!({
+        "data": {"id": "42", "status": "Closed", "priority": "High"},
+        "prev_state": {"id": "42", "status": "Open", "priority": "High"},
+        "occurred_at": "2026-11-30T10:00:00Z"
+    });
+    let shown = server.simulate("Ticket_Update", update).await;
+    assert_eq!(shown["ok"], true, "{shown}");
+    assert_eq!(shown["kind"], "extension", "{shown}");
+    assert_eq!(shown["sent"], false, "{shown}");
+    let delivery = &shown["deliveries"][0];
+    assert_eq!(delivery["webhook"], "ticketSync", "{shown}");
+    assert_eq!(delivery["passes"], true, "{shown}");
+    assert_eq!(
+        delivery["body"],
+        json!([{
+            "eventType": "Ticket_Update",
+            "payload": {"id": "42", "status": "Closed", "priority": "High"},
+            "prevState": {"id": "42", "status": "Open", "priority": "High"},
+            "eventTime": "2026-11-30T10:00:00.000Z",
+            "orgId": "dev"
+        }]),
+        "{shown}"
+    );
+    let url = delivery["url"].as_str().unwrap();
+    let prefix = "https://sync.example.com/zoho/desk/callback?orgId=dev&securityContext=";
+    assert!(url.starts_with(prefix), "{url}");
+    // The securityContext is a real one: the installation's credential on the API.
+    let context = &url[prefix.len()..];
+    let installation = context
+        .strip_prefix("wsc_")
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_else(|| panic!("not a securityContext: {context}"));
+    let seen = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/installations/{installation}",
+            server.base
+        ))
+        .bearer_auth(context)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.status(), StatusCode::OK);
+
+    // An update of fields the webhook does not watch: its filter stops it.
+    let unwatched = json!({
+        "data": {"id": "42", "subject": "Printer on fire"},
+        "prev_state": {"id": "42", "subject": "Printer"}
+    });
+    let stopped = server.simulate("Ticket_Update", unwatched).await;
+    assert_eq!(stopped["ok"], false, "{stopped}");
+    assert_eq!(stopped["deliveries"][0]["passes"], false, "{stopped}");
+    assert_eq!(stopped["deliveries"][0]["body"], Value::Null, "{stopped}");
+    assert_eq!(
+        stopped["deliveries"][0]["filter"]["fields"],
+        json!(["status", "priority"]),
+        "{stopped}"
+    );
+
+    // The default payload passes the app's own filter (here: an incoming thread).
+    let default = server
+        .get("/web/events/Ticket_Thread_Add?product=zoho_desk")
+        .await;
+    assert_eq!(default.status, StatusCode::OK, "{}", default.body);
+    assert_eq!(default.body["source"], "default", "{}", default.body);
+    let thread = server
+        .simulate("Ticket_Thread_Add", default.body["payload"].clone())
+        .await;
+    assert_eq!(thread["ok"], true, "{thread}");
+    assert_eq!(
+        thread["deliveries"][0]["body"][0]["eventType"],
+        "Ticket_Thread_Add"
+    );
+
+    // What the API would refuse, the simulator refuses, with the API's words.
+    let wrong = server
+        .post_json(
+            "/web/simulate",
+            json!({"event": "Ticket_Add", "payload": {"data": {}, "occurred_at": "yesterday"}}),
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong.message().starts_with("payload: occurred_at:"),
+        "{}",
+        wrong.body
+    );
+    let unsubscribed = server
+        .post_json(
+            "/web/simulate",
+            json!({"event": "Contact_Add", "payload": {"data": {}}}),
+        )
+        .await;
+    assert_eq!(
+        unsubscribed.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        unsubscribed.body
+    );
+    assert_eq!(
+        unsubscribed.message(),
+        "event: no extension webhook of the app subscribes to \"Contact_Add\"",
+        "{}",
+        unsubscribed.body
+    );
+    server.stop().await;
+}

@@ -9,6 +9,12 @@ use std::process::Command;
 use support::{Server, Storage};
 use weir_testkit::TempDir;
 
+/// The console line the README says the tour's first run logs: the example's call to
+/// its placeholder chat host fails, and the handler logs that.
+const CONSOLE_LINE: &str = r#"{"level":"error","text":"chat notification failed with status 502"}"#;
+/// How long the tour may take; it waits for the handler's run, which it polls for.
+const TOUR_PATIENCE: &str = "120";
+
 /// The shell block that follows "In another terminal:" in the README.
 fn tour_script() -> String {
     let readme = include_str!("../../../README.md");
@@ -41,8 +47,9 @@ async fn the_readme_tour_works_as_written() {
             "@app.zip",
             &format!("@{}", work.path().join("app.zip").display()),
         );
-    let output = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
+    // Under `timeout`, so that a run that never comes fails the test instead of hanging it.
+    let output = Command::new("timeout")
+        .args([TOUR_PATIENCE, "bash", "-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
         .output()
         .expect("run bash");
@@ -58,6 +65,8 @@ async fn the_readme_tour_works_as_written() {
         r#""name":"freshsales-product-events","version":1,"platform_version":"2.3""#,
         r#""iparams":{"announce_stages":["Won"]},"secure_iparams":["chat_webhook_path"]"#,
         r#""duplicate":false,"jobs":1,"deliveries":0}"#,
+        r#""handler":"onContactCreateHandler","status":"success""#,
+        CONSOLE_LINE,
         r#""token":"weir_ak_"#,
     ] {
         assert!(
@@ -65,6 +74,10 @@ async fn the_readme_tour_works_as_written() {
             "the tour did not print {expected}:\n{printed}"
         );
     }
+    assert!(
+        include_str!("../../../README.md").contains(CONSOLE_LINE),
+        "the README no longer promises the console line {CONSOLE_LINE}"
+    );
     assert!(
         !printed.contains("s3cret"),
         "a secure iparam was shown:\n{printed}"

@@ -77,15 +77,20 @@ async fn select_event(browser: &Browser, event: &str) {
 
 /// Until the payload of `event` is loaded: its envelope names it.
 async fn wait_for_payload(browser: &Browser, event: &str) {
+    wait_for_payload_with(browser, &format!("\"event\": \"{event}\"")).await;
+}
+
+/// Until the textarea holds `expected`.
+async fn wait_for_payload_with(browser: &Browser, expected: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let value = payload_value(browser).await;
-        if value.contains(&format!("\"event\": \"{event}\"")) {
+        if value.contains(expected) {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the payload of {event} never loaded; the textarea holds {value}"
+            "the payload never held {expected}; the textarea holds {value}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -288,5 +293,159 @@ async fn the_iparams_form_names_a_missing_value_and_saves_what_handlers_see() {
         .await;
     let console = run["console"].to_string();
     assert!(console.contains("team: green, priority: high"), "{run}");
+    server.stop().await;
+}
+
+/// A Freshdesk app whose `onAppInstall` refuses, as apps do when the iparams do not let
+/// them work; `team` is a required iparam left without a value.
+const REFUSING_MANIFEST: &str = r#"{
+  "name": "refusing-app",
+  "platform-version": "2.3",
+  "product": {
+    "freshdesk": {
+      "events": {
+        "onAppInstall": { "handler": "onAppInstallHandler" },
+        "onTicketCreate": { "handler": "onTicketCreateHandler" }
+      }
+    }
+  }
+}"#;
+
+const REFUSING_SERVER: &str = r#"exports = {
+  onAppInstallHandler: function (payload) {
+    console.log("installing for team " + payload.iparams.team);
+    renderData({ message: "The tracker refused the API key" });
+  },
+  onTicketCreateHandler: function () {}
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_install_shows_refused_with_its_message_and_warns_of_unset_iparams() {
+    if Browser::skip_requested() {
+        eprintln!("WEIR_SKIP_BROWSER is set: skipping the browser test");
+        return;
+    }
+    let dir = TempDir::new();
+    write(dir.path(), "manifest.json", REFUSING_MANIFEST);
+    write(dir.path(), "config/iparams.json", IPARAMS);
+    write(dir.path(), "server/server.js", REFUSING_SERVER);
+    let server = DevServer::start(dir.path()).await;
+    let browser = Browser::start().await.unwrap();
+    browser
+        .goto(&format!("{}/web/test", server.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#app-name", "refusing-app")
+        .await
+        .unwrap();
+    choose_event(&browser, "onAppInstall").await;
+    let simulate = browser.find("#simulate").await.unwrap();
+    simulate.click().await.unwrap();
+    browser.wait_for_text("#simulate", "Refused").await.unwrap();
+    assert_eq!(
+        simulate.attribute("data-state").await.unwrap().as_deref(),
+        Some("refused")
+    );
+    let status = browser
+        .wait_for_text(
+            "#status",
+            "onAppInstall refused: The tracker refused the API key",
+        )
+        .await
+        .unwrap();
+    assert!(
+        status.contains("An install would fail with this message"),
+        "{status}"
+    );
+    let warnings = browser
+        .wait_for_text("#warnings", "Required iparams without a value: team")
+        .await
+        .unwrap();
+    assert!(warnings.contains("Installation parameters"), "{warnings}");
+    browser
+        .wait_for_text("#console", "installing for team undefined")
+        .await
+        .unwrap();
+    // The recent runs list it refused, with its message, not as a success.
+    let activity = browser
+        .wait_for_text("#activity-list", "The tracker refused the API key")
+        .await
+        .unwrap();
+    assert!(
+        activity.to_lowercase().contains("refused"),
+        "the badge: {activity}"
+    );
+    assert!(!activity.to_lowercase().contains("success"), "{activity}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zoho_desk_extension_simulates_an_event_and_shows_the_body_its_url_would_receive() {
+    if Browser::skip_requested() {
+        eprintln!("WEIR_SKIP_BROWSER is set: skipping the browser test");
+        return;
+    }
+    let dir = TempDir::new();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/zoho-desk-extension");
+    for file in ["plugin-manifest.json", "resources.json"] {
+        std::fs::copy(example.join(file), dir.path().join(file)).unwrap();
+    }
+    let server = DevServer::start(dir.path()).await;
+    let browser = Browser::start().await.unwrap();
+    browser
+        .goto(&format!("{}/web/test", server.base))
+        .await
+        .unwrap();
+    select_event(&browser, "Ticket_Update").await;
+    wait_for_payload_with(&browser, "prev_state").await;
+    browser
+        .wait_for_text("#event-info", "extension webhook ticketSync")
+        .await
+        .unwrap();
+    type_payload(
+        &browser,
+        r#"{"data": {"id": "7", "status": "Closed"}, "prev_state": {"id": "7", "status": "Open"}}"#,
+    )
+    .await;
+    let simulate = browser.find("#simulate").await.unwrap();
+    simulate.click().await.unwrap();
+    browser.wait_for_text("#simulate", "Success").await.unwrap();
+    browser
+        .wait_for_text(
+            "#status",
+            "1 of 1 extension webhook(s) would receive Ticket_Update",
+        )
+        .await
+        .unwrap();
+    let shown = browser
+        .wait_for_text("#deliveries", "\"eventType\": \"Ticket_Update\"")
+        .await
+        .unwrap();
+    for expected in [
+        "https://sync.example.com/zoho/desk/callback?orgId=dev&securityContext=wsc_",
+        "\"prevState\": {",
+        "\"status\": \"Open\"",
+        "\"orgId\": \"dev\"",
+    ] {
+        assert!(shown.contains(expected), "{expected} in {shown}");
+    }
+
+    // A change the webhook does not watch: its filter stops it, and the page says so.
+    type_payload(
+        &browser,
+        r#"{"data": {"id": "7", "subject": "b"}, "prev_state": {"id": "7", "subject": "a"}}"#,
+    )
+    .await;
+    simulate.click().await.unwrap();
+    browser
+        .wait_for_text("#simulate", "Filtered out")
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#deliveries", "Not delivered: its filter")
+        .await
+        .unwrap();
     server.stop().await;
 }

@@ -148,6 +148,17 @@ impl Problem {
     }
 }
 
+/// One event as the API would keep it, or what the API would answer 422 with: for
+/// `weir dev`, which shows what a posted event would do without storing it.
+pub fn stored_event(
+    account: &Account,
+    value: Value,
+    received_at: Timestamp,
+) -> Result<ProductEvent, String> {
+    let posted = parse_event(value).map_err(|problem| problem.0)?;
+    product_event(account, posted, received_at).map_err(|problem| problem.0)
+}
+
 fn parse_event(value: Value) -> Result<PostedEvent, Problem> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();

@@ -1,10 +1,11 @@
 //! Which events the simulator offers for a product (or 3.x module), and what runs for
 //! each: the app's declared handlers, its lifecycle, external and scheduled events, and
-//! its server functions (SMI).
+//! its server functions (SMI); for a Zoho Desk extension, the events its extension
+//! webhooks (`resources.json`) subscribe to, under the product `zoho_desk`.
 
 use serde::Serialize;
 use weir_core::AppDefinition;
-use weir_core::catalogue::{EXTERNAL_EVENT, LIFECYCLE_EVENTS, SCHEDULED_EVENT};
+use weir_core::catalogue::{EXTERNAL_EVENT, LIFECYCLE_EVENTS, SCHEDULED_EVENT, ZOHO_DESK};
 
 /// The 3.x module of app events, with no product events of its own.
 const COMMON: &str = "common";
@@ -17,13 +18,17 @@ pub enum Kind {
     External,
     Scheduled,
     Function,
+    /// A Zoho Desk event, delivered to the extension webhooks subscribed to it: no
+    /// handler runs in Weir, the app is whatever answers the webhook's URL.
+    Extension,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Simulated {
     pub name: String,
     pub kind: Kind,
-    /// The function of `server.js` that runs.
+    /// The function of `server.js` that runs; for an extension event, the extension
+    /// webhooks (`resourceName`) it goes to.
     pub handler: String,
 }
 
@@ -38,9 +43,13 @@ pub fn kind_of(event: &str) -> Kind {
 
 /// The scopes (products, or modules) the simulator offers, in manifest order but with
 /// 3.x's `common` last: the page opens on the first, which should have product events.
+/// An app with extension webhooks gets `zoho_desk`, whose events they subscribe to.
 pub fn products(app: &AppDefinition) -> Vec<String> {
     let mut names: Vec<String> = app.scopes.iter().map(|scope| scope.name.clone()).collect();
     names.sort_by_key(|name| name == COMMON);
+    if !app.extension_webhooks.is_empty() {
+        names.push(ZOHO_DESK.to_owned());
+    }
     names
 }
 
@@ -49,6 +58,9 @@ pub fn products(app: &AppDefinition) -> Vec<String> {
 /// An app whose manifest leaves its handlers to `exports.events` (platform 2.0) is offered
 /// every event its product may have.
 pub fn offered(app: &AppDefinition, product: &str) -> Vec<Simulated> {
+    if product == ZOHO_DESK {
+        return extension_events(app);
+    }
     let mut offered: Vec<Simulated> = Vec::new();
     let mut add = |name: &str, handler: &str, kind: Kind| {
         if !offered.iter().any(|e| e.name == name) {
@@ -97,7 +109,37 @@ pub fn offered(app: &AppDefinition, product: &str) -> Vec<Simulated> {
         Kind::External => 2,
         Kind::Scheduled => 3,
         Kind::Function => 4,
+        Kind::Extension => 5,
     };
     offered.sort_by_key(order); // stable: manifest order within a kind
+    offered
+}
+
+/// Why `event` is not offered for `product`, in the words of the product's kind of app.
+pub fn not_offered(event: &str, product: &str) -> String {
+    match product {
+        ZOHO_DESK => format!("no extension webhook of the app subscribes to {event:?}"),
+        _ => format!("the app has no handler for {event:?} in {product:?}"),
+    }
+}
+
+/// The events the app's extension webhooks subscribe to, in `resources.json` order, each
+/// with the webhooks it goes to.
+fn extension_events(app: &AppDefinition) -> Vec<Simulated> {
+    let mut offered: Vec<Simulated> = Vec::new();
+    for webhook in &app.extension_webhooks {
+        for subscribed in &webhook.subscriptions {
+            match offered.iter_mut().find(|e| e.name == subscribed.event) {
+                Some(seen) => {
+                    seen.handler = format!("{}, {}", seen.handler, webhook.resource_name);
+                }
+                None => offered.push(Simulated {
+                    name: subscribed.event.clone(),
+                    kind: Kind::Extension,
+                    handler: webhook.resource_name.clone(),
+                }),
+            }
+        }
+    }
     offered
 }

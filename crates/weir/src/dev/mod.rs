@@ -5,6 +5,7 @@
 
 mod error;
 mod events;
+mod extension;
 mod local_only;
 mod payloads;
 mod routes;

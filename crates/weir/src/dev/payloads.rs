@@ -11,6 +11,7 @@ use weir_core::{Account, AppDefinition, EventId, Installation, ProductEvent};
 use weir_engine::envelope;
 
 use super::events::Kind;
+use super::extension;
 use super::workspace::product_of_scope;
 
 const TEST_DATA: &str = "server/test_data";
@@ -128,7 +129,8 @@ fn save_path(
 
 /// The payload the platform would send for `event`, without `iparams` (the simulator adds
 /// the saved ones when it runs): product events carry the built-in sample where there is
-/// one, external events a JSON body and its headers, scheduled events the schedule's data.
+/// one, external events a JSON body and its headers, scheduled events the schedule's data;
+/// a Zoho Desk event is the API's event body, made to pass the app's filter.
 pub fn default(
     account: &Account,
     installation: &Installation,
@@ -166,6 +168,7 @@ pub fn default(
             base
         }
         Kind::Lifecycle | Kind::Function => envelope::base(account, installation, event),
+        Kind::Extension => extension::default_payload(app, event),
     };
     if let Some(fields) = payload.as_object_mut() {
         fields.remove("iparams");

@@ -15,10 +15,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use weir_core::{InvocationFilter, InvocationRecord, PackageProblem};
+use weir_engine::lifecycle;
 use weir_store::PageRequest;
 
 use super::error::{DevBody, DevError, DevQuery};
-use super::events::{self, Simulated};
+use super::events::{self, Kind, Simulated};
 use super::local_only;
 use super::payloads;
 use super::simulate::{self, SimulateError};
@@ -172,7 +173,7 @@ fn choose(current: Current, event: String, param: ProductParam) -> Result<Chosen
     let product = product_of(&current, param.product)?;
     let offered = events::offered(&current.definition, &product);
     let Some(event) = offered.into_iter().find(|e| e.name == event) else {
-        let message = format!("the app has no handler for {event:?} in {product:?}");
+        let message = events::not_offered(&event, &product);
         return Err(DevError::new(StatusCode::NOT_FOUND, message));
     };
     Ok(Chosen {
@@ -276,7 +277,7 @@ async fn simulate(
     let product = product_of(&current, body.product)?;
     let run = simulate::run(&workspace, &current, &product, &body.event, body.payload);
     match run.await {
-        Ok(simulation) => Ok(Json(simulation).into_response()),
+        Ok(outcome) => Ok(Json(outcome).into_response()),
         Err(SimulateError::NoSuchEvent(message)) => {
             Err(DevError::new(StatusCode::NOT_FOUND, message))
         }
@@ -304,7 +305,18 @@ async fn activity(
         }
     }
     latest.reverse();
-    Ok(Json(json!({"invocations": latest})))
+    let listed: Vec<Value> = latest.iter().map(listed_run).collect();
+    Ok(Json(json!({"invocations": listed})))
+}
+
+/// A run as the activity lists it: its record, and for a lifecycle event the refusal an
+/// install (uninstall, update) would take from it, as the simulator's outcome says.
+fn listed_run(record: &InvocationRecord) -> Value {
+    let mut listed = json!(record);
+    if events::kind_of(&record.event) == Kind::Lifecycle {
+        listed["refused"] = json!(lifecycle::refusal(record));
+    }
+    listed
 }
 
 /// The last `limit` runs of the past `minutes`, oldest first.

@@ -1,20 +1,40 @@
 //! Simulate: run the handler of one event with a payload the developer wrote, and show
 //! everything it did: its record (status, console, error, `renderData`), each outbound
-//! request (`$request`, `$webhooks`, `apiClient`) and each `$db` change.
+//! request (`$request`, `$webhooks`, `apiClient`) and each `$db` change; whether a
+//! lifecycle handler's answer would refuse the install (or uninstall, or update); and
+//! the required iparams it ran without. A Zoho Desk event has no handler: it shows what
+//! the extension webhooks' URLs would receive (`extension`).
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use weir_core::{ConsoleLine, InvocationRecord, InvocationStatus};
-use weir_engine::envelope;
+use weir_core::{AppDefinition, ConsoleLine, Installation, InvocationRecord, InvocationStatus};
 use weir_engine::host::recording::HostCall;
+use weir_engine::{envelope, lifecycle};
 
-use super::events::{self, Simulated};
+use super::events::{self, Kind, Simulated};
+use super::extension::{self, Preview};
 use super::workspace::{Current, Workspace};
+
+/// What `POST /web/simulate` answers: a handler's run, or for a Zoho Desk event the
+/// deliveries it would make.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Run(Box<Simulation>),
+    Preview(Preview),
+}
 
 #[derive(Debug, Serialize)]
 pub struct Simulation {
+    /// The handler succeeded and, for a lifecycle event, agreed.
     pub ok: bool,
     pub status: InvocationStatus,
+    /// A lifecycle handler's "no", as an install (uninstall, update) would take it: the
+    /// message of its `renderData(error)`, or why its run counts as one.
+    pub refused: Option<String>,
+    /// What the developer should know about how it ran, e.g. required iparams unset.
+    pub warnings: Vec<String>,
+    pub event: String,
     pub duration_ms: u64,
     pub handler: String,
     pub console: Vec<ConsoleLine>,
@@ -66,19 +86,26 @@ pub async fn run(
     product: &str,
     event: &str,
     payload: Value,
-) -> Result<Simulation, SimulateError> {
+) -> Result<Outcome, SimulateError> {
     let Value::Object(given) = payload else {
         return Err(SimulateError::BadRequest(
             "payload: must be a JSON object (the event's envelope)".into(),
         ));
     };
     let offered = events::offered(&current.definition, product);
-    let Some(Simulated { handler, .. }) = offered.into_iter().find(|e| e.name == event) else {
-        return Err(SimulateError::NoSuchEvent(format!(
-            "event: the app has no handler for {event:?} in {product:?}"
-        )));
+    let Some(Simulated { handler, kind, .. }) = offered.into_iter().find(|e| e.name == event)
+    else {
+        let why = events::not_offered(event, product);
+        return Err(SimulateError::NoSuchEvent(format!("event: {why}")));
     };
+    if kind == Kind::Extension {
+        let preview = extension::preview(workspace, &current.definition, event, given);
+        return Ok(Outcome::Preview(preview.await?));
+    }
     let installation = workspace.installation().await?;
+    let warnings = unset_iparams(&current.definition, &installation)
+        .into_iter()
+        .collect();
     let mut envelope = envelope::base(&workspace.account, &installation, event);
     let fields = envelope.as_object_mut().expect("an envelope is an object");
     let iparams = fields.remove("iparams").unwrap_or_else(|| json!({}));
@@ -91,17 +118,57 @@ pub async fn run(
         .await
         .map_err(|e| SimulateError::Failed(e.into()))?;
     let db_changes = db_changes(workspace, &installation.id, &calls).await?;
-    Ok(simulation(record, &calls, db_changes))
+    // Judged by the engine's own rule, so that the page says what an install would do.
+    let refused = match kind {
+        Kind::Lifecycle => lifecycle::refusal(&record),
+        _ => None,
+    };
+    let mut simulation = simulation(record, &calls, db_changes, refused);
+    simulation.warnings = warnings;
+    Ok(Outcome::Run(Box::new(simulation)))
+}
+
+/// The required iparams without a value, as a warning: the handler sees them undefined,
+/// and an install would be refused for lacking them. "No value" as the install's check
+/// has it: absent, `null` or a blank string.
+fn unset_iparams(app: &AppDefinition, installation: &Installation) -> Option<String> {
+    let iparams = &installation.iparams;
+    let has_value = |name: &str| {
+        let value = iparams
+            .public
+            .get(name)
+            .or_else(|| iparams.secure.get(name));
+        value.is_some_and(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
+    };
+    let unset: Vec<&str> = app
+        .iparams
+        .iter()
+        .filter(|spec| spec.required && !has_value(&spec.name))
+        .map(|spec| spec.name.as_str())
+        .collect();
+    if unset.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Required iparams without a value: {}. The handler ran with them undefined, and an \
+         install would be refused for lacking them. Fill them in on the Installation \
+         parameters page (/custom_configs).",
+        unset.join(", ")
+    ))
 }
 
 fn simulation(
     record: InvocationRecord,
     calls: &[HostCall],
     db_changes: Vec<DbChange>,
+    refused: Option<String>,
 ) -> Simulation {
     Simulation {
-        ok: record.status == InvocationStatus::Success,
+        ok: record.status == InvocationStatus::Success && refused.is_none(),
         status: record.status,
+        refused,
+        warnings: Vec::new(),
+        event: record.event,
         duration_ms: record.duration_ms,
         handler: record.handler,
         console: record.console,

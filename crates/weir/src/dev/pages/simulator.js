@@ -5,8 +5,21 @@
 
 const KINDS = [
   ['product', 'Product events'], ['lifecycle', 'Lifecycle'], ['external', 'External'],
-  ['scheduled', 'Scheduled'], ['function', 'Functions'],
+  ['scheduled', 'Scheduled'], ['function', 'Functions'], ['extension', 'Extension webhooks'],
 ];
+
+// What a lifecycle handler's refusal would do outside the simulator.
+const REFUSAL_MEANS = {
+  onAppInstall: 'An install would fail with this message.',
+  onAppUninstall: 'An uninstall would be refused with this message (unless forced).',
+  afterAppUpdate: 'An update would be reverted, with this message.',
+};
+
+// The Simulate button after a run: its text and data-state, by outcome.
+const RUN_BUTTON = {
+  success: ['Success', 'success'], failed: ['Failed', 'failed'],
+  refused: ['Refused', 'refused'], filtered: ['Filtered out', 'filtered'],
+};
 
 const state = {
   product: '', event: '', events: [], path: '', source: '',
@@ -150,7 +163,7 @@ async function selectEvent(name) {
   state.event = name;
   const seq = ++state.loadSeq;
   const ev = state.events.find((e) => e.name === name);
-  setText($('event-info'), ev?.handler ? `Handler: ${ev.handler}` : '');
+  setText($('event-info'), eventInfo(ev));
   resetRunButton();
   showGeneralError('');
   notice('');
@@ -168,6 +181,13 @@ async function selectEvent(name) {
   }
   if (seq !== state.loadSeq) return; // the developer already picked another event
   setPayload(data);
+}
+
+// A Zoho Desk event runs no handler: it goes to the app's extension webhooks.
+function eventInfo(ev) {
+  if (!ev?.handler) return '';
+  if (ev.kind === 'extension') return `Goes to the extension webhook ${ev.handler}: Simulate shows the body its URL would receive, without sending it.`;
+  return `Handler: ${ev.handler}`;
 }
 
 // Simulate, Save and Reset only act on a payload loaded for the selected event.
@@ -306,9 +326,18 @@ function resetRunButton() {
   delete $('simulate').dataset.state;
 }
 
-function finishRunButton(ok) {
-  setText($('simulate'), ok ? 'Success' : 'Failed');
-  $('simulate').dataset.state = ok ? 'success' : 'failed';
+function finishRunButton(outcome) {
+  const [text, name] = RUN_BUTTON[outcome] || RUN_BUTTON.failed;
+  setText($('simulate'), text);
+  $('simulate').dataset.state = name;
+}
+
+// One word for the run: a handler's that succeeded but said no is refused; a Zoho event
+// that no webhook's filter lets through is filtered out.
+function outcomeOf(r) {
+  if (r.ok) return 'success';
+  if (r.kind === 'extension') return 'filtered';
+  return r.refused && r.status === 'success' ? 'refused' : 'failed';
 }
 
 // The parsed payload for `action`, or null after saying once, assertively, why not.
@@ -331,31 +360,50 @@ async function simulate() {
   showGeneralError('');
   $('outcome').setAttribute('aria-busy', 'true');
   $('status').replaceChildren(h('p', {}, `Running ${state.event}…`));
-  let ok = false;
+  let outcome = 'failed';
   try {
     const result = await api('POST', '/web/simulate', { event: state.event, product: state.product || undefined, payload });
-    renderOutcome(result);
-    ok = Boolean(result.ok);
+    if (result.kind === 'extension') renderPreview(result);
+    else renderOutcome(result);
+    outcome = outcomeOf(result);
   } catch (err) {
     reportError('Not run', err);
     $('status').replaceChildren(h('p', { class: 'error-text' }, `Not run: ${err.message}`));
     // Nothing ran, so the previous run's details would only mislead.
-    ['error', 'console', 'render', 'requests', 'db-changes'].forEach((id) => $(id).replaceChildren(muted()));
+    ['error', 'console', 'render', 'requests', 'db-changes', 'deliveries'].forEach((id) => $(id).replaceChildren(muted()));
+    renderWarnings([]);
   } finally {
     state.running = false;
     btn.disabled = !state.loaded;
     $('outcome').removeAttribute('aria-busy');
-    finishRunButton(ok);
+    finishRunButton(outcome);
     // A disabled button drops focus in some browsers; give it back to keyboard users.
     if (hadFocus && (document.activeElement === document.body || document.activeElement === btn)) btn.focus();
     pollActivity();
   }
 }
 
+function renderWarnings(warnings) {
+  $('warnings').hidden = warnings.length === 0;
+  $('warnings-list').replaceChildren(...warnings.map((w) => h('li', {}, w)));
+}
+
+// A lifecycle handler's "no": its message, and what it would mean outside the simulator.
+function refusalLines(r) {
+  if (!r.refused) return [];
+  const means = REFUSAL_MEANS[r.event];
+  return [h('p', { class: 'error-text refusal' }, `${r.event} refused: ${r.refused}`),
+    means ? h('p', { class: 'hint' }, means) : null].filter(Boolean);
+}
+
 function renderOutcome(r) {
+  $('run-details').hidden = false;
+  $('delivery-details').hidden = true;
+  renderWarnings(r.warnings || []);
+  const word = outcomeOf(r) === 'refused' ? 'refused' : r.status;
   $('status').replaceChildren(h('p', {},
-    h('span', { class: `badge ${r.ok ? 'ok' : 'bad'}` }, r.status), ' ', fmtMs(r.duration_ms),
-    r.handler ? ' · handler ' : null, r.handler ? h('code', {}, r.handler) : null));
+    h('span', { class: `badge ${r.ok ? 'ok' : 'bad'}` }, word), ' ', fmtMs(r.duration_ms),
+    r.handler ? ' · handler ' : null, r.handler ? h('code', {}, r.handler) : null), ...refusalLines(r));
   $('error').replaceChildren(...(r.error
     ? [h('p', { class: 'error-text' }, r.error),
       r.stack ? h('details', {}, h('summary', {}, 'Stack trace'), h('pre', {}, r.stack)) : null].filter(Boolean)
@@ -368,6 +416,30 @@ function renderOutcome(r) {
   ].filter(Boolean)));
   $('requests').replaceChildren(r.requests?.length ? h('ul', { class: 'rows' }, ...r.requests.map(requestRow)) : muted());
   $('db-changes').replaceChildren(r.db_changes?.length ? h('ul', { class: 'rows' }, ...r.db_changes.map(dbRow)) : muted());
+}
+
+// A Zoho Desk event: what each extension webhook's URL would receive (nothing is sent).
+function renderPreview(r) {
+  $('run-details').hidden = true;
+  $('delivery-details').hidden = false;
+  renderWarnings([]);
+  const passing = r.deliveries.filter((d) => d.passes).length;
+  $('status').replaceChildren(h('p', {},
+    h('span', { class: `badge ${r.ok ? 'ok' : 'bad'}` }, r.ok ? 'would deliver' : 'filtered out'), ' ',
+    `${passing} of ${r.deliveries.length} extension webhook(s) would receive ${r.event}. Not sent: weir dev only shows the body.`));
+  $('deliveries').replaceChildren(...(r.deliveries.length ? r.deliveries.map(deliveryBlock) : [muted()]));
+}
+
+function deliveryBlock(d) {
+  const filter = h('details', {}, h('summary', {}, 'Filter'), h('pre', { class: 'json' }, pretty(d.filter)));
+  if (!d.passes) {
+    return h('div', { class: 'delivery' }, h('span', { class: 'hook-key' }, d.webhook), ' ',
+      h('span', { class: 'error-text' }, 'Not delivered: its filter for this event does not let it through.'), filter);
+  }
+  return h('div', { class: 'delivery' }, h('span', { class: 'hook-key' }, d.webhook), ' would receive a POST to',
+    h('code', { class: 'url copyable' }, d.url),
+    h('p', { class: 'hint' }, 'Body (under weir serve, events close together share one array, and the call is signed):'),
+    h('pre', { class: 'json body' }, pretty(d.body)), filter);
 }
 
 function consoleLine(c) {
@@ -443,16 +515,20 @@ function renderActivity(list) {
   $('activity-list').replaceChildren(...list.map(activityRow));
 }
 
+// A lifecycle run that said no is listed as refused, with its message, as in the outcome.
 function activityRow(inv) {
-  const first = inv.error || inv.console?.[0]?.text || '';
+  const refused = inv.refused && inv.status === 'success';
+  const word = refused ? 'refused' : inv.status;
+  const first = inv.error || inv.refused || inv.console?.[0]?.text || '';
+  const alarming = Boolean(inv.error || inv.refused);
   const when = new Date(inv.started_at ?? NaN); // ISO string or epoch milliseconds
   const valid = !Number.isNaN(when.getTime());
-  return h('li', { class: `run status-${cls(inv.status)}` },
+  return h('li', { class: `run status-${cls(word)}` },
     h('time', { datetime: valid ? when.toISOString() : null }, valid ? when.toLocaleTimeString() : inv.started_at),
     h('code', { class: 'event' }, inv.event),
-    h('span', { class: `badge ${inv.status === 'success' ? 'ok' : 'bad'}` }, inv.status),
+    h('span', { class: `badge ${word === 'success' ? 'ok' : 'bad'}` }, word),
     h('span', { class: 'muted' }, fmtMs(inv.duration_ms)),
-    h('span', { class: `detail${inv.error ? ' error-text' : ''}`, title: first || null }, first));
+    h('span', { class: `detail${alarming ? ' error-text' : ''}`, title: first || null }, first));
 }
 
 // ---------- wiring ----------
