@@ -11,16 +11,21 @@
 //! `$schedule`, `generateTargetUrl`, `$webhooks`, `apiClient.get`, …) goes to a [`Host`]
 //! that the engine provides. Module state does not survive between invocations (as on
 //! Freshworks): each runs in a fresh context. Code compiles once per app version.
+//! Invocations are isolated from each other, whatever tenant they run for: each has its
+//! own allowance of memory, time, timers and result size, and a runtime is reused by the
+//! next invocation only once it is back to what it was when new.
 
 mod bytecode;
 mod code;
 mod host;
 mod invocation;
+mod meter;
 mod modules;
 mod pool;
 mod run;
 mod syntax;
 pub mod template;
+mod warm;
 
 use weir_core::{AppDefinition, Package, PackageProblem};
 
