@@ -86,13 +86,17 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// Resident memory per invocation while `concurrent` of them are alive at once, each on
-/// a thread of its own (threads and their warm runtimes are counted before they start).
+/// Resident memory while `concurrent` invocations are alive at once, each on a thread of
+/// its own: per invocation (threads and their warm runtimes are counted before they
+/// start), and per thread with everything it holds (its runtime, what earlier
+/// invocations left in it, and the live invocation) after `rounds` invocations each.
 async fn memory_per_invocation(
     app: &Arc<AppCode>,
     handler: &str,
     concurrent: usize,
-) -> Option<f64> {
+    rounds: usize,
+) -> Option<(f64, f64)> {
+    let at_start = resident_bytes()?;
     let sandbox = Arc::new(Sandbox::start(concurrent).unwrap());
     let invocation = || Invocation {
         code: app.clone(),
@@ -111,21 +115,57 @@ async fn memory_per_invocation(
         tasks
     };
     // Every thread makes its runtime once; this is not per-invocation memory.
-    run_all(sandbox.clone()).join_all().await;
+    for _ in 0..rounds.max(1) {
+        run_all(sandbox.clone()).join_all().await;
+    }
     let before = resident_bytes()?;
     let running = run_all(sandbox.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let during = resident_bytes()?;
     running.join_all().await;
-    Some(during.saturating_sub(before) as f64 / concurrent as f64)
+    let per_invocation = during.saturating_sub(before) as f64 / concurrent as f64;
+    let per_thread = during.saturating_sub(at_start) as f64 / concurrent as f64;
+    Some((per_invocation, per_thread))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0
 }
 
+/// Set for the child process that measures memory per thread.
+const THREAD_MEMORY: &str = "WEIR_BENCH_THREAD_MEMORY";
+
+/// The figure above depends on what the warm-up left in the allocator, which reuses what
+/// QuickJS frees. So this one counts all the process holds per JavaScript thread (its
+/// runtime, what earlier invocations left in it, and one invocation alive) after 20
+/// invocations each, measured in a process of its own that ran nothing before.
+fn thread_memory_in_a_fresh_process() {
+    let Ok(bench) = std::env::current_exe() else {
+        return;
+    };
+    let Ok(child) = std::process::Command::new(bench)
+        .env(THREAD_MEMORY, "1")
+        .output()
+    else {
+        return;
+    };
+    print!("{}", String::from_utf8_lossy(&child.stdout));
+}
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    if std::env::var_os(THREAD_MEMORY).is_some() {
+        let app = code(&big_app());
+        let measured = runtime.block_on(memory_per_invocation(&app, "waitHandler", 32, 20));
+        if let Some((_, bytes)) = measured {
+            println!(
+                "  memory per JavaScript thread, with one invocation alive after 20 each \
+                 (32 threads): {:.0} KiB",
+                bytes / 1024.0
+            );
+        }
+        return;
+    }
     runtime.block_on(async {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let big_source = big_app();
@@ -149,12 +189,13 @@ fn main() {
             one / baseline
         );
         println!("  {} KB app, {cores} threads:            {all:>7.0}/s  ({:.0}/s per core)", big_source.len() / 1024, all / cores as f64);
-        if let Some(bytes) = memory_per_invocation(&big, "waitHandler", 32).await {
+        if let Some((bytes, _)) = memory_per_invocation(&big, "waitHandler", 32, 1).await {
             println!(
                 "  memory per concurrent invocation ({} KB app, 32 alive at once): {:.0} KiB",
                 big_source.len() / 1024,
                 bytes / 1024.0
             );
         }
+        thread_memory_in_a_fresh_process();
     });
 }

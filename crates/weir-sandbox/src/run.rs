@@ -226,27 +226,10 @@ fn drive(
             Ok(outcome) => outcome,
             Err(error) => return watch.ending_of(error),
         };
-        let (calls_in_flight, next_timer, rendered) = {
-            let state = watch.state.borrow();
-            (
-                state.calls_in_flight,
-                state.timers.values().min().copied(),
-                state.render.is_some(),
-            )
+        let next_timer = match what_next(outcome.as_deref(), &watch.state.borrow()) {
+            Next::End(ending) => return ending,
+            Next::Wait { next_timer } => next_timer,
         };
-        if let Some(outcome) = &outcome
-            && calls_in_flight == 0
-            && (next_timer.is_none() || rendered)
-        {
-            return settled(outcome);
-        }
-        if calls_in_flight == 0 && next_timer.is_none() {
-            return Ending::failed(
-                Status::Timeout,
-                "the handler's promise never settles: nothing it waits for is pending",
-                None,
-            );
-        }
         let now = Instant::now();
         if now >= deadline {
             return timed_out(&invocation.limits);
@@ -260,6 +243,36 @@ fn drive(
         if let Err(error) = stepped {
             return watch.ending_of(error);
         }
+    }
+}
+
+/// What the loop does once the queued jobs have run.
+enum Next {
+    End(Ending),
+    /// Wait for a platform call's answer, or until the next timer is due.
+    Wait {
+        next_timer: Option<Instant>,
+    },
+}
+
+/// The invocation is over when its promise has settled, no platform call is unanswered,
+/// and no timer is pending (timers no longer count once it has called `renderData`: its
+/// answer is given). With nothing left to wait for, an unsettled promise never settles.
+fn what_next(outcome: Option<&str>, state: &Loop) -> Next {
+    let next_timer = state.timers.values().min().copied();
+    let waiting = state.calls_in_flight > 0 || next_timer.is_some();
+    match outcome {
+        Some(outcome)
+            if state.calls_in_flight == 0 && (next_timer.is_none() || state.render.is_some()) =>
+        {
+            Next::End(settled(outcome))
+        }
+        _ if waiting => Next::Wait { next_timer },
+        _ => Next::End(Ending::failed(
+            Status::Timeout,
+            "the handler's promise never settles: nothing it waits for is pending",
+            None,
+        )),
     }
 }
 
