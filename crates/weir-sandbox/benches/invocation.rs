@@ -44,9 +44,11 @@ fn code(source: &str) -> Arc<AppCode> {
 }
 
 /// Runs `INVOCATIONS` with `threads` JavaScript threads kept busy; returns per-second
-/// throughput and the sorted latencies.
-async fn measure(app: &Arc<AppCode>, threads: usize) -> (f64, Vec<Duration>) {
+/// throughput, the sorted latencies, and the CPU time the process spent per invocation
+/// (which, unlike the others, other processes on the machine hardly change).
+async fn measure(app: &Arc<AppCode>, threads: usize) -> (f64, Vec<Duration>, Option<f64>) {
     let sandbox = Arc::new(Sandbox::start(threads).unwrap());
+    let cpu_before = cpu_nanos();
     let payload =
         json!({"data": {"ticket": {"id": 42, "priority": 3, "subject": "Printer on fire"}}});
     let started = Instant::now();
@@ -75,8 +77,26 @@ async fn measure(app: &Arc<AppCode>, threads: usize) -> (f64, Vec<Duration>) {
     }
     let mut latencies: Vec<Duration> = tasks.join_all().await.into_iter().flatten().collect();
     let per_second = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(cpu_nanos())
+        .map(|(before, after)| after.saturating_sub(before) as f64 / latencies.len() as f64);
     latencies.sort();
-    (per_second, latencies)
+    (per_second, latencies, cpu)
+}
+
+/// CPU time of the process's live threads so far, in ns (Linux: the first field of each
+/// `/proc/self/task/*/schedstat`). The sandbox's threads are alive while it is measured.
+fn cpu_nanos() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+fn cpu_text(nanos: Option<f64>) -> String {
+    nanos.map_or_else(String::new, |n| format!("  CPU {:.0} µs each", n / 1000.0))
 }
 
 /// The process's resident memory, from `/proc/self/statm` (Linux).
@@ -172,21 +192,23 @@ fn main() {
         let small = code("exports = { onTicketCreateHandler: function (args) { return args.data.ticket.id; } };");
         let big = code(&big_source);
         let _ = measure(&small, 1).await; // warm up the allocator and threads
-        let (baseline, baseline_latency) = measure(&small, 1).await;
-        let (one, one_latency) = measure(&big, 1).await;
-        let (all, _) = measure(&big, cores).await;
+        let (baseline, baseline_latency, baseline_cpu) = measure(&small, 1).await;
+        let (one, one_latency, one_cpu) = measure(&big, 1).await;
+        let (all, _, _) = measure(&big, cores).await;
         println!("isolated handler invocations ({INVOCATIONS} each; {cores} logical CPUs):");
         println!(
-            "  baseline, a 1-line app, 1 thread: {baseline:>7.0}/s  p50 {:.2} ms  p99 {:.2} ms",
+            "  baseline, a 1-line app, 1 thread: {baseline:>7.0}/s  p50 {:.2} ms  p99 {:.2} ms{}",
             percentile(&baseline_latency, 0.5),
-            percentile(&baseline_latency, 0.99)
+            percentile(&baseline_latency, 0.99),
+            cpu_text(baseline_cpu)
         );
         println!(
-            "  {} KB app, 1 thread:             {one:>7.0}/s  p50 {:.2} ms  p99 {:.2} ms  ({:.2}x the baseline)",
+            "  {} KB app, 1 thread:             {one:>7.0}/s  p50 {:.2} ms  p99 {:.2} ms  ({:.2}x the baseline){}",
             big_source.len() / 1024,
             percentile(&one_latency, 0.5),
             percentile(&one_latency, 0.99),
-            one / baseline
+            one / baseline,
+            cpu_text(one_cpu)
         );
         println!("  {} KB app, {cores} threads:            {all:>7.0}/s  ({:.0}/s per core)", big_source.len() / 1024, all / cores as f64);
         if let Some((bytes, _)) = memory_per_invocation(&big, "waitHandler", 32, 1).await {
