@@ -79,20 +79,33 @@ async fn measure(app: &Arc<AppCode>, threads: usize) -> (f64, Vec<Duration>, Opt
     let per_second = latencies.len() as f64 / started.elapsed().as_secs_f64();
     let cpu = cpu_before
         .zip(cpu_nanos())
-        .map(|(before, after)| after.saturating_sub(before) as f64 / latencies.len() as f64);
+        .map(|(before, after)| cpu_spent(&before, &after) as f64 / latencies.len() as f64);
     latencies.sort();
     (per_second, latencies, cpu)
 }
 
-/// CPU time of the process's live threads so far, in ns (Linux: the first field of each
-/// `/proc/self/task/*/schedstat`). The sandbox's threads are alive while it is measured.
-fn cpu_nanos() -> Option<u64> {
-    let mut total = 0;
+/// CPU time of each of the process's live threads so far, in ns, by thread id (Linux:
+/// the first field of `/proc/self/task/<id>/schedstat`).
+fn cpu_nanos() -> Option<BTreeMap<String, u64>> {
+    let mut threads = BTreeMap::new();
     for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        let task = task.ok()?;
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue; // it ended meanwhile
+        };
+        let nanos = stat.split_whitespace().next()?.parse().ok()?;
+        threads.insert(task.file_name().to_string_lossy().into_owned(), nanos);
     }
-    Some(total)
+    Some(threads)
+}
+
+/// What the threads alive at the end spent since `before`. Threads that ended meanwhile
+/// (those of an earlier sandbox, idle) are left out rather than subtracted.
+fn cpu_spent(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> u64 {
+    after
+        .iter()
+        .map(|(id, nanos)| nanos - before.get(id).copied().unwrap_or(0).min(*nanos))
+        .sum()
 }
 
 fn cpu_text(nanos: Option<f64>) -> String {
