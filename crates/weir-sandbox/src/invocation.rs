@@ -54,10 +54,22 @@ impl From<String> for Entry {
 pub struct Limits {
     /// Wall time: CPU loops and promises that never settle alike (Freshworks: 20 s).
     pub time: Duration,
+    /// QuickJS memory the invocation may allocate, on top of what its runtime holds
+    /// before it starts (which is the same for every invocation). The arguments of its
+    /// platform calls waiting for an answer, held outside QuickJS, may take as much again.
     pub memory_bytes: usize,
     pub stack_bytes: usize,
     /// Console output kept per invocation; the rest is counted, not stored.
     pub console_bytes: usize,
+    /// Timers pending at once. Each holds memory outside QuickJS's count; one more ends
+    /// the invocation with "too many timers".
+    pub timers: usize,
+    /// Platform calls waiting for an answer at once. Each holds a task and its work
+    /// (e.g. a store query) on what every invocation shares.
+    pub calls: usize,
+    /// The JSON of what the handler returns, and of what it passes to `renderData`:
+    /// the invocation record keeps both.
+    pub result_bytes: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +79,9 @@ impl Default for Limits {
             memory_bytes: 64 * 1024 * 1024,
             stack_bytes: 512 * 1024,
             console_bytes: 64 * 1024,
+            timers: 10_000,
+            calls: 1_000,
+            result_bytes: 1024 * 1024,
         }
     }
 }

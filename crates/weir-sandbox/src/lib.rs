@@ -12,6 +12,10 @@
 //! that the engine provides. Module state does not survive between invocations (as on
 //! Freshworks): each runs in a fresh context. Code compiles once per app version.
 //!
+//! Invocations are isolated from each other, whatever tenant they run for: each has its
+//! own allowance of memory, time, timers and result size, and a runtime is reused by the
+//! next invocation only once it is back to what it was when new.
+//!
 //! Packages are checked here too ([`validate_package`]): their syntax, and what their code
 //! exports, learnt by running its top level only ([`server_exports`]).
 
@@ -20,12 +24,14 @@ mod code;
 mod code_check;
 mod host;
 mod invocation;
+mod meter;
 mod modules;
 mod pool;
 mod run;
 mod syntax;
 pub mod template;
 mod top_level;
+mod warm;
 
 use weir_core::{AppDefinition, Package, PackageProblem};
 

@@ -1,10 +1,37 @@
 // Weir's JavaScript prelude: runs in every fresh context before the app's code, and builds
 // the platform globals (and a connector's `apiClient`) on top of a few functions the Rust
 // side provides (`host`). It returns the control object the Rust side drives the
-// invocation with.
-(function (host) {
+// invocation with. `resultBytes` limits the JSON of a result and of renderData's answer.
+(function (host, resultBytes) {
   'use strict';
   const global = globalThis;
+
+  // --- Limits: past one, the Rust side ends the invocation with the message, whatever
+  // the handler does with the exception thrown here.
+  function exceeded(message) {
+    host.exceeded(message);
+    return new RangeError(message);
+  }
+  // JSON.stringify(value), stopped as soon as it is known to be longer than `resultBytes`
+  // characters (`what` names it in the error): a huge result must fail as too large, not
+  // run the sandbox out of memory building its JSON. On the way, `size` counts strings
+  // and object keys as they will be written (`"…"`, `"…":`) without escapes, never more
+  // than the JSON will hold.
+  function limitedJson(value, what) {
+    const tooLarge = (size, atLeast) => exceeded(
+      `${what} is too large: ${atLeast ? 'at least ' : ''}${size} characters of JSON, ` +
+      `the limit is ${resultBytes}`);
+    let size = 0;
+    const json = JSON.stringify(value, function (key, item) {
+      if (typeof item === 'string') size += item.length + 2;
+      const written = item !== undefined && typeof item !== 'function' && typeof item !== 'symbol';
+      if (written && key !== '' && !Array.isArray(this)) size += key.length + 3;
+      if (size > resultBytes) throw tooLarge(size, true);
+      return item;
+    });
+    if (json !== undefined && json.length > resultBytes) throw tooLarge(json.length, false);
+    return json;
+  }
 
   // --- Promises with jQuery-Deferred manners: done / fail / always, each chainable.
   const chainable = (name, attach) =>
@@ -85,8 +112,8 @@
 
   // --- renderData(error?, data?): its meaning is the Rust side's to decide.
   global.renderData = function (error, data) {
-    host.render(JSON.stringify({ error: error === undefined ? null : error,
-                                 data: data === undefined ? null : data }));
+    host.render(limitedJson({ error: error === undefined ? null : error,
+                              data: data === undefined ? null : data }, 'renderData\'s answer'));
   };
 
   // --- The platform globals: thin wrappers; the rules live on the Rust side.
@@ -144,6 +171,23 @@
   }
 
   // --- The control object the Rust side drives the invocation with.
+  function resultJson(value) {
+    try {
+      return limitedJson({ ok: true, value }, "the handler's result");
+    } catch (e) {
+      // Cycles and BigInts: the record keeps the result as JSON, so it must be one.
+      if (e instanceof TypeError) {
+        throw new TypeError(`the handler's result cannot be stored as JSON: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+  // An error's message and stack are kept in the record, but not at any length.
+  const CLIP = 16 * 1024;
+  function clip(text) {
+    const s = String(text);
+    return s.length <= CLIP ? s : `${s.slice(0, CLIP)}… (${s.length - CLIP} more characters)`;
+  }
   let outcome;
   function finish(returned) {
     Promise.resolve(returned).then(
@@ -221,10 +265,11 @@
     // undefined while the handler's promise is pending.
     outcome() {
       if (outcome === undefined) return undefined;
-      if (outcome.ok) return JSON.stringify({ ok: true, value: outcome.value });
+      if (outcome.ok) return resultJson(outcome.value);
       const error = outcome.error;
       const message = error instanceof Error ? `${error.name}: ${error.message}` : show(error);
-      return JSON.stringify({ ok: false, message, stack: (error && error.stack) || null });
+      const stack = (error && typeof error.stack === 'string') ? error.stack : null;
+      return JSON.stringify({ ok: false, message: clip(message), stack: stack && clip(stack) });
     },
     settle(id, ok, json) {
       const resolvers = pending.get(id);

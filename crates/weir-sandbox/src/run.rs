@@ -1,22 +1,25 @@
 //! Running one invocation on the current thread, start to finish.
 //!
-//! Each invocation gets a fresh QuickJS context (in a warm runtime), so nothing survives
-//! from one invocation to the next (as on Freshworks) and one app cannot see another's
-//! globals. App code and the prelude run from bytecode compiled once.
+//! Each invocation gets a fresh QuickJS context (in a warm runtime, see `warm.rs`), so
+//! nothing survives from one invocation to the next (as on Freshworks) and one app cannot
+//! see another's globals. App code and the prelude run from bytecode compiled once.
 //! What runs is a `server.js` handler, or a connector module's default export (imported
 //! through `modules.rs`); both end in the same promise the loop waits on.
 //! The thread drives a small event loop: it runs the handler and the promise jobs it
 //! queues, and sleeps until a platform call answers or a timer is due, never past the
 //! deadline. CPU loops are cut by QuickJS's interrupt handler at the same deadline.
+//! Between steps the loop checks the invocation's limits (time, memory, timers, the size
+//! of what it returns): one broken ends the invocation at once, with that reason,
+//! whatever the handler does with the exception that reports it in JavaScript.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::{OnceLock, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rquickjs::{
-    CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Promise, Runtime,
+    CatchResultExt, CaughtError, Context, Ctx, Exception, Function, Module, Object, Promise,
 };
 use serde_json::Value;
 use tokio::runtime::Handle;
@@ -24,8 +27,9 @@ use tokio::runtime::Handle;
 use crate::bytecode;
 use crate::code::{AppCode, Kind, SERVER_JS};
 use crate::host::HostResult;
-use crate::invocation::{ConsoleLine, Entry, Invocation, Outcome, Render, Status};
+use crate::invocation::{ConsoleLine, Entry, Invocation, Limits, Outcome, Render, Status};
 use crate::modules;
+use crate::warm::WarmRuntime;
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -35,18 +39,34 @@ struct Loop {
     next_id: u32,
     /// Platform calls not answered yet.
     calls_in_flight: usize,
+    /// The JSON of their arguments, held here (outside QuickJS's count) until answered.
+    call_bytes: usize,
     timers: BTreeMap<u32, Instant>,
     console: Vec<ConsoleLine>,
     console_bytes: usize,
     console_dropped: usize,
     render: Option<Render>,
+    /// The first platform limit the invocation went past, as the developer reads it.
+    exceeded: Option<String>,
 }
 
 impl Loop {
     fn next_id(&mut self) -> u32 {
-        self.next_id += 1;
+        self.next_id = self.next_id.wrapping_add(1);
         self.next_id
     }
+
+    fn exceed(&mut self, message: String) {
+        self.exceeded.get_or_insert(message);
+    }
+}
+
+/// A platform call's answer, as the host gave it.
+struct Answer {
+    id: u32,
+    /// The size of the call's arguments, no longer held once it is answered.
+    bytes: usize,
+    result: HostResult,
 }
 
 /// How the handler ended, before the record is assembled.
@@ -68,51 +88,31 @@ impl Ending {
     }
 }
 
-/// Runs the invocation in `runtime` (made if there is none). A runtime is reused by the
-/// thread's next invocation, in a fresh context, unless this one could leave anything
-/// behind in it: after a timeout, running out of memory, or with promise jobs still
-/// queued, it is dropped and the next invocation makes a new one.
+/// Runs the invocation in the thread's `warm` runtime (made if there is none). The
+/// runtime is reused by the thread's next invocation, in a fresh context, only if this
+/// one can leave nothing behind in it: not after a timeout (its work would resume
+/// there), nor after it ran out of memory, nor unless a garbage collection brings the
+/// runtime back to what it held when new. Otherwise the next invocation makes a new one.
 pub(crate) fn run(
     invocation: Invocation,
     tokio: &Handle,
-    runtime: &mut Option<Runtime>,
+    warm: &mut Option<WarmRuntime>,
 ) -> Outcome {
     let started = Instant::now();
-    let deadline = started + invocation.limits.time;
     let state = Rc::new(RefCell::new(Loop::default()));
-    let interrupted = Rc::new(Cell::new(false));
-    if runtime.is_none() {
-        *runtime = Runtime::new().ok();
+    if warm.is_none() {
+        *warm = WarmRuntime::new();
     }
-    let ending = match runtime.as_ref() {
+    let ending = match warm.as_ref() {
         None => Ending::failed(Status::Error, "the JavaScript engine could not start", None),
-        Some(runtime) => {
-            runtime.set_memory_limit(invocation.limits.memory_bytes);
-            runtime.set_max_stack_size(invocation.limits.stack_bytes);
-            modules::serve(runtime, &invocation.code);
-            let flag = interrupted.clone();
-            runtime.set_interrupt_handler(Some(Box::new(move || {
-                let late = Instant::now() >= deadline;
-                if late {
-                    flag.set(true);
-                }
-                late
-            })));
-            match Context::full(runtime) {
-                Err(e) => Ending::failed(
-                    Status::Error,
-                    format!("the JavaScript engine failed: {e}"),
-                    None,
-                ),
-                Ok(context) => context
-                    .with(|ctx| drive(&ctx, &invocation, &state, &interrupted, deadline, tokio)),
-            }
-        }
+        Some(runtime) => run_in(runtime, &invocation, &state, started, tokio),
     };
-    let clean = matches!(ending.status, Status::Success | Status::Error)
-        && runtime.as_ref().is_some_and(|r| !r.is_job_pending());
-    if !clean {
-        *runtime = None;
+    let reusable = ending.status != Status::Timeout
+        && warm
+            .as_ref()
+            .is_some_and(|runtime| !runtime.ran_out_of_memory() && runtime.is_clean());
+    if !reusable {
+        *warm = None;
     }
     let state = state.take();
     Outcome {
@@ -127,73 +127,152 @@ pub(crate) fn run(
     }
 }
 
+/// Runs the invocation in a fresh context of `warm`, which is dropped before this returns.
+fn run_in(
+    warm: &WarmRuntime,
+    invocation: &Invocation,
+    state: &Rc<RefCell<Loop>>,
+    started: Instant,
+    tokio: &Handle,
+) -> Ending {
+    let deadline = started + invocation.limits.time;
+    let interrupted = Rc::new(Cell::new(false));
+    let runtime = warm.begin(&invocation.limits);
+    modules::serve(runtime, &invocation.code);
+    let flag = interrupted.clone();
+    runtime.set_interrupt_handler(Some(Box::new(move || {
+        let late = Instant::now() >= deadline;
+        if late {
+            flag.set(true);
+        }
+        late
+    })));
+    let watch = Watch {
+        warm,
+        interrupted: &interrupted,
+        state,
+        limits: &invocation.limits,
+    };
+    match Context::full(runtime) {
+        Err(_) if warm.ran_out_of_memory() => out_of_memory(&invocation.limits),
+        Err(e) => Ending::failed(
+            Status::Error,
+            format!("the JavaScript engine failed: {e}"),
+            None,
+        ),
+        Ok(context) => context.with(|ctx| drive(&ctx, invocation, &watch, deadline, tokio)),
+    }
+}
+
+/// The limits an invocation can break while its JavaScript runs, checked by the loop
+/// between steps.
+struct Watch<'a> {
+    warm: &'a WarmRuntime,
+    /// Set by the interrupt handler when it stopped JavaScript at the deadline.
+    interrupted: &'a Cell<bool>,
+    state: &'a Rc<RefCell<Loop>>,
+    limits: &'a Limits,
+}
+
+impl Watch<'_> {
+    /// How the invocation ends if it broke a limit: a platform limit it went past, its
+    /// time, or its memory (an allocation refused, even if the handler caught the error).
+    fn broken(&self) -> Option<Ending> {
+        if let Some(message) = self.state.borrow().exceeded.clone() {
+            return Some(Ending::failed(Status::Error, message, None));
+        }
+        if self.interrupted.get() {
+            return Some(timed_out(self.limits));
+        }
+        if self.warm.ran_out_of_memory() {
+            return Some(out_of_memory(self.limits));
+        }
+        None
+    }
+
+    /// An exception that reached the Rust side: the limit behind it, else the error.
+    fn ending_of(&self, error: CaughtError<'_>) -> Ending {
+        self.broken().unwrap_or_else(|| error_ending(error))
+    }
+}
+
 fn drive(
     ctx: &Ctx<'_>,
     invocation: &Invocation,
-    state: &Rc<RefCell<Loop>>,
-    interrupted: &Rc<Cell<bool>>,
+    watch: &Watch<'_>,
     deadline: Instant,
     tokio: &Handle,
 ) -> Ending {
-    let (answers, answered) = mpsc::channel::<(u32, HostResult)>();
-    let control = match install(ctx, invocation, state, tokio, answers) {
+    let (answers, answered) = mpsc::channel::<Answer>();
+    let control = match install(ctx, invocation, watch.state, tokio, answers) {
         Ok(control) => control,
-        Err(error) => return ending_of(error, interrupted),
+        Err(error) => return watch.ending_of(error),
     };
     if let Err(error) = start(ctx, &control, invocation).catch(ctx) {
-        return ending_of(error, interrupted);
+        return watch.ending_of(error);
     }
     loop {
         while ctx.execute_pending_job() {}
-        if interrupted.get() {
-            return timed_out(invocation);
+        if let Some(ending) = watch.broken() {
+            return ending;
         }
-        let outcome: Option<String> = control
+        // An outcome that cannot be read (too large, not JSON, out of memory) ends the
+        // invocation with that reason: it must not pass for a promise still pending.
+        let outcome: Option<String> = match control
             .get::<_, Function>("outcome")
             .and_then(|f| f.call(()))
-            .ok()
-            .flatten();
-        let (calls_in_flight, next_timer, rendered) = {
-            let state = state.borrow();
-            (
-                state.calls_in_flight,
-                state.timers.values().min().copied(),
-                state.render.is_some(),
-            )
-        };
-        if let Some(outcome) = &outcome
-            && calls_in_flight == 0
-            && (next_timer.is_none() || rendered)
+            .catch(ctx)
         {
-            return settled(outcome);
-        }
-        if calls_in_flight == 0 && next_timer.is_none() {
-            return Ending::failed(
-                Status::Timeout,
-                "the handler's promise never settles: nothing it waits for is pending",
-                None,
-            );
-        }
+            Ok(outcome) => outcome,
+            Err(error) => return watch.ending_of(error),
+        };
+        let next_timer = match what_next(outcome.as_deref(), &watch.state.borrow()) {
+            Next::End(ending) => return ending,
+            Next::Wait { next_timer } => next_timer,
+        };
         let now = Instant::now();
         if now >= deadline {
-            return timed_out(invocation);
+            return timed_out(&invocation.limits);
         }
         let wake = next_timer.map_or(deadline, |due| due.min(deadline));
-        match answered.recv_timeout(wake.saturating_duration_since(now)) {
-            Ok(first) => {
-                for (id, result) in std::iter::once(first).chain(answered.try_iter()) {
-                    state.borrow_mut().calls_in_flight -= 1;
-                    let (ok, value) = match result {
-                        Ok(value) => (true, value),
-                        Err(value) => (false, value),
-                    };
-                    let settle = control.get::<_, Function>("settle");
-                    let _ = settle.and_then(|f| f.call::<_, ()>((id, ok, value.to_string())));
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => fire_due_timers(ctx, &control, state),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {}
+        let stepped = match answered.recv_timeout(wake.saturating_duration_since(now)) {
+            Ok(first) => settle_answers(ctx, &control, watch.state, first, &answered),
+            Err(mpsc::RecvTimeoutError::Timeout) => fire_due_timers(ctx, &control, watch),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Ok(()),
+        };
+        if let Err(error) = stepped {
+            return watch.ending_of(error);
         }
+    }
+}
+
+/// What the loop does once the queued jobs have run.
+enum Next {
+    End(Ending),
+    /// Wait for a platform call's answer, or until the next timer is due.
+    Wait {
+        next_timer: Option<Instant>,
+    },
+}
+
+/// The invocation is over when its promise has settled, no platform call is unanswered,
+/// and no timer is pending (timers no longer count once it has called `renderData`: its
+/// answer is given). With nothing left to wait for, an unsettled promise never settles.
+fn what_next(outcome: Option<&str>, state: &Loop) -> Next {
+    let next_timer = state.timers.values().min().copied();
+    let waiting = state.calls_in_flight > 0 || next_timer.is_some();
+    match outcome {
+        Some(outcome)
+            if state.calls_in_flight == 0 && (next_timer.is_none() || state.render.is_some()) =>
+        {
+            Next::End(settled(outcome))
+        }
+        _ if waiting => Next::Wait { next_timer },
+        _ => Next::End(Ending::failed(
+            Status::Timeout,
+            "the handler's promise never settles: nothing it waits for is pending",
+            None,
+        )),
     }
 }
 
@@ -221,10 +300,41 @@ fn start<'js>(
     }
 }
 
-fn fire_due_timers(ctx: &Ctx<'_>, control: &Object<'_>, state: &Rc<RefCell<Loop>>) {
+/// Settles the promises of the platform calls answered so far: `first`, and any others
+/// already waiting.
+fn settle_answers<'js>(
+    ctx: &Ctx<'js>,
+    control: &Object<'js>,
+    state: &Rc<RefCell<Loop>>,
+    first: Answer,
+    answered: &mpsc::Receiver<Answer>,
+) -> Result<(), CaughtError<'js>> {
+    for Answer { id, bytes, result } in std::iter::once(first).chain(answered.try_iter()) {
+        {
+            let mut state = state.borrow_mut();
+            state.calls_in_flight -= 1;
+            state.call_bytes -= bytes;
+        }
+        let (ok, value) = match result {
+            Ok(value) => (true, value),
+            Err(value) => (false, value),
+        };
+        control
+            .get::<_, Function>("settle")
+            .and_then(|f| f.call::<_, ()>((id, ok, value.to_string())))
+            .catch(ctx)?;
+    }
+    Ok(())
+}
+
+fn fire_due_timers<'js>(
+    ctx: &Ctx<'js>,
+    control: &Object<'js>,
+    watch: &Watch<'_>,
+) -> Result<(), CaughtError<'js>> {
     let now = Instant::now();
     let due: Vec<u32> = {
-        let mut state = state.borrow_mut();
+        let mut state = watch.state.borrow_mut();
         let due: Vec<u32> = state
             .timers
             .iter()
@@ -238,15 +348,19 @@ fn fire_due_timers(ctx: &Ctx<'_>, control: &Object<'_>, state: &Rc<RefCell<Loop>
     };
     for id in due {
         let fire = control.get::<_, Function>("fire");
-        if let Err(error) = fire.and_then(|f| f.call::<_, ()>((id,))).catch(ctx) {
-            // A timer callback that throws is the app's bug, reported where it will see it.
-            let mut state = state.borrow_mut();
-            state.console.push(ConsoleLine {
-                level: "error".into(),
-                text: format!("uncaught in a timer: {error}"),
-            });
+        let Err(error) = fire.and_then(|f| f.call::<_, ()>((id,))).catch(ctx) else {
+            continue;
+        };
+        if watch.broken().is_some() {
+            return Err(error);
         }
+        // A timer callback that throws is the app's bug, reported where it will see it.
+        watch.state.borrow_mut().console.push(ConsoleLine {
+            level: "error".into(),
+            text: format!("uncaught in a timer: {error}"),
+        });
     }
+    Ok(())
 }
 
 fn settled(outcome: &str) -> Ending {
@@ -264,16 +378,11 @@ fn settled(outcome: &str) -> Ending {
         .unwrap_or("the handler failed")
         .to_owned();
     let stack = outcome["stack"].as_str().map(str::to_owned);
-    let status = if message.contains("out of memory") {
-        Status::OutOfMemory
-    } else {
-        Status::Error
-    };
-    Ending::failed(status, message, stack)
+    Ending::failed(Status::Error, message, stack)
 }
 
-fn timed_out(invocation: &Invocation) -> Ending {
-    let seconds = invocation.limits.time.as_secs_f64();
+fn timed_out(limits: &Limits) -> Ending {
+    let seconds = limits.time.as_secs_f64();
     Ending::failed(
         Status::Timeout,
         format!("the handler ran past its time limit of {seconds} s"),
@@ -281,14 +390,34 @@ fn timed_out(invocation: &Invocation) -> Ending {
     )
 }
 
-/// An exception caught on the Rust side: a timeout if the interrupt fired, out of memory
-/// if QuickJS said so, else the error itself.
-fn ending_of(error: CaughtError<'_>, interrupted: &Cell<bool>) -> Ending {
-    if interrupted.get() {
-        return Ending::failed(Status::Timeout, "the handler ran past its time limit", None);
+fn out_of_memory(limits: &Limits) -> Ending {
+    Ending::failed(
+        Status::OutOfMemory,
+        format!(
+            "out of memory: the handler needed more than its limit of {}",
+            bytes_text(limits.memory_bytes)
+        ),
+        None,
+    )
+}
+
+/// `64 MiB`, `512 KiB`, or `1000 bytes`.
+fn bytes_text(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    match bytes {
+        0 => "0 bytes".to_owned(),
+        b if b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
     }
-    let (message, stack) = match &error {
-        CaughtError::Exception(exception) => (
+}
+
+/// An exception the handler threw (no limit behind it), as the record shows it.
+fn error_ending(error: CaughtError<'_>) -> Ending {
+    match &error {
+        CaughtError::Exception(exception) => Ending::failed(
+            Status::Error,
             format!(
                 "{}: {}",
                 exception_name(exception),
@@ -296,17 +425,33 @@ fn ending_of(error: CaughtError<'_>, interrupted: &Cell<bool>) -> Ending {
             ),
             exception.stack(),
         ),
-        other => (other.to_string(), None),
-    };
-    let status = if message.contains("out of memory") {
-        Status::OutOfMemory
-    } else {
-        Status::Error
-    };
-    Ending::failed(status, message, stack)
+        CaughtError::Value(value) => Ending::failed(
+            Status::Error,
+            format!("the handler threw {}", thrown_text(value)),
+            None,
+        ),
+        CaughtError::Error(error) => Ending::failed(Status::Error, error.to_string(), None),
+    }
 }
 
-fn exception_name(exception: &rquickjs::Exception<'_>) -> String {
+/// A thrown value that is not an Error, e.g. `throw 'no ticket'` or `throw null`.
+fn thrown_text(value: &rquickjs::Value<'_>) -> String {
+    if let Some(text) = value.as_string().and_then(|s| s.to_string().ok()) {
+        return Value::String(text).to_string();
+    }
+    if let Some(number) = value.as_number() {
+        return number.to_string();
+    }
+    if let Some(flag) = value.as_bool() {
+        return flag.to_string();
+    }
+    match value.type_name() {
+        "null" | "undefined" => value.type_name().to_owned(),
+        other => format!("a value of type {other}"),
+    }
+}
+
+fn exception_name(exception: &Exception<'_>) -> String {
     exception
         .get::<_, String>("name")
         .unwrap_or_else(|_| "Error".to_owned())
@@ -318,35 +463,35 @@ fn install<'js>(
     invocation: &Invocation,
     state: &Rc<RefCell<Loop>>,
     tokio: &Handle,
-    answers: mpsc::Sender<(u32, HostResult)>,
+    answers: mpsc::Sender<Answer>,
 ) -> Result<Object<'js>, CaughtError<'js>> {
     let host = Object::new(ctx.clone()).catch(ctx)?;
     let env = invocation.env;
     let console_limit = invocation.limits.console_bytes;
 
     let (loop_state, platform, runtime) = (state.clone(), invocation.host.clone(), tokio.clone());
-    let call = Function::new(ctx.clone(), move |name: String, args: String| -> u32 {
-        let id = {
-            let mut state = loop_state.borrow_mut();
-            state.calls_in_flight += 1;
-            state.next_id()
-        };
-        let args: Value = serde_json::from_str(&args).unwrap_or(Value::Null);
-        let (platform, answers) = (platform.clone(), answers.clone());
-        runtime.spawn(async move {
-            let result = platform.call(name, args).await;
-            let _ = answers.send((id, result));
-        });
-        id
-    });
-    let loop_state = state.clone();
-    let timer = Function::new(ctx.clone(), move |ms: f64| -> u32 {
-        let mut state = loop_state.borrow_mut();
-        let id = state.next_id();
-        let delay = std::time::Duration::from_secs_f64((ms.max(0.0)) / 1000.0);
-        state.timers.insert(id, Instant::now() + delay);
-        id
-    });
+    let limits = invocation.limits;
+    let call = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, name: String, args: String| -> rquickjs::Result<u32> {
+            let bytes = args.len();
+            let id = add_call(&ctx, &mut loop_state.borrow_mut(), bytes, &limits)?;
+            let args: Value = serde_json::from_str(&args).unwrap_or(Value::Null);
+            let (platform, answers) = (platform.clone(), answers.clone());
+            runtime.spawn(async move {
+                let result = platform.call(name, args).await;
+                let _ = answers.send(Answer { id, bytes, result });
+            });
+            Ok(id)
+        },
+    );
+    let (loop_state, timers_limit) = (state.clone(), invocation.limits.timers);
+    let timer = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, ms: f64| -> rquickjs::Result<u32> {
+            add_timer(&ctx, &mut loop_state.borrow_mut(), ms, timers_limit)
+        },
+    );
     let loop_state = state.clone();
     let clear_timer = Function::new(ctx.clone(), move |id: u32| {
         loop_state.borrow_mut().timers.remove(&id);
@@ -388,6 +533,11 @@ fn install<'js>(
         },
     );
     let env = Function::new(ctx.clone(), move || env.to_owned());
+    // The prelude reports the limits it checks (the size of a result) here, then throws.
+    let loop_state = state.clone();
+    let exceeded = Function::new(ctx.clone(), move |message: String| {
+        loop_state.borrow_mut().exceed(message);
+    });
     for (name, function) in [
         ("call", call),
         ("timer", timer),
@@ -397,11 +547,69 @@ fn install<'js>(
         ("resolve", resolve),
         ("load", load),
         ("env", env),
+        ("exceeded", exceeded),
     ] {
         host.set(name, function.catch(ctx)?).catch(ctx)?;
     }
     let prelude: Function = prelude(ctx).catch(ctx)?;
-    prelude.call((host,)).catch(ctx)
+    let result_bytes = invocation.limits.result_bytes as f64;
+    prelude.call((host, result_bytes)).catch(ctx)
+}
+
+/// A platform call's id, counted in. What calls wait on is held outside QuickJS (their
+/// arguments here, their work on the shared async runtime and store), so past
+/// `limits.calls` of them at once, or past `limits.memory_bytes` of arguments, the
+/// invocation ends.
+fn add_call(
+    ctx: &Ctx<'_>,
+    state: &mut Loop,
+    bytes: usize,
+    limits: &Limits,
+) -> rquickjs::Result<u32> {
+    let (calls, held) = (state.calls_in_flight + 1, state.call_bytes + bytes);
+    let broken = if calls > limits.calls {
+        Some(format!(
+            "too many platform calls waiting for an answer: {calls}, the limit is {}",
+            limits.calls
+        ))
+    } else if held > limits.memory_bytes {
+        Some(format!(
+            "the platform calls waiting for an answer carry too much: {held} bytes of \
+             arguments, the limit is {}",
+            limits.memory_bytes
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = broken {
+        state.exceed(message.clone());
+        return Err(Exception::throw_range(ctx, &message));
+    }
+    state.calls_in_flight = calls;
+    state.call_bytes = held;
+    Ok(state.next_id())
+}
+
+/// `setTimeout`'s half on this side: the timer's id, once it is due `ms` from now. Each
+/// pending timer holds memory here, outside QuickJS's count, so past `limit` of them at
+/// once the invocation ends.
+fn add_timer(ctx: &Ctx<'_>, state: &mut Loop, ms: f64, limit: usize) -> rquickjs::Result<u32> {
+    let pending = state.timers.len() + 1;
+    if pending > limit {
+        let message = format!("too many timers: {pending}, the limit is {limit}");
+        state.exceed(message.clone());
+        return Err(Exception::throw_range(ctx, &message));
+    }
+    let id = state.next_id();
+    state.timers.insert(id, Instant::now() + delay_of(ms));
+    Ok(id)
+}
+
+/// A timer's delay. Longer than any invocation's time limit counts as that long, so
+/// that `setTimeout(f, Infinity)` or `1e300` ms cannot overflow the clock.
+fn delay_of(ms: f64) -> Duration {
+    const NEVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+    Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).map_or(NEVER, |delay| delay.min(NEVER))
 }
 
 /// The prelude's function, from bytecode compiled once per process.
