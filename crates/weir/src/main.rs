@@ -19,8 +19,25 @@ use clap::{Parser, Subcommand};
     about = "Weir: a self-hosted app-events platform"
 )]
 struct Cli {
+    /// How logs are written to stderr: `text` for people, `json` (one object a line, with
+    /// the fields of the spans it happened in: event, invocation, delivery ids) for log
+    /// collectors
+    #[arg(
+        long,
+        global = true,
+        env = "WEIR_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -46,8 +63,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<ExitCode> {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let succeeded = |ok: bool| {
         if ok {
             ExitCode::SUCCESS
@@ -70,21 +87,72 @@ fn main() -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Logs go to stderr; `WEIR_LOG` filters them (e.g. `info`, `weir_store=debug`).
-fn init_logging() {
-    use tracing_subscriber::filter::Targets;
+/// Logs go to stderr; `WEIR_LOG` filters them (e.g. `info`, `warn,weir_store=debug`).
+/// Colours only on a terminal, and never with `NO_COLOR` set (no-color.org).
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::prelude::*;
 
-    let filter: Targets = std::env::var("WEIR_LOG")
-        .ok()
-        .and_then(|spec| spec.parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
-        .with(filter)
-        .init();
+    let filter = log_filter(std::env::var("WEIR_LOG").ok().as_deref());
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = !no_color && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
+    match format {
+        LogFormat::Text => registry.with(layer.with_ansi(ansi)).init(),
+        LogFormat::Json => registry
+            .with(layer.json().with_current_span(true).with_span_list(true))
+            .init(),
+    }
+}
+
+/// `WEIR_LOG` as a filter; `info` when unset. A value that is not a filter, or that only
+/// names a target no log comes from (`WEIR_LOG=json` once muted every log), is said on
+/// stderr, and `info` is used.
+fn log_filter(spec: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::Targets;
+    let default = || Targets::new().with_default(tracing::Level::INFO);
+    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else {
+        return default();
+    };
+    let levels = ["off", "error", "warn", "info", "debug", "trace"];
+    let says_a_level = spec.split(',').any(|directive| {
+        let level = directive.rsplit('=').next().unwrap_or("").trim();
+        levels.contains(&level.to_ascii_lowercase().as_str())
+    });
+    match spec.parse::<Targets>() {
+        Ok(filter) if says_a_level => filter,
+        Ok(_) | Err(_) => {
+            eprintln!(
+                "weir: WEIR_LOG={spec:?} is not a log filter (e.g. \"info\" or \"warn,weir_store=debug\"); \
+                 logging at info (for JSON logs, set WEIR_LOG_FORMAT=json)"
+            );
+            default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_filters_that_name_no_level_are_refused() {
+        use tracing::Level;
+        use tracing_subscriber::filter::Targets;
+        let enabled =
+            |filter: &Targets, target: &str, level: Level| filter.would_enable(target, &level);
+        let default = log_filter(None);
+        assert!(enabled(&default, "weir_http", Level::INFO));
+        assert!(!enabled(&default, "weir_http", Level::DEBUG));
+        let json = log_filter(Some("json"));
+        assert!(enabled(&json, "weir_engine", Level::INFO), "not muted");
+        let custom = log_filter(Some("warn,weir_store=debug"));
+        assert!(enabled(&custom, "weir_store", Level::DEBUG));
+        assert!(!enabled(&custom, "weir_http", Level::INFO));
+        assert!(enabled(
+            &log_filter(Some("weir_store=trace")),
+            "weir_store",
+            Level::TRACE
+        ));
+    }
 }
