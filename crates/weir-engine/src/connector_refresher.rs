@@ -52,6 +52,7 @@ impl Queue for Refreshes {
     type Work = ConnectorSubscription;
     const NAME: &'static str = "connector_refresher";
     const QUEUE: WorkQueue = WorkQueue::Refreshes;
+    const ROUND_FAIL_POINT: &'static str = "connector_refresher.round";
     const MAX_SLEEP: Duration = Duration::from_secs(30);
 
     fn platform(&self) -> &Platform {

@@ -108,6 +108,7 @@ impl Queue for Deliverer {
     type Work = Call;
     const NAME: &'static str = "deliverer";
     const QUEUE: WorkQueue = WorkQueue::Deliveries;
+    const ROUND_FAIL_POINT: &'static str = "deliverer.round";
     const MAX_SLEEP: Duration = Duration::from_secs(2);
 
     fn platform(&self) -> &Platform {

@@ -63,6 +63,7 @@ impl Queue for Jobs {
     type Work = Claimed;
     const NAME: &'static str = "dispatcher";
     const QUEUE: WorkQueue = WorkQueue::Jobs;
+    const ROUND_FAIL_POINT: &'static str = "dispatcher.round";
     const MAX_SLEEP: Duration = Duration::from_secs(2);
 
     fn platform(&self) -> &Platform {

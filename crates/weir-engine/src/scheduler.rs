@@ -44,6 +44,7 @@ impl Queue for Schedules {
     type Work = Schedule;
     const NAME: &'static str = "scheduler";
     const QUEUE: WorkQueue = WorkQueue::Schedules;
+    const ROUND_FAIL_POINT: &'static str = "scheduler.round";
     const MAX_SLEEP: Duration = Duration::from_secs(10);
 
     fn platform(&self) -> &Platform {

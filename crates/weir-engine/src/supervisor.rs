@@ -74,13 +74,6 @@ impl Shutdown {
     pub fn is_requested(&self) -> bool {
         self.0.borrow().is_some()
     }
-
-    /// Never asked for: for workers run outside `Workers`, e.g. in benchmarks.
-    pub fn never() -> Shutdown {
-        let (sender, receiver) = tokio::sync::watch::channel(None);
-        std::mem::forget(sender);
-        Shutdown(receiver)
-    }
 }
 
 #[derive(Default)]

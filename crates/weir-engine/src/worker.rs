@@ -35,6 +35,8 @@ pub(crate) trait Queue: Send + Sync + Sized + 'static {
     const NAME: &'static str;
     /// Whose rows the leases are.
     const QUEUE: WorkQueue;
+    /// The test-only place that makes a round panic (`fail_points`).
+    const ROUND_FAIL_POINT: &'static str;
     /// How long a claim holds unless its worker extends it.
     const LEASE: SignedDuration = SignedDuration::from_secs(10);
     /// The longest sleep: work that no announcement told of is seen at least this often.
@@ -152,7 +154,7 @@ async fn round<Q: Queue>(
     tasks: &mut JoinSet<()>,
 ) -> Result<Duration, StoreError> {
     loop {
-        crate::fail_points::check(&format!("{}.round", Q::NAME));
+        crate::fail_points::check(Q::ROUND_FAIL_POINT);
         let free = slots.available_permits().min(BATCH);
         if free == 0 {
             // A finishing piece wakes the loop when half the slots are free again.
