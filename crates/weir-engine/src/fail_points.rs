@@ -3,8 +3,9 @@
 //! a black-box test can show what a panicking worker leaves behind. Read once, at the first
 //! check; unset, as in production, a check is a look into an empty map.
 //!
-//! The places: `deliverer.round` and `dispatcher.round` (a worker's loop), `delivery.call`
-//! and `job.run` (one piece of its work, before anything is sent or run).
+//! The places: `<worker>.round` (a worker's loop: `deliverer`, `dispatcher`, `scheduler`,
+//! `connector_refresher`), `delivery.call` and `job.run` (one piece of work, before
+//! anything is sent or run).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
