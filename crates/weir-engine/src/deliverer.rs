@@ -316,7 +316,7 @@ impl Deliverer {
         if sent.is_empty() {
             return Ok(unattempted(DeliveryOutcome::Dead));
         }
-        let body = body(&sent, &subscription);
+        let body = body(&sent, &subscription).to_string().into_bytes();
         let id = match call.len() {
             1 => call[0].id(),
             _ => delivery::batch_id(&call.iter().map(Delivery::id).collect::<Vec<_>>()),
@@ -538,12 +538,12 @@ impl RoundReads {
 /// Zoho's body: a JSON array of events, each `{eventType, payload, prevState?,
 /// eventTime, orgId}`. `prevState` goes along when the subscription asked for it.
 /// Public so that `weir dev` shows the very body a URL would receive.
-pub fn body(events: &[&ProductEvent], subscription: &WebhookSubscription) -> Vec<u8> {
-    let elements: Vec<Value> = events
+pub fn body(events: &[&ProductEvent], subscription: &WebhookSubscription) -> Value {
+    let elements = events
         .iter()
         .map(|event| element(event, subscription))
         .collect();
-    Value::Array(elements).to_string().into_bytes()
+    Value::Array(elements)
 }
 
 fn element(event: &ProductEvent, subscription: &WebhookSubscription) -> Value {

@@ -98,10 +98,7 @@ fn would_deliver(
     let filter = subscription.filters.get(&event.name).cloned();
     let filter = filter.unwrap_or(Value::Null);
     let passes = weir_core::delivery::passes(&filter, event);
-    let body = passes.then(|| {
-        let bytes = deliverer::body(&[event], &subscription);
-        serde_json::from_slice(&bytes).expect("the deliverer writes JSON")
-    });
+    let body = passes.then(|| deliverer::body(&[event], &subscription));
     WouldDeliver {
         webhook: webhook.resource_name.clone(),
         url: callback_url(settings, &subscription),
