@@ -186,7 +186,8 @@ pub async fn global_webhook(
         .iter()
         .find(|webhook| webhook.key == key)
         .ok_or_else(unknown)?;
-    let parameters = connector_parameters(runner, app_id).await?;
+    let name = app_name(runner, app_id).await?;
+    let parameters = connector_parameters(runner.platform().store.as_ref(), &name).await?;
     let args = json!({
         "query": request.query,
         "data": request.data,
@@ -198,7 +199,6 @@ pub async fn global_webhook(
     });
     let result = run_method(runner, &app, &webhook.handle, args).await?;
     let (events, response) = handle_result(result)?;
-    let name = app_name(runner, app_id).await?;
     let received_at = weir_core::now();
     let mut directed = Vec::new();
     let (mut unmatched, mut last_unmatched) = (0, None);
@@ -328,25 +328,33 @@ pub(crate) fn response_of(result: &Value) -> Result<GlobalResponse, String> {
     })
 }
 
-/// The name shared by every version of the app: events route by it, so an installation of
-/// a newer version keeps getting the events the older version's URL receives.
-/// The connector parameters the operator set for the app (any version), secure ones
-/// included: what `handle` gets as `parameters`, e.g. the secret that signs the third
-/// party's requests.
-pub(crate) async fn connector_parameters(
-    runner: &Runner,
-    app_id: &AppId,
+/// The connector parameters the operator set for the app named `name` (every version),
+/// secure ones included: what `handle` gets as `parameters`, e.g. the secret that signs
+/// the third party's requests.
+async fn connector_parameters(
+    store: &dyn weir_store::Store,
+    name: &weir_core::AppName,
 ) -> Result<Map<String, Value>, StoreError> {
-    let store = &runner.platform().store;
-    let Some(app) = store.app(app_id).await? else {
-        return Ok(Map::new());
-    };
-    let stored = store.app_parameters(&app.name).await?;
+    let stored = store.app_parameters(name).await?;
     let mut parameters = stored.public;
     parameters.extend(stored.secure);
     Ok(parameters)
 }
 
+/// `connector_parameters` of the app that version `app_id` is of (none for an app gone).
+pub(crate) async fn connector_parameters_of(
+    runner: &Runner,
+    app_id: &AppId,
+) -> Result<Map<String, Value>, StoreError> {
+    let store = runner.platform().store.as_ref();
+    match store.app(app_id).await? {
+        Some(app) => connector_parameters(store, &app.name).await,
+        None => Ok(Map::new()),
+    }
+}
+
+/// The name shared by every version of the app: events route by it, so an installation of
+/// a newer version keeps getting the events the older version's URL receives.
 async fn app_name(runner: &Runner, app_id: &AppId) -> Result<weir_core::AppName, GlobalError> {
     let app = runner.platform().store.app(app_id).await?;
     Ok(app.ok_or_else(|| LoadError::Missing(app_id.clone()))?.name)
@@ -440,7 +448,7 @@ pub async fn refresh_selectors(
         let result = match selector {
             Method::Mapping { mapping, .. } => {
                 let iparams = &installation.iparams;
-                let mut parameters = connector_parameters(runner, &installation.app_id).await?;
+                let mut parameters = connector_parameters_of(runner, &installation.app_id).await?;
                 parameters.extend(iparams.public.clone());
                 let input = json!({"parameters": parameters, "credentials": iparams.secure});
                 mapping::evaluate(mapping, &input).map_err(|e| failed(e.0))?

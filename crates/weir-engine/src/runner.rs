@@ -230,7 +230,7 @@ impl Runner {
         // The app's connector parameters, under the installation's own.
         let iparams = &installation.iparams;
         let mut parameters =
-            crate::inbound::connector_parameters(self, &installation.app_id).await?;
+            crate::inbound::connector_parameters_of(self, &installation.app_id).await?;
         parameters.extend(iparams.public.clone());
         args["parameters"] = Value::Object(parameters);
         args["credentials"] = Value::Object(iparams.secure.clone());
