@@ -45,6 +45,31 @@ pub async fn fresh_postgres_database() -> String {
     with_database(&admin_url, &name)
 }
 
+/// Makes the database at `url` (one `fresh_postgres_database` made) read-only, or writable
+/// again, as a failed-over or full server would be: new sessions get the setting, and the
+/// sessions open now are ended so that their pools reconnect with it.
+pub async fn set_postgres_read_only(url: &str, read_only: bool) {
+    let name = url
+        .rsplit('/')
+        .next()
+        .and_then(|tail| tail.split('?').next())
+        .unwrap_or_default()
+        .to_owned();
+    let mut admin = PgConnection::connect(&postgres_admin_url()).await.unwrap();
+    let setting = if read_only { "on" } else { "off" };
+    admin
+        .execute(
+            format!("ALTER DATABASE {name} SET default_transaction_read_only = {setting}").as_str(),
+        )
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
 async fn drop_stale_databases(admin: &mut PgConnection, now: u64) {
     let names: Vec<(String,)> =
         sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'weir_test_%'")
@@ -147,6 +172,37 @@ pub fn zip_with_a_path_twice(files: &[(&str, &str)], path: &str, again: &str) ->
     }
     assert_eq!(renamed, 2, "the stand-in is named in two places only");
     bytes
+}
+
+/// Starts `weir serve` (the binary at `bin`) on a random loopback port, with its data in
+/// `data_dir`, `args` after it and `admin_token`, logging errors only; returns the process
+/// (killed when dropped) and its base URL once it listens. For benchmarks: the black-box
+/// tests keep their own start, which can also keep the log.
+pub async fn serve_weir(
+    bin: &str,
+    data_dir: &Path,
+    args: &[&str],
+    admin_token: &str,
+) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env("WEIR_ADMIN_TOKEN", admin_token)
+        .env("WEIR_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(base) = line.strip_prefix("weir listening on ") {
+            return (child, base.to_owned());
+        }
+    }
+    panic!("weir exited before listening");
 }
 
 /// The processor's model name, for benchmarks to say what they ran on.

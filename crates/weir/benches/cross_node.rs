@@ -12,13 +12,11 @@
 //!
 //! `cargo bench -p weir --bench cross_node` prints p50, p95 and p99 for each.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use weir_testkit::TempDir;
 
 const EVENTS: usize = 200;
@@ -26,23 +24,9 @@ const ADMIN_TOKEN: &str = "bench-admin-token-0123456789";
 
 /// A running `weir serve` on the database, with `role`, and its base URL.
 async fn weir(database: &str, dir: &TempDir, role: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .args(["--role", role, "--database-url", database])
-        .env("WEIR_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("WEIR_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(base) = line.strip_prefix("weir listening on ") {
-            return (child, base.to_owned());
-        }
-    }
-    panic!("weir exited before listening");
+    let bin = env!("CARGO_BIN_EXE_weir");
+    let args = ["--role", role, "--database-url", database];
+    weir_testkit::serve_weir(bin, dir.path(), &args, ADMIN_TOKEN).await
 }
 
 struct Api {

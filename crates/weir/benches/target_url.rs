@@ -9,14 +9,12 @@
 //! `cargo bench -p weir --bench target_url` prints requests per second and the ratio of
 //! each to the ceiling.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use weir_testkit::TempDir;
 
 const CONNECTIONS: usize = 64;
@@ -67,23 +65,9 @@ async fn bare_server() -> String {
 
 /// A running `weir serve` and its base URL.
 async fn weir(dir: &TempDir, role: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .args(["--role", role, "--external-events-per-minute", "100000000"])
-        .env("WEIR_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("WEIR_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(base) = line.strip_prefix("weir listening on ") {
-            return (child, base.to_owned());
-        }
-    }
-    panic!("weir exited before listening");
+    let bin = env!("CARGO_BIN_EXE_weir");
+    let args = ["--role", role, "--external-events-per-minute", "100000000"];
+    weir_testkit::serve_weir(bin, dir.path(), &args, ADMIN_TOKEN).await
 }
 
 /// An account with an app whose `onExternalEvent` does nothing; returns its target URL.
