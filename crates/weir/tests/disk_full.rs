@@ -1,7 +1,8 @@
-//! A full disk is the environment's failure, not the client's: writes answer 503 with
-//! `Retry-After` and say why, `/readyz` answers 503 and `/metrics` shows the database as
-//! not writable, reads go on, and when space comes back writes resume without a restart,
-//! with nothing acknowledged lost. SQLite on a small tmpfs of its own.
+//! A database that cannot take writes is the environment's failure, not the client's:
+//! writes answer 503 with `Retry-After` and say why, `/readyz` answers 503 and `/metrics`
+//! shows the database as not writable, reads go on, and when writes are possible again
+//! they resume without a restart, with nothing acknowledged lost. SQLite on a full tmpfs
+//! of its own; PostgreSQL made read-only, as a failed-over or full server is.
 
 mod support;
 
@@ -143,4 +144,76 @@ async fn a_full_disk_answers_503_and_writes_resume_when_space_returns() {
     }
     server.stop().await;
     drop(disk);
+}
+
+#[tokio::test]
+async fn a_read_only_postgresql_answers_503_and_writes_resume_when_it_is_writable() {
+    let storage = Storage::postgres().await;
+    let support::Storage::Postgres { url, .. } = &storage else {
+        unreachable!("made for PostgreSQL")
+    };
+    let url = url.clone();
+    let server = Server::start(&storage).await;
+    let account = json!({"id": "acme", "domain": "acme.myfreshworks.com", "region": "US",
+        "product": "freshsales"});
+    assert_eq!(
+        server.post("/api/v1/accounts", account).await.status,
+        StatusCode::CREATED
+    );
+    let acknowledged = post_event(&server, 1).await;
+    assert_eq!(
+        acknowledged.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        acknowledged.body
+    );
+    let acknowledged = acknowledged.body["id"].as_str().unwrap().to_owned();
+
+    weir_testkit::set_postgres_read_only(&url, true).await;
+    // The first request may meet a pooled session that was just ended.
+    let mut tries = 0;
+    let refused = loop {
+        let posted = post_event(&server, 2).await;
+        assert_ne!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+        tries += 1;
+        if posted.message().contains("read-only") || tries == 10 {
+            break posted;
+        }
+    };
+    assert!(refused.message().contains("read-only"), "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.headers.contains_key("retry-after"),
+        "{:?}",
+        refused.headers
+    );
+    assert!(
+        refused.message().contains("the database is unavailable"),
+        "{}",
+        refused.body
+    );
+    let ready = server.get("/readyz").await;
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.body
+    );
+    let shown = server.get(&format!("/api/v1/events/{acknowledged}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "reads go on: {}", shown.body);
+
+    weir_testkit::set_postgres_read_only(&url, false).await;
+    server
+        .get_until("/readyz", |ready| ready["status"] == "ready")
+        .await;
+    let posted = post_event(&server, 3).await;
+    assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
+    let shown = server.get(&format!("/api/v1/events/{acknowledged}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    server.stop().await;
 }
