@@ -443,22 +443,12 @@ impl Deliverer {
         }
     }
 
-    /// Where the attempt goes: the subscription's URL, with `orgId` and a fresh
-    /// `securityContext` for an extension webhook (valid for an hour).
     fn url_of(
         &self,
         subscription: &WebhookSubscription,
         at: jiff::Timestamp,
     ) -> Result<url::Url, url::ParseError> {
-        let url = url::Url::parse(&subscription.url)?;
-        let Some(installation) = &subscription.installation_id else {
-            return Ok(url);
-        };
-        let key = &self.platform.settings.security_key.0;
-        let expires = at + SignedDuration::from_hours(1);
-        let context = weir_core::security_context::issue(key, installation, expires);
-        let org = subscription.account_id.as_str();
-        Ok(extension_webhooks::callback_url(&url, org, &context))
+        delivery_url(&self.platform.settings.security_key, subscription, at)
     }
 
     /// Keeps track of how long the subscription has failed; disables it (and the
@@ -617,6 +607,23 @@ fn retry_after_of(value: &str) -> Option<SignedDuration> {
     (0..=86_400)
         .contains(&seconds)
         .then(|| SignedDuration::from_secs(seconds))
+}
+
+/// Where an attempt made at `at` goes: the subscription's URL, with `orgId` and a fresh
+/// `securityContext` for an extension webhook (valid for an hour).
+pub(crate) fn delivery_url(
+    key: &crate::platform::SecurityKey,
+    subscription: &WebhookSubscription,
+    at: jiff::Timestamp,
+) -> Result<url::Url, url::ParseError> {
+    let url = url::Url::parse(&subscription.url)?;
+    let Some(installation) = &subscription.installation_id else {
+        return Ok(url);
+    };
+    let expires = at + SignedDuration::from_hours(1);
+    let context = weir_core::security_context::issue(&key.0, installation, expires);
+    let org = subscription.account_id.as_str();
+    Ok(extension_webhooks::callback_url(&url, org, &context))
 }
 
 #[cfg(test)]

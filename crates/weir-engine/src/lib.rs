@@ -8,11 +8,14 @@
 //! The HTTP layer persists and answers; this crate does the work.
 
 pub mod apps;
+pub mod commands;
 pub mod connector_refresher;
 pub mod connector_webhooks;
 pub mod deliverer;
 pub mod dispatcher;
+mod engine;
 pub mod envelope;
+mod error;
 pub mod extension_webhooks;
 pub mod fail_points;
 pub mod host;
@@ -27,9 +30,12 @@ pub mod registered_webhooks;
 pub mod runner;
 pub mod scheduler;
 pub mod supervisor;
+mod target_cache;
 pub mod wakeups;
 mod worker;
 
+pub use engine::{Engine, EngineSettings};
+pub use error::{Error, ErrorKind};
 pub use host::{CallContext, PlatformHost};
 pub use platform::{Platform, PlatformSettings};
 pub use runner::{RunError, Runner, RunnerSettings};

@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use weir_core::{AccountId, ApiToken, InstallationId};
+use weir_engine::commands::installations::CLIENT_TOKEN_PREFIX;
 
 use crate::error::ApiError;
 use crate::state::ServerState;
@@ -86,8 +87,9 @@ impl FromRequestParts<ServerState> for Caller {
                 ApiError::unauthorized("the Authorization header must be \"Bearer <token>\"")
             })?;
         if token.starts_with("wsc_") {
-            let key = &state.runner.platform().settings.security_key.0;
-            return weir_core::security_context::verify(key, token, weir_core::now())
+            return state
+                .engine
+                .verify_security_context(token)
                 .map(Caller::Installation)
                 .ok_or_else(|| {
                     ApiError::unauthorized("the securityContext is not valid, or has expired")
@@ -95,7 +97,7 @@ impl FromRequestParts<ServerState> for Caller {
         }
         let hash = ApiToken::from_given(token).hash();
         if token.starts_with(CLIENT_TOKEN_PREFIX) {
-            return match state.store.installation_by_client_token(&hash).await? {
+            return match state.store().installation_by_client_token(&hash).await? {
                 Some(installation) => Ok(Caller::Client(installation.id)),
                 None => Err(ApiError::unauthorized("the client token is not valid")),
             };
@@ -103,15 +105,12 @@ impl FromRequestParts<ServerState> for Caller {
         if state.admin_token.matches(&hash) {
             return Ok(Caller::Admin);
         }
-        match state.store.api_key_by_hash(&hash).await? {
+        match state.store().api_key_by_hash(&hash).await? {
             Some(key) => Ok(Caller::Account(key.account_id)),
             None => Err(ApiError::unauthorized("the token is not valid")),
         }
     }
 }
-
-/// Client tokens start so (`wct_…`), and are told from other tokens by it.
-pub const CLIENT_TOKEN_PREFIX: &str = "wct_";
 
 fn client_only(own: &InstallationId) -> ApiError {
     ApiError::forbidden(format!(

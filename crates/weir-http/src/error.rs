@@ -5,6 +5,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use weir_engine::ErrorKind;
 use weir_store::StoreError;
 
 /// When a client told 503 may try again.
@@ -16,6 +17,8 @@ pub struct ApiError {
     message: String,
     /// Itemised problems, e.g. one per file of a broken package.
     details: Vec<Detail>,
+    /// For a 429: when the client may try again.
+    retry_after: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Serialize)]
@@ -32,6 +35,7 @@ impl ApiError {
             status,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -101,28 +105,45 @@ pub(crate) fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Re
     .into_response()
 }
 
+/// The one place the engine's errors become HTTP.
+impl From<weir_engine::Error> for ApiError {
+    fn from(error: weir_engine::Error) -> Self {
+        let (status, retry_after) = match error.kind() {
+            ErrorKind::Malformed => (StatusCode::BAD_REQUEST, None),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, None),
+            ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, None),
+            ErrorKind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None),
+            ErrorKind::Refused => (StatusCode::FORBIDDEN, None),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, None),
+            ErrorKind::Gone => (StatusCode::GONE, None),
+            ErrorKind::RateLimited { retry_after } => {
+                (StatusCode::TOO_MANY_REQUESTS, Some(retry_after))
+            }
+            ErrorKind::Upstream => (StatusCode::BAD_GATEWAY, None),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, None),
+            ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, None),
+        };
+        let details = error
+            .problems()
+            .iter()
+            .map(|problem| Detail {
+                file: problem.file.clone(),
+                location: problem.location.clone(),
+                message: problem.message.clone(),
+            })
+            .collect();
+        ApiError {
+            details,
+            retry_after,
+            ..ApiError::new(status, error.message())
+        }
+    }
+}
+
+/// Reads fail as the engine's commands do.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
-            StoreError::NotFound => ApiError::not_found("not found"),
-            StoreError::Unavailable(why) => {
-                tracing::warn!(why, "the database is unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "the database is unavailable ({why}); nothing was changed, try again later"
-                    ),
-                )
-            }
-            StoreError::Backend(_) | StoreError::Corrupt(_) => {
-                tracing::error!(%error, "storage failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error; see the server log",
-                )
-            }
-        }
+        weir_engine::Error::from(error).into()
     }
 }
 
@@ -159,6 +180,12 @@ impl IntoResponse for ApiError {
                 header::RETRY_AFTER,
                 header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
+        }
+        if let Some(after) = self.retry_after {
+            let seconds = after.as_secs_f64().ceil().max(1.0) as u64;
+            if let Ok(value) = header::HeaderValue::try_from(seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

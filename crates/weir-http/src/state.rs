@@ -2,22 +2,28 @@
 
 use std::sync::Arc;
 
-use weir_core::{PackageLimits, TokenHash};
-use weir_engine::Runner;
-use weir_store::Store;
+use weir_core::TokenHash;
+use weir_engine::Engine;
 
 #[derive(Clone)]
 pub struct ServerState {
-    pub store: Arc<dyn Store>,
-    /// Runs app handlers: the lifecycle handlers of installs, uninstalls and updates.
-    pub runner: Arc<Runner>,
+    /// Every change goes through the engine's commands; reads go to `engine.store()`.
+    pub engine: Arc<Engine>,
     /// The hash of the admin token; the token itself is never held.
     pub admin_token: Arc<TokenHash>,
-    /// The base of every URL Weir hands out, without a trailing slash.
-    pub public_url: Arc<str>,
     pub limits: Limits,
-    /// Installations by target token, for busy target URLs.
-    pub targets: Arc<crate::TargetCache>,
+}
+
+impl ServerState {
+    /// The store, for reads.
+    pub fn store(&self) -> &dyn weir_store::Store {
+        self.engine.store().as_ref()
+    }
+
+    /// The base of every URL Weir hands out, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        self.engine.public_url()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -26,7 +32,6 @@ pub struct Limits {
     pub json_body_bytes: usize,
     /// The largest app package (zip) accepted.
     pub package_bytes: usize,
-    pub package: PackageLimits,
     /// Bodies posted to target URLs and global webhooks.
     pub webhook_body: crate::inbound_body::Limits,
 }
@@ -36,7 +41,6 @@ impl Default for Limits {
         Limits {
             json_body_bytes: 1024 * 1024,
             package_bytes: weir_core::MAX_PACKAGE_BYTES,
-            package: PackageLimits::default(),
             webhook_body: crate::inbound_body::Limits::default(),
         }
     }

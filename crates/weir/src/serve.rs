@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use weir_engine::outbound::{Outbound, OutboundSettings};
+use weir_engine::outbound::OutboundSettings;
 use weir_engine::platform::SecurityKey;
-use weir_engine::{Platform, PlatformSettings, Runner, RunnerSettings};
+use weir_engine::{Engine, EngineSettings, PlatformSettings};
 use weir_http::ServerState;
-use weir_sandbox::{Limits, Sandbox};
 use weir_store::StoreConfig;
 
 use crate::admin_token;
@@ -47,23 +46,20 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         security_key: security_key(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
-    let runner = start_runner(
-        store.clone(),
+    let engine = start_engine(
+        store,
         &config.outbound,
         platform_settings,
         &public_url,
         "production",
     )?;
     if config.workers {
-        spawn_workers(&runner);
+        engine.spawn_workers();
     }
-    let runner_workers = runner.platform().workers.clone();
+    let runner_workers = engine.workers();
     let state = ServerState {
-        store,
-        runner,
+        engine,
         admin_token: Arc::new(admin_token),
-        public_url: public_url.as_str().into(),
-        targets: Default::default(),
         limits: weir_http::Limits {
             webhook_body: weir_http::inbound_body::Limits {
                 max_bytes: config.webhook_max_bytes,
@@ -117,34 +113,25 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Handlers for jobs, schedules, connector refreshes, deliveries and record retention, and
-/// the ear for work that other nodes store.
-pub(crate) fn spawn_workers(runner: &Arc<Runner>) {
-    weir_engine::scheduler::spawn(runner.clone());
-    weir_engine::dispatcher::spawn(runner.clone());
-    weir_engine::connector_refresher::spawn(runner.clone());
-    weir_engine::deliverer::spawn(runner.platform().clone());
-    weir_engine::registered_webhooks::spawn_retention(runner.platform().clone());
-    weir_engine::wakeups::spawn_listener(runner.platform().clone());
-}
-
-/// The handler runtime: one JavaScript thread per core, and the platform behind it.
-pub(crate) fn start_runner(
+/// The engine, with one JavaScript thread per core.
+pub(crate) fn start_engine(
     store: Arc<dyn weir_store::Store>,
     outbound: &OutboundSettings,
-    settings: PlatformSettings,
+    platform: PlatformSettings,
     public_url: &str,
     env: &'static str,
-) -> anyhow::Result<Arc<Runner>> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let sandbox = Sandbox::start(threads).context("cannot start the JavaScript threads")?;
-    let platform = Platform::new(store, Outbound::new(outbound.clone()), settings);
-    let settings = RunnerSettings {
+) -> anyhow::Result<Arc<Engine>> {
+    let settings = EngineSettings {
         public_url: public_url.to_owned(),
-        limits: Limits::default(),
+        platform,
+        outbound: outbound.clone(),
+        sandbox: weir_sandbox::Limits::default(),
+        packages: weir_core::PackageLimits::default(),
         env,
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
-    Ok(Arc::new(Runner::new(Arc::new(platform), sandbox, settings)))
+    let engine = Engine::start(store, settings).context("cannot start the JavaScript threads")?;
+    Ok(Arc::new(engine))
 }
 
 /// The key that signs `securityContext` tokens: made once and kept in the store, so that

@@ -6,25 +6,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use weir_core::{AppId, AppName, Iparams};
+use weir_engine::commands::apps::AppParameters;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, PathParams};
 use crate::error::ApiError;
 use crate::state::ServerState;
-
-/// A PUT: the parameters, all of them (what is left out is removed).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PutParameters {
-    #[serde(default)]
-    public: Map<String, Value>,
-    /// Signing secrets, API keys: kept, never shown.
-    #[serde(default)]
-    secure: Map<String, Value>,
-}
 
 #[derive(Serialize)]
 pub struct ParametersView {
@@ -41,7 +31,7 @@ pub async fn show(
 ) -> Result<Json<ParametersView>, ApiError> {
     caller.require_admin()?;
     let name = app_name(&state, &id).await?;
-    let stored = state.store.app_parameters(&name).await?;
+    let stored = state.store().app_parameters(&name).await?;
     Ok(Json(view(name, stored)))
 }
 
@@ -49,20 +39,11 @@ pub async fn put(
     State(state): State<ServerState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-    JsonBody(given): JsonBody<PutParameters>,
+    JsonBody(given): JsonBody<AppParameters>,
 ) -> Result<Json<ParametersView>, ApiError> {
     caller.require_admin()?;
     let name = app_name(&state, &id).await?;
-    if let Some(both) = given.public.keys().find(|k| given.secure.contains_key(*k)) {
-        return Err(ApiError::unprocessable(format!(
-            "{both}: a parameter is public or secure, not both"
-        )));
-    }
-    let parameters = Iparams {
-        public: given.public,
-        secure: given.secure,
-    };
-    state.store.put_app_parameters(&name, &parameters).await?;
+    let parameters = state.engine.put_app_parameters(&name, given).await?;
     Ok(Json(view(name, parameters)))
 }
 
@@ -70,7 +51,7 @@ pub async fn put(
 async fn app_name(state: &ServerState, id: &str) -> Result<AppName, ApiError> {
     let not_found = || ApiError::not_found(format!("app {id} not found"));
     let app_id = AppId::parse(id).map_err(|_| not_found())?;
-    let app = state.store.app(&app_id).await?.ok_or_else(not_found)?;
+    let app = state.store().app(&app_id).await?.ok_or_else(not_found)?;
     Ok(app.name)
 }
 

@@ -88,7 +88,7 @@ pub async fn list(
         )));
     }
     let page = page_request(query.limit, query.cursor)?;
-    let page = state.store.deliveries(&account, &filter, &page).await?;
+    let page = state.store().deliveries(&account, &filter, &page).await?;
     Ok(Json(ListResponse::from_page(page, |delivery| {
         DeliveryView {
             id: delivery.id(),
@@ -105,7 +105,7 @@ pub async fn show(
 ) -> Result<Json<DeliveryView>, ApiError> {
     let (delivery, _) = load(&state, &caller, &id).await?;
     let attempts = state
-        .store
+        .store()
         .attempts(&delivery.event_id, &delivery.subscription_id)
         .await?;
     Ok(Json(DeliveryView {
@@ -122,30 +122,8 @@ pub async fn replay(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (delivery, subscription) = load(&state, &caller, &id).await?;
-    let Some(owner) = state.store.webhook_subscription(&subscription).await? else {
-        return Err(ApiError::not_found(format!("delivery {id} not found")));
-    };
-    if !owner.enabled {
-        return Err(super::subscriptions::disabled(&owner));
-    }
-    if delivery.status == DeliveryStatus::Pending {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("delivery {id} is still pending: it will be attempted anyway"),
-        ));
-    }
-    let at = weir_core::now();
-    let replayed = state
-        .store
-        .replay_delivery(&delivery.event_id, &subscription, at)
-        .await?;
-    if replayed {
-        state
-            .runner
-            .platform()
-            .wake(weir_store::WorkQueue::Deliveries);
-    }
+    let (delivery, _) = load(&state, &caller, &id).await?;
+    state.engine.replay_delivery(&delivery).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({"id": id, "status": "pending"})),
@@ -160,7 +138,7 @@ async fn load(
     let not_found = || ApiError::not_found(format!("delivery {id} not found"));
     let (event, subscription) = parse_delivery_id(id).ok_or_else(not_found)?;
     let delivery = state
-        .store
+        .store()
         .delivery(&event, &subscription)
         .await?
         .ok_or_else(not_found)?;

@@ -94,20 +94,7 @@ pub async fn post(
         })
         .collect::<Result<Vec<_>, Problem>>()
         .map_err(|problem| ApiError::unprocessable(problem.0))?;
-    let ingested = state.store.ingest_events(&events).await?;
-    let platform = state.runner.platform();
-    if ingested
-        .iter()
-        .any(|i| matches!(i, Ingested::Created { jobs, .. } if *jobs > 0))
-    {
-        platform.wake(weir_store::WorkQueue::Jobs);
-    }
-    if ingested
-        .iter()
-        .any(|i| matches!(i, Ingested::Created { deliveries, .. } if *deliveries > 0))
-    {
-        platform.wake(weir_store::WorkQueue::Deliveries);
-    }
+    let ingested = state.engine.post_events(&events).await?;
     let mut accepted: Vec<Value> = ingested
         .into_iter()
         .map(|ingested| {
@@ -250,7 +237,7 @@ pub async fn show(
     let not_found = || ApiError::not_found(format!("event {id} not found"));
     let event_id = EventId::parse(&id).map_err(|_| not_found())?;
     let event = state
-        .store
+        .store()
         .product_event(&event_id)
         .await?
         .ok_or_else(not_found)?;
@@ -258,7 +245,7 @@ pub async fn show(
     if !caller.may_see(&event.account_id, None) {
         return Err(not_found());
     }
-    let jobs = state.store.jobs_of_event(&event.id).await?;
+    let jobs = state.store().jobs_of_event(&event.id).await?;
     Ok(Json(EventView {
         id: event.id,
         account_id: event.account_id,

@@ -3,11 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 use weir_core::AppId;
-use weir_engine::inbound::{self, SelectorError};
 use weir_store::{EventSelector, GlobalWebhookStats};
 
 use super::installations::load_installation;
@@ -41,15 +39,9 @@ pub async fn list(
     caller.require_operator_or_account()?;
     let not_found = || ApiError::not_found(format!("app {id} not found"));
     let app_id = AppId::parse(&id).map_err(|_| not_found())?;
-    let stored = state.store.app(&app_id).await?.ok_or_else(not_found)?;
-    let app = state.runner.app(&app_id).await.map_err(|error| {
-        tracing::error!(%error, "a stored app cannot be loaded");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error; see the server log",
-        )
-    })?;
-    let stats = state.store.global_webhook_stats(&app_id).await?;
+    let stored = state.store().app(&app_id).await?.ok_or_else(not_found)?;
+    let app = state.engine.app(&app_id).await?;
+    let stats = state.store().global_webhook_stats(&app_id).await?;
     let views = app
         .definition
         .global_webhooks
@@ -59,8 +51,8 @@ pub async fn list(
             GlobalWebhookView {
                 key: webhook.key.clone(),
                 name: webhook.name.clone(),
-                url: global_webhook_url(&state.public_url, stored.name.as_str(), &webhook.key),
-                version_url: global_webhook_url(&state.public_url, app_id.as_str(), &webhook.key),
+                url: global_webhook_url(state.public_url(), stored.name.as_str(), &webhook.key),
+                version_url: global_webhook_url(state.public_url(), app_id.as_str(), &webhook.key),
                 stats: stats_json(counted),
             }
         })
@@ -105,7 +97,7 @@ pub async fn selectors(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ListResponse<EventSelector>>, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
-    let selectors = state.store.selectors(&installation.id).await?;
+    let selectors = state.store().selectors(&installation.id).await?;
     Ok(Json(ListResponse {
         data: selectors,
         next_cursor: None,
@@ -120,27 +112,9 @@ pub async fn refresh_selectors(
 ) -> Result<Json<ListResponse<EventSelector>>, ApiError> {
     caller.require_operator_or_account()?;
     let installation = load_installation(&state, &caller, &id).await?;
-    if installation.status == weir_core::InstallationStatus::Uninstalled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("installation {id} is uninstalled"),
-        ));
-    }
-    match inbound::refresh_selectors(&state.runner, std::sync::Arc::new(installation)).await {
-        Ok(selectors) => Ok(Json(ListResponse {
-            data: selectors,
-            next_cursor: None,
-        })),
-        Err(error @ SelectorError::Failed { .. }) => {
-            Err(ApiError::unprocessable(error.to_string()))
-        }
-        Err(SelectorError::Store(error)) => Err(error.into()),
-        Err(error) => {
-            tracing::error!(%error, "selectors could not be refreshed");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the server log",
-            ))
-        }
-    }
+    let selectors = state.engine.refresh_selectors(installation).await?;
+    Ok(Json(ListResponse {
+        data: selectors,
+        next_cursor: None,
+    }))
 }

@@ -10,11 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use weir_core::{AppId, Installation, InstallationStatus, TargetToken};
-use weir_engine::connector_webhooks::{self, ConnectorError};
-use weir_engine::inbound::{
-    self, ExternalRequest, GlobalError, GlobalRequest, GlobalResponse, InboundError,
-};
+use weir_engine::inbound::{ExternalRequest, GlobalRequest, GlobalResponse};
 
 use crate::body::{PathParams, QueryParams, read_limited};
 use crate::error::ApiError;
@@ -29,7 +25,7 @@ pub async fn target_post(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let installation = target(&state, &token).await?;
+    let installation = state.engine.target(&token).await?;
     let parsed = parse_body(&state, &headers, body).await?;
     let raw_body = parsed.content_type.contains("xml").then_some(parsed.raw);
     let request = ExternalRequest {
@@ -41,26 +37,8 @@ pub async fn target_post(
             .map(String::from),
         raw_body,
     };
-    match inbound::accept_external(&state.runner, &installation, request).await {
-        Ok(id) => Ok(axum::Json(json!({"id": id})).into_response()),
-        Err(InboundError::RateLimited {
-            per_minute,
-            retry_after,
-        }) => {
-            let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            let error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "more than {per_minute} requests a minute for this target URL; retry in {seconds} s"
-                ),
-            );
-            Ok(([(header::RETRY_AFTER, seconds.to_string())], error).into_response())
-        }
-        Err(InboundError::Gone(_)) => Err(gone()),
-        Err(error @ InboundError::NoHandler(_)) => Err(ApiError::not_found(error.to_string())),
-        Err(InboundError::Store(error)) => Err(error.into()),
-        Err(InboundError::Load(error)) => Err(internal(&error)),
-    }
+    let id = state.engine.accept_external(&installation, request).await?;
+    Ok(axum::Json(json!({"id": id})).into_response())
 }
 
 /// `POST /in/{token}/events/{event_key}`: a connector `webhook` event of the installation;
@@ -72,7 +50,7 @@ pub async fn connector_event_post(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let installation = target(&state, &token).await?;
+    let installation = state.engine.target(&token).await?;
     let parsed = parse_body(&state, &headers, body).await?;
     let request = GlobalRequest {
         query,
@@ -80,17 +58,11 @@ pub async fn connector_event_post(
         headers: header_map(&headers),
         raw_body: parsed.raw,
     };
-    let installation = std::sync::Arc::new(installation);
-    match connector_webhooks::handle(&state.runner, installation, &event_key, request).await {
-        Ok(response) => Ok(handle_response(response)),
-        Err(error @ ConnectorError::Unknown { .. }) => Err(ApiError::not_found(error.to_string())),
-        Err(error @ ConnectorError::Failed { .. }) => {
-            tracing::warn!(%error, "a connector webhook failed");
-            Err(ApiError::new(StatusCode::BAD_GATEWAY, error.to_string()))
-        }
-        Err(ConnectorError::Store(error)) => Err(error.into()),
-        Err(ConnectorError::Run(error)) => Err(internal(&error)),
-    }
+    let response = state
+        .engine
+        .connector_event(installation, &event_key, request)
+        .await?;
+    Ok(handle_response(response))
 }
 
 /// `GET /in/{token}`: the CRC handshake senders make before they post (REFERENCE §3).
@@ -99,7 +71,7 @@ pub async fn target_get(
     PathParams(token): PathParams<String>,
     QueryParams(query): QueryParams<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    target(&state, &token).await?;
+    state.engine.target(&token).await?;
     Ok(crc_answer(&query))
 }
 
@@ -112,43 +84,6 @@ fn crc_answer(query: &Map<String, Value>) -> Response {
     }
 }
 
-/// The installation a token names: 404 for no such token, 410 once uninstalled.
-async fn target(state: &ServerState, token: &str) -> Result<Installation, ApiError> {
-    let installation = match state.targets.get(token) {
-        Some(installation) => installation,
-        None => {
-            let found = state
-                .store
-                .installation_by_target_token(&TargetToken::from_stored(token))
-                .await?
-                .ok_or_else(|| ApiError::not_found("no target URL here"))?;
-            state.targets.put(&found);
-            found
-        }
-    };
-    match installation.status {
-        InstallationStatus::Uninstalled => Err(gone()),
-        // While `onAppInstall` runs, the third party it registers with may already call:
-        // the events wait for the install to be agreed (or go with it).
-        InstallationStatus::Active | InstallationStatus::Installing => Ok(installation),
-    }
-}
-
-fn gone() -> ApiError {
-    ApiError::new(
-        StatusCode::GONE,
-        "this target URL belonged to an app that has been uninstalled",
-    )
-}
-
-/// The app version of a global webhook URL: `{app}` is the app's name (the URL that
-/// stays put across versions) or one version's id.
-async fn global_app(state: &ServerState, app: &str, key: &str) -> Result<AppId, ApiError> {
-    inbound::global_webhook_app(&state.runner, app)
-        .await?
-        .ok_or_else(|| no_global_webhook(app, key))
-}
-
 /// `POST /in/global/{app}/{key}`: runs the webhook's `handle`, routes the events it
 /// returns, and answers with its `response`.
 pub async fn global_post(
@@ -158,7 +93,7 @@ pub async fn global_post(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let app_id = global_app(&state, &app, &key).await?;
+    let app_id = state.engine.global_webhook_app(&app, &key).await?;
     let parsed = parse_body(&state, &headers, body).await?;
     let request = GlobalRequest {
         query,
@@ -166,18 +101,8 @@ pub async fn global_post(
         headers: header_map(&headers),
         raw_body: parsed.raw,
     };
-    match inbound::global_webhook(&state.runner, &app_id, &key, request).await {
-        Ok(response) => Ok(handle_response(response)),
-        Err(GlobalError::Unknown { .. }) => Err(no_global_webhook(app_id.as_str(), &key)),
-        // The sender did nothing wrong: the connector's code did.
-        Err(error @ (GlobalError::HandleFailed(_) | GlobalError::BadResult(_))) => {
-            tracing::warn!(app = %app_id, key, %error, "a global webhook failed");
-            Err(ApiError::new(StatusCode::BAD_GATEWAY, error.to_string()))
-        }
-        Err(GlobalError::Store(error)) => Err(error.into()),
-        Err(GlobalError::Load(error)) => Err(internal(&error)),
-        Err(GlobalError::Run(error)) => Err(internal(&error)),
-    }
+    let response = state.engine.global_webhook(&app_id, &key, request).await?;
+    Ok(handle_response(response))
 }
 
 /// `GET /in/global/{app}/{key}`: the CRC handshake, for a webhook that exists.
@@ -186,17 +111,8 @@ pub async fn global_get(
     PathParams((app, key)): PathParams<(String, String)>,
     QueryParams(query): QueryParams<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    let missing = || no_global_webhook(&app, &key);
-    let id = global_app(&state, &app, &key).await?;
-    let app = state.runner.app(&id).await.map_err(|_| missing())?;
-    if !app.definition.global_webhooks.iter().any(|w| w.key == key) {
-        return Err(missing());
-    }
+    state.engine.global_webhook_exists(&app, &key).await?;
     Ok(crc_answer(&query))
-}
-
-fn no_global_webhook(app: &str, key: &str) -> ApiError {
-    ApiError::not_found(format!("app {app} has no global webhook {key:?}"))
 }
 
 /// `handle`'s `response` as HTTP: a string is sent as text, anything else as JSON, and
@@ -259,12 +175,4 @@ fn header_map(headers: &HeaderMap) -> Map<String, Value> {
         }
     }
     map
-}
-
-fn internal(error: &dyn std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "an inbound request could not be handled");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; see the server log",
-    )
 }

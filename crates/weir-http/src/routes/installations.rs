@@ -9,12 +9,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weir_core::{
-    AccountId, App, AppDefinition, AppId, AppName, Departments, Installation, InstallationId,
-    InstallationStatus, Iparams, Package,
+    AccountId, AppId, AppName, Departments, Installation, InstallationId, InstallationStatus,
 };
-use weir_engine::RunError;
-use weir_engine::lifecycle::{self, LifecycleError};
-use weir_store::PageRequest;
+use weir_engine::commands::installations::{Installed, NewInstallation};
 
 use super::load_account;
 use crate::auth::Caller;
@@ -22,18 +19,6 @@ use crate::body::{JsonBody, PathParams, QueryParams};
 use crate::error::ApiError;
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateInstallation {
-    app_id: AppId,
-    #[serde(default)]
-    iparams: Map<String, Value>,
-    #[serde(default)]
-    departments: Departments,
-    #[serde(default)]
-    scopes: Vec<String>,
-}
 
 /// An installation as the API shows it.
 #[derive(Serialize)]
@@ -78,238 +63,25 @@ impl InstallationView {
     }
 }
 
+/// Installs the app (201), or updates the account's installation of it to this newer
+/// version (200).
 pub async fn create(
     State(state): State<ServerState>,
     caller: Caller,
     PathParams(account_id): PathParams<String>,
-    JsonBody(body): JsonBody<CreateInstallation>,
+    JsonBody(body): JsonBody<NewInstallation>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
-    // Cheap checks first: the package is read only for a request that could succeed.
-    if let Some(unknown) = body
-        .departments
-        .iter()
-        .find(|d| !account.departments.contains(d))
-    {
-        return Err(ApiError::unprocessable(format!(
-            "departments: {unknown:?} is not a department of account {}",
-            account.id
-        )));
-    }
-    let no_app =
-        || ApiError::unprocessable(format!("app_id: no app {} has been uploaded", body.app_id));
-    let app = state.store.app(&body.app_id).await?.ok_or_else(no_app)?;
-    let definition = load_definition(&state, &app.id).await?;
-    if let Some(installed) = active_installation_of(&state, &account.id, &app.name).await? {
-        let updated = update(&state, installed, &app, &definition, body).await?;
-        let location = format!("/api/v1/installations/{}", updated.id);
-        return Ok((
-            StatusCode::OK,
-            [(header::LOCATION, location)],
-            Json(InstallationView::new(updated, &state.public_url)),
-        ));
-    }
-    let iparams = Iparams::from_given(&definition.iparams, body.iparams)
-        .map_err(|e| ApiError::unprocessable(e.0))?;
-    let scopes = granted_scopes(&definition.authorisation_scopes, body.scopes)?;
-    let now = weir_core::now();
-    let installation = Installation {
-        id: InstallationId::generate(),
-        account_id: account.id,
-        app_id: app.id.clone(),
-        app_name: app.name.clone(),
-        status: InstallationStatus::Installing,
-        iparams,
-        departments: body.departments,
-        scopes,
-        target_token: weir_core::TargetToken::generate(),
-        created_at: now,
-        updated_at: now,
+    let (status, installation) = match state.engine.install(&account, body).await? {
+        Installed::New(installation) => (StatusCode::CREATED, installation),
+        Installed::Updated(installation) => (StatusCode::OK, installation),
     };
-    let runner = state.runner.clone();
-    let installed = to_the_end(async move { lifecycle::install(&runner, installation).await })
-        .await?
-        .map_err(lifecycle_error)?;
-    let location = format!("/api/v1/installations/{}", installed.id);
+    let location = format!("/api/v1/installations/{}", installation.id);
     Ok((
-        StatusCode::CREATED,
+        status,
         [(header::LOCATION, location)],
-        Json(InstallationView::new(installed, &state.public_url)),
+        Json(InstallationView::new(installation, state.public_url())),
     ))
-}
-
-/// Runs a lifecycle change to its end even if the client goes away meanwhile: dropped
-/// half-way, an install would be left `installing` and an update unreverted.
-async fn to_the_end<T: Send + 'static>(
-    change: impl Future<Output = T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::spawn(change).await.map_err(|error| {
-        tracing::error!(%error, "a lifecycle change panicked");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error; see the server log",
-        )
-    })
-}
-
-/// The account's active installation of the app (any version), if there is one.
-async fn active_installation_of(
-    state: &ServerState,
-    account: &AccountId,
-    app: &AppName,
-) -> Result<Option<Installation>, ApiError> {
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let found = state.store.installations(account, &page).await?;
-        if let Some(same) = found.items.into_iter().find(|i| i.app_name == *app) {
-            return Ok(Some(same));
-        }
-        match found.next_after {
-            Some(after) => page.after = Some(after),
-            None => return Ok(None),
-        }
-    }
-}
-
-/// Installing a newer version of an installed app updates the installation to it (and
-/// runs its `afterAppUpdate`). The installation keeps its iparams, scopes and departments,
-/// which must suit the new version.
-async fn update(
-    state: &ServerState,
-    installed: Installation,
-    newer: &App,
-    definition: &AppDefinition,
-    body: CreateInstallation,
-) -> Result<Installation, ApiError> {
-    let current = state.store.app(&installed.app_id).await?.ok_or_else(|| {
-        ApiError::from(weir_store::StoreError::Corrupt(format!(
-            "installation {} names a missing app",
-            installed.id
-        )))
-    })?;
-    if newer.version <= current.version {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "app {:?} version {} is already installed in account {} (installation {}); \
-                 install a newer version to update it, or uninstall it first",
-                current.name.as_str(),
-                current.version,
-                installed.account_id,
-                installed.id
-            ),
-        ));
-    }
-    if !body.iparams.is_empty()
-        || !body.scopes.is_empty()
-        || body.departments.iter().next().is_some()
-    {
-        return Err(ApiError::unprocessable(format!(
-            "this installs version {} over installation {}, which keeps its iparams, scopes \
-             and departments: leave them out",
-            newer.version, installed.id
-        )));
-    }
-    let mut kept = installed.iparams.public.clone();
-    kept.extend(installed.iparams.secure.clone());
-    Iparams::from_given(&definition.iparams, kept).map_err(|e| {
-        ApiError::unprocessable(format!(
-            "the iparams of installation {} do not suit version {}: {}",
-            installed.id, newer.version, e.0
-        ))
-    })?;
-    granted_scopes(&definition.authorisation_scopes, installed.scopes.clone())?;
-    let (runner, to) = (state.runner.clone(), newer.id.clone());
-    let updated =
-        to_the_end(async move { lifecycle::update(&runner, installed, &to).await }).await?;
-    updated.map_err(|error| match error {
-        LifecycleError::Refused { event, message, .. } => ApiError::unprocessable(format!(
-            "the app refused the update ({event}): {message}; \
-             the installation stays on version {}",
-            current.version
-        )),
-        other => lifecycle_error(other),
-    })
-}
-
-/// How the app's refusals and the engine's failures are answered.
-fn lifecycle_error(error: LifecycleError) -> ApiError {
-    match error {
-        LifecycleError::Refused {
-            event:
-                event @ (lifecycle::INSTALL_EVENT
-                | lifecycle::SELECTOR_STEP
-                | lifecycle::SUBSCRIBE_STEP
-                | lifecycle::RESOURCES_STEP),
-            message,
-            ..
-        } => ApiError::unprocessable(format!("the app refused the install ({event}): {message}")),
-        LifecycleError::Refused {
-            event,
-            message,
-            invocation,
-        } => {
-            let record = invocation.map_or(String::new(), |id| format!(" (invocation {id})"));
-            ApiError::new(
-                StatusCode::CONFLICT,
-                format!("the app refused ({event}): {message}{record}"),
-            )
-        }
-        LifecycleError::Store(error) => error.into(),
-        LifecycleError::Run(RunError::Store(error)) => error.into(),
-        LifecycleError::Run(error) => {
-            tracing::error!(%error, "a lifecycle handler could not run");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the server log",
-            )
-        }
-    }
-}
-
-/// The app's definition, read from its stored package. Unzipping and parsing is CPU
-/// work, so it runs off the async threads.
-async fn load_definition(state: &ServerState, app_id: &AppId) -> Result<AppDefinition, ApiError> {
-    let archive = state.store.app_package(app_id).await?.ok_or_else(|| {
-        ApiError::unprocessable(format!("app_id: no app {app_id} has been uploaded"))
-    })?;
-    let limits = state.limits.package;
-    let parsed = tokio::task::spawn_blocking(move || {
-        Package::from_zip(&archive, limits)
-            .ok()
-            .and_then(|package| AppDefinition::parse(&package).ok())
-    })
-    .await;
-    // The package was checked on upload; failing now is the server's problem.
-    parsed.ok().flatten().ok_or_else(|| {
-        tracing::error!(app = %app_id, "a stored app package no longer parses");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error; see the server log",
-        )
-    })
-}
-
-/// The scopes granted must be among those the app asks for (Zoho's
-/// `zohoAuthorisation.scope`); each is kept once.
-fn granted_scopes(requested: &[String], given: Vec<String>) -> Result<Vec<String>, ApiError> {
-    let mut granted: Vec<String> = Vec::new();
-    for scope in given {
-        if !requested.contains(&scope) {
-            let asked = if requested.is_empty() {
-                "none".to_owned()
-            } else {
-                requested.join(", ")
-            };
-            return Err(ApiError::unprocessable(format!(
-                "scopes: the app does not ask for {scope:?} (it asks for: {asked})"
-            )));
-        }
-        if !granted.contains(&scope) {
-            granted.push(scope);
-        }
-    }
-    Ok(granted)
 }
 
 pub async fn list(
@@ -319,9 +91,9 @@ pub async fn list(
     PageParams(page): PageParams,
 ) -> Result<Json<ListResponse<InstallationView>>, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
-    let page = state.store.installations(&account.id, &page).await?;
+    let page = state.store().installations(&account.id, &page).await?;
     Ok(Json(ListResponse::from_page(page, |i| {
-        InstallationView::new(i, &state.public_url)
+        InstallationView::new(i, state.public_url())
     })))
 }
 
@@ -331,7 +103,10 @@ pub async fn show(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<InstallationView>, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
-    Ok(Json(InstallationView::new(installation, &state.public_url)))
+    Ok(Json(InstallationView::new(
+        installation,
+        state.public_url(),
+    )))
 }
 
 #[derive(Deserialize)]
@@ -352,26 +127,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require_operator_or_account()?;
     let installation = load_installation(&state, &caller, &id).await?;
-    let not_now = match installation.status {
-        InstallationStatus::Active => None,
-        InstallationStatus::Uninstalled => Some("is already uninstalled"),
-        InstallationStatus::Installing => Some("is still being installed"),
-    };
-    if let Some(why) = not_now {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("installation {id} {why}"),
-        ));
-    }
-    state.targets.forget(&installation);
-    let runner = state.runner.clone();
-    let force = params.force;
-    let uninstalling = installation.clone();
-    to_the_end(async move { lifecycle::uninstall(&runner, uninstalling, force).await })
-        .await?
-        .map_err(lifecycle_error)?;
-    // A request that came meanwhile may have cached it as it was.
-    state.targets.forget(&installation);
+    state.engine.uninstall(installation, params.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -382,7 +138,11 @@ pub(super) async fn load_installation(
 ) -> Result<Installation, ApiError> {
     let not_found = || ApiError::not_found(format!("installation {id} not found"));
     let id = InstallationId::parse(id).map_err(|_| not_found())?;
-    let installation = state.store.installation(&id).await?.ok_or_else(not_found)?;
+    let installation = state
+        .store()
+        .installation(&id)
+        .await?
+        .ok_or_else(not_found)?;
     // Another account's installation is "not found": its existence is not this caller's
     // business.
     match caller.may_see(&installation.account_id, Some(&installation.id)) {

@@ -47,7 +47,7 @@ pub async fn list(
     };
     let page = page_request(query.limit, query.cursor)?;
     let found = state
-        .store
+        .store()
         .invocations(&installation.id, &filter, &page)
         .await?;
     Ok(Json(ListResponse::from_page(found, |record| record)))
@@ -61,7 +61,7 @@ pub async fn show(
     let not_found = || ApiError::not_found(format!("invocation {id} not found"));
     let parsed = InvocationId::parse(&id).map_err(|_| not_found())?;
     let record = state
-        .store
+        .store()
         .invocation(&parsed)
         .await?
         .ok_or_else(not_found)?;

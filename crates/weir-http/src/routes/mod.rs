@@ -150,5 +150,5 @@ async fn load_account(state: &ServerState, caller: &Caller, id: &str) -> Result<
     let not_found = || ApiError::not_found(format!("account {id} not found"));
     let id = AccountId::parse(id).map_err(|_| not_found())?;
     caller.require_account(&id)?;
-    state.store.account(&id).await?.ok_or_else(not_found)
+    state.store().account(&id).await?.ok_or_else(not_found)
 }

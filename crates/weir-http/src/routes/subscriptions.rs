@@ -176,7 +176,7 @@ pub async fn create(
         ..subscription
     };
     state
-        .store
+        .store()
         .insert_webhook_subscription(&subscription)
         .await?;
     let location = format!("/api/v1/subscriptions/{}", subscription.id);
@@ -195,7 +195,7 @@ pub async fn list(
 ) -> Result<Json<ListResponse<SubscriptionView>>, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
     let page = state
-        .store
+        .store()
         .webhook_subscriptions(&account.id, &page)
         .await?;
     Ok(Json(ListResponse::from_page(page, |s| {
@@ -259,9 +259,9 @@ pub async fn update(
         updated_at: weir_core::now(),
         ..subscription
     };
-    state.store.update_webhook_subscription(&changed).await?;
+    state.store().update_webhook_subscription(&changed).await?;
     if changed.enabled && !was_enabled {
-        state.store.set_failing_since(&changed.id, None).await?;
+        state.store().set_failing_since(&changed.id, None).await?;
     }
     Ok(Json(SubscriptionView::new(changed, false)))
 }
@@ -273,7 +273,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let subscription = changeable(&state, &caller, &id).await?;
     state
-        .store
+        .store()
         .delete_webhook_subscription(&subscription.id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -310,7 +310,7 @@ pub async fn rotate_secret(
         updated_at: now,
         ..subscription
     };
-    state.store.update_webhook_subscription(&rotated).await?;
+    state.store().update_webhook_subscription(&rotated).await?;
     Ok(Json(SubscriptionView::new(rotated, true)))
 }
 
@@ -329,8 +329,8 @@ pub async fn enable(
         updated_at: weir_core::now(),
         ..subscription
     };
-    state.store.update_webhook_subscription(&enabled).await?;
-    state.store.set_failing_since(&enabled.id, None).await?;
+    state.store().update_webhook_subscription(&enabled).await?;
+    state.store().set_failing_since(&enabled.id, None).await?;
     Ok(Json(SubscriptionView::new(enabled, false)))
 }
 
@@ -343,7 +343,7 @@ pub(super) async fn load(
     let not_found = || ApiError::not_found(format!("subscription {id} not found"));
     let id = SubscriptionId::parse(id).map_err(|_| not_found())?;
     let subscription = state
-        .store
+        .store()
         .webhook_subscription(&id)
         .await?
         .ok_or_else(not_found)?;
@@ -483,37 +483,12 @@ pub async fn recover(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require_operator_or_account()?;
     let subscription = load(&state, &caller, &id).await?;
-    if !subscription.enabled {
-        return Err(disabled(&subscription));
-    }
-    let now = weir_core::now();
     let recovered = state
-        .store
-        .recover_deliveries(&subscription.id, body.since, now)
+        .engine
+        .recover_deliveries(&subscription, body.since)
         .await?;
-    if recovered > 0 {
-        state
-            .runner
-            .platform()
-            .wake(weir_store::WorkQueue::Deliveries);
-    }
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({"recovered": recovered})),
     ))
-}
-
-/// Sending again to a disabled subscription would kill the deliveries at once.
-pub(super) fn disabled(subscription: &WebhookSubscription) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        format!(
-            "subscription {} is disabled ({}); enable it first",
-            subscription.id,
-            subscription
-                .disabled_reason
-                .as_deref()
-                .unwrap_or("no reason given")
-        ),
-    )
 }

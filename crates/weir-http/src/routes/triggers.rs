@@ -9,11 +9,10 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use weir_core::{ApiToken, InstallationStatus};
-use weir_engine::registered_webhooks::{self, ChainError, Trigger};
+use weir_engine::registered_webhooks::Trigger;
 
 use super::installations::load_installation;
-use crate::auth::{CLIENT_TOKEN_PREFIX, Caller};
+use crate::auth::Caller;
 use crate::body::{JsonBody, PathParams};
 use crate::error::ApiError;
 use crate::state::ServerState;
@@ -37,18 +36,7 @@ pub async fn issue_client_token(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_operator_or_account()?;
     let installation = load_installation(&state, &caller, &id).await?;
-    let token = ApiToken::generate(CLIENT_TOKEN_PREFIX);
-    state
-        .store
-        .set_client_token(&installation.id, &token.hash())
-        .await
-        .map_err(|error| match error {
-            weir_store::StoreError::NotFound => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("installation {id} is not active"),
-            ),
-            other => other.into(),
-        })?;
+    let token = state.engine.issue_client_token(&installation).await?;
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
@@ -97,7 +85,7 @@ async fn trigger_for(
     let installation = match caller {
         // A client token is its installation's alone; any other id is "not found".
         Caller::Client(own) if own.as_str() == id => {
-            let found = state.store.installation(own).await?;
+            let found = state.store().installation(own).await?;
             found.ok_or_else(|| ApiError::not_found(format!("installation {id} not found")))?
         }
         Caller::Client(_) => {
@@ -110,35 +98,11 @@ async fn trigger_for(
             ));
         }
     };
-    if installation.status != InstallationStatus::Active {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("installation {id} is not active"),
-        ));
-    }
     let trigger = Trigger {
         webhook_id,
         data: body.data,
         headers: body.headers,
         query_params: body.query_params,
     };
-    let installation = std::sync::Arc::new(installation);
-    match registered_webhooks::trigger_with_chain(&state.runner, installation, trigger).await {
-        Ok(result) => Ok(result),
-        Err(ChainError::Trigger(error)) => {
-            let status =
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Err(ApiError::new(status, error.to_string()))
-        }
-        Err(error @ ChainError::Handler { .. }) => {
-            Err(ApiError::new(StatusCode::BAD_GATEWAY, error.to_string()))
-        }
-        Err(ChainError::Run(error)) => {
-            tracing::error!(%error, "a trigger could not run");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the server log",
-            ))
-        }
-    }
+    Ok(state.engine.trigger_webhook(installation, trigger).await?)
 }

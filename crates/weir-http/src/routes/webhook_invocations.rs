@@ -21,7 +21,7 @@ pub async fn show(
     let not_found = || ApiError::not_found(format!("webhook invocation {id} not found"));
     let reference = ReferenceId::parse(&id).map_err(|_| not_found())?;
     let record = state
-        .store
+        .store()
         .webhook_invocation(&reference)
         .await?
         .ok_or_else(not_found)?;
@@ -39,7 +39,7 @@ pub async fn list(
 ) -> Result<Json<ListResponse<WebhookInvocation>>, ApiError> {
     let installation = load_installation(&state, &caller, &id).await?;
     let page = state
-        .store
+        .store()
         .webhook_invocations(&installation.id, &page)
         .await?;
     Ok(Json(ListResponse::from_page(page, |record| record)))

@@ -5,19 +5,15 @@
 //! engine's own functions (those of an install and of the deliverer), so that what is
 //! shown cannot drift from what `weir serve` sends.
 
-use jiff::SignedDuration;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use weir_core::app::{ExtensionWebhook, ZohoSubscription};
 use weir_core::catalogue::ZOHO_DESK;
 use weir_core::{AppDefinition, Installation, ProductEvent, WebhookSubscription};
-use weir_engine::{PlatformSettings, deliverer, extension_webhooks};
+use weir_engine::{Engine, deliverer};
 
 use super::simulate::SimulateError;
 use super::workspace::Workspace;
-
-/// How long the `securityContext` of a shown URL is valid, as the deliverer issues it.
-const CONTEXT_VALIDITY: SignedDuration = SignedDuration::from_hours(1);
 
 #[derive(Debug, Serialize)]
 pub struct Preview {
@@ -59,12 +55,12 @@ pub async fn preview(
     let posted = posted(event, payload);
     let stored = weir_http::stored_event(&workspace.account, posted, weir_core::now())
         .map_err(|problem| SimulateError::BadRequest(format!("payload: {problem}")))?;
-    let settings = &workspace.runner.platform().settings;
+    let engine = &workspace.engine;
     let deliveries: Vec<WouldDeliver> = app
         .extension_webhooks
         .iter()
         .filter(|webhook| subscribed(webhook, event).is_some())
-        .map(|webhook| would_deliver(settings, &installation, webhook, &stored))
+        .map(|webhook| would_deliver(engine, &installation, webhook, &stored))
         .collect();
     Ok(Preview {
         ok: deliveries.iter().any(|d| d.passes),
@@ -88,20 +84,19 @@ fn subscribed<'a>(webhook: &'a ExtensionWebhook, event: &str) -> Option<&'a Zoho
 }
 
 fn would_deliver(
-    settings: &PlatformSettings,
+    engine: &Engine,
     installation: &Installation,
     webhook: &ExtensionWebhook,
     event: &ProductEvent,
 ) -> WouldDeliver {
-    let timeout = settings.extension_webhook_timeout;
-    let subscription = extension_webhooks::subscription_for(installation, webhook, timeout);
+    let subscription = engine.extension_subscription(installation, webhook);
     let filter = subscription.filters.get(&event.name).cloned();
     let filter = filter.unwrap_or(Value::Null);
     let passes = weir_core::delivery::passes(&filter, event);
     let body = passes.then(|| deliverer::body(&[event], &subscription));
     WouldDeliver {
         webhook: webhook.resource_name.clone(),
-        url: callback_url(settings, &subscription),
+        url: callback_url(engine, &subscription),
         filter,
         passes,
         body,
@@ -110,18 +105,10 @@ fn would_deliver(
 
 /// The URL as the deliverer calls it; the webhook's own URL, should it not parse (the
 /// deliverer would then record the attempt as failed: `weir validate` checks it first).
-fn callback_url(settings: &PlatformSettings, subscription: &WebhookSubscription) -> String {
-    let (Ok(url), Some(installation)) = (
-        url::Url::parse(&subscription.url),
-        &subscription.installation_id,
-    ) else {
-        return subscription.url.clone();
-    };
-    let expires = weir_core::now() + CONTEXT_VALIDITY;
-    let key = &settings.security_key.0;
-    let context = weir_core::security_context::issue(key, installation, expires);
-    let org = subscription.account_id.as_str();
-    extension_webhooks::callback_url(&url, org, &context).to_string()
+fn callback_url(engine: &Engine, subscription: &WebhookSubscription) -> String {
+    engine
+        .delivery_url(subscription)
+        .map_or_else(|_| subscription.url.clone(), |url| url.to_string())
 }
 
 /// A payload to start from, made to pass the first subscription's filter: a record with

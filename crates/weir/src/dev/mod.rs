@@ -98,18 +98,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
         security_key: serve::security_key(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
-    let runner = serve::start_runner(store.clone(), &outbound, settings, &public_url, "test")?;
+    let engine = serve::start_engine(store, &outbound, settings, &public_url, "test")?;
     let workspace =
-        Workspace::open(&dir, runner.clone(), snapshot, address.port(), &public_url).await?;
+        Workspace::open(&dir, engine.clone(), snapshot, address.port(), &public_url).await?;
     let workspace = Arc::new(workspace);
-    serve::spawn_workers(&runner);
+    engine.spawn_workers();
     tokio::spawn(keep_looking(workspace.clone()));
     let state = ServerState {
-        store,
-        runner,
+        engine,
         admin_token: Arc::new(admin_token),
-        public_url: public_url.as_str().into(),
-        targets: Default::default(),
         limits: weir_http::Limits::default(),
     };
     let routed = routes::router(workspace.clone(), local_only::own_hosts(address.port()))

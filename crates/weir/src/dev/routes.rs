@@ -325,7 +325,7 @@ async fn runs_since(
     minutes: i64,
     limit: usize,
 ) -> Result<Vec<InvocationRecord>, DevError> {
-    let store = &workspace.runner.platform().store;
+    let store = workspace.engine.store();
     let filter = InvocationFilter {
         since: Some(weir_core::now() - jiff::SignedDuration::from_mins(minutes)),
         ..InvocationFilter::default()

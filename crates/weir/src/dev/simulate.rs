@@ -112,7 +112,7 @@ pub async fn run(
     fields.extend(given);
     fields.insert("iparams".into(), iparams);
     fields.insert("event".into(), event.into());
-    let runner = &workspace.runner;
+    let runner = workspace.engine.runner();
     let (record, calls) = runner
         .run_traced(installation.clone(), event, &handler, envelope)
         .await
@@ -249,7 +249,7 @@ async fn db_changes(
             None => changed.push((key, op)),
         }
     }
-    let store = &workspace.runner.platform().store;
+    let store = workspace.engine.store();
     let mut changes = Vec::with_capacity(changed.len());
     for (key, op) in changed {
         let stored = store.app_data(installation, key, weir_core::now()).await?;

@@ -15,7 +15,7 @@ use weir_core::{
     Account, AccountId, AppDefinition, AppId, Departments, Domain, Installation, InstallationId,
     InstallationStatus, Iparams, PackageProblem, Product, Region,
 };
-use weir_engine::{Runner, inbound};
+use weir_engine::Engine;
 use weir_store::{NewApp, Store};
 
 use super::urls::Urls;
@@ -36,7 +36,7 @@ pub struct Workspace {
     /// The app's name: the manifest's, else the folder's. Global webhook URLs use it.
     pub app_name: String,
     pub urls: Urls,
-    pub runner: Arc<Runner>,
+    pub engine: Arc<Engine>,
     pub account: Account,
     pub installation_id: InstallationId,
     current: Mutex<Current>,
@@ -57,12 +57,12 @@ impl Workspace {
     /// valid, as `snapshot` (taken by `weir validate`'s rules) says.
     pub async fn open(
         dir: &Path,
-        runner: Arc<Runner>,
+        engine: Arc<Engine>,
         snapshot: Snapshot,
         port: u16,
         public_url: &str,
     ) -> anyhow::Result<Self> {
-        let store = runner.platform().store.clone();
+        let store = engine.store().clone();
         let Some(definition) = snapshot.packed.definition.clone() else {
             bail!("the app is not valid");
         };
@@ -89,12 +89,12 @@ impl Workspace {
             }
         };
         let app_name = crate::validate::app_name(dir, &definition);
-        let target = runner.target_url(&installation);
+        let target = engine.target_url(&installation);
         let workspace = Workspace {
             dir: dir.to_owned(),
             urls: Urls::new(port, public_url, &app_name, target),
             app_name,
-            runner,
+            engine,
             account,
             installation_id: installation.id.clone(),
             current: Mutex::new(Current {
@@ -137,7 +137,7 @@ impl Workspace {
 
     /// The installation as stored now (its iparams may have changed).
     pub async fn installation(&self) -> anyhow::Result<Arc<Installation>> {
-        let store = &self.runner.platform().store;
+        let store = self.engine.store();
         let installation = store
             .installation(&self.installation_id)
             .await?
@@ -167,7 +167,7 @@ impl Workspace {
         let file = state_dir(&self.dir).join(IPARAMS_FILE);
         std::fs::write(&file, serde_json::to_vec_pretty(&values)?)
             .with_context(|| format!("cannot write {}", file.display()))?;
-        let store = &self.runner.platform().store;
+        let store = self.engine.store();
         store
             .set_iparams(&self.installation_id, &iparams, weir_core::now())
             .await?;
@@ -186,7 +186,7 @@ impl Workspace {
                 return;
             }
         };
-        if let Err(error) = inbound::refresh_selectors(&self.runner, installation).await {
+        if let Err(error) = self.engine.refresh_selectors((*installation).clone()).await {
             tracing::warn!(%error, "getEventSelector failed: global webhooks will not reach the app");
         }
     }
@@ -198,7 +198,7 @@ impl Workspace {
             fingerprint,
             packed,
         } = snapshot;
-        let store = self.runner.platform().store.clone();
+        let store = self.engine.store().clone();
         let definition = match (&packed.definition, packed.problems.is_empty()) {
             (Some(definition), true) => Arc::new(definition.clone()),
             _ => {

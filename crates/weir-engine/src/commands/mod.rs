@@ -1,0 +1,10 @@
+//! The engine's commands, one file per resource: each `impl Engine` block holds the
+//! changes callers may ask for, with the rules that guard them.
+
+pub mod accounts;
+pub mod apps;
+pub mod deliveries;
+pub mod events;
+pub mod inbound;
+pub mod installations;
+pub mod triggers;

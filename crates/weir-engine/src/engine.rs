@@ -1,0 +1,192 @@
+//! The engine's front door. Everything the HTTP layer and `weir dev` change goes through
+//! one of `Engine`'s commands (in `commands/`): each checks the request against the
+//! rules, stores what it makes, wakes the workers that have new work, and answers a value
+//! or one [`Error`](crate::Error). Reads may go to the store directly ([`Engine::store`]).
+//!
+//! The engine also starts and stops this node's background workers.
+
+use std::sync::Arc;
+
+use weir_core::{AppId, Installation, InstallationId, PackageLimits};
+use weir_store::Store;
+
+use crate::apps::LoadedApp;
+use crate::error::{Error, ErrorKind};
+use crate::outbound::{Outbound, OutboundSettings};
+use crate::platform::{Platform, PlatformSettings};
+use crate::runner::{Runner, RunnerSettings};
+use crate::supervisor::Workers;
+use crate::target_cache::TargetCache;
+
+pub struct Engine {
+    runner: Arc<Runner>,
+    /// Installations by target token, for busy target URLs.
+    targets: TargetCache,
+    /// What an uploaded package may unpack to.
+    packages: PackageLimits,
+}
+
+/// How an engine is set up: the operator's settings, with the platforms' figures as
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// The base of every URL Weir hands out (target URLs, global webhooks).
+    pub public_url: String,
+    pub platform: PlatformSettings,
+    pub outbound: OutboundSettings,
+    /// Each handler run's allowance of time, memory and more.
+    pub sandbox: weir_sandbox::Limits,
+    pub packages: PackageLimits,
+    /// `process.env.ENV` for apps: "production", or "test" under `weir dev`.
+    pub env: &'static str,
+    /// JavaScript threads: how many handlers run at once.
+    pub threads: usize,
+}
+
+impl Engine {
+    /// An engine on `store`, with its JavaScript threads started; no background worker runs
+    /// until [`Engine::spawn_workers`].
+    pub fn start(store: Arc<dyn Store>, settings: EngineSettings) -> std::io::Result<Self> {
+        let sandbox = weir_sandbox::Sandbox::start(settings.threads)?;
+        let outbound = Outbound::new(settings.outbound);
+        let platform = Platform::new(store, outbound, settings.platform);
+        let runner = Runner::new(
+            Arc::new(platform),
+            sandbox,
+            RunnerSettings {
+                public_url: settings.public_url,
+                limits: settings.sandbox,
+                env: settings.env,
+            },
+        );
+        Ok(Engine::with_runner(Arc::new(runner), settings.packages))
+    }
+
+    /// An engine over a runner made elsewhere (engine tests make their own).
+    pub fn with_runner(runner: Arc<Runner>, packages: PackageLimits) -> Self {
+        Engine {
+            runner,
+            targets: TargetCache::default(),
+            packages,
+        }
+    }
+
+    /// Starts this node's workers: handlers for jobs, schedules, connector refreshes,
+    /// deliveries, record retention, and the ear for work that other nodes store.
+    pub fn spawn_workers(&self) {
+        let platform = self.platform();
+        crate::scheduler::spawn(self.runner.clone());
+        crate::dispatcher::spawn(self.runner.clone());
+        crate::connector_refresher::spawn(self.runner.clone());
+        crate::deliverer::spawn(platform.clone());
+        crate::registered_webhooks::spawn_retention(platform.clone());
+        crate::wakeups::spawn_listener(platform.clone());
+    }
+
+    /// This node's workers: to stop them (`Workers::stop`) and wait for them.
+    pub fn workers(&self) -> Arc<Workers> {
+        self.platform().workers.clone()
+    }
+
+    /// The store, for reads. Changes go through the engine's commands.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.platform().store
+    }
+
+    /// The runner of handlers, for `weir dev`'s simulator, which runs one handler on a
+    /// payload of the developer's choosing and shows its platform calls.
+    pub fn runner(&self) -> &Arc<Runner> {
+        &self.runner
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.runner.settings().public_url
+    }
+
+    /// The installation's URL for external events.
+    pub fn target_url(&self, installation: &Installation) -> String {
+        self.runner.target_url(installation)
+    }
+
+    /// An app version's declarations and code (read once per process).
+    pub async fn app(&self, id: &AppId) -> Result<Arc<LoadedApp>, Error> {
+        Ok(self.runner.app(id).await?)
+    }
+
+    /// The installation a `securityContext` token stands for, if it is valid now.
+    pub fn verify_security_context(&self, token: &str) -> Option<InstallationId> {
+        let key = &self.platform().settings.security_key.0;
+        weir_core::security_context::verify(key, token, weir_core::now())
+    }
+
+    /// The subscription an installation's extension webhook (of `resources.json`) gets
+    /// when it is installed: for `weir dev`, which shows what a delivery would be.
+    pub fn extension_subscription(
+        &self,
+        installation: &Installation,
+        webhook: &weir_core::app::ExtensionWebhook,
+    ) -> weir_core::WebhookSubscription {
+        let timeout = self.platform().settings.extension_webhook_timeout;
+        crate::extension_webhooks::subscription_for(installation, webhook, timeout)
+    }
+
+    /// The URL a delivery attempt made now calls (with `orgId` and a fresh
+    /// `securityContext` for an extension webhook).
+    pub fn delivery_url(
+        &self,
+        subscription: &weir_core::WebhookSubscription,
+    ) -> Result<url::Url, url::ParseError> {
+        let key = &self.platform().settings.security_key;
+        crate::deliverer::delivery_url(key, subscription, weir_core::now())
+    }
+
+    /// Ready when the database takes writes and every worker of this node runs.
+    pub async fn readiness(&self) -> Result<(), Error> {
+        if let Err(error) = self.store().ping().await {
+            tracing::warn!(%error, "not ready: the database does not take writes");
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("not ready: the database does not take writes: {error}"),
+            ));
+        }
+        let unready = self.platform().workers.unready();
+        if !unready.is_empty() {
+            let why = unready.join("; ");
+            tracing::warn!(why, "not ready: a worker does not run");
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("not ready: {why}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `/metrics` in Prometheus text: the queues (read from the store) and this node's
+    /// counters.
+    pub async fn metrics(&self) -> Result<String, Error> {
+        let store = self.store();
+        let (pending, due, jobs_pending) = store.queue_depth(weir_core::now()).await?;
+        let depth = crate::metrics::QueueDepth {
+            pending,
+            due,
+            jobs_pending,
+            writable: store.ping().await.is_ok(),
+        };
+        let platform = self.platform();
+        let mut text = platform.metrics.render(depth);
+        platform.workers.render(&mut text);
+        Ok(text)
+    }
+
+    pub(crate) fn platform(&self) -> &Arc<Platform> {
+        self.runner.platform()
+    }
+
+    pub(crate) fn targets(&self) -> &TargetCache {
+        &self.targets
+    }
+
+    pub(crate) fn package_limits(&self) -> PackageLimits {
+        self.packages
+    }
+}
