@@ -322,13 +322,13 @@ impl Node {
     /// `/readyz` say.
     fn deliverer_health(&self) -> String {
         let mut metrics = String::new();
-        self.platform.workers.render(&mut metrics);
+        self.platform.workers().render(&mut metrics);
         let panics = metrics
             .lines()
             .find_map(|line| line.strip_prefix("weir_worker_panics_total{worker=\"deliverer\"} "))
             .unwrap_or("?")
             .to_owned();
-        let unready = self.platform.workers.unready();
+        let unready = self.platform.workers().unready();
         let readiness = if unready.is_empty() {
             "node ready".to_owned()
         } else {
@@ -375,7 +375,7 @@ async fn throughput(
                     .map(|_| event(&account))
                     .collect();
                 platform
-                    .store
+                    .store()
                     .ingest_events(&batch)
                     .await
                     .expect("storing a batch of events");
@@ -412,7 +412,7 @@ async fn latency(node: &Node, receiver: &Receiver) -> Latency {
         let platform = node.platform.clone();
         posts.spawn(async move {
             platform
-                .store
+                .store()
                 .ingest_events(&[event("paced")])
                 .await
                 .expect("storing an event");

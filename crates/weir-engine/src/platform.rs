@@ -11,21 +11,21 @@ use crate::outbound::Outbound;
 use crate::rate_limit::RateLimiter;
 
 pub struct Platform {
-    pub store: Arc<dyn Store>,
-    pub outbound: Outbound,
-    pub settings: PlatformSettings,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) outbound: Outbound,
+    pub(crate) settings: PlatformSettings,
     /// `$db` calls, per installation.
-    pub db_calls: RateLimiter<InstallationId>,
+    pub(crate) db_calls: RateLimiter<InstallationId>,
     /// Requests to target URLs, per installation.
-    pub external_events: RateLimiter<InstallationId>,
+    pub(crate) external_events: RateLimiter<InstallationId>,
     /// Calls of registered webhooks, per installation.
-    pub webhook_calls: RateLimiter<InstallationId>,
+    pub(crate) webhook_calls: RateLimiter<InstallationId>,
     /// Counters for `/metrics`.
-    pub metrics: crate::metrics::Metrics,
+    pub(crate) metrics: crate::metrics::Metrics,
     /// This node's background workers, kept running; `/readyz` asks them.
-    pub workers: Arc<crate::supervisor::Workers>,
+    pub(crate) workers: Arc<crate::supervisor::Workers>,
     /// What wakes the workers, here and on the other nodes (`Platform::wake`).
-    pub wakeups: Arc<crate::wakeups::Wakeups>,
+    pub(crate) wakeups: Arc<crate::wakeups::Wakeups>,
 }
 
 impl Platform {
@@ -45,6 +45,15 @@ impl Platform {
 }
 
 impl Platform {
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// This node's background workers.
+    pub fn workers(&self) -> &Arc<crate::supervisor::Workers> {
+        &self.workers
+    }
+
     /// Work of `queue` was stored: its workers look at once, on this node and on every
     /// other node sharing the store.
     pub fn wake(&self, queue: weir_store::WorkQueue) {
