@@ -2,8 +2,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use weir_core::{App, AppId, AppName, Iparams, Package, PackageError};
-use weir_store::NewApp;
+use weir_core::{App, AppName, Iparams, Package, PackageError};
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind};
@@ -36,26 +35,17 @@ impl Engine {
                 .join("; ");
             Error::invalid(format!("the package is not valid: {summary}")).with_problems(problems)
         })?;
-        let subscriptions = definition.product_subscriptions();
         let name = match name {
-            Some(name) => AppName::parse(&name).map_err(|e| Error::invalid(format!("name: {e}")))?,
-            None => definition.name.ok_or_else(|| {
-                Error::invalid("the app has no name: add \"name\" to manifest.json or upload with ?name=<name>")
+            Some(name) => {
+                AppName::parse(&name).map_err(|e| Error::invalid(format!("name: {e}")))?
+            }
+            None => definition.name.clone().ok_or_else(|| {
+                Error::invalid(
+                    "the app has no name: add \"name\" to manifest.json or upload with ?name=<name>",
+                )
             })?,
         };
-        let app = self
-            .store()
-            .insert_app(NewApp {
-                id: AppId::generate(),
-                name,
-                platform_version: definition.platform_version.map(|v| v.as_str().to_owned()),
-                package_sha256: weir_core::sha256_hex(&archive),
-                subscriptions,
-                package: archive,
-                created_at: weir_core::now(),
-            })
-            .await?;
-        Ok(app)
+        self.add_checked_version(name, archive, &definition).await
     }
 
     /// Sets the connector parameters of the app whose version `app` is: they belong to the

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod apps;
 pub mod deliveries;
+pub mod development;
 pub mod events;
 pub mod inbound;
 pub mod installations;

@@ -16,7 +16,7 @@ use weir_core::{
     InstallationStatus, Iparams, PackageProblem, Product, Region,
 };
 use weir_engine::Engine;
-use weir_store::{NewApp, Store};
+use weir_engine::commands::accounts::NewAccount;
 
 use super::urls::Urls;
 use crate::app_dir::{self, Packed};
@@ -67,7 +67,7 @@ impl Workspace {
             bail!("the app is not valid");
         };
         let definition = Arc::new(definition);
-        let account = dev_account(store.as_ref(), &definition).await?;
+        let account = dev_account(&engine, &definition).await?;
         let remembered = match store.setting(INSTALLATION_SETTING).await? {
             Some(id) => Some(store.installation(&InstallationId::parse(&id)?).await?),
             None => None,
@@ -83,9 +83,15 @@ impl Workspace {
             ),
             None => {
                 let packed = &snapshot.packed;
-                let app_id = insert_version(store.as_ref(), dir, packed, &definition).await?;
+                let app_id = insert_version(&engine, dir, packed, &definition).await?;
                 let iparams = saved_iparams(dir, &definition)?;
-                install(store.as_ref(), &account, app_id, &definition, iparams).await?
+                let installed = engine
+                    .install_for_development(&account, &app_id, iparams)
+                    .await?;
+                store
+                    .init_setting(INSTALLATION_SETTING, installed.id.as_str())
+                    .await?;
+                installed
             }
         };
         let app_name = crate::validate::app_name(dir, &definition);
@@ -167,9 +173,8 @@ impl Workspace {
         let file = state_dir(&self.dir).join(IPARAMS_FILE);
         std::fs::write(&file, serde_json::to_vec_pretty(&values)?)
             .with_context(|| format!("cannot write {}", file.display()))?;
-        let store = self.engine.store();
-        store
-            .set_iparams(&self.installation_id, &iparams, weir_core::now())
+        self.engine
+            .set_iparams(&self.installation_id, &iparams)
             .await?;
         self.select_events().await; // selectors are often made of iparams
         Ok(Ok(()))
@@ -218,10 +223,9 @@ impl Workspace {
         let app_id = match installed {
             Some(app) if app.package_sha256 == sha => from.app_id.clone(),
             _ => {
-                let to = insert_version(store.as_ref(), &self.dir, &packed, &definition).await?;
-                let at = weir_core::now();
-                store
-                    .switch_app(&self.installation_id, &from.app_id, &to, at)
+                let to = insert_version(&self.engine, &self.dir, &packed, &definition).await?;
+                self.engine
+                    .switch_version(&self.installation_id, &from.app_id, &to)
                     .await
                     .context("cannot move the dev installation to the edited app")?;
                 tracing::info!(app = %to, "the app changed; the next event runs the new code");
@@ -275,9 +279,9 @@ pub fn state_dir(dir: &Path) -> PathBuf {
 
 /// The account the dev installation lives in, made on the first run. Its product is the
 /// app's first product, so its events look like that product's.
-async fn dev_account(store: &dyn Store, definition: &AppDefinition) -> anyhow::Result<Account> {
+async fn dev_account(engine: &Engine, definition: &AppDefinition) -> anyhow::Result<Account> {
     let id = AccountId::parse(ACCOUNT_ID)?;
-    if let Some(account) = store.account(&id).await? {
+    if let Some(account) = engine.store().account(&id).await? {
         return Ok(account);
     }
     let product = definition
@@ -285,17 +289,15 @@ async fn dev_account(store: &dyn Store, definition: &AppDefinition) -> anyhow::R
         .iter()
         .find_map(|scope| product_of_scope(&scope.name))
         .unwrap_or("freshdesk");
-    let now = weir_core::now();
-    let account = Account {
-        id,
-        domain: Domain::parse(&format!("{ACCOUNT_ID}.{product}.localhost"))?,
-        region: Region::US,
-        product: Product::parse(product)?,
-        departments: Departments::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_account(&account).await?;
+    let account = engine
+        .create_account(NewAccount {
+            id: Some(id),
+            domain: Domain::parse(&format!("{ACCOUNT_ID}.{product}.localhost"))?,
+            region: Region::US,
+            product: Product::parse(product)?,
+            departments: Departments::default(),
+        })
+        .await?;
     Ok(account)
 }
 
@@ -309,42 +311,8 @@ pub fn product_of_scope(scope: &str) -> Option<&str> {
     }
 }
 
-/// The dev installation: active at once. `onAppInstall` is not run here; the developer
-/// runs it from the simulator, as with `fdk run`.
-async fn install(
-    store: &dyn Store,
-    account: &Account,
-    app_id: AppId,
-    definition: &AppDefinition,
-    iparams: Iparams,
-) -> anyhow::Result<Installation> {
-    let app = store
-        .app(&app_id)
-        .await?
-        .context("the app just stored is gone")?;
-    let now = weir_core::now();
-    let installation = Installation {
-        id: InstallationId::generate(),
-        account_id: account.id.clone(),
-        app_id,
-        app_name: app.name,
-        status: InstallationStatus::Active,
-        iparams,
-        departments: Departments::default(),
-        scopes: definition.authorisation_scopes.clone(),
-        target_token: weir_core::TargetToken::generate(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_installation(&installation).await?;
-    store
-        .init_setting(INSTALLATION_SETTING, installation.id.as_str())
-        .await?;
-    Ok(installation)
-}
-
 async fn insert_version(
-    store: &dyn Store,
+    engine: &Engine,
     dir: &Path,
     packed: &Packed,
     definition: &AppDefinition,
@@ -353,16 +321,8 @@ async fn insert_version(
         Some(name) => name.clone(),
         None => weir_core::AppName::parse(&crate::validate::app_name(dir, definition))?,
     };
-    let app = store
-        .insert_app(NewApp {
-            id: AppId::generate(),
-            name,
-            platform_version: definition.platform_version.map(|v| v.as_str().to_owned()),
-            package_sha256: weir_core::sha256_hex(&packed.zip),
-            package: packed.zip.clone(),
-            subscriptions: definition.product_subscriptions(),
-            created_at: weir_core::now(),
-        })
+    let app = engine
+        .add_checked_version(name, packed.zip.clone(), definition)
         .await?;
     Ok(app.id)
 }
