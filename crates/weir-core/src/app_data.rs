@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 pub const MAX_KEY_CHARS: usize = 60;
 pub const MAX_ENTRY_BYTES: usize = 40 * 1024;
 
-/// A `$db` error, as the app's promise is rejected with it: `{status, message}`.
+/// A `$db` error: the app's promise is rejected with its `{status, message}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataError {
     pub status: u16,
@@ -32,10 +32,6 @@ impl DataError {
 
     pub fn condition_failed() -> Self {
         DataError::new(400, "The setIf conditional request failed")
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({"status": self.status, "message": self.message})
     }
 }
 
@@ -80,18 +76,18 @@ pub fn key(value: Option<&Value>) -> Result<String, DataError> {
     Ok(key.to_owned())
 }
 
-/// Checks the arguments of `$db.set`: `[key, value, options?]`.
-pub fn set_request(args: &Value) -> Result<SetRequest, DataError> {
-    let key = key(args.get(0))?;
-    let value = match args.get(1) {
-        None | Some(Value::Null) => {
+/// Checks the arguments of `$db.set(key, value, options?)`.
+pub fn set_request(key: &Value, value: &Value, options: &Value) -> Result<SetRequest, DataError> {
+    let key = self::key(Some(key))?;
+    let value = match value {
+        Value::Null => {
             return Err(DataError::new(
                 400,
                 "Mandatory attributes (key or value) is missing",
             ));
         }
-        Some(Value::Object(object)) if !object.is_empty() => Value::Object(clean(object.clone())),
-        Some(_) => {
+        Value::Object(object) if !object.is_empty() => Value::Object(clean(object.clone())),
+        _ => {
             return Err(DataError::new(
                 422,
                 "The value should be a non-empty JSON object",
@@ -105,9 +101,9 @@ pub fn set_request(args: &Value) -> Result<SetRequest, DataError> {
         ttl: None,
         set_if: None,
     };
-    match args.get(2) {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(options)) => {
+    match options {
+        Value::Null => {}
+        Value::Object(options) => {
             for (name, option) in options {
                 match name.as_str() {
                     "ttl" => request.ttl = Some(ttl(option)?),
@@ -121,7 +117,7 @@ pub fn set_request(args: &Value) -> Result<SetRequest, DataError> {
                 }
             }
         }
-        Some(_) => return Err(DataError::new(400, "The options should be a JSON object")),
+        _ => return Err(DataError::new(400, "The options should be a JSON object")),
     }
     Ok(request)
 }
@@ -325,8 +321,8 @@ mod tests {
 
     #[test]
     fn set_checks_key_value_and_options() {
-        let ok = set_request(&json!(["k", {"a": 1, "b": ""}, {"ttl": 60, "setIf": "not_exist"}]))
-            .unwrap();
+        let set = |args: &Value| set_request(&args[0], &args[1], &args[2]);
+        let ok = set(&json!(["k", {"a": 1, "b": ""}, {"ttl": 60, "setIf": "not_exist"}])).unwrap();
         assert_eq!(ok.value, json!({"a": 1, "b": null}));
         assert_eq!((ok.ttl, ok.set_if), (Some(60), Some(SetIf::Absent)));
         let cases = [
@@ -367,7 +363,7 @@ mod tests {
             ),
         ];
         for (args, expected) in cases {
-            assert_eq!(set_request(&args).unwrap_err(), expected, "{args}");
+            assert_eq!(set(&args).unwrap_err(), expected, "{args}");
         }
     }
 

@@ -5,13 +5,11 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use weir_core::{
-    AppDefinition, Installation, InvocationId, InvocationRecord, InvocationStatus, target_url,
-};
-use weir_sandbox::{Entry, Host, Invocation, Limits, Outcome, Render, Sandbox, Status};
+use weir_core::{AppDefinition, Installation, InvocationId, InvocationRecord, target_url};
+use weir_sandbox::{Entry, Host, Invocation, Limits, Outcome, Render, Sandbox};
 
 use crate::apps::{AppCache, LoadError, LoadedApp};
-use crate::host::recording::{CallLog, HostCall, RecordingHost};
+use crate::host::recording::{CallLog, RecordedCall, RecordingHost};
 use crate::host::{CallContext, PlatformHost};
 use crate::platform::Platform;
 
@@ -125,7 +123,7 @@ impl Runner {
         event: &str,
         handler: &str,
         payload: Value,
-    ) -> Result<(InvocationRecord, Vec<HostCall>), RunError> {
+    ) -> Result<(InvocationRecord, Vec<RecordedCall>), RunError> {
         let app = self.app(&installation.app_id).await?;
         let log = Arc::new(CallLog::default());
         let extras = Extras {
@@ -325,22 +323,10 @@ fn record_of(
         app_id: installation.app_id.clone(),
         event: event.to_owned(),
         handler,
-        status: match outcome.status {
-            Status::Success => InvocationStatus::Success,
-            Status::Error => InvocationStatus::Error,
-            Status::Timeout => InvocationStatus::Timeout,
-            Status::OutOfMemory => InvocationStatus::OutOfMemory,
-        },
+        status: outcome.status,
         started_at,
         duration_ms: outcome.duration.as_millis() as u64,
-        console: outcome
-            .console
-            .into_iter()
-            .map(|line| weir_core::ConsoleLine {
-                level: line.level,
-                text: line.text,
-            })
-            .collect(),
+        console: outcome.console,
         console_dropped: outcome.console_dropped as u64,
         error: outcome.error,
         stack: outcome.stack,

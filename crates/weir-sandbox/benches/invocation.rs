@@ -69,7 +69,11 @@ async fn measure(app: &Arc<AppCode>, threads: usize) -> (f64, Vec<Duration>, Opt
                         env: "production",
                     })
                     .await;
-                assert_eq!(outcome.status, weir_sandbox::Status::Success, "{outcome:?}");
+                assert_eq!(
+                    outcome.status,
+                    weir_core::InvocationStatus::Success,
+                    "{outcome:?}"
+                );
                 latencies.push(begun.elapsed());
             }
             latencies

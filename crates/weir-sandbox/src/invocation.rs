@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
+use weir_core::{ConsoleLine, InvocationStatus};
 
 use crate::code::AppCode;
 use crate::host::Host;
@@ -86,21 +87,6 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Success,
-    Error,
-    Timeout,
-    OutOfMemory,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ConsoleLine {
-    pub level: String,
-    pub text: String,
-}
-
 /// What the handler passed to `renderData`, as the platform answers it (REFERENCE §1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -116,7 +102,7 @@ pub enum Render {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
-    pub status: Status,
+    pub status: InvocationStatus,
     /// What the handler returned (or its promise resolved to), as JSON.
     pub value: Option<Value>,
     /// Why it failed: the error's name and message.
@@ -133,7 +119,7 @@ impl Outcome {
     /// An invocation that could not run at all.
     pub fn failed(reason: &str) -> Self {
         Outcome {
-            status: Status::Error,
+            status: InvocationStatus::Error,
             value: None,
             error: Some(reason.to_owned()),
             stack: None,

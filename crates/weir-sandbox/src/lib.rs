@@ -9,8 +9,10 @@
 //!
 //! It knows nothing of SQL or sockets: every platform call (`$db`, `$request`,
 //! `$schedule`, `generateTargetUrl`, `$webhooks`, `apiClient.get`, …) goes to a [`Host`]
-//! that the engine provides. Module state does not survive between invocations (as on
-//! Freshworks): each runs in a fresh context. Code compiles once per app version.
+//! that the engine provides, as a [`HostCall`] parsed where it leaves JavaScript, and
+//! comes back as a value or a [`HostError`]. Module state does not survive between
+//! invocations (as on Freshworks): each runs in a fresh context. Code compiles once per
+//! app version.
 //!
 //! Invocations are isolated from each other, whatever tenant they run for: each has its
 //! own allowance of memory, time, timers and result size, and a runtime is reused by the
@@ -23,6 +25,8 @@ mod bytecode;
 mod code;
 mod code_check;
 mod host;
+mod host_call;
+mod host_error;
 mod invocation;
 mod meter;
 mod modules;
@@ -37,13 +41,21 @@ use weir_core::{AppDefinition, Package, PackageProblem};
 
 pub use code::AppCode;
 pub use host::{Host, HostResult, NoHost};
-pub use invocation::{ConsoleLine, Entry, Invocation, Limits, Outcome, Render, Status};
+pub use host_call::{
+    ApiClientCall, DbCall, DbOperation, HostCall, HttpMethod, RequestCall, ScheduleCall,
+    ScheduleOperation, TemplateRequest, UnknownCall, UrlRequest, WebhookTrigger,
+};
+pub use host_error::HostError;
+pub use invocation::{Entry, Invocation, Limits, Outcome, Render};
 pub use pool::Sandbox;
 pub use syntax::check_syntax;
 pub use top_level::{
     Callback, DefaultExport, ListedEvent, ListedEvents, ServerExports, TopLevelError,
     TopLevelLimits, module_default_export, server_exports,
 };
+/// `weir_core::InvocationStatus` under the name it had here when the sandbox had a copy
+/// of its own: `weir-engine`'s `inbound.rs` still uses it. Name the core type instead.
+pub use weir_core::InvocationStatus as Status;
 
 /// The whole check of a package, as uploads and `weir validate` run it: its declarations
 /// (`AppDefinition::read`), its code's syntax (`check_syntax`) and what the code exports

@@ -23,11 +23,13 @@ use rquickjs::{
 };
 use serde_json::Value;
 use tokio::runtime::Handle;
+use weir_core::{ConsoleLine, InvocationStatus};
 
 use crate::bytecode;
 use crate::code::{AppCode, Kind, SERVER_JS};
 use crate::host::HostResult;
-use crate::invocation::{ConsoleLine, Entry, Invocation, Limits, Outcome, Render, Status};
+use crate::host_call::HostCall;
+use crate::invocation::{Entry, Invocation, Limits, Outcome, Render};
 use crate::modules;
 use crate::warm::WarmRuntime;
 
@@ -59,6 +61,12 @@ impl Loop {
     fn exceed(&mut self, message: String) {
         self.exceeded.get_or_insert(message);
     }
+
+    /// A platform call no longer waits: it was answered, or refused before it left.
+    fn release_call(&mut self, bytes: usize) {
+        self.calls_in_flight -= 1;
+        self.call_bytes -= bytes;
+    }
 }
 
 /// A platform call's answer, as the host gave it.
@@ -71,14 +79,14 @@ struct Answer {
 
 /// How the handler ended, before the record is assembled.
 struct Ending {
-    status: Status,
+    status: InvocationStatus,
     value: Option<Value>,
     error: Option<String>,
     stack: Option<String>,
 }
 
 impl Ending {
-    fn failed(status: Status, error: impl Into<String>, stack: Option<String>) -> Self {
+    fn failed(status: InvocationStatus, error: impl Into<String>, stack: Option<String>) -> Self {
         Ending {
             status,
             value: None,
@@ -104,10 +112,14 @@ pub(crate) fn run(
         *warm = WarmRuntime::new();
     }
     let ending = match warm.as_ref() {
-        None => Ending::failed(Status::Error, "the JavaScript engine could not start", None),
+        None => Ending::failed(
+            InvocationStatus::Error,
+            "the JavaScript engine could not start",
+            None,
+        ),
         Some(runtime) => run_in(runtime, &invocation, &state, started, tokio),
     };
-    let reusable = ending.status != Status::Timeout
+    let reusable = ending.status != InvocationStatus::Timeout
         && warm
             .as_ref()
             .is_some_and(|runtime| !runtime.ran_out_of_memory() && runtime.is_clean());
@@ -156,7 +168,7 @@ fn run_in(
     match Context::full(runtime) {
         Err(_) if warm.ran_out_of_memory() => out_of_memory(&invocation.limits),
         Err(e) => Ending::failed(
-            Status::Error,
+            InvocationStatus::Error,
             format!("the JavaScript engine failed: {e}"),
             None,
         ),
@@ -179,7 +191,7 @@ impl Watch<'_> {
     /// time, or its memory (an allocation refused, even if the handler caught the error).
     fn broken(&self) -> Option<Ending> {
         if let Some(message) = self.state.borrow().exceeded.clone() {
-            return Some(Ending::failed(Status::Error, message, None));
+            return Some(Ending::failed(InvocationStatus::Error, message, None));
         }
         if self.interrupted.get() {
             return Some(timed_out(self.limits));
@@ -269,7 +281,7 @@ fn what_next(outcome: Option<&str>, state: &Loop) -> Next {
         }
         _ if waiting => Next::Wait { next_timer },
         _ => Next::End(Ending::failed(
-            Status::Timeout,
+            InvocationStatus::Timeout,
             "the handler's promise never settles: nothing it waits for is pending",
             None,
         )),
@@ -310,18 +322,14 @@ fn settle_answers<'js>(
     answered: &mpsc::Receiver<Answer>,
 ) -> Result<(), CaughtError<'js>> {
     for Answer { id, bytes, result } in std::iter::once(first).chain(answered.try_iter()) {
-        {
-            let mut state = state.borrow_mut();
-            state.calls_in_flight -= 1;
-            state.call_bytes -= bytes;
-        }
-        let (ok, value) = match result {
-            Ok(value) => (true, value),
-            Err(value) => (false, value),
+        state.borrow_mut().release_call(bytes);
+        let (ok, json) = match result {
+            Ok(value) => (true, value.to_string()),
+            Err(error) => (false, error.to_json().to_string()),
         };
         control
             .get::<_, Function>("settle")
-            .and_then(|f| f.call::<_, ()>((id, ok, value.to_string())))
+            .and_then(|f| f.call::<_, ()>((id, ok, json)))
             .catch(ctx)?;
     }
     Ok(())
@@ -367,7 +375,7 @@ fn settled(outcome: &str) -> Ending {
     let outcome: Value = serde_json::from_str(outcome).unwrap_or(Value::Null);
     if outcome["ok"] == Value::Bool(true) {
         return Ending {
-            status: Status::Success,
+            status: InvocationStatus::Success,
             value: Some(outcome["value"].clone()),
             error: None,
             stack: None,
@@ -378,13 +386,13 @@ fn settled(outcome: &str) -> Ending {
         .unwrap_or("the handler failed")
         .to_owned();
     let stack = outcome["stack"].as_str().map(str::to_owned);
-    Ending::failed(Status::Error, message, stack)
+    Ending::failed(InvocationStatus::Error, message, stack)
 }
 
 fn timed_out(limits: &Limits) -> Ending {
     let seconds = limits.time.as_secs_f64();
     Ending::failed(
-        Status::Timeout,
+        InvocationStatus::Timeout,
         format!("the handler ran past its time limit of {seconds} s"),
         None,
     )
@@ -392,7 +400,7 @@ fn timed_out(limits: &Limits) -> Ending {
 
 fn out_of_memory(limits: &Limits) -> Ending {
     Ending::failed(
-        Status::OutOfMemory,
+        InvocationStatus::OutOfMemory,
         format!(
             "out of memory: the handler needed more than its limit of {}",
             bytes_text(limits.memory_bytes)
@@ -417,7 +425,7 @@ fn bytes_text(bytes: usize) -> String {
 fn error_ending(error: CaughtError<'_>) -> Ending {
     match &error {
         CaughtError::Exception(exception) => Ending::failed(
-            Status::Error,
+            InvocationStatus::Error,
             format!(
                 "{}: {}",
                 exception_name(exception),
@@ -426,11 +434,13 @@ fn error_ending(error: CaughtError<'_>) -> Ending {
             exception.stack(),
         ),
         CaughtError::Value(value) => Ending::failed(
-            Status::Error,
+            InvocationStatus::Error,
             format!("the handler threw {}", thrown_text(value)),
             None,
         ),
-        CaughtError::Error(error) => Ending::failed(Status::Error, error.to_string(), None),
+        CaughtError::Error(error) => {
+            Ending::failed(InvocationStatus::Error, error.to_string(), None)
+        }
     }
 }
 
@@ -477,9 +487,18 @@ fn install<'js>(
             let bytes = args.len();
             let id = add_call(&ctx, &mut loop_state.borrow_mut(), bytes, &limits)?;
             let args: Value = serde_json::from_str(&args).unwrap_or(Value::Null);
+            let call = match HostCall::parse(&name, args) {
+                Ok(call) => call,
+                Err(unknown) => {
+                    loop_state.borrow_mut().release_call(bytes);
+                    // Thrown in the prelude's promise executor: the app's promise rejects
+                    // with it, and the host never hears of the call.
+                    return Err(Exception::throw_type(&ctx, &unknown.to_string()));
+                }
+            };
             let (platform, answers) = (platform.clone(), answers.clone());
             runtime.spawn(async move {
-                let result = platform.call(name, args).await;
+                let result = platform.call(call).await;
                 let _ = answers.send(Answer { id, bytes, result });
             });
             Ok(id)

@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use weir_core::InvocationStatus;
 use weir_core::Package;
 use weir_sandbox::{
-    AppCode, Entry, Host, HostResult, Invocation, Limits, Outcome, Sandbox, Status, check_syntax,
+    ApiClientCall, AppCode, Entry, Host, HostCall, HostError, HostResult, HttpMethod, Invocation,
+    Limits, Outcome, Sandbox, check_syntax,
 };
 
 const HANDLE: &str = "global-webhooks/all-events/handle.js";
@@ -19,30 +21,41 @@ const HANDLE: &str = "global-webhooks/all-events/handle.js";
 /// The connected app's API as the platform would answer it, and a log of every call.
 #[derive(Default)]
 struct FakeApi {
-    calls: Mutex<Vec<(String, Value)>>,
+    calls: Mutex<Vec<HostCall>>,
 }
 
 impl Host for FakeApi {
-    fn call(&self, name: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push((name.clone(), args.clone()));
-        let result = match (name.as_str(), args["path"].as_str()) {
-            ("apiClient.get", Some("users/me")) => Ok(json!({"id": 42, "name": "Ada"})),
-            ("apiClient.post", Some("webhooks")) => Ok(json!({"id": "wh_1", "sent": args["data"]})),
-            (_, Some(path)) => Err(json!({
-                "status": 404,
-                "message": format!("{path} not found"),
-                "data": {"error": "not_found"}
-            })),
-            _ => Err(json!({"status": 400, "message": format!("no {name} here")})),
+    fn call(&self, call: HostCall) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
+        self.calls.lock().unwrap().push(call.clone());
+        let no_such = |name: &str| Err(HostError::new(400, format!("no {name} here")));
+        let result = match &call {
+            HostCall::ApiClient(api) => match (api.method, api.path.as_str()) {
+                (HttpMethod::Get, Some("users/me")) => Ok(json!({"id": 42, "name": "Ada"})),
+                (HttpMethod::Post, Some("webhooks")) => Ok(json!({"id": "wh_1", "sent": api.data})),
+                (_, Some(path)) => Err(HostError::with_data(
+                    404,
+                    format!("{path} not found"),
+                    json!({"error": "not_found"}),
+                )),
+                (_, None) => no_such(call.name()),
+            },
+            other => no_such(other.name()),
         };
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(2)).await;
             result
         })
     }
+}
+
+/// An `apiClient` call as the host receives it.
+fn api_call(method: HttpMethod, path: &str, query: Value, data: Value) -> HostCall {
+    HostCall::ApiClient(ApiClientCall {
+        method,
+        path: json!(path),
+        query,
+        data,
+    })
 }
 
 fn code(files: &[(&str, &str)]) -> Arc<AppCode> {
@@ -102,7 +115,7 @@ async fn the_default_export_gets_the_payload_with_api_client_and_credentials() {
         "credentials": {"token": "t0k"},
     });
     let (outcome, _) = run_handle(source, payload).await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
     assert_eq!(
         outcome.value,
         Some(json!({
@@ -143,7 +156,7 @@ async fn api_client_calls_reach_the_host_and_their_answers_come_back() {
         }"#;
     let path = "events/user-created/getEventSelector.js";
     let (outcome, host) = run(&[(path, source)], path, json!({})).await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
     assert_eq!(
         outcome.value,
         Some(json!({
@@ -155,10 +168,12 @@ async fn api_client_calls_reach_the_host_and_their_answers_come_back() {
     assert_eq!(
         *host.calls.lock().unwrap(),
         [
-            ("apiClient.get".to_owned(), json!({"path": "users/me"})),
-            (
-                "apiClient.post".to_owned(),
-                json!({"path": "webhooks", "data": {"url": "https://weir.example/in/1"}})
+            api_call(HttpMethod::Get, "users/me", Value::Null, Value::Null),
+            api_call(
+                HttpMethod::Post,
+                "webhooks",
+                Value::Null,
+                json!({"url": "https://weir.example/in/1"})
             ),
         ]
     );
@@ -183,26 +198,19 @@ async fn every_method_names_its_call_and_passes_query_or_data() {
         "{outcome:?}"
     );
     let mut calls = host.calls.lock().unwrap().clone();
-    calls.sort_by(|a, b| a.0.cmp(&b.0));
+    calls.sort_by_key(|call| call.name());
     assert_eq!(
         calls,
         [
-            (
-                "apiClient.delete".to_owned(),
-                json!({"path": "webhooks/wh_1", "query": {"force": true}})
+            api_call(
+                HttpMethod::Delete,
+                "webhooks/wh_1",
+                json!({"force": true}),
+                Value::Null
             ),
-            (
-                "apiClient.get".to_owned(),
-                json!({"path": "items", "query": {"page": 2}})
-            ),
-            (
-                "apiClient.patch".to_owned(),
-                json!({"path": "items/1", "data": {"n": 2}})
-            ),
-            (
-                "apiClient.put".to_owned(),
-                json!({"path": "items/1", "data": {"n": 1}})
-            ),
+            api_call(HttpMethod::Get, "items", json!({"page": 2}), Value::Null),
+            api_call(HttpMethod::Patch, "items/1", Value::Null, json!({"n": 2})),
+            api_call(HttpMethod::Put, "items/1", Value::Null, json!({"n": 1})),
         ]
     );
 }
@@ -219,7 +227,7 @@ async fn a_failed_api_call_is_an_error_with_the_host_s_message_and_fields() {
           }
         }"#;
     let (outcome, _) = run_handle(source, json!({})).await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
     assert_eq!(
         outcome.value,
         Some(json!({
@@ -233,7 +241,7 @@ async fn a_failed_api_call_is_an_error_with_the_host_s_message_and_fields() {
     let uncaught =
         "export default async function ({ apiClient }) { await apiClient.get('projects/9'); }";
     let (outcome, _) = run_handle(uncaught, json!({})).await;
-    assert_eq!(outcome.status, Status::Error);
+    assert_eq!(outcome.status, InvocationStatus::Error);
     assert_eq!(
         outcome.error.as_deref(),
         Some("Error: projects/9 not found")
@@ -264,7 +272,7 @@ async fn relative_imports_resolve_inside_the_package() {
     for _ in 0..2 {
         let job = invocation(&app, HANDLE, json!({"data": {"from_user_id": 3}}), &host);
         let outcome = sandbox.run(job).await;
-        assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+        assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
         assert_eq!(
             outcome.value,
             Some(json!(["user_id:3", r#"{"from_user_id":3}"#, 2]))
@@ -303,7 +311,11 @@ async fn imports_from_outside_the_package_fail_naming_the_module() {
     for (name, expected) in cases {
         let source = format!("import x from '{name}';\nexport default function () {{ return x; }}");
         let (outcome, _) = run_handle(&source, json!({})).await;
-        assert_eq!(outcome.status, Status::Error, "{name}: {outcome:?}");
+        assert_eq!(
+            outcome.status,
+            InvocationStatus::Error,
+            "{name}: {outcome:?}"
+        );
         assert_eq!(outcome.error.as_deref(), Some(expected), "{name}");
     }
 }
@@ -337,7 +349,7 @@ async fn a_module_without_a_default_export_function_fails_clearly() {
         "export default { handle() {} };",
     ] {
         let (outcome, _) = run_handle(source, json!({})).await;
-        assert_eq!(outcome.status, Status::Error, "{source}");
+        assert_eq!(outcome.status, InvocationStatus::Error, "{source}");
         assert_eq!(
             outcome.error.as_deref(),
             Some("TypeError: global-webhooks/all-events/handle.js has no default export function"),
@@ -374,7 +386,7 @@ async fn a_payload_that_is_not_an_object_is_refused() {
 async fn errors_thrown_by_a_module_carry_its_file_and_line() {
     let source = "export default function handle({ data }) {\n  return data.missing.field;\n}";
     let (outcome, _) = run_handle(source, json!({"data": {}})).await;
-    assert_eq!(outcome.status, Status::Error);
+    assert_eq!(outcome.status, InvocationStatus::Error);
     assert!(
         outcome.error.as_deref().unwrap().starts_with("TypeError"),
         "{outcome:?}"
@@ -464,7 +476,11 @@ async fn runaway_modules_time_out_and_the_thread_runs_the_next_one_clean() {
         let mut job = invocation(&app, path, json!({}), &host);
         job.limits.time = Duration::from_millis(300);
         let outcome = sandbox.run(job).await;
-        assert_eq!(outcome.status, Status::Timeout, "{path}: {outcome:?}");
+        assert_eq!(
+            outcome.status,
+            InvocationStatus::Timeout,
+            "{path}: {outcome:?}"
+        );
     }
     let outcome = sandbox
         .run(invocation(&app, "events/c/handle.js", json!({}), &host))

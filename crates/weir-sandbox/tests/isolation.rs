@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use weir_core::Package;
-use weir_sandbox::{AppCode, Invocation, Limits, NoHost, Outcome, Render, Sandbox, Status};
+use weir_core::{InvocationStatus, Package};
+use weir_sandbox::{AppCode, Invocation, Limits, NoHost, Outcome, Render, Sandbox};
 
 /// Handlers that misbehave in each way this file is about, and one that does not.
 const APP: &str = r#"exports = {
@@ -76,7 +76,7 @@ fn limits() -> Limits {
     }
 }
 
-fn failure(outcome: &Outcome) -> (Status, &str) {
+fn failure(outcome: &Outcome) -> (InvocationStatus, &str) {
     (outcome.status, outcome.error.as_deref().unwrap_or_default())
 }
 
@@ -88,7 +88,11 @@ async fn then_fine(handler: &str, limits: Limits) -> Outcome {
     let next = sandbox
         .run(invocation(&app, "fine", Limits::default()))
         .await;
-    assert_eq!(next.status, Status::Success, "after {handler}: {next:?}");
+    assert_eq!(
+        next.status,
+        InvocationStatus::Success,
+        "after {handler}: {next:?}"
+    );
     assert_eq!(next.value, Some(json!("fine 1")));
     outcome
 }
@@ -99,7 +103,10 @@ async fn a_timer_flood_ends_at_the_timer_limit_and_the_next_invocation_runs() {
         let outcome = then_fine(handler, limits()).await;
         assert_eq!(
             failure(&outcome),
-            (Status::Error, "too many timers: 10001, the limit is 10000"),
+            (
+                InvocationStatus::Error,
+                "too many timers: 10001, the limit is 10000"
+            ),
             "{handler}"
         );
     }
@@ -110,7 +117,10 @@ async fn a_timer_flood_ends_at_the_timer_limit_and_the_next_invocation_runs() {
     let outcome = then_fine("timerFlood", few).await;
     assert_eq!(
         failure(&outcome),
-        (Status::Error, "too many timers: 6, the limit is 5")
+        (
+            InvocationStatus::Error,
+            "too many timers: 6, the limit is 5"
+        )
     );
 }
 
@@ -129,7 +139,7 @@ async fn running_out_of_memory_is_reported_as_such_and_leaves_nothing_to_the_nex
         assert_eq!(
             failure(&outcome),
             (
-                Status::OutOfMemory,
+                InvocationStatus::OutOfMemory,
                 "out of memory: the handler needed more than its limit of 16 MiB"
             ),
             "{handler}"
@@ -162,10 +172,13 @@ async fn a_holding_and_a_flooding_invocation_leave_the_others_alone() {
                 Some(json!(format!("fine {n}"))),
                 "{outcome:?}"
             ),
-            "hold" => assert_eq!(outcome.status, Status::Timeout, "{outcome:?}"),
+            "hold" => assert_eq!(outcome.status, InvocationStatus::Timeout, "{outcome:?}"),
             _ => assert_eq!(
                 failure(&outcome),
-                (Status::Error, "too many timers: 10001, the limit is 10000")
+                (
+                    InvocationStatus::Error,
+                    "too many timers: 10001, the limit is 10000"
+                )
             ),
         }
     }
@@ -177,7 +190,7 @@ async fn a_huge_result_is_too_large_not_a_timeout() {
     assert_eq!(
         failure(&outcome),
         (
-            Status::Error,
+            InvocationStatus::Error,
             "the handler's result is too large: at least 31457294 characters of JSON, \
              the limit is 1048576"
         )
@@ -190,7 +203,7 @@ async fn a_huge_result_is_too_large_not_a_timeout() {
     assert_eq!(
         failure(&outcome),
         (
-            Status::Error,
+            InvocationStatus::Error,
             "the handler's result is too large: 28 characters of JSON, the limit is 25"
         ),
         "the JSON kept would be {{\"ok\":true,\"value\":\"fine 1\"}}"
@@ -205,7 +218,7 @@ async fn a_huge_render_data_answer_is_too_large() {
     assert_eq!(
         failure(&outcome),
         (
-            Status::Error,
+            InvocationStatus::Error,
             "renderData's answer is too large: at least 2097176 characters of JSON, \
              the limit is 1048576"
         )
@@ -217,14 +230,14 @@ async fn a_huge_render_data_answer_is_too_large() {
 async fn a_result_that_is_not_json_fails_with_the_reason() {
     let outcome = then_fine("cyclicResult", limits()).await;
     let (status, error) = failure(&outcome);
-    assert_eq!(status, Status::Error);
+    assert_eq!(status, InvocationStatus::Error);
     assert!(
         error.starts_with("TypeError: the handler's result cannot be stored as JSON: "),
         "{error}"
     );
     let outcome = then_fine("bigIntResult", limits()).await;
     let (status, error) = failure(&outcome);
-    assert_eq!(status, Status::Error);
+    assert_eq!(status, InvocationStatus::Error);
     assert!(
         error.starts_with("TypeError: the handler's result cannot be stored as JSON: "),
         "{error}"
@@ -237,7 +250,7 @@ async fn platform_calls_waiting_at_once_are_limited_in_number_and_size() {
     assert_eq!(
         failure(&outcome),
         (
-            Status::Error,
+            InvocationStatus::Error,
             "too many platform calls waiting for an answer: 1001, the limit is 1000"
         )
     );
@@ -247,7 +260,7 @@ async fn platform_calls_waiting_at_once_are_limited_in_number_and_size() {
     };
     let outcome = then_fine("heavyCalls", small).await;
     let (status, error) = failure(&outcome);
-    assert_eq!(status, Status::Error);
+    assert_eq!(status, InvocationStatus::Error);
     assert!(
         error.starts_with("the platform calls waiting for an answer carry too much: ")
             && error.ends_with(" bytes of arguments, the limit is 16777216"),
@@ -259,7 +272,10 @@ async fn platform_calls_waiting_at_once_are_limited_in_number_and_size() {
 #[tokio::test]
 async fn a_thrown_null_is_named() {
     let outcome = then_fine("throwsNull", limits()).await;
-    assert_eq!(failure(&outcome), (Status::Error, "the handler threw null"));
+    assert_eq!(
+        failure(&outcome),
+        (InvocationStatus::Error, "the handler threw null")
+    );
 }
 
 /// A delay too long for the clock (`Infinity`) once panicked the JavaScript thread.

@@ -7,40 +7,44 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use weir_core::Package;
+use weir_core::{InvocationStatus, Package};
 use weir_sandbox::{
-    AppCode, Host, HostResult, Invocation, Limits, Outcome, Render, Sandbox, Status,
+    AppCode, DbCall, DbOperation, Host, HostCall, HostError, HostResult, HttpMethod, Invocation,
+    Limits, Outcome, Render, RequestCall, Sandbox,
 };
 
 /// A platform with an in-memory `$db`, and a log of every call.
 #[derive(Default)]
 struct FakePlatform {
     db: Mutex<BTreeMap<String, Value>>,
-    calls: Mutex<Vec<(String, Value)>>,
+    calls: Mutex<Vec<HostCall>>,
 }
 
 impl Host for FakePlatform {
-    fn call(&self, name: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push((name.clone(), args.clone()));
-        let result = match name.as_str() {
-            "db.set" => {
+    fn call(&self, call: HostCall) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
+        self.calls.lock().unwrap().push(call.clone());
+        let result = match &call {
+            HostCall::Db(DbCall {
+                key,
+                operation: DbOperation::Set { value, .. },
+            }) => {
                 self.db
                     .lock()
                     .unwrap()
-                    .insert(args[0].as_str().unwrap().into(), args[1].clone());
+                    .insert(key.as_str().unwrap().into(), value.clone());
                 Ok(json!({"Created": true}))
             }
-            "db.get" => self
+            HostCall::Db(DbCall {
+                key,
+                operation: DbOperation::Get,
+            }) => self
                 .db
                 .lock()
                 .unwrap()
-                .get(args[0].as_str().unwrap())
+                .get(key.as_str().unwrap())
                 .cloned()
-                .ok_or(json!({"status": 404, "message": "Record not found"})),
-            _ => Err(json!({"status": 400, "message": format!("no {name} here")})),
+                .ok_or(HostError::new(404, "Record not found")),
+            other => Err(HostError::new(400, format!("no {} here", other.name()))),
         };
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -116,7 +120,7 @@ async fn exports_this_and_a_deep_copy_of_the_payload() {
         json!({"data": {"ticket": {"id": 7}}, "region": "US"}),
     )
     .await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
     assert_eq!(outcome.value, Some(json!("ticket 7 in US")));
 }
 
@@ -136,7 +140,7 @@ async fn deferred_promises_chain_done_fail_always_and_await() {
           }
         };"#;
     let (outcome, host) = run_server(source, "run", json!({})).await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
     assert_eq!(
         outcome.value,
         Some(json!([
@@ -160,13 +164,93 @@ async fn callback_style_handlers_run_until_their_calls_are_answered() {
           }
         };"#;
     let (outcome, host) = run_server(source, "onAppInstallHandler", json!({"timestamp": 42})).await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
     assert_eq!(outcome.render, Some(Render::Ok { data: None }));
     assert_eq!(outcome.console[0].text, "stored");
     assert_eq!(
         host.db.lock().unwrap().get("installed"),
         Some(&json!({"at": 42}))
     );
+}
+
+#[tokio::test]
+async fn every_platform_global_reaches_the_host_as_its_call_and_errors_keep_their_shape() {
+    let source = r#"
+        exports = {
+          onTicketCreateHandler: async function () {
+            const settled = await Promise.allSettled([
+              $db.update('k', 'increment', { n: 1 }),
+              $db.delete('k'),
+              $schedule.create({ name: 'daily' }),
+              $schedule.update({ name: 'daily' }),
+              $schedule.delete({ name: 'daily' }),
+              $schedule.fetch({ name: 'daily' }),
+              $request.get('https://a.example.com/x'),
+              $request.post('https://a.example.com/x', { json: { a: 1 } }),
+              $request.put('https://a.example.com/x'),
+              $request.patch('https://a.example.com/x'),
+              $request.delete('https://a.example.com/x'),
+              $request.invokeTemplate('getTicket', { context: { id: 1 } }),
+              generateTargetUrl(),
+              $webhooks.trigger('orders', { id: 1 }),
+            ]);
+            return settled.map((s) => s.reason);
+          }
+        };"#;
+    let (outcome, host) = run_server(source, "onTicketCreateHandler", json!({})).await;
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
+    let mut names: Vec<&str> = host
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(HostCall::name)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "db.delete",
+            "db.update",
+            "generateTargetUrl",
+            "request.invokeTemplate",
+            "request.url",
+            "request.url",
+            "request.url",
+            "request.url",
+            "request.url",
+            "schedule.create",
+            "schedule.delete",
+            "schedule.fetch",
+            "schedule.update",
+            "webhooks.trigger",
+        ]
+    );
+    // The host's error, as the app's promise rejects with it.
+    let reasons = outcome.value.unwrap();
+    assert_eq!(
+        reasons[0],
+        json!({"status": 400, "message": "no db.update here"})
+    );
+    let methods: Vec<HttpMethod> = host
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|call| match call {
+            HostCall::Request(RequestCall::Url(request)) => Some(request.method),
+            _ => None,
+        })
+        .collect();
+    for method in [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Patch,
+        HttpMethod::Delete,
+    ] {
+        assert!(methods.contains(&method), "{method:?} in {methods:?}");
+    }
 }
 
 #[tokio::test]
@@ -231,14 +315,14 @@ async fn require_local_modules_and_pure_js_packages() {
         ),
     ];
     let (outcome, _) = run(&files, "h", json!({})).await;
-    assert_eq!(outcome.status, Status::Success, "{outcome:?}");
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
     assert_eq!(outcome.value, Some(json!("...HI")));
 }
 
 #[tokio::test]
 async fn a_node_built_in_is_named_in_a_clear_error() {
     let (outcome, _) = run_server("var fs = require('fs'); exports = {};", "h", json!({})).await;
-    assert_eq!(outcome.status, Status::Error);
+    assert_eq!(outcome.status, InvocationStatus::Error);
     assert_eq!(
         outcome.error.as_deref(),
         Some("Error: Cannot use Node's built-in module 'fs': the Weir sandbox does not offer it")
@@ -254,7 +338,7 @@ async fn a_missing_handler_and_a_throwing_one_are_errors_with_their_reason() {
     );
     let (outcome, _) =
         run_server("exports = { a: function () { null.x; } };", "a", json!({})).await;
-    assert_eq!(outcome.status, Status::Error);
+    assert_eq!(outcome.status, InvocationStatus::Error);
     assert!(
         outcome.error.as_deref().unwrap().starts_with("TypeError"),
         "{outcome:?}"
@@ -341,24 +425,24 @@ async fn runaway_handlers_fail_alone_with_their_reason() {
             .unwrap()
     };
     let (loop_status, loop_error) = status("loop");
-    assert_eq!(loop_status, Status::Timeout, "{loop_error}");
+    assert_eq!(loop_status, InvocationStatus::Timeout, "{loop_error}");
     assert_eq!(
         status("hang"),
         (
-            Status::Timeout,
+            InvocationStatus::Timeout,
             "the handler's promise never settles: nothing it waits for is pending".into()
         )
     );
-    assert_eq!(status("waitForever").0, Status::Timeout);
+    assert_eq!(status("waitForever").0, InvocationStatus::Timeout);
     let (bomb_status, bomb_error) = status("bomb");
-    assert_eq!(bomb_status, Status::OutOfMemory, "{bomb_error}");
+    assert_eq!(bomb_status, InvocationStatus::OutOfMemory, "{bomb_error}");
     let (recurse_status, recurse_error) = status("recurse");
-    assert_eq!(recurse_status, Status::Error);
+    assert_eq!(recurse_status, InvocationStatus::Error);
     assert_eq!(
         recurse_error,
         "RangeError: Maximum call stack size exceeded"
     );
-    assert_eq!(status("fine").0, Status::Success);
+    assert_eq!(status("fine").0, InvocationStatus::Success);
 }
 
 /// A thread whose invocation timed out runs the next one in a new runtime: nothing the
@@ -379,7 +463,7 @@ async fn after_a_timeout_the_thread_starts_clean() {
     )]);
     let mut late = invocation(&app, "late", json!({}), &host);
     late.limits.time = Duration::from_millis(300);
-    assert_eq!(sandbox.run(late).await.status, Status::Timeout);
+    assert_eq!(sandbox.run(late).await.status, InvocationStatus::Timeout);
     let check = sandbox
         .run(invocation(&app, "check", json!({}), &host))
         .await;
@@ -402,7 +486,7 @@ async fn platform_2_0_apps_name_their_handlers_in_exports_events() {
     let (outcome, _) = run_server(source, "onAppInstall", json!({})).await;
     assert_eq!(outcome.value, Some(json!("inline")), "{outcome:?}");
     let (outcome, _) = run_server(source, "onTicketCreate", json!({})).await;
-    assert_eq!(outcome.status, Status::Error);
+    assert_eq!(outcome.status, InvocationStatus::Error);
     assert!(
         outcome
             .error

@@ -7,9 +7,9 @@
 //! to the response data (parsed JSON, else text); a status of 400 or more rejects with
 //! `{status, message, data}`.
 
-use reqwest::{Method, Url};
-use serde_json::{Value, json};
-use weir_sandbox::HostResult;
+use reqwest::Url;
+use serde_json::Value;
+use weir_sandbox::{ApiClientCall, HostError, HostResult};
 
 use super::CallContext;
 use crate::outbound::{OutboundRequest, SendError};
@@ -17,26 +17,14 @@ use crate::platform::Platform;
 
 pub const BASE_URL_IPARAM: &str = "base_url";
 
-fn error(status: u16, message: String) -> Value {
-    json!({"status": status, "message": message})
-}
-
 pub(super) async fn call(
     platform: &Platform,
     context: &CallContext,
-    method: &str,
-    args: &Value,
+    call: &ApiClientCall,
 ) -> HostResult {
-    let method = match method {
-        "get" => Method::GET,
-        "post" => Method::POST,
-        "put" => Method::PUT,
-        "patch" => Method::PATCH,
-        "delete" => Method::DELETE,
-        other => return Err(error(400, format!("apiClient.{other} does not exist"))),
-    };
-    let path = args["path"].as_str().unwrap_or_default();
-    let url = url_for(context, path, &args["query"])?;
+    let method = super::method_of(call.method);
+    let path = call.path.as_str().unwrap_or_default();
+    let url = url_for(context, path, &call.query)?;
     let mut headers = Vec::new();
     let secure = &context.installation.iparams.secure;
     if let Some(token) = ["access_token", "api_key"]
@@ -45,7 +33,7 @@ pub(super) async fn call(
     {
         headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
     }
-    let body = match &args["data"] {
+    let body = match &call.data {
         Value::Null => None,
         data => {
             headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
@@ -61,21 +49,21 @@ pub(super) async fn call(
         max_response_bytes: platform.settings.max_response_bytes,
     };
     let response = platform.outbound.send(request).await.map_err(|e| match e {
-        SendError::Timeout => error(504, format!("{method} {path}: timed out")),
-        other => error(502, format!("{method} {path}: {other}")),
+        SendError::Timeout => HostError::new(504, format!("{method} {path}: timed out")),
+        other => HostError::new(502, format!("{method} {path}: {other}")),
     })?;
     let text = String::from_utf8_lossy(&response.body).into_owned();
     let data = serde_json::from_str(&text).unwrap_or(Value::String(text));
     if response.status >= 400 {
         let message = format!("{method} {path} answered {}", response.status);
-        return Err(json!({"status": response.status, "message": message, "data": data}));
+        return Err(HostError::with_data(response.status, message, data));
     }
     Ok(data)
 }
 
 /// `path` under the installation's base URL (an absolute URL is refused: credentials go
 /// to the connection's host only), with `query` appended.
-fn url_for(context: &CallContext, path: &str, query: &Value) -> Result<Url, Value> {
+fn url_for(context: &CallContext, path: &str, query: &Value) -> Result<Url, HostError> {
     let base = context
         .installation
         .iparams
@@ -83,13 +71,13 @@ fn url_for(context: &CallContext, path: &str, query: &Value) -> Result<Url, Valu
         .get(BASE_URL_IPARAM)
         .and_then(Value::as_str)
         .ok_or_else(|| {
-            error(
+            HostError::new(
                 400,
                 format!("apiClient needs the installation's {BASE_URL_IPARAM} iparam"),
             )
         })?;
     if path.contains("://") || path.starts_with("//") {
-        return Err(error(
+        return Err(HostError::new(
             400,
             format!("apiClient takes a path relative to {base}, got {path}"),
         ));
@@ -99,8 +87,8 @@ fn url_for(context: &CallContext, path: &str, query: &Value) -> Result<Url, Valu
         base.trim_end_matches('/'),
         path.trim_start_matches('/')
     );
-    let mut url =
-        Url::parse(&joined).map_err(|e| error(400, format!("{joined} is not a valid URL: {e}")))?;
+    let mut url = Url::parse(&joined)
+        .map_err(|e| HostError::new(400, format!("{joined} is not a valid URL: {e}")))?;
     if let Some(query) = query.as_object() {
         let mut pairs = url.query_pairs_mut();
         for (name, value) in query {

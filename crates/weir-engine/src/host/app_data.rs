@@ -5,7 +5,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use weir_core::InstallationId;
 use weir_core::app_data::{self, DataError, SetIf};
-use weir_sandbox::HostResult;
+use weir_sandbox::{DbCall, DbOperation, HostError, HostResult};
 use weir_store::{DataWrite, Expect, Store};
 
 /// An update reads, computes and writes at the version it read; on a race it starts over.
@@ -14,30 +14,34 @@ const UPDATE_ATTEMPTS: usize = 5;
 pub(super) async fn call(
     store: &dyn Store,
     installation: &InstallationId,
-    operation: &str,
-    args: &Value,
+    call: &DbCall,
 ) -> HostResult {
-    let result = match operation {
-        "set" => set(store, installation, args).await,
-        "get" => get(store, installation, args).await,
-        "update" => update(store, installation, args).await,
-        "delete" => delete(store, installation, args).await,
-        other => Ok(Err(DataError {
-            status: 400,
-            message: format!("$db.{other} does not exist"),
-        })),
+    let key = &call.key;
+    let result = match &call.operation {
+        DbOperation::Set { value, options } => set(store, installation, key, value, options).await,
+        DbOperation::Get => get(store, installation, key).await,
+        DbOperation::Update { action, attributes } => {
+            update(store, installation, key, action, attributes).await
+        }
+        DbOperation::Delete => delete(store, installation, key).await,
     };
     match result {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(error.to_json()),
+        Ok(Err(error)) => Err(HostError::new(error.status, error.message)),
         Err(error) => Err(super::internal(error)),
     }
 }
 
 type Answer = Result<Result<Value, DataError>, weir_store::StoreError>;
 
-async fn set(store: &dyn Store, installation: &InstallationId, args: &Value) -> Answer {
-    let request = match app_data::set_request(args) {
+async fn set(
+    store: &dyn Store,
+    installation: &InstallationId,
+    key: &Value,
+    value: &Value,
+    options: &Value,
+) -> Answer {
+    let request = match app_data::set_request(key, value, options) {
         Ok(request) => request,
         Err(error) => return Ok(Err(error)),
     };
@@ -64,8 +68,8 @@ async fn set(store: &dyn Store, installation: &InstallationId, args: &Value) -> 
     })
 }
 
-async fn get(store: &dyn Store, installation: &InstallationId, args: &Value) -> Answer {
-    let key = match app_data::key(args.get(0)) {
+async fn get(store: &dyn Store, installation: &InstallationId, key: &Value) -> Answer {
+    let key = match app_data::key(Some(key)) {
         Ok(key) => key,
         Err(error) => return Ok(Err(error)),
     };
@@ -73,12 +77,17 @@ async fn get(store: &dyn Store, installation: &InstallationId, args: &Value) -> 
     Ok(stored.map(|s| s.value).ok_or_else(DataError::not_found))
 }
 
-async fn update(store: &dyn Store, installation: &InstallationId, args: &Value) -> Answer {
-    let key = match app_data::key(args.get(0)) {
+async fn update(
+    store: &dyn Store,
+    installation: &InstallationId,
+    key: &Value,
+    action: &Value,
+    attributes: &Value,
+) -> Answer {
+    let key = match app_data::key(Some(key)) {
         Ok(key) => key,
         Err(error) => return Ok(Err(error)),
     };
-    let (action, attributes) = (&args[1], &args[2]);
     for _ in 0..UPDATE_ATTEMPTS {
         let now = weir_core::now();
         let current = store.app_data(installation, &key, now).await?;
@@ -110,8 +119,8 @@ async fn update(store: &dyn Store, installation: &InstallationId, args: &Value) 
     }))
 }
 
-async fn delete(store: &dyn Store, installation: &InstallationId, args: &Value) -> Answer {
-    let key = match app_data::key(args.get(0)) {
+async fn delete(store: &dyn Store, installation: &InstallationId, key: &Value) -> Answer {
+    let key = match app_data::key(Some(key)) {
         Ok(key) => key,
         Err(error) => return Ok(Err(error)),
     };

@@ -1,5 +1,6 @@
 //! The platform as one installation's handlers see it: every call the sandbox forwards
-//! (`db.get`, `request.url`, …) is answered here, scoped to that installation.
+//! (a [`HostCall`]: `$db.get`, `$request.post`, …) is answered here, scoped to that
+//! installation.
 
 pub mod api_client;
 mod app_data;
@@ -15,9 +16,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use weir_core::{AppDefinition, Installation};
-use weir_sandbox::{Host, HostResult};
+use weir_sandbox::{Host, HostCall, HostError, HostResult, HttpMethod, RequestCall};
 
 use crate::platform::Platform;
 
@@ -69,43 +70,54 @@ impl PlatformHost {
 }
 
 impl Host for PlatformHost {
-    fn call(&self, name: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
+    fn call(&self, call: HostCall) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
         let (platform, context) = (self.platform.clone(), self.context.clone());
         Box::pin(async move {
-            match name.split_once('.') {
-                Some(("db", operation)) => {
+            match call {
+                HostCall::Db(call) => {
                     let installation = &context.installation.id;
                     if let Err(wait) = platform.db_calls.check(installation) {
-                        return Err(json!({"status": 429, "message": format!(
-                            "Too many $db requests: at most {} a minute per installation; retry in {} s",
-                            platform.settings.db_calls_per_minute,
-                            wait.as_secs()
-                        )}));
+                        return Err(HostError::new(
+                            429,
+                            format!(
+                                "Too many $db requests: at most {} a minute per installation; retry in {} s",
+                                platform.settings.db_calls_per_minute,
+                                wait.as_secs()
+                            ),
+                        ));
                     }
-                    app_data::call(platform.store.as_ref(), installation, operation, &args).await
+                    app_data::call(platform.store.as_ref(), installation, &call).await
                 }
-                Some(("schedule", operation)) => {
-                    schedule::call(&platform, &context, operation, &args).await
+                HostCall::Schedule(call) => schedule::call(&platform, &context, &call).await,
+                HostCall::Request(RequestCall::Url(request)) => {
+                    request::url_style(&platform, &context, &request).await
                 }
-                Some(("request", "url")) => request::url_style(&platform, &context, &args).await,
-                Some(("request", "invokeTemplate")) => {
-                    request_template::invoke(&platform, &context, &args).await
+                HostCall::Request(RequestCall::Template(request)) => {
+                    request_template::invoke(&platform, &context, &request).await
                 }
-                Some(("apiClient", method)) => {
-                    api_client::call(&platform, &context, method, &args).await
+                HostCall::ApiClient(call) => api_client::call(&platform, &context, &call).await,
+                HostCall::TriggerWebhook(trigger) => {
+                    webhooks::trigger(&platform, &context, trigger).await
                 }
-                Some(("webhooks", "trigger")) => {
-                    webhooks::trigger(&platform, &context, &args).await
-                }
-                None if name == "generateTargetUrl" => target_url::generate(&context, &args),
-                _ => Err(json!({"status": 501, "message": format!("{name} is not available yet")})),
+                HostCall::GenerateTargetUrl { options } => target_url::generate(&context, &options),
             }
         })
     }
 }
 
 /// A store failure, as apps see it: the platform's fault, not theirs.
-fn internal(error: weir_store::StoreError) -> Value {
+fn internal(error: weir_store::StoreError) -> HostError {
     tracing::error!(%error, "a platform call failed in the store");
-    json!({"status": 500, "message": "Internal server error"})
+    HostError::new(500, "Internal server error")
+}
+
+/// The method of `$request` and `apiClient` calls, as the outbound client sends it.
+fn method_of(method: HttpMethod) -> reqwest::Method {
+    match method {
+        HttpMethod::Get => reqwest::Method::GET,
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+        HttpMethod::Delete => reqwest::Method::DELETE,
+    }
 }

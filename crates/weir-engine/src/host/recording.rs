@@ -6,29 +6,26 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use weir_sandbox::{Host, HostResult};
+use weir_sandbox::{Host, HostCall, HostResult};
 
 /// One platform call: what the app asked and what it got.
 #[derive(Debug, Clone)]
-pub struct HostCall {
-    /// e.g. `db.set`, `request.url`, `webhooks.trigger`.
-    pub name: String,
-    pub args: Value,
+pub struct RecordedCall {
+    pub call: HostCall,
     pub answer: HostResult,
     pub duration: Duration,
 }
 
 /// The calls of one invocation, in the order they finished.
 #[derive(Debug, Default)]
-pub struct CallLog(Mutex<Vec<HostCall>>);
+pub struct CallLog(Mutex<Vec<RecordedCall>>);
 
 impl CallLog {
-    pub fn take(&self) -> Vec<HostCall> {
+    pub fn take(&self) -> Vec<RecordedCall> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn push(&self, call: HostCall) {
+    fn push(&self, call: RecordedCall) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
     }
 }
@@ -45,15 +42,14 @@ impl RecordingHost {
 }
 
 impl Host for RecordingHost {
-    fn call(&self, name: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
-        let answering = self.inner.call(name.clone(), args.clone());
+    fn call(&self, call: HostCall) -> Pin<Box<dyn Future<Output = HostResult> + Send>> {
+        let answering = self.inner.call(call.clone());
         let log = self.log.clone();
         Box::pin(async move {
             let started = Instant::now();
             let answer = answering.await;
-            log.push(HostCall {
-                name,
-                args,
+            log.push(RecordedCall {
+                call,
                 answer: answer.clone(),
                 duration: started.elapsed(),
             });

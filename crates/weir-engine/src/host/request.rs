@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, Url};
+use reqwest::Url;
 use serde_json::{Map, Value, json};
-use weir_sandbox::HostResult;
 use weir_sandbox::template::{self, TemplateError};
+use weir_sandbox::{HostError, HostResult, UrlRequest};
 
 use super::{CallContext, url_rules};
 use crate::outbound::{OutboundRequest, OutboundResponse, SendError};
@@ -36,21 +36,21 @@ const READABLE_TYPES: &[&str] = &[
 ];
 
 /// A platform error as `$request` rejects with it.
-pub(super) fn platform_error(status: u16, message: &str) -> Value {
-    json!({"status": status, "headers": {}, "response": message, "errorSource": "APP"})
+pub(super) fn platform_error(status: u16, message: &str) -> HostError {
+    HostError::request_refused(status, message)
 }
 
-/// `{method, url, options}` from the prelude.
+/// `$request.<method>(url, options)`.
 pub(super) async fn url_style(
     platform: &Platform,
     context: &CallContext,
-    args: &Value,
+    request: &UrlRequest,
 ) -> HostResult {
-    let method = parse_method(args["method"].as_str().unwrap_or_default())?;
-    let Some(url) = args["url"].as_str() else {
+    let method = super::method_of(request.method);
+    let Some(url) = request.url.as_str() else {
         return Err(platform_error(400, "Invalid URL - Must be HTTPS"));
     };
-    let options = match &args["options"] {
+    let options = match &request.options {
         Value::Null => Map::new(),
         Value::Object(options) => options.clone(),
         _ => return Err(platform_error(400, "options must be an object")),
@@ -102,7 +102,7 @@ pub(super) async fn url_style(
 pub(super) async fn rendered<T: Send + 'static>(
     variables: Value,
     render: impl FnOnce(&Value) -> Result<T, TemplateError> + Send + 'static,
-) -> Result<T, Value> {
+) -> Result<T, HostError> {
     let rendered = tokio::task::spawn_blocking(move || render(&variables)).await;
     match rendered {
         Ok(Ok(value)) => Ok(value),
@@ -111,17 +111,6 @@ pub(super) async fn rendered<T: Send + 'static>(
             Err(platform_error(400, TemplateError::MESSAGE))
         }
         Err(_) => Err(platform_error(500, "Internal server error")),
-    }
-}
-
-fn parse_method(method: &str) -> Result<Method, Value> {
-    match method.to_ascii_uppercase().as_str() {
-        "GET" => Ok(Method::GET),
-        "POST" => Ok(Method::POST),
-        "PUT" => Ok(Method::PUT),
-        "PATCH" => Ok(Method::PATCH),
-        "DELETE" => Ok(Method::DELETE),
-        other => Err(platform_error(400, &format!("Unsupported method {other}"))),
     }
 }
 
@@ -134,7 +123,7 @@ struct Body {
 }
 
 /// `json` (sent as JSON; the answer is parsed) or `body` (a string, sent as it is).
-fn body_of(options: &Value) -> Result<Body, Value> {
+fn body_of(options: &Value) -> Result<Body, HostError> {
     if let Some(json) = options.get("json").filter(|v| !v.is_null()) {
         return Ok(Body {
             bytes: Some(json.to_string().into_bytes()),
@@ -160,7 +149,7 @@ fn body_of(options: &Value) -> Result<Body, Value> {
 }
 
 /// Header values as strings: numbers and booleans are written out, objects refused.
-pub(super) fn headers_of(headers: &Value) -> Result<Vec<(String, String)>, Value> {
+pub(super) fn headers_of(headers: &Value) -> Result<Vec<(String, String)>, HostError> {
     let Some(headers) = headers.as_object() else {
         return match headers {
             Value::Null => Ok(Vec::new()),
@@ -188,7 +177,7 @@ pub(super) struct Attempts {
 }
 
 impl Attempts {
-    pub(super) fn from_options(options: &Value) -> Result<Self, Value> {
+    pub(super) fn from_options(options: &Value) -> Result<Self, HostError> {
         let max = match options.get("maxAttempts") {
             None | Some(Value::Null) => 1,
             Some(value) => value
@@ -263,17 +252,20 @@ fn answer(response: OutboundResponse, attempts: u32, parse_json: bool) -> HostRe
             }
         }
     }
-    let mut shape = json!({
+    if response.status >= 400 {
+        return Err(HostError::request_answered(
+            response.status,
+            headers,
+            body,
+            attempts,
+        ));
+    }
+    Ok(json!({
         "status": response.status,
         "headers": headers,
         "response": body,
         "attempts": attempts,
-    });
-    if response.status >= 400 {
-        shape["errorSource"] = json!("APP");
-        return Err(shape);
-    }
-    Ok(shape)
+    }))
 }
 
 fn readable(response: &OutboundResponse) -> bool {
@@ -292,7 +284,7 @@ fn readable(response: &OutboundResponse) -> bool {
         || essence.ends_with("+xml")
 }
 
-fn send_failure(url: &Url, error: SendError) -> Value {
+fn send_failure(url: &Url, error: SendError) -> HostError {
     tracing::debug!(host = url.host_str().unwrap_or_default(), %error, "an app's request failed");
     match error {
         SendError::Timeout => platform_error(504, TIMED_OUT),

@@ -8,8 +8,8 @@
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use weir_core::app::RequestTemplate;
-use weir_sandbox::HostResult;
 use weir_sandbox::template;
+use weir_sandbox::{HostError, HostResult, TemplateRequest};
 
 use super::CallContext;
 use super::request::{Attempts, headers_of, platform_error, rendered, send};
@@ -27,8 +27,12 @@ struct Filled {
     headers: Vec<(String, String)>,
 }
 
-pub(super) async fn invoke(platform: &Platform, context: &CallContext, args: &Value) -> HostResult {
-    let name = args[0].as_str().unwrap_or_default();
+pub(super) async fn invoke(
+    platform: &Platform,
+    context: &CallContext,
+    call: &TemplateRequest,
+) -> HostResult {
+    let name = call.name.as_str().unwrap_or_default();
     let Some(request) = declared(context, name) else {
         return Err(platform_error(404, NOT_FOUND));
     };
@@ -38,7 +42,7 @@ pub(super) async fn invoke(platform: &Platform, context: &CallContext, args: &Va
             "OAuth templates are not available: this installation has no OAuth access token",
         ));
     }
-    let given = match &args[1] {
+    let given = match &call.options {
         Value::Null => Map::new(),
         Value::Object(given) => given.clone(),
         _ => return Err(platform_error(400, "the second argument must be an object")),
@@ -106,7 +110,7 @@ async fn fill(
     request: RequestTemplate,
     context: &CallContext,
     call_context: Value,
-) -> Result<Filled, Value> {
+) -> Result<Filled, HostError> {
     let public = json!({"iparam": context.installation.iparams.public, "context": call_context});
     let all = json!({"iparam": context.all_iparams(), "context": call_context});
     rendered(json!({"public": public, "all": all}), move |vars| {

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use weir_core::schedule::schedule_name;
 use weir_core::{Schedule, ScheduleSpec};
-use weir_sandbox::HostResult;
+use weir_sandbox::{HostError, HostResult, ScheduleCall, ScheduleOperation};
 use weir_store::ScheduleWrite;
 
 use super::CallContext;
@@ -15,22 +15,21 @@ const NOT_FOUND: &str = "Schedule does not exist";
 const NAME_TAKEN: &str = "This Schedule name already exists";
 const NO_HANDLER: &str = "The app has not registered an onScheduledEvent";
 
-fn error(status: u16, message: &str) -> Value {
-    json!({"status": status, "message": message})
+fn error(status: u16, message: &str) -> HostError {
+    HostError::new(status, message)
 }
 
 pub(super) async fn call(
     platform: &Platform,
     context: &CallContext,
-    operation: &str,
-    args: &Value,
+    call: &ScheduleCall,
 ) -> HostResult {
-    let given = &args[0];
-    match operation {
-        "create" | "update" => write(platform, context, operation == "create", given).await,
-        "delete" => delete(platform, context, given).await,
-        "fetch" => fetch(platform, context, given).await,
-        other => Err(error(400, &format!("$schedule.{other} does not exist"))),
+    let given = &call.given;
+    match call.operation {
+        ScheduleOperation::Create => write(platform, context, true, given).await,
+        ScheduleOperation::Update => write(platform, context, false, given).await,
+        ScheduleOperation::Delete => delete(platform, context, given).await,
+        ScheduleOperation::Fetch => fetch(platform, context, given).await,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use weir_core::catalogue;
-use weir_sandbox::HostResult;
+use weir_sandbox::{HostError, HostResult};
 
 use super::CallContext;
 
@@ -13,13 +13,13 @@ const NOT_HERE: &str = "Unsupported operation: The generateTargetUrl method cann
 const BAD_OPTIONS: &str =
     "Invalid argument type: options must be a non-blank string of at most 100 characters";
 
-pub(super) fn generate(context: &CallContext, args: &Value) -> HostResult {
+pub(super) fn generate(context: &CallContext, options: &Value) -> HostResult {
     let handles_external_events = context.app_handles(catalogue::EXTERNAL_EVENT);
     answer(
         &context.event,
         handles_external_events,
         &context.target_url,
-        args,
+        options,
     )
 }
 
@@ -27,9 +27,9 @@ fn answer(
     event: &str,
     handles_external_events: bool,
     target_url: &str,
-    args: &Value,
+    options: &Value,
 ) -> HostResult {
-    let reject = |message: &str| Err(json!({"message": message}));
+    let reject = |message: &str| Err(HostError::message_only(message));
     if !handles_external_events {
         return reject(NEEDS_CALLBACK);
     }
@@ -40,18 +40,16 @@ fn answer(
     if !allowed {
         return reject(NOT_HERE);
     }
-    match args.get(0) {
-        None | Some(Value::Null) => Ok(json!(target_url)),
-        Some(Value::String(options))
-            if !options.trim().is_empty() && options.chars().count() <= 100 =>
-        {
+    match options {
+        Value::Null => Ok(json!(target_url)),
+        Value::String(options) if !options.trim().is_empty() && options.chars().count() <= 100 => {
             Ok(json!(format!(
                 "{}?options={}",
                 target_url,
                 percent_encode(options)
             )))
         }
-        Some(_) => reject(BAD_OPTIONS),
+        _ => reject(BAD_OPTIONS),
     }
 }
 
@@ -71,13 +69,15 @@ fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn generate(context: (&str, bool), args: &Value) -> HostResult {
+    /// `generateTargetUrl(...args)`, answered as the app sees it: its error as JSON.
+    fn generate(context: (&str, bool), args: &Value) -> Result<Value, Value> {
         answer(
             context.0,
             context.1,
             "https://events.example.com/in/TOKEN",
-            args,
+            &args[0],
         )
+        .map_err(|error| error.to_json())
     }
 
     fn context(event: &str, handles_external_events: bool) -> (&str, bool) {

@@ -3,7 +3,8 @@
 //! `{referenceId, status, data, error}` when the endpoint was tried, and rejects with
 //! `{status, message}` when the call breaks a rule of its registration.
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use weir_sandbox::{HostError, HostResult, WebhookTrigger};
 
 use crate::host::CallContext;
 use crate::platform::Platform;
@@ -12,17 +13,16 @@ use crate::registered_webhooks::{self, Trigger};
 pub async fn trigger(
     platform: &Platform,
     context: &CallContext,
-    args: &Value,
-) -> Result<Value, Value> {
-    let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
-    let Value::String(webhook_id) = arg(0) else {
-        return Err(json!({"status": 400, "message": "webhookId: must be a string"}));
+    trigger: WebhookTrigger,
+) -> HostResult {
+    let Value::String(webhook_id) = trigger.webhook_id else {
+        return Err(HostError::new(400, "webhookId: must be a string"));
     };
     let trigger = Trigger {
         webhook_id,
-        data: arg(1),
-        headers: arg(2),
-        query_params: arg(3),
+        data: trigger.data,
+        headers: trigger.headers,
+        query_params: trigger.query_params,
     };
     let chain = context.chain.clone();
     registered_webhooks::trigger(
@@ -34,5 +34,5 @@ pub async fn trigger(
     )
     .await
     .map(|triggered| triggered.to_json())
-    .map_err(|error| json!({"status": error.status(), "message": error.to_string()}))
+    .map_err(|error| HostError::new(error.status(), error.to_string()))
 }

@@ -8,8 +8,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use weir_core::{AppDefinition, ConsoleLine, Installation, InvocationRecord, InvocationStatus};
-use weir_engine::host::recording::HostCall;
+use weir_engine::host::recording::RecordedCall;
 use weir_engine::{envelope, lifecycle};
+use weir_sandbox::{DbCall, DbOperation, HostCall, HostError, RequestCall};
 
 use super::events::{self, Kind, Simulated};
 use super::extension::{self, Preview};
@@ -159,7 +160,7 @@ fn unset_iparams(app: &AppDefinition, installation: &Installation) -> Option<Str
 
 fn simulation(
     record: InvocationRecord,
-    calls: &[HostCall],
+    calls: &[RecordedCall],
     db_changes: Vec<DbChange>,
     refused: Option<String>,
 ) -> Simulation {
@@ -183,35 +184,41 @@ fn simulation(
 }
 
 /// An outbound call as the simulator lists it; `None` for calls that are not requests.
-fn request(call: &HostCall) -> Option<Request> {
-    let args = &call.args;
-    let first = |args: &Value| args[0].as_str().unwrap_or("?").to_owned();
-    let summary = match call.name.as_str() {
-        "request.url" => format!(
+fn request(recorded: &RecordedCall) -> Option<Request> {
+    let text = |value: &Value| value.as_str().unwrap_or("?").to_owned();
+    let summary = match &recorded.call {
+        HostCall::Request(RequestCall::Url(request)) => format!(
             "{} {}",
-            args["method"].as_str().unwrap_or("?").to_uppercase(),
-            args["url"].as_str().unwrap_or("?")
+            request.method.as_str().to_uppercase(),
+            text(&request.url)
         ),
-        "request.invokeTemplate" => format!("template {}", first(args)),
-        "webhooks.trigger" => format!("registered webhook {}", webhook_name(args)),
-        name if name.starts_with("apiClient.") => format!("{name} {}", first(args)),
-        _ => return None,
+        HostCall::Request(RequestCall::Template(request)) => {
+            format!("template {}", text(&request.name))
+        }
+        HostCall::TriggerWebhook(trigger) => {
+            format!("registered webhook {}", webhook_name(&trigger.webhook_id))
+        }
+        HostCall::ApiClient(call) => format!("{} {}", recorded.call.name(), text(&call.path)),
+        HostCall::Db(_) | HostCall::Schedule(_) | HostCall::GenerateTargetUrl { .. } => {
+            return None;
+        }
     };
-    let (status, error) = match &call.answer {
+    let (status, error) = match &recorded.answer {
         Ok(answer) => (answer["status"].as_u64(), None),
-        Err(error) => (error["status"].as_u64(), Some(error_message(error))),
+        Err(error) => (error.status().map(u64::from), Some(error_message(error))),
     };
     Some(Request {
-        call: call.name.clone(),
+        call: recorded.call.name().to_owned(),
         summary,
         status,
         error,
-        duration_ms: call.duration.as_millis() as u64,
+        duration_ms: recorded.duration.as_millis() as u64,
     })
 }
 
-fn webhook_name(args: &Value) -> String {
-    match &args[0] {
+/// `$webhooks.trigger`'s first argument: the webhook's name, or options naming it.
+fn webhook_name(webhook_id: &Value) -> String {
+    match webhook_id {
         Value::String(name) => name.clone(),
         Value::Object(options) => options
             .get("name")
@@ -223,12 +230,11 @@ fn webhook_name(args: &Value) -> String {
     }
 }
 
-/// The platform's error shapes keep the text in `message` or `response`.
-fn error_message(error: &Value) -> String {
-    ["message", "response"]
-        .iter()
-        .find_map(|field| error[field].as_str())
-        .map_or_else(|| error.to_string(), str::to_owned)
+/// The error's text, else the whole error as the app sees it.
+fn error_message(error: &HostError) -> String {
+    error
+        .text()
+        .map_or_else(|| error.to_json().to_string(), str::to_owned)
 }
 
 /// Each key the handler changed, in the order of its first change, with the last
@@ -236,17 +242,22 @@ fn error_message(error: &Value) -> String {
 async fn db_changes(
     workspace: &Workspace,
     installation: &weir_core::InstallationId,
-    calls: &[HostCall],
+    calls: &[RecordedCall],
 ) -> anyhow::Result<Vec<DbChange>> {
     let mut changed: Vec<(&str, &str)> = Vec::new();
-    for call in calls.iter().filter(|c| c.answer.is_ok()) {
-        let (Some(op), Some(key)) = (call.name.strip_prefix("db."), call.args[0].as_str()) else {
+    for recorded in calls.iter().filter(|c| c.answer.is_ok()) {
+        let HostCall::Db(DbCall { key, operation }) = &recorded.call else {
             continue;
         };
+        let Some(key) = key.as_str() else {
+            continue;
+        };
+        if matches!(operation, DbOperation::Get) {
+            continue; // a read changes nothing
+        }
         match changed.iter_mut().find(|(k, _)| *k == key) {
-            _ if op == "get" => {}
-            Some(seen) => seen.1 = op,
-            None => changed.push((key, op)),
+            Some(seen) => seen.1 = operation.name(),
+            None => changed.push((key, operation.name())),
         }
     }
     let store = workspace.engine.store();
