@@ -72,13 +72,14 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         true => weir_http::router(state),
         false => weir_http::health_router(state),
     };
+    let signalled_to_stop = shutdown_signal();
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");
     tracing::info!(%address, %public_url, storage = storage_name(&store_config), "weir is serving");
     let workers = runner_workers.clone();
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
-        shutdown_signal().await;
+        signalled_to_stop.await;
         // The workers stop claiming now and finish what they run within the drain time,
         // beside the requests in flight.
         workers.stop(DRAIN_TIME);
@@ -159,24 +160,41 @@ fn storage_name(config: &StoreConfig) -> &'static str {
     }
 }
 
-pub(crate) async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on the first SIGINT or SIGTERM. The handlers are in place when this returns,
+/// before the first poll: a signal that comes as soon as "weir listening" is printed
+/// (tests stop servers at once) stops Weir cleanly instead of killing it.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut interrupt, mut terminate) = signals;
+            let interrupted = async {
+                match &mut interrupt {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let terminated = async {
+                match &mut terminate {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = interrupted => {}
+                _ = terminated => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -120,11 +120,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
                 workspace.clone(),
                 routes::keep_in_step,
             ));
+    let stop = serve::shutdown_signal();
     print_urls(&workspace).await?;
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("weir listening on http://{address}");
     let timeouts = weir_http::Timeouts::default();
-    weir_http::serve(listener, app, serve::shutdown_signal(), timeouts).await?;
+    weir_http::serve(listener, app, stop, timeouts).await?;
     Ok(true)
 }
 
