@@ -65,7 +65,8 @@ pub async fn preview(
         .iter()
         .filter(|webhook| subscribed(webhook, event).is_some())
         .map(|webhook| would_deliver(settings, &installation, webhook, &stored))
-        .collect();
+        .collect::<Result<_, _>>()
+        .map_err(|refused| SimulateError::Failed(refused.into()))?;
     Ok(Preview {
         ok: deliveries.iter().any(|d| d.passes),
         kind: "extension",
@@ -92,20 +93,20 @@ fn would_deliver(
     installation: &Installation,
     webhook: &ExtensionWebhook,
     event: &ProductEvent,
-) -> WouldDeliver {
+) -> Result<WouldDeliver, extension_webhooks::ExtensionError> {
     let timeout = settings.extension_webhook_timeout;
-    let subscription = extension_webhooks::subscription_for(installation, webhook, timeout);
+    let subscription = extension_webhooks::subscription_for(installation, webhook, timeout)?;
     let filter = subscription.filters.get(&event.name).cloned();
     let filter = filter.unwrap_or(Value::Null);
     let passes = weir_core::delivery::passes(&filter, event);
     let body = passes.then(|| deliverer::body(&[event], &subscription));
-    WouldDeliver {
+    Ok(WouldDeliver {
         webhook: webhook.resource_name.clone(),
         url: callback_url(settings, &subscription),
         filter,
         passes,
         body,
-    }
+    })
 }
 
 /// The URL as the deliverer calls it; the webhook's own URL, should it not parse (the
