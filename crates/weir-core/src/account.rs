@@ -119,6 +119,11 @@ impl Product {
         Ok(Product(value.to_owned()))
     }
 
+    /// Zoho Desk, whose event types extension webhooks subscribe to.
+    pub fn zoho_desk() -> Product {
+        Product(crate::catalogue::ZOHO_DESK.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -232,5 +237,6 @@ mod tests {
         assert!(Product::parse("freshworks_crm").is_ok());
         assert!(Product::parse("Freshsales").is_err());
         assert!(Product::parse("").is_err());
+        assert_eq!(Product::parse("zoho_desk"), Ok(Product::zoho_desk()));
     }
 }

@@ -24,16 +24,22 @@
 //! than these (Freshdesk alone has dozens); a name missing here is unconfirmed, not known to
 //! be wrong, so grow a list when a source shows a new name rather than guessing.
 
-/// App-level events every app may declare, whatever its product.
-pub const LIFECYCLE_EVENTS: &[&str] = &["onAppInstall", "onAppUninstall", "afterAppUpdate"];
+use crate::event::AppEvent;
+
+/// App-level events every app may declare, whatever its product ([`AppEvent::LIFECYCLE`]).
+pub const LIFECYCLE_EVENTS: &[&str] = &[
+    AppEvent::Install.name(),
+    AppEvent::Uninstall.name(),
+    AppEvent::AfterUpdate.name(),
+];
 /// The event a webhook to the app's target URL raises (seed 000).
-pub const EXTERNAL_EVENT: &str = "onExternalEvent";
+pub const EXTERNAL_EVENT: &str = AppEvent::External.name();
 /// The event a `$schedule` entry raises when it fires.
-pub const SCHEDULED_EVENT: &str = "onScheduledEvent";
+pub const SCHEDULED_EVENT: &str = AppEvent::Scheduled.name();
 
 /// True for the lifecycle events, onExternalEvent and onScheduledEvent.
 pub fn is_app_event(name: &str) -> bool {
-    LIFECYCLE_EVENTS.contains(&name) || name == EXTERNAL_EVENT || name == SCHEDULED_EVENT
+    AppEvent::parse(name).is_some()
 }
 
 // ----- Platform 2.x products -----------------------------------------------------------

@@ -15,7 +15,9 @@ use serde_json::Value;
 
 use crate::{AccountId, EventId, InstallationId, InvalidValue, ProductEvent, SubscriptionId};
 
-/// Where an account's events are delivered: Zoho's webhook object (REFERENCE §5).
+/// Where an account's events are delivered: Zoho's webhook object (REFERENCE §5). Made
+/// from a checked [`crate::SubscriptionSpec`], changed through a checked
+/// [`crate::SubscriptionChange`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookSubscription {
     pub id: SubscriptionId,
@@ -53,8 +55,8 @@ pub struct WebhookSubscription {
     pub updated_at: Timestamp,
 }
 
-/// Attempts a subscription has in flight unless it says otherwise.
-pub const DEFAULT_MAX_IN_FLIGHT: u32 = 8;
+/// Kept here too, where deliveries are, for the code that makes subscriptions by hand.
+pub use crate::subscription::DEFAULT_MAX_IN_FLIGHT;
 
 impl WebhookSubscription {
     /// The secrets to sign with at `now`: the current one, and the previous one while its
@@ -450,7 +452,7 @@ mod tests {
         ProductEvent {
             id: EventId::generate(),
             account_id: AccountId::parse("600").unwrap(),
-            product: "zoho_desk".into(),
+            source: crate::EventSource::Product(crate::Product::zoho_desk()),
             name: name.into(),
             body,
             idempotency_key: None,

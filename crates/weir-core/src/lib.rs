@@ -12,6 +12,7 @@ pub mod app_data;
 pub mod catalogue;
 pub mod delivery;
 pub mod event;
+pub mod http_method;
 pub mod ids;
 pub mod installation;
 pub mod invocation;
@@ -21,6 +22,7 @@ pub mod registered_webhook;
 pub mod schedule;
 pub mod secret;
 pub mod security_context;
+pub mod subscription;
 
 pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
@@ -31,7 +33,11 @@ pub use app::{
 pub use delivery::{
     Attempt, Delivery, DeliveryStatus, SubscriptionKind, WebhookSecret, WebhookSubscription,
 };
-pub use event::{Job, JobStatus, ProductEvent, Subscription};
+pub use event::{
+    AppEvent, EventName, EventSource, Job, JobStatus, ProductEvent, Subscription, UnknownEvent,
+    UnknownProduct,
+};
+pub use http_method::HttpMethod;
 pub use ids::{
     AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId, ReferenceId, SubscriptionId,
 };
@@ -41,6 +47,9 @@ pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};
 pub use registered_webhook::WebhookInvocation;
 pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};
 pub use secret::{ApiToken, TargetToken, TokenHash};
+pub use subscription::{
+    SpecProblem, SubscriptionChange, SubscriptionRequest, SubscriptionSpec, SubscriptionUrl,
+};
 
 /// Serde support for string newtypes with a `parse` function: deserialise a string, then
 /// parse it, so that a bad value is reported by serde with the field's path.

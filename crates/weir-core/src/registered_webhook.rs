@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::{AccountId, InstallationId, ReferenceId};
+use crate::{AccountId, HttpMethod, InstallationId, ReferenceId};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookInvocation {
@@ -14,7 +14,7 @@ pub struct WebhookInvocation {
     pub webhook_id: String,
     /// The first call of a chain (a call's own id when it started one).
     pub chain_id: ReferenceId,
-    pub method: String,
+    pub method: HttpMethod,
     /// The host called, without the rest of the URL.
     pub target_host: String,
     pub request_bytes: u64,

@@ -13,8 +13,8 @@ use weir_core::app::{
     ServerFunction, TestPayload, ZohoSubscription,
 };
 use weir_core::{
-    AppDefinition, IparamSpec, Package, PackageError, PackageLimits, PackageProblem,
-    PlatformVersion,
+    AppDefinition, HttpMethod, IparamSpec, Package, PackageError, PackageLimits, PackageProblem,
+    PlatformVersion, SubscriptionUrl,
 };
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
@@ -726,6 +726,29 @@ fn rows() -> Vec<Row> {
                 "resources.json",
                 "/webhook/url",
                 "is 101 characters long; Zoho allows 100",
+            )],
+        },
+        Row {
+            name: "a Zoho webhook url that is not http or https",
+            files: zoho_files(zoho_webhook_with(
+                json!({"url": "ftp://hooks.example.com/zoho"}),
+            )),
+            without: &[],
+            expected: &[(
+                "resources.json",
+                "/webhook/url",
+                "\"ftp://hooks.example.com/zoho\" must be an http or https URL with a host",
+            )],
+        },
+        Row {
+            // A subscription the API would refuse is refused at upload, not at install.
+            name: "a Zoho webhook url without a host",
+            files: zoho_files(zoho_webhook_with(json!({"url": "https://"}))),
+            without: &[],
+            expected: &[(
+                "resources.json",
+                "/webhook/url",
+                "\"https://\" is not a URL: empty host",
             )],
         },
         Row {
@@ -1501,7 +1524,7 @@ fn a_zoho_extension_with_webhooks_and_the_events_scope() {
         [
             ExtensionWebhook {
                 resource_name: "tickets".to_owned(),
-                url: "https://hooks.example.com/zoho".to_owned(),
+                url: SubscriptionUrl::parse("https://hooks.example.com/zoho").unwrap(),
                 name: "Ticket events".to_owned(),
                 description: Some("Tells the app about tickets".to_owned()),
                 subscriptions: vec![
@@ -1521,7 +1544,7 @@ fn a_zoho_extension_with_webhooks_and_the_events_scope() {
             },
             ExtensionWebhook {
                 resource_name: "contacts".to_owned(),
-                url: "http://hooks.example.com/contacts".to_owned(),
+                url: SubscriptionUrl::parse("http://hooks.example.com/contacts").unwrap(),
                 name: "Contact events".to_owned(),
                 description: None,
                 subscriptions: vec![subscription("Contact_Update")],
@@ -1580,7 +1603,7 @@ fn registered_webhooks_in_config_webhooks_json() {
             RegisteredWebhook {
                 id: "addons-demo-webhook".to_owned(),
                 url: "https://api.example.com/hooks/<%= iparam.tenant %>".to_owned(),
-                method: Some("POST".to_owned()),
+                method: Some(HttpMethod::Post),
                 headers: pairs(&[
                     ("X-Api-Key", "<%= iparam.api_key %>"),
                     ("Accept", "application/json"),
@@ -1592,7 +1615,7 @@ fn registered_webhooks_in_config_webhooks_json() {
             RegisteredWebhook {
                 id: "upload.photo".to_owned(),
                 url: "https://files.example.com/photos".to_owned(),
-                method: Some("PUT".to_owned()),
+                method: Some(HttpMethod::Put),
                 headers: pairs(&[("content-type", "image/jpeg")]),
                 query_params: vec![],
                 base64_payload: true,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use weir_core::app::{ConnectorEventKind, Handler, Method, ScopeKind, ZohoSubscription};
-use weir_core::{AppDefinition, Package, PlatformVersion};
+use weir_core::{AppDefinition, HttpMethod, Package, PlatformVersion};
 
 fn load(name: &str) -> AppDefinition {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -153,7 +153,7 @@ fn registered_webhooks_app() {
     let search = &app.registered_webhooks[1];
     assert_eq!(
         (
-            search.method.as_deref().unwrap_or(""),
+            search.method.map_or("", HttpMethod::as_str),
             search.query_params.clone()
         ),
         ("GET", vec!["requester".into(), "pageNum".into()])

@@ -234,7 +234,7 @@ fn event(account: &str) -> ProductEvent {
     ProductEvent {
         id: EventId::generate(),
         account_id: AccountId::parse(account).unwrap(),
-        product: "freshsales".into(),
+        source: weir_core::EventSource::Product(Product::parse("freshsales").unwrap()),
         name: "onContactCreate".into(),
         body: json!({"data": {"contact": {"id": 42, "pad": "x".repeat(900)}}}),
         idempotency_key: None,

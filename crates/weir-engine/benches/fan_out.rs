@@ -112,7 +112,7 @@ fn event() -> ProductEvent {
     ProductEvent {
         id: EventId::generate(),
         account_id: AccountId::parse("bench").unwrap(),
-        product: "freshsales".into(),
+        source: weir_core::EventSource::Product(Product::parse("freshsales").unwrap()),
         name: "onContactCreate".into(),
         body: json!({"data": {"contact": {"id": 42, "first_name": "Ada"}}}),
         idempotency_key: None,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use weir_core::{
-    ConnectorEventKind, EventId, Installation, InvocationStatus, Method, ProductEvent,
+    ConnectorEventKind, EventId, EventSource, Installation, InvocationStatus, Method, ProductEvent,
     WebhookMethods,
 };
 use weir_store::{ConnectorSubscription, DirectedEvent, NewJob, StoreError};
@@ -163,9 +163,7 @@ pub async fn handle(
         let refresh_at = kept.and_then(|k| k.refresh_at);
         put(runner, &installation, key, state.clone(), refresh_at).await?;
     }
-    let handler = inbound::connector_handler(runner, &installation, &app.definition, key)
-        .await
-        .map_err(RunError::from)?;
+    let handler = app.definition.handler_for(&EventSource::Connector, key);
     let failed = |message: String| ConnectorError::Failed {
         method: "handle",
         event: key.to_owned(),
@@ -181,7 +179,7 @@ pub async fn handle(
                 event: ProductEvent {
                     id: EventId::generate(),
                     account_id: installation.account_id.clone(),
-                    product: ProductEvent::CONNECTOR.into(),
+                    source: EventSource::Connector,
                     name: key.to_owned(),
                     body: json!({"data": payload}),
                     idempotency_key: None,

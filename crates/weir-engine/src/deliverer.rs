@@ -642,7 +642,7 @@ mod tests {
         ProductEvent {
             id: EventId::generate(),
             account_id: account.clone(),
-            product: "zoho_desk".into(),
+            source: weir_core::EventSource::Product(weir_core::Product::zoho_desk()),
             name: "Ticket_Add".into(),
             body: json!({"data": {"note": "x".repeat(bytes)}}),
             idempotency_key: None,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use tracing::Instrument;
 use weir_core::{
-    Account, AccountId, EventId, Installation, InstallationId, InstallationStatus,
+    Account, AccountId, EventId, EventSource, Installation, InstallationId, InstallationStatus,
     InvocationStatus, Job, ProductEvent,
 };
 use weir_store::{JobOutcome, Lease, Store, StoreError, WorkQueue};
@@ -216,31 +216,18 @@ async fn attempt(runner: &Runner, job: &Job, reads: &RoundReads) -> Result<JobOu
         return Ok(JobOutcome::Cancelled);
     };
     let app = runner.app(&installation.app_id).await?;
-    let handler = match event.product.as_str() {
-        ProductEvent::EXTERNAL => {
-            runner
-                .handler(&installation, weir_core::catalogue::EXTERNAL_EVENT)
-                .await?
-        }
-        ProductEvent::CONNECTOR => {
-            crate::inbound::connector_handler(runner, &installation, &app.definition, &event.name)
-                .await?
-        }
-        product => app
-            .definition
-            .product_subscriptions()
-            .into_iter()
-            .find(|s| s.product == product && s.event == event.name)
-            .map(|s| s.handler),
-    };
     // An update since the event may have dropped the handler.
-    let Some(handler) = handler else {
+    let Some(handler) = app.definition.handler_for(&event.source, &event.name) else {
         return Ok(JobOutcome::Cancelled);
     };
-    let payload = match event.product.as_str() {
-        ProductEvent::EXTERNAL => envelope::external(&account, &installation, &event),
-        ProductEvent::CONNECTOR => envelope::connector(&account, &installation, &event),
-        _ => envelope::product(&account, &installation, &app.definition, &event),
+    let payload = match &event.source {
+        EventSource::External => envelope::external(&account, &installation, &event),
+        EventSource::Connector => envelope::connector(&account, &installation, &event),
+        EventSource::Product(_) => {
+            envelope::product(&account, &installation, &app.definition, &event)
+        }
+        // Weir runs its own events for an installation directly, never as stored jobs.
+        EventSource::Platform => return Ok(JobOutcome::Cancelled),
     };
     let record = runner
         .run_handler(Arc::new(installation), &job.event, &handler, payload)

@@ -125,7 +125,7 @@ impl Engine {
         &self,
         installation: &Installation,
         webhook: &weir_core::app::ExtensionWebhook,
-    ) -> weir_core::WebhookSubscription {
+    ) -> Result<weir_core::WebhookSubscription, crate::extension_webhooks::ExtensionError> {
         let timeout = self.platform().settings.extension_webhook_timeout;
         crate::extension_webhooks::subscription_for(installation, webhook, timeout)
     }

@@ -2,7 +2,7 @@
 //! event carries about the account and the installation, plus what the event adds.
 
 use serde_json::{Map, Value, json};
-use weir_core::{Account, AppDefinition, Installation, ProductEvent};
+use weir_core::{Account, AppDefinition, AppEvent, Installation, ProductEvent};
 
 /// `{account_id, domain, event, region, timestamp, iparams}`: the fields every envelope
 /// has. `iparams` holds the secure values too: server code gets them all.
@@ -46,7 +46,8 @@ pub fn product(
     event: &ProductEvent,
 ) -> Value {
     let mut envelope = base(account, installation, &event.name);
-    let product = event.product.as_str();
+    // A product event's source is its product.
+    let product = event.source.as_str();
     let mut data = match &event.body["data"] {
         Value::Object(data) => data.clone(),
         Value::Null => Map::new(),
@@ -91,7 +92,7 @@ pub fn product(
 /// by content type) and `headers`, the `options` of the target URL when it had some, and,
 /// for XML, the body as sent in `raw_body`. The time is the request's arrival.
 pub fn external(account: &Account, installation: &Installation, event: &ProductEvent) -> Value {
-    let mut envelope = base(account, installation, weir_core::catalogue::EXTERNAL_EVENT);
+    let mut envelope = base(account, installation, AppEvent::External.name());
     envelope["timestamp"] = json!(event.received_at.as_millisecond());
     for field in ["data", "headers", "options", "raw_body"] {
         if let Some(value) = event.body.get(field) {

@@ -15,13 +15,17 @@
 //! - As Desk does, events are batched (several in one JSON array, after a short linger)
 //!   and a delivery succeeds only on a 200 within `PlatformSettings::extension_webhook_timeout`
 //!   (Zoho: 5 s).
+//! - Each subscription is parsed as one the API makes is (`weir_core::SubscriptionSpec`):
+//!   a setting out of its range refuses the install rather than making a subscription the
+//!   API would have refused.
 
 use std::time::Duration;
 
 use serde_json::{Map, json};
 use weir_core::app::ExtensionWebhook;
 use weir_core::{
-    Installation, SubscriptionId, SubscriptionKind, WebhookSecret, WebhookSubscription,
+    Installation, Product, SpecProblem, SubscriptionKind, SubscriptionRequest, SubscriptionSpec,
+    WebhookSecret, WebhookSubscription,
 };
 use weir_store::StoreError;
 
@@ -46,6 +50,11 @@ pub enum ExtensionError {
     MissingScope,
     #[error("the extension webhook URL {url} did not answer 200 to a GET nor to a POST ({why})")]
     UrlRejected { url: String, why: String },
+    #[error("the extension webhook {resource_name:?} makes a subscription Weir refuses: {problem}")]
+    Invalid {
+        resource_name: String,
+        problem: SpecProblem,
+    },
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
@@ -74,11 +83,11 @@ pub async fn create_all(
     }
     let platform = runner.platform();
     for webhook in webhooks {
-        if platform.settings.validate_extension_urls {
-            check_url(runner, &webhook.url).await?;
-        }
         let timeout = platform.settings.extension_webhook_timeout;
-        let subscription = subscription_for(installation, webhook, timeout);
+        let subscription = subscription_for(installation, webhook, timeout)?;
+        if platform.settings.validate_extension_urls {
+            check_url(runner, webhook.url.as_str()).await?;
+        }
         platform
             .store
             .insert_webhook_subscription(&subscription)
@@ -96,13 +105,14 @@ pub async fn delete_all(runner: &Runner, installation: &Installation) -> Result<
         .map(drop)
 }
 
-/// The subscription an install makes of `webhook` (pure: nothing is stored). Public so
-/// that `weir dev` filters and shapes a simulated event as the deliverer would.
+/// The subscription an install makes of `webhook` (pure: nothing is stored), parsed as
+/// the API parses one. Public so that `weir dev` filters and shapes a simulated event as
+/// the deliverer would.
 pub fn subscription_for(
     installation: &Installation,
     webhook: &ExtensionWebhook,
     timeout: Duration,
-) -> WebhookSubscription {
+) -> Result<WebhookSubscription, ExtensionError> {
     let departments: Vec<&str> = installation.departments.iter().collect();
     let mut filters = Map::new();
     for subscribed in &webhook.subscriptions {
@@ -121,33 +131,35 @@ pub fn subscription_for(
         }
         filters.insert(subscribed.event.clone(), filter);
     }
-    let now = weir_core::now();
-    WebhookSubscription {
-        id: SubscriptionId::generate(),
-        account_id: installation.account_id.clone(),
-        installation_id: Some(installation.id.clone()),
-        kind: SubscriptionKind::ExtensionWebhook,
-        url: webhook.url.clone(),
+    let request = SubscriptionRequest {
+        url: webhook.url.to_string(),
         events: webhook
             .subscriptions
             .iter()
             .map(|s| s.event.clone())
             .collect(),
         filters,
-        secret: WebhookSecret::generate(),
-        previous_secret: None,
-        enabled: true,
-        disabled_reason: None,
-        timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
-        max_in_flight: weir_core::delivery::DEFAULT_MAX_IN_FLIGHT,
+        timeout_ms: Some(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX)),
+        max_in_flight: None,
         rate_per_second: None,
         fifo: false,
-        batch_size: BATCH_SIZE,
-        linger_ms: LINGER_MS,
-        failing_since: None,
-        created_at: now,
-        updated_at: now,
-    }
+        batch_size: Some(BATCH_SIZE),
+        linger_ms: Some(LINGER_MS),
+    };
+    // Its events are Zoho Desk's, whatever the account's product.
+    let spec = SubscriptionSpec::parse(&Product::zoho_desk(), request).map_err(|problem| {
+        ExtensionError::Invalid {
+            resource_name: webhook.resource_name.clone(),
+            problem,
+        }
+    })?;
+    Ok(spec.into_subscription(
+        installation.account_id.clone(),
+        Some(installation.id.clone()),
+        SubscriptionKind::ExtensionWebhook,
+        WebhookSecret::generate(),
+        weir_core::now(),
+    ))
 }
 
 /// A GET must answer 200; failing that, a POST of an empty batch must.
@@ -190,4 +202,79 @@ pub fn callback_url(url: &url::Url, org_id: &str, security_context: &str) -> url
         .append_pair("orgId", org_id)
         .append_pair("securityContext", security_context);
     url
+}
+
+#[cfg(test)]
+mod tests {
+    use weir_core::app::ZohoSubscription;
+    use weir_core::{
+        AccountId, AppId, AppName, Departments, InstallationId, InstallationStatus, Iparams,
+        SubscriptionUrl, TargetToken,
+    };
+
+    use super::*;
+
+    fn installation() -> Installation {
+        let now = weir_core::now();
+        Installation {
+            id: InstallationId::generate(),
+            account_id: AccountId::parse("600").unwrap(),
+            app_id: AppId::generate(),
+            app_name: AppName::parse("desk-extension").unwrap(),
+            status: InstallationStatus::Installing,
+            iparams: Iparams::default(),
+            departments: Departments::parse(vec!["d1".into()]).unwrap(),
+            scopes: vec![EVENTS_SCOPE.into()],
+            target_token: TargetToken::generate(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn webhook() -> ExtensionWebhook {
+        ExtensionWebhook {
+            resource_name: "tickets".into(),
+            url: SubscriptionUrl::parse("https://hooks.example.com/zoho").unwrap(),
+            name: "Ticket events".into(),
+            description: None,
+            subscriptions: vec![ZohoSubscription {
+                event: "Ticket_Update".into(),
+                include_prev_state: true,
+                fields: vec!["status".into()],
+                direction: None,
+            }],
+            ignore_source_id: "2df92c1a-973a-48f5-95b7-5792c68b9c36".into(),
+        }
+    }
+
+    #[test]
+    fn an_install_makes_the_subscription_the_webhook_asks_for() {
+        let installation = installation();
+        let made = subscription_for(&installation, &webhook(), Duration::from_secs(5)).unwrap();
+        assert_eq!(made.kind, SubscriptionKind::ExtensionWebhook);
+        assert_eq!(made.installation_id, Some(installation.id));
+        assert_eq!(made.url, "https://hooks.example.com/zoho");
+        assert_eq!(made.events, ["Ticket_Update"]);
+        assert_eq!(
+            made.filters["Ticket_Update"],
+            json!({"ignoreSourceId": "2df92c1a-973a-48f5-95b7-5792c68b9c36",
+                   "includePrevState": true, "fields": ["status"], "departmentIds": ["d1"]})
+        );
+        let settings = (made.timeout_ms, made.max_in_flight, made.batch_size);
+        assert_eq!(settings, (5_000, 8, BATCH_SIZE));
+        assert_eq!((made.linger_ms, made.rate_per_second), (LINGER_MS, None));
+    }
+
+    #[test]
+    fn a_subscription_the_api_would_refuse_refuses_the_install() {
+        let refused = subscription_for(&installation(), &webhook(), Duration::from_secs(61));
+        let Err(refused) = refused else {
+            panic!("a 61 s timeout was taken");
+        };
+        assert_eq!(
+            refused.to_string(),
+            "the extension webhook \"tickets\" makes a subscription Weir refuses: \
+             timeout_ms: must be 100 to 60000"
+        );
+    }
 }

@@ -14,9 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use weir_core::catalogue::EXTERNAL_EVENT;
 use weir_core::{
-    AppDefinition, AppId, ConnectorEventKind, EventId, Installation, InstallationStatus,
+    AppEvent, AppId, ConnectorEventKind, EventId, EventSource, Installation, InstallationStatus,
     InvocationStatus, Method, ProductEvent,
 };
 use weir_store::{DirectedEvent, EventSelector, GlobalWebhookCount, NewJob, StoreError};
@@ -66,9 +65,10 @@ pub async fn accept_external(
     if installation.status == InstallationStatus::Uninstalled {
         return Err(InboundError::Gone(installation.id.clone()));
     }
-    let handler = runner
-        .handler(installation, EXTERNAL_EVENT)
-        .await?
+    let app = runner.app(&installation.app_id).await?;
+    let handler = app
+        .definition
+        .handler_for(&EventSource::External, AppEvent::External.name())
         .ok_or_else(|| InboundError::NoHandler(installation.id.clone()))?;
     let platform = runner.platform();
     if let Err(retry_after) = platform.external_events.check(&installation.id) {
@@ -77,7 +77,6 @@ pub async fn accept_external(
             retry_after,
         });
     }
-    let app = runner.app(&installation.app_id).await?;
     let mut body = json!({"data": request.data, "headers": request.headers});
     if let Some(options) = request.options {
         body["options"] = json!(options);
@@ -88,8 +87,8 @@ pub async fn accept_external(
     let event = ProductEvent {
         id: EventId::generate(),
         account_id: installation.account_id.clone(),
-        product: ProductEvent::EXTERNAL.into(),
-        name: EXTERNAL_EVENT.into(),
+        source: EventSource::External,
+        name: AppEvent::External.name().into(),
         body,
         idempotency_key: None,
         received_at: weir_core::now(),
@@ -254,7 +253,7 @@ async fn run_method(
             let time = runner.platform().settings.global_handle_time;
             let outcome = runner.run_unattached(app, path, args, time).await;
             match outcome.status {
-                weir_sandbox::Status::Success => Ok(outcome.value.unwrap_or(Value::Null)),
+                weir_core::InvocationStatus::Success => Ok(outcome.value.unwrap_or(Value::Null)),
                 _ => Err(GlobalError::HandleFailed(
                     outcome.error.unwrap_or_else(|| "it failed".into()),
                 )),
@@ -373,8 +372,9 @@ async fn routed_event(
         return Ok(None);
     };
     let app = runner.app(&installation.app_id).await?;
-    let Some(handler) =
-        connector_handler(runner, &installation, &app.definition, &route.event_key).await?
+    let Some(handler) = app
+        .definition
+        .handler_for(&EventSource::Connector, &route.event_key)
     else {
         tracing::warn!(installation = %installation.id, event = route.event_key, "a routed connector event has no handler");
         return Ok(None);
@@ -382,7 +382,7 @@ async fn routed_event(
     let event = ProductEvent {
         id: EventId::generate(),
         account_id: installation.account_id.clone(),
-        product: ProductEvent::CONNECTOR.into(),
+        source: EventSource::Connector,
         name: route.event_key.clone(),
         body: json!({"data": payload, "globalWebhookKey": key, "selector": route.selector}),
         idempotency_key: None,
@@ -396,25 +396,6 @@ async fn routed_event(
             max_attempts: app.definition.max_attempts,
         }],
     }))
-}
-
-/// The function a connector event runs: the manifest's `connectorEvents` names it, else
-/// the app's `onExternalEvent` handler does.
-pub(crate) async fn connector_handler(
-    runner: &Runner,
-    installation: &Installation,
-    app: &AppDefinition,
-    event_key: &str,
-) -> Result<Option<String>, LoadError> {
-    let named = app
-        .connector_events
-        .iter()
-        .find(|event| event.key == event_key)
-        .and_then(|event| event.handler.clone());
-    match named {
-        Some(handler) => Ok(Some(handler)),
-        None => runner.handler(installation, EXTERNAL_EVENT).await,
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use weir_core::{
-    AppId, Installation, InstallationStatus, InvocationId, InvocationRecord, InvocationStatus,
+    AppEvent, AppId, Installation, InstallationStatus, InvocationId, InvocationRecord,
+    InvocationStatus,
 };
 
 use crate::connector_webhooks::{self, ConnectorError};
@@ -18,9 +19,9 @@ use crate::extension_webhooks::{self, ExtensionError};
 use crate::inbound::{self, SelectorError};
 use crate::runner::{RunError, Runner};
 
-pub const INSTALL_EVENT: &str = "onAppInstall";
-pub const UNINSTALL_EVENT: &str = "onAppUninstall";
-pub const UPDATE_EVENT: &str = "afterAppUpdate";
+pub const INSTALL_EVENT: &str = AppEvent::Install.name();
+pub const UNINSTALL_EVENT: &str = AppEvent::Uninstall.name();
+pub const UPDATE_EVENT: &str = AppEvent::AfterUpdate.name();
 /// Not an event: the connector method that gives an installation its selectors.
 pub const SELECTOR_STEP: &str = "getEventSelector";
 /// Not an event: the connector methods that subscribe and unsubscribe `webhook` events.

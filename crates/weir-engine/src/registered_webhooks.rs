@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use weir_core::app::RegisteredWebhook;
-use weir_core::{AppDefinition, Installation, ReferenceId, WebhookInvocation};
+use weir_core::{AppDefinition, HttpMethod, Installation, ReferenceId, WebhookInvocation};
 use weir_sandbox::template;
 
 use crate::outbound::{OutboundRequest, SendError};
@@ -165,7 +165,7 @@ pub async fn trigger(
         account_id: installation.account_id.clone(),
         webhook_id: registration.id.clone(),
         chain_id: chain.unwrap_or_else(|| reference_id.clone()),
-        method: method.to_owned(),
+        method,
         target_host,
         request_bytes,
         response_bytes,
@@ -191,6 +191,17 @@ pub async fn trigger(
     })
 }
 
+/// The outbound client's name for a method.
+fn outbound_method(method: HttpMethod) -> reqwest::Method {
+    match method {
+        HttpMethod::Get => reqwest::Method::GET,
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+        HttpMethod::Delete => reqwest::Method::DELETE,
+    }
+}
+
 /// Headers that decide where and how the request goes: a caller setting them could send
 /// the registered secrets elsewhere, or break the request.
 fn is_weirs_to_set(name: &str) -> bool {
@@ -212,7 +223,7 @@ fn is_weirs_to_set(name: &str) -> bool {
 /// A trigger checked against its registration.
 struct Call {
     /// The registration's method, or the one its call implies when it names none.
-    method: &'static str,
+    method: HttpMethod,
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
     body: Option<(Vec<u8>, Option<&'static str>)>,
@@ -286,7 +297,7 @@ impl Call {
         let method = registration.method_for(!empty);
         let body = match (empty, method) {
             (true, _) => None,
-            (false, "GET") => {
+            (false, HttpMethod::Get) => {
                 return Err(invalid(format!(
                     "data: webhook {:?} is a GET, which sends no body",
                     registration.id
@@ -365,10 +376,7 @@ impl Call {
             bytes
         });
         Ok(OutboundRequest {
-            method: self
-                .method
-                .parse()
-                .map_err(|_| format!("webhook {:?}: bad method", registration.id))?,
+            method: outbound_method(self.method),
             url,
             headers: headers
                 .into_iter()

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use weir_core::{AppDefinition, Installation, InvocationId, InvocationRecord, target_url};
+use weir_core::{
+    AppDefinition, EventSource, Installation, InvocationId, InvocationRecord, target_url,
+};
 use weir_sandbox::{Entry, Host, Invocation, Limits, Outcome, Render, Sandbox};
 
 use crate::apps::{AppCache, LoadError, LoadedApp};
@@ -293,20 +295,10 @@ struct Extras {
     log: Option<Arc<CallLog>>,
 }
 
-/// The function that handles `event`: the one a manifest scope names, else the event's
-/// own name, which the sandbox looks up in `exports.events` (platform 2.0 apps).
+/// The function that handles `event` when Weir runs it by name for one installation (the
+/// core rule for [`EventSource::Platform`]).
 fn handler_for(app: &AppDefinition, event: &str) -> Option<String> {
-    let declared = app
-        .scopes
-        .iter()
-        .filter_map(|scope| scope.handlers.as_ref())
-        .flatten()
-        .find(|handler| handler.event == event);
-    if let Some(handler) = declared {
-        return Some(handler.function.clone());
-    }
-    let undeclared = app.scopes.iter().any(|scope| scope.handlers.is_none());
-    undeclared.then(|| event.to_owned())
+    app.handler_for(&EventSource::Platform, event)
 }
 
 fn record_of(

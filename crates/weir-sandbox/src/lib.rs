@@ -53,9 +53,6 @@ pub use top_level::{
     Callback, DefaultExport, ListedEvent, ListedEvents, ServerExports, TopLevelError,
     TopLevelLimits, module_default_export, server_exports,
 };
-/// `weir_core::InvocationStatus` under the name it had here when the sandbox had a copy
-/// of its own: `weir-engine`'s `inbound.rs` still uses it. Name the core type instead.
-pub use weir_core::InvocationStatus as Status;
 
 /// The whole check of a package, as uploads and `weir validate` run it: its declarations
 /// (`AppDefinition::read`), its code's syntax (`check_syntax`) and what the code exports

@@ -217,7 +217,7 @@ pub(crate) fn product_event(event: &ProductEvent) -> Vec<Param> {
     vec![
         event.id.as_str().into(),
         event.account_id.as_str().into(),
-        event.product.as_str().into(),
+        event.source.as_str().into(),
         event.name.as_str().into(),
         event.body.to_string().into(),
         Param::MaybeText(event.idempotency_key.clone()),
@@ -230,7 +230,7 @@ pub(crate) fn event_jobs(event: &ProductEvent) -> Vec<Param> {
     vec![
         event.id.as_str().into(),
         event.account_id.as_str().into(),
-        event.product.as_str().into(),
+        event.source.as_str().into(),
         event.name.as_str().into(),
         millis(event.received_at).into(),
     ]

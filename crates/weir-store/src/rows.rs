@@ -210,7 +210,7 @@ pub(crate) fn product_event(row: &dyn Columns) -> Result<ProductEvent> {
     Ok(ProductEvent {
         id: parsed(row, "id", EventId::parse)?,
         account_id: parsed(row, "account_id", AccountId::parse)?,
-        product: row.text("product")?,
+        source: parsed(row, "product", weir_core::EventSource::parse)?,
         name: row.text("name")?,
         body: json(row, "body")?,
         idempotency_key: row.optional_text("idempotency_key")?,
@@ -359,7 +359,10 @@ pub(crate) fn webhook_invocation(row: &dyn Columns) -> Result<weir_core::Webhook
         account_id: parsed(row, "account_id", AccountId::parse)?,
         webhook_id: row.text("webhook_id")?,
         chain_id: parsed(row, "chain_id", weir_core::ReferenceId::parse)?,
-        method: row.text("method")?,
+        method: {
+            let method = row.text("method")?;
+            weir_core::HttpMethod::parse(&method).ok_or_else(|| corrupt("method", method))?
+        },
         target_host: row.text("target_host")?,
         request_bytes: count(row, "request_bytes")?,
         response_bytes: count(row, "response_bytes")?,

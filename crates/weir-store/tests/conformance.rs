@@ -8,9 +8,10 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, ConsoleLine, Departments,
-    Domain, Installation, InstallationId, InstallationStatus, InvocationFilter, InvocationId,
-    InvocationRecord, InvocationStatus, Iparams, Job, JobStatus, Product, ProductEvent, Region,
-    Repeat, Schedule, ScheduleLimits, ScheduleSpec, Subscription, TimeUnit,
+    Domain, EventSource, HttpMethod, Installation, InstallationId, InstallationStatus,
+    InvocationFilter, InvocationId, InvocationRecord, InvocationStatus, Iparams, Job, JobStatus,
+    Product, ProductEvent, Region, Repeat, Schedule, ScheduleLimits, ScheduleSpec, Subscription,
+    TimeUnit,
 };
 use weir_store::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
@@ -1333,7 +1334,7 @@ fn product_event(account: &str, name: &str, key: Option<&str>, at: Timestamp) ->
     ProductEvent {
         id: weir_core::EventId::generate(),
         account_id: AccountId::parse(account).unwrap(),
-        product: "freshsales".into(),
+        source: EventSource::Product(Product::parse("freshsales").unwrap()),
         name: name.into(),
         body: json!({"data": {"contact": {"id": 7}}}),
         idempotency_key: key.map(String::from),
@@ -1872,7 +1873,7 @@ async fn installations_are_found_by_target_token(backend: Backend) {
 
 fn external_event(account: &str) -> ProductEvent {
     ProductEvent {
-        product: "external".into(),
+        source: EventSource::External,
         ..product_event(account, "onExternalEvent", None, now())
     }
 }
@@ -1905,6 +1906,17 @@ async fn directed_events_store_all_or_nothing(backend: Backend) {
         (installation.id.clone(), "onExternalEvent", "onWebhook")
     );
     assert_eq!(jobs[0].status, JobStatus::Pending);
+    // A connector's event reads back as one, as the external one did.
+    let routed = ProductEvent {
+        source: EventSource::Connector,
+        ..product_event("acme", "chat-message", None, now())
+    };
+    let directed = DirectedEvent {
+        event: routed.clone(),
+        jobs: vec![job(&installation.id)],
+    };
+    store.ingest_directed(&[directed]).await.unwrap();
+    assert_eq!(store.product_event(&routed.id).await.unwrap(), Some(routed));
 
     // A job for an installation that does not exist undoes the whole batch.
     let (first, second) = (external_event("acme"), external_event("acme"));
@@ -2496,7 +2508,7 @@ async fn webhook_call_records_are_kept_listed_and_purged(backend: Backend) {
         account_id: installation.account_id.clone(),
         webhook_id: "notify".into(),
         chain_id: weir_core::ReferenceId::generate(),
-        method: "POST".into(),
+        method: HttpMethod::Post,
         target_host: "api.partner.test".into(),
         request_bytes: 12,
         response_bytes: 34,

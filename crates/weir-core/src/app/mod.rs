@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::{AppId, InvalidValue, Package};
 
 pub mod connector;
+mod handlers;
 pub mod iparams;
 mod json;
 mod manifest;
@@ -346,38 +347,6 @@ impl AppDefinition {
             server_functions,
             problems: problems.into_vec(),
         }
-    }
-
-    /// The product events the app handles, per product, each with its handler: what
-    /// fan-out matches posted events against. Module scopes (platform 3.x) count for
-    /// the products their module belongs to; when two scopes name the same event of one
-    /// product, the first wins. Handlers left to `exports.events` (platform 2.0) are not
-    /// known before the code runs and get app events only.
-    pub fn product_subscriptions(&self) -> Vec<crate::Subscription> {
-        let mut subscriptions: Vec<crate::Subscription> = Vec::new();
-        for scope in &self.scopes {
-            let products: Vec<&str> = match scope.kind {
-                ScopeKind::Product => vec![scope.name.as_str()],
-                ScopeKind::Module => crate::catalogue::module_products(&scope.name).to_vec(),
-            };
-            let handlers = scope.handlers.iter().flatten();
-            for handler in handlers.filter(|h| !crate::catalogue::is_app_event(&h.event)) {
-                for product in &products {
-                    let taken = subscriptions
-                        .iter()
-                        .any(|s| s.product == *product && s.event == handler.event);
-                    if !taken {
-                        subscriptions.push(crate::Subscription {
-                            product: (*product).to_owned(),
-                            event: handler.event.clone(),
-                            handler: handler.function.clone(),
-                            max_attempts: self.max_attempts,
-                        });
-                    }
-                }
-            }
-        }
-        subscriptions
     }
 
     /// Rules that tie one file to another. A file that could not be read has been

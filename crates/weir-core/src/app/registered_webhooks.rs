@@ -5,9 +5,16 @@
 
 use super::json::Node;
 use super::problem::Problems;
+use crate::HttpMethod;
 
 pub const FILE: &str = "config/webhooks.json";
-const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE"];
+/// The methods a registration may name (Coviu's; no PATCH).
+const METHODS: &[HttpMethod] = &[
+    HttpMethod::Get,
+    HttpMethod::Post,
+    HttpMethod::Put,
+    HttpMethod::Delete,
+];
 const FIELDS: &[&str] = &[
     "id",
     "url",
@@ -24,7 +31,7 @@ pub struct RegisteredWebhook {
     pub url: String,
     /// GET, POST, PUT or DELETE; `None` when the registration names none (see
     /// `method_for`).
-    pub method: Option<String>,
+    pub method: Option<HttpMethod>,
     /// Sent with every call; values may be `<%= iparam.x %>` templates.
     pub headers: Vec<(String, String)>,
     /// The only query parameters a caller may pass.
@@ -40,15 +47,11 @@ impl RegisteredWebhook {
     /// The method of a call: the registered one; failing that POST when the call carries a
     /// body (or the registration takes binary ones), else GET. Coviu's docs require a
     /// method, yet its own `send-jpeg` example has none.
-    pub fn method_for(&self, has_body: bool) -> &'static str {
-        match self.method.as_deref() {
-            Some(method) => METHODS
-                .iter()
-                .find(|known| **known == method)
-                .copied()
-                .unwrap_or("POST"),
-            None if has_body || self.base64_payload => "POST",
-            None => "GET",
+    pub fn method_for(&self, has_body: bool) -> HttpMethod {
+        match self.method {
+            Some(method) => method,
+            None if has_body || self.base64_payload => HttpMethod::Post,
+            None => HttpMethod::Get,
         }
     }
 }
@@ -107,15 +110,13 @@ fn registration(node: &Node, problems: &mut Problems) -> Option<RegisteredWebhoo
     let method = match node.get("method") {
         None => Some(None),
         Some(at) => problems.take(at.string()).and_then(|method| {
-            let upper = method.to_ascii_uppercase();
-            let known = METHODS.contains(&upper.as_str());
-            problems.take(if known {
-                Ok(Some(upper))
-            } else {
-                Err(at.problem(format!(
+            let known = HttpMethod::parse(method).filter(|known| METHODS.contains(known));
+            problems.take(match known {
+                Some(known) => Ok(Some(known)),
+                None => Err(at.problem(format!(
                     "unknown method {method:?} (one of: {})",
-                    METHODS.join(", ")
-                )))
+                    HttpMethod::names(METHODS)
+                ))),
             })
         }),
     };

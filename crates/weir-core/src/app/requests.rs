@@ -3,15 +3,16 @@
 
 use super::json::Node;
 use super::problem::Problems;
+use crate::HttpMethod;
 
 pub const FILE: &str = "config/requests.json";
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// Freshworks allows at most this many templates per app.
 const MAX_TEMPLATES: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestTemplate {
     pub name: String,
+    /// An [`HttpMethod`], upper-case.
     pub method: String,
     /// `https` (default) or `http`.
     pub protocol: String,
@@ -48,15 +49,12 @@ fn template(name: &str, node: &Node, problems: &mut Problems) -> Option<RequestT
     };
     problems.take(schema.members())?;
     let method = required_string(&schema, "method", problems).and_then(|(m, at)| {
-        let upper = m.to_ascii_uppercase();
-        let known = METHODS.contains(&upper.as_str());
-        problems.take(if known {
-            Ok(upper)
-        } else {
-            Err(at.problem(format!(
+        problems.take(match HttpMethod::parse(m) {
+            Some(method) => Ok(method.as_str().to_owned()),
+            None => Err(at.problem(format!(
                 "unknown method {m:?} (one of: {})",
-                METHODS.join(", ")
-            )))
+                HttpMethod::names(&HttpMethod::ALL)
+            ))),
         })
     });
     let host = required_string(&schema, "host", problems).map(|(h, _)| h.to_owned());

@@ -4,6 +4,7 @@
 
 use super::json::Node;
 use super::problem::{PackageProblem, Problems};
+use crate::SubscriptionUrl;
 use crate::catalogue::{self, ZohoOption};
 
 pub const RESOURCES: &str = "resources.json";
@@ -17,8 +18,10 @@ const MAX_DESCRIPTION: usize = 3000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionWebhook {
     pub resource_name: String,
-    /// Deliveries go here, with `orgId` and `securityContext` appended to the query.
-    pub url: String,
+    /// Deliveries go here, with `orgId` and `securityContext` appended to the query. Checked
+    /// as an operator's subscription URL is, so that a package that would make a
+    /// subscription the API refuses is refused at upload.
+    pub url: SubscriptionUrl,
     pub name: String,
     pub description: Option<String>,
     pub subscriptions: Vec<ZohoSubscription>,
@@ -98,20 +101,15 @@ fn extension_webhook(node: &Node, problems: &mut Problems) -> Option<ExtensionWe
     }
     let resource_name = required(node, "resourceName", MAX_NAME, problems);
     let url = required(node, "url", MAX_URL, problems).and_then(|url| {
-        let ok = url.starts_with("https://") || url.starts_with("http://");
-        let at = node.get("url").expect("checked above");
-        problems.take(if ok {
-            Ok(url)
-        } else {
-            Err(at.problem("must be an http:// or https:// URL"))
-        })
+        let at = node.get("url")?;
+        problems.take(SubscriptionUrl::parse(&url).map_err(|invalid| at.problem(invalid.0)))
     });
     let name = required(node, "name", MAX_NAME, problems);
     let description = node
         .get("description")
         .and_then(|d| problems.take(limited(&d, MAX_DESCRIPTION)));
     let ignore_source_id = required(node, "ignoreSourceId", MAX_NAME, problems).and_then(|id| {
-        let at = node.get("ignoreSourceId").expect("checked above");
+        let at = node.get("ignoreSourceId")?;
         problems.take(if is_uuid(&id) {
             Ok(id)
         } else {

@@ -53,10 +53,8 @@ impl CallContext {
     /// Whether the app has a handler for `event`. An app that leaves its handlers to
     /// `exports.events` (platform 2.0) is taken at its word until the event runs.
     pub fn app_handles(&self, event: &str) -> bool {
-        self.app.scopes.iter().any(|scope| match &scope.handlers {
-            None => true,
-            Some(handlers) => handlers.iter().any(|h| h.event == event),
-        })
+        let source = weir_core::EventSource::Platform;
+        self.app.handler_for(&source, event).is_some()
     }
 }
 

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use weir_core::{Account, AccountId, EventId, Job, ProductEvent, catalogue};
+use weir_core::{Account, AccountId, EventId, EventName, EventSource, Job, ProductEvent};
 use weir_store::Ingested;
 
 use super::load_account;
@@ -156,7 +156,7 @@ fn parse_event(value: Value) -> Result<PostedEvent, Problem> {
     })
 }
 
-/// Checks the event against the catalogue of its product and keeps it in stored form.
+/// Parses the event against the catalogue of its product and keeps it in stored form.
 fn product_event(
     account: &Account,
     posted: PostedEvent,
@@ -165,20 +165,10 @@ fn product_event(
     let product = posted
         .product
         .unwrap_or_else(|| account.product.as_str().to_owned());
-    let Some(known) = catalogue::events_of(&product) else {
-        return Err(Problem(format!(
-            "product: {product:?} is not a product Weir knows; known products: {}, {}",
-            catalogue::products().join(", "),
-            catalogue::ZOHO_DESK
-        )));
-    };
-    if !known.contains(&posted.event.as_str()) {
-        return Err(Problem(format!(
-            "event: {:?} is not an event of {product}; its events are: {}",
-            posted.event,
-            known.join(", ")
-        )));
-    }
+    let source = EventSource::known_product(&product)
+        .map_err(|unknown| Problem(format!("product: {unknown}")))?;
+    let name = EventName::parse(&source, &posted.event)
+        .map_err(|unknown| Problem(format!("event: {unknown}")))?;
     if let Some(key) = &posted.idempotency_key
         && (key.is_empty() || key.chars().count() > MAX_KEY_CHARS)
     {
@@ -207,8 +197,8 @@ fn product_event(
     Ok(ProductEvent {
         id: EventId::generate(),
         account_id: account.id.clone(),
-        product,
-        name: posted.event,
+        source,
+        name: name.into(),
         body: Value::Object(body),
         idempotency_key: posted.idempotency_key,
         received_at,
@@ -220,7 +210,7 @@ fn product_event(
 pub struct EventView {
     id: EventId,
     account_id: AccountId,
-    product: String,
+    product: EventSource,
     event: String,
     #[serde(flatten)]
     body: Map<String, Value>,
@@ -249,7 +239,7 @@ pub async fn show(
     Ok(Json(EventView {
         id: event.id,
         account_id: event.account_id,
-        product: event.product,
+        product: event.source,
         event: event.name,
         body: match event.body {
             Value::Object(body) => body,

@@ -1,7 +1,9 @@
 //! Webhook subscriptions: where an account's events are delivered (Zoho's
 //! CUSTOMER_WEBHOOK). The signing secret is shown when it is made (created or rotated),
 //! never again. Extension webhooks, which apps' `resources.json` make, are listed here
-//! but only the app's lifecycle changes them.
+//! but only the app's lifecycle changes them. The settings' checks, ranges and defaults
+//! are `weir_core`'s ([`SubscriptionSpec`], [`SubscriptionChange`]), the same as an
+//! install's; this module answers what they refuse with 422.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,10 +12,9 @@ use axum::response::IntoResponse;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use weir_core::delivery::DEFAULT_MAX_IN_FLIGHT;
 use weir_core::{
-    Account, AccountId, InstallationId, SubscriptionId, SubscriptionKind, WebhookSecret,
-    WebhookSubscription, catalogue,
+    AccountId, InstallationId, SpecProblem, SubscriptionChange, SubscriptionId, SubscriptionKind,
+    SubscriptionRequest, SubscriptionSpec, WebhookSecret, WebhookSubscription,
 };
 
 use super::load_account;
@@ -23,9 +24,6 @@ use crate::error::ApiError;
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
 
-/// Per attempt, unless the subscription says otherwise.
-const DEFAULT_TIMEOUT_MS: u32 = 15_000;
-const MAX_TIMEOUT_MS: u32 = 60_000;
 /// How long the secret before a rotation still signs, unless the rotation says.
 const DEFAULT_GRACE_SECS: i64 = 24 * 3600;
 
@@ -147,34 +145,25 @@ pub async fn create(
         Some(given) => WebhookSecret::parse(&given)
             .map_err(|e| ApiError::unprocessable(format!("secret: {e}")))?,
     };
-    let now = weir_core::now();
-    let subscription = WebhookSubscription {
-        id: SubscriptionId::generate(),
-        account_id: account.id.clone(),
-        installation_id: None,
-        kind: SubscriptionKind::CustomerWebhook,
-        url: checked_url(&body.url)?,
-        events: checked_events(&account, body.events)?,
-        filters: Map::new(),
-        secret,
-        previous_secret: None,
-        enabled: true,
-        disabled_reason: None,
-        timeout_ms: checked_timeout(body.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS))?,
-        max_in_flight: checked_in_flight(body.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT))?,
-        rate_per_second: body.rate_per_second.map(checked_rate).transpose()?,
+    let request = SubscriptionRequest {
+        url: body.url,
+        events: body.events,
+        filters: body.filters,
+        timeout_ms: body.timeout_ms,
+        max_in_flight: body.max_in_flight,
+        rate_per_second: body.rate_per_second,
         fifo: body.fifo,
-        batch_size: checked_batch_size(body.batch_size.unwrap_or(1))?,
-        linger_ms: checked_linger(body.linger_ms.unwrap_or(0))?,
-        failing_since: None,
-        created_at: now,
-        updated_at: now,
+        batch_size: body.batch_size,
+        linger_ms: body.linger_ms,
     };
-    let filters = checked_filters(&subscription.events, body.filters)?;
-    let subscription = WebhookSubscription {
-        filters,
-        ..subscription
-    };
+    let spec = SubscriptionSpec::parse(&account.product, request).map_err(unprocessable)?;
+    let subscription = spec.into_subscription(
+        account.id.clone(),
+        None,
+        SubscriptionKind::CustomerWebhook,
+        secret,
+        weir_core::now(),
+    );
     state
         .store()
         .insert_webhook_subscription(&subscription)
@@ -221,29 +210,22 @@ pub async fn update(
     let subscription = changeable(&state, &caller, &id).await?;
     let was_enabled = subscription.enabled;
     let account = load_account(&state, &caller, subscription.account_id.as_str()).await?;
-    let events = match body.events {
-        Some(events) => checked_events(&account, events)?,
-        None => subscription.events.clone(),
+    let change = SubscriptionChange {
+        url: body.url,
+        events: body.events,
+        filters: body.filters,
+        timeout_ms: body.timeout_ms,
+        max_in_flight: body.max_in_flight,
+        rate_per_second: body.rate_per_second,
+        fifo: body.fifo,
+        batch_size: body.batch_size,
+        linger_ms: body.linger_ms,
     };
-    let filters = checked_filters(
-        &events,
-        body.filters.unwrap_or(subscription.filters.clone()),
-    )?;
+    let changed = change
+        .apply(&account.product, &subscription)
+        .map_err(unprocessable)?;
     let enabled = body.enabled.unwrap_or(subscription.enabled);
     let changed = WebhookSubscription {
-        url: match body.url {
-            Some(url) => checked_url(&url)?,
-            None => subscription.url.clone(),
-        },
-        timeout_ms: checked_timeout(body.timeout_ms.unwrap_or(subscription.timeout_ms))?,
-        max_in_flight: checked_in_flight(body.max_in_flight.unwrap_or(subscription.max_in_flight))?,
-        rate_per_second: match body.rate_per_second {
-            None => subscription.rate_per_second,
-            Some(rate) => rate.map(checked_rate).transpose()?,
-        },
-        fifo: body.fifo.unwrap_or(subscription.fifo),
-        batch_size: checked_batch_size(body.batch_size.unwrap_or(subscription.batch_size))?,
-        linger_ms: checked_linger(body.linger_ms.unwrap_or(subscription.linger_ms))?,
         disabled_reason: match enabled {
             true => None,
             false => Some(
@@ -253,11 +235,9 @@ pub async fn update(
                     .unwrap_or_else(|| "disabled through the API".into()),
             ),
         },
-        events,
-        filters,
         enabled,
         updated_at: weir_core::now(),
-        ..subscription
+        ..changed
     };
     state.store().update_webhook_subscription(&changed).await?;
     if changed.enabled && !was_enabled {
@@ -374,97 +354,9 @@ async fn changeable(
     Ok(subscription)
 }
 
-fn checked_url(url: &str) -> Result<String, ApiError> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| ApiError::unprocessable(format!("url: {url:?} is not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ApiError::unprocessable(format!(
-            "url: {url:?} must be an http or https URL with a host"
-        )));
-    }
-    Ok(url.to_owned())
-}
-
-/// At least one event, each known for the account's product, each once.
-fn checked_events(account: &Account, events: Vec<String>) -> Result<Vec<String>, ApiError> {
-    let product = account.product.as_str();
-    let known = catalogue::events_of(product).unwrap_or_default();
-    if events.is_empty() {
-        return Err(ApiError::unprocessable("events: name at least one event"));
-    }
-    let mut kept: Vec<String> = Vec::new();
-    for event in events {
-        if !known.contains(&event.as_str()) {
-            return Err(ApiError::unprocessable(format!(
-                "events: {event:?} is not an event of {product}; its events are: {}",
-                known.join(", ")
-            )));
-        }
-        if !kept.contains(&event) {
-            kept.push(event);
-        }
-    }
-    Ok(kept)
-}
-
-/// Filters are per event (`{"Ticket_Update": {"fields": [...]}}`): each key one of the
-/// subscription's events, each value an object (or null).
-fn checked_filters(
-    events: &[String],
-    filters: Map<String, Value>,
-) -> Result<Map<String, Value>, ApiError> {
-    for (event, filter) in &filters {
-        if !events.contains(event) {
-            return Err(ApiError::unprocessable(format!(
-                "filters: {event:?} is not one of the subscription's events"
-            )));
-        }
-        if !(filter.is_object() || filter.is_null()) {
-            return Err(ApiError::unprocessable(format!(
-                "filters.{event}: must be an object or null, not {filter}"
-            )));
-        }
-    }
-    Ok(filters)
-}
-
-fn checked_in_flight(max: u32) -> Result<u32, ApiError> {
-    if !(1..=64).contains(&max) {
-        return Err(ApiError::unprocessable("max_in_flight: must be 1 to 64"));
-    }
-    Ok(max)
-}
-
-fn checked_batch_size(size: u32) -> Result<u32, ApiError> {
-    if !(1..=100).contains(&size) {
-        return Err(ApiError::unprocessable("batch_size: must be 1 to 100"));
-    }
-    Ok(size)
-}
-
-fn checked_linger(linger_ms: u32) -> Result<u32, ApiError> {
-    if linger_ms > 60_000 {
-        return Err(ApiError::unprocessable("linger_ms: must be 0 to 60000"));
-    }
-    Ok(linger_ms)
-}
-
-fn checked_rate(rate: u32) -> Result<u32, ApiError> {
-    if !(1..=10_000).contains(&rate) {
-        return Err(ApiError::unprocessable(
-            "rate_per_second: must be 1 to 10000, or null for no limit",
-        ));
-    }
-    Ok(rate)
-}
-
-fn checked_timeout(timeout_ms: u32) -> Result<u32, ApiError> {
-    if !(100..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
-        return Err(ApiError::unprocessable(format!(
-            "timeout_ms: must be 100 to {MAX_TIMEOUT_MS}"
-        )));
-    }
-    Ok(timeout_ms)
+/// A setting the core parse refused: 422, with its `field: message`.
+fn unprocessable(problem: SpecProblem) -> ApiError {
+    ApiError::unprocessable(problem.to_string())
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use weir_core::app::{ExtensionWebhook, ZohoSubscription};
 use weir_core::catalogue::ZOHO_DESK;
 use weir_core::{AppDefinition, Installation, ProductEvent, WebhookSubscription};
+use weir_engine::extension_webhooks::ExtensionError;
 use weir_engine::{Engine, deliverer};
 
 use super::simulate::SimulateError;
@@ -61,7 +62,8 @@ pub async fn preview(
         .iter()
         .filter(|webhook| subscribed(webhook, event).is_some())
         .map(|webhook| would_deliver(engine, &installation, webhook, &stored))
-        .collect();
+        .collect::<Result<_, _>>()
+        .map_err(|refused| SimulateError::Failed(refused.into()))?;
     Ok(Preview {
         ok: deliveries.iter().any(|d| d.passes),
         kind: "extension",
@@ -88,19 +90,19 @@ fn would_deliver(
     installation: &Installation,
     webhook: &ExtensionWebhook,
     event: &ProductEvent,
-) -> WouldDeliver {
-    let subscription = engine.extension_subscription(installation, webhook);
+) -> Result<WouldDeliver, ExtensionError> {
+    let subscription = engine.extension_subscription(installation, webhook)?;
     let filter = subscription.filters.get(&event.name).cloned();
     let filter = filter.unwrap_or(Value::Null);
     let passes = weir_core::delivery::passes(&filter, event);
     let body = passes.then(|| deliverer::body(&[event], &subscription));
-    WouldDeliver {
+    Ok(WouldDeliver {
         webhook: webhook.resource_name.clone(),
         url: callback_url(engine, &subscription),
         filter,
         passes,
         body,
-    }
+    })
 }
 
 /// The URL as the deliverer calls it; the webhook's own URL, should it not parse (the

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
-use weir_core::{Account, AppDefinition, EventId, Installation, ProductEvent};
+use weir_core::{Account, AppDefinition, EventId, EventSource, Installation, ProductEvent};
 use weir_engine::envelope;
 
 use super::events::Kind;
@@ -142,13 +142,16 @@ pub fn default(
     let mut payload = match kind {
         Kind::Product => {
             // A 3.x module's events are its product's, with that product's samples.
-            let product = product_of_scope(product).unwrap_or(account.product.as_str());
-            let body = weir_core::payloads::sample(product, event)
+            let source = match product_of_scope(product).map(EventSource::known_product) {
+                Some(Ok(source)) => source,
+                _ => EventSource::Product(account.product.clone()),
+            };
+            let body = weir_core::payloads::sample(source.as_str(), event)
                 .unwrap_or_else(|| json!({"event": event, "data": {}}));
             let posted = ProductEvent {
                 id: EventId::generate(),
                 account_id: account.id.clone(),
-                product: product.to_owned(),
+                source,
                 name: event.to_owned(),
                 body,
                 idempotency_key: None,

@@ -1,23 +1,35 @@
-//! Product events: what the host product posts, as kept; the jobs each one owes to the
-//! installations that handle it (the transactional outbox); and the subscriptions that
-//! decide which installations those are.
+//! Events: where they come from ([`EventSource`]), what they are called ([`EventName`],
+//! [`AppEvent`]), and as kept: what the host product posts or a third party sends; the
+//! jobs each one owes to the installations that handle it (the transactional outbox); and
+//! the subscriptions that decide which installations those are.
+
+mod app_event;
+mod name;
+mod source;
 
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use app_event::AppEvent;
+pub use name::{EventName, UnknownEvent};
+pub use source::{EventSource, UnknownProduct};
+
 use crate::{AccountId, EventId, InstallationId, InvocationId};
 
-/// One posted event, as kept.
+/// One event, as kept.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProductEvent {
     pub id: EventId,
     pub account_id: AccountId,
     /// Where it came from: for a posted event, the product whose apps it goes to (the
-    /// posted `product`, else the account's); [`ProductEvent::EXTERNAL`] for a request to a
-    /// target URL; [`ProductEvent::CONNECTOR`] for an event of a connector's webhook.
-    pub product: String,
-    /// e.g. `onContactCreate`.
+    /// posted `product`, else the account's); a target URL; a connector's webhook. Kept
+    /// in the `product` column, under that name.
+    #[serde(rename = "product")]
+    pub source: EventSource,
+    /// e.g. `onContactCreate`: an [`EventName`] of the source when it came in (a product's,
+    /// or `onExternalEvent`), or a connector event's key. Kept as text: a name read back
+    /// is not checked again against a catalogue that may have changed since.
     pub name: String,
     /// What was posted besides the routing fields: `data`, and when given `actor`,
     /// `changes`, `source_id`, `department_id`, `occurred_at`.
@@ -26,15 +38,9 @@ pub struct ProductEvent {
     pub received_at: Timestamp,
 }
 
-impl ProductEvent {
-    /// The source of a request to an installation's target URL (`onExternalEvent`).
-    pub const EXTERNAL: &'static str = "external";
-    /// The source of an event a connector's global webhook routed to an installation.
-    pub const CONNECTOR: &'static str = "connector";
-}
-
-/// An app version's product events: the handler that runs for `event` in `product`.
-/// Platform 3.x module scopes are expanded to their products when the app is read.
+/// An app version's product events: the handler that runs for `event` in `product`, as
+/// [`crate::AppDefinition::handler_for`] finds it; kept at upload, so that fan-out is a
+/// join. Platform 3.x module scopes are expanded to their products.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Subscription {
     pub product: String,
