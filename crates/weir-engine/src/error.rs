@@ -89,7 +89,6 @@ impl Error {
         Self::new(ErrorKind::Invalid, message)
     }
 
-    #[allow(dead_code)] // until the subscription commands use it
     pub(crate) fn refused(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Refused, message)
     }

@@ -14,6 +14,6 @@ mod server;
 mod state;
 
 pub use error::ApiError;
-pub use routes::{health_router, router, stored_event};
+pub use routes::{health_router, router};
 pub use server::{Timeouts, serve};
 pub use state::{Limits, ServerState};

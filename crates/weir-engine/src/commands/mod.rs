@@ -8,4 +8,5 @@ pub mod development;
 pub mod events;
 pub mod inbound;
 pub mod installations;
+pub mod subscriptions;
 pub mod triggers;

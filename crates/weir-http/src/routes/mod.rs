@@ -25,8 +25,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::ServerState;
 
-pub use events::stored_event;
-
 pub fn router(state: ServerState) -> Router {
     let api = Router::new()
         .route("/accounts", get(accounts::list).post(accounts::create))

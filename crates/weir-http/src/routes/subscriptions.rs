@@ -1,21 +1,18 @@
 //! Webhook subscriptions: where an account's events are delivered (Zoho's
 //! CUSTOMER_WEBHOOK). The signing secret is shown when it is made (created or rotated),
 //! never again. Extension webhooks, which apps' `resources.json` make, are listed here
-//! but only the app's lifecycle changes them. The settings' checks, ranges and defaults
-//! are `weir_core`'s ([`SubscriptionSpec`], [`SubscriptionChange`]), the same as an
-//! install's; this module answers what they refuse with 422.
+//! but only the app's lifecycle changes them. The rules are the engine's
+//! (`weir_engine::commands::subscriptions`).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use weir_core::{
-    AccountId, InstallationId, SpecProblem, SubscriptionChange, SubscriptionId, SubscriptionKind,
-    SubscriptionRequest, SubscriptionSpec, WebhookSecret, WebhookSubscription,
-};
+use weir_core::{AccountId, InstallationId, SubscriptionId, SubscriptionKind, WebhookSubscription};
+use weir_engine::commands::subscriptions::{NewSubscription, SubscriptionUpdate};
 
 use super::load_account;
 use crate::auth::Caller;
@@ -23,52 +20,6 @@ use crate::body::{JsonBody, PathParams, parse_json, read_limited};
 use crate::error::ApiError;
 use crate::pagination::{ListResponse, PageParams};
 use crate::state::ServerState;
-
-/// How long the secret before a rotation still signs, unless the rotation says.
-const DEFAULT_GRACE_SECS: i64 = 24 * 3600;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateSubscription {
-    url: String,
-    events: Vec<String>,
-    #[serde(default)]
-    filters: Map<String, Value>,
-    secret: Option<String>,
-    timeout_ms: Option<u32>,
-    max_in_flight: Option<u32>,
-    rate_per_second: Option<u32>,
-    #[serde(default)]
-    fifo: bool,
-    batch_size: Option<u32>,
-    linger_ms: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeSubscription {
-    url: Option<String>,
-    events: Option<Vec<String>>,
-    filters: Option<Map<String, Value>>,
-    timeout_ms: Option<u32>,
-    enabled: Option<bool>,
-    max_in_flight: Option<u32>,
-    /// `null` removes the limit; absent keeps it.
-    #[serde(default, with = "double_option")]
-    rate_per_second: Option<Option<u32>>,
-    fifo: Option<bool>,
-    batch_size: Option<u32>,
-    linger_ms: Option<u32>,
-}
-
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
-        Option::<u32>::deserialize(d).map(Some)
-    }
-}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -137,37 +88,10 @@ pub async fn create(
     State(state): State<ServerState>,
     caller: Caller,
     PathParams(account_id): PathParams<String>,
-    JsonBody(body): JsonBody<CreateSubscription>,
+    JsonBody(body): JsonBody<NewSubscription>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = load_account(&state, &caller, &account_id).await?;
-    let secret = match body.secret {
-        None => WebhookSecret::generate(),
-        Some(given) => WebhookSecret::parse(&given)
-            .map_err(|e| ApiError::unprocessable(format!("secret: {e}")))?,
-    };
-    let request = SubscriptionRequest {
-        url: body.url,
-        events: body.events,
-        filters: body.filters,
-        timeout_ms: body.timeout_ms,
-        max_in_flight: body.max_in_flight,
-        rate_per_second: body.rate_per_second,
-        fifo: body.fifo,
-        batch_size: body.batch_size,
-        linger_ms: body.linger_ms,
-    };
-    let spec = SubscriptionSpec::parse(&account.product, request).map_err(unprocessable)?;
-    let subscription = spec.into_subscription(
-        account.id.clone(),
-        None,
-        SubscriptionKind::CustomerWebhook,
-        secret,
-        weir_core::now(),
-    );
-    state
-        .store()
-        .insert_webhook_subscription(&subscription)
-        .await?;
+    let subscription = state.engine.create_subscription(&account, body).await?;
     let location = format!("/api/v1/subscriptions/{}", subscription.id);
     Ok((
         StatusCode::CREATED,
@@ -205,44 +129,10 @@ pub async fn update(
     State(state): State<ServerState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-    JsonBody(body): JsonBody<ChangeSubscription>,
+    JsonBody(body): JsonBody<SubscriptionUpdate>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    let subscription = changeable(&state, &caller, &id).await?;
-    let was_enabled = subscription.enabled;
-    let account = load_account(&state, &caller, subscription.account_id.as_str()).await?;
-    let change = SubscriptionChange {
-        url: body.url,
-        events: body.events,
-        filters: body.filters,
-        timeout_ms: body.timeout_ms,
-        max_in_flight: body.max_in_flight,
-        rate_per_second: body.rate_per_second,
-        fifo: body.fifo,
-        batch_size: body.batch_size,
-        linger_ms: body.linger_ms,
-    };
-    let changed = change
-        .apply(&account.product, &subscription)
-        .map_err(unprocessable)?;
-    let enabled = body.enabled.unwrap_or(subscription.enabled);
-    let changed = WebhookSubscription {
-        disabled_reason: match enabled {
-            true => None,
-            false => Some(
-                subscription
-                    .disabled_reason
-                    .clone()
-                    .unwrap_or_else(|| "disabled through the API".into()),
-            ),
-        },
-        enabled,
-        updated_at: weir_core::now(),
-        ..changed
-    };
-    state.store().update_webhook_subscription(&changed).await?;
-    if changed.enabled && !was_enabled {
-        state.store().set_failing_since(&changed.id, None).await?;
-    }
+    let subscription = load(&state, &caller, &id).await?;
+    let changed = state.engine.change_subscription(subscription, body).await?;
     Ok(Json(SubscriptionView::new(changed, false)))
 }
 
@@ -251,11 +141,8 @@ pub async fn delete(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
-    let subscription = changeable(&state, &caller, &id).await?;
-    state
-        .store()
-        .delete_webhook_subscription(&subscription.id)
-        .await?;
+    let subscription = load(&state, &caller, &id).await?;
+    state.engine.delete_subscription(&subscription).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -267,30 +154,17 @@ pub async fn rotate_secret(
     PathParams(id): PathParams<String>,
     body: axum::body::Body,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    let subscription = changeable(&state, &caller, &id).await?;
+    let subscription = load(&state, &caller, &id).await?;
     // The body is optional: `{"grace_seconds": …}`, or nothing for the default.
     let bytes = read_limited(body, state.limits.json_body_bytes).await?;
     let rotation: Rotation = match bytes.is_empty() {
         true => Rotation::default(),
         false => parse_json(&bytes)?,
     };
-    let grace = rotation.grace_seconds.unwrap_or(DEFAULT_GRACE_SECS);
-    if !(0..=30 * 24 * 3600).contains(&grace) {
-        return Err(ApiError::unprocessable(
-            "grace_seconds: must be 0 to 2592000 (30 days)",
-        ));
-    }
-    let now = weir_core::now();
-    let rotated = WebhookSubscription {
-        previous_secret: Some((
-            subscription.secret.clone(),
-            now + SignedDuration::from_secs(grace),
-        )),
-        secret: WebhookSecret::generate(),
-        updated_at: now,
-        ..subscription
-    };
-    state.store().update_webhook_subscription(&rotated).await?;
+    let rotated = state
+        .engine
+        .rotate_secret(subscription, rotation.grace_seconds)
+        .await?;
     Ok(Json(SubscriptionView::new(rotated, true)))
 }
 
@@ -301,16 +175,8 @@ pub async fn enable(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    let subscription = changeable(&state, &caller, &id).await?;
-    let enabled = WebhookSubscription {
-        enabled: true,
-        disabled_reason: None,
-        failing_since: None,
-        updated_at: weir_core::now(),
-        ..subscription
-    };
-    state.store().update_webhook_subscription(&enabled).await?;
-    state.store().set_failing_since(&enabled.id, None).await?;
+    let subscription = load(&state, &caller, &id).await?;
+    let enabled = state.engine.enable_subscription(subscription).await?;
     Ok(Json(SubscriptionView::new(enabled, false)))
 }
 
@@ -332,31 +198,6 @@ pub(super) async fn load(
         false => Err(not_found()),
         true => Ok(subscription),
     }
-}
-
-/// A subscription the API may change: not an app's extension webhook.
-async fn changeable(
-    state: &ServerState,
-    caller: &Caller,
-    id: &str,
-) -> Result<WebhookSubscription, ApiError> {
-    let subscription = load(state, caller, id).await?;
-    if subscription.kind == SubscriptionKind::ExtensionWebhook {
-        return Err(ApiError::forbidden(format!(
-            "subscription {id} is an EXTENSION_WEBHOOK: installation {} made it from its app's \
-             resources.json, and only uninstalling the app removes or changes it",
-            subscription
-                .installation_id
-                .as_ref()
-                .map_or("?", InstallationId::as_str)
-        )));
-    }
-    Ok(subscription)
-}
-
-/// A setting the core parse refused: 422, with its `field: message`.
-fn unprocessable(problem: SpecProblem) -> ApiError {
-    ApiError::unprocessable(problem.to_string())
 }
 
 #[derive(Deserialize)]

@@ -54,8 +54,9 @@ pub async fn preview(
 ) -> Result<Preview, SimulateError> {
     let installation = workspace.installation().await?;
     let posted = posted(event, payload);
-    let stored = weir_http::stored_event(&workspace.account, posted, weir_core::now())
-        .map_err(|problem| SimulateError::BadRequest(format!("payload: {problem}")))?;
+    let stored =
+        weir_engine::commands::events::product_event(&workspace.account, posted, weir_core::now())
+            .map_err(|problem| SimulateError::BadRequest(format!("payload: {problem}")))?;
     let engine = &workspace.engine;
     let deliveries: Vec<WouldDeliver> = app
         .extension_webhooks
