@@ -12,6 +12,7 @@ use weir_store::Store;
 
 use crate::apps::LoadedApp;
 use crate::error::{Error, ErrorKind};
+use crate::host::recording::RecordedCall;
 use crate::outbound::{Outbound, OutboundSettings};
 use crate::platform::{Platform, PlatformSettings};
 use crate::runner::{Runner, RunnerSettings};
@@ -93,9 +94,23 @@ impl Engine {
         &self.platform().store
     }
 
-    /// The runner of handlers, for `weir dev`'s simulator, which runs one handler on a
-    /// payload of the developer's choosing and shows its platform calls.
-    pub fn runner(&self) -> &Arc<Runner> {
+    /// Runs the installation's `handler` for `event` on a payload of the caller's choosing
+    /// and keeps its record, as a job would; answers the record with every platform call
+    /// the handler made. `weir dev`'s simulator shows them.
+    pub async fn run_traced(
+        &self,
+        installation: Arc<Installation>,
+        event: &str,
+        handler: &str,
+        payload: serde_json::Value,
+    ) -> Result<(weir_core::InvocationRecord, Vec<RecordedCall>), Error> {
+        let traced = self
+            .runner
+            .run_traced(installation, event, handler, payload);
+        Ok(traced.await?)
+    }
+
+    pub(crate) fn runner(&self) -> &Arc<Runner> {
         &self.runner
     }
 

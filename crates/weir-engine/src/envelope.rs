@@ -22,11 +22,7 @@ pub fn base(account: &Account, installation: &Installation, event: &str) -> Valu
 
 /// `onScheduledEvent`: the base plus the schedule's `data`.
 pub fn scheduled(account: &Account, installation: &Installation, data: Value) -> Value {
-    let mut envelope = base(
-        account,
-        installation,
-        crate::host::schedule::SCHEDULED_EVENT,
-    );
+    let mut envelope = base(account, installation, weir_core::catalogue::SCHEDULED_EVENT);
     envelope["data"] = data;
     envelope
 }

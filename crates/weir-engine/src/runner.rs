@@ -163,16 +163,6 @@ impl Runner {
         self.apps.get(self.platform.store.as_ref(), id).await
     }
 
-    /// The function of the installation's app that handles `event`, if any.
-    pub async fn handler(
-        &self,
-        installation: &Installation,
-        event: &str,
-    ) -> Result<Option<String>, LoadError> {
-        let app = self.app(&installation.app_id).await?;
-        Ok(handler_for(&app.definition, event))
-    }
-
     /// Runs a connector module of an app version outside any installation (a global
     /// webhook's `handle`): no platform calls, no `apiClient`, no record, and `time` as
     /// its limit.

@@ -16,10 +16,10 @@ use weir_core::Schedule;
 use weir_store::{StoreError, WorkQueue};
 
 use crate::envelope;
-use crate::host::schedule::SCHEDULED_EVENT;
 use crate::platform::Platform;
 use crate::runner::{RunError, Runner};
 use crate::worker::Queue;
+use weir_core::catalogue::SCHEDULED_EVENT;
 
 /// Schedules firing at once on this node, at most.
 const IN_FLIGHT: usize = 32;

@@ -10,7 +10,6 @@ use weir_store::ScheduleWrite;
 use super::CallContext;
 use crate::platform::Platform;
 
-pub const SCHEDULED_EVENT: &str = "onScheduledEvent";
 const NOT_FOUND: &str = "Schedule does not exist";
 const NAME_TAKEN: &str = "This Schedule name already exists";
 const NO_HANDLER: &str = "The app has not registered an onScheduledEvent";
@@ -39,7 +38,7 @@ async fn write(
     create: bool,
     given: &Value,
 ) -> HostResult {
-    if !context.app_handles(SCHEDULED_EVENT) {
+    if !context.app_handles(weir_core::catalogue::SCHEDULED_EVENT) {
         return Err(error(400, NO_HANDLER));
     }
     let now = weir_core::now();

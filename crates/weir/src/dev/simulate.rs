@@ -113,8 +113,8 @@ pub async fn run(
     fields.extend(given);
     fields.insert("iparams".into(), iparams);
     fields.insert("event".into(), event.into());
-    let runner = workspace.engine.runner();
-    let (record, calls) = runner
+    let (record, calls) = workspace
+        .engine
         .run_traced(installation.clone(), event, &handler, envelope)
         .await
         .map_err(|e| SimulateError::Failed(e.into()))?;
