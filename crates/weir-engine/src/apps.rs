@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use weir_core::{AppDefinition, AppId, Package, PackageLimits};
-use weir_sandbox::AppCode;
+use weir_sandbox::{AppCode, TopLevelError};
 use weir_store::Store;
 
 /// How many app versions are kept; past it, the cache starts over (a rare, cheap event:
@@ -75,15 +75,24 @@ fn read(id: &AppId, archive: &[u8]) -> Result<LoadedApp, LoadError> {
         max_unpacked_bytes: u64::MAX,
     };
     let package = Package::from_zip(archive, limits).map_err(|e| unreadable(e.to_string()))?;
-    let definition = AppDefinition::parse(&package).map_err(|problems| {
-        unreadable(format!(
-            "{} problems, the first: {}",
-            problems.len(),
-            problems[0]
-        ))
+    let mut definition = AppDefinition::parse(&package).map_err(|problems| {
+        let first = problems
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        unreadable(format!("{} problems, the first: {first}", problems.len()))
+    })?;
+    let code = Arc::new(AppCode::from_package(&package));
+    // A platform 2.0 app's `exports.events`, which only its code shows.
+    weir_sandbox::learn_script_events(&code, &mut definition).map_err(|error| {
+        let why = match error {
+            TopLevelError::Threw(problem) => format!("its top level threw: {problem}"),
+            TopLevelError::OutOfTime { file } => format!("the top level of {file} ran too long"),
+        };
+        unreadable(why)
     })?;
     Ok(LoadedApp {
         definition: Arc::new(definition),
-        code: Arc::new(AppCode::from_package(&package)),
+        code,
     })
 }

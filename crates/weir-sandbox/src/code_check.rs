@@ -19,6 +19,7 @@ use weir_core::app::{ConnectorEventKind, Method, Reading};
 use weir_core::{Package, PackageProblem};
 
 use crate::code::{AppCode, SERVER_JS};
+use crate::script_events::listed_events;
 use crate::top_level::{
     self, DefaultExport, ListedEvent, ListedEvents, ServerExports, TopLevelError, TopLevelLimits,
 };
@@ -31,13 +32,14 @@ const MEMORY: usize = 32 * 1024 * 1024;
 /// How many exported names a problem about a missing one lists, to spot a typo.
 const NAMES_SHOWN: usize = 20;
 
-/// Every problem with what the package's code exports. `syntax` holds the syntax
+/// Every problem with what the package's code exports, and the events `exports.events`
+/// lists for the scopes that leave their handlers to it. `syntax` holds the syntax
 /// check's problems, whose files are not run.
 pub(crate) fn check_exports(
     package: &Package,
     reading: &Reading,
     syntax: &[PackageProblem],
-) -> Vec<PackageProblem> {
+) -> (Vec<PackageProblem>, Vec<String>) {
     let broken = |server: bool| {
         syntax
             .iter()
@@ -50,17 +52,20 @@ pub(crate) fn check_exports(
         connector_modules(reading)
     };
     if !check_server && modules.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let code = Arc::new(AppCode::from_package(package));
     let limits = TopLevelLimits {
         deadline: Instant::now() + TIME,
         memory_bytes: MEMORY,
     };
-    let mut problems = Vec::new();
+    let (mut problems, mut script_events) = (Vec::new(), Vec::new());
     if check_server {
         match top_level::server_exports(&code, limits) {
-            Ok(exports) => problems.extend(server_problems(reading, &exports)),
+            Ok(exports) => {
+                problems.extend(server_problems(reading, &exports));
+                script_events = listed_events(&reading.definition, &exports);
+            }
             Err(error) => problems.push(failure(error)),
         }
     }
@@ -80,7 +85,7 @@ pub(crate) fn check_exports(
             Err(error) => problems.push(failure(error)),
         }
     }
-    problems
+    (problems, script_events)
 }
 
 /// Whether anything depends on what `server.js` exports: a function named in the

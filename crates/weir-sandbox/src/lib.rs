@@ -32,6 +32,7 @@ mod meter;
 mod modules;
 mod pool;
 mod run;
+mod script_events;
 mod syntax;
 pub mod template;
 mod top_level;
@@ -48,6 +49,7 @@ pub use host_call::{
 pub use host_error::HostError;
 pub use invocation::{Entry, Invocation, Limits, Outcome, Render};
 pub use pool::Sandbox;
+pub use script_events::learn_script_events;
 pub use syntax::check_syntax;
 pub use top_level::{
     Callback, DefaultExport, ListedEvent, ListedEvents, ServerExports, TopLevelError,
@@ -60,12 +62,15 @@ pub use top_level::{
 pub fn validate_package(package: &Package) -> Result<AppDefinition, Vec<PackageProblem>> {
     let reading = AppDefinition::read(package);
     let syntax = check_syntax(package);
-    let exports = code_check::check_exports(package, &reading, &syntax);
+    let (exports, script_events) = code_check::check_exports(package, &reading, &syntax);
     let mut problems = reading.problems;
     problems.extend(syntax);
     problems.extend(exports);
     match problems.is_empty() {
-        true => Ok(reading.definition),
+        true => Ok(AppDefinition {
+            script_events,
+            ..reading.definition
+        }),
         false => Err(problems),
     }
 }

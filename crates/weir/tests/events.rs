@@ -21,6 +21,7 @@ on_both_backends!(
     failed_handlers_are_retried_only_when_the_app_opts_in,
     platform_3_apps_get_the_current_host_and_changes_in_the_record,
     an_installation_hears_nothing_until_its_app_agrees,
+    events_a_platform_2_0_script_lists_fan_out_to_it,
 );
 
 /// Handles every Freshsales event of seed 001 in both CRM products, with one handler per
@@ -787,5 +788,47 @@ async fn an_installation_hears_nothing_until_its_app_agrees(storage: Storage) {
     assert_eq!(late.body["jobs"], 1);
     let record = server.only_run(late.body["id"].as_str().unwrap()).await;
     assert_eq!(record["result"], "heard");
+    server.stop().await;
+}
+
+/// A platform 2.0 app names no handler in its manifest: `server.js` lists its events in
+/// `exports.events`. Uploading learns them, and posted events fan out to them.
+async fn events_a_platform_2_0_script_lists_fan_out_to_it(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let manifest = json!({
+        "name": "listed-events",
+        "platform-version": "2.0",
+        "product": {"freshsales": {}},
+    });
+    let code = "exports = {
+      events: [
+        { event: 'onContactCreate', callback: 'contactCreated' },
+        { event: 'onDealUpdate', callback: function (payload) { return 'deal ' + payload.data.deal.id; } },
+      ],
+      contactCreated: function (payload) { return 'contact ' + payload.data.contact.id; },
+    };";
+    let app = upload(
+        &server,
+        weir_testkit::zip(&[
+            ("manifest.json", &manifest.to_string()),
+            ("server/server.js", code),
+        ]),
+    )
+    .await;
+    install(&server, "acme", &app).await;
+    let contact = json!({"event": "onContactCreate", "data": {"contact": {"id": 7}}});
+    let posted = post_events(&server, "acme", contact).await;
+    assert_eq!(posted.body["jobs"], 1, "{}", posted.body);
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"], "contact 7", "{record}");
+    let deal = json!({"event": "onDealUpdate", "data": {"deal": {"id": 9}}});
+    let posted = post_events(&server, "acme", deal).await;
+    assert_eq!(posted.body["jobs"], 1, "{}", posted.body);
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"], "deal 9", "{record}");
+    let unlisted = json!({"event": "onContactUpdate", "data": {"contact": {"id": 7}}});
+    let posted = post_events(&server, "acme", unlisted).await;
+    assert_eq!(posted.body["jobs"], 0, "the script does not list it: {}", posted.body);
     server.stop().await;
 }

@@ -10,9 +10,10 @@ impl AppDefinition {
     /// The function that runs for the event `name` from `source`, if the app handles it:
     ///
     /// - from a product: the handler that the first scope serving that product declares
-    ///   for it (a platform 3.x module serves its module's products). A scope that leaves
-    ///   its handlers to `exports.events` (platform 2.0) gets no product events, whose
-    ///   handlers are not known before the code runs; nor is an app event a product's.
+    ///   for it (a platform 3.x module serves its module's products); else, when a scope
+    ///   serving it leaves its handlers to `exports.events` (platform 2.0) and the script
+    ///   lists the event there, the event's own name, which the sandbox looks up in
+    ///   `exports.events`. An app event is never a product's.
     /// - from Weir itself (lifecycle, schedules): the handler any scope declares for it;
     ///   failing that, when a scope leaves its handlers to `exports.events`, the event's
     ///   own name, which the sandbox looks up there.
@@ -41,8 +42,11 @@ impl AppDefinition {
     pub fn product_subscriptions(&self) -> Vec<Subscription> {
         let mut subscriptions: Vec<Subscription> = Vec::new();
         for scope in &self.scopes {
-            let declared = scope.handlers.iter().flatten();
-            for event in declared.map(|handler| handler.event.as_str()) {
+            let events: Vec<&str> = match &scope.handlers {
+                Some(declared) => declared.iter().map(|h| h.event.as_str()).collect(),
+                None => self.script_events.iter().map(String::as_str).collect(),
+            };
+            for event in events {
                 for product in served_products(scope) {
                     let taken = subscriptions
                         .iter()
@@ -62,18 +66,28 @@ impl AppDefinition {
         subscriptions
     }
 
-    /// A product event's handler: the first scope serving `product` that declares one.
+    /// A product event's handler: the first scope serving `product` that declares one,
+    /// else the event's name when a scope serving it leaves it to the script, which lists
+    /// it.
     fn product_handler(&self, product: &str, event: &str) -> Option<&str> {
         if catalogue::is_app_event(event) {
             return None;
         }
-        self.scopes
-            .iter()
-            .filter(|scope| served_products(scope).contains(&product))
+        let serving = || {
+            self.scopes
+                .iter()
+                .filter(|scope| served_products(scope).contains(&product))
+        };
+        let declared = serving()
             .filter_map(|scope| scope.handlers.as_ref())
             .flatten()
             .find(|handler| handler.event == event)
-            .map(|handler| handler.function.as_str())
+            .map(|handler| handler.function.as_str());
+        declared.or_else(|| {
+            let deferred = serving().any(|scope| scope.defers_to_script() && scope.accepts(event));
+            let listed = self.script_events.iter().find(|listed| *listed == event);
+            listed.filter(|_| deferred).map(String::as_str)
+        })
     }
 
     /// An event raised for one installation by name: any scope's handler, else the name
@@ -145,6 +159,7 @@ mod tests {
             global_webhooks: Vec::new(),
             connector_events: Vec::new(),
             max_attempts: 1,
+            script_events: Vec::new(),
         }
     }
 
@@ -219,9 +234,58 @@ mod tests {
         assert_eq!(
             handler(&app, &product("freshdesk"), "onTicketCreate"),
             None,
-            "product events need a declared handler"
+            "a product event the script does not list has no handler"
         );
         assert!(app.product_subscriptions().is_empty());
+    }
+
+    #[test]
+    fn a_product_event_the_script_lists_runs_by_its_name_and_fans_out() {
+        let mut app = app(vec![scope(ScopeKind::Product, "freshdesk", None)]);
+        app.script_events = vec!["onTicketCreate".into(), "onContactCreate".into()];
+        let freshdesk = product("freshdesk");
+        assert_eq!(
+            handler(&app, &freshdesk, "onTicketCreate").as_deref(),
+            Some("onTicketCreate")
+        );
+        assert_eq!(handler(&app, &freshdesk, "onTicketUpdate"), None);
+        assert_eq!(
+            handler(&app, &product("freshservice"), "onTicketCreate"),
+            None,
+            "only the products of the deferring scope"
+        );
+        let subscriptions = app.product_subscriptions();
+        let rows: Vec<(&str, &str, &str)> = subscriptions
+            .iter()
+            .map(|s| (s.product.as_str(), s.event.as_str(), s.handler.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("freshdesk", "onTicketCreate", "onTicketCreate"),
+                ("freshdesk", "onContactCreate", "onContactCreate"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_declared_handler_wins_over_the_script_and_app_events_are_never_a_products() {
+        let mut app = app(vec![
+            scope(
+                ScopeKind::Product,
+                "freshdesk",
+                Some(&[("onTicketCreate", "created")]),
+            ),
+            scope(ScopeKind::Product, "freshdesk", None),
+        ]);
+        app.script_events = vec!["onTicketCreate".into(), "onAppInstall".into()];
+        let freshdesk = product("freshdesk");
+        assert_eq!(
+            handler(&app, &freshdesk, "onTicketCreate").as_deref(),
+            Some("created")
+        );
+        assert_eq!(handler(&app, &freshdesk, "onAppInstall"), None);
+        assert_eq!(app.product_subscriptions().len(), 1);
     }
 
     #[test]

@@ -155,6 +155,11 @@ pub struct EventScope {
 impl EventScope {
     /// Whether `event` may be handled here: the app events (in any product, and in 3.x's
     /// `common`), and the product's or the module's own events.
+    /// Whether the scope leaves its handlers to `exports.events` (platform 2.0).
+    pub fn defers_to_script(&self) -> bool {
+        self.handlers.is_none()
+    }
+
     pub fn accepts(&self, event: &str) -> bool {
         use crate::catalogue;
         let (own, app_events) = match self.kind {
@@ -216,6 +221,11 @@ pub struct AppDefinition {
     /// Runs of a failed product-event handler: 1 unless the manifest's `retry` asks
     /// for more (a Weir addition; Freshworks does not retry).
     pub max_attempts: u32,
+    /// The events `server.js` lists in `exports.events` (platform 2.0) for the scopes
+    /// that leave their handlers to it. Only running the script's top level shows them,
+    /// so reading the files leaves this empty: the sandbox fills it in
+    /// (`weir_sandbox::learn_script_events`) at upload and wherever an app is loaded.
+    pub script_events: Vec<String>,
 }
 
 const MANIFEST: &str = "manifest.json";
@@ -333,6 +343,7 @@ impl AppDefinition {
             global_webhooks,
             connector_events,
             max_attempts: manifest.max_attempts.unwrap_or(1),
+            script_events: Vec::new(),
         };
         let read = ReadFiles::new(
             package,
