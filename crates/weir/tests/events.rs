@@ -829,6 +829,10 @@ async fn events_a_platform_2_0_script_lists_fan_out_to_it(storage: Storage) {
     assert_eq!(record["result"], "deal 9", "{record}");
     let unlisted = json!({"event": "onContactUpdate", "data": {"contact": {"id": 7}}});
     let posted = post_events(&server, "acme", unlisted).await;
-    assert_eq!(posted.body["jobs"], 0, "the script does not list it: {}", posted.body);
+    assert_eq!(
+        posted.body["jobs"], 0,
+        "the script does not list it: {}",
+        posted.body
+    );
     server.stop().await;
 }
