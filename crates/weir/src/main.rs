@@ -62,9 +62,22 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<ExitCode> {
+/// A command that fails says why in one line (with its causes) and exits 1: a mistake in
+/// the configuration or the app folder is not a crash, so no backtrace is printed, even
+/// with `RUST_BACKTRACE` set (a panic still prints one).
+fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
     let succeeded = |ok: bool| {
         if ok {
             ExitCode::SUCCESS
@@ -72,7 +85,7 @@ fn main() -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         }
     };
-    match cli.command {
+    match command {
         Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve::run(args.resolve()?))?;

@@ -179,6 +179,25 @@ fn a_folder_without_an_app_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn a_configuration_mistake_is_one_line_and_no_backtrace_even_with_rust_backtrace() {
+    let dir = TempDir::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("WEIR_ADMIN_TOKEN", "short")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run weir");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: WEIR_ADMIN_TOKEN must be at least 16 characters"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+}
+
+#[test]
 fn validate_reports_a_handler_that_server_js_does_not_export() {
     let dir = TempDir::new();
     write(
