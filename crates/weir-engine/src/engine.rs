@@ -176,21 +176,29 @@ impl Engine {
         Ok(())
     }
 
-    /// `/metrics` in Prometheus text: the queues (read from the store) and this node's
-    /// counters.
+    /// `/metrics` in Prometheus text: the queues (read from the store), this node's
+    /// counters, its workers, the build and the process.
     pub async fn metrics(&self) -> Result<String, Error> {
         let store = self.store();
-        let (pending, due, jobs_pending) = store.queue_depth(weir_core::now()).await?;
-        let depth = crate::metrics::QueueDepth {
-            pending,
-            due,
-            jobs_pending,
-            writable: store.ping().await.is_ok(),
-        };
+        let now = weir_core::now();
+        let queues = store.queue_depth(now).await?;
+        let writable = store.ping().await.is_ok();
         let platform = self.platform();
-        let mut text = platform.metrics.render(depth);
+        let scraped = crate::metrics::Scraped {
+            queues: &queues,
+            writable,
+            now,
+        };
+        let mut text = platform.metrics.render(&scraped);
         platform.workers.render(&mut text);
         Ok(text)
+    }
+
+    /// Counts one answered HTTP request (`route` is the route's template).
+    pub fn observe_http(&self, route: &str, method: &str, status: u16, took: std::time::Duration) {
+        self.platform()
+            .metrics
+            .observe_http(route, method, status, took);
     }
 
     pub(crate) fn platform(&self) -> &Arc<Platform> {

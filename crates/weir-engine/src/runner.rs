@@ -270,7 +270,11 @@ impl Runner {
                 env: self.settings.env,
             })
             .await;
+        let took = outcome.duration;
         let record = record_of(&installation, event, handler, started_at, outcome);
+        self.platform
+            .metrics
+            .observe_invocation(record.status, took);
         self.platform.store.insert_invocation(&record).await?;
         Ok(record)
     }

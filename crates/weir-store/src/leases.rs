@@ -45,6 +45,18 @@ impl WorkQueue {
     }
 }
 
+/// One queue's work, as `/metrics` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub queue: WorkQueue,
+    /// Rows waiting: due, due later, or in flight.
+    pub waiting: u64,
+    /// Of those, the ones due now.
+    pub due: u64,
+    /// The earliest due time among them (a row in flight counts at its lease's end).
+    pub earliest: Option<Timestamp>,
+}
+
 /// One claimed row's lease: its queue, its key, and when the lease ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {

@@ -40,7 +40,7 @@ use weir_core::{
 use weir_core::{Attempt, Delivery, ReferenceId, WebhookInvocation};
 
 pub use deliveries::{DeliveryFilter, DeliveryOutcome};
-pub use leases::{Lease, WorkQueue};
+pub use leases::{Lease, QueueDepth, WorkQueue};
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
 pub use sql_store::SqlStore;
@@ -432,8 +432,8 @@ pub trait Store: Send + Sync + 'static {
         installation: &InstallationId,
         page: &PageRequest,
     ) -> Result<Page<WebhookInvocation>>;
-    /// Pending deliveries, those due at `now`, and pending jobs: `(pending, due, jobs)`.
-    async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)>;
+    /// Each queue's waiting work, what of it is due at `now`, and its earliest time.
+    async fn queue_depth(&self, now: Timestamp) -> Result<Vec<leases::QueueDepth>>;
 
     /// Moves each lease to end at `until` while its row still holds it (a heartbeat, or a
     /// give-back when `until` is now); says for each whether it did.

@@ -386,3 +386,17 @@ pub(crate) fn event_id(row: &dyn Columns) -> Result<EventId> {
 pub(crate) fn at(row: &dyn Columns) -> Result<Timestamp> {
     timestamp(row, "at")
 }
+
+pub(crate) fn queue_depth(row: &dyn Columns) -> Result<crate::QueueDepth> {
+    let name = row.text("queue")?;
+    let queue = crate::WorkQueue::parse(&name).ok_or_else(|| corrupt("queue", &name))?;
+    let count = |column: &str| -> Result<u64> {
+        u64::try_from(row.int(column)?).map_err(|e| corrupt(column, e))
+    };
+    Ok(crate::QueueDepth {
+        queue,
+        waiting: count("waiting")?,
+        due: count("due")?,
+        earliest: optional_timestamp(row, "earliest")?,
+    })
+}

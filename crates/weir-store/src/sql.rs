@@ -493,10 +493,21 @@ pub(crate) const NEXT_DELIVERY_DUE: &str = "SELECT run_at AS at FROM deliveries 
     WHERE status = 'pending' ORDER BY run_at LIMIT 1";
 
 /// What `/metrics` shows of the queues; the partial indexes of pending rows serve both.
-pub(crate) const QUEUE_DEPTH: &str = "SELECT \
-    (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending, \
-    (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND run_at <= $1) AS due, \
-    (SELECT COUNT(*) FROM jobs WHERE status = 'pending') AS jobs_pending";
+/// Per queue: what waits, what of it is due at `$1`, and the earliest time among what
+/// waits (a row in flight has its lease's end there, so it is not counted as due).
+pub(crate) const QUEUE_DEPTH: &str = "\
+    SELECT 'jobs' AS queue, COUNT(*) AS waiting, \
+        COALESCE(SUM(CASE WHEN run_at <= $1 THEN 1 ELSE 0 END), 0) AS due, \
+        MIN(run_at) AS earliest FROM jobs WHERE status = 'pending' \
+    UNION ALL SELECT 'deliveries', COUNT(*), \
+        COALESCE(SUM(CASE WHEN run_at <= $1 THEN 1 ELSE 0 END), 0), \
+        MIN(run_at) FROM deliveries WHERE status = 'pending' \
+    UNION ALL SELECT 'schedules', COUNT(*), \
+        COALESCE(SUM(CASE WHEN next_run_at <= $1 THEN 1 ELSE 0 END), 0), \
+        MIN(next_run_at) FROM schedules \
+    UNION ALL SELECT 'refreshes', COUNT(*), \
+        COALESCE(SUM(CASE WHEN refresh_at <= $1 THEN 1 ELSE 0 END), 0), \
+        MIN(refresh_at) FROM connector_subscriptions WHERE refresh_at IS NOT NULL";
 
 /// A subscription's first failure since its last success.
 pub(crate) const MARK_FAILING: &str = "UPDATE webhook_subscriptions SET failing_since = $2 \

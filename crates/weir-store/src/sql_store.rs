@@ -920,17 +920,11 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.listen(heard).await
     }
 
-    async fn queue_depth(&self, now: Timestamp) -> Result<(u64, u64, u64)> {
-        let counts = self
-            .fetch_one(sql::QUEUE_DEPTH, vec![rows::millis(now).into()], |row| {
-                let count = |column: &str| -> Result<u64> {
-                    u64::try_from(row.int(column)?)
-                        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-                };
-                Ok((count("pending")?, count("due")?, count("jobs_pending")?))
-            })
-            .await?;
-        Ok(counts.unwrap_or_default())
+    async fn queue_depth(&self, now: Timestamp) -> Result<Vec<crate::QueueDepth>> {
+        let params = vec![rows::millis(now).into()];
+        self.backend
+            .fetch(sql::QUEUE_DEPTH, params, rows::queue_depth)
+            .await
     }
 
     async fn recover_deliveries(

@@ -180,7 +180,7 @@ async fn deliveries_are_signed_and_recorded(storage: Storage) {
     assert_eq!(metrics.status(), StatusCode::OK);
     let text = metrics.text().await.unwrap();
     for line in [
-        "weir_deliveries_pending 0",
+        "weir_queue_depth{queue=\"deliveries\"} 0",
         "weir_delivery_attempts_total{outcome=\"delivered\"} 1",
         "weir_delivery_latency_seconds_count 1",
     ] {
@@ -860,7 +860,9 @@ async fn ten_subscriptions_get_every_event_of_concurrent_batches(storage: Storag
         .wait_for_distinct(expected, Duration::from_secs(120))
         .await;
     assert_eq!(receiver.problems(), Vec::<String>::new());
-    server.metrics_until(&["weir_deliveries_pending 0"]).await;
+    server
+        .metrics_until(&["weir_queue_depth{queue=\"deliveries\"} 0"])
+        .await;
     assert_eq!(receiver.distinct(), expected);
     println!("{expected} deliveries in {} calls", receiver.calls());
     let log = server.stop_and_read_log().await;

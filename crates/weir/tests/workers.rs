@@ -119,7 +119,7 @@ async fn a_panicking_deliverer_is_restarted_and_delivers(storage: Storage) {
     assert_eq!(receiver.problems(), Vec::<String>::new());
     let [panics, up] = worker_lines("deliverer", 2, 1);
     server
-        .metrics_until(&[&panics, &up, "weir_deliveries_pending 0"])
+        .metrics_until(&[&panics, &up, "weir_queue_depth{queue=\"deliveries\"} 0"])
         .await;
     let log = server.log_until("worker panicked").await;
     assert!(logged_panic_of(&log, "deliverer"), "{log}");

@@ -16,8 +16,12 @@ mod triggers;
 mod webhook_invocations;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use weir_core::{Account, AccountId};
 
@@ -115,6 +119,10 @@ pub fn router(state: ServerState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read, and limited, by our own extractors (`body.rs`).
@@ -130,6 +138,24 @@ pub fn health_router(state: ServerState) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(no_route)
         .with_state(state)
+}
+
+/// Counts each request a route answered, by the route's template (not its path, so
+/// that ids make no new series), its method and its status, with the time it took.
+async fn count_request(
+    State(state): State<ServerState>,
+    route: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state
+        .engine
+        .observe_http(route.as_str(), &method, status, started.elapsed());
+    response
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {

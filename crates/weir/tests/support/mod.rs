@@ -356,7 +356,7 @@ impl Server {
     }
 
     /// `/metrics` once it has every one of `lines` (whole lines, e.g.
-    /// `weir_deliveries_pending 0`), at most 60 s; returns that text.
+    /// `weir_queue_depth{queue="deliveries"} 0`), at most 60 s; returns that text.
     pub async fn metrics_until(&self, lines: &[&str]) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
