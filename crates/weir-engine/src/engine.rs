@@ -80,7 +80,7 @@ impl Engine {
         crate::dispatcher::spawn(self.runner.clone());
         crate::connector_refresher::spawn(self.runner.clone());
         crate::deliverer::spawn(platform.clone());
-        crate::registered_webhooks::spawn_retention(platform.clone());
+        crate::retention::spawn(platform.clone());
         crate::wakeups::spawn_listener(platform.clone());
     }
 

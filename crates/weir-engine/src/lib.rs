@@ -27,6 +27,7 @@ pub mod outbound;
 pub mod platform;
 pub mod rate_limit;
 pub mod registered_webhooks;
+pub mod retention;
 pub mod runner;
 pub mod scheduler;
 pub mod supervisor;

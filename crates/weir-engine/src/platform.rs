@@ -75,8 +75,8 @@ pub struct PlatformSettings {
     pub external_events_per_minute: u32,
     /// Calls of registered webhooks per installation per minute (Coviu: 50).
     pub webhook_calls_per_minute: u32,
-    /// How long the records of registered webhook calls are kept.
-    pub webhook_record_retention: Duration,
+    /// How long each kind of record is kept.
+    pub retention: crate::retention::Retention,
     /// How long a global webhook's `handle` may run before its sender gets an error.
     pub global_handle_time: Duration,
     /// Whether an extension webhook's URL must answer a GET (or a POST) with 200 before
@@ -110,7 +110,7 @@ impl Default for PlatformSettings {
             db_calls_per_minute: 50,
             external_events_per_minute: 250,
             webhook_calls_per_minute: 50,
-            webhook_record_retention: Duration::from_secs(30 * 24 * 3600),
+            retention: crate::retention::Retention::default(),
             global_handle_time: Duration::from_secs(10),
             validate_extension_urls: true,
             disable_failing_after: Duration::from_secs(5 * 24 * 3600),

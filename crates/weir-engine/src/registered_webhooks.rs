@@ -450,34 +450,3 @@ pub async fn trigger_with_chain(
         _ => first.to_json(),
     })
 }
-
-/// How often the retention purge runs.
-const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Deletes records of webhook calls past their retention, now and every hour, until the
-/// process ends; restarted if it panics.
-pub fn spawn_retention(platform: std::sync::Arc<Platform>) {
-    let workers = platform.workers.clone();
-    workers.supervise("retention", move |shutdown| {
-        purge_hourly(platform.clone(), shutdown)
-    });
-}
-
-async fn purge_hourly(platform: std::sync::Arc<Platform>, shutdown: crate::supervisor::Shutdown) {
-    loop {
-        let keep = platform.settings.webhook_record_retention;
-        let kept_for = jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::ZERO);
-        let before = weir_core::now()
-            .checked_sub(kept_for)
-            .unwrap_or(jiff::Timestamp::MIN);
-        match platform.store.purge_webhook_invocations(before).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "old webhook call records deleted"),
-            Err(error) => tracing::error!(%error, "webhook call records could not be purged"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(PURGE_EVERY) => {}
-            _ = shutdown.requested() => return,
-        }
-    }
-}

@@ -94,6 +94,33 @@ pub struct AccountChanges {
     pub updated_at: Timestamp,
 }
 
+/// What retention deletes, each kind on its own schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// Events, with their jobs, deliveries and attempts.
+    Events,
+    /// Handler runs' records, console output included.
+    Invocations,
+    /// Delivery attempts (status, duration, response excerpt) of finished deliveries.
+    Attempts,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 3] = [
+        RecordKind::Events,
+        RecordKind::Invocations,
+        RecordKind::Attempts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Events => "events",
+            RecordKind::Invocations => "invocations",
+            RecordKind::Attempts => "attempts",
+        }
+    }
+}
+
 /// A new app version, before the store gives it its version number.
 #[derive(Debug, Clone)]
 pub struct NewApp {
@@ -424,6 +451,9 @@ pub trait Store: Send + Sync + 'static {
         &self,
         reference: &ReferenceId,
     ) -> Result<Option<WebhookInvocation>>;
+    /// Deletes up to `batch` records of `kind` older than `before`, oldest first, never
+    /// one that is still pending or belongs to pending work; returns how many went.
+    async fn purge_records(&self, kind: RecordKind, before: Timestamp, batch: u32) -> Result<u64>;
     /// Deletes the records of webhook calls made before `before`; returns how many.
     async fn purge_webhook_invocations(&self, before: Timestamp) -> Result<u64>;
     /// The installation's calls of registered webhooks, oldest first, paged.

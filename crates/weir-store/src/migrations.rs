@@ -82,6 +82,11 @@ macro_rules! history {
                     "/0010_app_parameters.sql"
                 )),
             },
+            Migration {
+                version: 14,
+                name: "retention",
+                sql: include_str!(concat!("../migrations/", $backend, "/0014_retention.sql")),
+            },
         ]
     };
 }

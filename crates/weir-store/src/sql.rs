@@ -536,6 +536,24 @@ pub(crate) const INSTALLATION_BY_CLIENT_TOKEN: &str =
     "SELECT * FROM installations WHERE client_token_hash = $1 AND status = 'active'";
 
 /// Forgets the records of webhook calls made before `$1` (the retention period).
+/// Retention, one small batch at a time (`$1` the cut-off, `$2` the batch), oldest first.
+/// An event goes with its jobs, deliveries and their attempts, and only once none of its
+/// jobs or deliveries is pending.
+pub(crate) const PURGE_EVENTS: &str = "DELETE FROM events WHERE id IN (\
+    SELECT e.id FROM events e WHERE e.received_at < $1 \
+    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND j.status = 'pending') \
+    AND NOT EXISTS (SELECT 1 FROM deliveries d \
+        WHERE d.event_id = e.id AND d.status = 'pending') \
+    ORDER BY e.received_at LIMIT $2)";
+pub(crate) const PURGE_INVOCATIONS: &str = "DELETE FROM invocations WHERE id IN (\
+    SELECT id FROM invocations WHERE started_at < $1 ORDER BY started_at LIMIT $2)";
+/// The attempts of a pending delivery stay: its history is still being written.
+pub(crate) const PURGE_ATTEMPTS: &str = "DELETE FROM delivery_attempts WHERE \
+    (event_id, subscription_id, number) IN (\
+    SELECT a.event_id, a.subscription_id, a.number FROM delivery_attempts a \
+    JOIN deliveries d ON d.event_id = a.event_id AND d.subscription_id = a.subscription_id \
+    WHERE a.at < $1 AND d.status <> 'pending' ORDER BY a.at LIMIT $2)";
+
 pub(crate) const PURGE_WEBHOOK_INVOCATIONS: &str =
     "DELETE FROM webhook_invocations WHERE started_at < $1";
 

@@ -877,6 +877,21 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn purge_records(
+        &self,
+        kind: crate::RecordKind,
+        before: Timestamp,
+        batch: u32,
+    ) -> Result<u64> {
+        let statement = match kind {
+            crate::RecordKind::Events => sql::PURGE_EVENTS,
+            crate::RecordKind::Invocations => sql::PURGE_INVOCATIONS,
+            crate::RecordKind::Attempts => sql::PURGE_ATTEMPTS,
+        };
+        let params = vec![rows::millis(before).into(), i64::from(batch).into()];
+        self.backend.execute(statement, params).await
+    }
+
     async fn purge_webhook_invocations(&self, before: Timestamp) -> Result<u64> {
         let params = vec![rows::millis(before).into()];
         self.backend

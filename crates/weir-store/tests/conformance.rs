@@ -16,8 +16,8 @@ use weir_core::{
 use weir_store::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EventSelector, Expect, GlobalWebhookCount, Ingested, JobOutcome, Lease, NewApp,
-    NewJob, PageRequest, PgStore, ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
-    WorkQueue,
+    NewJob, PageRequest, PgStore, RecordKind, ScheduleWrite, SqliteStore, Store, StoreError,
+    StoredData, WorkQueue,
 };
 use weir_testkit::TempDir;
 
@@ -128,6 +128,7 @@ conformance!(
     a_claim_takes_no_more_than_asked_whatever_the_plan,
     leases_are_extended_only_while_held,
     announced_work_is_heard_by_every_node,
+    retention_deletes_old_finished_records_in_batches_and_nothing_pending,
 );
 
 /// An installation to hang `$db` entries on.
@@ -2790,4 +2791,135 @@ async fn announced_work_is_heard_by_every_node(backend: Backend) {
         Some(WorkQueue::Jobs),
         "both, in order"
     );
+}
+
+async fn retention_deletes_old_finished_records_in_batches_and_nothing_pending(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let listener = install(&store, &acme, listening_app("listener", &contacts)).await;
+    let subscription = webhook_subscription("acme", &["onContactCreate"]);
+    store
+        .insert_webhook_subscription(&subscription)
+        .await
+        .unwrap();
+    let start = now();
+    let old = |ms: i64| after_ms(start, -86_400_000 + ms);
+    // Three old events (a job and a delivery each) and one new.
+    let old_events: Vec<_> = (0..3)
+        .map(|i| product_event("acme", "onContactCreate", None, old(i)))
+        .collect();
+    store.ingest_events(&old_events).await.unwrap();
+    let new_event = product_event("acme", "onContactCreate", None, start);
+    ingest_one(&store, &new_event).await;
+    let cut_off = after_ms(start, -3_600_000);
+
+    let purged = store
+        .purge_records(RecordKind::Events, cut_off, 10)
+        .await
+        .unwrap();
+    assert_eq!(purged, 0, "every old event still owes a job and a delivery");
+
+    // Finish the first two old events' jobs and deliveries; the third's delivery stays
+    // pending.
+    let lease = after_ms(start, 60_000);
+    let jobs = store.claim_jobs(start, lease, 10).await.unwrap();
+    for job in jobs.iter().filter(|j| j.event_id != new_event.id) {
+        let done = JobOutcome::Done {
+            invocation: InvocationId::generate(),
+        };
+        store
+            .finish_job(&job.event_id, &job.installation_id, job.attempts, done)
+            .await
+            .unwrap();
+    }
+    let deliveries = store.claim_deliveries(start, lease, 10).await.unwrap();
+    let attempt = |at| weir_core::Attempt {
+        number: 1,
+        at,
+        status_code: Some(200),
+        duration_ms: 3,
+        error: None,
+        response: None,
+    };
+    for delivery in &deliveries {
+        let outcome = match delivery.event_id == old_events[2].id {
+            true => DeliveryOutcome::RetryAt(lease),
+            false => DeliveryOutcome::Delivered,
+        };
+        let at = match delivery.event_id == new_event.id {
+            true => start,
+            false => old(10),
+        };
+        store
+            .finish_delivery(delivery, Some(&attempt(at)), outcome)
+            .await
+            .unwrap();
+    }
+
+    let attempts_purged = store
+        .purge_records(RecordKind::Attempts, cut_off, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        attempts_purged, 2,
+        "the old attempts of finished deliveries"
+    );
+    let kept = store
+        .attempts(&old_events[2].id, &subscription.id)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "a pending delivery keeps its history");
+
+    let first_batch = store
+        .purge_records(RecordKind::Events, cut_off, 1)
+        .await
+        .unwrap();
+    let second_batch = store
+        .purge_records(RecordKind::Events, cut_off, 1)
+        .await
+        .unwrap();
+    let nothing_left = store
+        .purge_records(RecordKind::Events, cut_off, 10)
+        .await
+        .unwrap();
+    assert_eq!((first_batch, second_batch, nothing_left), (1, 1, 0));
+    for (event, kept) in [
+        (&old_events[0], false),
+        (&old_events[1], false),
+        (&old_events[2], true),
+        (&new_event, true),
+    ] {
+        let found = store.product_event(&event.id).await.unwrap();
+        assert_eq!(found.is_some(), kept, "event {}", event.id);
+    }
+    assert!(
+        store
+            .jobs_of_event(&old_events[0].id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "its jobs went with it"
+    );
+    assert!(
+        store
+            .delivery(&old_events[0].id, &subscription.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "its deliveries went with it"
+    );
+
+    let run = |at| invocation_record(&listener, "onContactCreate", InvocationStatus::Success, at);
+    let (old_run, new_run) = (run(old(0)), run(start));
+    store.insert_invocation(&old_run).await.unwrap();
+    store.insert_invocation(&new_run).await.unwrap();
+    let runs_purged = store
+        .purge_records(RecordKind::Invocations, cut_off, 10)
+        .await
+        .unwrap();
+    assert_eq!(runs_purged, 1);
+    assert!(store.invocation(&old_run.id).await.unwrap().is_none());
+    assert!(store.invocation(&new_run.id).await.unwrap().is_some());
 }

@@ -66,6 +66,17 @@ pub struct ServeArgs {
     /// Keep the records of registered webhook calls this many days [default: 30]
     #[arg(long, env = "WEIR_WEBHOOK_RECORD_DAYS")]
     webhook_record_days: Option<u64>,
+    /// Keep events, with their jobs, deliveries and attempts, this many days once none is
+    /// pending [default: 30]
+    #[arg(long, env = "WEIR_EVENT_RECORD_DAYS")]
+    event_record_days: Option<u64>,
+    /// Keep the records of handler runs (console output included) this many days
+    /// [default: 30]
+    #[arg(long, env = "WEIR_INVOCATION_RECORD_DAYS")]
+    invocation_record_days: Option<u64>,
+    /// Keep the attempts of finished deliveries this many days [default: 30]
+    #[arg(long, env = "WEIR_ATTEMPT_RECORD_DAYS")]
+    attempt_record_days: Option<u64>,
     /// Seconds an extension webhook's URL has to answer 200 before the delivery counts as
     /// failed, 1 to 60 (Zoho Desk: 5) [default: 5]
     #[arg(long, env = "WEIR_EXTENSION_WEBHOOK_TIMEOUT")]
@@ -100,6 +111,9 @@ struct FileConfig {
     check_extension_urls: Option<bool>,
     disable_failing_after: Option<u64>,
     webhook_record_days: Option<u64>,
+    event_record_days: Option<u64>,
+    invocation_record_days: Option<u64>,
+    attempt_record_days: Option<u64>,
     extension_webhook_timeout: Option<u64>,
     header_read_timeout: Option<u64>,
     body_idle_timeout: Option<u64>,
@@ -126,7 +140,8 @@ pub struct ServeConfig {
     /// Whether extension webhook URLs must answer before an install succeeds.
     pub check_extension_urls: bool,
     pub disable_failing_after: std::time::Duration,
-    pub webhook_record_retention: std::time::Duration,
+    /// How long each kind of record is kept.
+    pub retention: weir_engine::retention::Retention,
     /// How long an extension webhook's URL has to answer 200.
     pub extension_webhook_timeout: std::time::Duration,
     /// How long slow clients may take.
@@ -178,11 +193,24 @@ impl ServeArgs {
                     .or(file.disable_failing_after)
                     .unwrap_or(5 * 24 * 3600),
             ),
-            webhook_record_retention: record_retention(
-                self.webhook_record_days
-                    .or(file.webhook_record_days)
-                    .unwrap_or(30),
-            )?,
+            retention: weir_engine::retention::Retention {
+                webhook_calls: record_retention(
+                    "--webhook-record-days",
+                    self.webhook_record_days.or(file.webhook_record_days),
+                )?,
+                events: record_retention(
+                    "--event-record-days",
+                    self.event_record_days.or(file.event_record_days),
+                )?,
+                invocations: record_retention(
+                    "--invocation-record-days",
+                    self.invocation_record_days.or(file.invocation_record_days),
+                )?,
+                attempts: record_retention(
+                    "--attempt-record-days",
+                    self.attempt_record_days.or(file.attempt_record_days),
+                )?,
+            },
             extension_webhook_timeout: extension_webhook_timeout(
                 self.extension_webhook_timeout
                     .or(file.extension_webhook_timeout)
@@ -216,9 +244,11 @@ impl ServeArgs {
 }
 
 /// `--webhook-record-days`: 1 to 3650 days.
-fn record_retention(days: u64) -> anyhow::Result<std::time::Duration> {
+/// Days a kind of record is kept: 30 unless set, 1 to 3650.
+fn record_retention(flag: &str, days: Option<u64>) -> anyhow::Result<std::time::Duration> {
+    let days = days.unwrap_or(30);
     if !(1..=3650).contains(&days) {
-        bail!("--webhook-record-days: must be 1 to 3650, not {days}");
+        bail!("{flag}: must be 1 to 3650, not {days}");
     }
     Ok(std::time::Duration::from_secs(days * 24 * 3600))
 }
@@ -393,8 +423,32 @@ mod tests {
             "--webhook-record-days: must be 1 to 3650, not 0"
         );
         assert!(days(u64::MAX).resolve().is_err(), "no overflow");
-        let kept = days(7).resolve().unwrap().webhook_record_retention;
+        let kept = days(7).resolve().unwrap().retention.webhook_calls;
         assert_eq!(kept, std::time::Duration::from_secs(7 * 24 * 3600));
+        let events = ServeArgs {
+            event_record_days: Some(90),
+            ..ServeArgs::default()
+        };
+        let retention = events.resolve().unwrap().retention;
+        assert_eq!(
+            retention.events,
+            std::time::Duration::from_secs(90 * 24 * 3600)
+        );
+        assert_eq!(
+            retention.invocations,
+            std::time::Duration::from_secs(30 * 24 * 3600)
+        );
+        let never = ServeArgs {
+            attempt_record_days: Some(0),
+            ..ServeArgs::default()
+        };
+        let Err(error) = never.resolve() else {
+            panic!("0 days must be refused");
+        };
+        assert_eq!(
+            format!("{error:#}"),
+            "--attempt-record-days: must be 1 to 3650, not 0"
+        );
     }
 
     #[test]

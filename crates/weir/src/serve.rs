@@ -42,7 +42,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         validate_extension_urls: config.check_extension_urls,
         disable_failing_after: config.disable_failing_after,
         extension_webhook_timeout: config.extension_webhook_timeout,
-        webhook_record_retention: config.webhook_record_retention,
+        retention: config.retention,
         security_key: security_key(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
