@@ -8,6 +8,7 @@
 //! | `manifest.json` | Freshworks 2.0–3.1 | [`manifest`] |
 //! | `config/iparams.json`, `config/requests.json`, `config/oauth_config.json` | Freshworks | [`iparams`], [`requests`] |
 //! | `server/test_data/**.json` | Freshworks | [`test_data`] |
+//! | `config/entities.json` (entity storage) | Freshworks | [`entities`] |
 //! | `resources.json`, `plugin-manifest.json` | Zoho Desk | [`zoho`] |
 //! | `config/webhooks.json` | Coviu | [`registered_webhooks`] |
 //! | `global-webhooks/*/spec.yml`, `events/*/spec.yml` | integration.app | [`connector`] |
@@ -24,6 +25,7 @@ use serde_json::Value;
 use crate::{AppId, InvalidValue, Package};
 
 pub mod connector;
+pub mod entities;
 pub mod iparams;
 mod json;
 mod manifest;
@@ -35,6 +37,7 @@ pub mod test_data;
 pub mod zoho;
 
 pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method, WebhookMethods};
+pub use entities::EntityDefinition;
 pub use iparams::IparamSpec;
 pub use problem::PackageProblem;
 pub use references::CodeReference;
@@ -215,6 +218,8 @@ pub struct AppDefinition {
     /// Runs of a failed product-event handler: 1 unless the manifest's `retry` asks
     /// for more (a Weir addition; Freshworks does not retry).
     pub max_attempts: u32,
+    /// The custom objects of entity storage (`$db.entity`), from `config/entities.json`.
+    pub entities: Vec<EntityDefinition>,
 }
 
 const MANIFEST: &str = "manifest.json";
@@ -272,6 +277,7 @@ impl AppDefinition {
         let webhooks_json = read(registered_webhooks::FILE, false);
         let resources_json = read(zoho::RESOURCES, false);
         let plugin_manifest_json = read(zoho::PLUGIN_MANIFEST, false);
+        let entities_json = read(entities::FILE, false);
 
         let manifest_node = at(MANIFEST, &manifest_json);
         let name = manifest_node
@@ -294,6 +300,8 @@ impl AppDefinition {
         let authorisation_scopes = at(zoho::PLUGIN_MANIFEST, &plugin_manifest_json)
             .map_or_else(Vec::new, |n| zoho::parse_scopes(&n, &mut problems));
         let test_data = test_data::parse(package, &mut problems);
+        let entities = at(entities::FILE, &entities_json)
+            .map_or_else(Vec::new, |n| entities::parse(&n, &mut problems));
         let global_webhooks = connector::parse_global_webhooks(package, &mut problems);
         let mut connector_events =
             connector::parse_events(package, &global_webhooks, &mut problems);
@@ -332,6 +340,7 @@ impl AppDefinition {
             global_webhooks,
             connector_events,
             max_attempts: manifest.max_attempts.unwrap_or(1),
+            entities,
         };
         let read = ReadFiles::new(
             package,
