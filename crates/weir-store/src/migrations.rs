@@ -82,6 +82,15 @@ macro_rules! history {
                     "/0010_app_parameters.sql"
                 )),
             },
+            Migration {
+                version: 11,
+                name: "entity records",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0011_entity_records.sql"
+                )),
+            },
         ]
     };
 }
