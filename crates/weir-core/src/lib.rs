@@ -11,6 +11,7 @@ pub mod app;
 pub mod app_data;
 pub mod catalogue;
 pub mod delivery;
+pub mod entity_storage;
 pub mod event;
 pub mod http_method;
 pub mod ids;

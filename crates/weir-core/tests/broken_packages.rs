@@ -988,6 +988,42 @@ fn rows() -> Vec<Row> {
                 ),
             ],
         },
+        // ----- config/entities.json (entity storage)
+        Row {
+            name: "entities.json with a trailing comma",
+            files: file(
+                "config/entities.json",
+                "{\"rooms\": {\"fields\": [{\"name\": \"n\", \"type\": \"text\"},]}}",
+            ),
+            without: &[],
+            expected: &[("config/entities.json", "1:53", "trailing comma")],
+        },
+        Row {
+            name: "an entity field of an unknown type, and an enum without choices",
+            files: file(
+                "config/entities.json",
+                &json!({"rooms": {"fields": [
+                    {"name": "number", "type": "text", "filterable": true},
+                    {"name": "floor", "type": "number"},
+                    {"name": "kind", "type": "enum"}
+                ]}})
+                .to_string(),
+            ),
+            without: &[],
+            expected: &[
+                (
+                    "config/entities.json",
+                    "/rooms/fields/1/type",
+                    "unknown type \"number\" (one of: text, paragraph, integer, float, \
+                     datetime, boolean, enum, date, section)",
+                ),
+                (
+                    "config/entities.json",
+                    "/rooms/fields/2",
+                    "an enum field needs \"choices\", its options",
+                ),
+            ],
+        },
     ]
 }
 
@@ -1047,6 +1083,10 @@ fn the_rows_have_distinct_names_and_each_expects_a_problem() {
 fn the_base_package_is_valid() {
     let app = AppDefinition::parse(&package(BASE_FILES)).expect("the base package parses");
     assert_eq!(app.platform_version, Some(PlatformVersion::V2_3));
+    assert!(
+        app.entities.is_empty(),
+        "entity storage is for apps that declare it"
+    );
 }
 
 // ----- Zip-level refusals --------------------------------------------------------------

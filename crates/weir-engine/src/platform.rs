@@ -61,6 +61,9 @@ impl Platform {
     }
 }
 
+/// The most records a page of entity storage's `getAll` holds, and the default.
+pub const MAX_ENTITY_PAGE_SIZE: u32 = 100;
+
 /// Limits of platform calls, with the platforms' figures as defaults (REFERENCE §1, §8).
 #[derive(Debug, Clone)]
 pub struct PlatformSettings {
@@ -69,8 +72,11 @@ pub struct PlatformSettings {
     /// Response bodies `$request` reads (Freshworks: 6 MB).
     pub max_response_bytes: usize,
     pub schedules: ScheduleLimits,
-    /// `$db` calls per installation per minute (Freshworks: 50).
+    /// `$db` calls per installation per minute, entity storage's included (Freshworks: 50).
     pub db_calls_per_minute: u32,
+    /// Records a page of entity storage's `getAll` holds, 1 to
+    /// [`MAX_ENTITY_PAGE_SIZE`] (a guess: the Freshworks docs give no figure).
+    pub entity_page_size: u32,
     /// Requests to an installation's target URL per minute (Freshworks: 250), per node.
     pub external_events_per_minute: u32,
     /// Calls of registered webhooks per installation per minute (Coviu: 50).
@@ -108,6 +114,7 @@ impl Default for PlatformSettings {
             max_response_bytes: 6 * 1024 * 1024,
             schedules: ScheduleLimits::default(),
             db_calls_per_minute: 50,
+            entity_page_size: MAX_ENTITY_PAGE_SIZE,
             external_events_per_minute: 250,
             webhook_calls_per_minute: 50,
             retention: crate::retention::Retention::default(),

@@ -17,6 +17,10 @@
 
 use serde_json::Value;
 
+mod entity_call;
+
+pub use entity_call::{EntityCall, EntityOperation};
+
 /// One platform call, with its arguments.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HostCall {
@@ -33,6 +37,8 @@ pub enum HostCall {
     TriggerWebhook(WebhookTrigger),
     /// `generateTargetUrl(options?)`.
     GenerateTargetUrl { options: Value },
+    /// Entity storage: `$db.entity({version: "v1"}).get(name).<operation>(…)`.
+    Entity(EntityCall),
 }
 
 impl HostCall {
@@ -83,6 +89,9 @@ impl HostCall {
             None if name == "generateTargetUrl" => Some(HostCall::GenerateTargetUrl {
                 options: args.at(0),
             }),
+            Some(("entity", operation)) => {
+                EntityCall::parse(operation, &mut args).map(HostCall::Entity)
+            }
             _ => None,
         };
         call.ok_or_else(|| UnknownCall::named(name))
@@ -115,6 +124,7 @@ impl HostCall {
             },
             HostCall::TriggerWebhook(_) => "webhooks.trigger",
             HostCall::GenerateTargetUrl { .. } => "generateTargetUrl",
+            HostCall::Entity(call) => call.name(),
         }
     }
 }

@@ -43,8 +43,9 @@ use weir_core::{AppDefinition, Package, PackageProblem};
 pub use code::AppCode;
 pub use host::{Host, HostResult, NoHost};
 pub use host_call::{
-    ApiClientCall, DbCall, DbOperation, HostCall, HttpMethod, RequestCall, ScheduleCall,
-    ScheduleOperation, TemplateRequest, UnknownCall, UrlRequest, WebhookTrigger,
+    ApiClientCall, DbCall, DbOperation, EntityCall, EntityOperation, HostCall, HttpMethod,
+    RequestCall, ScheduleCall, ScheduleOperation, TemplateRequest, UnknownCall, UrlRequest,
+    WebhookTrigger,
 };
 pub use host_error::HostError;
 pub use invocation::{Entry, Invocation, Limits, Outcome, Render};

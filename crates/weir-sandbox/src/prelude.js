@@ -137,6 +137,29 @@
   global.global = global;
   global.process = { env: { ENV: host.env() }, cwd: () => '/' };
 
+  // --- $db.entity: entity storage, the records of config/entities.json's custom objects.
+  // `$db.entity({version: 'v1'}).get(name)` gives an entity's methods, as the Freshworks
+  // docs write it; `$db.entity(name)` gives them at once, a Weir shorthand. Each call
+  // names the entity first; which entities exist is the Rust side's to say.
+  function entityMethods(name) {
+    const op = (operation, ...args) => call(`entity.${operation}`, [name, ...args]);
+    return {
+      schema: () => op('schema'),
+      create: (data) => op('create', data),
+      get: (id) => op('get', id),
+      update: (id, data) => op('update', id, data),
+      delete: (id) => op('delete', id),
+      getAll: (options) => op('getAll', options),
+    };
+  }
+  db.entity = function (options) {
+    if (typeof options === 'string') return entityMethods(options);
+    if (options !== null && typeof options === 'object' && options.version === 'v1') {
+      return { get: (name) => entityMethods(name) };
+    }
+    throw new TypeError('$db.entity takes {version: "v1"}, or the name of an entity');
+  };
+
   // --- require: local modules (Freshworks style) and pure-JS npm packages (CommonJS).
   const modules = new Map();
   function requireFrom(from) {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use weir_core::{InvocationStatus, Package};
 use weir_sandbox::{
-    AppCode, DbCall, DbOperation, Host, HostCall, HostError, HostResult, HttpMethod, Invocation,
-    Limits, Outcome, Render, RequestCall, Sandbox,
+    AppCode, DbCall, DbOperation, EntityCall, EntityOperation, Host, HostCall, HostError,
+    HostResult, HttpMethod, Invocation, Limits, Outcome, Render, RequestCall, Sandbox,
 };
 
 /// A platform with an in-memory `$db`, and a log of every call.
@@ -251,6 +251,81 @@ async fn every_platform_global_reaches_the_host_as_its_call_and_errors_keep_thei
     ] {
         assert!(methods.contains(&method), "{method:?} in {methods:?}");
     }
+}
+
+/// `$db.entity`: the docs' `$db.entity({version: "v1"}).get(name)` and the shorthand
+/// `$db.entity(name)` make the same calls, each naming its entity first; anything else is
+/// a mistake the handler hears at once.
+#[tokio::test]
+async fn db_entity_calls_reach_the_host_naming_their_entity() {
+    let source = r#"
+        exports = {
+          onTicketCreateHandler: async function () {
+            const rooms = (await $db.entity({ version: 'v1' })).get('rooms');
+            await Promise.allSettled([
+              rooms.schema(),
+              rooms.create({ number: 7 }),
+              rooms.get('abcde-1'),
+              rooms.update('abcde-1', { number: 8 }),
+              rooms.delete('abcde-1'),
+              rooms.getAll({ query: { number: 8 } }),
+              $db.entity('guests').getAll(),
+            ]);
+            try {
+              $db.entity({ version: 'v2' });
+            } catch (e) {
+              return e instanceof TypeError ? e.message : 'not a TypeError';
+            }
+          }
+        };"#;
+    let (outcome, host) = run_server(source, "onTicketCreateHandler", json!({})).await;
+    assert_eq!(outcome.status, InvocationStatus::Success, "{outcome:?}");
+    assert_eq!(
+        outcome.value,
+        Some(json!(
+            "$db.entity takes {version: \"v1\"}, or the name of an entity"
+        ))
+    );
+    let calls = host.calls.lock().unwrap();
+    let named: Vec<(&str, &Value)> = calls
+        .iter()
+        .map(|call| match call {
+            HostCall::Entity(entity) => (call.name(), &entity.entity),
+            other => panic!("not an entity call: {other:?}"),
+        })
+        .collect();
+    let rooms = json!("rooms");
+    assert_eq!(
+        named,
+        [
+            ("entity.schema", &rooms),
+            ("entity.create", &rooms),
+            ("entity.get", &rooms),
+            ("entity.update", &rooms),
+            ("entity.delete", &rooms),
+            ("entity.getAll", &rooms),
+            ("entity.getAll", &json!("guests")),
+        ]
+    );
+    assert_eq!(
+        calls[3],
+        HostCall::Entity(EntityCall {
+            entity: rooms.clone(),
+            operation: EntityOperation::Update {
+                id: json!("abcde-1"),
+                data: json!({"number": 8}),
+            },
+        })
+    );
+    assert_eq!(
+        calls[6],
+        HostCall::Entity(EntityCall {
+            entity: json!("guests"),
+            operation: EntityOperation::GetAll {
+                options: Value::Null
+            },
+        })
+    );
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@
 //! to read a column.
 
 mod deliveries;
+mod entities;
 mod ingest;
 mod leases;
 mod migrations;
@@ -40,6 +41,10 @@ use weir_core::{
 use weir_core::{Attempt, Delivery, ReferenceId, WebhookInvocation};
 
 pub use deliveries::{DeliveryFilter, DeliveryOutcome};
+pub use entities::{
+    EntityList, EntityPage, EntityRecord, EntityRecordChange, EntityRecords, NewEntityRecord,
+    RecordKey,
+};
 pub use leases::{Lease, QueueDepth, WorkQueue};
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
@@ -135,8 +140,10 @@ pub struct NewApp {
     pub created_at: Timestamp,
 }
 
+/// Everything Weir stores. Entity storage is a trait of its own ([`EntityRecords`]), the
+/// first slice of the store by aggregate; the rest is still here.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: EntityRecords + Send + Sync + 'static {
     /// Succeeds when the database answers reads and takes writes (it writes a row).
     async fn ping(&self) -> Result<()>;
 

@@ -83,6 +83,15 @@ macro_rules! history {
                 )),
             },
             Migration {
+                version: 11,
+                name: "entity records",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0011_entity_records.sql"
+                )),
+            },
+            Migration {
                 version: 14,
                 name: "retention",
                 sql: include_str!(concat!("../migrations/", $backend, "/0014_retention.sql")),

@@ -14,7 +14,7 @@ use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
-use crate::sql_store::{Backend, Decode, SqlStore};
+use crate::sql_store::{Backend, ChainedStatements, Decode, SqlStore};
 use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migrations, sql};
 
 /// The channel on which nodes announce stored work (`Store::announce`).
@@ -283,6 +283,29 @@ impl Backend for Postgres {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(change.outcome(done.rows_affected()))
+    }
+
+    async fn chained_write(
+        &self,
+        first: (&'static str, Vec<Param>),
+        then: ChainedStatements,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (sql, params) = first;
+        let row = bind(sql, params)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        // No row: nothing changed, and dropping the transaction rolls it back.
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id = row.int("id")?;
+        for (sql, params) in then(id) {
+            bind(sql, params).execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(id))
     }
 }
 

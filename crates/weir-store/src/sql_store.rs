@@ -78,7 +78,19 @@ pub trait Backend: Send + Sync + 'static {
     /// Reads the installation's `SCHEDULE_COUNTS` and, unless the change's refusal says
     /// otherwise, runs its statement, atomically.
     async fn change_schedule(&self, change: ScheduleChange) -> Result<ScheduleWrite>;
+    /// Runs `first`, a statement that returns at most one row with an integer column `id`
+    /// (`RETURNING … AS id`), then, if it returned one, the statements `then` makes of that
+    /// id, all in one transaction, durably. Returns the id, or `None` when `first` returned
+    /// no row: then nothing else runs, and `first` must have changed nothing.
+    async fn chained_write(
+        &self,
+        first: (&'static str, Vec<Param>),
+        then: ChainedStatements,
+    ) -> Result<Option<i64>>;
 }
+
+/// What a [`Backend::chained_write`] runs once its first statement gave an id.
+pub type ChainedStatements = Box<dyn FnOnce(i64) -> Vec<(&'static str, Vec<Param>)> + Send>;
 
 /// A store over SQL: [`crate::SqliteStore`] or [`crate::PgStore`].
 pub struct SqlStore<B> {

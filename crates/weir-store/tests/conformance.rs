@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
+use weir_core::entity_storage::query::Filter;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, ApiToken, AppId, AppName, ConsoleLine, Departments,
     Domain, EventSource, HttpMethod, Installation, InstallationId, InstallationStatus,
@@ -15,9 +16,10 @@ use weir_core::{
 };
 use weir_store::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
-    DirectedEvent, EventSelector, Expect, GlobalWebhookCount, Ingested, JobOutcome, Lease, NewApp,
-    NewJob, PageRequest, PgStore, RecordKind, ScheduleWrite, SqliteStore, Store, StoreError,
-    StoredData, WorkQueue,
+    DirectedEvent, EntityList, EntityRecord, EntityRecordChange, EventSelector, Expect,
+    GlobalWebhookCount, Ingested, JobOutcome, Lease, NewApp, NewEntityRecord, NewJob, PageRequest,
+    PgStore, RecordKey, RecordKind, ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
+    WorkQueue,
 };
 use weir_testkit::TempDir;
 
@@ -129,6 +131,9 @@ conformance!(
     leases_are_extended_only_while_held,
     announced_work_is_heard_by_every_node,
     retention_deletes_old_finished_records_in_batches_and_nothing_pending,
+    entity_records_round_trip,
+    entity_records_filter_and_paginate,
+    entity_records_are_per_installation_and_go_with_it,
 );
 
 /// An installation to hang `$db` entries on.
@@ -2922,4 +2927,362 @@ async fn retention_deletes_old_finished_records_in_batches_and_nothing_pending(b
     assert_eq!(runs_purged, 1);
     assert!(store.invocation(&old_run.id).await.unwrap().is_none());
     assert!(store.invocation(&new_run.id).await.unwrap().is_some());
+}
+
+// ----- Entity storage ($db.entity) ------------------------------------------------------
+
+/// The data of a record, and its filterable values as the rules would give them.
+fn entity_data(data: Value) -> (serde_json::Map<String, Value>, Vec<(String, String)>) {
+    let data = data.as_object().unwrap().clone();
+    let values = data
+        .iter()
+        .filter(|(field, _)| ["city", "stars"].contains(&field.as_str()))
+        .filter(|(_, value)| !value.is_null())
+        .map(|(field, value)| {
+            (
+                field.clone(),
+                value.as_str().map_or(value.to_string(), str::to_owned),
+            )
+        })
+        .collect();
+    (data, values)
+}
+
+async fn create_record(
+    store: &Arc<dyn Store>,
+    installation: &InstallationId,
+    entity: &str,
+    data: Value,
+) -> EntityRecord {
+    let (data, values) = entity_data(data);
+    store
+        .insert_entity_record(NewEntityRecord {
+            installation,
+            entity,
+            data: &data,
+            values: &values,
+            now: now(),
+        })
+        .await
+        .unwrap()
+}
+
+fn key<'a>(installation: &'a InstallationId, entity: &'a str, number: i64) -> RecordKey<'a> {
+    RecordKey {
+        installation,
+        entity,
+        number,
+    }
+}
+
+/// The numbers of the records on one page, and whether more follow.
+async fn listed(
+    store: &Arc<dyn Store>,
+    installation: &InstallationId,
+    filter: &Filter,
+    after: Option<i64>,
+    limit: u32,
+) -> (Vec<i64>, bool) {
+    let list = EntityList {
+        installation,
+        entity: "hotels",
+        filter,
+        after,
+        limit,
+    };
+    let page = store.entity_records(&list).await.unwrap();
+    (page.records.iter().map(|r| r.number).collect(), page.more)
+}
+
+fn filter(conditions: &[(&str, &str)], any: bool) -> Filter {
+    Filter {
+        conditions: conditions
+            .iter()
+            .map(|(f, v)| ((*f).to_owned(), (*v).to_owned()))
+            .collect(),
+        any,
+    }
+}
+
+async fn entity_records_round_trip(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let first = create_record(
+        &store,
+        &id,
+        "hotels",
+        json!({"name": "Ritz", "city": "Paris"}),
+    )
+    .await;
+    let second = create_record(&store, &id, "hotels", json!({"name": "Savoy"})).await;
+    assert_eq!((first.number, second.number), (1, 2));
+    assert_eq!(first.version, 1);
+    let other_entity = create_record(&store, &id, "rooms", json!({"n": 1})).await;
+    assert_eq!(other_entity.number, 1, "each entity counts its own");
+
+    let stored = store.entity_record(&key(&id, "hotels", 1)).await.unwrap();
+    assert_eq!(stored, Some(first.clone()));
+    assert_eq!(
+        store.entity_record(&key(&id, "hotels", 9)).await.unwrap(),
+        None
+    );
+
+    let (data, values) = entity_data(json!({"name": "Ritz", "city": "London"}));
+    let change = |version| EntityRecordChange {
+        key: key(&id, "hotels", 1),
+        version,
+        data: &data,
+        values: &values,
+        now: after_ms(now(), 1_000),
+    };
+    assert!(store.update_entity_record(change(1)).await.unwrap());
+    assert!(
+        !store.update_entity_record(change(1)).await.unwrap(),
+        "an update over a version that is gone is not applied"
+    );
+    let updated = store
+        .entity_record(&key(&id, "hotels", 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Value::Object(updated.data),
+        json!({"name": "Ritz", "city": "London"})
+    );
+    assert_eq!((updated.version, updated.created_at), (2, first.created_at));
+    assert!(updated.updated_at > first.updated_at);
+    let missing = EntityRecordChange {
+        key: key(&id, "hotels", 7),
+        ..change(1)
+    };
+    assert!(!store.update_entity_record(missing).await.unwrap());
+
+    assert!(
+        store
+            .delete_entity_record(&key(&id, "hotels", 2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_entity_record(&key(&id, "hotels", 2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.entity_record(&key(&id, "hotels", 2)).await.unwrap(),
+        None
+    );
+    let third = create_record(&store, &id, "hotels", json!({"name": "Plaza"})).await;
+    assert_eq!(
+        third.number, 3,
+        "a deleted record's number is not given again"
+    );
+
+    let (data, values) = entity_data(json!({"name": "x"}));
+    let nobody = InstallationId::generate();
+    let orphan = store
+        .insert_entity_record(NewEntityRecord {
+            installation: &nobody,
+            entity: "hotels",
+            data: &data,
+            values: &values,
+            now: now(),
+        })
+        .await;
+    assert_eq!(orphan, Err(StoreError::NotFound));
+}
+
+async fn entity_records_filter_and_paginate(backend: Backend) {
+    let store = backend.store;
+    let id = installed(&store).await;
+    let hotels = [
+        json!({"name": "a", "city": "Paris", "stars": 5}),
+        json!({"name": "b", "city": "Pune", "stars": 3}),
+        json!({"name": "c", "city": "Paris", "stars": 3}),
+        json!({"name": "d", "city": "Paris", "stars": 5}),
+        json!({"name": "e", "city": null, "stars": 5}),
+        json!({"name": "f", "city": "Lyon", "stars": 4}),
+        json!({"name": "g", "city": "Paris", "stars": 5}),
+    ];
+    for hotel in hotels {
+        create_record(&store, &id, "hotels", hotel).await;
+    }
+    let everything = Filter::default();
+    assert_eq!(
+        listed(&store, &id, &everything, None, 3).await,
+        (vec![1, 2, 3], true)
+    );
+    assert_eq!(
+        listed(&store, &id, &everything, Some(3), 3).await,
+        (vec![4, 5, 6], true)
+    );
+    assert_eq!(
+        listed(&store, &id, &everything, Some(6), 3).await,
+        (vec![7], false)
+    );
+    assert_eq!(
+        listed(&store, &id, &everything, Some(7), 3).await,
+        (vec![], false)
+    );
+
+    let paris = filter(&[("city", "Paris")], false);
+    assert_eq!(
+        listed(&store, &id, &paris, None, 10).await,
+        (vec![1, 3, 4, 7], false)
+    );
+    assert_eq!(
+        listed(&store, &id, &paris, None, 2).await,
+        (vec![1, 3], true)
+    );
+    assert_eq!(
+        listed(&store, &id, &paris, Some(3), 2).await,
+        (vec![4, 7], false)
+    );
+
+    let five_in_paris = filter(&[("city", "Paris"), ("stars", "5")], false);
+    assert_eq!(
+        listed(&store, &id, &five_in_paris, None, 10).await,
+        (vec![1, 4, 7], false)
+    );
+    let both_cities = filter(&[("city", "Paris"), ("city", "Pune")], false);
+    assert_eq!(
+        listed(&store, &id, &both_cities, None, 10).await,
+        (vec![], false)
+    );
+    let either_city = filter(&[("city", "Pune"), ("city", "Lyon")], true);
+    assert_eq!(
+        listed(&store, &id, &either_city, None, 10).await,
+        (vec![2, 6], false)
+    );
+    let pune_or_four = filter(&[("city", "Pune"), ("stars", "4")], true);
+    assert_eq!(
+        listed(&store, &id, &pune_or_four, Some(2), 10).await,
+        (vec![6], false)
+    );
+    let nowhere = filter(&[("city", "Rome")], false);
+    assert_eq!(
+        listed(&store, &id, &nowhere, None, 10).await,
+        (vec![], false)
+    );
+
+    // Values follow the record: an update moves it, a delete takes it away.
+    let (data, values) = entity_data(json!({"name": "b", "city": "Paris", "stars": 3}));
+    let moved = EntityRecordChange {
+        key: key(&id, "hotels", 2),
+        version: 1,
+        data: &data,
+        values: &values,
+        now: now(),
+    };
+    assert!(store.update_entity_record(moved).await.unwrap());
+    assert!(
+        store
+            .delete_entity_record(&key(&id, "hotels", 4))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        listed(&store, &id, &paris, None, 10).await,
+        (vec![1, 2, 3, 7], false)
+    );
+    let pune = filter(&[("city", "Pune")], false);
+    assert_eq!(listed(&store, &id, &pune, None, 10).await, (vec![], false));
+
+    // Whatever plan PostgreSQL settles on for the statement.
+    let generic = backend.location.open_with_generic_plans().await;
+    for _ in 0..7 {
+        assert_eq!(
+            listed(&generic, &id, &paris, Some(1), 2).await,
+            (vec![2, 3], true)
+        );
+        assert_eq!(
+            listed(&generic, &id, &everything, None, 2).await,
+            (vec![1, 2], true)
+        );
+    }
+}
+
+async fn entity_records_are_per_installation_and_go_with_it(backend: Backend) {
+    let store = backend.store;
+    let acme = installed_in(&store, "acme").await.id;
+    let globex = installed_in(&store, "globex").await.id;
+    create_record(
+        &store,
+        &acme,
+        "hotels",
+        json!({"name": "a", "city": "Paris"}),
+    )
+    .await;
+    create_record(
+        &store,
+        &acme,
+        "hotels",
+        json!({"name": "b", "city": "Paris"}),
+    )
+    .await;
+    let theirs = create_record(
+        &store,
+        &globex,
+        "hotels",
+        json!({"name": "z", "city": "Paris"}),
+    )
+    .await;
+    assert_eq!(theirs.number, 1, "each installation counts its own");
+
+    let paris = filter(&[("city", "Paris")], false);
+    assert_eq!(
+        listed(&store, &acme, &paris, None, 10).await,
+        (vec![1, 2], false)
+    );
+    assert_eq!(
+        listed(&store, &globex, &paris, None, 10).await,
+        (vec![1], false)
+    );
+    let read = store
+        .entity_record(&key(&globex, "hotels", 1))
+        .await
+        .unwrap();
+    assert_eq!(read.unwrap().data["name"], "z");
+    assert!(
+        store
+            .delete_entity_record(&key(&globex, "hotels", 1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .entity_record(&key(&acme, "hotels", 1))
+            .await
+            .unwrap()
+            .is_some(),
+        "deleting another installation's record of the same number leaves this one"
+    );
+
+    // Uninstalling removes the installation's records, and only its own.
+    store.uninstall(&acme, now()).await.unwrap();
+    assert_eq!(
+        store.entity_record(&key(&acme, "hotels", 1)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        listed(&store, &acme, &Filter::default(), None, 10).await,
+        (vec![], false)
+    );
+    let kept = create_record(&store, &globex, "hotels", json!({"name": "y"})).await;
+    assert_eq!(kept.number, 2);
+    assert_eq!(
+        listed(&store, &globex, &Filter::default(), None, 10).await,
+        (vec![2], false)
+    );
+
+    // Deleting an installation (a failed install) takes its records too.
+    assert!(store.delete_installation(&globex).await.unwrap());
+    assert_eq!(
+        store
+            .entity_record(&key(&globex, "hotels", 2))
+            .await
+            .unwrap(),
+        None
+    );
 }

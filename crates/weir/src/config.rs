@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use weir_engine::outbound::{Cidr, OutboundSettings};
+use weir_engine::platform::MAX_ENTITY_PAGE_SIZE;
 
 #[derive(clap::Args, Default)]
 pub struct ServeArgs {
@@ -55,6 +56,10 @@ pub struct ServeArgs {
     /// The largest body a target URL or global webhook takes, in bytes [default: 131072]
     #[arg(long, env = "WEIR_WEBHOOK_MAX_BYTES")]
     webhook_max_bytes: Option<usize>,
+    /// Records a page of entity storage's getAll holds (`$db.entity(…).getAll`), 1 to 100
+    /// [default: 100]
+    #[arg(long, env = "WEIR_ENTITY_PAGE_SIZE")]
+    entity_page_size: Option<u32>,
     /// Install apps with extension webhooks without checking that their URLs answer
     /// (for development; Zoho Desk checks)
     #[arg(long, env = "WEIR_NO_EXTENSION_URL_CHECK")]
@@ -108,6 +113,7 @@ struct FileConfig {
     role: Option<Vec<Role>>,
     external_events_per_minute: Option<u32>,
     webhook_max_bytes: Option<usize>,
+    entity_page_size: Option<u32>,
     check_extension_urls: Option<bool>,
     disable_failing_after: Option<u64>,
     webhook_record_days: Option<u64>,
@@ -137,6 +143,8 @@ pub struct ServeConfig {
     pub outbound: OutboundSettings,
     pub external_events_per_minute: u32,
     pub webhook_max_bytes: usize,
+    /// Records a page of entity storage's `getAll` holds.
+    pub entity_page_size: u32,
     /// Whether extension webhook URLs must answer before an install succeeds.
     pub check_extension_urls: bool,
     pub disable_failing_after: std::time::Duration,
@@ -188,6 +196,11 @@ impl ServeArgs {
                 .webhook_max_bytes
                 .or(file.webhook_max_bytes)
                 .unwrap_or(128 * 1024),
+            entity_page_size: entity_page_size(
+                self.entity_page_size
+                    .or(file.entity_page_size)
+                    .unwrap_or(MAX_ENTITY_PAGE_SIZE),
+            )?,
             disable_failing_after: std::time::Duration::from_secs(
                 self.disable_failing_after
                     .or(file.disable_failing_after)
@@ -251,6 +264,14 @@ fn record_retention(flag: &str, days: Option<u64>) -> anyhow::Result<std::time::
         bail!("{flag}: must be 1 to 3650, not {days}");
     }
     Ok(std::time::Duration::from_secs(days * 24 * 3600))
+}
+
+/// `--entity-page-size`: 1 to `MAX_ENTITY_PAGE_SIZE` records.
+fn entity_page_size(records: u32) -> anyhow::Result<u32> {
+    if !(1..=MAX_ENTITY_PAGE_SIZE).contains(&records) {
+        bail!("--entity-page-size: must be 1 to {MAX_ENTITY_PAGE_SIZE}, not {records}");
+    }
+    Ok(records)
 }
 
 /// A list flag given replaces the file's list.
@@ -407,6 +428,28 @@ mod tests {
         };
         assert_eq!(roles(flag), (true, false));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn entity_pages_hold_one_to_a_hundred_records() {
+        let size = |n| ServeArgs {
+            entity_page_size: Some(n),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            ServeArgs::default().resolve().unwrap().entity_page_size,
+            100
+        );
+        assert_eq!(size(2).resolve().unwrap().entity_page_size, 2);
+        for bad in [0, 101] {
+            let Err(error) = size(bad).resolve() else {
+                panic!("{bad} records a page must be refused");
+            };
+            assert_eq!(
+                format!("{error:#}"),
+                format!("--entity-page-size: must be 1 to 100, not {bad}")
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{address}"));
     let platform_settings = PlatformSettings {
         external_events_per_minute: config.external_events_per_minute,
+        entity_page_size: config.entity_page_size,
         validate_extension_urls: config.check_extension_urls,
         disable_failing_after: config.disable_failing_after,
         extension_webhook_timeout: config.extension_webhook_timeout,

@@ -123,6 +123,29 @@ pub fn summary(dir: &Path, app: &AppDefinition) -> String {
             .collect(),
     );
     line(
+        "entities",
+        app.entities
+            .iter()
+            .map(|entity| {
+                let filterable: Vec<&str> = entity
+                    .fields
+                    .iter()
+                    .filter(|f| f.filterable)
+                    .map(|f| f.name.as_str())
+                    .collect();
+                let fields = entity.fields.len();
+                match filterable.is_empty() {
+                    true => format!("{} ({fields} fields)", entity.name),
+                    false => format!(
+                        "{} ({fields} fields; filterable: {})",
+                        entity.name,
+                        filterable.join(" ")
+                    ),
+                }
+            })
+            .collect(),
+    );
+    line(
         "registered webhooks",
         app.registered_webhooks
             .iter()

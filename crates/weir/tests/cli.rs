@@ -317,3 +317,49 @@ fn validate_reports_a_missing_dependency_with_the_other_problems() {
         "{text}"
     );
 }
+
+#[test]
+fn validate_shows_entities_and_reports_a_broken_entities_json() {
+    let manifest = r#"{"platform-version": "2.3", "product": {"freshsales": {}}}"#;
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            ("manifest.json", manifest),
+            (
+                "config/entities.json",
+                r#"{"guests": {"fields": [
+                    {"name": "city", "label": "City", "type": "text", "filterable": true},
+                    {"name": "visits", "label": "Visits", "type": "integer"}]}}"#,
+            ),
+        ],
+    );
+    let output = weir(&["validate"], dir.path());
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("  entities: guests (2 fields; filterable: city)"),
+        "{text}"
+    );
+
+    let broken = TempDir::new();
+    write(
+        broken.path(),
+        &[
+            ("manifest.json", manifest),
+            (
+                "config/entities.json",
+                r#"{"guests": {"fields": [{"name": "city", "type": "string"}]}}"#,
+            ),
+        ],
+    );
+    let output = weir(&["validate"], broken.path());
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "config/entities.json /guests/fields/0/type: unknown type \"string\" (one of: text, "
+        ),
+        "{text}"
+    );
+}

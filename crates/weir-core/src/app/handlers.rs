@@ -160,6 +160,7 @@ mod tests {
             connector_events: Vec::new(),
             max_attempts: 1,
             script_events: Vec::new(),
+            entities: Vec::new(),
         }
     }
 

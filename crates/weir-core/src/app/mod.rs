@@ -8,6 +8,7 @@
 //! | `manifest.json` | Freshworks 2.0–3.1 | [`manifest`] |
 //! | `config/iparams.json`, `config/requests.json`, `config/oauth_config.json` | Freshworks | [`iparams`], [`requests`] |
 //! | `server/test_data/**.json` | Freshworks | [`test_data`] |
+//! | `config/entities.json` (entity storage) | Freshworks | [`entities`] |
 //! | `resources.json`, `plugin-manifest.json` | Zoho Desk | [`zoho`] |
 //! | `config/webhooks.json` | Coviu | [`registered_webhooks`] |
 //! | `global-webhooks/*/spec.yml`, `events/*/spec.yml` | integration.app | [`connector`] |
@@ -24,6 +25,7 @@ use serde_json::Value;
 use crate::{AppId, InvalidValue, Package};
 
 pub mod connector;
+pub mod entities;
 mod handlers;
 pub mod iparams;
 mod json;
@@ -36,6 +38,7 @@ pub mod test_data;
 pub mod zoho;
 
 pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method, WebhookMethods};
+pub use entities::EntityDefinition;
 pub use iparams::IparamSpec;
 pub use problem::PackageProblem;
 pub use references::CodeReference;
@@ -226,6 +229,8 @@ pub struct AppDefinition {
     /// so reading the files leaves this empty: the sandbox fills it in
     /// (`weir_sandbox::learn_script_events`) at upload and wherever an app is loaded.
     pub script_events: Vec<String>,
+    /// The custom objects of entity storage (`$db.entity`), from `config/entities.json`.
+    pub entities: Vec<EntityDefinition>,
 }
 
 const MANIFEST: &str = "manifest.json";
@@ -283,6 +288,7 @@ impl AppDefinition {
         let webhooks_json = read(registered_webhooks::FILE, false);
         let resources_json = read(zoho::RESOURCES, false);
         let plugin_manifest_json = read(zoho::PLUGIN_MANIFEST, false);
+        let entities_json = read(entities::FILE, false);
 
         let manifest_node = at(MANIFEST, &manifest_json);
         let name = manifest_node
@@ -305,6 +311,8 @@ impl AppDefinition {
         let authorisation_scopes = at(zoho::PLUGIN_MANIFEST, &plugin_manifest_json)
             .map_or_else(Vec::new, |n| zoho::parse_scopes(&n, &mut problems));
         let test_data = test_data::parse(package, &mut problems);
+        let entities = at(entities::FILE, &entities_json)
+            .map_or_else(Vec::new, |n| entities::parse(&n, &mut problems));
         let global_webhooks = connector::parse_global_webhooks(package, &mut problems);
         let mut connector_events =
             connector::parse_events(package, &global_webhooks, &mut problems);
@@ -344,6 +352,7 @@ impl AppDefinition {
             connector_events,
             max_attempts: manifest.max_attempts.unwrap_or(1),
             script_events: Vec::new(),
+            entities,
         };
         let read = ReadFiles::new(
             package,

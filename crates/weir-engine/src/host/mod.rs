@@ -4,6 +4,7 @@
 
 pub mod api_client;
 mod app_data;
+mod entities;
 pub mod recording;
 mod request;
 mod request_template;
@@ -74,16 +75,7 @@ impl Host for PlatformHost {
             match call {
                 HostCall::Db(call) => {
                     let installation = &context.installation.id;
-                    if let Err(wait) = platform.db_calls.check(installation) {
-                        return Err(HostError::new(
-                            429,
-                            format!(
-                                "Too many $db requests: at most {} a minute per installation; retry in {} s",
-                                platform.settings.db_calls_per_minute,
-                                wait.as_secs()
-                            ),
-                        ));
-                    }
+                    db_allowance(&platform, installation)?;
                     app_data::call(platform.store.as_ref(), installation, &call).await
                 }
                 HostCall::Schedule(call) => schedule::call(&platform, &context, &call).await,
@@ -98,9 +90,33 @@ impl Host for PlatformHost {
                     webhooks::trigger(&platform, &context, trigger).await
                 }
                 HostCall::GenerateTargetUrl { options } => target_url::generate(&context, &options),
+                // Entity storage is `$db` too: its calls count against the same allowance.
+                HostCall::Entity(call) => {
+                    db_allowance(&platform, &context.installation.id)?;
+                    let page_size = platform.settings.entity_page_size;
+                    entities::call(platform.store.as_ref(), &context, &call, page_size).await
+                }
             }
         })
     }
+}
+
+/// Counts one `$db` call (entity storage's included) against the installation's allowance;
+/// past it, the call is refused with 429.
+fn db_allowance(
+    platform: &Platform,
+    installation: &weir_core::InstallationId,
+) -> Result<(), HostError> {
+    platform.db_calls.check(installation).map_err(|wait| {
+        HostError::new(
+            429,
+            format!(
+                "Too many $db requests: at most {} a minute per installation; retry in {} s",
+                platform.settings.db_calls_per_minute,
+                wait.as_secs()
+            ),
+        )
+    })
 }
 
 /// A store failure, as apps see it: the platform's fault, not theirs.

@@ -20,7 +20,7 @@ use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
-use crate::sql_store::{Backend, Decode, SqlStore};
+use crate::sql_store::{Backend, ChainedStatements, Decode, SqlStore};
 use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migrations, sql};
 
 /// The embedded store.
@@ -198,6 +198,26 @@ impl Backend for Sqlite {
                     return Ok(refusal);
                 }
                 Ok(change.outcome(execute(c, change.sql, &change.params)?))
+            })
+            .await
+    }
+
+    async fn chained_write(
+        &self,
+        first: (&'static str, Vec<Param>),
+        then: ChainedStatements,
+    ) -> Result<Option<i64>> {
+        // A write is one savepoint of the group commit: all of it or none.
+        self.writer
+            .write(move |c| {
+                let (sql, params) = first;
+                let Some(id) = fetch(c, sql, &params, |row| row.int("id"))?.pop() else {
+                    return Ok(None);
+                };
+                for (sql, params) in then(id) {
+                    execute(c, sql, &params)?;
+                }
+                Ok(Some(id))
             })
             .await
     }

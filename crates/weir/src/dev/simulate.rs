@@ -199,7 +199,10 @@ fn request(recorded: &RecordedCall) -> Option<Request> {
             format!("registered webhook {}", webhook_name(&trigger.webhook_id))
         }
         HostCall::ApiClient(call) => format!("{} {}", recorded.call.name(), text(&call.path)),
-        HostCall::Db(_) | HostCall::Schedule(_) | HostCall::GenerateTargetUrl { .. } => {
+        HostCall::Db(_)
+        | HostCall::Entity(_)
+        | HostCall::Schedule(_)
+        | HostCall::GenerateTargetUrl { .. } => {
             return None;
         }
     };
