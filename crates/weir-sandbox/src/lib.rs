@@ -30,6 +30,7 @@ mod host_error;
 mod invocation;
 mod meter;
 mod modules;
+mod node;
 mod pool;
 mod run;
 mod syntax;
@@ -42,8 +43,8 @@ use weir_core::{AppDefinition, Package, PackageProblem};
 pub use code::AppCode;
 pub use host::{Host, HostResult, NoHost};
 pub use host_call::{
-    ApiClientCall, DbCall, DbOperation, HostCall, HttpMethod, RequestCall, ScheduleCall,
-    ScheduleOperation, TemplateRequest, UnknownCall, UrlRequest, WebhookTrigger,
+    ApiClientCall, DbCall, DbOperation, HostCall, HttpMethod, NodeApi, NodeRequest, RequestCall,
+    ScheduleCall, ScheduleOperation, TemplateRequest, UnknownCall, UrlRequest, WebhookTrigger,
 };
 pub use host_error::HostError;
 pub use invocation::{Entry, Invocation, Limits, Outcome, Render};

@@ -1,9 +1,10 @@
 //! The platform as one installation's handlers see it: every call the sandbox forwards
-//! (a [`HostCall`]: `$db.get`, `$request.post`, …) is answered here, scoped to that
-//! installation.
+//! (a [`HostCall`]: `$db.get`, `$request.post`, an `axios` request, …) is answered here,
+//! scoped to that installation.
 
 pub mod api_client;
 mod app_data;
+mod node_http;
 pub mod recording;
 mod request;
 mod request_template;
@@ -100,6 +101,7 @@ impl Host for PlatformHost {
                     webhooks::trigger(&platform, &context, trigger).await
                 }
                 HostCall::GenerateTargetUrl { options } => target_url::generate(&context, &options),
+                HostCall::NodeHttp(request) => node_http::send(&platform, &request).await,
             }
         })
     }
