@@ -25,7 +25,7 @@
 //!   are each refused with an error naming them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use weir_core::Package;
 
@@ -69,6 +69,8 @@ impl Kind {
 pub struct AppCode {
     files: BTreeMap<String, String>,
     compiled: Mutex<HashMap<(String, Kind), Bytecode>>,
+    /// Whether the code names one of Node's globals, once asked.
+    node_globals: OnceLock<bool>,
 }
 
 /// A file's compiled form, shared by the invocations that run it.
@@ -89,7 +91,20 @@ impl AppCode {
         AppCode {
             files,
             compiled: Mutex::default(),
+            node_globals: OnceLock::new(),
         }
+    }
+
+    /// Whether any of the app's code (its own and its packages') names one of Node's
+    /// globals (`Buffer`, `fetch`, `URL`, …): then invocations make them ahead of use.
+    /// Read once per app version.
+    pub(crate) fn names_node_globals(&self) -> bool {
+        *self.node_globals.get_or_init(|| {
+            self.files
+                .iter()
+                .filter(|(path, _)| path.ends_with(".js") || path.ends_with(".cjs"))
+                .any(|(_, source)| crate::node::names_any(source, crate::node::GLOBALS))
+        })
     }
 
     /// The bytecode of a file as `kind` wraps it: compiled by `compile` the first time,
@@ -375,6 +390,7 @@ mod tests {
                 .map(|p| (p.to_string(), String::new()))
                 .collect(),
             compiled: Mutex::default(),
+            node_globals: OnceLock::new(),
         }
     }
 

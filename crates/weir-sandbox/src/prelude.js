@@ -82,91 +82,14 @@
     return client;
   }
 
-  // --- Timers (QuickJS has none): the Rust side says when one is due. As in Node, each
-  // is an object (`Timeout`, `Immediate`) that `unref()` stops from keeping the
-  // invocation waiting once its handler has settled; `clearTimeout` takes the object or
-  // the number it converts to. An interval is one pending timer at a time.
-  const armed = new Map();   // the Rust side's timer id → its timer
-  const byNumber = new Map(); // a timer's number → its timer, while it is active
-  class Timer {
-    constructor(callback, ms, args, repeat) {
-      this._onTimeout = callback;
-      this._idleTimeout = ms;
-      this._args = args;
-      this._repeat = repeat;
-      this._ref = true;
-      this._id = 0;
-      this._arm();
-      this._number = this._id;
-      byNumber.set(this._number, this);
-    }
-    _arm() {
-      this._id = host.timer(this._idleTimeout);
-      armed.set(this._id, this);
-      if (!this._ref) host.unrefTimer(this._id, true);
-    }
-    _disarm() {
-      if (armed.get(this._id) === this) {
-        armed.delete(this._id);
-        host.clearTimer(this._id);
-      }
-      this._id = 0;
-    }
-    ref() {
-      this._ref = true;
-      if (this._id) host.unrefTimer(this._id, false);
-      return this;
-    }
-    unref() {
-      this._ref = false;
-      if (this._id) host.unrefTimer(this._id, true);
-      return this;
-    }
-    hasRef() { return this._ref; }
-    refresh() {
-      if (this._id) {
-        this._disarm();
-        this._arm();
-      }
-      return this;
-    }
-    close() {
-      this._disarm();
-      byNumber.delete(this._number);
-      return this;
-    }
-    [Symbol.toPrimitive]() { return this._number; }
-  }
-  class Timeout extends Timer {}
-  class Immediate extends Timer {}
-  function delay(ms) {
-    const n = Number(ms);
-    return n >= 1 && n <= 2147483647 ? n : 1;
-  }
-  function needsFunction(name, callback) {
-    if (typeof callback !== 'function') {
-      throw Object.assign(new TypeError(`${name} needs a function, got ${typeof callback}`),
-                          { code: 'ERR_INVALID_ARG_TYPE' });
-    }
-  }
-  function clear(timer) {
-    if (timer instanceof Timer) timer.close();
-    else if (timer !== null && timer !== undefined) {
-      const found = byNumber.get(Number(timer));
-      if (found) found.close();
-    }
-  }
-  global.setTimeout = function setTimeout(callback, ms, ...args) {
-    needsFunction('setTimeout', callback);
-    return new Timeout(callback, delay(ms), args, false);
-  };
-  global.setInterval = function setInterval(callback, ms, ...args) {
-    needsFunction('setInterval', callback);
-    return new Timeout(callback, delay(ms), args, true);
-  };
-  global.setImmediate = function setImmediate(callback, ...args) {
-    needsFunction('setImmediate', callback);
-    return new Immediate(callback, 0, args, false);
+  // --- Timers (QuickJS has none): node/js/internal/timers.js, made on first use.
+  let timers;
+  const timersModule = () => timers || (timers = builtIn('internal/timers'));
+  global.setTimeout = function setTimeout(...args) { return timersModule().setTimeout(...args); };
+  global.setInterval = function setInterval(...args) { return timersModule().setInterval(...args); };
+  global.setImmediate = function setImmediate(...args) { return timersModule().setImmediate(...args); };
+  const clear = function (timer) {
+    if (timers) timers.clear(timer);
   };
   global.clearTimeout = clear;
   global.clearInterval = clear;
@@ -214,144 +137,48 @@
   global.$webhooks = { trigger: (...args) => call('webhooks.trigger', args) };
   global.global = global;
 
-  // --- process: `process.env.ENV` as the FDK gives it, and what npm packages read of
-  // Node's process. Nothing of the host's: no real environment, files, pid or exit.
-  const started = performance.now();
-  function notOffered(what) {
-    return () => {
-      throw new Error(`${what} is not available in the Weir sandbox: handlers cannot reach the host`);
-    };
-  }
-  function hrtime(previous) {
-    const now = performance.now();
-    let seconds = Math.floor(now / 1000);
-    let nanos = Math.floor((now % 1000) * 1e6);
-    if (Array.isArray(previous)) {
-      seconds -= previous[0];
-      nanos -= previous[1];
-      if (nanos < 0) {
-        seconds -= 1;
-        nanos += 1e9;
-      }
-    }
-    return [seconds, nanos];
-  }
-  hrtime.bigint = () => BigInt(Math.floor(performance.now() * 1e6));
-  const output = (level) => ({
-    write(chunk, encoding, callback) {
-      const text = typeof chunk === 'string' ? chunk : String(chunk);
-      host.console(level, text.endsWith('\n') ? text.slice(0, -1) : text);
-      const done = typeof encoding === 'function' ? encoding : callback;
-      if (typeof done === 'function') queueMicrotask(done);
-      return true;
-    },
-    isTTY: false,
-    fd: level === 'log' ? 1 : 2,
-    columns: 80,
-    on() { return this; },
-    once() { return this; },
-    end() {},
-  });
-  const process = {
-    env: { ENV: host.env() },
-    title: 'weir',
-    version: 'v18.20.4',
-    versions: { node: '18.20.4', weir: '1' },
-    release: { name: 'node' },
-    platform: 'linux',
-    arch: 'x64',
-    argv: ['node', 'server.js'],
-    argv0: 'node',
-    execArgv: [],
-    execPath: '/usr/local/bin/node',
-    pid: 1,
-    ppid: 0,
-    exitCode: undefined,
-    features: {},
-    config: { variables: {} },
-    browser: undefined,
-    stdout: output('log'),
-    stderr: output('error'),
-    cwd: () => '/',
-    chdir: notOffered('process.chdir'),
-    umask: () => 0o22,
-    uptime: () => (performance.now() - started) / 1000,
-    hrtime,
-    memoryUsage: () => ({ rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 }),
-    cpuUsage: () => ({ user: 0, system: 0 }),
-    nextTick(callback, ...args) {
-      needsFunction('process.nextTick', callback);
-      queueMicrotask(() => callback(...args));
-    },
-    emitWarning(warning) {
-      host.console('warn', `Warning: ${warning instanceof Error ? warning.message : warning}`);
-    },
-    exit: notOffered('process.exit'),
-    abort: notOffered('process.abort'),
-    kill: notOffered('process.kill'),
-    binding: notOffered('process.binding'),
-    dlopen: notOffered('process.dlopen'),
-    // Events of the process never happen here: listeners are accepted and never called.
-    on() { return process; },
-    once() { return process; },
-    off() { return process; },
-    addListener() { return process; },
-    prependListener() { return process; },
-    removeListener() { return process; },
-    removeAllListeners() { return process; },
-    setMaxListeners() { return process; },
-    emit: () => false,
-    listeners: () => [],
-    listenerCount: () => 0,
-    [Symbol.toStringTag]: 'process',
-  };
-  global.process = process;
-
   // --- Node's built-in modules (`node/built_ins.rs`): each runs once per invocation, on
-  // first use, with `internal` (the natives and the platform call) that apps never see.
-  const internal = Object.freeze({ natives: host.node, call, process, builtinNames: host.builtinNames });
+  // first use, with `internal` (the natives, the platform call and the host's functions),
+  // which apps never see. The first one an invocation loads defines Node's globals
+  // (node/js/internal/globals.js) first, as they may use them; so does an app whose code
+  // names one (`nodeGlobals`).
+  let natives;
+  const internal = Object.freeze({
+    get natives() { return natives || (natives = host.node('natives')); },
+    call,
+    host,
+  });
   const builtIns = new Map();
+  let globalsDefined = false;
+  function defineGlobals() {
+    globalsDefined = true;
+    builtIn('internal/globals')(global);
+  }
   function builtIn(name) {
     const loaded = builtIns.get(name);
     if (loaded) return loaded.exports;
+    if (!globalsDefined && name !== 'internal/timers' && name !== 'internal/process') defineGlobals();
     const module = { exports: {} };
     builtIns.set(name, module);
     try {
-      host.builtin(name)(module.exports, builtIn, module, internal);
+      host.node('builtin', name)(module.exports, builtIn, module, internal);
     } catch (e) {
       builtIns.delete(name);
       throw e;
     }
     return module.exports;
   }
-  // Node's globals, each made when first read (most handlers use none of them).
-  function lazyGlobal(name, load) {
-    const define = (value) => Object.defineProperty(global, name, {
-      value, writable: true, configurable: true, enumerable: false,
-    });
-    Object.defineProperty(global, name, {
-      configurable: true,
-      enumerable: false,
-      get() {
-        const value = load();
-        define(value);
-        return value;
-      },
-      set: define,
-    });
-  }
-  const fromBuiltIn = (module, names) => {
-    for (const name of names) lazyGlobal(name, () => builtIn(module)[name]);
-  };
-  fromBuiltIn('buffer', ['Buffer', 'Blob']);
-  fromBuiltIn('url', ['URL', 'URLSearchParams']);
-  fromBuiltIn('internal/text_coding', ['TextEncoder', 'TextDecoder']);
-  fromBuiltIn('internal/abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget', 'DOMException']);
-  fromBuiltIn('internal/blob', ['File']);
-  fromBuiltIn('internal/fetch', ['fetch', 'Headers', 'Request', 'Response', 'FormData']);
-  fromBuiltIn('internal/web_streams', ['ReadableStream', 'WritableStream', 'TransformStream']);
-  lazyGlobal('crypto', () => builtIn('crypto').webcrypto);
-  lazyGlobal('structuredClone', () => builtIn('internal/inspect').structuredClone);
+  if (host.nodeGlobals) defineGlobals();
+  // `process`, made when first read.
+  const defineProcess = (value) => Object.defineProperty(global, 'process', {
+    value, writable: true, configurable: true, enumerable: false,
+  });
+  Object.defineProperty(global, 'process', {
+    configurable: true,
+    enumerable: false,
+    get() { return defineProcess(builtIn('internal/process')).process; },
+    set: defineProcess,
+  });
 
   // --- require: local modules (Freshworks style), npm packages (CommonJS) and Node's
   // built-ins. A module that throws while loading is forgotten, as in Node.
@@ -383,7 +210,7 @@
       modules.set(found.path, module);
       try {
         if (found.kind === 'json') {
-          module.exports = JSON.parse(host.source(found.path));
+          module.exports = JSON.parse(host.node('source', found.path));
         } else {
           module.require = requireFrom(found.path);
           host.load(found.path, found.kind)(module.exports, module.require, module, found.path, module.path);
@@ -524,12 +351,7 @@
       resolvers[ok ? 0 : 1](JSON.parse(json));
     },
     fire(id) {
-      const timer = armed.get(id);
-      if (!timer) return;
-      armed.delete(id);
-      if (timer._repeat) timer._arm();
-      else byNumber.delete(timer._number);
-      timer._onTimeout.apply(timer, timer._args);
+      if (timers) timers.fire(id);
     },
   };
 });

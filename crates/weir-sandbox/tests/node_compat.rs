@@ -834,6 +834,30 @@ async fn built_ins_resolve_by_either_name_and_the_unavailable_ones_say_so_when_u
     assert_eq!(value["data"], 42);
 }
 
+/// Node's globals are there for code that names them, with no `require`; code that does
+/// not name them gets them with its first built-in (which may use them), and pays
+/// nothing for them before.
+#[tokio::test]
+async fn node_s_globals_are_made_for_the_code_that_uses_them() {
+    let value = result_of(
+        "return [Buffer.from('hi').toString('base64'), new URL('https://a.example/x?y=1').host, \
+         typeof fetch, new TextDecoder().decode(new TextEncoder().encode('✓')), typeof structuredClone];",
+    )
+    .await;
+    assert_eq!(
+        value,
+        json!(["aGk=", "a.example", "function", "✓", "function"])
+    );
+    let value = result_of(
+        "const name = ['Buf', 'fer'].join('');\n\
+         const before = typeof globalThis[name];\n\
+         require('path');\n\
+         return [before, typeof globalThis[name], process.env.ENV, typeof setImmediate];",
+    )
+    .await;
+    assert_eq!(value, json!(["undefined", "function", "test", "function"]));
+}
+
 /// What one invocation does to the built-ins and Node's globals is gone for the next,
 /// on the same thread: each gets its own modules.
 #[tokio::test]

@@ -65,7 +65,7 @@ const SOCKETS: &str =
     "handlers reach the network through http, https and fetch only, which go through the platform";
 const ENGINE: &str = "handlers cannot reach the JavaScript engine or the host";
 
-static BUILT_INS: [BuiltIn; 63] = [
+static BUILT_INS: [BuiltIn; 66] = [
     offered("assert", include_str!("js/assert.js")),
     offered("assert/strict", include_str!("js/assert_strict.js")),
     offered("async_hooks", include_str!("js/async_hooks.js")),
@@ -145,6 +145,9 @@ static BUILT_INS: [BuiltIn; 63] = [
         include_str!("js/internal/web_streams.js"),
     ),
     part("internal/errors", include_str!("js/internal/errors.js")),
+    part("internal/globals", include_str!("js/internal/globals.js")),
+    part("internal/process", include_str!("js/internal/process.js")),
+    part("internal/timers", include_str!("js/internal/timers.js")),
 ];
 
 /// How built-in modules start once wrapped; kept on the source's first line.
@@ -160,11 +163,6 @@ pub(crate) fn app_visible(name: &str) -> Option<&'static str> {
         // `test` exists only as `node:test`, as in Node.
         .filter(|built_in| built_in.name != "test" || name.starts_with("node:"))
         .map(|built_in| built_in.name)
-}
-
-/// The names apps may require (`module.builtinModules`).
-pub(crate) fn names() -> impl Iterator<Item = &'static str> {
-    BUILT_INS.iter().filter(|b| b.public).map(|b| b.name)
 }
 
 /// The built-in `name`'s wrapped function, from bytecode compiled once per process.

@@ -13,6 +13,7 @@
 //! packages which merely mention them load too, and throw a clear error when used.
 
 pub(crate) mod built_ins;
+mod code_scan;
 mod codec;
 mod der;
 mod digest;
@@ -21,15 +22,48 @@ pub(crate) mod natives;
 mod web_url;
 mod zlib;
 
+pub(crate) use code_scan::names_any;
+
+/// Node's globals that are made only when needed (node/js/internal/globals.js lists the
+/// same): an app that names one gets them ahead of use.
+pub(crate) const GLOBALS: &[&str] = &[
+    "Buffer",
+    "Blob",
+    "URL",
+    "URLSearchParams",
+    "TextEncoder",
+    "TextDecoder",
+    "AbortController",
+    "AbortSignal",
+    "Event",
+    "EventTarget",
+    "DOMException",
+    "File",
+    "fetch",
+    "Headers",
+    "Request",
+    "Response",
+    "FormData",
+    "ReadableStream",
+    "WritableStream",
+    "TransformStream",
+    "crypto",
+    "structuredClone",
+];
+
 use std::sync::Arc;
 
-use rquickjs::{Ctx, Exception, Function, Object};
+use rquickjs::function::Opt;
+use rquickjs::{Ctx, Exception, Function, IntoJs, Object, Value};
 
 use crate::code::AppCode;
 
-/// Adds to the prelude's `host` what Node compatibility needs: the natives (`node`), the
-/// built-in modules' loader (`builtin`), the names apps may require (`builtinNames`),
-/// and the text of a package's data files (`source`, for `require('./x.json')`).
+/// Adds to the prelude's `host` what Node compatibility needs: whether the app's code
+/// names one of Node's globals (`nodeGlobals`), and `node(what, name)`, which gives the
+/// natives (`'natives'`: made on first use, since most invocations load no built-in and
+/// making two dozen functions would cost every one of them), a built-in module's
+/// function (`'builtin'`), or the text of a package's data file (`'source'`, for
+/// `require('./x.json')`).
 /// `max_output` caps what one native call may make: the invocation's memory allowance.
 pub(crate) fn add_to_host<'js>(
     ctx: &Ctx<'js>,
@@ -37,25 +71,29 @@ pub(crate) fn add_to_host<'js>(
     code: &Arc<AppCode>,
     max_output: usize,
 ) -> rquickjs::Result<()> {
-    host.set("node", natives::natives(ctx, max_output)?)?;
-    host.set(
-        "builtin",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
-            built_ins::load(&ctx, &name)
-        })?,
-    )?;
-    host.set("builtinNames", built_ins::names().collect::<Vec<_>>())?;
+    host.set("nodeGlobals", code.names_node_globals())?;
     let code = code.clone();
-    host.set(
-        "source",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, path: String| -> rquickjs::Result<String> {
-                code.source(&path).map(str::to_owned).ok_or_else(|| {
-                    Exception::throw_reference(&ctx, &format!("Cannot find module {path}"))
-                })
-            },
-        )?,
+    // One function for the three, since each function made costs every invocation.
+    let node = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, what: String, name: Opt<String>| -> rquickjs::Result<Value<'js>> {
+            let name = name.0.unwrap_or_default();
+            match what.as_str() {
+                "natives" => natives::natives(&ctx, max_output).map(Object::into_value),
+                "builtin" => built_ins::load(&ctx, &name).map(Function::into_value),
+                "source" => match code.source(&name) {
+                    Some(text) => text.into_js(&ctx),
+                    None => Err(Exception::throw_reference(
+                        &ctx,
+                        &format!("Cannot find module {name}"),
+                    )),
+                },
+                other => Err(Exception::throw_type(
+                    &ctx,
+                    &format!("no host.node({other})"),
+                )),
+            }
+        },
     )?;
-    Ok(())
+    host.set("node", node)
 }

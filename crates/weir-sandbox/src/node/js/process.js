@@ -1,3 +1,3 @@
 // `process`: the global process object (see the prelude).
 'use strict';
-module.exports = internal.process;
+module.exports = require('internal/process');
