@@ -5,9 +5,14 @@
 //!
 //! - `require('./x')` / `require('../x')` is relative to the requiring file, always gets
 //!   `.js` appended (as Freshworks does), and must stay inside `server/`;
-//! - any other name is an npm package in `server/node_modules` (its `package.json`
-//!   `main`, or `index.js`), and files inside a package resolve relative to each other;
-//! - Node's built-in modules are named in a clear error: the sandbox does not offer them.
+//! - a built-in module's name (`crypto`, `node:crypto`) is Node's built-in, as the sandbox
+//!   offers it (see `node/built_ins.rs`), even if `node_modules` holds a package of that
+//!   name (`require('buffer/')` reaches the package, as in Node);
+//! - any other name is an npm package, looked up as Node looks it up: in the
+//!   `node_modules` folders from the requiring file's folder up to `server/`, then
+//!   through the package's `exports` (conditions `node`, `require`, `default`), else its
+//!   `main` or `index.js`; `lodash/fp` and `@scope/name/sub` reach files inside a
+//!   package, and `.json` files are read as data.
 //!
 //! Every other `.js` file of the package, but for Freshworks' front-end folders (`app/`,
 //! `config/`: the browser's), is an ES module (an integration.app connector's methods and
@@ -15,50 +20,21 @@
 //!
 //! - `import './x.js'` / `'../x'` is relative to the importing file (`.js` appended when
 //!   the name alone is no file) and must stay inside the package, outside `server/`;
-//! - nothing else can be imported: connector packages ship no `node_modules`, and the
-//!   sandbox offers no Node built-ins, so npm names, built-ins and absolute paths are each
-//!   refused with an error naming them.
+//! - nothing else can be imported: connector packages ship no `node_modules`, and Node's
+//!   built-ins are offered to `require` only, so npm names, built-ins and absolute paths
+//!   are each refused with an error naming them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use weir_core::Package;
 
+use crate::node::built_ins;
+
+mod exports;
+
 pub const SERVER_JS: &str = "server/server.js";
 const NODE_MODULES: &str = "server/node_modules/";
-
-/// Node's built-in modules, which apps may try to `require`.
-const NODE_BUILT_INS: &[&str] = &[
-    "assert",
-    "buffer",
-    "child_process",
-    "cluster",
-    "crypto",
-    "dgram",
-    "dns",
-    "events",
-    "fs",
-    "http",
-    "http2",
-    "https",
-    "net",
-    "os",
-    "path",
-    "process",
-    "querystring",
-    "readline",
-    "stream",
-    "string_decoder",
-    "timers",
-    "tls",
-    "tty",
-    "url",
-    "util",
-    "v8",
-    "vm",
-    "worker_threads",
-    "zlib",
-];
 
 /// How a file is wrapped when loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,6 +43,10 @@ pub enum Kind {
     App,
     /// npm packages: CommonJS (`module.exports`, `exports`, `__filename`, `__dirname`).
     Npm,
+    /// A `.json` file of an npm package: its data.
+    Json,
+    /// One of Node's built-in modules, by its bare name (`crypto`).
+    BuiltIn,
     /// Connector files: ES modules, compiled as they are (imported, never required).
     Module,
 }
@@ -76,6 +56,8 @@ impl Kind {
         match self {
             Kind::App => "app",
             Kind::Npm => "npm",
+            Kind::Json => "json",
+            Kind::BuiltIn => "builtin",
             Kind::Module => "module",
         }
     }
@@ -87,6 +69,8 @@ impl Kind {
 pub struct AppCode {
     files: BTreeMap<String, String>,
     compiled: Mutex<HashMap<(String, Kind), Bytecode>>,
+    /// Whether the code names one of Node's globals, once asked.
+    node_globals: OnceLock<bool>,
 }
 
 /// A file's compiled form, shared by the invocations that run it.
@@ -107,7 +91,20 @@ impl AppCode {
         AppCode {
             files,
             compiled: Mutex::default(),
+            node_globals: OnceLock::new(),
         }
+    }
+
+    /// Whether any of the app's code (its own and its packages') names one of Node's
+    /// globals (`Buffer`, `fetch`, `URL`, …): then invocations make them ahead of use.
+    /// Read once per app version.
+    pub(crate) fn names_node_globals(&self) -> bool {
+        *self.node_globals.get_or_init(|| {
+            self.files
+                .iter()
+                .filter(|(path, _)| path.ends_with(".js") || path.ends_with(".cjs"))
+                .any(|(_, source)| crate::node::names_any(source, crate::node::GLOBALS))
+        })
     }
 
     /// The bytecode of a file as `kind` wraps it: compiled by `compile` the first time,
@@ -141,37 +138,48 @@ impl AppCode {
 
     /// The file `name` names when `from` requires it, or why there is none.
     pub fn resolve(&self, from: &str, name: &str) -> Result<(String, Kind), String> {
-        if name.starts_with("./") || name.starts_with("../") {
-            let kind = if from.starts_with(NODE_MODULES) {
-                Kind::Npm
-            } else {
-                Kind::App
-            };
-            let mut path = join(directory(from), name)
-                .ok_or_else(|| format!("Cannot find module '{name}': it leaves server/"))?;
-            if kind == Kind::App || !self.files.contains_key(&path) {
-                path.push_str(".js");
-            }
-            let inside = if kind == Kind::App {
-                "server/"
-            } else {
-                NODE_MODULES
-            };
-            if !path.starts_with(inside) {
-                return Err(format!("Cannot find module '{name}': it leaves {inside}"));
-            }
-            return match self.files.contains_key(&path) {
-                true => Ok((path, kind)),
-                false => Err(format!("Cannot find module '{name}' (looked for {path})")),
-            };
+        let relative = name.starts_with("./") || name.starts_with("../");
+        if relative && !from.starts_with(NODE_MODULES) {
+            return self.resolve_app_file(from, name);
         }
-        let bare = name.strip_prefix("node:").unwrap_or(name);
-        if NODE_BUILT_INS.contains(&bare) {
+        if relative || name == "." || name == ".." {
+            let path = join(directory(from), name)
+                .ok_or_else(|| format!("Cannot find module '{name}': it leaves server/"))?;
+            if !path.starts_with(NODE_MODULES) {
+                return Err(format!(
+                    "Cannot find module '{name}': it leaves {NODE_MODULES}"
+                ));
+            }
+            return self
+                .file_or_directory(&path)
+                .ok_or_else(|| format!("Cannot find module '{name}' (looked for {path})"));
+        }
+        if name.starts_with('/') {
             return Err(format!(
-                "Cannot use Node's built-in module '{bare}': the Weir sandbox does not offer it"
+                "Cannot find module '{name}': absolute paths are not offered; require the app's own files with './' or '../'"
             ));
         }
-        self.package_main(name)
+        if let Some(built_in) = built_ins::app_visible(name) {
+            return Ok((built_in.to_owned(), Kind::BuiltIn));
+        }
+        if name.starts_with("node:") {
+            return Err(format!("No such built-in module: {name}"));
+        }
+        self.node_module(from, name)
+    }
+
+    /// An app file (Freshworks): `.js` always appended, inside `server/`.
+    fn resolve_app_file(&self, from: &str, name: &str) -> Result<(String, Kind), String> {
+        let mut path = join(directory(from), name)
+            .ok_or_else(|| format!("Cannot find module '{name}': it leaves server/"))?;
+        path.push_str(".js");
+        if !path.starts_with("server/") {
+            return Err(format!("Cannot find module '{name}': it leaves server/"));
+        }
+        match self.files.contains_key(&path) {
+            true => Ok((path, Kind::App)),
+            false => Err(format!("Cannot find module '{name}' (looked for {path})")),
+        }
     }
 
     /// The module `name` names when `base` imports it, or why there is none. An empty
@@ -180,28 +188,119 @@ impl AppCode {
         resolve_import(|path| self.files.contains_key(path), base, name)
     }
 
-    /// The entry file of an npm package in `server/node_modules`.
-    fn package_main(&self, name: &str) -> Result<(String, Kind), String> {
-        let root = format!("{NODE_MODULES}{name}");
-        let main = self
-            .source(&format!("{root}/package.json"))
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-            .and_then(|manifest| manifest.get("main")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "index.js".to_owned());
-        let candidates = [
-            join(&root, &main),
-            join(&root, &format!("{main}.js")),
-            join(&root, &format!("{main}/index.js")),
-        ];
-        candidates
-            .into_iter()
-            .flatten()
-            .find(|path| path.starts_with(&root) && self.files.contains_key(path))
-            .map(|path| (path, Kind::Npm))
-            .ok_or_else(|| {
-                format!("Cannot find module '{name}': is it installed in server/node_modules?")
-            })
+    /// The npm package (or a file in one) that `name` names from `from`: in the
+    /// `node_modules` folders from `from`'s folder up to `server/`, nearest first.
+    fn node_module(&self, from: &str, name: &str) -> Result<(String, Kind), String> {
+        let (package, subpath) = package_and_subpath(name);
+        for folder in node_modules_folders(from) {
+            let root = format!("{folder}/{package}");
+            let manifest = self.manifest(&root);
+            let exports = manifest
+                .as_ref()
+                .and_then(|m| m.get("exports"))
+                .filter(|e| !e.is_null());
+            if let Some(exports) = exports {
+                return exports::resolve(exports, &subpath)
+                    .and_then(|target| join(&root, &target))
+                    .filter(|path| path.starts_with(&root) && self.files.contains_key(path))
+                    .map(|path| with_kind(&path))
+                    .ok_or_else(|| {
+                        format!("Cannot find module '{name}': package {package} does not export {subpath}")
+                    });
+            }
+            let target = match subpath.as_str() {
+                "." | "./" => root.clone(),
+                sub => format!("{root}/{}", &sub[2..]),
+            };
+            if let Some(found) = self.file_or_directory(&target) {
+                return Ok(found);
+            }
+        }
+        Err(format!(
+            "Cannot find module '{name}': is it installed in server/node_modules?"
+        ))
     }
+
+    /// Node's LOAD_AS_FILE, then LOAD_AS_DIRECTORY, at `path`.
+    fn file_or_directory(&self, path: &str) -> Option<(String, Kind)> {
+        let path = path.trim_end_matches('/');
+        if let Some(found) = self.file(path) {
+            return Some(found);
+        }
+        if let Some(main) = self
+            .manifest(path)
+            .and_then(|manifest| manifest.get("main")?.as_str().map(str::to_owned))
+        {
+            let main = join(path, &main).filter(|main| main.starts_with(path))?;
+            if let Some(found) = self.file(&main).or_else(|| self.index(&main)) {
+                return Some(found);
+            }
+        }
+        self.index(path)
+    }
+
+    /// `path`, `path.js` or `path.json`, whichever is a file.
+    fn file(&self, path: &str) -> Option<(String, Kind)> {
+        [
+            path.to_owned(),
+            format!("{path}.js"),
+            format!("{path}.json"),
+        ]
+        .into_iter()
+        .find(|candidate| self.files.contains_key(candidate))
+        .map(|found| with_kind(&found))
+    }
+
+    fn index(&self, directory: &str) -> Option<(String, Kind)> {
+        [
+            format!("{directory}/index.js"),
+            format!("{directory}/index.json"),
+        ]
+        .into_iter()
+        .find(|candidate| self.files.contains_key(candidate))
+        .map(|found| with_kind(&found))
+    }
+
+    /// The `package.json` of the package folder `root`, parsed.
+    fn manifest(&self, root: &str) -> Option<serde_json::Value> {
+        let text = self.source(&format!("{root}/package.json"))?;
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// A package file's kind: data for `.json`, else CommonJS.
+fn with_kind(path: &str) -> (String, Kind) {
+    let kind = match path.ends_with(".json") {
+        true => Kind::Json,
+        false => Kind::Npm,
+    };
+    (path.to_owned(), kind)
+}
+
+/// `@scope/name/sub/file` → (`@scope/name`, `./sub/file`); `name` → (`name`, `.`).
+fn package_and_subpath(name: &str) -> (String, String) {
+    let segments = if name.starts_with('@') { 2 } else { 1 };
+    let mut parts = name.splitn(segments + 1, '/');
+    let package: Vec<&str> = parts.by_ref().take(segments).collect();
+    let subpath = match parts.next() {
+        Some(rest) => format!("./{rest}"),
+        None => ".".to_owned(),
+    };
+    (package.join("/"), subpath)
+}
+
+/// The `node_modules` folders a file in `server/` looks in, nearest first (none are
+/// looked for inside a `node_modules` folder itself, as Node does).
+fn node_modules_folders(from: &str) -> Vec<String> {
+    let mut folders = Vec::new();
+    let mut folder = directory(from);
+    while folder == "server" || folder.starts_with("server/") {
+        if !folder.ends_with("/node_modules") {
+            folders.push(format!("{folder}/node_modules"));
+        }
+        folder = directory(folder);
+    }
+    folders
 }
 
 /// Whether a package file is an ES module: every `.js` file outside the folders of
@@ -246,8 +345,7 @@ pub(crate) fn resolve_import(
 
 /// Why a name that is not relative cannot be imported.
 fn not_importable(base: &str, name: &str) -> String {
-    let bare = name.strip_prefix("node:").unwrap_or(name);
-    if NODE_BUILT_INS.contains(&bare) {
+    if let Some(bare) = built_ins::app_visible(name) {
         format!(
             "Cannot use Node's built-in module '{bare}' (imported by {base}): the Weir sandbox does not offer it"
         )
@@ -292,6 +390,7 @@ mod tests {
                 .map(|p| (p.to_string(), String::new()))
                 .collect(),
             compiled: Mutex::default(),
+            node_globals: OnceLock::new(),
         }
     }
 
@@ -349,19 +448,132 @@ mod tests {
             app.resolve("server/node_modules/lodash/lodash.js", "./fp"),
             Ok(("server/node_modules/lodash/fp.js".into(), Kind::Npm))
         );
-        assert_eq!(
-            app.resolve(SERVER_JS, "fs").unwrap_err(),
-            "Cannot use Node's built-in module 'fs': the Weir sandbox does not offer it"
-        );
-        assert!(
-            app.resolve(SERVER_JS, "node:crypto")
-                .unwrap_err()
-                .contains("'crypto'")
-        );
         assert!(
             app.resolve(SERVER_JS, "moment")
                 .unwrap_err()
                 .contains("server/node_modules")
+        );
+    }
+
+    #[test]
+    fn built_ins_by_either_name_win_over_packages_of_their_name() {
+        let app = code(&[
+            "server/node_modules/buffer/index.js",
+            "server/node_modules/events/events.js",
+        ]);
+        for (name, built_in) in [
+            ("crypto", "crypto"),
+            ("node:crypto", "crypto"),
+            ("fs", "fs"),
+            ("node:stream/promises", "stream/promises"),
+            ("buffer", "buffer"),
+        ] {
+            assert_eq!(
+                app.resolve(SERVER_JS, name),
+                Ok((built_in.into(), Kind::BuiltIn)),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            app.resolve(SERVER_JS, "buffer/"),
+            Ok(("server/node_modules/buffer/index.js".into(), Kind::Npm)),
+            "a trailing slash asks for the package, as in Node"
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "node:left-pad").unwrap_err(),
+            "No such built-in module: node:left-pad"
+        );
+        assert!(
+            app.resolve(SERVER_JS, "/etc/passwd")
+                .unwrap_err()
+                .contains("absolute paths")
+        );
+    }
+
+    #[test]
+    fn packages_resolve_as_node_resolves_them() {
+        let mut app = code(&[
+            "server/lib/helper.js",
+            "server/node_modules/a/index.js",
+            "server/node_modules/a/lib/deep.js",
+            "server/node_modules/a/node_modules/b/index.js",
+            "server/node_modules/b/index.js",
+            "server/node_modules/c/dist/main.cjs",
+            "server/node_modules/c/dist/extra.js",
+            "server/node_modules/mime-db/index.js",
+            "server/node_modules/mime-db/db.json",
+            "server/node_modules/@scope/pkg/src/index.js",
+            "server/node_modules/@scope/pkg/src/sub.js",
+            "server/node_modules/dir-main/lib/index.js",
+        ]);
+        for (path, manifest) in [
+            (
+                "server/node_modules/c/package.json",
+                r#"{"main": "wrong.js", "exports": {".": {"import": "./x.mjs", "require": "./dist/main.cjs"}, "./extra": "./dist/extra.js"}}"#,
+            ),
+            (
+                "server/node_modules/@scope/pkg/package.json",
+                r#"{"main": "src/index"}"#,
+            ),
+            (
+                "server/node_modules/dir-main/package.json",
+                r#"{"main": "./lib"}"#,
+            ),
+        ] {
+            app.files.insert(path.into(), manifest.into());
+        }
+        let npm = |path: &str| Ok((path.to_owned(), Kind::Npm));
+        let from_a = "server/node_modules/a/lib/deep.js";
+        assert_eq!(
+            app.resolve(from_a, "b"),
+            npm("server/node_modules/a/node_modules/b/index.js"),
+            "the nearest node_modules first"
+        );
+        assert_eq!(
+            app.resolve("server/lib/helper.js", "b"),
+            npm("server/node_modules/b/index.js")
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "a/lib/deep"),
+            npm("server/node_modules/a/lib/deep.js")
+        );
+        assert_eq!(
+            app.resolve(from_a, ".."),
+            npm("server/node_modules/a/index.js")
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "c"),
+            npm("server/node_modules/c/dist/main.cjs")
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "c/extra"),
+            npm("server/node_modules/c/dist/extra.js")
+        );
+        assert!(
+            app.resolve(SERVER_JS, "c/dist/extra.js")
+                .unwrap_err()
+                .contains("does not export ./dist/extra.js")
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "@scope/pkg"),
+            npm("server/node_modules/@scope/pkg/src/index.js")
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "@scope/pkg/src/sub"),
+            npm("server/node_modules/@scope/pkg/src/sub.js")
+        );
+        assert_eq!(
+            app.resolve(SERVER_JS, "dir-main"),
+            npm("server/node_modules/dir-main/lib/index.js")
+        );
+        assert_eq!(
+            app.resolve("server/node_modules/mime-db/index.js", "./db.json"),
+            Ok(("server/node_modules/mime-db/db.json".into(), Kind::Json))
+        );
+        assert!(
+            app.resolve(from_a, "../../../server")
+                .unwrap_err()
+                .contains("leaves server/node_modules/")
         );
     }
 

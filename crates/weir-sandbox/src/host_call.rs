@@ -1,6 +1,7 @@
 //! The platform calls an app can make, as the sandbox hands them to the [`Host`]: one
 //! variant per platform global (`$db`, `$schedule`, `$request`, `apiClient`, `$webhooks`,
-//! `generateTargetUrl`).
+//! `generateTargetUrl`), and one for the HTTP requests of Node's `http`, `https` and
+//! `fetch` (which npm packages such as `axios` make).
 //!
 //! The prelude names each call (`db.set`, `request.url`, …) and passes its arguments as
 //! JSON; [`HostCall::parse`] reads the two once, where the call leaves JavaScript, so that
@@ -39,12 +40,15 @@ pub enum HostCall {
     GenerateTargetUrl { options: Value },
     /// Entity storage: `$db.entity({version: "v1"}).get(name).<operation>(…)`.
     Entity(EntityCall),
+    /// A request made with Node's `http`/`https` modules or with `fetch`.
+    NodeHttp(NodeRequest),
 }
 
 impl HostCall {
     /// The call the prelude names `name`, with `args` as it passes them: a JSON array of
-    /// the app's arguments, or an object for `request.url` (`{method, url, options}`)
-    /// and `apiClient.*` (`{path, query}` or `{path, data}`).
+    /// the app's arguments, or an object for `request.url` (`{method, url, options}`),
+    /// `apiClient.*` (`{path, query}` or `{path, data}`) and `node.http`/`node.fetch`
+    /// (`{method, url, headers, body, timeout_ms}`).
     pub fn parse(name: &str, args: Value) -> Result<HostCall, UnknownCall> {
         let mut args = Args(args);
         let call = match name.split_once('.') {
@@ -92,6 +96,16 @@ impl HostCall {
             Some(("entity", operation)) => {
                 EntityCall::parse(operation, &mut args).map(HostCall::Entity)
             }
+            Some(("node", api)) => NodeApi::parse(api).map(|api| {
+                HostCall::NodeHttp(NodeRequest {
+                    api,
+                    method: args.field("method"),
+                    url: args.field("url"),
+                    headers: args.field("headers"),
+                    body: args.field("body"),
+                    timeout_ms: args.field("timeout_ms"),
+                })
+            }),
             _ => None,
         };
         call.ok_or_else(|| UnknownCall::named(name))
@@ -125,6 +139,10 @@ impl HostCall {
             HostCall::TriggerWebhook(_) => "webhooks.trigger",
             HostCall::GenerateTargetUrl { .. } => "generateTargetUrl",
             HostCall::Entity(call) => call.name(),
+            HostCall::NodeHttp(request) => match request.api {
+                NodeApi::Http => "node.http",
+                NodeApi::Fetch => "node.fetch",
+            },
         }
     }
 }
@@ -252,6 +270,45 @@ pub struct WebhookTrigger {
     pub query_params: Value,
 }
 
+/// An HTTP request of Node's `http`/`https` modules or of `fetch`, as the sandbox's
+/// built-ins make it from what the app (or its npm packages) asked. Unlike `$request`,
+/// there is no template and no whitelist (on Freshworks, these run on Node and reach any
+/// host): the platform's outbound rules alone apply (SSRF guard, host overrides,
+/// timeouts, response size).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRequest {
+    /// Which API made it.
+    pub api: NodeApi,
+    /// The method as sent (`GET`, `PROPFIND`, …).
+    pub method: Value,
+    /// The absolute `http:` or `https:` URL.
+    pub url: Value,
+    /// `[[name, value], …]`, in order, repeated names allowed.
+    pub headers: Value,
+    /// The body's bytes, in base64; `null` for none.
+    pub body: Value,
+    /// The app's own timeout in milliseconds, if it set one (the platform's still caps it).
+    pub timeout_ms: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeApi {
+    /// `http.request`, `https.request` (and `get`): what `axios`, `request`, `needle` use.
+    Http,
+    /// The global `fetch`.
+    Fetch,
+}
+
+impl NodeApi {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "http" => Some(NodeApi::Http),
+            "fetch" => Some(NodeApi::Fetch),
+            _ => None,
+        }
+    }
+}
+
 /// The methods `$request` and `apiClient` offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HttpMethod {
@@ -339,7 +396,7 @@ mod tests {
     use super::*;
 
     /// Every name the prelude makes.
-    const NAMES: [&str; 17] = [
+    const NAMES: [&str; 19] = [
         "db.set",
         "db.get",
         "db.update",
@@ -357,6 +414,8 @@ mod tests {
         "apiClient.delete",
         "webhooks.trigger",
         "generateTargetUrl",
+        "node.http",
+        "node.fetch",
     ];
 
     #[test]
@@ -460,6 +519,20 @@ mod tests {
                 options: json!("opts")
             }
         );
+        assert_eq!(
+            parse(
+                "node.fetch",
+                json!({"method": "POST", "url": "https://a.example.com/x", "headers": [["a", "1"]], "body": "e30="})
+            ),
+            HostCall::NodeHttp(NodeRequest {
+                api: NodeApi::Fetch,
+                method: json!("POST"),
+                url: json!("https://a.example.com/x"),
+                headers: json!([["a", "1"]]),
+                body: json!("e30="),
+                timeout_ms: Value::Null,
+            })
+        );
     }
 
     #[test]
@@ -473,6 +546,8 @@ mod tests {
             "apiClient.",
             "webhooks.list",
             "fetch",
+            "node.net",
+            "node",
             "",
         ] {
             let refused = HostCall::parse(name, json!([])).unwrap_err();

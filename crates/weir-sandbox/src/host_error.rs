@@ -29,6 +29,8 @@ enum Shape {
     },
     /// `{message}` and nothing else.
     Message { message: String },
+    /// `{code, message}`: a Node-style system error (`ECONNREFUSED`, `ETIMEDOUT`, …).
+    Code { code: String, message: String },
 }
 
 impl HostError {
@@ -86,18 +88,30 @@ impl HostError {
         }))
     }
 
+    /// `{code, message}`: why a request of Node's `http`, `https` or `fetch` got no
+    /// response, as Node names it (`ECONNREFUSED`, `ETIMEDOUT`, …): HTTP clients branch
+    /// on `err.code`.
+    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
+        HostError(Box::new(Shape::Code {
+            code: code.into(),
+            message: message.into(),
+        }))
+    }
+
     /// The HTTP-like status, if the shape has one.
     pub fn status(&self) -> Option<u16> {
         match &*self.0 {
             Shape::StatusMessage { status, .. } | Shape::Request { status, .. } => Some(*status),
-            Shape::Message { .. } => None,
+            Shape::Message { .. } | Shape::Code { .. } => None,
         }
     }
 
     /// The error's text: its message, or `$request`'s `response` when that is a text.
     pub fn text(&self) -> Option<&str> {
         match &*self.0 {
-            Shape::StatusMessage { message, .. } | Shape::Message { message } => Some(message),
+            Shape::StatusMessage { message, .. }
+            | Shape::Message { message }
+            | Shape::Code { message, .. } => Some(message),
             Shape::Request { response, .. } => response.as_str(),
         }
     }
@@ -130,6 +144,7 @@ impl HostError {
                 shape
             }
             Shape::Message { message } => json!({"message": message}),
+            Shape::Code { code, message } => json!({"code": code, "message": message}),
         }
     }
 }
@@ -195,6 +210,19 @@ mod tests {
         assert_eq!(
             text(&HostError::message_only("Unsupported operation")),
             r#"{"message":"Unsupported operation"}"#
+        );
+    }
+
+    #[test]
+    fn node_requests_fail_with_a_code_and_a_message() {
+        let refused = HostError::with_code("ECONNREFUSED", "connect ECONNREFUSED");
+        assert_eq!(
+            text(&refused),
+            r#"{"code":"ECONNREFUSED","message":"connect ECONNREFUSED"}"#
+        );
+        assert_eq!(
+            (refused.status(), refused.text()),
+            (None, Some("connect ECONNREFUSED"))
         );
     }
 

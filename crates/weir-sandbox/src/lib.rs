@@ -2,13 +2,15 @@
 //! globals, and checks the syntax of app packages.
 //!
 //! An [`Invocation`] runs one [`Entry`]: a Freshworks handler (a function of
-//! `server/server.js`, with `require` for its own files and pure-JS npm packages), or an
-//! integration.app connector method (an ES module such as
-//! `global-webhooks/<key>/handle.js`, whose default export gets the payload plus
-//! `apiClient` and `credentials`, with `import` for the package's own files).
+//! `server/server.js`, with `require` for its own files, npm packages and Node's built-in
+//! modules as the sandbox offers them: see `node/`), or an integration.app connector
+//! method (an ES module such as `global-webhooks/<key>/handle.js`, whose default export
+//! gets the payload plus `apiClient` and `credentials`, with `import` for the package's
+//! own files).
 //!
 //! It knows nothing of SQL or sockets: every platform call (`$db`, `$request`,
-//! `$schedule`, `generateTargetUrl`, `$webhooks`, `apiClient.get`, …) goes to a [`Host`]
+//! `$schedule`, `generateTargetUrl`, `$webhooks`, `apiClient.get`, and the HTTP requests
+//! of Node's `http`, `https` and `fetch`, …) goes to a [`Host`]
 //! that the engine provides, as a [`HostCall`] parsed where it leaves JavaScript, and
 //! comes back as a value or a [`HostError`]. Module state does not survive between
 //! invocations (as on Freshworks): each runs in a fresh context. Code compiles once per
@@ -30,6 +32,7 @@ mod host_error;
 mod invocation;
 mod meter;
 mod modules;
+mod node;
 mod pool;
 mod run;
 mod script_events;
@@ -43,9 +46,9 @@ use weir_core::{AppDefinition, Package, PackageProblem};
 pub use code::AppCode;
 pub use host::{Host, HostResult, NoHost};
 pub use host_call::{
-    ApiClientCall, DbCall, DbOperation, EntityCall, EntityOperation, HostCall, HttpMethod,
-    RequestCall, ScheduleCall, ScheduleOperation, TemplateRequest, UnknownCall, UrlRequest,
-    WebhookTrigger,
+    ApiClientCall, DbCall, DbOperation, EntityCall, EntityOperation, HostCall, HttpMethod, NodeApi,
+    NodeRequest, RequestCall, ScheduleCall, ScheduleOperation, TemplateRequest, UnknownCall,
+    UrlRequest, WebhookTrigger,
 };
 pub use host_error::HostError;
 pub use invocation::{Entry, Invocation, Limits, Outcome, Render};

@@ -82,17 +82,18 @@
     return client;
   }
 
-  // --- Timers (QuickJS has none): the Rust side says when one is due.
-  const timers = new Map();
-  global.setTimeout = function (callback, ms, ...args) {
-    if (typeof callback !== 'function') throw new TypeError('setTimeout needs a function');
-    const id = host.timer(Number(ms) || 0);
-    timers.set(id, () => callback(...args));
-    return id;
+  // --- Timers (QuickJS has none): node/js/internal/timers.js, made on first use.
+  let timers;
+  const timersModule = () => timers || (timers = builtIn('internal/timers'));
+  global.setTimeout = function setTimeout(...args) { return timersModule().setTimeout(...args); };
+  global.setInterval = function setInterval(...args) { return timersModule().setInterval(...args); };
+  global.setImmediate = function setImmediate(...args) { return timersModule().setImmediate(...args); };
+  const clear = function (timer) {
+    if (timers) timers.clear(timer);
   };
-  global.clearTimeout = function (id) {
-    if (timers.delete(id)) host.clearTimer(id);
-  };
+  global.clearTimeout = clear;
+  global.clearInterval = clear;
+  global.clearImmediate = clear;
 
   // --- console: captured into the invocation record.
   function show(value) {
@@ -135,7 +136,6 @@
   global.generateTargetUrl = (...args) => call('generateTargetUrl', args);
   global.$webhooks = { trigger: (...args) => call('webhooks.trigger', args) };
   global.global = global;
-  global.process = { env: { ENV: host.env() }, cwd: () => '/' };
 
   // --- $db.entity: entity storage, the records of config/entities.json's custom objects.
   // `$db.entity({version: 'v1'}).get(name)` gives an entity's methods, as the Freshworks
@@ -160,26 +160,99 @@
     throw new TypeError('$db.entity takes {version: "v1"}, or the name of an entity');
   };
 
-  // --- require: local modules (Freshworks style) and pure-JS npm packages (CommonJS).
+  // --- Node's built-in modules (`node/built_ins.rs`): each runs once per invocation, on
+  // first use, with `internal` (the natives, the platform call and the host's functions),
+  // which apps never see. The first one an invocation loads defines Node's globals
+  // (node/js/internal/globals.js) first, as they may use them; so does an app whose code
+  // names one (`nodeGlobals`).
+  let natives;
+  const internal = Object.freeze({
+    get natives() { return natives || (natives = host.node('natives')); },
+    call,
+    host,
+  });
+  const builtIns = new Map();
+  let globalsDefined = false;
+  function defineGlobals() {
+    globalsDefined = true;
+    builtIn('internal/globals')(global);
+  }
+  function builtIn(name) {
+    const loaded = builtIns.get(name);
+    if (loaded) return loaded.exports;
+    if (!globalsDefined && name !== 'internal/timers' && name !== 'internal/process') defineGlobals();
+    const module = { exports: {} };
+    builtIns.set(name, module);
+    try {
+      host.node('builtin', name)(module.exports, builtIn, module, internal);
+    } catch (e) {
+      builtIns.delete(name);
+      throw e;
+    }
+    return module.exports;
+  }
+  if (host.nodeGlobals) defineGlobals();
+  // `process`, made when first read.
+  const defineProcess = (value) => Object.defineProperty(global, 'process', {
+    value, writable: true, configurable: true, enumerable: false,
+  });
+  Object.defineProperty(global, 'process', {
+    configurable: true,
+    enumerable: false,
+    get() { return defineProcess(builtIn('internal/process')).process; },
+    set: defineProcess,
+  });
+
+  // --- require: local modules (Freshworks style), npm packages (CommonJS) and Node's
+  // built-ins. A module that throws while loading is forgotten, as in Node.
   const modules = new Map();
+  function resolved(from, name) {
+    if (typeof name !== 'string') {
+      throw Object.assign(new TypeError(`require needs a string, got ${typeof name}`),
+                          { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    const found = JSON.parse(host.resolve(from, name));
+    if (found.error) throw Object.assign(new Error(found.error), { code: 'MODULE_NOT_FOUND' });
+    return found;
+  }
   function requireFrom(from) {
-    return function require(name) {
-      const found = JSON.parse(host.resolve(from, String(name)));
-      if (found.error) throw new Error(found.error);
-      if (modules.has(found.path)) return modules.get(found.path);
-      const body = host.load(found.path, found.kind);
+    function require(name) {
+      const found = resolved(from, name);
+      if (found.kind === 'builtin') return builtIn(found.path);
+      const cached = modules.get(found.path);
+      if (cached) return cached.exports;
       if (found.kind === 'app') {
-        const exports = body(requireFrom(found.path));
-        modules.set(found.path, exports);
+        const exports = host.load(found.path, found.kind)(requireFrom(found.path));
+        modules.set(found.path, { exports });
         return exports;
       }
-      const module = { exports: {} };
-      modules.set(found.path, module.exports);
-      const dir = found.path.slice(0, found.path.lastIndexOf('/'));
-      body(module.exports, requireFrom(found.path), module, found.path, dir);
-      modules.set(found.path, module.exports);
+      const module = {
+        id: found.path, filename: found.path, path: found.path.slice(0, found.path.lastIndexOf('/')),
+        exports: {}, loaded: false, children: [], paths: [],
+      };
+      modules.set(found.path, module);
+      try {
+        if (found.kind === 'json') {
+          module.exports = JSON.parse(host.node('source', found.path));
+        } else {
+          module.require = requireFrom(found.path);
+          host.load(found.path, found.kind)(module.exports, module.require, module, found.path, module.path);
+        }
+      } catch (e) {
+        modules.delete(found.path);
+        if (found.kind === 'json' && e instanceof SyntaxError) e.message = `${found.path}: ${e.message}`;
+        throw e;
+      }
+      module.loaded = true;
       return module.exports;
+    }
+    require.resolve = (name) => {
+      const found = resolved(from, name);
+      return found.kind === 'builtin' && name.startsWith('node:') ? name : found.path;
     };
+    require.cache = Object.create(null);
+    require.main = undefined;
+    return require;
   }
 
   // The function named `name`; else (platform 2.0 apps) the callback that the
@@ -301,11 +374,7 @@
       resolvers[ok ? 0 : 1](JSON.parse(json));
     },
     fire(id) {
-      const callback = timers.get(id);
-      if (callback) {
-        timers.delete(id);
-        callback();
-      }
+      if (timers) timers.fire(id);
     },
   };
 });

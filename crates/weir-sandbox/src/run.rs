@@ -13,7 +13,7 @@
 //! whatever the handler does with the exception that reports it in JavaScript.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
@@ -31,6 +31,7 @@ use crate::host::HostResult;
 use crate::host_call::HostCall;
 use crate::invocation::{Entry, Invocation, Limits, Outcome, Render};
 use crate::modules;
+use crate::node;
 use crate::warm::WarmRuntime;
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -44,6 +45,9 @@ struct Loop {
     /// The JSON of their arguments, held here (outside QuickJS's count) until answered.
     call_bytes: usize,
     timers: BTreeMap<u32, Instant>,
+    /// Timers that do not keep the invocation waiting once its handler has settled
+    /// (`timer.unref()`).
+    unreferenced: BTreeSet<u32>,
     console: Vec<ConsoleLine>,
     console_bytes: usize,
     console_dropped: usize,
@@ -268,14 +272,19 @@ enum Next {
 }
 
 /// The invocation is over when its promise has settled, no platform call is unanswered,
-/// and no timer is pending (timers no longer count once it has called `renderData`: its
-/// answer is given). With nothing left to wait for, an unsettled promise never settles.
+/// and no timer is pending but those `unref()`ed (timers no longer count once it has
+/// called `renderData`: its answer is given). With nothing left to wait for, an
+/// unsettled promise never settles.
 fn what_next(outcome: Option<&str>, state: &Loop) -> Next {
     let next_timer = state.timers.values().min().copied();
     let waiting = state.calls_in_flight > 0 || next_timer.is_some();
+    let held_by_timers = state
+        .timers
+        .keys()
+        .any(|id| !state.unreferenced.contains(id));
     match outcome {
         Some(outcome)
-            if state.calls_in_flight == 0 && (next_timer.is_none() || state.render.is_some()) =>
+            if state.calls_in_flight == 0 && (!held_by_timers || state.render.is_some()) =>
         {
             Next::End(settled(outcome))
         }
@@ -351,6 +360,7 @@ fn fire_due_timers<'js>(
             .collect();
         for id in &due {
             state.timers.remove(id);
+            state.unreferenced.remove(id);
         }
         due
     };
@@ -513,7 +523,18 @@ fn install<'js>(
     );
     let loop_state = state.clone();
     let clear_timer = Function::new(ctx.clone(), move |id: u32| {
-        loop_state.borrow_mut().timers.remove(&id);
+        let mut state = loop_state.borrow_mut();
+        state.timers.remove(&id);
+        state.unreferenced.remove(&id);
+    });
+    let loop_state = state.clone();
+    let unref_timer = Function::new(ctx.clone(), move |id: u32, unreferenced: bool| {
+        let mut state = loop_state.borrow_mut();
+        if !unreferenced {
+            state.unreferenced.remove(&id);
+        } else if state.timers.contains_key(&id) {
+            state.unreferenced.insert(id);
+        }
     });
     let loop_state = state.clone();
     let console = Function::new(ctx.clone(), move |level: String, text: String| {
@@ -561,6 +582,7 @@ fn install<'js>(
         ("call", call),
         ("timer", timer),
         ("clearTimer", clear_timer),
+        ("unrefTimer", unref_timer),
         ("console", console),
         ("render", render),
         ("resolve", resolve),
@@ -570,6 +592,7 @@ fn install<'js>(
     ] {
         host.set(name, function.catch(ctx)?).catch(ctx)?;
     }
+    node::add_to_host(ctx, &host, &invocation.code, invocation.limits.memory_bytes).catch(ctx)?;
     let prelude: Function = prelude(ctx).catch(ctx)?;
     let result_bytes = invocation.limits.result_bytes as f64;
     prelude.call((host, result_bytes)).catch(ctx)
@@ -670,6 +693,11 @@ pub(crate) fn load_module<'js>(
             // `resolve` never names one for `require`; ES modules load through `modules.rs`.
             Kind::Module => {
                 let message = format!("{path} is an ES module: import it, do not require it");
+                return Err(rquickjs::Exception::throw_type(ctx, &message));
+            }
+            // Data files and built-ins are the prelude's to load.
+            Kind::Json | Kind::BuiltIn => {
+                let message = format!("{path} is not a script of the app");
                 return Err(rquickjs::Exception::throw_type(ctx, &message));
             }
         };

@@ -177,7 +177,7 @@ fn evaluate<T>(
     let context =
         Context::full(&runtime).map_err(|e| threw(format!("JavaScript engine failed: {e}")))?;
     context.with(|ctx| {
-        let result = install(&ctx, code)
+        let result = install(&ctx, code, limits.memory_bytes)
             .and_then(|control| body(&ctx, &control))
             .catch(&ctx);
         result.map_err(|error| match interrupted.get() {
@@ -188,7 +188,11 @@ fn evaluate<T>(
 }
 
 /// The prelude, over host functions that load the app's files and answer nothing else.
-fn install<'js>(ctx: &Ctx<'js>, code: &Arc<AppCode>) -> rquickjs::Result<Object<'js>> {
+fn install<'js>(
+    ctx: &Ctx<'js>,
+    code: &Arc<AppCode>,
+    memory_bytes: usize,
+) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     // Calls and timers get an id, as the prelude expects, and are never settled or fired.
     let next_id = Rc::new(Cell::new(0u32));
@@ -202,6 +206,7 @@ fn install<'js>(ctx: &Ctx<'js>, code: &Arc<AppCode>) -> rquickjs::Result<Object<
         next_id.get()
     })?;
     let clear_timer = Function::new(ctx.clone(), |_: u32| {})?;
+    let unref_timer = Function::new(ctx.clone(), |_: u32, _: bool| {})?;
     let console = Function::new(ctx.clone(), |_: String, _: String| {})?;
     let render = Function::new(ctx.clone(), |_: String| {})?;
     let resolving = code.clone();
@@ -224,11 +229,13 @@ fn install<'js>(ctx: &Ctx<'js>, code: &Arc<AppCode>) -> rquickjs::Result<Object<
     host.set("call", call)?;
     host.set("timer", timer)?;
     host.set("clearTimer", clear_timer)?;
+    host.set("unrefTimer", unref_timer)?;
     host.set("console", console)?;
     host.set("render", render)?;
     host.set("resolve", resolve)?;
     host.set("load", load)?;
     host.set("env", env)?;
+    crate::node::add_to_host(ctx, &host, code, memory_bytes)?;
     prelude(ctx)?.call((host,))
 }
 
@@ -324,7 +331,8 @@ fn innermost_package_frame(stack: &str) -> Option<(String, String)> {
         let column: usize = parts.next()?.parse().ok()?;
         let line: usize = parts.next()?.parse().ok()?;
         let file = parts.next()?;
-        if file.starts_with("weir:") || file.starts_with('<') || file.is_empty() {
+        let ours = file.starts_with("weir:") || file.starts_with("node:");
+        if ours || file.starts_with('<') || file.is_empty() {
             return None;
         }
         let column = match (line, wrapper_of(file)) {

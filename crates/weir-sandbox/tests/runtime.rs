@@ -394,13 +394,18 @@ async fn require_local_modules_and_pure_js_packages() {
     assert_eq!(outcome.value, Some(json!("...HI")));
 }
 
+/// Built-ins that would reach the host load (packages require them at their top for
+/// features they may never use), and fail when used, naming themselves and why.
 #[tokio::test]
-async fn a_node_built_in_is_named_in_a_clear_error() {
-    let (outcome, _) = run_server("var fs = require('fs'); exports = {};", "h", json!({})).await;
+async fn a_node_built_in_that_reaches_the_host_fails_clearly_when_used() {
+    let source = "var fs = require('fs'); exports = { h: function () { return fs.readFileSync('/etc/passwd', 'utf8'); } };";
+    let (outcome, _) = run_server(source, "h", json!({})).await;
     assert_eq!(outcome.status, InvocationStatus::Error);
     assert_eq!(
         outcome.error.as_deref(),
-        Some("Error: Cannot use Node's built-in module 'fs': the Weir sandbox does not offer it")
+        Some(
+            "Error: fs.readFileSync() is not available in the Weir sandbox: handlers cannot reach the host's files"
+        )
     );
 }
 

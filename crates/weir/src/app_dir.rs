@@ -122,13 +122,16 @@ fn collect(
 }
 
 /// The npm packages named in the manifest's `dependencies` come along from
-/// `server/node_modules` (Weir runs them in its sandbox); the rest of it stays behind.
+/// `server/node_modules` (Weir runs them in its sandbox), with what they depend on in
+/// turn, found where npm put it (nested in the package, or hoisted to a `node_modules`
+/// above it, as Node looks it up); the rest of `node_modules` stays behind.
 fn add_dependencies(
     root: &Path,
     definition: &AppDefinition,
     files: &mut BTreeMap<String, Vec<u8>>,
     problems: &mut Vec<PackageProblem>,
 ) -> anyhow::Result<()> {
+    let mut queue = Vec::new();
     for (name, _version) in &definition.dependencies {
         let dir = root.join(NODE_MODULES).join(name);
         if !dir.is_dir() {
@@ -139,10 +142,55 @@ fn add_dependencies(
             ));
             continue;
         }
-        // A dependency's own node_modules (its dependencies) come along too.
+        queue.push(dir);
+    }
+    let server = root.join("server");
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(dir) = queue.pop() {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        // A dependency's own node_modules (its nested dependencies) come along too.
         collect(root, &dir, true, files, problems)?;
+        for name in declared_dependencies(&dir) {
+            if let Some(found) = installed(&dir, &name, &server) {
+                queue.push(found);
+            }
+        }
     }
     Ok(())
+}
+
+/// What the package in `dir` depends on: its `dependencies`, `optionalDependencies` and
+/// `peerDependencies` (the last two only if installed).
+fn declared_dependencies(dir: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else {
+        return Vec::new();
+    };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    ["dependencies", "optionalDependencies", "peerDependencies"]
+        .iter()
+        .filter_map(|field| manifest.get(*field)?.as_object())
+        .flat_map(|deps| deps.keys().cloned())
+        .collect()
+}
+
+/// Where Node finds package `name` required from the package in `dir`: the nearest
+/// `node_modules/<name>` from `dir` up to `server/`.
+fn installed(dir: &Path, name: &str, server: &Path) -> Option<PathBuf> {
+    let mut folder = Some(dir);
+    while let Some(current) = folder.filter(|f| f.starts_with(server)) {
+        if current.file_name().is_some_and(|n| n != NODE_MODULES_DIR) {
+            let candidate = current.join(NODE_MODULES_DIR).join(name);
+            if candidate.is_dir() {
+                return Some(candidate);
+            }
+        }
+        folder = current.parent();
+    }
+    None
 }
 
 fn package_path(root: &Path, path: &Path) -> String {

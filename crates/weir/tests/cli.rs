@@ -100,6 +100,78 @@ fn a_broken_app_lists_every_problem_and_fails() {
     );
 }
 
+/// npm hoists what a dependency depends on to the top of `node_modules` (and nests a
+/// version that conflicts): pack brings both along, as Node would find them, and
+/// nothing else.
+#[test]
+fn pack_brings_the_dependencies_of_dependencies_where_npm_put_them() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"name": "deep", "version": "1.0.0", "platform-version": "2.3",
+                    "product": {"freshsales": {"events": {"onDealCreate": {"handler": "h"}}}},
+                    "dependencies": {"client": "1.0.0"}}"#,
+            ),
+            (
+                "server/server.js",
+                "exports = { h: function () { return require('client'); } };",
+            ),
+            (
+                "server/node_modules/client/package.json",
+                r#"{"dependencies": {"hoisted": "1", "nested": "2"}, "optionalDependencies": {"absent": "1"}}"#,
+            ),
+            (
+                "server/node_modules/client/index.js",
+                "module.exports = [require('hoisted'), require('nested')];",
+            ),
+            (
+                "server/node_modules/client/node_modules/nested/index.js",
+                "module.exports = 'nested 2';",
+            ),
+            (
+                "server/node_modules/hoisted/package.json",
+                r#"{"dependencies": {"leaf": "1"}}"#,
+            ),
+            (
+                "server/node_modules/hoisted/index.js",
+                "module.exports = require('leaf');",
+            ),
+            (
+                "server/node_modules/leaf/index.js",
+                "module.exports = 'leaf';",
+            ),
+            (
+                "server/node_modules/nested/index.js",
+                "module.exports = 'nested 1, not needed';",
+            ),
+            (
+                "server/node_modules/unrelated/index.js",
+                "module.exports = 1;",
+            ),
+        ],
+    );
+    let output = weir(&["pack"], dir.path());
+    assert!(output.status.success(), "{}", stdout(&output));
+    let zip = std::fs::read(dir.path().join("dist/deep-1.0.0.zip")).expect("the packed zip");
+    let package = weir_core::Package::from_zip(&zip, weir_core::PackageLimits::default()).unwrap();
+    assert_eq!(
+        package.paths().collect::<Vec<_>>(),
+        [
+            "manifest.json",
+            "server/node_modules/client/index.js",
+            "server/node_modules/client/node_modules/nested/index.js",
+            "server/node_modules/client/package.json",
+            "server/node_modules/hoisted/index.js",
+            "server/node_modules/hoisted/package.json",
+            "server/node_modules/leaf/index.js",
+            "server/server.js",
+        ]
+    );
+}
+
 #[test]
 fn pack_keeps_the_declared_dependencies_and_leaves_out_the_rest() {
     let dir = TempDir::new();

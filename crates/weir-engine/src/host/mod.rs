@@ -1,10 +1,11 @@
 //! The platform as one installation's handlers see it: every call the sandbox forwards
-//! (a [`HostCall`]: `$db.get`, `$request.post`, …) is answered here, scoped to that
-//! installation.
+//! (a [`HostCall`]: `$db.get`, `$request.post`, an `axios` request, …) is answered here,
+//! scoped to that installation.
 
 pub mod api_client;
 mod app_data;
 mod entities;
+mod node_http;
 pub mod recording;
 mod request;
 mod request_template;
@@ -96,6 +97,7 @@ impl Host for PlatformHost {
                     let page_size = platform.settings.entity_page_size;
                     entities::call(platform.store.as_ref(), &context, &call, page_size).await
                 }
+                HostCall::NodeHttp(request) => node_http::send(&platform, &request).await,
             }
         })
     }

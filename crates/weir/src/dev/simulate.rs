@@ -199,6 +199,11 @@ fn request(recorded: &RecordedCall) -> Option<Request> {
             format!("registered webhook {}", webhook_name(&trigger.webhook_id))
         }
         HostCall::ApiClient(call) => format!("{} {}", recorded.call.name(), text(&call.path)),
+        HostCall::NodeHttp(request) => format!(
+            "{} {}",
+            text(&request.method).to_uppercase(),
+            text(&request.url)
+        ),
         HostCall::Db(_)
         | HostCall::Entity(_)
         | HostCall::Schedule(_)

@@ -1,0 +1,3 @@
+// `assert/strict`: assert in its strict mode.
+'use strict';
+module.exports = require('assert').strict;

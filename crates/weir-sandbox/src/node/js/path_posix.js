@@ -1,0 +1,3 @@
+// `path/posix` (and `path/win32`, the same here): `path` itself.
+'use strict';
+module.exports = require('path');

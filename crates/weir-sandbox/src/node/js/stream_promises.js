@@ -1,0 +1,3 @@
+// `stream/promises`: pipeline and finished as promises.
+'use strict';
+module.exports = require('stream').promises;
