@@ -27,8 +27,8 @@ pub mod subscription;
 pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
 pub use app::{
-    App, AppDefinition, AppName, ConnectorEventKind, IparamSpec, Method, PackageProblem,
-    PlatformVersion, WebhookMethods,
+    App, AppDefinition, AppName, ConnectorEventKind, IparamSpec, IparamsPage, Method,
+    PackageProblem, PlatformVersion, WebhookMethods,
 };
 pub use delivery::{
     Attempt, Delivery, DeliveryStatus, SubscriptionKind, WebhookSecret, WebhookSubscription,

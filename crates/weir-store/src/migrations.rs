@@ -82,6 +82,16 @@ macro_rules! history {
                     "/0010_app_parameters.sql"
                 )),
             },
+            // 11 and 12 belong to work on other branches.
+            Migration {
+                version: 13,
+                name: "invocations outlive refused installs",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0013_invocations_outlive_refused_installs.sql"
+                )),
+            },
         ]
     };
 }

@@ -26,6 +26,10 @@ pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts SET domain = COALESCE($
 pub(crate) const HAS_ACTIVE_INSTALLATIONS: &str =
     "SELECT COUNT(*) AS n FROM installations WHERE account_id = $1 AND status = 'active'";
 pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";
+/// An account's invocation records, which do not go with their installations (a refused
+/// install's outlive it): deleted with the account, before it. A scan, as no index leads
+/// with the account; deleting an account is rare, and every invocation saves the index.
+pub(crate) const DELETE_ACCOUNT_INVOCATIONS: &str = "DELETE FROM invocations WHERE account_id = $1";
 /// PostgreSQL only: holds the account while its installations are counted.
 pub(crate) const LOCK_ACCOUNT: &str = "SELECT id FROM accounts WHERE id = $1 FOR UPDATE";
 

@@ -14,7 +14,7 @@ on_both_backends!(
     every_freshsales_event_reaches_an_omni_app_with_its_envelope,
     unknown_events_duplicates_and_batches,
     events_reach_only_their_own_account,
-    a_refused_install_leaves_nothing_behind,
+    a_refused_install_leaves_nothing_behind_but_why,
     a_refused_uninstall_blocks_unless_forced,
     a_refused_update_keeps_the_installed_version,
     an_acknowledged_event_survives_sigkill,
@@ -110,6 +110,19 @@ async fn account(server: &Server, id: &str) {
         "product": "freshsales"});
     let created = server.post("/api/v1/accounts", account).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+}
+
+/// A new account and a key of its own, which acts on it alone.
+async fn account_key(server: &Server, id: &str) -> String {
+    account(server, id).await;
+    let created = server
+        .post(
+            &format!("/api/v1/accounts/{id}/api-keys"),
+            json!({"name": "backend"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["token"].as_str().unwrap().to_owned()
 }
 
 /// Installs the app, with the iparams of `omni_app` when it has them.
@@ -358,7 +371,9 @@ async fn events_reach_only_their_own_account(storage: Storage) {
     server.stop().await;
 }
 
-async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
+/// A refused install leaves nothing behind but the records of its handler runs, which say
+/// why: the refusal names the record, readable by its id and under the installation's.
+async fn a_refused_install_leaves_nothing_behind_but_why(storage: Storage) {
     let server = Server::start(&storage).await;
     account(&server, "acme").await;
     let refusing = lifecycle_app(
@@ -388,8 +403,41 @@ async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
     assert!(message.starts_with(prefix), "{message}");
     let listed = server.get(path).await;
     assert_eq!(listed.body["data"], json!([]), "no installation is left");
+    let (target_url, record) = message[prefix.len()..]
+        .split_once(" (invocation ")
+        .unwrap_or_else(|| panic!("the refusal names no record: {message}"));
+    let record = record.strip_suffix(')').unwrap();
+    let shown = server.get(&format!("/api/v1/invocations/{record}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert_eq!(shown.body["event"], "onAppInstall");
+    assert_eq!(
+        shown.body["render"]["message"],
+        format!("The API key is not valid; {target_url}")
+    );
+    let installation = shown.body["installation_id"].as_str().unwrap();
+    let gone = server
+        .get(&format!("/api/v1/installations/{installation}"))
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let records = server
+        .get(&format!("/api/v1/installations/{installation}/invocations"))
+        .await;
+    assert_eq!(records.status, StatusCode::OK, "{}", records.body);
+    assert_eq!(records.body["data"][0]["id"], record, "{}", records.body);
+    // Another account sees neither.
+    let other_key = account_key(&server, "globex").await;
+    let hidden = server
+        .get_as(&format!("/api/v1/invocations/{record}"), &other_key)
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let hidden = server
+        .get_as(
+            &format!("/api/v1/installations/{installation}/invocations"),
+            &other_key,
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
     // The target URL the handler was given leads nowhere now.
-    let target_url = &message[prefix.len()..];
     assert!(
         target_url.starts_with(&format!("{}/in/", server.base)),
         "{target_url}"
@@ -411,16 +459,20 @@ async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
     assert!(
         refused.message().starts_with(
             "the app refused the install (onAppInstall): Error while executing App server script! - "
-        ) && refused.message().contains("boom"),
+        ) && refused.message().contains("boom")
+            && refused.message().contains(" (invocation "),
         "{}",
         refused.message()
     );
     let silent = lifecycle_app("exports = { install: function () {} };");
     let app = upload(&server, silent).await;
     let refused = server.post(path, json!({"app_id": app})).await;
-    assert_eq!(
-        refused.message(),
-        "the app refused the install (onAppInstall): onAppInstall finished without calling renderData()"
+    assert!(
+        refused.message().starts_with(
+            "the app refused the install (onAppInstall): onAppInstall finished without calling renderData() (invocation "
+        ),
+        "{}",
+        refused.message()
     );
 
     // Nothing of the refused tries is in the way: an agreeing version installs.

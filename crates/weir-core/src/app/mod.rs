@@ -36,7 +36,7 @@ pub mod test_data;
 pub mod zoho;
 
 pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method, WebhookMethods};
-pub use iparams::IparamSpec;
+pub use iparams::{IparamSpec, IparamsPage};
 pub use problem::PackageProblem;
 pub use references::CodeReference;
 pub use registered_webhooks::RegisteredWebhook;
@@ -203,6 +203,8 @@ pub struct AppDefinition {
     pub dependencies: Vec<(String, String)>,
     pub engines: Vec<(String, String)>,
     pub iparams: Vec<IparamSpec>,
+    /// Whether the app brings its own installation page (`config/iparams.html`).
+    pub iparams_page: IparamsPage,
     pub request_templates: Vec<RequestTemplate>,
     /// `config/oauth_config.json`, kept as given.
     pub oauth_config: Option<Value>,
@@ -286,6 +288,21 @@ impl AppDefinition {
             .unwrap_or_default();
         let iparams = at(iparams::FILE, &iparams_json)
             .map_or_else(Vec::new, |n| iparams::parse(&n, &mut problems));
+        let iparams_page = match package.file(iparams::HTML_FILE) {
+            Some(_) => IparamsPage::Custom,
+            None => IparamsPage::Declared,
+        };
+        if iparams_page == IparamsPage::Custom && package.file(iparams::FILE).is_some() {
+            problems.push(PackageProblem::new(
+                iparams::HTML_FILE,
+                "",
+                format!(
+                    "an app has one installation page: {} or {}, not both",
+                    iparams::FILE,
+                    iparams::HTML_FILE
+                ),
+            ));
+        }
         let request_templates = at(requests::FILE, &requests_json)
             .map_or_else(Vec::new, |n| requests::parse(&n, &mut problems));
         let registered_webhooks = at(registered_webhooks::FILE, &webhooks_json)
@@ -324,6 +341,7 @@ impl AppDefinition {
             dependencies: manifest.dependencies,
             engines: manifest.engines,
             iparams,
+            iparams_page,
             request_templates,
             oauth_config,
             test_data,
