@@ -21,6 +21,7 @@ on_both_backends!(
     failed_handlers_are_retried_only_when_the_app_opts_in,
     platform_3_apps_get_the_current_host_and_changes_in_the_record,
     an_installation_hears_nothing_until_its_app_agrees,
+    a_custom_install_page_app_takes_the_iparams_it_is_given,
 );
 
 /// Handles every Freshsales event of seed 001 in both CRM products, with one handler per
@@ -839,5 +840,102 @@ async fn an_installation_hears_nothing_until_its_app_agrees(storage: Storage) {
     assert_eq!(late.body["jobs"], 1);
     let record = server.only_run(late.body["id"].as_str().unwrap()).await;
     assert_eq!(record["result"], "heard");
+    server.stop().await;
+}
+
+/// An app with its own installation page (`config/iparams.html`) declares no iparams:
+/// the installer gives what the page collected, `__meta.secure` naming the secure ones,
+/// and a request template's host made of them (`<%= iparam.subdomain %>.freshdesk.com`)
+/// resolves.
+async fn a_custom_install_page_app_takes_the_iparams_it_is_given(storage: Storage) {
+    let desk = weir_testkit::FakeThirdParty::start(|_| {
+        (200, "application/json", "[]".into(), Duration::ZERO)
+    })
+    .await;
+    let host_override = format!("acme.freshdesk.com={}", desk.address);
+    let server = Server::start_configured(
+        &storage,
+        Some(support::ADMIN_TOKEN),
+        &[
+            "--allow-private-destinations",
+            "127.0.0.0/8",
+            "--host-override",
+            &host_override,
+        ],
+    )
+    .await;
+    account(&server, "acme").await;
+    let manifest = json!({
+        "name": "custom-page",
+        "platform-version": "2.3",
+        "product": {"freshdesk": {
+            "events": {"onAppInstall": {"handler": "install"}},
+            "requests": {"tickets": {}},
+        }},
+    });
+    let requests = json!({"tickets": {"schema": {
+        "method": "GET",
+        "host": "<%= iparam.subdomain %>.freshdesk.com",
+        "path": "/api/v2/tickets",
+        "headers": {"Authorization": "Basic <%= encode(iparam.api_key) %>"},
+    }}});
+    let code = "exports = {
+      install: async function (payload) {
+        const answer = await $request.invokeTemplate('tickets', {});
+        console.log('desk said ' + answer.status + ' for ' + payload.iparams.subdomain);
+        renderData();
+      },
+    };";
+    let app = upload(
+        &server,
+        weir_testkit::zip(&[
+            ("manifest.json", &manifest.to_string()),
+            ("config/requests.json", &requests.to_string()),
+            (
+                "config/iparams.html",
+                "<html><body><input class=\"subdomain\"></body></html>",
+            ),
+            (
+                "config/assets/iparams.js",
+                "function postConfigs() { return { __meta: { secure: ['api_key'] } }; }",
+            ),
+            ("server/server.js", code),
+        ]),
+    )
+    .await;
+    let given = json!({
+        "__meta": {"secure": ["api_key"], "modules": {}},
+        "subdomain": "acme",
+        "api_key": "k-secret",
+        "routing": {"priority": ["high", "urgent"]},
+    });
+    let installed = server
+        .post(
+            "/api/v1/accounts/acme/installations",
+            json!({"app_id": app, "iparams": given}),
+        )
+        .await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    assert_eq!(
+        installed.body["iparams"],
+        json!({"subdomain": "acme", "routing": {"priority": ["high", "urgent"]}})
+    );
+    assert_eq!(installed.body["secure_iparams"], json!(["api_key"]));
+    let received = desk.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].path, "/api/v2/tickets");
+    let authorization = received[0]
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| value.as_str());
+    // base64("k-secret")
+    assert_eq!(authorization, Some("Basic ay1zZWNyZXQ="), "{received:?}");
+    let installation = installed.body["id"].as_str().unwrap();
+    let records = server
+        .get(&format!("/api/v1/installations/{installation}/invocations"))
+        .await;
+    let console = &records.body["data"][0]["console"][0]["text"];
+    assert_eq!(console, "desk said 200 for acme", "{}", records.body);
     server.stop().await;
 }
