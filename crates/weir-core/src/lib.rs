@@ -43,7 +43,7 @@ pub use ids::{
 };
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
-pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};
+pub use package::{MAX_PACKAGE_BYTES, MAX_PACKAGE_ENTRIES, Package, PackageError, PackageLimits};
 pub use registered_webhook::WebhookInvocation;
 pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};
 pub use secret::{ApiToken, TargetToken, TokenHash};

@@ -934,12 +934,53 @@ fn rows() -> Vec<Row> {
             )],
         },
         Row {
+            name: "a dependency that is not in the package",
+            files: vec![
+                (
+                    "manifest.json",
+                    r#"{"platform-version": "2.3", "product": {"freshdesk": {}},
+                    "dependencies": {"axios": "1.6.0", "lodash": "4.17.21"}}"#
+                        .to_owned(),
+                ),
+                ("server/node_modules/lodash/lodash.js", String::new()),
+                (
+                    "server/package.json",
+                    r#"{"dependencies": {"lodash": "4", "moment": "2"},
+                        "devDependencies": {"jest": "29"}}"#
+                        .to_owned(),
+                ),
+            ],
+            without: &[],
+            expected: &[
+                (
+                    "manifest.json",
+                    "/dependencies/axios",
+                    "server/node_modules/axios is not installed (run npm install in server/ and \
+                     ship server/node_modules with the app: Weir cannot install npm packages)",
+                ),
+                (
+                    "server/package.json",
+                    "/dependencies/moment",
+                    "server/node_modules/moment is not installed (run npm install in server/ \
+                     and ship server/node_modules with the app: Weir cannot install npm \
+                     packages)",
+                ),
+            ],
+        },
+        Row {
             name: "a dependency whose name would leave server/node_modules",
-            files: file(
-                "manifest.json",
-                r#"{"platform-version": "2.3", "product": {"freshdesk": {}},
-                    "dependencies": {"../../etc": "1.0.0", "@scope/ok-name": "2.0.0"}}"#,
-            ),
+            files: vec![
+                (
+                    "manifest.json",
+                    r#"{"platform-version": "2.3", "product": {"freshdesk": {}},
+                    "dependencies": {"../../etc": "1.0.0", "@scope/ok-name": "2.0.0"}}"#
+                        .to_owned(),
+                ),
+                (
+                    "server/node_modules/@scope/ok-name/package.json",
+                    "{}".to_owned(),
+                ),
+            ],
             without: &[],
             expected: &[(
                 "manifest.json",
@@ -1248,6 +1289,10 @@ fn a_2_3_omni_app_for_freshsales_and_freshworks_crm() {
             }"#,
         ),
         ("server/server.js", "exports = {};"),
+        (
+            "server/node_modules/axios/package.json",
+            r#"{"main": "index.js"}"#,
+        ),
         (
             "config/requests.json",
             r#"{"getDeal": {

@@ -1,18 +1,21 @@
 //! An app's source folder, as `weir validate` and `weir pack` read it: which files belong
 //! in the package, and the package as a zip.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use weir_core::app::dependencies;
 use weir_core::{AppDefinition, MAX_PACKAGE_BYTES, Package, PackageLimits, PackageProblem};
 
 /// Folders at the app's root that are never part of a package: build output, local
 /// state, tooling. `node_modules` is left out wherever it is (but see `add_dependencies`).
 pub(crate) const LEFT_OUT_AT_ROOT: &[&str] = &["dist", "coverage", ".weir", ".fdk", ".git"];
 const NODE_MODULES_DIR: &str = "node_modules";
-const NODE_MODULES: &str = "server/node_modules/";
+/// npm's command-line shims inside `node_modules`: links, which `require` never loads.
+const NPM_BIN_DIR: &str = ".bin";
+const NPM_PACKAGE_JSON: &str = "package.json";
 
 /// The package made from a folder, and what was wrong with it.
 pub struct Packed {
@@ -39,10 +42,13 @@ pub fn pack(dir: &Path) -> anyhow::Result<Packed> {
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
     collect(dir, dir, false, &mut files, &mut problems)?;
-    // The dependencies the manifest names, even if other declarations have problems:
-    // a missing one is reported with them, in the same run.
-    let declared = AppDefinition::read(&Package::from_files(files.clone())).definition;
-    add_dependencies(dir, &declared, &mut files, &mut problems)?;
+    // The dependencies the app declares, even if other declarations have problems; a
+    // missing one is the parser's to report, with them, in the same run.
+    let without_dependencies = Package::from_files(files.clone());
+    let definition = AppDefinition::read(&without_dependencies).definition;
+    let declared = dependencies::declared(&definition.dependencies, &without_dependencies);
+    let names = declared.into_iter().map(|(_, name)| name).collect();
+    add_dependencies(dir, names, &mut files, &mut problems)?;
     let zip = zip(&files)?;
     if zip.len() > MAX_PACKAGE_BYTES {
         problems.push(PackageProblem::new(
@@ -106,7 +112,8 @@ fn collect(
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
             let left_out = (dir == root && LEFT_OUT_AT_ROOT.contains(&name))
-                || (!in_dependency && name == NODE_MODULES_DIR);
+                || (!in_dependency && name == NODE_MODULES_DIR)
+                || (in_dependency && name == NPM_BIN_DIR);
             if !left_out {
                 collect(root, &path, in_dependency, files, problems)?;
             }
@@ -121,26 +128,35 @@ fn collect(
     Ok(())
 }
 
-/// The npm packages named in the manifest's `dependencies` come along from
-/// `server/node_modules` (Weir runs them in its sandbox); the rest of it stays behind.
+/// The npm packages the server code needs come along from `server/node_modules`: those
+/// the app declares, and theirs in turn, as far as they are installed. npm installs a
+/// package's own dependencies beside it (hoisted), where `require` finds them by name,
+/// so each package's `package.json` files name more to bring; a version npm had to nest
+/// under its parent comes along with the parent's folder. The rest of `node_modules`
+/// (devDependencies, tools) stays behind. A declared package that is not installed is
+/// left to the package parser, which reports it.
 fn add_dependencies(
     root: &Path,
-    definition: &AppDefinition,
+    declared: Vec<String>,
     files: &mut BTreeMap<String, Vec<u8>>,
     problems: &mut Vec<PackageProblem>,
 ) -> anyhow::Result<()> {
-    for (name, _version) in &definition.dependencies {
-        let dir = root.join(NODE_MODULES).join(name);
-        if !dir.is_dir() {
-            problems.push(PackageProblem::new(
-                "manifest.json",
-                format!("/dependencies/{name}"),
-                format!("{NODE_MODULES}{name} is not installed (run npm install in server/)"),
-            ));
+    let mut wanted: VecDeque<String> = declared.into();
+    let mut taken: HashSet<String> = HashSet::new();
+    while let Some(name) = wanted.pop_front() {
+        let dir = root.join(dependencies::NODE_MODULES).join(&name);
+        if !taken.insert(name) || !dir.is_dir() {
             continue;
         }
-        // A dependency's own node_modules (its dependencies) come along too.
-        collect(root, &dir, true, files, problems)?;
+        let mut package = BTreeMap::new();
+        collect(root, &dir, true, &mut package, problems)?;
+        let manifests = package
+            .iter()
+            .filter(|(path, _)| path.rsplit('/').next() == Some(NPM_PACKAGE_JSON));
+        for (_, manifest) in manifests {
+            wanted.extend(dependencies::npm_dependencies(manifest));
+        }
+        files.extend(package);
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::{AppId, InvalidValue, Package};
 
 pub mod connector;
+pub mod dependencies;
 mod handlers;
 pub mod iparams;
 mod json;
@@ -374,6 +375,7 @@ impl AppDefinition {
             self.scopes.iter().any(|s| {
                 s.handlers.as_ref().is_some_and(|h| !h.is_empty()) || !s.functions.is_empty()
             }) || self.connector_events.iter().any(|e| e.handler.is_some());
+        dependencies::check(&self.dependencies, package, problems);
         if declares_code && package.file(SERVER_JS).is_none() {
             let message = "missing, but manifest.json names handlers or functions in it";
             problems.push(PackageProblem::new(SERVER_JS, "", message));
