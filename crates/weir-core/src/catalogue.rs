@@ -8,21 +8,21 @@
 //! - Zoho Desk webhook events and the subscription options each takes (seed 004 and
 //!   REFERENCE §5, "Events and their filters").
 //!
-//! Where the facts come from:
-//! - `freshsales` / `freshworks_crm`: seed `001_9f6eb6383d6a3eee.txt`, which documents twelve
-//!   events (contact, deal, sales account, custom module, appointment, task × create/update)
-//!   and says omni apps register the same names under both products.
-//! - `freshteam`: REFERENCE §2 (seed `000_1b3a339db6dd69d4.txt` covers only app events).
-//! - `freshdesk`, `freshservice`, `freshchat`, `freshcaller` and the 3.x modules: REFERENCE §2
-//!   names the products and the modules `common`, `support_ticket`, `service_ticket` and
-//!   `deal`; the event names come from the Freshworks developer documentation's product-event
-//!   pages and module overviews (platform 2.3 and 3.0), and public sample manifests.
-//! - Zoho Desk: seed `004_95438de9d63fa622.txt` and REFERENCE §5, whose table summarises the
-//!   `subscriptions` schema of Zoho's own OpenAPI file (`v1.0/Webhook.json`).
+//! Where the Freshworks facts come from (each list names its own source):
+//! - seed `001_9f6eb6383d6a3eee.txt`: twelve Freshsales events (contact, deal, sales
+//!   account, custom module, appointment, task × create/update), which omni apps register
+//!   under both `freshsales` and `freshworks_crm`;
+//! - REFERENCE §2: the products, the 3.x module layout, and Freshteam's events;
+//! - the Freshworks developer documentation's product-event pages (platform 2.3, under
+//!   `docs/app-sdk/v2.3/<product>/serverless-apps/product-events/`) and its platform 3.0
+//!   module pages (`docs/app-sdk/v3.0/<module>/serverless-apps/product-events/`), which
+//!   list each module's events under "Product-specific events".
 //!
-//! The Freshworks lists hold only names a source confirms. The platforms have more events
-//! than these (Freshdesk alone has dozens); a name missing here is unconfirmed, not known to
-//! be wrong, so grow a list when a source shows a new name rather than guessing.
+//! A platform 3.x module takes a share of its product's 2.x events, so a product's list
+//! here holds its modules' lists (a test checks that every module event is an event of
+//! each product the module serves). The lists hold only names a source shows:
+//! a name missing here is unconfirmed, not known to be wrong, so grow a list when a source
+//! shows a new name rather than guessing.
 
 use crate::event::AppEvent;
 
@@ -44,7 +44,89 @@ pub fn is_app_event(name: &str) -> bool {
 
 // ----- Platform 2.x products -----------------------------------------------------------
 
-/// Seed 001, in the order it documents them.
+/// Freshdesk: the 2.3 product-event pages (ticket, conversation, contact, company, agent,
+/// group, time entry, canned response), which are the same events the 3.0 modules
+/// `support_ticket`, `support_contact`, `support_company`, `support_agent` and
+/// `support_portal` list between them.
+const FRESHDESK_EVENTS: &[&str] = &[
+    // support_ticket
+    "onTicketCreate",
+    "onTicketUpdate",
+    "onTicketDelete",
+    "onTimeEntryCreate",
+    "onTimeEntryUpdate",
+    "onTimeEntryDelete",
+    "onTicketFieldCreate",
+    "onTicketFieldDelete",
+    "onConversationCreate",
+    "onConversationUpdate",
+    "onConversationDelete",
+    "onCannedResponseCreate",
+    "onCannedResponseUpdate",
+    "onCannedResponseDelete",
+    // support_contact
+    "onContactCreate",
+    "onContactUpdate",
+    "onContactDelete",
+    // support_company
+    "onCompanyCreate",
+    "onCompanyUpdate",
+    "onCompanyDelete",
+    // support_agent
+    "onAgentCreate",
+    "onAgentUpdate",
+    "onAgentDelete",
+    "onAgentStatusCreate",
+    "onAgentStatusUpdate",
+    "onAgentStatusDelete",
+    "onAgentAvailabilityUpdate",
+    "onGroupCreate",
+    "onGroupUpdate",
+    "onGroupDelete",
+    // support_portal: forums, solutions (knowledge base) and surveys
+    "onTopicCreate",
+    "onTopicUpdate",
+    "onTopicDelete",
+    "onForumCreate",
+    "onForumUpdate",
+    "onForumDelete",
+    "onForumCategoryCreate",
+    "onForumCategoryUpdate",
+    "onForumCategoryDelete",
+    "onPortalForumCategoryCreate",
+    "onPortalForumCategoryDelete",
+    "onArticleCreate",
+    "onArticleUpdate",
+    "onArticleDelete",
+    "onPortalSolutionCategoryCreate",
+    "onPortalSolutionCategoryDelete",
+    "onFolderCreate",
+    "onFolderUpdate",
+    "onFolderDelete",
+    "onSurveyCreate",
+    "onSurveyUpdate",
+    "onCategoryCreate",
+    "onCategoryUpdate",
+    "onCategoryDelete",
+];
+
+/// Freshservice: the 2.3 product-event pages (ticket, conversation, change, user), which
+/// the 3.0 modules `service_ticket`, `service_change` and `service_user` list between
+/// them (`service_asset` has no product events).
+const FRESHSERVICE_EVENTS: &[&str] = &[
+    "onTicketCreate",
+    "onTicketUpdate",
+    "onConversationCreate",
+    "onChangeCreate",
+    "onChangeUpdate",
+    "onUserCreate",
+    "onUserUpdate",
+    "onUserDelete",
+];
+
+/// Freshsales Classic: seed 001's twelve, in the order it documents them, then the
+/// leads of the 3.0 `lead` module ("Freshsales Classic" only), which the public omni
+/// sample app declares under `freshsales`.
 const FRESHSALES_EVENTS: &[&str] = &[
     "onContactCreate",
     "onContactUpdate",
@@ -58,43 +140,44 @@ const FRESHSALES_EVENTS: &[&str] = &[
     "onAppointmentUpdate",
     "onTaskCreate",
     "onTaskUpdate",
+    "onLeadCreate",
+    "onLeadUpdate",
 ];
 
-/// Platform 2.3 Freshdesk product-event pages (ticket, conversation, contact, time entry,
-/// canned response) and a public 2.3 sample manifest (company).
-const FRESHDESK_EVENTS: &[&str] = &[
-    "onTicketCreate",
-    "onTicketUpdate",
-    "onTicketDelete",
-    "onConversationCreate",
-    "onConversationUpdate",
-    "onConversationDelete",
+/// Freshworks CRM (Freshsales Suite): seed 001's twelve first, as Freshsales', then the
+/// documentation's Freshworks CRM product events (conversations, CPQ documents, products)
+/// and the 3.0 Freshsales Suite modules `sales_activities` and `phone`. Leads are here
+/// too: omni apps register the same names under both CRM products (seed 001), and a Suite
+/// account with Classic's leads posts them as `freshworks_crm`.
+const FRESHWORKS_CRM_EVENTS: &[&str] = &[
     "onContactCreate",
     "onContactUpdate",
-    "onCompanyCreate",
-    "onCompanyUpdate",
-    "onCompanyDelete",
-    "onTimeEntryCreate",
-    "onTimeEntryUpdate",
-    "onTimeEntryDelete",
-    "onCannedResponseCreate",
-    "onCannedResponseUpdate",
-    "onCannedResponseDelete",
-];
-
-/// Platform 2.3 Freshservice product-event pages (ticket, conversation, change, user).
-const FRESHSERVICE_EVENTS: &[&str] = &[
-    "onTicketCreate",
-    "onTicketUpdate",
+    "onDealCreate",
+    "onDealUpdate",
+    "onSalesAccountCreate",
+    "onSalesAccountUpdate",
+    "onCustomModuleCreate",
+    "onCustomModuleUpdate",
+    "onAppointmentCreate",
+    "onAppointmentUpdate",
+    "onTaskCreate",
+    "onTaskUpdate",
+    "onLeadCreate",
+    "onLeadUpdate",
     "onConversationCreate",
-    "onChangeCreate",
-    "onChangeUpdate",
-    "onUserCreate",
-    "onUserUpdate",
-    "onUserDelete",
+    "onConversationUpdate",
+    "onSalesActivityCreate",
+    "onSalesActivityUpdate",
+    "onPhoneCallCreate",
+    "onPhoneCallUpdate",
+    "onCpqDocumentCreate",
+    "onCpqDocumentUpdate",
+    "onCpqDocumentDelete",
+    "onProductCreate",
+    "onProductUpdate",
 ];
 
-/// REFERENCE §2.
+/// Freshteam: REFERENCE §2.
 const FRESHTEAM_EVENTS: &[&str] = &[
     "onEmployeeCreate",
     "onEmployeeUpdate",
@@ -106,24 +189,27 @@ const FRESHTEAM_EVENTS: &[&str] = &[
     "onTimeOffUpdate",
 ];
 
-/// Freshchat's conversation and message events.
+/// Freshchat: the 3.0 modules `chat_conversation` (conversations, messages, agent
+/// activity) and `chat_user`.
 const FRESHCHAT_EVENTS: &[&str] = &[
     "onConversationCreate",
     "onConversationUpdate",
     "onMessageCreate",
+    "onAgentActivityCreate",
+    "onUserCreate",
+    "onUserUpdate",
 ];
 
-/// Freshcaller's call events.
-const FRESHCALLER_EVENTS: &[&str] = &["onCallCreate", "onCallUpdate"];
+/// Freshcaller: the 3.0 modules `call` and `caller_conversation` (calls) and
+/// `caller_agent` (agents).
+const FRESHCALLER_EVENTS: &[&str] = &["onCallCreate", "onCallUpdate", "onAgentUpdate"];
 
 /// Every product with its events, in the order REFERENCE §2 lists the products.
-/// `freshworks_crm` shares Freshsales' list: seed 001 tells omni apps to register the same
-/// event names under both products, and no source gives it a list of its own.
 static PRODUCT_EVENTS: &[(&str, &[&str])] = &[
     ("freshdesk", FRESHDESK_EVENTS),
     ("freshservice", FRESHSERVICE_EVENTS),
     ("freshsales", FRESHSALES_EVENTS),
-    ("freshworks_crm", FRESHSALES_EVENTS),
+    ("freshworks_crm", FRESHWORKS_CRM_EVENTS),
     ("freshteam", FRESHTEAM_EVENTS),
     ("freshchat", FRESHCHAT_EVENTS),
     ("freshcaller", FRESHCALLER_EVENTS),
@@ -165,8 +251,9 @@ pub fn events_of(product: &str) -> Option<Vec<&'static str>> {
 }
 
 // ----- Platform 3.x modules ------------------------------------------------------------
+// Each list is its module page's "Product-specific events" (platform 3.0 documentation).
 
-/// Freshdesk's `support_ticket` module overview.
+/// Freshdesk `support_ticket`.
 const SUPPORT_TICKET_EVENTS: &[&str] = &[
     "onTicketCreate",
     "onTicketUpdate",
@@ -184,10 +271,13 @@ const SUPPORT_TICKET_EVENTS: &[&str] = &[
     "onCannedResponseDelete",
 ];
 
-/// Freshdesk's `support_contact` module overview.
+/// Freshdesk `support_contact`.
 const SUPPORT_CONTACT_EVENTS: &[&str] = &["onContactCreate", "onContactUpdate", "onContactDelete"];
 
-/// Freshdesk's `support_agent` module overview (agents, agent statuses, groups).
+/// Freshdesk `support_company`.
+const SUPPORT_COMPANY_EVENTS: &[&str] = &["onCompanyCreate", "onCompanyUpdate", "onCompanyDelete"];
+
+/// Freshdesk `support_agent` (agents, agent statuses, groups).
 const SUPPORT_AGENT_EVENTS: &[&str] = &[
     "onAgentCreate",
     "onAgentUpdate",
@@ -201,63 +291,184 @@ const SUPPORT_AGENT_EVENTS: &[&str] = &[
     "onGroupDelete",
 ];
 
-/// Freshservice's `service_ticket` module overview.
+/// Freshdesk `support_portal`: the portal's forums, solutions and surveys.
+const SUPPORT_PORTAL_EVENTS: &[&str] = &[
+    "onTopicCreate",
+    "onTopicUpdate",
+    "onTopicDelete",
+    "onForumCreate",
+    "onForumUpdate",
+    "onForumDelete",
+    "onForumCategoryCreate",
+    "onForumCategoryUpdate",
+    "onForumCategoryDelete",
+    "onPortalForumCategoryCreate",
+    "onPortalForumCategoryDelete",
+    "onArticleCreate",
+    "onArticleUpdate",
+    "onArticleDelete",
+    "onPortalSolutionCategoryCreate",
+    "onPortalSolutionCategoryDelete",
+    "onFolderCreate",
+    "onFolderUpdate",
+    "onFolderDelete",
+    "onSurveyCreate",
+    "onSurveyUpdate",
+    "onCategoryCreate",
+    "onCategoryUpdate",
+    "onCategoryDelete",
+];
+
+/// Freshservice `service_ticket`.
 const SERVICE_TICKET_EVENTS: &[&str] =
     &["onTicketCreate", "onTicketUpdate", "onConversationCreate"];
 
-/// Freshsales Suite's `contact`, `deal` and `sales_account` module overviews.
+/// Freshservice `service_change`.
+const SERVICE_CHANGE_EVENTS: &[&str] = &["onChangeCreate", "onChangeUpdate"];
+
+/// Freshservice `service_user` (agents and requesters).
+const SERVICE_USER_EVENTS: &[&str] = &["onUserCreate", "onUserUpdate", "onUserDelete"];
+
+/// Freshsales `contact`, `deal`, `sales_account`, `lead` (Classic), `appointment`, `task`.
 const CONTACT_EVENTS: &[&str] = &["onContactCreate", "onContactUpdate"];
 const DEAL_EVENTS: &[&str] = &["onDealCreate", "onDealUpdate"];
 const SALES_ACCOUNT_EVENTS: &[&str] = &["onSalesAccountCreate", "onSalesAccountUpdate"];
+const LEAD_EVENTS: &[&str] = &["onLeadCreate", "onLeadUpdate"];
+const APPOINTMENT_EVENTS: &[&str] = &["onAppointmentCreate", "onAppointmentUpdate"];
+const TASK_EVENTS: &[&str] = &["onTaskCreate", "onTaskUpdate"];
 
-/// Every module with its product events. `common` has none: app-setup, external and
-/// scheduled events are declared there instead (REFERENCE §2), and `is_app_event` covers
-/// them. Freshchat's `chat_conversation` and Freshcaller's `call` reuse the product lists,
-/// which are what their 3.0 event pages show.
-static MODULE_EVENTS: &[(&str, &[&str])] = &[
-    ("common", &[]),
-    ("support_ticket", SUPPORT_TICKET_EVENTS),
-    ("support_contact", SUPPORT_CONTACT_EVENTS),
-    ("support_agent", SUPPORT_AGENT_EVENTS),
-    ("service_ticket", SERVICE_TICKET_EVENTS),
-    ("contact", CONTACT_EVENTS),
-    ("deal", DEAL_EVENTS),
-    ("sales_account", SALES_ACCOUNT_EVENTS),
-    ("chat_conversation", FRESHCHAT_EVENTS),
-    ("call", FRESHCALLER_EVENTS),
+/// Freshsales Suite `sales_activities`, `phone`, `cpq_document` and `product`.
+const SALES_ACTIVITY_EVENTS: &[&str] = &["onSalesActivityCreate", "onSalesActivityUpdate"];
+const PHONE_EVENTS: &[&str] = &["onPhoneCallCreate", "onPhoneCallUpdate"];
+const CPQ_DOCUMENT_EVENTS: &[&str] = &[
+    "onCpqDocumentCreate",
+    "onCpqDocumentUpdate",
+    "onCpqDocumentDelete",
+];
+const CRM_PRODUCT_EVENTS: &[&str] = &["onProductCreate", "onProductUpdate"];
+
+/// Freshchat `chat_conversation` and `chat_user`.
+const CHAT_CONVERSATION_EVENTS: &[&str] = &[
+    "onConversationCreate",
+    "onConversationUpdate",
+    "onMessageCreate",
+    "onAgentActivityCreate",
+];
+const CHAT_USER_EVENTS: &[&str] = &["onUserCreate", "onUserUpdate"];
+
+/// Freshcaller `call` and `caller_conversation` (the same two call events), `caller_agent`.
+const CALL_EVENTS: &[&str] = &["onCallCreate", "onCallUpdate"];
+const CALLER_AGENT_EVENTS: &[&str] = &["onAgentUpdate"];
+
+/// Every module with its product events, and the products it serves (whose events its
+/// events are). `common` has none: app-setup, external and scheduled events are declared
+/// there instead (REFERENCE §2), and `is_app_event` covers them. Modules whose pages list
+/// no product event (`support_email`, `service_asset`) are known all the same, so that an
+/// app placing its front end there is not refused.
+static MODULES_TABLE: &[Module] = &[
+    Module::new("common", &[], &[]),
+    Module::new("support_ticket", SUPPORT_TICKET_EVENTS, FRESHDESK),
+    Module::new("support_contact", SUPPORT_CONTACT_EVENTS, FRESHDESK),
+    Module::new("support_company", SUPPORT_COMPANY_EVENTS, FRESHDESK),
+    Module::new("support_agent", SUPPORT_AGENT_EVENTS, FRESHDESK),
+    Module::new("support_portal", SUPPORT_PORTAL_EVENTS, FRESHDESK),
+    Module::new("support_email", &[], FRESHDESK),
+    Module::new("service_ticket", SERVICE_TICKET_EVENTS, FRESHSERVICE),
+    Module::new("service_asset", &[], FRESHSERVICE),
+    Module::new("service_change", SERVICE_CHANGE_EVENTS, FRESHSERVICE),
+    Module::new("service_user", SERVICE_USER_EVENTS, FRESHSERVICE),
+    Module::new("contact", CONTACT_EVENTS, CRM),
+    Module::new("deal", DEAL_EVENTS, CRM),
+    Module::new("sales_account", SALES_ACCOUNT_EVENTS, CRM),
+    Module::new("lead", LEAD_EVENTS, CRM),
+    Module::new("appointment", APPOINTMENT_EVENTS, CRM),
+    Module::new("task", TASK_EVENTS, CRM),
+    Module::new("sales_activities", SALES_ACTIVITY_EVENTS, SUITE),
+    Module::new("phone", PHONE_EVENTS, SUITE),
+    Module::new("cpq_document", CPQ_DOCUMENT_EVENTS, SUITE),
+    Module::new("product", CRM_PRODUCT_EVENTS, SUITE),
+    Module::new("chat_conversation", CHAT_CONVERSATION_EVENTS, FRESHCHAT),
+    Module::new("chat_user", CHAT_USER_EVENTS, FRESHCHAT),
+    Module::new("call", CALL_EVENTS, FRESHCALLER),
+    Module::new("caller_conversation", CALL_EVENTS, FRESHCALLER),
+    Module::new("caller_agent", CALLER_AGENT_EVENTS, FRESHCALLER),
 ];
 
-/// The names in `MODULE_EVENTS`; a test checks the two agree.
+const FRESHDESK: &[&str] = &["freshdesk"];
+const FRESHSERVICE: &[&str] = &["freshservice"];
+/// Both CRM products: the modules common to Freshsales Classic and the Suite.
+const CRM: &[&str] = &["freshsales", "freshworks_crm"];
+/// The Suite's own modules.
+const SUITE: &[&str] = &["freshworks_crm"];
+const FRESHCHAT: &[&str] = &["freshchat"];
+const FRESHCALLER: &[&str] = &["freshcaller"];
+
+/// A platform 3.x module: its product events and the products they come from.
+struct Module {
+    name: &'static str,
+    events: &'static [&'static str],
+    products: &'static [&'static str],
+}
+
+impl Module {
+    const fn new(
+        name: &'static str,
+        events: &'static [&'static str],
+        products: &'static [&'static str],
+    ) -> Self {
+        Module {
+            name,
+            events,
+            products,
+        }
+    }
+}
+
+/// The names in `MODULES_TABLE`, kept as their own slice so `modules()` can lend it out;
+/// a test checks the two agree.
 const MODULES: &[&str] = &[
     "common",
     "support_ticket",
     "support_contact",
+    "support_company",
     "support_agent",
+    "support_portal",
+    "support_email",
     "service_ticket",
+    "service_asset",
+    "service_change",
+    "service_user",
     "contact",
     "deal",
     "sales_account",
+    "lead",
+    "appointment",
+    "task",
+    "sales_activities",
+    "phone",
+    "cpq_document",
+    "product",
     "chat_conversation",
+    "chat_user",
     "call",
+    "caller_conversation",
+    "caller_agent",
 ];
+
+fn module(name: &str) -> Option<&'static Module> {
+    MODULES_TABLE.iter().find(|module| module.name == name)
+}
 
 /// Platform 3.x modules (e.g. "support_ticket", "service_ticket", "deal", "contact", "common"...):
 /// the product events a module may declare; "common" has none (it takes the app events).
-pub fn module_events(module: &str) -> Option<&'static [&'static str]> {
-    lookup(MODULE_EVENTS, module)
+pub fn module_events(name: &str) -> Option<&'static [&'static str]> {
+    module(name).map(|module| module.events)
 }
 
 /// The products a platform 3.x module's events come from: an app declaring
 /// `support_ticket` events gets Freshdesk's. `common` has no product events.
-pub fn module_products(module: &str) -> &'static [&'static str] {
-    match module {
-        "support_ticket" | "support_contact" | "support_agent" => &["freshdesk"],
-        "service_ticket" => &["freshservice"],
-        "contact" | "deal" | "sales_account" => &["freshsales", "freshworks_crm"],
-        "chat_conversation" => &["freshchat"],
-        "call" => &["freshcaller"],
-        _ => &[],
-    }
+pub fn module_products(name: &str) -> &'static [&'static str] {
+    module(name).map_or(&[], |module| module.products)
 }
 
 /// Every module name known, in a stable order (`common` first).
@@ -506,9 +717,65 @@ mod tests {
         }
     }
 
+    /// `events` all belong to `product`, and it has exactly `count` of them.
+    fn assert_has(product: &str, count: usize, events: &[&str]) {
+        let list = product_events(product).unwrap_or_else(|| panic!("{product} is unknown"));
+        assert_eq!(list.len(), count, "{product}: {list:?}");
+        for event in events {
+            assert!(list.contains(event), "{product} lacks {event}");
+        }
+    }
+
     #[test]
-    fn freshsales_has_the_twelve_events_of_seed_001() {
-        let expected = [
+    fn freshdesk_has_its_ticket_contact_company_agent_and_portal_events() {
+        assert_has(
+            "freshdesk",
+            54,
+            &[
+                "onTicketCreate",
+                "onTicketDelete",
+                "onConversationUpdate",
+                "onContactDelete",
+                "onCompanyCreate",
+                "onTimeEntryDelete",
+                "onCannedResponseCreate",
+                "onTicketFieldCreate",
+                "onAgentAvailabilityUpdate",
+                "onGroupDelete",
+                "onArticleCreate",
+                "onSurveyUpdate",
+            ],
+        );
+        assert!(
+            !product_events("freshdesk")
+                .unwrap()
+                .contains(&"onDealCreate")
+        );
+    }
+
+    #[test]
+    fn freshservice_has_its_ticket_change_and_user_events() {
+        assert_has(
+            "freshservice",
+            8,
+            &[
+                "onTicketCreate",
+                "onTicketUpdate",
+                "onConversationCreate",
+                "onChangeUpdate",
+                "onUserDelete",
+            ],
+        );
+        assert!(
+            !product_events("freshservice")
+                .unwrap()
+                .contains(&"onTicketDelete")
+        );
+    }
+
+    #[test]
+    fn freshsales_keeps_seed_001_first_and_has_its_leads() {
+        let seed_001 = [
             "onContactCreate",
             "onContactUpdate",
             "onDealCreate",
@@ -522,44 +789,70 @@ mod tests {
             "onTaskCreate",
             "onTaskUpdate",
         ];
-        assert_eq!(product_events("freshsales"), Some(&expected[..]));
-        // Omni apps register the same names under both products.
-        assert_eq!(product_events("freshworks_crm"), Some(&expected[..]));
+        for product in ["freshsales", "freshworks_crm"] {
+            assert_eq!(
+                product_events(product).unwrap()[..12],
+                seed_001,
+                "{product}"
+            );
+        }
+        assert_has("freshsales", 14, &["onLeadCreate", "onLeadUpdate"]);
+        assert!(
+            !product_events("freshsales")
+                .unwrap()
+                .contains(&"onCpqDocumentCreate")
+        );
     }
 
     #[test]
-    fn other_products_hold_their_sourced_events() {
-        let freshteam = product_events("freshteam").unwrap();
-        assert_eq!(freshteam.len(), 8);
-        for name in [
-            "onEmployeeCreate",
-            "onNewHireUpdate",
-            "onJobPostingCreate",
-            "onTimeOffUpdate",
-        ] {
-            assert!(freshteam.contains(&name), "freshteam lacks {name}");
-        }
-        let freshdesk = product_events("freshdesk").unwrap();
-        for name in [
-            "onTicketCreate",
-            "onTicketUpdate",
-            "onConversationCreate",
-            "onContactCreate",
-            "onContactUpdate",
-        ] {
-            assert!(freshdesk.contains(&name), "freshdesk lacks {name}");
-        }
-        let freshservice = product_events("freshservice").unwrap();
-        assert!(freshservice.contains(&"onTicketCreate"));
-        assert!(freshservice.contains(&"onConversationCreate"));
-        assert!(
-            product_events("freshchat")
-                .unwrap()
-                .contains(&"onMessageCreate")
+    fn freshworks_crm_has_the_suite_events_and_the_leads() {
+        assert_has(
+            "freshworks_crm",
+            25,
+            &[
+                "onLeadCreate",
+                "onConversationUpdate",
+                "onSalesActivityCreate",
+                "onPhoneCallUpdate",
+                "onCpqDocumentDelete",
+                "onProductCreate",
+            ],
         );
-        assert_eq!(
-            product_events("freshcaller"),
-            Some(&["onCallCreate", "onCallUpdate"][..])
+        // Every Classic event is a Suite event: an omni app lists the same under both.
+        for event in product_events("freshsales").unwrap() {
+            assert!(
+                product_events("freshworks_crm").unwrap().contains(event),
+                "{event}"
+            );
+        }
+    }
+
+    #[test]
+    fn freshteam_freshchat_and_freshcaller_hold_their_sourced_events() {
+        assert_has(
+            "freshteam",
+            8,
+            &[
+                "onEmployeeCreate",
+                "onNewHireUpdate",
+                "onJobPostingCreate",
+                "onTimeOffUpdate",
+            ],
+        );
+        assert_has(
+            "freshchat",
+            6,
+            &[
+                "onConversationCreate",
+                "onMessageCreate",
+                "onAgentActivityCreate",
+                "onUserUpdate",
+            ],
+        );
+        assert_has(
+            "freshcaller",
+            3,
+            &["onCallCreate", "onCallUpdate", "onAgentUpdate"],
         );
     }
 
@@ -583,6 +876,7 @@ mod tests {
         assert_eq!(product_events(""), None);
         assert_eq!(module_events("support_tickets"), None);
         assert_eq!(module_events("freshdesk"), None);
+        assert_eq!(module_products("support_tickets"), &[] as &[&str]);
     }
 
     #[test]
@@ -595,17 +889,11 @@ mod tests {
             assert!(!events.is_empty(), "{product} has no events");
             assert_unique(product, events.iter().copied());
         }
-        for product in ["freshsales", "freshworks_crm", "freshdesk", "freshservice"] {
-            assert!(products().contains(&product), "{product}");
-        }
-        for product in ["freshteam", "freshchat", "freshcaller"] {
-            assert!(products().contains(&product), "{product}");
-        }
     }
 
     #[test]
     fn modules_are_listed_once_with_unique_events() {
-        let table_names: Vec<&str> = MODULE_EVENTS.iter().map(|(name, _)| *name).collect();
+        let table_names: Vec<&str> = MODULES_TABLE.iter().map(|module| module.name).collect();
         assert_eq!(table_names, modules());
         assert_unique("modules", modules().iter().copied());
         for module in modules() {
@@ -615,35 +903,86 @@ mod tests {
         }
     }
 
+    /// A module event that a product it serves does not have could be declared but never
+    /// posted: every module event is an event of each of its products.
     #[test]
-    fn modules_named_in_the_reference_have_their_events() {
-        assert_eq!(module_events("common"), Some(&[][..]));
-        let support_ticket = module_events("support_ticket").unwrap();
-        for name in [
-            "onTicketCreate",
-            "onTicketUpdate",
-            "onTicketDelete",
-            "onConversationCreate",
-        ] {
+    fn modules_split_their_products_events() {
+        for module in modules().iter().filter(|m| **m != "common") {
             assert!(
-                support_ticket.contains(&name),
-                "support_ticket lacks {name}"
+                !module_products(module).is_empty(),
+                "{module} serves nothing"
             );
+            for product in module_products(module) {
+                let product_list = product_events(product).unwrap();
+                for event in module_events(module).unwrap() {
+                    assert!(
+                        product_list.contains(event),
+                        "{module}: {event} is not an event of {product}"
+                    );
+                }
+            }
         }
+    }
+
+    #[test]
+    fn modules_have_their_documented_events() {
+        assert_eq!(module_events("common"), Some(&[][..]));
+        assert_eq!(modules()[0], "common");
+        assert_eq!(module_products("common"), &[] as &[&str]);
+        let cases: [(&str, &[&str], &[&str]); 12] = [
+            (
+                "support_ticket",
+                &["onTicketCreate", "onTicketDelete", "onConversationCreate"],
+                &["freshdesk"],
+            ),
+            ("support_company", &["onCompanyDelete"], &["freshdesk"]),
+            (
+                "support_portal",
+                &["onForumCreate", "onFolderDelete"],
+                &["freshdesk"],
+            ),
+            ("support_email", &[], &["freshdesk"]),
+            (
+                "service_ticket",
+                &["onTicketCreate", "onTicketUpdate", "onConversationCreate"],
+                &["freshservice"],
+            ),
+            ("service_user", &["onUserCreate"], &["freshservice"]),
+            (
+                "deal",
+                &["onDealCreate", "onDealUpdate"],
+                &["freshsales", "freshworks_crm"],
+            ),
+            (
+                "lead",
+                &["onLeadCreate", "onLeadUpdate"],
+                &["freshsales", "freshworks_crm"],
+            ),
+            (
+                "cpq_document",
+                &["onCpqDocumentDelete"],
+                &["freshworks_crm"],
+            ),
+            (
+                "chat_user",
+                &["onUserCreate", "onUserUpdate"],
+                &["freshchat"],
+            ),
+            ("caller_conversation", &["onCallCreate"], &["freshcaller"]),
+            ("caller_agent", &["onAgentUpdate"], &["freshcaller"]),
+        ];
+        for (module, events, products) in cases {
+            let list = module_events(module).unwrap_or_else(|| panic!("{module} is unknown"));
+            for event in events {
+                assert!(list.contains(event), "{module} lacks {event}");
+            }
+            assert_eq!(module_products(module), products, "{module}");
+        }
+        assert_eq!(module_events("support_email"), Some(&[][..]));
         assert_eq!(
             module_events("service_ticket"),
             Some(&["onTicketCreate", "onTicketUpdate", "onConversationCreate"][..])
         );
-        assert_eq!(
-            module_events("deal"),
-            Some(&["onDealCreate", "onDealUpdate"][..])
-        );
-        assert_eq!(
-            module_events("contact"),
-            Some(&["onContactCreate", "onContactUpdate"][..])
-        );
-        assert!(module_events("sales_account").is_some());
-        assert_eq!(modules()[0], "common");
     }
 
     #[test]

@@ -10,8 +10,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    AccountId, AppId, AppName, Departments, InstallationId, InvalidValue, IparamSpec, TargetToken,
+    AccountId, AppDefinition, AppId, AppName, Departments, InstallationId, InvalidValue,
+    IparamSpec, IparamsPage, TargetToken,
 };
+
+/// The key of a custom installation page's own settings among the values its
+/// `postConfigs()` returns (Freshworks' convention): `{"__meta": {"secure": ["api_key"]}}`
+/// names the secure iparams; its other keys (`modules`) are the page's business.
+pub const IPARAMS_META: &str = "__meta";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installation {
@@ -75,6 +81,52 @@ pub struct Iparams {
 }
 
 impl Iparams {
+    /// The values an installer gives `app`, checked as its installation page asks: the
+    /// declared iparams ([`Iparams::from_given`]) or a custom page's
+    /// ([`Iparams::from_custom_page`]).
+    pub fn for_app(app: &AppDefinition, given: Map<String, Value>) -> Result<Self, InvalidValue> {
+        match app.iparams_page {
+            IparamsPage::Declared => Iparams::from_given(&app.iparams, given),
+            IparamsPage::Custom => Iparams::from_custom_page(given),
+        }
+    }
+
+    /// The values of a custom installation page (`config/iparams.html`), which declares
+    /// none: each is kept as given, whatever its name and type (the page validated them);
+    /// those `__meta.secure` names are secure, the rest public. `__meta` itself is not an
+    /// iparam. A secure name with no value is nothing to hide, and is passed over.
+    pub fn from_custom_page(mut given: Map<String, Value>) -> Result<Self, InvalidValue> {
+        let secure_names = match given.remove(IPARAMS_META) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(meta)) => match meta.get("secure") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(names)) => names
+                    .iter()
+                    .map(|name| name.as_str().map(str::to_owned).ok_or(name))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|name| {
+                        InvalidValue(format!(
+                            "iparams.{IPARAMS_META}.secure: must list iparam names, got {name}"
+                        ))
+                    })?,
+                Some(other) => {
+                    return Err(InvalidValue(format!(
+                        "iparams.{IPARAMS_META}.secure: must be an array of iparam names, got {other}"
+                    )));
+                }
+            },
+            Some(other) => {
+                return Err(InvalidValue(format!(
+                    "iparams.{IPARAMS_META}: must be an object such as {{\"secure\": [\"api_key\"]}}, got {other}"
+                )));
+            }
+        };
+        let (secure, public) = given
+            .into_iter()
+            .partition(|(name, _)| secure_names.contains(name));
+        Ok(Iparams { public, secure })
+    }
+
     /// Checks the given values against the app's declared iparams: every name must be
     /// declared, every required one given (`null` and `""` count as not given), each value
     /// must fit its type and options; declared defaults fill in what is not given.
@@ -226,6 +278,47 @@ mod tests {
         );
         let err = Iparams::from_given(&specs, object(json!({"api_key": " "})));
         assert_eq!(err.unwrap_err().0, "iparams.api_key: required by the app");
+    }
+
+    #[test]
+    fn a_custom_page_gives_any_values_and_names_the_secure_ones() {
+        let given = object(json!({
+            "__meta": {"secure": ["api_key", "not_given"], "modules": {"support_ticket": ["subdomain"]}},
+            "subdomain": "acme",
+            "api_key": "s3cret",
+            "mapping": {"priority": [1, 2]},
+            "notes": ""
+        }));
+        let iparams = Iparams::from_custom_page(given).unwrap();
+        assert_eq!(
+            iparams.public,
+            object(json!({"subdomain": "acme", "mapping": {"priority": [1, 2]}, "notes": ""}))
+        );
+        assert_eq!(iparams.secure, object(json!({"api_key": "s3cret"})));
+        let plain = Iparams::from_custom_page(object(json!({"subdomain": "acme"}))).unwrap();
+        assert_eq!(plain.public, object(json!({"subdomain": "acme"})));
+        assert!(plain.secure.is_empty());
+    }
+
+    #[test]
+    fn a_custom_pages_meta_must_be_well_formed() {
+        let err = Iparams::from_custom_page(object(json!({"__meta": ["api_key"]}))).unwrap_err();
+        assert_eq!(
+            err.0,
+            r#"iparams.__meta: must be an object such as {"secure": ["api_key"]}, got ["api_key"]"#
+        );
+        let err = Iparams::from_custom_page(object(json!({"__meta": {"secure": "api_key"}})))
+            .unwrap_err();
+        assert_eq!(
+            err.0,
+            r#"iparams.__meta.secure: must be an array of iparam names, got "api_key""#
+        );
+        let err =
+            Iparams::from_custom_page(object(json!({"__meta": {"secure": [1]}}))).unwrap_err();
+        assert_eq!(
+            err.0,
+            "iparams.__meta.secure: must list iparam names, got 1"
+        );
     }
 
     #[test]

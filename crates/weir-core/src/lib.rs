@@ -28,8 +28,8 @@ pub mod subscription;
 pub use account::{Account, Departments, Domain, Product, Region};
 pub use api_key::ApiKey;
 pub use app::{
-    App, AppDefinition, AppName, ConnectorEventKind, IparamSpec, Method, PackageProblem,
-    PlatformVersion, WebhookMethods,
+    App, AppDefinition, AppName, ConnectorEventKind, IparamSpec, IparamsPage, Method,
+    PackageProblem, PlatformVersion, WebhookMethods,
 };
 pub use delivery::{
     Attempt, Delivery, DeliveryStatus, SubscriptionKind, WebhookSecret, WebhookSubscription,
@@ -44,7 +44,7 @@ pub use ids::{
 };
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
-pub use package::{MAX_PACKAGE_BYTES, Package, PackageError, PackageLimits};
+pub use package::{MAX_PACKAGE_BYTES, MAX_PACKAGE_ENTRIES, Package, PackageError, PackageLimits};
 pub use registered_webhook::WebhookInvocation;
 pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};
 pub use secret::{ApiToken, TargetToken, TokenHash};

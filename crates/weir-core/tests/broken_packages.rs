@@ -13,8 +13,8 @@ use weir_core::app::{
     ServerFunction, TestPayload, ZohoSubscription,
 };
 use weir_core::{
-    AppDefinition, HttpMethod, IparamSpec, Package, PackageError, PackageLimits, PackageProblem,
-    PlatformVersion, SubscriptionUrl,
+    AppDefinition, HttpMethod, IparamSpec, IparamsPage, Package, PackageError, PackageLimits,
+    PackageProblem, PlatformVersion, SubscriptionUrl,
 };
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
@@ -381,8 +381,10 @@ fn rows() -> Vec<Row> {
                 "manifest.json",
                 "/modules/ticket",
                 "unknown module \"ticket\" (known: common, support_ticket, support_contact, \
-                 support_agent, service_ticket, contact, deal, sales_account, \
-                 chat_conversation, call)",
+                 support_company, support_agent, support_portal, support_email, service_ticket, \
+                 service_asset, service_change, service_user, contact, deal, sales_account, \
+                 lead, appointment, task, sales_activities, phone, cpq_document, product, \
+                 chat_conversation, chat_user, call, caller_conversation, caller_agent)",
             )],
         },
         Row {
@@ -610,6 +612,17 @@ fn rows() -> Vec<Row> {
             )],
         },
         // ----- config/iparams.json
+        Row {
+            name: "two installation pages",
+            files: file("config/iparams.html", "<html><body></body></html>"),
+            without: &[],
+            expected: &[(
+                "config/iparams.html",
+                "",
+                "an app has one installation page: config/iparams.json or config/iparams.html, \
+                 not both",
+            )],
+        },
         Row {
             name: "an iparam without display_name",
             files: file(
@@ -921,12 +934,53 @@ fn rows() -> Vec<Row> {
             )],
         },
         Row {
+            name: "a dependency that is not in the package",
+            files: vec![
+                (
+                    "manifest.json",
+                    r#"{"platform-version": "2.3", "product": {"freshdesk": {}},
+                    "dependencies": {"axios": "1.6.0", "lodash": "4.17.21"}}"#
+                        .to_owned(),
+                ),
+                ("server/node_modules/lodash/lodash.js", String::new()),
+                (
+                    "server/package.json",
+                    r#"{"dependencies": {"lodash": "4", "moment": "2"},
+                        "devDependencies": {"jest": "29"}}"#
+                        .to_owned(),
+                ),
+            ],
+            without: &[],
+            expected: &[
+                (
+                    "manifest.json",
+                    "/dependencies/axios",
+                    "server/node_modules/axios is not installed (run npm install in server/ and \
+                     ship server/node_modules with the app: Weir cannot install npm packages)",
+                ),
+                (
+                    "server/package.json",
+                    "/dependencies/moment",
+                    "server/node_modules/moment is not installed (run npm install in server/ \
+                     and ship server/node_modules with the app: Weir cannot install npm \
+                     packages)",
+                ),
+            ],
+        },
+        Row {
             name: "a dependency whose name would leave server/node_modules",
-            files: file(
-                "manifest.json",
-                r#"{"platform-version": "2.3", "product": {"freshdesk": {}},
-                    "dependencies": {"../../etc": "1.0.0", "@scope/ok-name": "2.0.0"}}"#,
-            ),
+            files: vec![
+                (
+                    "manifest.json",
+                    r#"{"platform-version": "2.3", "product": {"freshdesk": {}},
+                    "dependencies": {"../../etc": "1.0.0", "@scope/ok-name": "2.0.0"}}"#
+                        .to_owned(),
+                ),
+                (
+                    "server/node_modules/@scope/ok-name/package.json",
+                    "{}".to_owned(),
+                ),
+            ],
             without: &[],
             expected: &[(
                 "manifest.json",
@@ -1275,6 +1329,10 @@ fn a_2_3_omni_app_for_freshsales_and_freshworks_crm() {
             }"#,
         ),
         ("server/server.js", "exports = {};"),
+        (
+            "server/node_modules/axios/package.json",
+            r#"{"main": "index.js"}"#,
+        ),
         (
             "config/requests.json",
             r#"{"getDeal": {
@@ -1703,4 +1761,75 @@ fn every_documented_iparam_type_is_accepted() {
         .map(|spec| spec.kind)
         .collect();
     assert_eq!(kinds.len(), types.len());
+}
+
+#[test]
+fn a_custom_installation_page_app_declares_no_iparams() {
+    let app = AppDefinition::parse(&package(&[
+        (
+            "manifest.json",
+            r#"{"platform-version": "2.3", "product": {"freshdesk": {}}}"#,
+        ),
+        ("config/iparams.html", "<html><body>…</body></html>"),
+        (
+            "config/assets/iparams.js",
+            "function postConfigs() { return {}; }",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(app.iparams_page, IparamsPage::Custom);
+    assert!(app.iparams.is_empty());
+    let plain = AppDefinition::parse(&package(&[(
+        "manifest.json",
+        r#"{"platform-version": "2.3", "product": {"freshdesk": {}}}"#,
+    )]))
+    .unwrap();
+    assert_eq!(plain.iparams_page, IparamsPage::Declared);
+}
+
+/// Events and modules the catalogue learnt from the documentation parse, where they
+/// belong only.
+#[test]
+fn leads_portal_and_suite_modules_parse() {
+    let app = AppDefinition::parse(&package(&[
+        (
+            "manifest.json",
+            r#"{"platform-version": "2.3", "product": {
+                "freshsales": {"events": {"onLeadCreate": {"handler": "lead"}}},
+                "freshworks_crm": {"events": {"onLeadCreate": {"handler": "lead"},
+                                              "onCpqDocumentCreate": {"handler": "cpq"}}},
+                "freshdesk": {"events": {"onArticleCreate": {"handler": "article"}}}}}"#,
+        ),
+        (
+            "server/server.js",
+            "exports = { lead: function () {}, cpq: function () {}, article: function () {} };",
+        ),
+    ]));
+    assert!(app.is_ok(), "{app:?}");
+    let global = AppDefinition::parse(&package(&[
+        (
+            "manifest.json",
+            r#"{"platform-version": "3.0", "modules": {"common": {},
+                "lead": {"events": {"onLeadUpdate": {"handler": "lead"}}},
+                "support_company": {"events": {"onCompanyCreate": {"handler": "company"}}},
+                "service_change": {"events": {"onChangeCreate": {"handler": "change"}}},
+                "chat_user": {"events": {"onUserCreate": {"handler": "user"}}},
+                "support_email": {}}}"#,
+        ),
+        (
+            "server/server.js",
+            "exports = { lead: function () {}, company: function () {}, change: function () {}, \
+             user: function () {} };",
+        ),
+    ]));
+    assert!(global.is_ok(), "{global:?}");
+    let misplaced = AppDefinition::parse(&package(&[(
+        "manifest.json",
+        r#"{"platform-version": "2.3", "product": {
+            "freshsales": {"events": {"onCpqDocumentCreate": {"handler": "cpq"}}}}}"#,
+    )]));
+    assert_eq!(
+        misplaced.unwrap_err()[0].message,
+        "\"onCpqDocumentCreate\" is not an event of \"freshsales\""
+    );
 }

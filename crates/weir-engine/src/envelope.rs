@@ -2,6 +2,7 @@
 //! event carries about the account and the installation, plus what the event adds.
 
 use serde_json::{Map, Value, json};
+use weir_core::event::record_key;
 use weir_core::{Account, AppDefinition, AppEvent, Installation, ProductEvent};
 
 /// `{account_id, domain, event, region, timestamp, iparams}`: the fields every envelope
@@ -124,34 +125,9 @@ fn place_changes(data: &mut Map<String, Value>, product: &str, event: &str, chan
     data.insert("changes".into(), changes);
 }
 
-/// The record an event is about: `onTicketUpdate` → `ticket`, `onTimeEntryCreate` →
-/// `time_entry`.
-fn record_key(event: &str) -> String {
-    let noun = event.strip_prefix("on").unwrap_or(event);
-    let noun = ["Create", "Update", "Delete"]
-        .iter()
-        .find_map(|suffix| noun.strip_suffix(suffix))
-        .unwrap_or(noun);
-    let mut key = String::new();
-    for (i, c) in noun.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            key.push('_');
-        }
-        key.push(c.to_ascii_lowercase());
-    }
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn records_are_named_after_their_event() {
-        assert_eq!(record_key("onTicketUpdate"), "ticket");
-        assert_eq!(record_key("onTimeEntryCreate"), "time_entry");
-        assert_eq!(record_key("onSalesAccountUpdate"), "sales_account");
-    }
 
     #[test]
     fn changes_go_where_each_product_puts_them() {

@@ -37,7 +37,9 @@ pub enum LifecycleError {
     Refused {
         event: &'static str,
         message: String,
-        /// The handler's record, unless it went with the installation it belonged to.
+        /// The record of the handler's run that said it, when a handler said it (the
+        /// connector steps and `resources.json` have none). A refused install's record
+        /// outlives its installation.
         invocation: Option<InvocationId>,
     },
     #[error(transparent)]
@@ -49,8 +51,10 @@ pub enum LifecycleError {
 /// Stores the installation as `installing`, runs its `onAppInstall`, gives it its
 /// selectors for the app's global-webhook events (`getEventSelector`), and makes it
 /// active. Until then no event fans out to it and none of its schedules fires. A refusal
-/// removes the installation and all it made meanwhile (`$db` data, schedules, records),
-/// as if the install had never been tried. Returns the active installation.
+/// removes the installation and all it made meanwhile (`$db` data, schedules, jobs), as
+/// if the install had never been tried, but for the records of its handler runs: the
+/// refusal names the one that refused, for the operator to read why. Returns the active
+/// installation.
 pub async fn install(
     runner: &Runner,
     installation: Installation,
@@ -93,7 +97,7 @@ async fn agree_to_install(
         return Err(LifecycleError::Refused {
             event: INSTALL_EVENT,
             message: refusal.message,
-            invocation: None,
+            invocation: Some(refusal.invocation),
         });
     }
     select_events(runner, installation.clone()).await?;

@@ -192,9 +192,10 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     /// Marks an active installation uninstalled, and cancels its pending jobs and
     /// schedules with it; `NotFound` if there is none.
     async fn uninstall(&self, id: &InstallationId, at: Timestamp) -> Result<()>;
-    /// Removes an installation with everything that refers to it (`$db` data, records,
-    /// schedules, jobs), as if it had never been: an install whose `onAppInstall` failed.
-    /// Returns whether there was one.
+    /// Removes an installation with everything that refers to it (`$db` data, schedules,
+    /// jobs), as if it had never been: an install whose `onAppInstall` failed. The records
+    /// of its handler runs stay, readable by their ids, as they say why. Returns whether
+    /// there was one.
     async fn delete_installation(&self, id: &InstallationId) -> Result<bool>;
     /// Moves an active installation from app version `from` to `to`; `NotFound` if there
     /// is no such active installation on `from` (it was uninstalled, or moved meanwhile).

@@ -92,6 +92,15 @@ macro_rules! history {
                 )),
             },
             Migration {
+                version: 13,
+                name: "invocations outlive refused installs",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0013_invocations_outlive_refused_installs.sql"
+                )),
+            },
+            Migration {
                 version: 14,
                 name: "retention",
                 sql: include_str!(concat!("../migrations/", $backend, "/0014_retention.sql")),

@@ -219,6 +219,10 @@ impl Backend for Postgres {
         if active.int("n")? > 0 {
             return Err(crate::has_active_installations(id));
         }
+        bind(sql::DELETE_ACCOUNT_INVOCATIONS, vec![id.as_str().into()])
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         bind(sql::DELETE_ACCOUNT, vec![id.as_str().into()])
             .execute(&mut *tx)
             .await

@@ -26,6 +26,10 @@ pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts SET domain = COALESCE($
 pub(crate) const HAS_ACTIVE_INSTALLATIONS: &str =
     "SELECT COUNT(*) AS n FROM installations WHERE account_id = $1 AND status = 'active'";
 pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";
+/// An account's invocation records, which do not go with their installations (a refused
+/// install's outlive it): deleted with the account, before it. A scan, as no index leads
+/// with the account; deleting an account is rare, and every invocation saves the index.
+pub(crate) const DELETE_ACCOUNT_INVOCATIONS: &str = "DELETE FROM invocations WHERE account_id = $1";
 /// PostgreSQL only: holds the account while its installations are counted.
 pub(crate) const LOCK_ACCOUNT: &str = "SELECT id FROM accounts WHERE id = $1 FOR UPDATE";
 
@@ -90,10 +94,14 @@ pub(crate) const PUT_VERSION_APP_DATA: &str = "UPDATE app_data \
 pub(crate) const DELETE_APP_DATA: &str = "DELETE FROM app_data \
     WHERE installation_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)";
 
+/// A record of an installation that exists: no foreign key checks that any more (a
+/// refused install's records outlive it, migration 0013), so the insert does; it inserts
+/// nothing for an unknown installation.
 pub(crate) const INSERT_INVOCATION: &str = "INSERT INTO invocations \
     (id, installation_id, account_id, app_id, event, handler, status, started_at, duration_ms, \
      console, console_dropped, error, stack, render, result) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+    WHERE EXISTS (SELECT 1 FROM installations WHERE id = $2)";
 pub(crate) const INVOCATION: &str = "SELECT * FROM invocations WHERE id = $1";
 /// A NULL filter parameter lets every row through; the page scans the installation's
 /// records in id order.

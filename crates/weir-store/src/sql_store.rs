@@ -424,10 +424,8 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn insert_invocation(&self, record: &InvocationRecord) -> Result<()> {
-        self.backend
-            .execute(sql::INSERT_INVOCATION, params::invocation(record))
+        self.change_one(sql::INSERT_INVOCATION, params::invocation(record))
             .await
-            .map(drop)
     }
 
     async fn invocation(&self, id: &InvocationId) -> Result<Option<InvocationRecord>> {

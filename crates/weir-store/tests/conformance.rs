@@ -114,7 +114,8 @@ conformance!(
     jobs_are_claimed_once_per_lease_and_finished_once,
     concurrent_job_claims_never_share_a_job,
     uninstalling_cancels_pending_jobs,
-    deleting_an_installation_leaves_nothing_behind,
+    deleting_an_installation_leaves_nothing_behind_but_its_records,
+    deleting_an_account_deletes_every_record_of_it,
     installing_installations_hear_nothing_until_activated,
     switching_the_app_version_switches_the_subscriptions,
     installations_are_found_by_target_token,
@@ -1700,7 +1701,7 @@ async fn uninstalling_cancels_pending_jobs(backend: Backend) {
     assert_eq!(store.next_job_due().await.unwrap(), None);
 }
 
-async fn deleting_an_installation_leaves_nothing_behind(backend: Backend) {
+async fn deleting_an_installation_leaves_nothing_behind_but_its_records(backend: Backend) {
     let store = backend.store;
     let acme = account("acme");
     store.insert_account(&acme).await.unwrap();
@@ -1711,15 +1712,8 @@ async fn deleting_an_installation_leaves_nothing_behind(backend: Backend) {
         .put_app_data(write(&listener.id, &value, Expect::Anything))
         .await
         .unwrap();
-    store
-        .insert_invocation(&invocation_record(
-            &listener,
-            "onAppInstall",
-            InvocationStatus::Success,
-            now(),
-        ))
-        .await
-        .unwrap();
+    let record = invocation_record(&listener, "onAppInstall", InvocationStatus::Error, now());
+    store.insert_invocation(&record).await.unwrap();
     let schedule = one_time_schedule(&listener.id, "s", after_ms(now(), 60_000));
     store
         .insert_schedule(&schedule, &ScheduleLimits::default())
@@ -1736,6 +1730,12 @@ async fn deleting_an_installation_leaves_nothing_behind(backend: Backend) {
     );
     assert_eq!(store.schedule(&listener.id, "s").await.unwrap(), None);
     assert!(store.jobs_of_event(&event.id).await.unwrap().is_empty());
+    // The record of the handler's run says why the install was refused: it stays, by
+    // its id and under the installation's.
+    assert_eq!(
+        store.invocation(&record.id).await.unwrap(),
+        Some(record.clone())
+    );
     let records = store
         .invocations(
             &listener.id,
@@ -1744,7 +1744,7 @@ async fn deleting_an_installation_leaves_nothing_behind(backend: Backend) {
         )
         .await
         .unwrap();
-    assert!(records.items.is_empty());
+    assert_eq!(records.items, vec![record]);
     assert!(!store.delete_installation(&listener.id).await.unwrap());
     // The app can be installed again in the account.
     let app = store.app(&listener.app_id).await.unwrap().unwrap();
@@ -3284,5 +3284,47 @@ async fn entity_records_are_per_installation_and_go_with_it(backend: Backend) {
             .await
             .unwrap(),
         None
+    );
+}
+
+/// An account's records go with it: those of its uninstalled installations, and those a
+/// refused install left without an installation. Another account's stay.
+async fn deleting_an_account_deletes_every_record_of_it(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    let globex = account("globex");
+    store.insert_account(&acme).await.unwrap();
+    store.insert_account(&globex).await.unwrap();
+    let app = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let refused = installation(&acme, &app);
+    store.insert_installation(&refused).await.unwrap();
+    let refused_record =
+        invocation_record(&refused, "onAppInstall", InvocationStatus::Error, now());
+    store.insert_invocation(&refused_record).await.unwrap();
+    assert!(store.delete_installation(&refused.id).await.unwrap());
+    let uninstalled = installation(&acme, &app);
+    store.insert_installation(&uninstalled).await.unwrap();
+    let uninstalled_record = invocation_record(
+        &uninstalled,
+        "onAppInstall",
+        InvocationStatus::Success,
+        now(),
+    );
+    store.insert_invocation(&uninstalled_record).await.unwrap();
+    store.uninstall(&uninstalled.id, now()).await.unwrap();
+    let other = installation(&globex, &app);
+    store.insert_installation(&other).await.unwrap();
+    let other_record = invocation_record(&other, "onAppInstall", InvocationStatus::Success, now());
+    store.insert_invocation(&other_record).await.unwrap();
+
+    store.delete_account(&acme.id).await.unwrap();
+    assert_eq!(store.invocation(&refused_record.id).await.unwrap(), None);
+    assert_eq!(
+        store.invocation(&uninstalled_record.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.invocation(&other_record.id).await.unwrap(),
+        Some(other_record)
     );
 }

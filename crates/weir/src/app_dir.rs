@@ -1,18 +1,21 @@
 //! An app's source folder, as `weir validate` and `weir pack` read it: which files belong
 //! in the package, and the package as a zip.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use weir_core::app::dependencies;
 use weir_core::{AppDefinition, MAX_PACKAGE_BYTES, Package, PackageLimits, PackageProblem};
 
 /// Folders at the app's root that are never part of a package: build output, local
 /// state, tooling. `node_modules` is left out wherever it is (but see `add_dependencies`).
 pub(crate) const LEFT_OUT_AT_ROOT: &[&str] = &["dist", "coverage", ".weir", ".fdk", ".git"];
 const NODE_MODULES_DIR: &str = "node_modules";
-const NODE_MODULES: &str = "server/node_modules/";
+/// npm's command-line shims inside `node_modules`: links, which `require` never loads.
+const NPM_BIN_DIR: &str = ".bin";
+const NPM_PACKAGE_JSON: &str = "package.json";
 
 /// The package made from a folder, and what was wrong with it.
 pub struct Packed {
@@ -39,10 +42,13 @@ pub fn pack(dir: &Path) -> anyhow::Result<Packed> {
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
     collect(dir, dir, false, &mut files, &mut problems)?;
-    // The dependencies the manifest names, even if other declarations have problems:
-    // a missing one is reported with them, in the same run.
-    let declared = AppDefinition::read(&Package::from_files(files.clone())).definition;
-    add_dependencies(dir, &declared, &mut files, &mut problems)?;
+    // The dependencies the app declares, even if other declarations have problems; a
+    // missing one is the parser's to report, with them, in the same run.
+    let without_dependencies = Package::from_files(files.clone());
+    let definition = AppDefinition::read(&without_dependencies).definition;
+    let declared = dependencies::declared(&definition.dependencies, &without_dependencies);
+    let names = declared.into_iter().map(|(_, name)| name).collect();
+    add_dependencies(dir, names, &mut files, &mut problems)?;
     let zip = zip(&files)?;
     if zip.len() > MAX_PACKAGE_BYTES {
         problems.push(PackageProblem::new(
@@ -106,7 +112,8 @@ fn collect(
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
             let left_out = (dir == root && LEFT_OUT_AT_ROOT.contains(&name))
-                || (!in_dependency && name == NODE_MODULES_DIR);
+                || (!in_dependency && name == NODE_MODULES_DIR)
+                || (in_dependency && name == NPM_BIN_DIR);
             if !left_out {
                 collect(root, &path, in_dependency, files, problems)?;
             }
@@ -121,76 +128,37 @@ fn collect(
     Ok(())
 }
 
-/// The npm packages named in the manifest's `dependencies` come along from
-/// `server/node_modules` (Weir runs them in its sandbox), with what they depend on in
-/// turn, found where npm put it (nested in the package, or hoisted to a `node_modules`
-/// above it, as Node looks it up); the rest of `node_modules` stays behind.
+/// The npm packages the server code needs come along from `server/node_modules`: those
+/// the app declares, and theirs in turn, as far as they are installed. npm installs a
+/// package's own dependencies beside it (hoisted), where `require` finds them by name,
+/// so each package's `package.json` files name more to bring; a version npm had to nest
+/// under its parent comes along with the parent's folder. The rest of `node_modules`
+/// (devDependencies, tools) stays behind. A declared package that is not installed is
+/// left to the package parser, which reports it.
 fn add_dependencies(
     root: &Path,
-    definition: &AppDefinition,
+    declared: Vec<String>,
     files: &mut BTreeMap<String, Vec<u8>>,
     problems: &mut Vec<PackageProblem>,
 ) -> anyhow::Result<()> {
-    let mut queue = Vec::new();
-    for (name, _version) in &definition.dependencies {
-        let dir = root.join(NODE_MODULES).join(name);
-        if !dir.is_dir() {
-            problems.push(PackageProblem::new(
-                "manifest.json",
-                format!("/dependencies/{name}"),
-                format!("{NODE_MODULES}{name} is not installed (run npm install in server/)"),
-            ));
+    let mut wanted: VecDeque<String> = declared.into();
+    let mut taken: HashSet<String> = HashSet::new();
+    while let Some(name) = wanted.pop_front() {
+        let dir = root.join(dependencies::NODE_MODULES).join(&name);
+        if !taken.insert(name) || !dir.is_dir() {
             continue;
         }
-        queue.push(dir);
-    }
-    let server = root.join("server");
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(dir) = queue.pop() {
-        if !seen.insert(dir.clone()) {
-            continue;
+        let mut package = BTreeMap::new();
+        collect(root, &dir, true, &mut package, problems)?;
+        let manifests = package
+            .iter()
+            .filter(|(path, _)| path.rsplit('/').next() == Some(NPM_PACKAGE_JSON));
+        for (_, manifest) in manifests {
+            wanted.extend(dependencies::npm_dependencies(manifest));
         }
-        // A dependency's own node_modules (its nested dependencies) come along too.
-        collect(root, &dir, true, files, problems)?;
-        for name in declared_dependencies(&dir) {
-            if let Some(found) = installed(&dir, &name, &server) {
-                queue.push(found);
-            }
-        }
+        files.extend(package);
     }
     Ok(())
-}
-
-/// What the package in `dir` depends on: its `dependencies`, `optionalDependencies` and
-/// `peerDependencies` (the last two only if installed).
-fn declared_dependencies(dir: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else {
-        return Vec::new();
-    };
-    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Vec::new();
-    };
-    ["dependencies", "optionalDependencies", "peerDependencies"]
-        .iter()
-        .filter_map(|field| manifest.get(*field)?.as_object())
-        .flat_map(|deps| deps.keys().cloned())
-        .collect()
-}
-
-/// Where Node finds package `name` required from the package in `dir`: the nearest
-/// `node_modules/<name>` from `dir` up to `server/`.
-fn installed(dir: &Path, name: &str, server: &Path) -> Option<PathBuf> {
-    let mut folder = Some(dir);
-    while let Some(current) = folder.filter(|f| f.starts_with(server)) {
-        if current.file_name().is_some_and(|n| n != NODE_MODULES_DIR) {
-            let candidate = current.join(NODE_MODULES_DIR).join(name);
-            if candidate.is_dir() {
-                return Some(candidate);
-            }
-        }
-        folder = current.parent();
-    }
-    None
 }
 
 fn package_path(root: &Path, path: &Path) -> String {

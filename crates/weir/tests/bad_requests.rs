@@ -218,6 +218,23 @@ async fn broken_packages_are_refused_with_the_file_at_fault() {
                 "message": "syntax error: unexpected token in expression: ';'"}])
     );
 
+    // Weir installs no npm package: one the manifest declares must be in the package.
+    let uninstalled = server
+        .upload_app(
+            "/api/v1/apps",
+            weir_testkit::zip(&[
+                ("manifest.json", r#"{"name": "x", "platform-version": "2.3", "product": {"freshsales": {}}, "dependencies": {"axios": "1.6.0"}}"#),
+                ("server/server.js", "exports = {};"),
+            ]),
+        )
+        .await;
+    assert_eq!(uninstalled.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        uninstalled.body["error"]["details"],
+        json!([{"file": "manifest.json", "location": "/dependencies/axios",
+                "message": "server/node_modules/axios is not installed (run npm install in server/ and ship server/node_modules with the app: Weir cannot install npm packages)"}])
+    );
+
     let as_json = server
         .call(
             Method::POST,

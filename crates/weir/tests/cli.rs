@@ -173,7 +173,7 @@ fn pack_brings_the_dependencies_of_dependencies_where_npm_put_them() {
 }
 
 #[test]
-fn pack_keeps_the_declared_dependencies_and_leaves_out_the_rest() {
+fn pack_keeps_the_declared_dependencies_and_theirs_and_leaves_out_the_rest() {
     let dir = TempDir::new();
     write(
         dir.path(),
@@ -187,10 +187,14 @@ fn pack_keeps_the_declared_dependencies_and_leaves_out_the_rest() {
             ("server/server.js", "exports = { h: function () {} };"),
             (
                 "server/node_modules/left-pad/package.json",
-                r#"{"main": "index.js"}"#,
+                r#"{"main": "index.js", "dependencies": {"pad-core": "1.0.0"}}"#,
             ),
             (
                 "server/node_modules/left-pad/index.js",
+                "module.exports = require('pad-core');",
+            ),
+            (
+                "server/node_modules/pad-core/index.js",
                 "module.exports = function () {};",
             ),
             (
@@ -214,6 +218,7 @@ fn pack_keeps_the_declared_dependencies_and_leaves_out_the_rest() {
             "server/lib/dist/helpers.js",
             "server/node_modules/left-pad/index.js",
             "server/node_modules/left-pad/package.json",
+            "server/node_modules/pad-core/index.js",
             "server/server.js",
         ]
     );
@@ -233,7 +238,7 @@ fn pack_refuses_a_missing_dependency() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stdout(&output).starts_with(
-            "manifest.json /dependencies/left-pad: server/node_modules/left-pad is not installed (run npm install in server/)"
+            "manifest.json /dependencies/left-pad: server/node_modules/left-pad is not installed (run npm install in server/ and ship server/node_modules with the app: Weir cannot install npm packages)"
         ),
         "{}",
         stdout(&output)

@@ -1429,3 +1429,170 @@ async fn a_zoho_desk_extension_simulates_its_events_and_sees_the_body_its_url_wo
     );
     server.stop().await;
 }
+
+/// With no test_data, a product event's default payload is shaped as the platform sends
+/// it, with the ids handlers read (`data.ticket.id`, `data.requester.id`), and the dev
+/// account's domain passes the FQDN rule: a request template whose host is
+/// `payload.domain` reaches the fake the developer maps it to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_payloads_carry_the_ids_handlers_read_and_a_domain_requests_take() {
+    let desk = FakeThirdParty::start(|_| json_reply(200, json!([]))).await;
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshdesk": {
+                    "events": {"onTicketCreate": {"handler": "ticket"},
+                               "onTimeEntryCreate": {"handler": "timeEntry"}},
+                    "requests": {"tickets": {}}}}}"#,
+            ),
+            (
+                "config/requests.json",
+                r#"{"tickets": {"schema": {"method": "GET", "host": "<%= context.domain %>",
+                    "path": "/api/v2/tickets/<%= context.id %>"}}}"#,
+            ),
+            (
+                "server/server.js",
+                r#"exports = {
+  ticket: async function (payload) {
+    console.log('ticket ' + payload.data.ticket.id + ' from ' + payload.data.requester.id);
+    const answer = await $request.invokeTemplate('tickets',
+      { context: { domain: payload.domain, id: payload.data.ticket.id } });
+    console.log('desk said ' + answer.status);
+  },
+  timeEntry: function (payload) { console.log('time entry ' + payload.data.time_entry.id); },
+};"#,
+            ),
+        ],
+    );
+    let host_override = format!("dev.freshdesk.test={}", desk.address);
+    let server = DevServer::start_with(dir.path(), &["--host-override", &host_override]).await;
+
+    let ticket = server.get("/web/events/onTicketCreate").await;
+    assert_eq!(ticket.status, StatusCode::OK, "{}", ticket.body);
+    assert_eq!(ticket.body["source"], "default", "{}", ticket.body);
+    let payload = &ticket.body["payload"];
+    assert_eq!(payload["domain"], "dev.freshdesk.test", "{payload}");
+    let run = server.simulate("onTicketCreate", payload.clone()).await;
+    assert_eq!(run["status"], "success", "{run}");
+    assert_eq!(
+        console(&run),
+        ["ticket 1042 from 5001", "desk said 200"],
+        "{run}"
+    );
+    let received = desk.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].path, "/api/v2/tickets/1042");
+
+    // An event without a built-in sample still has its record's id.
+    let time_entry = server.get("/web/events/onTimeEntryCreate").await.body;
+    let run = server
+        .simulate("onTimeEntryCreate", time_entry["payload"].clone())
+        .await;
+    assert_eq!(console(&run), ["time entry 1"], "{run}");
+    server.stop().await;
+}
+
+/// Freshservice's and Freshsales' defaults are their products' samples; a Freshworks CRM
+/// app gets a dev account too (its product's name, with its `_`, is no host name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_and_crm_apps_get_their_products_defaults() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshservice": {
+                    "events": {"onTicketCreate": {"handler": "ticket"}}}}}"#,
+            ),
+            ("server/server.js", "exports = { ticket: function () {} };"),
+        ],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let ticket = server.get("/web/events/onTicketCreate").await.body;
+    let data = &ticket["payload"]["data"];
+    assert_eq!(data["ticket"]["id"], 2051, "{ticket}");
+    assert!(data["requester"]["id"].is_u64(), "{ticket}");
+    assert_eq!(ticket["payload"]["domain"], "dev.freshservice.test");
+    server.stop().await;
+
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3", "product": {"freshworks_crm": {
+                    "events": {"onLeadCreate": {"handler": "lead"},
+                               "onCpqDocumentCreate": {"handler": "cpq"}}}}}"#,
+            ),
+            (
+                "server/server.js",
+                "exports = { lead: function (p) { console.log('lead ' + p.data.lead.id); }, \
+                 cpq: function () {} };",
+            ),
+        ],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let lead = server.get("/web/events/onLeadCreate").await.body;
+    assert_eq!(lead["payload"]["domain"], "dev.myfreshworks.test", "{lead}");
+    let run = server
+        .simulate("onLeadCreate", lead["payload"].clone())
+        .await;
+    assert_eq!(console(&run), ["lead 917263"], "{run}");
+    let cpq = server.get("/web/events/onCpqDocumentCreate").await.body;
+    assert_eq!(cpq["payload"]["data"]["cpq_document"]["id"], 1, "{cpq}");
+    server.stop().await;
+}
+
+/// An npm package the app declares needs another, which npm installed beside it (hoisted)
+/// and the app does not declare: `weir dev` ships both, as an upload of the folder would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transitive_npm_dependency_loads() {
+    let dir = TempDir::new();
+    write(
+        dir.path(),
+        &[
+            (
+                "manifest.json",
+                r#"{"platform-version": "2.3",
+                    "product": {"freshdesk": {"events": {"onTicketCreate": {"handler": "ticket"}}}},
+                    "dependencies": {"outer": "1.0.0"}}"#,
+            ),
+            (
+                "server/server.js",
+                "const outer = require('outer');
+exports = { ticket: function (payload) { console.log(outer.greet(payload.data.ticket.id)); } };",
+            ),
+            (
+                "server/node_modules/outer/package.json",
+                r#"{"name": "outer", "main": "index.js", "dependencies": {"@inner/prefix": "1.0.0"}}"#,
+            ),
+            (
+                "server/node_modules/outer/index.js",
+                "const inner = require('@inner/prefix');
+module.exports = { greet: function (id) { return inner.prefix() + id; } };",
+            ),
+            (
+                "server/node_modules/@inner/prefix/package.json",
+                r#"{"name": "@inner/prefix", "main": "lib/prefix.js"}"#,
+            ),
+            (
+                "server/node_modules/@inner/prefix/lib/prefix.js",
+                "module.exports = { prefix: function () { return 'ticket #'; } };",
+            ),
+            // Not needed by the server code: left behind.
+            ("server/node_modules/jest/index.js", "module.exports = {};"),
+        ],
+    );
+    let server = DevServer::start(dir.path()).await;
+    let run = server
+        .simulate("onTicketCreate", json!({"data": {"ticket": {"id": 7}}}))
+        .await;
+    assert_eq!(run["status"], "success", "{run}");
+    assert_eq!(console(&run), ["ticket #7"], "{run}");
+    server.stop().await;
+}

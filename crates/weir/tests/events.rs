@@ -14,17 +14,18 @@ on_both_backends!(
     every_freshsales_event_reaches_an_omni_app_with_its_envelope,
     unknown_events_duplicates_and_batches,
     events_reach_only_their_own_account,
-    a_refused_install_leaves_nothing_behind,
+    a_refused_install_leaves_nothing_behind_but_why,
     a_refused_uninstall_blocks_unless_forced,
     a_refused_update_keeps_the_installed_version,
     an_acknowledged_event_survives_sigkill,
     failed_handlers_are_retried_only_when_the_app_opts_in,
     platform_3_apps_get_the_current_host_and_changes_in_the_record,
     an_installation_hears_nothing_until_its_app_agrees,
+    a_custom_install_page_app_takes_the_iparams_it_is_given,
     events_a_platform_2_0_script_lists_fan_out_to_it,
 );
 
-/// Handles every Freshsales event of seed 001 in both CRM products, with one handler per
+/// Handles every sampled Freshsales event (seed 001's and the leads) in both CRM products, with one handler per
 /// product, and returns what it got so that the invocation record shows it.
 fn omni_app(version_note: &str) -> Vec<u8> {
     let events = weir_core::payloads::sampled_events("freshsales");
@@ -113,6 +114,19 @@ async fn account(server: &Server, id: &str) {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
 }
 
+/// A new account and a key of its own, which acts on it alone.
+async fn account_key(server: &Server, id: &str) -> String {
+    account(server, id).await;
+    let created = server
+        .post(
+            &format!("/api/v1/accounts/{id}/api-keys"),
+            json!({"name": "backend"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["token"].as_str().unwrap().to_owned()
+}
+
 /// Installs the app, with the iparams of `omni_app` when it has them.
 async fn install(server: &Server, account: &str, app: &str) -> String {
     let shown = server.get(&format!("/api/v1/apps/{app}")).await.body;
@@ -151,7 +165,11 @@ async fn every_freshsales_event_reaches_an_omni_app_with_its_envelope(storage: S
     );
 
     let events = weir_core::payloads::sampled_events("freshsales");
-    assert_eq!(events.len(), 12, "seed 001 documents 12 Freshsales events");
+    assert_eq!(
+        events.len(),
+        14,
+        "seed 001's 12 Freshsales events and Classic's 2 lead events"
+    );
     for event in events {
         let sample = weir_core::payloads::sample("freshsales", event).unwrap();
         let posted = post_events(&server, "acme", sample.clone()).await;
@@ -359,7 +377,9 @@ async fn events_reach_only_their_own_account(storage: Storage) {
     server.stop().await;
 }
 
-async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
+/// A refused install leaves nothing behind but the records of its handler runs, which say
+/// why: the refusal names the record, readable by its id and under the installation's.
+async fn a_refused_install_leaves_nothing_behind_but_why(storage: Storage) {
     let server = Server::start(&storage).await;
     account(&server, "acme").await;
     let refusing = lifecycle_app(
@@ -389,8 +409,41 @@ async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
     assert!(message.starts_with(prefix), "{message}");
     let listed = server.get(path).await;
     assert_eq!(listed.body["data"], json!([]), "no installation is left");
+    let (target_url, record) = message[prefix.len()..]
+        .split_once(" (invocation ")
+        .unwrap_or_else(|| panic!("the refusal names no record: {message}"));
+    let record = record.strip_suffix(')').unwrap();
+    let shown = server.get(&format!("/api/v1/invocations/{record}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert_eq!(shown.body["event"], "onAppInstall");
+    assert_eq!(
+        shown.body["render"]["message"],
+        format!("The API key is not valid; {target_url}")
+    );
+    let installation = shown.body["installation_id"].as_str().unwrap();
+    let gone = server
+        .get(&format!("/api/v1/installations/{installation}"))
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let records = server
+        .get(&format!("/api/v1/installations/{installation}/invocations"))
+        .await;
+    assert_eq!(records.status, StatusCode::OK, "{}", records.body);
+    assert_eq!(records.body["data"][0]["id"], record, "{}", records.body);
+    // Another account sees neither.
+    let other_key = account_key(&server, "globex").await;
+    let hidden = server
+        .get_as(&format!("/api/v1/invocations/{record}"), &other_key)
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let hidden = server
+        .get_as(
+            &format!("/api/v1/installations/{installation}/invocations"),
+            &other_key,
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
     // The target URL the handler was given leads nowhere now.
-    let target_url = &message[prefix.len()..];
     assert!(
         target_url.starts_with(&format!("{}/in/", server.base)),
         "{target_url}"
@@ -412,16 +465,20 @@ async fn a_refused_install_leaves_nothing_behind(storage: Storage) {
     assert!(
         refused.message().starts_with(
             "the app refused the install (onAppInstall): Error while executing App server script! - "
-        ) && refused.message().contains("boom"),
+        ) && refused.message().contains("boom")
+            && refused.message().contains(" (invocation "),
         "{}",
         refused.message()
     );
     let silent = lifecycle_app("exports = { install: function () {} };");
     let app = upload(&server, silent).await;
     let refused = server.post(path, json!({"app_id": app})).await;
-    assert_eq!(
-        refused.message(),
-        "the app refused the install (onAppInstall): onAppInstall finished without calling renderData()"
+    assert!(
+        refused.message().starts_with(
+            "the app refused the install (onAppInstall): onAppInstall finished without calling renderData() (invocation "
+        ),
+        "{}",
+        refused.message()
     );
 
     // Nothing of the refused tries is in the way: an agreeing version installs.
@@ -788,6 +845,103 @@ async fn an_installation_hears_nothing_until_its_app_agrees(storage: Storage) {
     assert_eq!(late.body["jobs"], 1);
     let record = server.only_run(late.body["id"].as_str().unwrap()).await;
     assert_eq!(record["result"], "heard");
+    server.stop().await;
+}
+
+/// An app with its own installation page (`config/iparams.html`) declares no iparams:
+/// the installer gives what the page collected, `__meta.secure` naming the secure ones,
+/// and a request template's host made of them (`<%= iparam.subdomain %>.freshdesk.com`)
+/// resolves.
+async fn a_custom_install_page_app_takes_the_iparams_it_is_given(storage: Storage) {
+    let desk = weir_testkit::FakeThirdParty::start(|_| {
+        (200, "application/json", "[]".into(), Duration::ZERO)
+    })
+    .await;
+    let host_override = format!("acme.freshdesk.com={}", desk.address);
+    let server = Server::start_configured(
+        &storage,
+        Some(support::ADMIN_TOKEN),
+        &[
+            "--allow-private-destinations",
+            "127.0.0.0/8",
+            "--host-override",
+            &host_override,
+        ],
+    )
+    .await;
+    account(&server, "acme").await;
+    let manifest = json!({
+        "name": "custom-page",
+        "platform-version": "2.3",
+        "product": {"freshdesk": {
+            "events": {"onAppInstall": {"handler": "install"}},
+            "requests": {"tickets": {}},
+        }},
+    });
+    let requests = json!({"tickets": {"schema": {
+        "method": "GET",
+        "host": "<%= iparam.subdomain %>.freshdesk.com",
+        "path": "/api/v2/tickets",
+        "headers": {"Authorization": "Basic <%= encode(iparam.api_key) %>"},
+    }}});
+    let code = "exports = {
+      install: async function (payload) {
+        const answer = await $request.invokeTemplate('tickets', {});
+        console.log('desk said ' + answer.status + ' for ' + payload.iparams.subdomain);
+        renderData();
+      },
+    };";
+    let app = upload(
+        &server,
+        weir_testkit::zip(&[
+            ("manifest.json", &manifest.to_string()),
+            ("config/requests.json", &requests.to_string()),
+            (
+                "config/iparams.html",
+                "<html><body><input class=\"subdomain\"></body></html>",
+            ),
+            (
+                "config/assets/iparams.js",
+                "function postConfigs() { return { __meta: { secure: ['api_key'] } }; }",
+            ),
+            ("server/server.js", code),
+        ]),
+    )
+    .await;
+    let given = json!({
+        "__meta": {"secure": ["api_key"], "modules": {}},
+        "subdomain": "acme",
+        "api_key": "k-secret",
+        "routing": {"priority": ["high", "urgent"]},
+    });
+    let installed = server
+        .post(
+            "/api/v1/accounts/acme/installations",
+            json!({"app_id": app, "iparams": given}),
+        )
+        .await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    assert_eq!(
+        installed.body["iparams"],
+        json!({"subdomain": "acme", "routing": {"priority": ["high", "urgent"]}})
+    );
+    assert_eq!(installed.body["secure_iparams"], json!(["api_key"]));
+    let received = desk.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].path, "/api/v2/tickets");
+    let authorization = received[0]
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| value.as_str());
+    // base64("k-secret")
+    assert_eq!(authorization, Some("Basic ay1zZWNyZXQ="), "{received:?}");
+    let installation = installed.body["id"].as_str().unwrap();
+    let records = server
+        .get(&format!("/api/v1/installations/{installation}/invocations"))
+        .await;
+    let console = &records.body["data"][0]["console"][0]["text"];
+    assert_eq!(console, "desk said 200 for acme", "{}", records.body);
     server.stop().await;
 }
 

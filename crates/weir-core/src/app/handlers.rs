@@ -150,6 +150,7 @@ mod tests {
             dependencies: Vec::new(),
             engines: Vec::new(),
             iparams: Vec::new(),
+            iparams_page: Default::default(),
             request_templates: Vec::new(),
             oauth_config: None,
             test_data: Vec::new(),

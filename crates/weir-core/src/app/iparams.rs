@@ -1,5 +1,7 @@
 //! `config/iparams.json`: the installation parameters an app asks for, Freshworks style:
 //! `{"api_key": {"display_name": "API key", "type": "text", "required": true, "secure": true}}`.
+//! An app may instead bring its own installation page, `config/iparams.html`, which
+//! declares nothing: it posts whatever it collects ([`IparamsPage::Custom`]).
 
 use serde_json::Value;
 
@@ -7,6 +9,20 @@ use super::json::Node;
 use super::problem::Problems;
 
 pub const FILE: &str = "config/iparams.json";
+/// A custom installation page (Freshworks: "only one of the two files" in `config/`).
+pub const HTML_FILE: &str = "config/iparams.html";
+
+/// How an app asks for its iparams, which decides how the values given at install are
+/// checked ([`crate::Iparams::for_app`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IparamsPage {
+    /// `config/iparams.json`, or no iparams at all: the declared iparams, each checked.
+    #[default]
+    Declared,
+    /// `config/iparams.html`: the page's `postConfigs()` returns the values, which are
+    /// taken as given; its `__meta.secure` names the secure ones.
+    Custom,
+}
 
 /// The field types of the Freshworks installation page.
 pub const TYPES: &[&str] = &[

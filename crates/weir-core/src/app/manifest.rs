@@ -255,31 +255,13 @@ fn whitelisted_domains(node: &Node, problems: &mut Problems) -> Vec<String> {
 fn dependencies(node: &Node, problems: &mut Problems) -> Vec<(String, String)> {
     let mut dependencies = Vec::new();
     for (name, version) in problems.take(node.members()).unwrap_or_default() {
-        if !is_npm_name(name) {
+        if !super::dependencies::is_npm_name(name) {
             problems.push(version.problem(format!("{name:?} is not an npm package name")));
         } else if let Some(version) = problems.take(version.string()) {
             dependencies.push((name.to_owned(), version.to_owned()));
         }
     }
     dependencies
-}
-
-fn is_npm_name(name: &str) -> bool {
-    let part_ok = |part: &str| {
-        !part.is_empty()
-            && !part.starts_with(['.', '_'])
-            && part
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c))
-    };
-    let unscoped = match name.strip_prefix('@') {
-        Some(scoped) => match scoped.split_once('/') {
-            Some((scope, package)) if part_ok(scope) => package,
-            _ => return false,
-        },
-        None => name,
-    };
-    name.len() <= 214 && part_ok(unscoped)
 }
 
 /// `"retry": {"maxAttempts": n}`: 1 (no retries, the default) to `MAX_ATTEMPTS`.

@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::{AppId, InvalidValue, Package};
 
 pub mod connector;
+pub mod dependencies;
 pub mod entities;
 mod handlers;
 pub mod iparams;
@@ -39,7 +40,7 @@ pub mod zoho;
 
 pub use connector::{ConnectorEvent, ConnectorEventKind, GlobalWebhook, Method, WebhookMethods};
 pub use entities::EntityDefinition;
-pub use iparams::IparamSpec;
+pub use iparams::{IparamSpec, IparamsPage};
 pub use problem::PackageProblem;
 pub use references::CodeReference;
 pub use registered_webhooks::RegisteredWebhook;
@@ -211,6 +212,8 @@ pub struct AppDefinition {
     pub dependencies: Vec<(String, String)>,
     pub engines: Vec<(String, String)>,
     pub iparams: Vec<IparamSpec>,
+    /// Whether the app brings its own installation page (`config/iparams.html`).
+    pub iparams_page: IparamsPage,
     pub request_templates: Vec<RequestTemplate>,
     /// `config/oauth_config.json`, kept as given.
     pub oauth_config: Option<Value>,
@@ -302,6 +305,21 @@ impl AppDefinition {
             .unwrap_or_default();
         let iparams = at(iparams::FILE, &iparams_json)
             .map_or_else(Vec::new, |n| iparams::parse(&n, &mut problems));
+        let iparams_page = match package.file(iparams::HTML_FILE) {
+            Some(_) => IparamsPage::Custom,
+            None => IparamsPage::Declared,
+        };
+        if iparams_page == IparamsPage::Custom && package.file(iparams::FILE).is_some() {
+            problems.push(PackageProblem::new(
+                iparams::HTML_FILE,
+                "",
+                format!(
+                    "an app has one installation page: {} or {}, not both",
+                    iparams::FILE,
+                    iparams::HTML_FILE
+                ),
+            ));
+        }
         let request_templates = at(requests::FILE, &requests_json)
             .map_or_else(Vec::new, |n| requests::parse(&n, &mut problems));
         let registered_webhooks = at(registered_webhooks::FILE, &webhooks_json)
@@ -342,6 +360,7 @@ impl AppDefinition {
             dependencies: manifest.dependencies,
             engines: manifest.engines,
             iparams,
+            iparams_page,
             request_templates,
             oauth_config,
             test_data,
@@ -376,6 +395,7 @@ impl AppDefinition {
             self.scopes.iter().any(|s| {
                 s.handlers.as_ref().is_some_and(|h| !h.is_empty()) || !s.functions.is_empty()
             }) || self.connector_events.iter().any(|e| e.handler.is_some());
+        dependencies::check(&self.dependencies, package, problems);
         if declares_code && package.file(SERVER_JS).is_none() {
             let message = "missing, but manifest.json names handlers or functions in it";
             problems.push(PackageProblem::new(SERVER_JS, "", message));

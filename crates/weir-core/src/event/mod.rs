@@ -17,6 +17,24 @@ pub use source::{EventSource, UnknownProduct};
 
 use crate::{AccountId, EventId, InstallationId, InvocationId};
 
+/// The record a product event is about, as its payload names it: `onTicketUpdate` →
+/// `ticket`, `onTimeEntryCreate` → `time_entry`, `onSalesAccountUpdate` → `sales_account`.
+pub fn record_key(event: &str) -> String {
+    let noun = event.strip_prefix("on").unwrap_or(event);
+    let noun = ["Create", "Update", "Delete"]
+        .iter()
+        .find_map(|suffix| noun.strip_suffix(suffix))
+        .unwrap_or(noun);
+    let mut key = String::new();
+    for (i, c) in noun.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            key.push('_');
+        }
+        key.push(c.to_ascii_lowercase());
+    }
+    key
+}
+
 /// One event, as kept.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProductEvent {
@@ -97,5 +115,22 @@ impl JobStatus {
         ]
         .into_iter()
         .find(|status| status.as_str() == value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::record_key;
+
+    #[test]
+    fn records_are_named_after_their_event() {
+        assert_eq!(record_key("onTicketUpdate"), "ticket");
+        assert_eq!(record_key("onTimeEntryCreate"), "time_entry");
+        assert_eq!(record_key("onSalesAccountUpdate"), "sales_account");
+        assert_eq!(record_key("onCpqDocumentDelete"), "cpq_document");
+        assert_eq!(
+            record_key("onAgentAvailabilityUpdate"),
+            "agent_availability"
+        );
     }
 }

@@ -120,8 +120,35 @@ mod tests {
              onContactCreate, onContactUpdate, onDealCreate, onDealUpdate, \
              onSalesAccountCreate, onSalesAccountUpdate, onCustomModuleCreate, \
              onCustomModuleUpdate, onAppointmentCreate, onAppointmentUpdate, onTaskCreate, \
-             onTaskUpdate"
+             onTaskUpdate, onLeadCreate, onLeadUpdate"
         );
+    }
+
+    /// Every product's list is in the message, whatever its length, in catalogue order.
+    #[test]
+    fn every_product_refuses_an_unknown_event_with_the_same_message_shape() {
+        for name in catalogue::products().iter().chain([&catalogue::ZOHO_DESK]) {
+            let error = EventName::parse(&product(name), "onNoSuchThing").unwrap_err();
+            let known = catalogue::events_of(name).unwrap();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "\"onNoSuchThing\" is not an event of {name}; its events are: {}",
+                    known.join(", ")
+                )
+            );
+            for event in known {
+                assert!(
+                    EventName::parse(&product(name), event).is_ok(),
+                    "{name}: {event}"
+                );
+            }
+        }
+        assert!(EventName::parse(&product("freshsales"), "onLeadCreate").is_ok());
+        assert!(EventName::parse(&product("freshworks_crm"), "onCpqDocumentCreate").is_ok());
+        assert!(EventName::parse(&product("freshsales"), "onCpqDocumentCreate").is_err());
+        assert!(EventName::parse(&product("freshdesk"), "onArticleCreate").is_ok());
+        assert!(EventName::parse(&product("freshservice"), "onTicketDelete").is_err());
     }
 
     #[test]

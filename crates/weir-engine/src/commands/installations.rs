@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use weir_core::{
     Account, AccountId, ApiToken, App, AppDefinition, AppId, AppName, Departments, Installation,
-    InstallationId, InstallationStatus, Iparams,
+    InstallationId, InstallationStatus, InvocationId, Iparams,
 };
 use weir_store::PageRequest;
 
@@ -63,8 +63,8 @@ impl Engine {
             let updated = self.update(installed, &app, &definition, new).await?;
             return Ok(Installed::Updated(updated));
         }
-        let iparams = Iparams::from_given(&definition.iparams, new.iparams)
-            .map_err(|e| Error::invalid(e.0))?;
+        let iparams =
+            Iparams::for_app(&definition, new.iparams).map_err(|e| Error::invalid(e.0))?;
         let scopes = granted_scopes(&definition.authorisation_scopes, new.scopes)?;
         let now = weir_core::now();
         let installation = Installation {
@@ -186,7 +186,7 @@ impl Engine {
         }
         let mut kept = installed.iparams.public.clone();
         kept.extend(installed.iparams.secure.clone());
-        Iparams::from_given(&definition.iparams, kept).map_err(|e| {
+        Iparams::for_app(definition, kept).map_err(|e| {
             Error::invalid(format!(
                 "the iparams of installation {} do not suit version {}: {}",
                 installed.id, newer.version, e.0
@@ -219,7 +219,12 @@ async fn to_the_end<T: Send + 'static>(
 
 /// How the app's refusals and the engine's failures are answered: a refused install is
 /// the installer's to fix (422); a refused uninstall contradicts the app's state (409).
+/// Either names the record of the handler's run that refused (`GET /invocations/{id}`),
+/// which a refused install keeps for this.
 fn lifecycle_error(error: LifecycleError) -> Error {
+    let record = |invocation: Option<InvocationId>| {
+        invocation.map_or(String::new(), |id| format!(" (invocation {id})"))
+    };
     match error {
         LifecycleError::Refused {
             event:
@@ -228,16 +233,19 @@ fn lifecycle_error(error: LifecycleError) -> Error {
                 | lifecycle::SUBSCRIBE_STEP
                 | lifecycle::RESOURCES_STEP),
             message,
-            ..
-        } => Error::invalid(format!("the app refused the install ({event}): {message}")),
+            invocation,
+        } => Error::invalid(format!(
+            "the app refused the install ({event}): {message}{}",
+            record(invocation)
+        )),
         LifecycleError::Refused {
             event,
             message,
             invocation,
-        } => {
-            let record = invocation.map_or(String::new(), |id| format!(" (invocation {id})"));
-            Error::conflict(format!("the app refused ({event}): {message}{record}"))
-        }
+        } => Error::conflict(format!(
+            "the app refused ({event}): {message}{}",
+            record(invocation)
+        )),
         LifecycleError::Store(error) => error.into(),
         LifecycleError::Run(error) => error.into(),
     }

@@ -1,12 +1,16 @@
 //! Invocation records: what each run of a handler did, for operators and developers.
 //! `GET /installations/{id}/invocations` lists them (filters: event, status, time
-//! range); `GET /invocations/{id}` shows one.
+//! range); `GET /invocations/{id}` shows one. A refused install leaves no installation,
+//! but the records of its handler runs: they are listed under its id all the same.
 
 use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
 use serde::Deserialize;
-use weir_core::{InvocationFilter, InvocationId, InvocationRecord, InvocationStatus};
+use weir_core::{
+    InstallationId, InvocationFilter, InvocationId, InvocationRecord, InvocationStatus,
+};
+use weir_store::PageRequest;
 
 use super::installations::load_installation;
 use crate::auth::Caller;
@@ -34,7 +38,7 @@ pub async fn list(
     PathParams(id): PathParams<String>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<ListResponse<InvocationRecord>>, ApiError> {
-    let installation = load_installation(&state, &caller, &id).await?;
+    let installation_id = installation_with_records(&state, &caller, &id).await?;
     let filter = InvocationFilter {
         event: query.event,
         status: query
@@ -48,9 +52,34 @@ pub async fn list(
     let page = page_request(query.limit, query.cursor)?;
     let found = state
         .store()
-        .invocations(&installation.id, &filter, &page)
+        .invocations(&installation_id, &filter, &page)
         .await?;
     Ok(Json(ListResponse::from_page(found, |record| record)))
+}
+
+/// The installation whose records the caller asks for: one the caller may see, or one a
+/// refused install removed, whose records stay (seen as their account's).
+async fn installation_with_records(
+    state: &ServerState,
+    caller: &Caller,
+    id: &str,
+) -> Result<InstallationId, ApiError> {
+    let not_found = || ApiError::not_found(format!("installation {id} not found"));
+    let parsed = InstallationId::parse(id).map_err(|_| not_found())?;
+    if state.store().installation(&parsed).await?.is_some() {
+        return Ok(load_installation(state, caller, id).await?.id);
+    }
+    let any = InvocationFilter::default();
+    let first = state
+        .store()
+        .invocations(&parsed, &any, &PageRequest::first(1))
+        .await?;
+    match first.items.first() {
+        Some(record) if caller.may_see(&record.account_id, Some(&record.installation_id)) => {
+            Ok(parsed)
+        }
+        _ => Err(not_found()),
+    }
 }
 
 pub async fn show(

@@ -135,6 +135,7 @@ impl Backend for Sqlite {
                 if active.first().copied().unwrap_or(0) > 0 {
                     return Err(crate::has_active_installations(&id));
                 }
+                execute(c, sql::DELETE_ACCOUNT_INVOCATIONS, &params)?;
                 match execute(c, sql::DELETE_ACCOUNT, &params)? {
                     0 => Err(StoreError::NotFound),
                     _ => Ok(()),

@@ -129,7 +129,8 @@ fn save_path(
 
 /// The payload the platform would send for `event`, without `iparams` (the simulator adds
 /// the saved ones when it runs): product events carry the built-in sample where there is
-/// one, external events a JSON body and its headers, scheduled events the schedule's data;
+/// one, else the record they are about with an id (`data.ticket.id`, as handlers read
+/// it), external events a JSON body and its headers, scheduled events the schedule's data;
 /// a Zoho Desk event is the API's event body, made to pass the app's filter.
 pub fn default(
     account: &Account,
@@ -146,8 +147,7 @@ pub fn default(
                 Some(Ok(source)) => source,
                 _ => EventSource::Product(account.product.clone()),
             };
-            let body = weir_core::payloads::sample(source.as_str(), event)
-                .unwrap_or_else(|| json!({"event": event, "data": {}}));
+            let body = weir_core::payloads::body(source.as_str(), event);
             let posted = ProductEvent {
                 id: EventId::generate(),
                 account_id: account.id.clone(),

@@ -166,7 +166,7 @@ impl Workspace {
         current: &Current,
         values: Map<String, Value>,
     ) -> anyhow::Result<Result<(), String>> {
-        let iparams = match Iparams::from_given(&current.definition.iparams, values.clone()) {
+        let iparams = match Iparams::for_app(&current.definition, values.clone()) {
             Ok(iparams) => iparams,
             Err(invalid) => return Ok(Err(invalid.0)),
         };
@@ -292,13 +292,26 @@ async fn dev_account(engine: &Engine, definition: &AppDefinition) -> anyhow::Res
     let account = engine
         .create_account(NewAccount {
             id: Some(id),
-            domain: Domain::parse(&format!("{ACCOUNT_ID}.{product}.localhost"))?,
+            domain: Domain::parse(&dev_domain(product))?,
             region: Region::US,
             product: Product::parse(product)?,
             departments: Departments::default(),
         })
         .await?;
     Ok(account)
+}
+
+/// The dev account's domain, shaped as the product's own (`<name>.freshdesk.com`,
+/// `<name>.myfreshworks.com`) but under `.test`, which RFC 6761 keeps out of the DNS for
+/// good: it passes the request rules' FQDN check (letters, digits and hyphens: a product
+/// name's `_` would not), and a call to it reaches nothing on the internet unless the
+/// developer maps it to a fake with `--host-override`.
+pub fn dev_domain(product: &str) -> String {
+    let label = match product {
+        "freshworks_crm" => "myfreshworks",
+        other => other,
+    };
+    format!("{ACCOUNT_ID}.{}.test", label.replace('_', ""))
 }
 
 /// The product whose events a scope holds: a 2.x scope is a product; a 3.x module's
@@ -336,7 +349,7 @@ fn saved_iparams(dir: &Path, definition: &AppDefinition) -> anyhow::Result<Ipara
             .with_context(|| format!("{} is not a JSON object", file.display()))?,
         Err(_) => Map::new(),
     };
-    if let Ok(iparams) = Iparams::from_given(&definition.iparams, saved.clone()) {
+    if let Ok(iparams) = Iparams::for_app(definition, saved.clone()) {
         return Ok(iparams);
     }
     let is_secure = |name: &str| {
@@ -382,5 +395,38 @@ fn walk(root: &Path, dir: &Path, hasher: &mut DefaultHasher) {
         entry.path().strip_prefix(root).ok().hash(hasher);
         metadata.len().hash(hasher);
         metadata.modified().ok().hash(hasher);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the `$request` rules take for a fully qualified host: two labels or more, of
+    /// letters, digits and inner hyphens, the last not all digits.
+    fn is_fqdn(host: &str) -> bool {
+        let labels: Vec<&str> = host.split('.').collect();
+        labels.len() >= 2
+            && labels.iter().all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            && !labels[labels.len() - 1].chars().all(|c| c.is_ascii_digit())
+    }
+
+    #[test]
+    fn every_products_dev_domain_is_a_test_domain_requests_accept() {
+        let products = weir_core::catalogue::products();
+        for product in products.iter().chain([&weir_core::catalogue::ZOHO_DESK]) {
+            let domain = dev_domain(product);
+            assert!(Domain::parse(&domain).is_ok(), "{domain}");
+            assert!(is_fqdn(&domain), "{domain}");
+            assert!(domain.ends_with(".test"), "{domain}");
+        }
+        assert_eq!(dev_domain("freshdesk"), "dev.freshdesk.test");
+        assert_eq!(dev_domain("freshworks_crm"), "dev.myfreshworks.test");
+        assert_eq!(dev_domain("zoho_desk"), "dev.zohodesk.test");
     }
 }
