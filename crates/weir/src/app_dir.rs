@@ -153,12 +153,35 @@ fn add_dependencies(
         let manifests = package
             .iter()
             .filter(|(path, _)| path.rsplit('/').next() == Some(NPM_PACKAGE_JSON));
-        for (_, manifest) in manifests {
-            wanted.extend(dependencies::npm_dependencies(manifest));
+        for (path, manifest) in manifests {
+            let needed = dependencies::npm_dependencies(manifest);
+            let from = root.join(path);
+            let outside = needed
+                .into_iter()
+                .filter(|name| !nested_within(&from, &dir, name));
+            wanted.extend(outside);
         }
         files.extend(package);
     }
     Ok(())
+}
+
+/// Whether `require(name)` from the package whose `package.json` is `manifest` finds a
+/// copy npm nested inside `package` (the shipped folder, which comes along whole), as
+/// Node looks: in `node_modules` beside each folder from the manifest's up to the
+/// package's own.
+fn nested_within(manifest: &Path, package: &Path, name: &str) -> bool {
+    let mut folder = manifest.parent();
+    while let Some(dir) = folder {
+        if dir.join(NODE_MODULES_DIR).join(name).is_dir() {
+            return true;
+        }
+        if dir == package {
+            return false;
+        }
+        folder = dir.parent();
+    }
+    false
 }
 
 fn package_path(root: &Path, path: &Path) -> String {
