@@ -82,6 +82,11 @@ macro_rules! history {
                     "/0010_app_parameters.sql"
                 )),
             },
+            Migration {
+                version: 12,
+                name: "oauth",
+                sql: include_str!(concat!("../migrations/", $backend, "/0012_oauth.sql")),
+            },
         ]
     };
 }
