@@ -25,7 +25,7 @@ use weir_engine::outbound::OutboundSettings;
 use weir_http::ServerState;
 use weir_store::StoreConfig;
 
-use crate::{admin_token, config, serve, validate};
+use crate::{admin_token, config, secret_key, serve, validate};
 use workspace::Workspace;
 
 /// How often the files are looked at when no request comes: schedules then run the
@@ -96,6 +96,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     let settings = PlatformSettings {
         validate_extension_urls: false,
         security_key: serve::security_key(store.as_ref()).await?,
+        sealing_key: secret_key::resolve(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
     let engine = serve::start_engine(store, &outbound, settings, &public_url, "test")?;
