@@ -141,6 +141,22 @@ async fn print_urls(workspace: &Workspace) -> anyhow::Result<()> {
     for (key, url) in urls.global_webhooks(&current.definition) {
         println!("  global webhook  {url}  ({key})");
     }
+    for integration in routes::oauth_integrations(&current.definition) {
+        let named = match integration.as_str() {
+            "" => String::new(),
+            name => format!("  ({name})"),
+        };
+        println!(
+            "  OAuth           {}{named}",
+            urls.oauth_authorize(&integration)
+        );
+    }
+    if current.definition.oauth_config.is_some() {
+        println!(
+            "  OAuth callback  {}  (the redirect URI to register)",
+            urls.oauth_callback()
+        );
+    }
     println!(
         "  state           {}",
         workspace::state_dir(&workspace.dir).display()
