@@ -42,8 +42,9 @@ pub struct Authorization {
     pub expires_at: Timestamp,
 }
 
-/// The query of the callback the authorization server sends the browser to.
-#[derive(Debug, Default, Deserialize)]
+/// The query of the callback the authorization server sends the browser to. Not `Debug`:
+/// the code is a credential until it is used.
+#[derive(Default, Deserialize)]
 pub struct OAuthCallback {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -279,11 +280,16 @@ impl Engine {
         }
     }
 
-    /// Each integration of the installation's app, with what is known of its tokens.
+    /// Each integration of the installation's app, with what is known of its tokens; none
+    /// for an app that does not use OAuth.
     pub async fn oauth_status(
         &self,
         installation: &Installation,
     ) -> Result<Vec<OAuthStatus>, Error> {
+        let app = self.app(&installation.app_id).await?;
+        if app.definition.oauth_config.is_none() {
+            return Ok(Vec::new());
+        }
         let config = self.oauth_config(installation).await?;
         let stored = self.store().oauth_tokens(&installation.id).await?;
         Ok(config
