@@ -17,6 +17,7 @@ pub mod http_method;
 pub mod ids;
 pub mod installation;
 pub mod invocation;
+pub mod oauth;
 pub mod package;
 pub mod payloads;
 pub mod registered_webhook;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 
 use serde_json::{Map, Value};
-use weir_core::{AppDefinition, Package, PackageLimits};
+use weir_core::{AppDefinition, Package, PackageLimits, oauth};
 
 /// xorshift64*: enough randomness for input generation, no dependency.
 struct Random(u64);
@@ -121,6 +121,21 @@ const WORDS: &[&str] = &[
     "",
     "~",
     "/",
+    "integrations",
+    "client_id",
+    "client_secret",
+    "authorize_url",
+    "token_url",
+    "token_type",
+    "account",
+    "agent",
+    "oauth_iparams",
+    "access_token",
+    "refresh_token",
+    "expires_in",
+    "error",
+    "error_description",
+    "https://auth.example.com/<%= oauth_iparams.x %>",
 ];
 
 const FILES: &[&str] = &[
@@ -265,5 +280,32 @@ fn random_bytes_and_zips_never_panic() {
         if let Ok(package) = Package::from_zip(&random_zip(&mut random), limits) {
             let _ = AppDefinition::parse(&package);
         }
+    }
+}
+
+/// `oauth_config.json` as the engine reads it when an app uses OAuth, and what token
+/// endpoints answer (untrusted bytes from a third party).
+#[test]
+fn oauth_configs_and_token_grants_never_panic() {
+    let (seed, iterations) = settings();
+    let mut random = Random(seed ^ 0x0A07);
+    for _ in 0..iterations {
+        let value = random_value(&mut random, 4);
+        if let Ok(config) = oauth::OAuthConfig::parse(&value) {
+            for integration in config.integrations() {
+                let _ = oauth::authorize_url(
+                    &integration.authorize_url,
+                    &integration.client_id,
+                    "https://weir.example.com/oauth/callback",
+                    "state",
+                    &integration.options,
+                );
+            }
+            let _ = config.integration(None);
+        }
+        let status = [200, 400, 401, 500][random.below(4)];
+        let _ = oauth::parse_grant(status, value.to_string().as_bytes());
+        let bytes: Vec<u8> = (0..random.below(64)).map(|_| random.next() as u8).collect();
+        let _ = oauth::parse_grant(status, &bytes);
     }
 }

@@ -1,9 +1,9 @@
 //! The workers: the platform that app handlers call into (`host`, over `outbound` HTTP),
-//! running handlers and keeping their records (`runner`), firing schedules
-//! (`scheduler`), running the jobs product events owe installations (`dispatcher`), and
-//! the app's say in installs, uninstalls and updates (`lifecycle`), and taking third
-//! parties' webhooks in (`inbound`, with connector `mapping`s). The background workers run
-//! under a `supervisor` that restarts one that panics.
+//! running handlers and keeping their records (`runner`), firing schedules (`scheduler`),
+//! running the jobs product events owe installations (`dispatcher`), keeping the tokens of
+//! OAuth apps (`oauth`), the app's say in installs, uninstalls and updates (`lifecycle`),
+//! and taking third parties' webhooks in (`inbound`, with connector `mapping`s). The
+//! background workers run under a `supervisor` that restarts one that panics.
 //!
 //! The HTTP layer persists and answers; this crate does the work.
 
@@ -23,6 +23,7 @@ pub mod inbound;
 pub mod lifecycle;
 pub mod mapping;
 pub mod metrics;
+pub mod oauth;
 pub mod outbound;
 pub mod platform;
 pub mod rate_limit;

@@ -26,6 +26,8 @@ pub struct Platform {
     pub(crate) workers: Arc<crate::supervisor::Workers>,
     /// What wakes the workers, here and on the other nodes (`Platform::wake`).
     pub(crate) wakeups: Arc<crate::wakeups::Wakeups>,
+    /// OAuth refreshes take turns per installation and integration.
+    pub(crate) oauth_refreshes: crate::oauth::RefreshLocks,
 }
 
 impl Platform {
@@ -37,6 +39,7 @@ impl Platform {
             external_events: RateLimiter::per_minute(settings.external_events_per_minute),
             webhook_calls: RateLimiter::per_minute(settings.webhook_calls_per_minute),
             wakeups: Default::default(),
+            oauth_refreshes: Default::default(),
             metrics: Default::default(),
             workers: Default::default(),
             settings,
@@ -95,6 +98,8 @@ pub struct PlatformSettings {
     /// The key that signs `securityContext` tokens; the same on every node (kept in the
     /// store), so any node verifies what another issued.
     pub security_key: SecurityKey,
+    /// The key installations' OAuth tokens are sealed with at rest; the same on every node.
+    pub sealing_key: crate::oauth::SealingKey,
 }
 
 /// A signing key; its `Debug` never prints it.
@@ -127,6 +132,8 @@ impl Default for PlatformSettings {
                 getrandom::fill(&mut key).expect("the operating system's random source failed");
                 SecurityKey(key)
             },
+            sealing_key: crate::oauth::SealingKey::generate()
+                .expect("the operating system's random source failed"),
         }
     }
 }

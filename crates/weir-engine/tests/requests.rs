@@ -435,7 +435,7 @@ async fn requests_answer_with_the_platform_shapes_and_texts() {
             get(&format!("{base}/x"), json!({"isOAuth": true})),
             platform_error(
                 400,
-                "isOAuth is not available: this installation has no OAuth access token",
+                "OAuth is not available: the app has no config/oauth_config.json",
             ),
         ),
         (

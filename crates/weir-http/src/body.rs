@@ -24,6 +24,24 @@ impl<T: DeserializeOwned> FromRequest<ServerState> for JsonBody<T> {
     }
 }
 
+/// A JSON request body parsed into `T`, or `T::default()` when the request has no body:
+/// for commands whose every field is optional.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<ServerState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &ServerState) -> Result<Self, ApiError> {
+        let headers = request.headers().clone();
+        let bytes = read_limited(request.into_body(), state.limits.json_body_bytes).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        require_content_type(&headers, &["application/json"])?;
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
 /// Fails with 415 unless the `Content-Type` is one of `accepted` (parameters ignored).
 pub fn require_content_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), ApiError> {
     let given = headers

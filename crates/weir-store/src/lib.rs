@@ -18,6 +18,7 @@ mod entities;
 mod ingest;
 mod leases;
 mod migrations;
+mod oauth;
 mod page;
 mod params;
 mod postgres;
@@ -46,6 +47,7 @@ pub use entities::{
     RecordKey,
 };
 pub use leases::{Lease, QueueDepth, WorkQueue};
+pub use oauth::{PendingAuthorization, SealedOAuthToken};
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
 pub use sql_store::SqlStore;
@@ -482,6 +484,33 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     /// Hears what every node announces (this one's too), calling `heard` for each queue,
     /// until the connection fails. On SQLite there is nothing to hear: it never returns.
     async fn listen(&self, heard: &(dyn Fn(WorkQueue) + Send + Sync)) -> Result<()>;
+
+    /// Stores the installation's OAuth tokens for an integration, replacing any; `NotFound`
+    /// if the installation does not exist. An uninstall deletes them.
+    async fn put_oauth_token(&self, token: &SealedOAuthToken) -> Result<()>;
+    async fn oauth_token(
+        &self,
+        installation: &InstallationId,
+        integration: &str,
+    ) -> Result<Option<SealedOAuthToken>>;
+    /// The installation's tokens, by integration.
+    async fn oauth_tokens(&self, installation: &InstallationId) -> Result<Vec<SealedOAuthToken>>;
+    /// Returns whether there was one.
+    async fn delete_oauth_token(
+        &self,
+        installation: &InstallationId,
+        integration: &str,
+    ) -> Result<bool>;
+    /// Stores an authorization under way, forgetting those that expired before it was made;
+    /// `NotFound` if the installation does not exist.
+    async fn insert_pending_authorization(&self, pending: &PendingAuthorization) -> Result<()>;
+    /// Takes the authorization under way whose state has this hash: it is gone once read,
+    /// expired or not (the caller checks), so a state serves one callback at most, even
+    /// when two race.
+    async fn take_pending_authorization(
+        &self,
+        state_hash: &TokenHash,
+    ) -> Result<Option<PendingAuthorization>>;
 
     /// When the scheduler should next look, so that it can sleep until then: the earliest
     /// run of an unclaimed schedule of an active installation, or the moment just after the

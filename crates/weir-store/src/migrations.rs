@@ -92,6 +92,11 @@ macro_rules! history {
                 )),
             },
             Migration {
+                version: 12,
+                name: "oauth",
+                sql: include_str!(concat!("../migrations/", $backend, "/0012_oauth.sql")),
+            },
+            Migration {
                 version: 13,
                 name: "invocations outlive refused installs",
                 sql: include_str!(concat!(

@@ -29,21 +29,21 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data always serialises to JSON")
 }
 
-fn corrupt(column: &str, problem: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(column: &str, problem: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{column}: {problem}"))
 }
 
-fn timestamp(row: &dyn Columns, column: &str) -> Result<Timestamp> {
+pub(crate) fn timestamp(row: &dyn Columns, column: &str) -> Result<Timestamp> {
     Timestamp::from_millisecond(row.int(column)?).map_err(|e| corrupt(column, e))
 }
 
-fn optional_timestamp(row: &dyn Columns, column: &str) -> Result<Option<Timestamp>> {
+pub(crate) fn optional_timestamp(row: &dyn Columns, column: &str) -> Result<Option<Timestamp>> {
     row.optional_int(column)?
         .map(|ms| Timestamp::from_millisecond(ms).map_err(|e| corrupt(column, e)))
         .transpose()
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &dyn Columns, column: &str) -> Result<T> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &dyn Columns, column: &str) -> Result<T> {
     serde_json::from_str(&row.text(column)?).map_err(|e| corrupt(column, e))
 }
 
@@ -58,7 +58,7 @@ fn count(row: &dyn Columns, column: &str) -> Result<u64> {
     u64::try_from(row.int(column)?).map_err(|e| corrupt(column, e))
 }
 
-fn parsed<T>(
+pub(crate) fn parsed<T>(
     row: &dyn Columns,
     column: &str,
     parse: impl FnOnce(&str) -> Result<T, weir_core::InvalidValue>,

@@ -20,8 +20,8 @@ use crate::schedule_change::ScheduleChange;
 use crate::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EventSelector, Expect, GlobalWebhookCount, GlobalWebhookStats, Ingested,
-    JobOutcome, Lease, NewApp, Page, PageRequest, Result, ScheduleWrite, Store, StoreError,
-    StoredData, WorkQueue, sql,
+    JobOutcome, Lease, NewApp, Page, PageRequest, PendingAuthorization, Result, ScheduleWrite,
+    SealedOAuthToken, Store, StoreError, StoredData, WorkQueue, sql,
 };
 
 /// Turns one row into a value.
@@ -969,6 +969,41 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
         self.fetch_one(sql::NEXT_DELIVERY_DUE, vec![], rows::at)
             .await
+    }
+
+    async fn put_oauth_token(&self, token: &SealedOAuthToken) -> Result<()> {
+        self.put_oauth_token_row(token).await
+    }
+
+    async fn oauth_token(
+        &self,
+        installation: &InstallationId,
+        integration: &str,
+    ) -> Result<Option<SealedOAuthToken>> {
+        self.oauth_token_row(installation, integration).await
+    }
+
+    async fn oauth_tokens(&self, installation: &InstallationId) -> Result<Vec<SealedOAuthToken>> {
+        self.oauth_token_rows(installation).await
+    }
+
+    async fn delete_oauth_token(
+        &self,
+        installation: &InstallationId,
+        integration: &str,
+    ) -> Result<bool> {
+        self.delete_oauth_token_row(installation, integration).await
+    }
+
+    async fn insert_pending_authorization(&self, pending: &PendingAuthorization) -> Result<()> {
+        self.insert_pending_state(pending).await
+    }
+
+    async fn take_pending_authorization(
+        &self,
+        state_hash: &TokenHash,
+    ) -> Result<Option<PendingAuthorization>> {
+        self.take_pending_state(state_hash).await
     }
 
     async fn next_schedule_due(&self) -> Result<Option<Timestamp>> {

@@ -18,8 +18,8 @@ use weir_store::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EntityList, EntityRecord, EntityRecordChange, EventSelector, Expect,
     GlobalWebhookCount, Ingested, JobOutcome, Lease, NewApp, NewEntityRecord, NewJob, PageRequest,
-    PgStore, RecordKey, RecordKind, ScheduleWrite, SqliteStore, Store, StoreError, StoredData,
-    WorkQueue,
+    PendingAuthorization, PgStore, RecordKey, RecordKind, ScheduleWrite, SealedOAuthToken,
+    SqliteStore, Store, StoreError, StoredData, WorkQueue,
 };
 use weir_testkit::TempDir;
 
@@ -135,6 +135,8 @@ conformance!(
     entity_records_round_trip,
     entity_records_filter_and_paginate,
     entity_records_are_per_installation_and_go_with_it,
+    oauth_tokens_are_kept_per_installation_and_integration_until_uninstalled,
+    an_authorization_state_is_taken_once_and_forgotten_when_abandoned,
 );
 
 /// An installation to hang `$db` entries on.
@@ -3326,5 +3328,181 @@ async fn deleting_an_account_deletes_every_record_of_it(backend: Backend) {
     assert_eq!(
         store.invocation(&other_record.id).await.unwrap(),
         Some(other_record)
+    );
+}
+
+fn sealed_token(
+    installation: &InstallationId,
+    integration: &str,
+    sealed: &str,
+) -> SealedOAuthToken {
+    SealedOAuthToken {
+        installation_id: installation.clone(),
+        integration: integration.into(),
+        key_id: "k1".into(),
+        sealed: sealed.into(),
+        refreshable: true,
+        oauth_iparams: json!({"domain": "acme.example.com"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        expires_at: Some(after_ms(now(), 3_600_000)),
+        updated_at: now(),
+    }
+}
+
+async fn oauth_tokens_are_kept_per_installation_and_integration_until_uninstalled(
+    backend: Backend,
+) {
+    let store = backend.store;
+    let acme = installed_in(&store, "acme").await;
+    let default = sealed_token(&acme.id, "", "sealed-1");
+    store.put_oauth_token(&default).await.unwrap();
+    assert_eq!(
+        store.oauth_token(&acme.id, "").await.unwrap(),
+        Some(default.clone())
+    );
+    assert_eq!(store.oauth_token(&acme.id, "zoom").await.unwrap(), None);
+    // A refresh replaces the row; another integration has its own.
+    let refreshed = SealedOAuthToken {
+        sealed: "sealed-2".into(),
+        refreshable: false,
+        expires_at: None,
+        oauth_iparams: Default::default(),
+        ..default.clone()
+    };
+    store.put_oauth_token(&refreshed).await.unwrap();
+    let zoom = sealed_token(&acme.id, "zoom", "sealed-3");
+    store.put_oauth_token(&zoom).await.unwrap();
+    assert_eq!(
+        store.oauth_tokens(&acme.id).await.unwrap(),
+        [refreshed.clone(), zoom.clone()]
+    );
+    // Reopened, the rows are the same.
+    let reopened = backend.location.open().await;
+    assert_eq!(
+        reopened.oauth_token(&acme.id, "").await.unwrap(),
+        Some(refreshed)
+    );
+    assert!(store.delete_oauth_token(&acme.id, "zoom").await.unwrap());
+    assert!(!store.delete_oauth_token(&acme.id, "zoom").await.unwrap());
+    let nobody = sealed_token(&InstallationId::generate(), "", "x");
+    assert_eq!(
+        store.put_oauth_token(&nobody).await,
+        Err(StoreError::NotFound)
+    );
+    // Another installation's tokens are its own, and outlive this one's uninstall.
+    let globex = installed_in(&store, "globex").await;
+    store
+        .put_oauth_token(&sealed_token(&globex.id, "", "theirs"))
+        .await
+        .unwrap();
+    store.uninstall(&acme.id, now()).await.unwrap();
+    assert_eq!(store.oauth_tokens(&acme.id).await.unwrap(), []);
+    assert_eq!(store.oauth_tokens(&globex.id).await.unwrap().len(), 1);
+    assert!(store.delete_installation(&globex.id).await.unwrap());
+    assert_eq!(store.oauth_tokens(&globex.id).await.unwrap(), []);
+}
+
+fn pending(
+    installation: &InstallationId,
+    state: &str,
+    expires_at: Timestamp,
+) -> PendingAuthorization {
+    PendingAuthorization {
+        state_hash: weir_core::ApiToken::from_given(state).hash(),
+        installation_id: installation.clone(),
+        integration: "zoom".into(),
+        oauth_iparams: json!({"domain": "acme.example.com"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        expires_at,
+        created_at: now(),
+    }
+}
+
+async fn an_authorization_state_is_taken_once_and_forgotten_when_abandoned(backend: Backend) {
+    let store = backend.store;
+    let acme = installed_in(&store, "acme").await;
+    let later = after_ms(now(), 600_000);
+    let first = pending(&acme.id, "state-1", later);
+    store.insert_pending_authorization(&first).await.unwrap();
+    let taken = store
+        .take_pending_authorization(&first.state_hash)
+        .await
+        .unwrap()
+        .expect("the state is there");
+    assert_eq!(taken.state_hash.as_str(), first.state_hash.as_str());
+    assert_eq!(
+        (
+            &taken.installation_id,
+            taken.integration.as_str(),
+            &taken.oauth_iparams,
+            taken.expires_at,
+            taken.created_at
+        ),
+        (
+            &acme.id,
+            "zoom",
+            &first.oauth_iparams,
+            first.expires_at,
+            first.created_at
+        )
+    );
+    assert!(
+        store
+            .take_pending_authorization(&first.state_hash)
+            .await
+            .unwrap()
+            .is_none(),
+        "a state serves one callback"
+    );
+    // Two callbacks racing with one state: one gets it.
+    let raced = pending(&acme.id, "state-2", later);
+    store.insert_pending_authorization(&raced).await.unwrap();
+    let takers = (0..8).map(|_| {
+        let (store, hash) = (store.clone(), raced.state_hash.clone());
+        tokio::spawn(async move { store.take_pending_authorization(&hash).await.unwrap() })
+    });
+    let got = futures_join(takers).await;
+    assert_eq!(got.iter().filter(|taken| taken.is_some()).count(), 1);
+    // An abandoned state is forgotten when a later authorization starts; an expired one
+    // still there is handed back for the caller to refuse.
+    let abandoned = pending(&acme.id, "state-3", after_ms(now(), -1000));
+    store
+        .insert_pending_authorization(&abandoned)
+        .await
+        .unwrap();
+    let expired = pending(&acme.id, "state-4", after_ms(now(), -1000));
+    store.insert_pending_authorization(&expired).await.unwrap();
+    assert!(
+        store
+            .take_pending_authorization(&abandoned.state_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let handed_back = store
+        .take_pending_authorization(&expired.state_hash)
+        .await
+        .unwrap()
+        .expect("not forgotten yet");
+    assert_eq!(handed_back.expires_at, expired.expires_at);
+    let nobody = pending(&InstallationId::generate(), "state-5", later);
+    assert!(matches!(
+        store.insert_pending_authorization(&nobody).await,
+        Err(StoreError::NotFound)
+    ));
+    // An uninstall forgets the installation's authorizations under way.
+    let open = pending(&acme.id, "state-6", later);
+    store.insert_pending_authorization(&open).await.unwrap();
+    store.uninstall(&acme.id, now()).await.unwrap();
+    assert!(
+        store
+            .take_pending_authorization(&open.state_hash)
+            .await
+            .unwrap()
+            .is_none()
     );
 }

@@ -4,6 +4,7 @@ mod admin_token;
 mod app_dir;
 mod config;
 mod dev;
+mod secret_key;
 mod serve;
 mod validate;
 

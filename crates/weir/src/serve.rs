@@ -13,7 +13,7 @@ use weir_engine::{Engine, EngineSettings, PlatformSettings};
 use weir_http::ServerState;
 use weir_store::StoreConfig;
 
-use crate::admin_token;
+use crate::{admin_token, secret_key};
 
 /// How long requests in flight may run on after SIGINT/SIGTERM.
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
@@ -45,6 +45,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         extension_webhook_timeout: config.extension_webhook_timeout,
         retention: config.retention,
         security_key: security_key(store.as_ref()).await?,
+        sealing_key: secret_key::resolve(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
     let engine = start_engine(

@@ -1596,3 +1596,71 @@ module.exports = { greet: function (id) { return inner.prefix() + id; } };",
     assert_eq!(console(&run), ["ticket #7"], "{run}");
     server.stop().await;
 }
+
+/// An OAuth app under `weir dev`: the printed link (and the page's) starts the
+/// authorization, the callback on the dev server completes it, and the page says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_app_is_authorized_from_the_printed_link() {
+    let authority = FakeThirdParty::start(|request| match request.path.as_str() {
+        "/token" => json_reply(200, json!({"access_token": "dev-access", "expires_in": 60})),
+        _ => json_reply(404, json!({})),
+    })
+    .await;
+    let dir = desk_app(
+        "exports = { onTicketCreateHandler() {}, onExternalEventHandler() {}, \
+         onScheduledEventHandler() {} };",
+    );
+    let oauth_config = json!({"client_id": "dev-client", "client_secret": "dev-secret",
+        "authorize_url": "https://auth.example.test/authorize",
+        "token_url": "https://auth.example.test/token",
+        "options": {"scope": "tickets"},
+        "oauth_iparams": {"tenant": {"display_name": "Tenant", "required": true}}});
+    write(
+        dir.path(),
+        &[("config/oauth_config.json", &oauth_config.to_string())],
+    );
+    let host_override = format!("auth.example.test={}", authority.address);
+    let server = DevServer::start_with(dir.path(), &["--host-override", &host_override]).await;
+    let link = server
+        .printed_value("OAuth")
+        .unwrap_or_else(|| panic!("no OAuth link printed:\n{}", server.printed.join("\n")));
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    assert_eq!(link, format!("http://localhost:{port}/web/oauth/authorize"));
+    let callback = format!("http://localhost:{port}/oauth/callback");
+    assert_eq!(
+        server.printed_value("OAuth callback").as_deref(),
+        Some(format!("{callback}  (the redirect URI to register)").as_str())
+    );
+    let app = server.get("/web/api/app").await.body;
+    assert_eq!(app["oauth"][0]["authorized"], false, "{app}");
+    assert_eq!(app["oauth"][0]["authorize_url"], link.as_str(), "{app}");
+
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = |query: &str| {
+        let url = format!("{}/web/oauth/authorize{query}", server.base);
+        let browser = browser.clone();
+        async move { browser.get(url).send().await.unwrap() }
+    };
+    let without_tenant = start("").await;
+    assert_eq!(without_tenant.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let sent_on = start("?tenant=acme").await;
+    assert_eq!(sent_on.status(), StatusCode::SEE_OTHER);
+    let location = sent_on.headers()["location"].to_str().unwrap();
+    let location = url::Url::parse(location).unwrap();
+    assert_eq!(location.host_str(), Some("auth.example.test"));
+    let query: std::collections::HashMap<String, String> =
+        location.query_pairs().into_owned().collect();
+    assert_eq!(query["redirect_uri"], callback);
+    assert_eq!(query["scope"], "tickets");
+
+    let back = format!("/oauth/callback?code=dev-code&state={}", query["state"]);
+    let authorized = server.get(&back).await;
+    assert_eq!(authorized.status, StatusCode::OK, "{}", authorized.body);
+    assert_eq!(authorized.body["authorized"], true);
+    let app = server.get("/web/api/app").await.body;
+    assert_eq!(app["oauth"][0]["authorized"], true, "{app}");
+    server.stop().await;
+}

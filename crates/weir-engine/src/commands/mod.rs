@@ -8,5 +8,6 @@ pub mod development;
 pub mod events;
 pub mod inbound;
 pub mod installations;
+pub mod oauth;
 pub mod subscriptions;
 pub mod triggers;

@@ -4,6 +4,7 @@
 //! checked against the platform's rules and the manifest's `whitelisted-domains`, and the
 //! call goes out through Weir's outbound client, retried as `maxAttempts` and `retryDelay`
 //! ask. Answers and errors have the platform's shapes and texts: apps branch on them.
+//! `isOAuth` calls carry the installation's access token (`crate::oauth::access`).
 
 use std::time::Duration;
 
@@ -13,14 +14,13 @@ use weir_sandbox::template::{self, TemplateError};
 use weir_sandbox::{HostError, HostResult, UrlRequest};
 
 use super::{CallContext, url_rules};
+use crate::oauth::access::{self, Access};
 use crate::outbound::{OutboundRequest, OutboundResponse, SendError};
 use crate::platform::Platform;
 
 const UNSUPPORTED_CONTENT_TYPE: &str = "Unsupported content type";
 const CONNECTION_FAILED: &str = "Error in establishing connection";
 const TIMED_OUT: &str = "Timeout error while processing the request";
-const OAUTH_UNAVAILABLE: &str =
-    "isOAuth is not available: this installation has no OAuth access token";
 
 /// Content types the platform hands back to apps (REFERENCE §1); `+json` and `+xml`
 /// media types count as JSON and XML.
@@ -40,7 +40,8 @@ pub(super) fn platform_error(status: u16, message: &str) -> HostError {
     HostError::request_refused(status, message)
 }
 
-/// `$request.<method>(url, options)`.
+/// `$request.<method>(url, options)`. With `isOAuth`, the installation's access token
+/// goes with it, and a 401 answer has the token refreshed and the call sent once more.
 pub(super) async fn url_style(
     platform: &Platform,
     context: &CallContext,
@@ -55,13 +56,44 @@ pub(super) async fn url_style(
         Value::Object(options) => options.clone(),
         _ => return Err(platform_error(400, "options must be an object")),
     };
-    if options
+    let is_oauth = options
         .get("isOAuth")
-        .is_some_and(|v| v == &Value::Bool(true))
-    {
-        return Err(platform_error(400, OAUTH_UNAVAILABLE));
+        .is_some_and(|v| v == &Value::Bool(true));
+    if !is_oauth {
+        return attempt(platform, context, method, url, options, None).await;
     }
-    let variables = json!({"iparam": context.all_iparams()});
+    let mut access = Access::open(platform, context, None).await?;
+    let answer = attempt(
+        platform,
+        context,
+        method.clone(),
+        url,
+        options.clone(),
+        Some(&access),
+    )
+    .await;
+    if !access.worth_refreshing(&answer) {
+        return answer;
+    }
+    access.refresh_after_refusal(platform, context).await?;
+    attempt(platform, context, method, url, options, Some(&access)).await
+}
+
+/// Fills in the templates (with the access token and `oauth_iparams` under `isOAuth`),
+/// checks the URL and sends the call, retried as `maxAttempts` and `retryDelay` ask.
+async fn attempt(
+    platform: &Platform,
+    context: &CallContext,
+    method: reqwest::Method,
+    url: &str,
+    options: Map<String, Value>,
+    access: Option<&Access>,
+) -> HostResult {
+    let mut variables = json!({"iparam": context.all_iparams()});
+    if let Some(access) = access {
+        variables["access_token"] = Value::String(access.access_token().to_owned());
+        variables["oauth_iparams"] = Value::Object(access.oauth_iparams().clone());
+    }
     let whitelist = context.app.whitelisted_domains.clone();
     let url = url.to_owned();
     let (url, options, whitelist) = rendered(variables, move |vars| {
@@ -87,6 +119,9 @@ pub(super) async fn url_style(
         .into_iter()
         .collect();
     headers.extend(headers_of(&options["headers"])?);
+    if let Some(access) = access {
+        headers = access::with_bearer(headers, access);
+    }
     let request = OutboundRequest {
         method,
         url,

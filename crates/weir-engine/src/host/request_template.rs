@@ -3,7 +3,9 @@
 //!
 //! Each part of the template sees only the variables the platform gives it: the host
 //! sees non-secure iparams and the context; path and query see all iparams and the
-//! context; headers see all iparams, the context and the access token.
+//! context; headers see all iparams, the context and the access token. A template with
+//! `isOAuth` (2.3) or `oauth` (3.1) gets the installation's access token
+//! (`crate::oauth::access`) and `oauth_iparams` in every part.
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -14,6 +16,7 @@ use weir_sandbox::{HostError, HostResult, TemplateRequest};
 use super::CallContext;
 use super::request::{Attempts, headers_of, platform_error, rendered, send};
 use super::url_rules;
+use crate::oauth::access::{self, Access};
 use crate::outbound::OutboundRequest;
 use crate::platform::Platform;
 
@@ -36,12 +39,6 @@ pub(super) async fn invoke(
     let Some(request) = declared(context, name) else {
         return Err(platform_error(404, NOT_FOUND));
     };
-    if request.is_oauth || request.oauth.is_some() {
-        return Err(platform_error(
-            400,
-            "OAuth templates are not available: this installation has no OAuth access token",
-        ));
-    }
     let given = match &call.options {
         Value::Null => Map::new(),
         Value::Object(given) => given.clone(),
@@ -63,13 +60,48 @@ pub(super) async fn invoke(
         extra_query = headers_of(query)
             .map_err(|_| platform_error(400, "query must be an object of string values"))?;
     }
-    let filled = fill(request.clone(), context, call_context).await?;
+    let call = Call {
+        request,
+        context: call_context,
+        body,
+        extra_query,
+    };
+    if !request.is_oauth && request.oauth.is_none() {
+        return attempt(platform, context, &call, None).await;
+    }
+    // `isOAuth` (2.3) uses the app's only integration; `oauth` (3.1) names one.
+    let mut access = Access::open(platform, context, request.oauth.as_deref()).await?;
+    let answer = attempt(platform, context, &call, Some(&access)).await;
+    if !access.worth_refreshing(&answer) {
+        return answer;
+    }
+    access.refresh_after_refusal(platform, context).await?;
+    attempt(platform, context, &call, Some(&access)).await
+}
+
+/// One invocation of a template, as the app asked for it.
+struct Call<'a> {
+    request: &'a RequestTemplate,
+    context: Value,
+    body: Option<Vec<u8>>,
+    extra_query: Vec<(String, String)>,
+}
+
+/// Fills the template in and sends it once (with its own `maxAttempts`).
+async fn attempt(
+    platform: &Platform,
+    context: &CallContext,
+    call: &Call<'_>,
+    access: Option<&Access>,
+) -> HostResult {
+    let request = call.request;
+    let filled = fill(request.clone(), context, call.context.clone(), access).await?;
     let url = format!("{}://{}{}", request.protocol, filled.host, filled.path);
     let mut url = url_rules::checked(&platform.outbound, &url, request.protocol == "http")
         .map_err(|message| platform_error(400, message))?;
     {
         let mut pairs = url.query_pairs_mut();
-        for (name, value) in filled.query.iter().chain(&extra_query) {
+        for (name, value) in filled.query.iter().chain(&call.extra_query) {
             pairs.append_pair(name, value);
         }
     }
@@ -80,11 +112,15 @@ pub(super) async fn invoke(
         "maxAttempts": request.max_attempts,
         "retryDelay": request.retry_delay_ms,
     }))?;
+    let headers = match access {
+        Some(access) => access::with_bearer(filled.headers, access),
+        None => filled.headers,
+    };
     let outbound = OutboundRequest {
         method: Method::from_bytes(request.method.as_bytes()).unwrap_or(Method::GET),
         url,
-        headers: filled.headers,
-        body,
+        headers,
+        body: call.body.clone(),
         timeout: platform.settings.request_timeout,
         max_response_bytes: platform.settings.max_response_bytes,
     };
@@ -110,22 +146,33 @@ async fn fill(
     request: RequestTemplate,
     context: &CallContext,
     call_context: Value,
+    access: Option<&Access>,
 ) -> Result<Filled, HostError> {
-    let public = json!({"iparam": context.installation.iparams.public, "context": call_context});
-    let all = json!({"iparam": context.all_iparams(), "context": call_context});
-    rendered(json!({"public": public, "all": all}), move |vars| {
-        let (public, all) = (&vars["public"], &vars["all"]);
-        let pairs = |pairs: &[(String, String)]| {
+    let mut public =
+        json!({"iparam": context.installation.iparams.public, "context": call_context});
+    let mut all = json!({"iparam": context.all_iparams(), "context": call_context});
+    let mut headers = all.clone();
+    if let Some(access) = access {
+        let oauth_iparams = Value::Object(access.oauth_iparams().clone());
+        for vars in [&mut public, &mut all, &mut headers] {
+            vars["oauth_iparams"] = oauth_iparams.clone();
+        }
+        headers["access_token"] = Value::String(access.access_token().to_owned());
+    }
+    let variables = json!({"public": public, "all": all, "headers": headers});
+    rendered(variables, move |vars| {
+        let (public, all, headers) = (&vars["public"], &vars["all"], &vars["headers"]);
+        let pairs = |pairs: &[(String, String)], vars: &Value| {
             pairs
                 .iter()
-                .map(|(name, value)| Ok((name.clone(), template::render(value, all)?)))
+                .map(|(name, value)| Ok((name.clone(), template::render(value, vars)?)))
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(Filled {
             host: template::render(&request.host, public)?,
             path: template::render(&request.path, all)?,
-            query: pairs(&request.query)?,
-            headers: pairs(&request.headers)?,
+            query: pairs(&request.query, all)?,
+            headers: pairs(&request.headers, headers)?,
         })
     })
     .await

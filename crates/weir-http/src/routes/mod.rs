@@ -11,6 +11,7 @@ mod health;
 mod inbound;
 mod installations;
 mod invocations;
+mod oauth;
 mod subscriptions;
 mod triggers;
 mod webhook_invocations;
@@ -22,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use weir_core::{Account, AccountId};
 
 use crate::auth::Caller;
@@ -101,6 +102,15 @@ pub fn router(state: ServerState) -> Router {
         .route(
             "/installations/{id}/event-selectors/refresh",
             post(global_webhooks::refresh_selectors),
+        )
+        .route("/installations/{id}/oauth", get(oauth::show))
+        .route(
+            "/installations/{id}/oauth/authorize",
+            post(oauth::authorize),
+        )
+        .route(
+            "/installations/{id}/oauth/token",
+            put(oauth::put_token).delete(oauth::delete_token),
         );
     Router::new()
         .nest("/api/v1", api)
@@ -116,6 +126,7 @@ pub fn router(state: ServerState) -> Router {
             "/in/global/{app}/{key}",
             get(inbound::global_get).post(inbound::global_post),
         )
+        .route(weir_engine::oauth::CALLBACK_PATH, get(oauth::callback))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -25,7 +25,7 @@ use weir_engine::outbound::OutboundSettings;
 use weir_http::ServerState;
 use weir_store::StoreConfig;
 
-use crate::{admin_token, config, serve, validate};
+use crate::{admin_token, config, secret_key, serve, validate};
 use workspace::Workspace;
 
 /// How often the files are looked at when no request comes: schedules then run the
@@ -96,6 +96,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     let settings = PlatformSettings {
         validate_extension_urls: false,
         security_key: serve::security_key(store.as_ref()).await?,
+        sealing_key: secret_key::resolve(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
     let engine = serve::start_engine(store, &outbound, settings, &public_url, "test")?;
@@ -139,6 +140,22 @@ async fn print_urls(workspace: &Workspace) -> anyhow::Result<()> {
     println!("  target URL      {}", urls.target);
     for (key, url) in urls.global_webhooks(&current.definition) {
         println!("  global webhook  {url}  ({key})");
+    }
+    for integration in routes::oauth_integrations(&current.definition) {
+        let named = match integration.as_str() {
+            "" => String::new(),
+            name => format!("  ({name})"),
+        };
+        println!(
+            "  OAuth           {}{named}",
+            urls.oauth_authorize(&integration)
+        );
+    }
+    if current.definition.oauth_config.is_some() {
+        println!(
+            "  OAuth callback  {}  (the redirect URI to register)",
+            urls.oauth_callback()
+        );
     }
     println!(
         "  state           {}",

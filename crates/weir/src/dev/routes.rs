@@ -1,6 +1,7 @@
 //! The pages of `weir dev` and the JSON they read (`docs/dev.md`): the simulator at
-//! `/web/test` and the iparams form at `/custom_configs`. No authentication: `weir dev`
-//! listens on loopback only, for the developer at this machine.
+//! `/web/test`, the iparams form at `/custom_configs`, and the start of an OAuth
+//! authorization at `/web/oauth/authorize`. No authentication: `weir dev` listens on
+//! loopback only, for the developer at this machine.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,11 +11,13 @@ use axum::Router;
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use weir_core::{InvocationFilter, InvocationRecord, PackageProblem};
+use weir_core::{AppDefinition, InvocationFilter, InvocationRecord, PackageProblem};
+use weir_engine::ErrorKind;
+use weir_engine::commands::oauth::AuthorizeRequest;
 use weir_engine::lifecycle;
 use weir_store::PageRequest;
 
@@ -41,6 +44,7 @@ pub fn router(workspace: Arc<Workspace>, own_hosts: Vec<String>) -> Router {
         .route("/web/simulate", post(simulate))
         .route("/web/api/activity", get(activity))
         .route("/web/api/iparams", get(iparams).post(save_iparams))
+        .route("/web/oauth/authorize", get(oauth_authorize))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::new(own_hosts),
             local_only::local_only,
@@ -113,7 +117,74 @@ async fn app(
             .map(|(key, url)| json!({"key": key, "url": url}))
             .collect::<Vec<_>>(),
         "problems": current.problems.iter().map(problem_json).collect::<Vec<_>>(),
+        "oauth": oauth_view(&workspace, definition).await,
     })))
+}
+
+/// The integrations of the app's `oauth_config.json` (none when it has none, or a broken
+/// one, which `weir validate`'s rules do not read).
+pub fn oauth_integrations(definition: &AppDefinition) -> Vec<String> {
+    let config = definition.oauth_config.as_ref();
+    let parsed = config.and_then(|c| weir_core::oauth::OAuthConfig::parse(c).ok());
+    parsed.map_or_else(Vec::new, |config| {
+        let integrations = config.integrations().iter();
+        integrations.map(|i| i.name.clone()).collect()
+    })
+}
+
+/// Each integration with the link that authorizes the dev installation, and whether it is.
+async fn oauth_view(workspace: &Workspace, definition: &AppDefinition) -> Vec<Value> {
+    if oauth_integrations(definition).is_empty() {
+        return Vec::new();
+    }
+    let statuses = match workspace.installation().await {
+        Ok(installation) => workspace.engine.oauth_status(&installation).await,
+        Err(error) => return vec![json!({"error": format!("{error:#}")})],
+    };
+    match statuses {
+        Ok(statuses) => statuses
+            .into_iter()
+            .map(|status| {
+                json!({
+                    "integration": status.integration,
+                    "authorize_url": workspace.urls.oauth_authorize(&status.integration),
+                    "authorized": status.authorized,
+                    "expires_at": status.expires_at,
+                })
+            })
+            .collect(),
+        Err(error) => vec![json!({"error": error.message()})],
+    }
+}
+
+/// Starts an OAuth authorization of the dev installation and sends the browser to the
+/// authorization server, which sends it back to `/oauth/callback`. `?integration=` picks
+/// one of several; every other parameter is an `oauth_iparams` value.
+async fn oauth_authorize(
+    State(workspace): Shared,
+    DevQuery(mut params): DevQuery<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, DevError> {
+    let integration = params.remove("integration");
+    let oauth_iparams = params
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect();
+    let installation = workspace.installation().await?;
+    let asked = AuthorizeRequest {
+        integration,
+        oauth_iparams,
+    };
+    let started = workspace
+        .engine
+        .authorize_oauth(&installation, asked)
+        .await
+        .map_err(|error| match error.kind() {
+            ErrorKind::Invalid | ErrorKind::Malformed | ErrorKind::Conflict => {
+                DevError::new(StatusCode::UNPROCESSABLE_ENTITY, error.message())
+            }
+            _ => DevError::internal(anyhow::anyhow!("{error}")),
+        })?;
+    Ok(Redirect::to(&started.authorize_url).into_response())
 }
 
 fn problem_json(problem: &PackageProblem) -> Value {

@@ -31,6 +31,24 @@ impl Urls {
         format!("{}/custom_configs", self.local)
     }
 
+    /// Where the developer starts an OAuth authorization of the dev installation (the
+    /// page sends the browser on to the authorization server).
+    pub fn oauth_authorize(&self, integration: &str) -> String {
+        match integration {
+            "" => format!("{}/web/oauth/authorize", self.local),
+            name => format!(
+                "{}/web/oauth/authorize?integration={}",
+                self.local,
+                encode_segment(name)
+            ),
+        }
+    }
+
+    /// The redirect URI to register with the authorization server.
+    pub fn oauth_callback(&self) -> String {
+        weir_engine::oauth::redirect_uri(&self.public)
+    }
+
     /// `(key, url)` of each of the app's global webhooks: by the app's name rather than
     /// a version's id, so they hold across edits (see `global_webhook_key`).
     pub fn global_webhooks(&self, definition: &AppDefinition) -> Vec<(String, String)> {

@@ -92,6 +92,13 @@ async function loadApp() {
   $('app-webhooks-row').hidden = hooks.length === 0;
   $('app-webhooks').replaceChildren(...hooks.map((w) =>
     h('li', {}, h('span', { class: 'hook-key' }, w.key), ' ', h('code', { class: 'copyable' }, w.url))));
+  const oauth = app.oauth || [];
+  $('app-oauth-row').hidden = oauth.length === 0;
+  $('app-oauth').replaceChildren(...oauth.map((o) => o.error
+    ? h('li', {}, o.error)
+    : h('li', {},
+      h('a', { href: o.authorize_url }, o.integration ? `Authorize ${o.integration}` : 'Authorize'),
+      ' ', o.authorized ? `authorized${o.expires_at ? `, expires ${o.expires_at}` : ''}` : 'not authorized')));
   // 3.x apps call their scopes modules.
   setText($('product-label'), String(app.platform_version).startsWith('3') ? 'Module' : 'Product');
   renderProblems(app.problems || []);
