@@ -25,6 +25,9 @@ pub struct Engine {
     targets: TargetCache,
     /// What an uploaded package may unpack to.
     packages: PackageLimits,
+    /// Why the node was last found unready (`None`: ready), so that a health check
+    /// polled every few seconds logs a change, not every answer.
+    last_unready: std::sync::Mutex<Option<String>>,
 }
 
 /// How an engine is set up: the operator's settings, with the platforms' figures as
@@ -69,6 +72,7 @@ impl Engine {
             runner,
             targets: TargetCache::default(),
             packages,
+            last_unready: std::sync::Mutex::new(None),
         }
     }
 
@@ -157,23 +161,34 @@ impl Engine {
 
     /// Ready when the database takes writes and every worker of this node runs.
     pub async fn readiness(&self) -> Result<(), Error> {
-        if let Err(error) = self.store().ping().await {
-            tracing::warn!(%error, "not ready: the database does not take writes");
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!("not ready: the database does not take writes: {error}"),
-            ));
-        }
-        let unready = self.platform().workers.unready();
-        if !unready.is_empty() {
-            let why = unready.join("; ");
-            tracing::warn!(why, "not ready: a worker does not run");
-            return Err(Error::new(
+        let why = match self.store().ping().await {
+            Err(error) => Some(format!("the database does not take writes: {error}")),
+            Ok(()) => {
+                let unready = self.platform().workers.unready();
+                (!unready.is_empty()).then(|| unready.join("; "))
+            }
+        };
+        self.note_readiness(why.as_deref());
+        match why {
+            None => Ok(()),
+            Some(why) => Err(Error::new(
                 ErrorKind::Unavailable,
                 format!("not ready: {why}"),
-            ));
+            )),
         }
-        Ok(())
+    }
+
+    /// Logs when readiness changes, and why.
+    fn note_readiness(&self, why: Option<&str>) {
+        let mut last = self.last_unready.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_deref() == why {
+            return;
+        }
+        match why {
+            Some(why) => tracing::warn!(why, "not ready"),
+            None => tracing::info!("ready again"),
+        }
+        *last = why.map(str::to_owned);
     }
 
     /// `/metrics` in Prometheus text: the queues (read from the store), this node's
