@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use weir_core::app::{ConnectorEventKind, Method, Reading};
 use weir_core::{Package, PackageProblem};
@@ -24,11 +24,6 @@ use crate::top_level::{
     self, DefaultExport, ListedEvent, ListedEvents, ServerExports, TopLevelError, TopLevelLimits,
 };
 
-/// How long all of a package's top-level code may run: real apps take milliseconds (a
-/// top level defines functions and requires a few modules).
-const TIME: Duration = Duration::from_secs(2);
-/// A fraction of an invocation's 64 MiB: a top level only defines things.
-const MEMORY: usize = 32 * 1024 * 1024;
 /// How many exported names a problem about a missing one lists, to spot a typo.
 const NAMES_SHOWN: usize = 20;
 
@@ -55,10 +50,7 @@ pub(crate) fn check_exports(
         return (Vec::new(), Vec::new());
     }
     let code = Arc::new(AppCode::from_package(package));
-    let limits = TopLevelLimits {
-        deadline: Instant::now() + TIME,
-        memory_bytes: MEMORY,
-    };
+    let limits = TopLevelLimits::from_now();
     let (mut problems, mut script_events) = (Vec::new(), Vec::new());
     if check_server {
         match top_level::server_exports(&code, limits) {
@@ -226,7 +218,7 @@ fn failure(error: TopLevelError) -> PackageProblem {
             format!(
                 "its top level was still running after {} s, the longest the package check \
                  runs all of the package's top-level code (with no platform calls answered)",
-                TIME.as_secs()
+                TopLevelLimits::TIME.as_secs()
             ),
         ),
     }

@@ -5,16 +5,11 @@
 //! manifest's own.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use weir_core::AppDefinition;
 
 use crate::code::AppCode;
 use crate::top_level::{self, ListedEvents, ServerExports, TopLevelError, TopLevelLimits};
-
-/// As the package check's budget: real top levels take milliseconds.
-const TIME: Duration = Duration::from_secs(2);
-const MEMORY: usize = 32 * 1024 * 1024;
 
 /// Fills in `definition.script_events` from what `server.js` exports, for an app with a
 /// scope that leaves its handlers to `exports.events`; does nothing for any other app.
@@ -27,11 +22,7 @@ pub fn learn_script_events(
     {
         return Ok(());
     }
-    let limits = TopLevelLimits {
-        deadline: Instant::now() + TIME,
-        memory_bytes: MEMORY,
-    };
-    let exports = top_level::server_exports(code, limits)?;
+    let exports = top_level::server_exports(code, TopLevelLimits::from_now())?;
     definition.script_events = listed_events(definition, &exports);
     Ok(())
 }

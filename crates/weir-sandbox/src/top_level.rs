@@ -36,6 +36,22 @@ pub struct TopLevelLimits {
     pub memory_bytes: usize,
 }
 
+impl TopLevelLimits {
+    /// How long a package's top-level code may run in all: real apps take milliseconds
+    /// (a top level defines functions and requires a few modules).
+    pub const TIME: std::time::Duration = std::time::Duration::from_secs(2);
+    /// A fraction of an invocation's 64 MiB: a top level only defines things.
+    pub const MEMORY: usize = 32 * 1024 * 1024;
+
+    /// The package check's budget, starting now.
+    pub fn from_now() -> Self {
+        TopLevelLimits {
+            deadline: Instant::now() + Self::TIME,
+            memory_bytes: Self::MEMORY,
+        }
+    }
+}
+
 /// What `server/server.js` exports once its top level has run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerExports {
