@@ -58,6 +58,27 @@ async fn metrics_pass_promtool_and_count_what_happened(storage: Storage) {
         .await
         .expect("post to a target URL");
     assert_eq!(no_target.status(), StatusCode::NOT_FOUND);
+    // One handler run, counted by the node that ran it.
+    let manifest = json!({"name": "counted", "platform-version": "2.3",
+        "product": {"freshdesk": {"events": {"onTicketCreate": {"handler": "ticket"}}}}});
+    let app = weir_testkit::zip(&[
+        ("manifest.json", &manifest.to_string()),
+        (
+            "server/server.js",
+            "exports = { ticket: function () { return 'ran'; } };",
+        ),
+    ]);
+    let uploaded = server.upload_app("/api/v1/apps", app).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    let install = json!({"app_id": uploaded.body["id"]});
+    let installed = server
+        .post("/api/v1/accounts/acme/installations", install)
+        .await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    let event = json!({"event": "onTicketCreate", "data": {"ticket": {"id": 1}}});
+    let posted = server.post("/api/v1/accounts/acme/events", event).await;
+    let record = server.only_run(posted.body["id"].as_str().unwrap()).await;
+    assert_eq!(record["result"], "ran", "{record}");
 
     let text = server.metrics().await;
     let (valid, said) = promtool_check(&text);
@@ -68,7 +89,9 @@ async fn metrics_pass_promtool_and_count_what_happened(storage: Storage) {
         "weir_http_requests_total{route=\"/api/v1/accounts/{id}\",method=\"GET\",status=\"404\"} 1",
         "weir_http_request_duration_seconds_count{route=\"/api/v1/accounts/{id}\",method=\"GET\"} 2",
         "weir_inbound_requests_total{kind=\"target_url\",outcome=\"not_found\"} 1",
-        "weir_invocations_total{outcome=\"success\"} 0",
+        "weir_invocations_total{outcome=\"success\"} 1",
+        "weir_invocations_total{outcome=\"error\"} 0",
+        "weir_invocation_duration_seconds_count{outcome=\"success\"} 1",
         "weir_queue_depth{queue=\"jobs\"} 0",
         "weir_queue_oldest_due_age_seconds{queue=\"deliveries\"} 0",
         "weir_store_writable 1",
