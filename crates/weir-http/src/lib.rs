@@ -14,6 +14,11 @@ mod server;
 mod state;
 
 pub use error::ApiError;
+
+/// The target of the span each HTTP request runs in (at debug level: traced when a trace
+/// collector is configured, never a prefix of log lines).
+pub const REQUEST_SPAN_TARGET: &str = "weir_http::request";
+
 pub use routes::{health_router, router};
 pub use server::{Timeouts, serve};
 pub use state::{Limits, ServerState};

@@ -6,12 +6,14 @@ mod config;
 mod dev;
 mod secret_key;
 mod serve;
+mod telemetry;
 mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use telemetry::{LogFormat, OtlpConfig};
 
 #[derive(Parser)]
 #[command(
@@ -31,14 +33,13 @@ struct Cli {
         default_value = "text"
     )]
     log_format: LogFormat,
+    /// Export traces over OTLP/HTTP (JSON) to this collector, e.g.
+    /// `http://127.0.0.1:4318`; OpenTelemetry's `OTEL_EXPORTER_OTLP_*` variables are read
+    /// when it is not given
+    #[arg(long, global = true, env = "WEIR_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -68,14 +69,22 @@ enum Command {
 /// with `RUST_BACKTRACE` set (a panic still prints one).
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let otlp = match OtlpConfig::resolve(cli.otlp_endpoint.as_deref(), |name| {
+        std::env::var(name).ok()
+    }) {
+        Ok(otlp) => otlp,
+        Err(error) => return failed(error),
+    };
+    let _telemetry = telemetry::init(cli.log_format, otlp);
     match run(cli.command) {
         Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
+        Err(error) => failed(error),
     }
+}
+
+fn failed(error: anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -98,75 +107,5 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Validate { dir } => validate::validate(&dir).map(succeeded),
         Command::Pack { dir } => validate::pack(&dir).map(succeeded),
-    }
-}
-
-/// Logs go to stderr; `WEIR_LOG` filters them (e.g. `info`, `warn,weir_store=debug`).
-/// Colours only on a terminal, and never with `NO_COLOR` set (no-color.org).
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::prelude::*;
-
-    let filter = log_filter(std::env::var("WEIR_LOG").ok().as_deref());
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let ansi = !no_color && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let registry = tracing_subscriber::registry().with(filter);
-    match format {
-        LogFormat::Text => registry.with(layer.with_ansi(ansi)).init(),
-        LogFormat::Json => registry
-            .with(layer.json().with_current_span(true).with_span_list(true))
-            .init(),
-    }
-}
-
-/// `WEIR_LOG` as a filter; `info` when unset. A value that is not a filter, or that only
-/// names a target no log comes from (`WEIR_LOG=json` once muted every log), is said on
-/// stderr, and `info` is used.
-fn log_filter(spec: Option<&str>) -> tracing_subscriber::filter::Targets {
-    use tracing_subscriber::filter::Targets;
-    let default = || Targets::new().with_default(tracing::Level::INFO);
-    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else {
-        return default();
-    };
-    let levels = ["off", "error", "warn", "info", "debug", "trace"];
-    let says_a_level = spec.split(',').any(|directive| {
-        let level = directive.rsplit('=').next().unwrap_or("").trim();
-        levels.contains(&level.to_ascii_lowercase().as_str())
-    });
-    match spec.parse::<Targets>() {
-        Ok(filter) if says_a_level => filter,
-        Ok(_) | Err(_) => {
-            eprintln!(
-                "weir: WEIR_LOG={spec:?} is not a log filter (e.g. \"info\" or \"warn,weir_store=debug\"); \
-                 logging at info (for JSON logs, set WEIR_LOG_FORMAT=json)"
-            );
-            default()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_filters_that_name_no_level_are_refused() {
-        use tracing::Level;
-        use tracing_subscriber::filter::Targets;
-        let enabled =
-            |filter: &Targets, target: &str, level: Level| filter.would_enable(target, &level);
-        let default = log_filter(None);
-        assert!(enabled(&default, "weir_http", Level::INFO));
-        assert!(!enabled(&default, "weir_http", Level::DEBUG));
-        let json = log_filter(Some("json"));
-        assert!(enabled(&json, "weir_engine", Level::INFO), "not muted");
-        let custom = log_filter(Some("warn,weir_store=debug"));
-        assert!(enabled(&custom, "weir_store", Level::DEBUG));
-        assert!(!enabled(&custom, "weir_http", Level::INFO));
-        assert!(enabled(
-            &log_filter(Some("weir_store=trace")),
-            "weir_store",
-            Level::TRACE
-        ));
     }
 }

@@ -19,6 +19,8 @@ mod webhook_invocations;
 use axum::Router;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
@@ -160,9 +162,23 @@ async fn count_request(
     next: Next,
 ) -> Response {
     let method = request.method().as_str().to_owned();
+    let traceparent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok());
+    let span = tracing::debug_span!(
+        target: crate::REQUEST_SPAN_TARGET,
+        "http.request",
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route.as_str(),
+        http.response.status_code = tracing::field::Empty,
+        traceparent,
+    );
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     state
         .engine
         .observe_http(route.as_str(), &method, status, started.elapsed());
