@@ -466,6 +466,10 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     async fn purge_records(&self, kind: RecordKind, before: Timestamp, batch: u32) -> Result<u64>;
     /// Deletes the records of webhook calls made before `before`; returns how many.
     async fn purge_webhook_invocations(&self, before: Timestamp) -> Result<u64>;
+    /// After purges: makes the space of the deleted rows reusable now. PostgreSQL
+    /// vacuums the tables records are purged from (without blocking reads or writes);
+    /// SQLite reuses freed pages by itself, so there it does nothing.
+    async fn reclaim_space(&self) -> Result<()>;
     /// The installation's calls of registered webhooks, oldest first, paged.
     async fn webhook_invocations(
         &self,

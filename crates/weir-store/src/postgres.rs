@@ -179,6 +179,16 @@ impl Backend for Postgres {
         self.execute(sql::PROBE_WRITE, vec![probe]).await.map(drop)
     }
 
+    /// Plain `VACUUM` (not `FULL`): the space is reused by later rows, no lock keeps
+    /// writers out. Autovacuum would get there too, but only after its next pass.
+    async fn reclaim_space(&self) -> Result<()> {
+        sqlx::raw_sql(sql::VACUUM_PURGED_TABLES)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)
+            .map(drop)
+    }
+
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()> {
         let names: Vec<&str> = queues.iter().map(|queue| queue.as_str()).collect();
         let params = vec![WORK_CHANNEL.into(), names.join(",").into()];

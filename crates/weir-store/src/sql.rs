@@ -564,6 +564,10 @@ pub(crate) const PURGE_ATTEMPTS: &str = "DELETE FROM delivery_attempts WHERE \
 
 pub(crate) const PURGE_WEBHOOK_INVOCATIONS: &str =
     "DELETE FROM webhook_invocations WHERE started_at < $1";
+/// PostgreSQL only: every table the purges above delete from (deliveries and jobs go
+/// with their events).
+pub(crate) const VACUUM_PURGED_TABLES: &str = "VACUUM events, jobs, deliveries, \
+    delivery_attempts, invocations, webhook_invocations";
 
 /// PostgreSQL only: holds the account's FIFO subscriptions to the event (`$1` account, `$2`
 /// event) for the ingest's transaction, so that concurrent ingests number their

@@ -59,6 +59,8 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Succeeds when the database answers reads and takes writes.
     async fn ping(&self) -> Result<()>;
+    /// `Store::reclaim_space`.
+    async fn reclaim_space(&self) -> Result<()>;
     /// `Store::announce`.
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()>;
     /// `Store::listen`.
@@ -907,6 +909,10 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend
             .execute(sql::PURGE_WEBHOOK_INVOCATIONS, params)
             .await
+    }
+
+    async fn reclaim_space(&self) -> Result<()> {
+        self.backend.reclaim_space().await
     }
 
     async fn webhook_invocations(

@@ -2929,6 +2929,21 @@ async fn retention_deletes_old_finished_records_in_batches_and_nothing_pending(b
     assert_eq!(runs_purged, 1);
     assert!(store.invocation(&old_run.id).await.unwrap().is_none());
     assert!(store.invocation(&new_run.id).await.unwrap().is_some());
+
+    store.reclaim_space().await.unwrap();
+    if let Location::Postgres(url) = &backend.location {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+        let (unvacuumed,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN \
+             ('events', 'jobs', 'deliveries', 'delivery_attempts', 'invocations', \
+              'webhook_invocations') AND last_vacuum IS NULL",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        assert_eq!(unvacuumed, 0, "the purged tables were vacuumed");
+    }
 }
 
 // ----- Entity storage ($db.entity) ------------------------------------------------------
