@@ -152,6 +152,8 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Stores `value` unless `key` has one already; returns the value that is stored now.
     async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+    /// Sets `key` to `value`, whatever it was.
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
 
     /// `Conflict` if the id is taken.
     async fn insert_account(&self, account: &Account) -> Result<()>;
@@ -410,6 +412,13 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
         filter: &DeliveryFilter,
         page: &PageRequest,
     ) -> Result<Page<Delivery>>;
+    /// Every account's deliveries that pass `filter` (the admin's view), in the same
+    /// order and pages as `deliveries`.
+    async fn deliveries_everywhere(
+        &self,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>>;
     async fn attempts(
         &self,
         event: &EventId,
@@ -432,6 +441,14 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     ) -> Result<bool>;
     /// Makes a delivered or dead delivery due again at `at`; returns whether it applied.
     async fn replay_delivery(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// Makes a pending delivery's next attempt due at `at`, unless an attempt of it is in
+    /// flight (claimed and not yet recorded); returns whether it applied.
+    async fn retry_delivery_now(
         &self,
         event: &EventId,
         subscription: &SubscriptionId,

@@ -169,6 +169,13 @@ impl<B: Backend> Store for SqlStore<B> {
         self.setting(key).await?.ok_or(StoreError::NotFound)
     }
 
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.backend
+            .execute(sql::PUT_SETTING, vec![key.into(), value.into()])
+            .await?;
+        Ok(())
+    }
+
     async fn insert_account(&self, account: &Account) -> Result<()> {
         let conflict = || StoreError::Conflict(format!("account {} already exists", account.id));
         self.insert(sql::INSERT_ACCOUNT, params::account(account), conflict)
@@ -789,7 +796,15 @@ impl<B: Backend> Store for SqlStore<B> {
         filter: &DeliveryFilter,
         page: &PageRequest,
     ) -> Result<Page<Delivery>> {
-        self.page_of_deliveries(account, filter, page).await
+        self.page_of_deliveries(Some(account), filter, page).await
+    }
+
+    async fn deliveries_everywhere(
+        &self,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>> {
+        self.page_of_deliveries(None, filter, page).await
     }
 
     async fn attempts(
@@ -836,6 +851,20 @@ impl<B: Backend> Store for SqlStore<B> {
             rows::millis(at).into(),
         ];
         Ok(self.backend.execute(sql::REPLAY_DELIVERY, params).await? > 0)
+    }
+
+    async fn retry_delivery_now(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let params = vec![
+            event.as_str().into(),
+            subscription.as_str().into(),
+            rows::millis(at).into(),
+        ];
+        Ok(self.backend.execute(sql::RETRY_DELIVERY_NOW, params).await? > 0)
     }
 
     async fn set_failing_since(&self, id: &SubscriptionId, since: Option<Timestamp>) -> Result<()> {
