@@ -410,13 +410,16 @@ async fn a_portal_link_reaches_its_account_alone(storage: Storage) {
         let refused = server.get_as(&path, token).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.body);
     }
-    for path in [
-        format!("/api/v1/deliveries/{other}/replay"),
-        "/api/v1/accounts/bravo/portal-links".to_owned(),
-        "/api/v1/accounts/alpha/portal-links".to_owned(),
-        "/api/v1/accounts/alpha/events".to_owned(),
+    let event = json!({"event": "onContactCreate", "data": {"contact": {"id": 2}}});
+    for (path, body) in [
+        (format!("/api/v1/deliveries/{other}/replay"), json!({})),
+        ("/api/v1/accounts/bravo/portal-links".to_owned(), json!({})),
+        ("/api/v1/accounts/alpha/portal-links".to_owned(), json!({})),
+        ("/api/v1/accounts/alpha/events".to_owned(), event),
     ] {
-        let refused = post_as(&server, &path, token).await;
+        let refused = server
+            .send_json(reqwest::Method::POST, &path, token, body)
+            .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.body);
     }
     let forged = token.replacen("wpt_alpha.", "wpt_bravo.", 1);

@@ -87,14 +87,16 @@ pub async fn list(
         since: instant("since", query.since)?,
         until: instant("until", query.until)?,
     };
-    if let Some(cursor) = &query.cursor
-        && parse_delivery_id(cursor).is_none()
+    // A cursor is the last delivery id of a page, encoded as every list's cursor is.
+    let page = page_request(query.limit, query.cursor.clone())?;
+    if let Some(after) = &page.after
+        && parse_delivery_id(after).is_none()
     {
         return Err(ApiError::bad_request(format!(
-            "cursor: {cursor:?} is not a cursor this list gave"
+            "cursor: {:?} is not a cursor this list gave",
+            query.cursor.unwrap_or_default()
         )));
     }
-    let page = page_request(query.limit, query.cursor)?;
     let page = match &account {
         Some(account) => state.store().deliveries(account, &filter, &page).await?,
         None => state.store().deliveries_everywhere(&filter, &page).await?,

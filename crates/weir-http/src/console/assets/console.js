@@ -31,6 +31,7 @@ async function everyAccount(pathOf) {
 
 function openDetail(show) {
   refreshDetail = show;
+  detail.dataset.seen = "";
   return show().catch((error) => Weir.flash(error.message, true));
 }
 

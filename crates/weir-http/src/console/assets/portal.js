@@ -52,6 +52,7 @@ async function refresh() {
 
 function open(id) {
   openId = id;
+  detail.dataset.seen = "";
   Weir.showDelivery(detail, id, refresh).catch((error) => Weir.flash(error.message, true));
 }
 

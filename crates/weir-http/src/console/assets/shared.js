@@ -94,6 +94,10 @@ const Weir = {
   // retry it now and to replay it. `after` runs once an action is accepted.
   async showDelivery(container, id, after) {
     const delivery = await Weir.api("/deliveries/" + encodeURIComponent(id));
+    // Redrawn only when it changed, so that polling leaves the focus on its buttons.
+    const seen = JSON.stringify(delivery);
+    if (!container.hidden && container.dataset.seen === seen) return;
+    container.dataset.seen = seen;
     const act = (label, path, htmlId) => Weir.el("button", {
       type: "button", id: htmlId,
       onclick: async () => {
