@@ -101,7 +101,10 @@ mod tests {
         assert!(token.starts_with("wpt_acme.eu."), "{token}");
         assert_eq!(verify(key, PassKind::PortalLink, &token, now), Some(pass));
         assert_eq!(verify(key, PassKind::ConsoleSession, &token, now), None);
-        assert_eq!(verify(b"another key", PassKind::PortalLink, &token, now), None);
+        assert_eq!(
+            verify(b"another key", PassKind::PortalLink, &token, now),
+            None
+        );
         let late = now + SignedDuration::from_secs(900);
         assert_eq!(verify(key, PassKind::PortalLink, &token, late), None);
         let other = token.replacen("acme.eu", "globex", 1);

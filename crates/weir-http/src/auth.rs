@@ -121,7 +121,9 @@ impl FromRequestParts<ServerState> for Caller {
         if token.starts_with(PassKind::PortalLink.prefix()) {
             return crate::console::portal::account_of(state, token)
                 .map(Caller::Portal)
-                .ok_or_else(|| ApiError::unauthorized("the portal link has expired, or is not valid"));
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the portal link has expired, or is not valid")
+                });
         }
         let hash = ApiToken::from_given(token).hash();
         if token.starts_with(CLIENT_TOKEN_PREFIX) {

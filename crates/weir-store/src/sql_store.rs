@@ -864,7 +864,11 @@ impl<B: Backend> Store for SqlStore<B> {
             subscription.as_str().into(),
             rows::millis(at).into(),
         ];
-        Ok(self.backend.execute(sql::RETRY_DELIVERY_NOW, params).await? > 0)
+        Ok(self
+            .backend
+            .execute(sql::RETRY_DELIVERY_NOW, params)
+            .await?
+            > 0)
     }
 
     async fn set_failing_since(&self, id: &SubscriptionId, since: Option<Timestamp>) -> Result<()> {

@@ -2539,10 +2539,7 @@ async fn a_pending_delivery_is_retried_now_unless_an_attempt_is_in_flight(backen
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(
-        !store
-            .retry_delivery_now(key.0, key.1, start)
-            .await
-            .unwrap(),
+        !store.retry_delivery_now(key.0, key.1, start).await.unwrap(),
         "claimed, its attempt in flight: a retry now would send a second beside it"
     );
     let failed = weir_core::Attempt {
@@ -2623,7 +2620,10 @@ async fn the_admin_lists_deliveries_of_every_account(backend: Backend) {
             1 => DeliveryOutcome::RetryAt(after_ms(start, 5_000)),
             _ => DeliveryOutcome::Delivered,
         };
-        store.finish_delivery(delivery, None, outcome).await.unwrap();
+        store
+            .finish_delivery(delivery, None, outcome)
+            .await
+            .unwrap();
     }
 
     let list = |filter: DeliveryFilter| {
@@ -2642,7 +2642,11 @@ async fn the_admin_lists_deliveries_of_every_account(backend: Backend) {
         }
     };
     let all = list(DeliveryFilter::default()).await;
-    assert_eq!(all.len(), 4, "pages of one cover every account's deliveries");
+    assert_eq!(
+        all.len(),
+        4,
+        "pages of one cover every account's deliveries"
+    );
     assert!(all.windows(2).all(|w| w[0].id() < w[1].id()));
     let accounts: std::collections::BTreeSet<_> =
         all.iter().map(|d| d.account_id.as_str()).collect();

@@ -176,9 +176,17 @@ async fn the_admin_lists_every_accounts_deliveries_and_retries_one_now(storage: 
     let refused = server
         .post(&format!("/api/v1/deliveries/{dying}/retry"), json!({}))
         .await;
-    assert_eq!(refused.status, StatusCode::CONFLICT, "disabled: {}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::CONFLICT,
+        "disabled: {}",
+        refused.body
+    );
     let enabled = server
-        .post(&format!("/api/v1/subscriptions/{subscription}/enable"), json!({}))
+        .post(
+            &format!("/api/v1/subscriptions/{subscription}/enable"),
+            json!({}),
+        )
         .await;
     assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
     up.store(true, Ordering::SeqCst);
@@ -260,17 +268,18 @@ async fn with_cookie(
         .request(method, format!("{}{path}", server.base))
         .header("cookie", cookie)
         .header("content-type", "application/json")
-        .body(json!({"id": "charlie", "domain": "c.freshsales.io", "region": "US",
-            "product": "freshsales"}).to_string());
+        .body(
+            json!({"id": "charlie", "domain": "c.freshsales.io", "region": "US",
+            "product": "freshsales"})
+            .to_string(),
+        );
     for (name, value) in extra {
         request = request.header(*name, *value);
     }
     request.send().await.unwrap().status()
 }
 
-async fn the_console_session_is_a_cookie_that_changes_nothing_without_its_header(
-    storage: Storage,
-) {
+async fn the_console_session_is_a_cookie_that_changes_nothing_without_its_header(storage: Storage) {
     let server = start(&storage, &[]).await;
     let page = bare_client()
         .get(format!("{}/console", server.base))
@@ -284,7 +293,10 @@ async fn the_console_session_is_a_cookie_that_changes_nothing_without_its_header
         "{policy}"
     );
     assert_eq!(page.headers()["x-frame-options"], "DENY");
-    assert!(page.text().await.unwrap().contains("Admin token"), "the login form");
+    assert!(
+        page.text().await.unwrap().contains("Admin token"),
+        "the login form"
+    );
 
     let cookie = log_in(&server).await;
     let get = reqwest::Method::GET;
@@ -314,7 +326,14 @@ async fn the_console_session_is_a_cookie_that_changes_nothing_without_its_header
         "a change without an origin"
     );
     assert_eq!(
-        with_cookie(&server, post.clone(), path, &cookie, &[header, ("origin", origin)]).await,
+        with_cookie(
+            &server,
+            post.clone(),
+            path,
+            &cookie,
+            &[header, ("origin", origin)]
+        )
+        .await,
         StatusCode::CREATED,
         "from the console itself"
     );
@@ -326,7 +345,11 @@ async fn the_console_session_is_a_cookie_that_changes_nothing_without_its_header
 
     // Logging out ends the session, wherever its cookie is kept.
     let out = with_cookie(&server, post.clone(), "/console/logout", &cookie, &[header]).await;
-    assert_eq!(out, StatusCode::FORBIDDEN, "logging out needs the origin too");
+    assert_eq!(
+        out,
+        StatusCode::FORBIDDEN,
+        "logging out needs the origin too"
+    );
     let out = with_cookie(
         &server,
         post.clone(),
@@ -362,7 +385,11 @@ async fn portal_link(server: &Server, account: &str) -> Value {
 
 async fn a_portal_link_reaches_its_account_alone(storage: Storage) {
     let fine = FakeThirdParty::start(|_| json_reply(200, json!({}))).await;
-    let server = start(&storage, &["--portal-frame-ancestors", "https://app.example.com"]).await;
+    let server = start(
+        &storage,
+        &["--portal-frame-ancestors", "https://app.example.com"],
+    )
+    .await;
     account(&server, "alpha").await;
     account(&server, "bravo").await;
     let alpha = subscribe(&server, "alpha", &fine).await;
@@ -408,7 +435,12 @@ async fn a_portal_link_reaches_its_account_alone(storage: Storage) {
         "/api/v1/accounts/alpha/installations".to_owned(),
     ] {
         let refused = server.get_as(&path, token).await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.body);
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.body
+        );
     }
     let event = json!({"event": "onContactCreate", "data": {"contact": {"id": 2}}});
     for (path, body) in [
@@ -420,7 +452,12 @@ async fn a_portal_link_reaches_its_account_alone(storage: Storage) {
         let refused = server
             .send_json(reqwest::Method::POST, &path, token, body)
             .await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.body);
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.body
+        );
     }
     let forged = token.replacen("wpt_alpha.", "wpt_bravo.", 1);
     let forged = server.get_as("/api/v1/deliveries", &forged).await;
@@ -431,7 +468,12 @@ async fn a_portal_link_reaches_its_account_alone(storage: Storage) {
             json!({"expires_in_seconds": 999_999}),
         )
         .await;
-    assert_eq!(too_long.status, StatusCode::BAD_REQUEST, "{}", too_long.body);
+    assert_eq!(
+        too_long.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        too_long.body
+    );
 
     let page = bare_client()
         .get(format!("{}/portal", server.base))
@@ -483,7 +525,13 @@ async fn the_console_retries_a_failing_delivery_of_another_account(storage: Stor
         .send_keys(ADMIN_TOKEN)
         .await
         .unwrap();
-    browser.find("#log-in").await.unwrap().click().await.unwrap();
+    browser
+        .find("#log-in")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     browser.wait_for_text("#deliveries", &id).await.unwrap();
     // Marks this page: a reload would lose the mark.
     browser
@@ -492,11 +540,20 @@ async fn the_console_retries_a_failing_delivery_of_another_account(storage: Stor
         .unwrap();
     let row = format!("tr[data-id=\"{id}\"] button.open");
     browser.find(&row).await.unwrap().click().await.unwrap();
-    browser.wait_for_text("#detail-status", "pending").await.unwrap();
+    browser
+        .wait_for_text("#detail-status", "pending")
+        .await
+        .unwrap();
     browser.wait_for_text("#attempts", "500").await.unwrap();
 
     up.store(true, Ordering::SeqCst);
-    browser.find("#retry-now").await.unwrap().click().await.unwrap();
+    browser
+        .find("#retry-now")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     browser
         .wait_for_text("#detail-status", "delivered")
         .await
@@ -530,10 +587,7 @@ async fn the_portal_shows_its_account_alone(storage: Storage) {
     attempted(&server, &other, 1).await;
 
     let link = portal_link(&server, "alpha").await;
-    browser
-        .goto(link["url"].as_str().unwrap())
-        .await
-        .unwrap();
+    browser.goto(link["url"].as_str().unwrap()).await.unwrap();
     let shown = browser.wait_for_text("#deliveries", &own).await.unwrap();
     assert!(!shown.contains(&other), "{shown}");
     let subscriptions = browser
@@ -541,18 +595,30 @@ async fn the_portal_shows_its_account_alone(storage: Storage) {
         .await
         .unwrap();
     assert!(!subscriptions.contains(bravo["id"].as_str().unwrap()));
-    let url = browser
-        .execute("return location.href;", &[])
-        .await
-        .unwrap();
-    assert!(!url.as_str().unwrap().contains("wpt_"), "the token leaves the address bar");
+    let url = browser.execute("return location.href;", &[]).await.unwrap();
+    assert!(
+        !url.as_str().unwrap().contains("wpt_"),
+        "the token leaves the address bar"
+    );
     let row = format!("tr[data-id=\"{own}\"] button.open");
     browser.find(&row).await.unwrap().click().await.unwrap();
     browser.wait_for_text("#attempts", "200").await.unwrap();
-    browser.find("#replay").await.unwrap().click().await.unwrap();
-    browser.wait_for_text("#flash", "Replay: accepted").await.unwrap();
+    browser
+        .find("#replay")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#flash", "Replay: accepted")
+        .await
+        .unwrap();
     fine.wait_until("the replay", |got| {
-        got.iter().filter(|r| r.headers["webhook-id"] == own).count() == 2
+        got.iter()
+            .filter(|r| r.headers["webhook-id"] == own)
+            .count()
+            == 2
     })
     .await;
     browser.quit().await.unwrap();

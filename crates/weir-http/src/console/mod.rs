@@ -35,7 +35,10 @@ pub fn routes() -> Router<ServerState> {
         .route("/console", get(console_page))
         .route("/console/login", post(login))
         .route("/console/logout", post(logout))
-        .route("/console/assets/style.css", get(|| asset(STYLE_CSS, "text/css")))
+        .route(
+            "/console/assets/style.css",
+            get(|| asset(STYLE_CSS, "text/css")),
+        )
         .route("/console/assets/shared.js", get(|| asset(SHARED_JS, JS)))
         .route("/console/assets/console.js", get(|| asset(CONSOLE_JS, JS)))
         .route("/console/assets/portal.js", get(|| asset(PORTAL_JS, JS)))
@@ -75,7 +78,10 @@ fn console_html(status: StatusCode, body: String) -> Response {
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -117,7 +123,11 @@ async fn login(State(state): State<ServerState>, request: Request) -> Result<Res
         .find(|(name, _)| name == "token")
         .map(|(_, value)| value.trim().to_owned())
         .unwrap_or_default();
-    if token.is_empty() || !state.admin_token.matches(&ApiToken::from_given(token).hash()) {
+    if token.is_empty()
+        || !state
+            .admin_token
+            .matches(&ApiToken::from_given(token).hash())
+    {
         return Ok(login_page(
             StatusCode::UNAUTHORIZED,
             "That is not the admin token.",
@@ -133,7 +143,10 @@ async fn login(State(state): State<ServerState>, request: Request) -> Result<Res
 }
 
 /// Ends every console session (they all stand for the one admin) and clears the cookie.
-async fn logout(State(state): State<ServerState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let Some(token) = session::cookie(&headers) else {
         return Err(ApiError::unauthorized("no console session to end"));
     };
@@ -154,10 +167,7 @@ async fn logout(State(state): State<ServerState>, headers: HeaderMap) -> Result<
 async fn portal_page(State(state): State<ServerState>) -> Response {
     let policy = CONSOLE_CSP.replace(
         "frame-ancestors 'none'",
-        &format!(
-            "frame-ancestors {}",
-            state.console.portal_frame_ancestors
-        ),
+        &format!("frame-ancestors {}", state.console.portal_frame_ancestors),
     );
     let mut response = console_html(StatusCode::OK, PORTAL_HTML.to_owned());
     let headers = response.headers_mut();

@@ -55,7 +55,11 @@ pub async fn create_link(
     caller.require_admin()?;
     let not_found = || ApiError::not_found(format!("account {id} not found"));
     let account = AccountId::parse(&id).map_err(|_| not_found())?;
-    state.store().account(&account).await?.ok_or_else(not_found)?;
+    state
+        .store()
+        .account(&account)
+        .await?
+        .ok_or_else(not_found)?;
     let seconds = asked.expires_in_seconds.unwrap_or(DEFAULT_SECONDS);
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
         return Err(ApiError::bad_request(format!(

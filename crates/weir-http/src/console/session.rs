@@ -67,7 +67,9 @@ pub async fn is_live(state: &ServerState, token: &str) -> Result<bool, ApiError>
         return Ok(false);
     };
     let since = state.store().setting(SESSIONS_SINCE).await?;
-    let since = since.and_then(|ms| ms.parse::<i64>().ok()).unwrap_or(i64::MIN);
+    let since = since
+        .and_then(|ms| ms.parse::<i64>().ok())
+        .unwrap_or(i64::MIN);
     Ok(pass.issued_at.as_millisecond() > since)
 }
 
@@ -154,7 +156,10 @@ mod tests {
     #[test]
     fn the_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, "a=1; weir_console=wcs_x; b=2".parse().unwrap());
+        headers.insert(
+            header::COOKIE,
+            "a=1; weir_console=wcs_x; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&headers), Some("wcs_x"));
         headers.insert(header::COOKIE, "weir_console=".parse().unwrap());
         assert_eq!(cookie(&headers), None);
@@ -162,7 +167,13 @@ mod tests {
 
     #[test]
     fn a_public_origin_drops_the_path() {
-        assert_eq!(public_origin("https://ev.example.com/base"), "https://ev.example.com");
-        assert_eq!(public_origin("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(
+            public_origin("https://ev.example.com/base"),
+            "https://ev.example.com"
+        );
+        assert_eq!(
+            public_origin("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
     }
 }
