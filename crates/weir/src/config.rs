@@ -413,6 +413,23 @@ mod tests {
     }
 
     #[test]
+    fn portal_frame_ancestors_are_a_csp_source_list() {
+        assert_eq!(frame_ancestors(None).unwrap(), "'none'");
+        assert_eq!(
+            frame_ancestors(Some("  https://a.example.com   'self' ".into())).unwrap(),
+            "https://a.example.com 'self'"
+        );
+        for bad in [
+            "",
+            "https://a.example.com; script-src *",
+            "a,b",
+            "https://a.example.com\u{7f}",
+        ] {
+            assert!(frame_ancestors(Some(bad.into())).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn rejects_unknown_settings_and_bad_public_urls() {
         let dir = std::env::temp_dir().join(format!("weir-config-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -365,11 +365,26 @@ async fn the_console_session_is_a_cookie_that_changes_nothing_without_its_header
     );
     let again = log_in(&server).await;
     assert_eq!(
-        with_cookie(&server, get, path, &again, &[]).await,
+        with_cookie(&server, get.clone(), path, &again, &[]).await,
         StatusCode::OK,
         "a new login works"
     );
     server.stop().await;
+
+    // Stateless: another node (here, the next process) on the same store accepts it;
+    // under another admin token, no session made under the old one holds.
+    let next = start(&storage, &[]).await;
+    assert_eq!(
+        with_cookie(&next, get.clone(), path, &again, &[]).await,
+        StatusCode::OK
+    );
+    next.stop().await;
+    let rotated = Server::start_with(&storage, Some("another-admin-token-9876543210")).await;
+    assert_eq!(
+        with_cookie(&rotated, get, path, &again, &[]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    rotated.stop().await;
 }
 
 async fn portal_link(server: &Server, account: &str) -> Value {

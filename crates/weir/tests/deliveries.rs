@@ -494,7 +494,11 @@ async fn subscriptions_are_checked_and_replays_resend(storage: Storage) {
     let unnamed = server.get("/api/v1/deliveries").await;
     assert_eq!(unnamed.status, StatusCode::OK, "{}", unnamed.body);
     let listed = unnamed.body["data"].as_array().unwrap();
-    assert!(listed.iter().any(|d| d["id"] == json!(id)), "{}", unnamed.body);
+    assert!(
+        listed.iter().any(|d| d["id"] == json!(id)),
+        "{}",
+        unnamed.body
+    );
     server.stop().await;
 }
 
