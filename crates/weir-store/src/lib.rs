@@ -313,6 +313,14 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     /// jobs, all in one transaction, durably.
     async fn ingest_directed(&self, events: &[DirectedEvent]) -> Result<()>;
     async fn product_event(&self, id: &EventId) -> Result<Option<ProductEvent>>;
+    /// Events newest first, of one account (or every account's) and one name (or all),
+    /// paged by id: `page.after` is the last (oldest) id of the page before.
+    async fn recent_events(
+        &self,
+        account: Option<&AccountId>,
+        name: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<ProductEvent>>;
     /// The jobs an event caused, by installation.
     async fn jobs_of_event(&self, id: &EventId) -> Result<Vec<Job>>;
     /// Claims up to `limit` pending jobs due at `now` until `lease_until`, earliest first,

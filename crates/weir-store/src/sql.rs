@@ -268,6 +268,15 @@ pub(crate) const INSERT_EVENT_JOBS: &str = "INSERT INTO jobs \
         AND app_subscriptions.product = $3 AND app_subscriptions.event = $4 \
     WHERE installations.account_id = $2 AND installations.status = 'active'";
 pub(crate) const PRODUCT_EVENT: &str = "SELECT * FROM events WHERE id = $1";
+/// Events newest first (ids sort by time), optionally of one account and one name: the
+/// primary key read backwards, so the newest page costs no scan; the pages after it start
+/// below the cursor (`$3`, exclusive).
+pub(crate) const RECENT_EVENTS: &str = "SELECT * FROM events \
+    WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR name = $2) \
+    ORDER BY id DESC LIMIT $3";
+pub(crate) const EVENTS_BEFORE: &str = "SELECT * FROM events \
+    WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR name = $2) AND id < $4 \
+    ORDER BY id DESC LIMIT $3";
 pub(crate) const JOBS_OF_EVENT: &str =
     "SELECT * FROM jobs WHERE event_id = $1 ORDER BY installation_id";
 

@@ -547,6 +547,37 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn recent_events(
+        &self,
+        account: Option<&AccountId>,
+        name: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<ProductEvent>> {
+        let mut params = vec![
+            Param::MaybeText(account.map(|a| a.as_str().to_owned())),
+            Param::MaybeText(name.map(str::to_owned)),
+            (i64::from(page.limit) + 1).into(),
+        ];
+        let statement = match &page.after {
+            None => sql::RECENT_EVENTS,
+            Some(before) => {
+                params.push(before.as_str().into());
+                sql::EVENTS_BEFORE
+            }
+        };
+        let mut items = self
+            .backend
+            .fetch(statement, params, rows::product_event)
+            .await?;
+        let next_after = if items.len() > page.limit as usize {
+            items.truncate(page.limit as usize);
+            items.last().map(|event| event.id.as_str().to_owned())
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
     async fn jobs_of_event(&self, id: &EventId) -> Result<Vec<Job>> {
         let params = vec![id.as_str().into()];
         self.backend

@@ -19,6 +19,7 @@ on_both_backends!(
     the_admin_lists_every_accounts_deliveries_and_retries_one_now,
     the_console_session_is_a_cookie_that_changes_nothing_without_its_header,
     a_portal_link_reaches_its_account_alone,
+    events_are_listed_newest_first,
     the_console_retries_a_failing_delivery_of_another_account,
     the_portal_shows_its_account_alone,
 );
@@ -504,6 +505,68 @@ async fn a_portal_link_reaches_its_account_alone(storage: Storage) {
     server.stop().await;
 }
 
+/// `evt_…` of a delivery id `msg_<event>_<subscription>`.
+fn event_of(delivery: &str) -> String {
+    let ulid = delivery.split('_').nth(1).unwrap();
+    format!("evt_{ulid}")
+}
+
+async fn events_are_listed_newest_first(storage: Storage) {
+    let fine = FakeThirdParty::start(|_| json_reply(200, json!({}))).await;
+    let server = start(&storage, &[]).await;
+    account(&server, "alpha").await;
+    account(&server, "bravo").await;
+    let alpha = subscribe(&server, "alpha", &fine).await;
+    let bravo = subscribe(&server, "bravo", &fine).await;
+    let first = event_of(&post_event(&server, "alpha", &alpha).await);
+    let second = event_of(&post_event(&server, "bravo", &bravo).await);
+    let third = event_of(&post_event(&server, "alpha", &alpha).await);
+
+    let ids = |reply: &support::Reply| -> Vec<String> {
+        reply.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = server.get("/api/v1/events").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(ids(&all), [third.clone(), second.clone(), first.clone()]);
+    assert_eq!(all.body["data"][1]["account_id"], json!("bravo"));
+    let of_alpha = server.get("/api/v1/events?account=alpha").await;
+    assert_eq!(ids(&of_alpha), [third.clone(), first.clone()]);
+    let named = server
+        .get("/api/v1/events?event=onContactCreate&limit=2")
+        .await;
+    assert_eq!(ids(&named), [third.clone(), second.clone()]);
+    let cursor = named.body["next_cursor"].as_str().unwrap();
+    let rest = server
+        .get(&format!("/api/v1/events?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(ids(&rest), [first.clone()]);
+    assert!(rest.body["next_cursor"].is_null());
+    let none = server.get("/api/v1/events?event=onDealCreate").await;
+    assert!(ids(&none).is_empty());
+
+    let key = server
+        .post("/api/v1/accounts/bravo/api-keys", json!({"name": "ops"}))
+        .await;
+    let key = key.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ids(&server.get_as("/api/v1/events", &key).await),
+        [second.clone()]
+    );
+    let other = server.get_as("/api/v1/events?account=alpha", &key).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let link = portal_link(&server, "alpha").await;
+    let portal = server
+        .get_as("/api/v1/events", link["token"].as_str().unwrap())
+        .await;
+    assert_eq!(portal.status, StatusCode::FORBIDDEN);
+    server.stop().await;
+}
+
 async fn browser() -> Option<Browser> {
     if Browser::skip_requested() {
         eprintln!("WEIR_SKIP_BROWSER is set: skipping the browser test");
@@ -582,6 +645,19 @@ async fn the_console_retries_a_failing_delivery_of_another_account(storage: Stor
     let received = failing.received();
     assert_eq!(received.len(), 3, "two failures, then the retry");
     assert_eq!(received[2].headers["webhook-id"], id);
+
+    // The events, newest first, every account's.
+    browser
+        .find("#nav-events")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#events", &event_of(&id))
+        .await
+        .unwrap();
     browser.quit().await.unwrap();
     server.stop().await;
 }

@@ -53,6 +53,7 @@ pub fn router(state: ServerState) -> Router {
             get(installations::show).delete(installations::delete),
         )
         .route("/accounts/{id}/events", post(events::post))
+        .route("/events", get(events::list))
         .route("/events/{id}", get(events::show))
         .route("/installations/{id}/invocations", get(invocations::list))
         .route("/invocations/{id}", get(invocations::show))

@@ -159,7 +159,7 @@ function showInvocations(installation) {
       el("h2", {}, "Handler runs of ", el("code", {}, installation.id)),
       table([
         ["Run", (r) => openButton(Weir.text(r.id), () => showInvocation(r.id))],
-        ["Event", (r) => r.event_id ? openButton(r.event_id, () => showEvent(r.event_id)) : r.event],
+        ["Event", (r) => r.event],
         ["Handler", (r) => r.handler], ["Status", (r) => Weir.status(r.status)],
         ["Duration", (r) => Weir.text(r.duration_ms) + " ms"], ["Error", (r) => r.error],
       ], list.data));
@@ -170,10 +170,18 @@ function showInvocations(installation) {
 function showInvocation(id) {
   return openDetail(async () => {
     const record = await api("/invocations/" + encodeURIComponent(id));
+    const lines = (record.console || []).map((line) => Weir.text(line.level) + "  " + Weir.text(line.text));
     detail.replaceChildren(el("h2", {}, "Handler run ", el("code", {}, id)),
+      el("dl", {},
+        el("dt", {}, "Status"), el("dd", {}, Weir.status(record.status)),
+        el("dt", {}, "Handler"), el("dd", {}, Weir.text(record.handler), " for ", Weir.text(record.event)),
+        el("dt", {}, "Installation"), el("dd", {}, Weir.text(record.installation_id)),
+        el("dt", {}, "Started"), el("dd", {}, Weir.text(record.started_at)),
+        el("dt", {}, "Duration"), el("dd", {}, Weir.text(record.duration_ms) + " ms"),
+        el("dt", {}, "Error"), el("dd", { class: record.error ? "error" : "" }, Weir.text(record.error))),
       el("h3", {}, "Console output"),
-      el("pre", {}, (record.console || []).map((line) => Weir.text(line.level) + " " + Weir.text(line.message || line.text || line)).join("\n") || "—"),
-      el("h3", {}, "Record"), el("pre", {}, JSON.stringify(record, null, 2)));
+      el("pre", { id: "console-output" }, lines.join("\n") || "—"),
+      record.stack ? el("pre", {}, record.stack) : "");
     detail.hidden = false;
   });
 }
@@ -182,17 +190,18 @@ function showEvent(id) {
   return openDetail(async () => {
     const event = await api("/events/" + encodeURIComponent(id));
     detail.replaceChildren(el("h2", {}, "Event ", el("code", {}, id)),
-      el("h3", {}, "Jobs"),
+      el("h3", {}, "Jobs (handler runs it owes)"),
       table([
-        ["Installation", (j) => j.installation_id], ["Status", (j) => Weir.status(j.status)],
-        ["Attempts", (j) => j.attempts], ["Error", (j) => j.last_error || j.error],
+        ["Installation", (j) => j.installation_id], ["Handler", (j) => j.handler],
+        ["Status", (j) => Weir.status(j.status)], ["Attempts", (j) => j.attempts + " / " + j.max_attempts],
+        ["Last run", (j) => j.last_invocation ? openButton(j.last_invocation, () => showInvocation(j.last_invocation)) : "—"],
       ], event.jobs),
       el("h3", {}, "Event"), el("pre", {}, JSON.stringify(event, null, 2)));
     detail.hidden = false;
   });
 }
 
-function installationsSection(purpose, intro = []) {
+function installationsSection(purpose) {
   const results = el("div");
   const audit = (installation) => openDetail(async () => {
     const list = await api("/installations/" + installation.id + "/webhook-invocations?limit=50");
@@ -205,8 +214,8 @@ function installationsSection(purpose, intro = []) {
       ], list.data));
     detail.hidden = false;
   });
-  const heading = { audit: "Registered-webhook audit", events: "Events" }[purpose] || "Installations";
-  view.replaceChildren(el("h2", {}, heading), ...intro, results);
+  const heading = purpose === "audit" ? "Registered-webhook audit" : "Installations";
+  view.replaceChildren(el("h2", {}, heading), results);
   return async () => {
     const rows = await everyAccount((id) => "/accounts/" + encodeURIComponent(id) + "/installations?limit=100");
     render(results, rows, (rows) => table([
@@ -221,13 +230,29 @@ function installationsSection(purpose, intro = []) {
 }
 
 function eventsSection() {
-  const id = el("input", { id: "event-id", name: "event", placeholder: "evt_…", required: true });
-  const form = el("form", { class: "filters" }, el("label", {}, "Event id", id),
-    el("button", { type: "submit" }, "Show"));
-  form.addEventListener("submit", (e) => { e.preventDefault(); showEvent(id.value.trim()); });
-  const hint = el("p", { class: "muted" },
-    "An event's jobs and handler runs: find it by id, or from an installation's handler runs below.");
-  return installationsSection("events", [form, hint]);
+  const results = el("div", { id: "events" });
+  let query = "";
+  const load = async () => {
+    const list = await api("/events?limit=100" + (query ? "&" + query : ""));
+    render(results, list.data, (rows) => table([
+      ["Event", (e) => openButton(e.id, () => showEvent(e.id))],
+      ["Account", (e) => e.account_id], ["Name", (e) => e.event],
+      ["Received", (e) => e.received_at], ["Idempotency key", (e) => e.idempotency_key],
+    ], rows, (e) => ({ "data-id": e.id })));
+  };
+  const filters = el("form", { class: "filters" },
+    el("label", {}, "Account", el("input", { name: "account" })),
+    el("label", {}, "Event", el("input", { name: "event", placeholder: "onContactCreate" })),
+    el("button", { type: "submit" }, "Filter"));
+  filters.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const [name, value] of new FormData(filters)) if (value.trim()) q.set(name, value.trim());
+    query = q.toString();
+    load().catch((error) => Weir.flash(error.message, true));
+  });
+  view.replaceChildren(el("h2", {}, "Events, newest first"), filters, results);
+  return load;
 }
 
 const sections = {
