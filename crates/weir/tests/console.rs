@@ -532,19 +532,19 @@ async fn events_are_listed_newest_first(storage: Storage) {
     };
     let all = server.get("/api/v1/events").await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.body);
-    assert_eq!(ids(&all), [third.clone(), second.clone(), first.clone()]);
+    assert_eq!(ids(&all), [third.as_str(), second.as_str(), first.as_str()]);
     assert_eq!(all.body["data"][1]["account_id"], json!("bravo"));
     let of_alpha = server.get("/api/v1/events?account=alpha").await;
-    assert_eq!(ids(&of_alpha), [third.clone(), first.clone()]);
+    assert_eq!(ids(&of_alpha), [third.as_str(), first.as_str()]);
     let named = server
         .get("/api/v1/events?event=onContactCreate&limit=2")
         .await;
-    assert_eq!(ids(&named), [third.clone(), second.clone()]);
+    assert_eq!(ids(&named), [third.as_str(), second.as_str()]);
     let cursor = named.body["next_cursor"].as_str().unwrap();
     let rest = server
         .get(&format!("/api/v1/events?limit=2&cursor={cursor}"))
         .await;
-    assert_eq!(ids(&rest), [first.clone()]);
+    assert_eq!(ids(&rest), [first.as_str()]);
     assert!(rest.body["next_cursor"].is_null());
     let none = server.get("/api/v1/events?event=onDealCreate").await;
     assert!(ids(&none).is_empty());
@@ -555,7 +555,7 @@ async fn events_are_listed_newest_first(storage: Storage) {
     let key = key.body["token"].as_str().unwrap().to_owned();
     assert_eq!(
         ids(&server.get_as("/api/v1/events", &key).await),
-        [second.clone()]
+        [second.as_str()]
     );
     let other = server.get_as("/api/v1/events?account=alpha", &key).await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
