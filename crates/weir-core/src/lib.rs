@@ -24,6 +24,7 @@ pub mod registered_webhook;
 pub mod schedule;
 pub mod secret;
 pub mod security_context;
+pub mod signed_pass;
 pub mod subscription;
 
 pub use account::{Account, Departments, Domain, Product, Region};

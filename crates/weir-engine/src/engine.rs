@@ -132,6 +132,15 @@ impl Engine {
         Ok(self.runner.app(id).await?)
     }
 
+    /// A key for one purpose (`purpose` names it, and what it must change with), derived
+    /// from the server's key that every node shares: the console's sessions and portal
+    /// links are signed with such keys, so each purpose's tokens stand only for it.
+    pub fn derived_key(&self, purpose: &str) -> Vec<u8> {
+        let key = &self.platform().settings.security_key.0;
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+        ring::hmac::sign(&key, purpose.as_bytes()).as_ref().to_vec()
+    }
+
     /// The installation a `securityContext` token stands for, if it is valid now.
     pub fn verify_security_context(&self, token: &str) -> Option<InstallationId> {
         let key = &self.platform().settings.security_key.0;

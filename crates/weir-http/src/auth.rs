@@ -1,5 +1,6 @@
-//! Who is calling: the admin (the platform operator), one account's API key, or one
-//! installation (by the `securityContext` its extension webhook deliveries carry). Tokens
+//! Who is calling: the admin (the platform operator, by the admin token or the console's
+//! session cookie), one account's API key, one account's portal link, or one installation
+//! (by the `securityContext` its extension webhook deliveries carry). Tokens
 //! are hashed on arrival and compared by hash, in constant time for the admin token;
 //! account keys are found by their hash, so no stored token is ever compared in clear; an
 //! installation's token is checked by its signature.
@@ -7,6 +8,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use weir_core::signed_pass::PassKind;
 use weir_core::{AccountId, ApiToken, InstallationId};
 use weir_engine::commands::installations::CLIENT_TOKEN_PREFIX;
 
@@ -22,6 +24,9 @@ pub enum Caller {
     /// An installation's browser app: may trigger that installation's registered
     /// webhooks, and nothing else.
     Client(InstallationId),
+    /// An account's portal (a `wpt_` link token): reads the account's subscriptions,
+    /// deliveries and attempts, and replays; nothing else, of no other account.
+    Portal(AccountId),
 }
 
 impl Caller {
@@ -33,6 +38,7 @@ impl Caller {
             ))),
             Caller::Installation(own) => Err(installation_only(own)),
             Caller::Client(own) => Err(client_only(own)),
+            Caller::Portal(own) => Err(portal_only(own)),
         }
     }
 
@@ -44,7 +50,17 @@ impl Caller {
             ))),
             Caller::Installation(own) => Err(installation_only(own)),
             Caller::Client(own) => Err(client_only(own)),
+            Caller::Portal(own) => Err(portal_only(own)),
             _ => Ok(()),
+        }
+    }
+
+    /// What the portal shows and does (the account's subscriptions and deliveries, and
+    /// replays): as `require_account`, and a portal token on its own account.
+    pub fn require_account_portal(&self, account: &AccountId) -> Result<(), ApiError> {
+        match self {
+            Caller::Portal(own) if own == account => Ok(()),
+            other => other.require_account(account),
         }
     }
 
@@ -54,6 +70,7 @@ impl Caller {
         match self {
             Caller::Installation(own) => Err(installation_only(own)),
             Caller::Client(own) => Err(client_only(own)),
+            Caller::Portal(own) => Err(portal_only(own)),
             _ => Ok(()),
         }
     }
@@ -65,7 +82,7 @@ impl Caller {
             Caller::Admin => true,
             Caller::Account(own) => own == account,
             Caller::Installation(own) => installation == Some(own),
-            Caller::Client(_) => false,
+            Caller::Client(_) | Caller::Portal(_) => false,
         }
     }
 }
@@ -74,9 +91,15 @@ impl FromRequestParts<ServerState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("missing credentials: send Authorization: Bearer <token>")
-        })?;
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            return crate::console::session::caller(parts, state)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "missing credentials: send Authorization: Bearer <token>",
+                    )
+                });
+        };
         let token = header
             .to_str()
             .ok()
@@ -93,6 +116,13 @@ impl FromRequestParts<ServerState> for Caller {
                 .map(Caller::Installation)
                 .ok_or_else(|| {
                     ApiError::unauthorized("the securityContext is not valid, or has expired")
+                });
+        }
+        if token.starts_with(PassKind::PortalLink.prefix()) {
+            return crate::console::portal::account_of(state, token)
+                .map(Caller::Portal)
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the portal link has expired, or is not valid")
                 });
         }
         let hash = ApiToken::from_given(token).hash();
@@ -115,6 +145,13 @@ impl FromRequestParts<ServerState> for Caller {
 fn client_only(own: &InstallationId) -> ApiError {
     ApiError::forbidden(format!(
         "the client token given may only trigger the registered webhooks of installation {own}"
+    ))
+}
+
+fn portal_only(own: &AccountId) -> ApiError {
+    ApiError::forbidden(format!(
+        "the portal link given shows account {own}'s subscriptions and deliveries, and \
+         replays them; it reaches nothing else"
     ))
 }
 

@@ -1,4 +1,5 @@
-//! Weir's HTTP surface: the operator API under `/api/v1`, and `/healthz` / `/readyz`.
+//! Weir's HTTP surface: the operator API under `/api/v1`, the operator console
+//! (`/console`) and account portal (`/portal`) pages, and `/healthz` / `/readyz`.
 //!
 //! Handlers parse the request, call one command of the engine (`weir_engine::Engine`) or
 //! read the store, and answer; the rules and the work belong to the engine. Every error is `{"error": {"code", "message"}}`
@@ -6,6 +7,7 @@
 
 mod auth;
 mod body;
+mod console;
 mod error;
 pub mod inbound_body;
 mod pagination;
@@ -21,4 +23,4 @@ pub const REQUEST_SPAN_TARGET: &str = "weir_http::request";
 
 pub use routes::{health_router, router};
 pub use server::{Timeouts, serve};
-pub use state::{Limits, ServerState};
+pub use state::{ConsoleSettings, Limits, ServerState};

@@ -12,6 +12,23 @@ pub struct ServerState {
     /// The hash of the admin token; the token itself is never held.
     pub admin_token: Arc<TokenHash>,
     pub limits: Limits,
+    pub console: ConsoleSettings,
+}
+
+/// The operator console's and the account portal's settings.
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// The portal page's CSP `frame-ancestors`: who may frame it (`'none'` by default; the
+    /// operator's product's origin to embed it).
+    pub portal_frame_ancestors: String,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            portal_frame_ancestors: "'none'".into(),
+        }
+    }
 }
 
 impl ServerState {

@@ -69,9 +69,10 @@ impl<B: Backend> SqlStore<B> {
         Ok(changed.first().copied().unwrap_or(0) > 0)
     }
 
+    /// One account's deliveries, or (`None`) every account's, the admin's view.
     pub(crate) async fn page_of_deliveries(
         &self,
-        account: &AccountId,
+        account: Option<&AccountId>,
         filter: &DeliveryFilter,
         page: &PageRequest,
     ) -> Result<Page<Delivery>> {
@@ -81,8 +82,13 @@ impl<B: Backend> SqlStore<B> {
                 .map(|(e, s)| (e.as_str().to_owned(), s.as_str().to_owned()))
                 .ok_or(StoreError::NotFound)?,
         };
-        let params = vec![
-            account.as_str().into(),
+        let statement = match (account, filter.status) {
+            (Some(_), _) => sql::DELIVERIES,
+            (None, Some(DeliveryStatus::Delivered) | None) => sql::DELIVERIES_EVERYWHERE,
+            (None, Some(_)) => sql::UNFINISHED_DELIVERIES_EVERYWHERE,
+        };
+        let mut params: Vec<Param> = account.map(|a| a.as_str().into()).into_iter().collect();
+        params.extend([
             Param::MaybeText(filter.subscription.as_ref().map(|s| s.as_str().to_owned())),
             Param::MaybeText(filter.status.map(|s| s.as_str().to_owned())),
             Param::MaybeText(filter.event.clone()),
@@ -91,10 +97,10 @@ impl<B: Backend> SqlStore<B> {
             after_event.into(),
             after_subscription.into(),
             (i64::from(page.limit) + 1).into(),
-        ];
+        ]);
         let mut items = self
             .backend
-            .fetch(sql::DELIVERIES, params, rows::delivery)
+            .fetch(statement, params, rows::delivery)
             .await?;
         let next_after = if items.len() > page.limit as usize {
             items.truncate(page.limit as usize);

@@ -152,6 +152,8 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Stores `value` unless `key` has one already; returns the value that is stored now.
     async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+    /// Sets `key` to `value`, whatever it was.
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
 
     /// `Conflict` if the id is taken.
     async fn insert_account(&self, account: &Account) -> Result<()>;
@@ -311,6 +313,14 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     /// jobs, all in one transaction, durably.
     async fn ingest_directed(&self, events: &[DirectedEvent]) -> Result<()>;
     async fn product_event(&self, id: &EventId) -> Result<Option<ProductEvent>>;
+    /// Events newest first, of one account (or every account's) and one name (or all),
+    /// paged by id: `page.after` is the last (oldest) id of the page before.
+    async fn recent_events(
+        &self,
+        account: Option<&AccountId>,
+        name: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<ProductEvent>>;
     /// The jobs an event caused, by installation.
     async fn jobs_of_event(&self, id: &EventId) -> Result<Vec<Job>>;
     /// Claims up to `limit` pending jobs due at `now` until `lease_until`, earliest first,
@@ -410,6 +420,13 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
         filter: &DeliveryFilter,
         page: &PageRequest,
     ) -> Result<Page<Delivery>>;
+    /// Every account's deliveries that pass `filter` (the admin's view), in the same
+    /// order and pages as `deliveries`.
+    async fn deliveries_everywhere(
+        &self,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>>;
     async fn attempts(
         &self,
         event: &EventId,
@@ -432,6 +449,14 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     ) -> Result<bool>;
     /// Makes a delivered or dead delivery due again at `at`; returns whether it applied.
     async fn replay_delivery(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// Makes a pending delivery's next attempt due at `at`, unless an attempt of it is in
+    /// flight (claimed and not yet recorded); returns whether it applied.
+    async fn retry_delivery_now(
         &self,
         event: &EventId,
         subscription: &SubscriptionId,

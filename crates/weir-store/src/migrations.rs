@@ -110,6 +110,15 @@ macro_rules! history {
                 name: "retention",
                 sql: include_str!(concat!("../migrations/", $backend, "/0014_retention.sql")),
             },
+            Migration {
+                version: 15,
+                name: "unfinished deliveries",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0015_unfinished_deliveries.sql"
+                )),
+            },
         ]
     };
 }

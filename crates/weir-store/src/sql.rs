@@ -11,6 +11,9 @@ pub(crate) const PROBE_WRITE: &str = "INSERT INTO settings (key, value) \
 pub(crate) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
 pub(crate) const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+/// Sets a setting that changes (unlike `INIT_SETTING`'s first value that stays).
+pub(crate) const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2) \
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 pub(crate) const INIT_SETTING: &str =
     "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
 
@@ -265,6 +268,15 @@ pub(crate) const INSERT_EVENT_JOBS: &str = "INSERT INTO jobs \
         AND app_subscriptions.product = $3 AND app_subscriptions.event = $4 \
     WHERE installations.account_id = $2 AND installations.status = 'active'";
 pub(crate) const PRODUCT_EVENT: &str = "SELECT * FROM events WHERE id = $1";
+/// Events newest first (ids sort by time), optionally of one account and one name: the
+/// primary key read backwards, so the newest page costs no scan; the pages after it start
+/// below the cursor (`$3`, exclusive).
+pub(crate) const RECENT_EVENTS: &str = "SELECT * FROM events \
+    WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR name = $2) \
+    ORDER BY id DESC LIMIT $3";
+pub(crate) const EVENTS_BEFORE: &str = "SELECT * FROM events \
+    WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR name = $2) AND id < $4 \
+    ORDER BY id DESC LIMIT $3";
 pub(crate) const JOBS_OF_EVENT: &str =
     "SELECT * FROM jobs WHERE event_id = $1 ORDER BY installation_id";
 
@@ -460,6 +472,19 @@ pub(crate) const DELIVERIES: &str = "SELECT * FROM deliveries WHERE account_id =
     AND ($4 IS NULL OR event = $4) AND ($5 IS NULL OR created_at >= $5) \
     AND ($6 IS NULL OR created_at < $6) AND (event_id, subscription_id) > ($7, $8) \
     ORDER BY event_id, subscription_id LIMIT $9";
+/// The admin's view of every account's deliveries, in the same order and pages.
+pub(crate) const DELIVERIES_EVERYWHERE: &str = "SELECT * FROM deliveries WHERE \
+    ($1 IS NULL OR subscription_id = $1) AND ($2 IS NULL OR status = $2) \
+    AND ($3 IS NULL OR event = $3) AND ($4 IS NULL OR created_at >= $4) \
+    AND ($5 IS NULL OR created_at < $5) AND (event_id, subscription_id) > ($6, $7) \
+    ORDER BY event_id, subscription_id LIMIT $8";
+/// The same for one status other than delivered: `status <> 'delivered'` is spelled out
+/// so that both planners may use the partial index `unfinished_deliveries`.
+pub(crate) const UNFINISHED_DELIVERIES_EVERYWHERE: &str = "SELECT * FROM deliveries \
+    WHERE status <> 'delivered' AND ($1 IS NULL OR subscription_id = $1) AND status = $2 \
+    AND ($3 IS NULL OR event = $3) AND ($4 IS NULL OR created_at >= $4) \
+    AND ($5 IS NULL OR created_at < $5) AND (event_id, subscription_id) > ($6, $7) \
+    ORDER BY event_id, subscription_id LIMIT $8";
 /// Claims due deliveries (`claim!`); a FIFO subscription's delivery only once none
 /// before it is pending.
 macro_rules! claim_deliveries {
@@ -497,6 +522,15 @@ pub(crate) const ATTEMPTS: &str = "SELECT * FROM delivery_attempts \
 pub(crate) const REPLAY_DELIVERY: &str = "UPDATE deliveries SET status = 'pending', \
     tries = 0, generation = generation + 1, run_at = $3, updated_at = $3 \
     WHERE event_id = $1 AND subscription_id = $2 AND status <> 'pending'";
+/// Makes a pending delivery's next attempt due at `$3` (retry now), unless an attempt
+/// is in flight: a claim counts an attempt (`attempts`) that is recorded (numbered
+/// `attempts`) only when it ends, so while the two differ a claim holds the delivery,
+/// and moving it would send a second attempt beside the first.
+pub(crate) const RETRY_DELIVERY_NOW: &str = "UPDATE deliveries SET \
+    generation = generation + 1, run_at = $3, updated_at = $3 \
+    WHERE event_id = $1 AND subscription_id = $2 AND status = 'pending' \
+    AND attempts = (SELECT COALESCE(MAX(number), 0) FROM delivery_attempts \
+        WHERE event_id = $1 AND subscription_id = $2)";
 pub(crate) const NEXT_DELIVERY_DUE: &str = "SELECT run_at AS at FROM deliveries \
     WHERE status = 'pending' ORDER BY run_at LIMIT 1";
 

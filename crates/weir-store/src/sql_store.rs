@@ -171,6 +171,13 @@ impl<B: Backend> Store for SqlStore<B> {
         self.setting(key).await?.ok_or(StoreError::NotFound)
     }
 
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.backend
+            .execute(sql::PUT_SETTING, vec![key.into(), value.into()])
+            .await?;
+        Ok(())
+    }
+
     async fn insert_account(&self, account: &Account) -> Result<()> {
         let conflict = || StoreError::Conflict(format!("account {} already exists", account.id));
         self.insert(sql::INSERT_ACCOUNT, params::account(account), conflict)
@@ -542,6 +549,37 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn recent_events(
+        &self,
+        account: Option<&AccountId>,
+        name: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<ProductEvent>> {
+        let mut params = vec![
+            Param::MaybeText(account.map(|a| a.as_str().to_owned())),
+            Param::MaybeText(name.map(str::to_owned)),
+            (i64::from(page.limit) + 1).into(),
+        ];
+        let statement = match &page.after {
+            None => sql::RECENT_EVENTS,
+            Some(before) => {
+                params.push(before.as_str().into());
+                sql::EVENTS_BEFORE
+            }
+        };
+        let mut items = self
+            .backend
+            .fetch(statement, params, rows::product_event)
+            .await?;
+        let next_after = if items.len() > page.limit as usize {
+            items.truncate(page.limit as usize);
+            items.last().map(|event| event.id.as_str().to_owned())
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
     async fn jobs_of_event(&self, id: &EventId) -> Result<Vec<Job>> {
         let params = vec![id.as_str().into()];
         self.backend
@@ -791,7 +829,15 @@ impl<B: Backend> Store for SqlStore<B> {
         filter: &DeliveryFilter,
         page: &PageRequest,
     ) -> Result<Page<Delivery>> {
-        self.page_of_deliveries(account, filter, page).await
+        self.page_of_deliveries(Some(account), filter, page).await
+    }
+
+    async fn deliveries_everywhere(
+        &self,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>> {
+        self.page_of_deliveries(None, filter, page).await
     }
 
     async fn attempts(
@@ -838,6 +884,24 @@ impl<B: Backend> Store for SqlStore<B> {
             rows::millis(at).into(),
         ];
         Ok(self.backend.execute(sql::REPLAY_DELIVERY, params).await? > 0)
+    }
+
+    async fn retry_delivery_now(
+        &self,
+        event: &EventId,
+        subscription: &SubscriptionId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let params = vec![
+            event.as_str().into(),
+            subscription.as_str().into(),
+            rows::millis(at).into(),
+        ];
+        Ok(self
+            .backend
+            .execute(sql::RETRY_DELIVERY_NOW, params)
+            .await?
+            > 0)
     }
 
     async fn set_failing_since(&self, id: &SubscriptionId, since: Option<Timestamp>) -> Result<()> {

@@ -126,6 +126,8 @@ conformance!(
     connector_subscriptions_keep_state_and_refresh_once_per_lease,
     events_owe_deliveries_to_enabled_subscriptions_of_their_account,
     deliveries_are_claimed_finished_and_replayed,
+    a_pending_delivery_is_retried_now_unless_an_attempt_is_in_flight,
+    the_admin_lists_deliveries_of_every_account,
     webhook_call_records_are_kept_listed_and_purged,
     fifo_deliveries_go_in_the_order_they_were_stored,
     a_claim_takes_no_more_than_asked_whatever_the_plan,
@@ -538,6 +540,14 @@ async fn settings_keep_their_first_value(backend: Backend) {
         store.setting("admin_token_hash").await.unwrap().as_deref(),
         Some("first")
     );
+    // A setting that changes (the console's sessions' start) is put, whatever it was.
+    for value in ["1", "2"] {
+        store.put_setting("sessions_since", value).await.unwrap();
+        assert_eq!(
+            store.setting("sessions_since").await.unwrap().as_deref(),
+            Some(value)
+        );
+    }
 }
 
 async fn data_survives_reopening(backend: Backend) {
@@ -2505,6 +2515,172 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
     }
     assert_eq!(seen.len(), 3);
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
+}
+
+async fn a_pending_delivery_is_retried_now_unless_an_attempt_is_in_flight(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    let subscription = webhook_subscription("acme", &["onContactCreate"]);
+    store
+        .insert_webhook_subscription(&subscription)
+        .await
+        .unwrap();
+    let start = now();
+    let event = product_event("acme", "onContactCreate", None, start);
+    store
+        .ingest_events(std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    let key = (&event.id, &subscription.id);
+
+    let claimed = store
+        .claim_deliveries(start, after_ms(start, 10_000), 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        !store.retry_delivery_now(key.0, key.1, start).await.unwrap(),
+        "claimed, its attempt in flight: a retry now would send a second beside it"
+    );
+    let failed = weir_core::Attempt {
+        number: 1,
+        at: start,
+        status_code: Some(500),
+        duration_ms: 3,
+        error: None,
+        response: Some("down".into()),
+    };
+    let hours_later = after_ms(start, 36_000_000);
+    store
+        .finish_delivery(
+            &claimed[0],
+            Some(&failed),
+            DeliveryOutcome::RetryAt(hours_later),
+        )
+        .await
+        .unwrap();
+    let retry_at = after_ms(start, 1_000);
+    assert!(
+        store
+            .retry_delivery_now(key.0, key.1, retry_at)
+            .await
+            .unwrap()
+    );
+    let due = store.delivery(key.0, key.1).await.unwrap().unwrap();
+    assert_eq!(
+        (due.status, due.run_at, due.attempts, due.tries),
+        (weir_core::DeliveryStatus::Pending, retry_at, 1, 1),
+        "due now, where it stood on its schedule"
+    );
+    assert!(due.generation > claimed[0].generation);
+    let again = store
+        .claim_deliveries(retry_at, after_ms(retry_at, 10_000), 1)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "claimable at once");
+    store
+        .finish_delivery(&again[0], None, DeliveryOutcome::Dead)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .retry_delivery_now(key.0, key.1, retry_at)
+            .await
+            .unwrap(),
+        "only a pending delivery"
+    );
+}
+
+async fn the_admin_lists_deliveries_of_every_account(backend: Backend) {
+    let store = backend.store;
+    let mut subscriptions = Vec::new();
+    for name in ["acme", "globex"] {
+        store.insert_account(&account(name)).await.unwrap();
+        let subscription = webhook_subscription(name, &["onContactCreate"]);
+        store
+            .insert_webhook_subscription(&subscription)
+            .await
+            .unwrap();
+        subscriptions.push(subscription);
+    }
+    let start = now();
+    let events: Vec<_> = ["acme", "globex", "acme", "globex"]
+        .into_iter()
+        .map(|name| product_event(name, "onContactCreate", None, start))
+        .collect();
+    store.ingest_events(&events).await.unwrap();
+    let claimed = store
+        .claim_deliveries(start, after_ms(start, 10_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 4);
+    for (n, delivery) in claimed.iter().enumerate() {
+        let outcome = match n {
+            0 => DeliveryOutcome::Dead,
+            1 => DeliveryOutcome::RetryAt(after_ms(start, 5_000)),
+            _ => DeliveryOutcome::Delivered,
+        };
+        store
+            .finish_delivery(delivery, None, outcome)
+            .await
+            .unwrap();
+    }
+
+    let list = |filter: DeliveryFilter| {
+        let store = store.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut page = PageRequest::first(1);
+            loop {
+                let listed = store.deliveries_everywhere(&filter, &page).await.unwrap();
+                seen.extend(listed.items);
+                match listed.next_after {
+                    Some(after) => page.after = Some(after),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let all = list(DeliveryFilter::default()).await;
+    assert_eq!(
+        all.len(),
+        4,
+        "pages of one cover every account's deliveries"
+    );
+    assert!(all.windows(2).all(|w| w[0].id() < w[1].id()));
+    let accounts: std::collections::BTreeSet<_> =
+        all.iter().map(|d| d.account_id.as_str()).collect();
+    assert_eq!(accounts.len(), 2);
+    for status in [
+        weir_core::DeliveryStatus::Dead,
+        weir_core::DeliveryStatus::Pending,
+        weir_core::DeliveryStatus::Delivered,
+    ] {
+        let filter = DeliveryFilter {
+            status: Some(status),
+            ..DeliveryFilter::default()
+        };
+        let listed = list(filter).await;
+        let expected = claimed
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| match status {
+                weir_core::DeliveryStatus::Dead => *n == 0,
+                weir_core::DeliveryStatus::Pending => *n == 1,
+                _ => *n > 1,
+            })
+            .count();
+        assert_eq!(listed.len(), expected, "{status:?}");
+        assert!(listed.iter().all(|d| d.status == status));
+    }
+    let of_globex = DeliveryFilter {
+        subscription: Some(subscriptions[1].id.clone()),
+        until: Some(after_ms(start, 60_000)),
+        ..DeliveryFilter::default()
+    };
+    let listed = list(of_globex).await;
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|d| d.account_id.as_str() == "globex"));
 }
 
 async fn webhook_call_records_are_kept_listed_and_purged(backend: Backend) {

@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Seconds a whole request body may take before the client gets 408 [default: 60]
     #[arg(long, env = "WEIR_BODY_TIMEOUT")]
     body_timeout: Option<u64>,
+    /// Who may frame the account portal (/portal): a CSP frame-ancestors value, e.g.
+    /// "https://app.example.com" to embed it in your product [default: 'none']
+    #[arg(long, env = "WEIR_PORTAL_FRAME_ANCESTORS")]
+    portal_frame_ancestors: Option<String>,
 }
 
 /// The same settings in `weir.toml`.
@@ -124,6 +128,7 @@ struct FileConfig {
     header_read_timeout: Option<u64>,
     body_idle_timeout: Option<u64>,
     body_timeout: Option<u64>,
+    portal_frame_ancestors: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +159,8 @@ pub struct ServeConfig {
     pub extension_webhook_timeout: std::time::Duration,
     /// How long slow clients may take.
     pub timeouts: weir_http::Timeouts,
+    /// The console's and portal's settings.
+    pub console: weir_http::ConsoleSettings,
     /// Whether this node serves the API.
     pub api: bool,
     /// Whether this node runs handlers, schedules and deliveries.
@@ -234,6 +241,11 @@ impl ServeArgs {
                 self.body_idle_timeout.or(file.body_idle_timeout),
                 self.body_timeout.or(file.body_timeout),
             ])?,
+            console: weir_http::ConsoleSettings {
+                portal_frame_ancestors: frame_ancestors(
+                    self.portal_frame_ancestors.or(file.portal_frame_ancestors),
+                )?,
+            },
             check_extension_urls: !self.no_extension_url_check
                 && file.check_extension_urls.unwrap_or(true),
             api: roles.contains(&Role::Api),
@@ -340,6 +352,27 @@ fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))
 }
 
+/// A CSP `frame-ancestors` source list: sources separated by spaces, with nothing that
+/// would end the directive or the header.
+fn frame_ancestors(given: Option<String>) -> anyhow::Result<String> {
+    let Some(given) = given else {
+        return Ok(weir_http::ConsoleSettings::default().portal_frame_ancestors);
+    };
+    let sources: Vec<&str> = given.split_whitespace().collect();
+    let fine = |source: &&str| {
+        source
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != ';' && c != ',')
+    };
+    if sources.is_empty() || !sources.iter().all(fine) {
+        anyhow::bail!(
+            "--portal-frame-ancestors must be CSP sources separated by spaces, such as \
+             'none', 'self' or https://app.example.com; got {given:?}"
+        );
+    }
+    Ok(sources.join(" "))
+}
+
 pub(crate) fn checked_public_url(url: &str) -> anyhow::Result<String> {
     let url = url.trim_end_matches('/');
     let host = url
@@ -377,6 +410,23 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/weir"));
         assert_eq!(config.database_url, None);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn portal_frame_ancestors_are_a_csp_source_list() {
+        assert_eq!(frame_ancestors(None).unwrap(), "'none'");
+        assert_eq!(
+            frame_ancestors(Some("  https://a.example.com   'self' ".into())).unwrap(),
+            "https://a.example.com 'self'"
+        );
+        for bad in [
+            "",
+            "https://a.example.com; script-src *",
+            "a,b",
+            "https://a.example.com\u{7f}",
+        ] {
+            assert!(frame_ancestors(Some(bad.into())).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             },
             ..weir_http::Limits::default()
         },
+        console: config.console.clone(),
     };
     let app = match config.api {
         true => weir_http::router(state),

@@ -1,6 +1,6 @@
-//! Sending deliveries again: one delivered or dead delivery (replay), or every delivery of
-//! a subscription that died since a time (recover). Each goes with its `webhook-id` and
-//! the whole retry schedule ahead of it.
+//! Sending deliveries again: one delivered or dead delivery (replay), every delivery of a
+//! subscription that died since a time (recover), each with its `webhook-id` and the whole
+//! retry schedule ahead of it; or one pending delivery's next attempt, now (retry now).
 
 use jiff::Timestamp;
 use weir_core::{Delivery, DeliveryStatus, WebhookSubscription};
@@ -39,6 +39,40 @@ impl Engine {
         if replayed {
             self.platform().wake(WorkQueue::Deliveries);
         }
+        Ok(())
+    }
+
+    /// Makes a delivery's next attempt due now: a pending one keeps its place on the retry
+    /// schedule (if this attempt fails, the next waits as the one it stands for would
+    /// have); a dead one is replayed (the dead letters' "retry"); a delivered one is a
+    /// conflict (replay sends it again). Never beside an attempt in flight: a claimed
+    /// delivery is a conflict until its attempt is recorded.
+    pub async fn retry_delivery_now(&self, delivery: &Delivery) -> Result<(), Error> {
+        let id = delivery.id();
+        match delivery.status {
+            DeliveryStatus::Delivered => {
+                return Err(Error::conflict(format!(
+                    "delivery {id} was delivered; replay it to send it again"
+                )));
+            }
+            DeliveryStatus::Dead => return self.replay_delivery(delivery).await,
+            DeliveryStatus::Pending => {}
+        }
+        let moved = self
+            .store()
+            .retry_delivery_now(
+                &delivery.event_id,
+                &delivery.subscription_id,
+                weir_core::now(),
+            )
+            .await?;
+        if !moved {
+            return Err(Error::conflict(format!(
+                "an attempt of delivery {id} is in flight (or has just ended): its outcome \
+                 decides what comes next; look again in a moment"
+            )));
+        }
+        self.platform().wake(WorkQueue::Deliveries);
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use weir_core::{AccountId, EventId, EventSource, Job};
 use weir_engine::commands::events::PostedEvents;
@@ -14,8 +14,9 @@ use weir_store::Ingested;
 
 use super::load_account;
 use crate::auth::Caller;
-use crate::body::{JsonBody, PathParams};
+use crate::body::{JsonBody, PathParams, QueryParams};
 use crate::error::ApiError;
+use crate::pagination::{ListResponse, page_request};
 use crate::state::ServerState;
 
 /// What became of one posted event.
@@ -115,4 +116,66 @@ pub async fn show(
         received_at: event.received_at,
         jobs,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    account: Option<String>,
+    event: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// An event in a list: what it was and when; its body and jobs are on `GET /events/{id}`.
+#[derive(Serialize)]
+pub struct EventSummary {
+    id: EventId,
+    account_id: AccountId,
+    product: EventSource,
+    event: String,
+    idempotency_key: Option<String>,
+    received_at: Timestamp,
+}
+
+/// Events newest first: an account key's own account's; the admin's of the account named,
+/// or of every account.
+pub async fn list(
+    State(state): State<ServerState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<EventSummary>>, ApiError> {
+    let named = query
+        .account
+        .as_deref()
+        .map(|id| {
+            AccountId::parse(id).map_err(|e| ApiError::bad_request(format!("account: {}", e.0)))
+        })
+        .transpose()?;
+    let account = match (&caller, named) {
+        (Caller::Admin, named) => named,
+        (Caller::Account(own), None) => Some(own.clone()),
+        (_, Some(named)) => {
+            caller.require_account(&named)?;
+            Some(named)
+        }
+        // Refused: an installation's or a portal's token lists no events.
+        (_, None) => {
+            caller.require_admin()?;
+            None
+        }
+    };
+    let page = page_request(query.limit, query.cursor)?;
+    let page = state
+        .store()
+        .recent_events(account.as_ref(), query.event.as_deref(), &page)
+        .await?;
+    Ok(Json(ListResponse::from_page(page, |event| EventSummary {
+        id: event.id,
+        account_id: event.account_id,
+        product: event.source,
+        event: event.name,
+        idempotency_key: event.idempotency_key,
+        received_at: event.received_at,
+    })))
 }

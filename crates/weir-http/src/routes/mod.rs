@@ -55,6 +55,7 @@ pub fn router(state: ServerState) -> Router {
             get(installations::show).delete(installations::delete),
         )
         .route("/accounts/{id}/events", post(events::post))
+        .route("/events", get(events::list))
         .route("/events/{id}", get(events::show))
         .route("/installations/{id}/invocations", get(invocations::list))
         .route("/invocations/{id}", get(invocations::show))
@@ -97,6 +98,11 @@ pub fn router(state: ServerState) -> Router {
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/replay", post(deliveries::replay))
+        .route("/deliveries/{id}/retry", post(deliveries::retry))
+        .route(
+            "/accounts/{id}/portal-links",
+            post(crate::console::portal::create_link),
+        )
         .route(
             "/installations/{id}/event-selectors",
             get(global_webhooks::selectors),
@@ -116,6 +122,7 @@ pub fn router(state: ServerState) -> Router {
         );
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::console::routes())
         .route(
             "/in/{token}",
             get(inbound::target_get).post(inbound::target_post),
@@ -194,6 +201,18 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+/// The account named in the path, if it exists and the caller may see it in its portal.
+async fn load_portal_account(
+    state: &ServerState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Account, ApiError> {
+    let not_found = || ApiError::not_found(format!("account {id} not found"));
+    let id = AccountId::parse(id).map_err(|_| not_found())?;
+    caller.require_account_portal(&id)?;
+    state.store().account(&id).await?.ok_or_else(not_found)
 }
 
 /// The account named in the path, if it exists and the caller may act on it.

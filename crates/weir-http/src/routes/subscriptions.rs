@@ -106,7 +106,7 @@ pub async fn list(
     PathParams(account_id): PathParams<String>,
     PageParams(page): PageParams,
 ) -> Result<Json<ListResponse<SubscriptionView>>, ApiError> {
-    let account = load_account(&state, &caller, &account_id).await?;
+    let account = super::load_portal_account(&state, &caller, &account_id).await?;
     let page = state
         .store()
         .webhook_subscriptions(&account.id, &page)

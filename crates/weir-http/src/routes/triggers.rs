@@ -97,6 +97,9 @@ async fn trigger_for(
                 "a securityContext cannot trigger webhooks: use the installation's client token",
             ));
         }
+        Caller::Portal(_) => {
+            return Err(ApiError::forbidden("a portal link cannot trigger webhooks"));
+        }
     };
     let trigger = Trigger {
         webhook_id,

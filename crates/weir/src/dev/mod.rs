@@ -109,6 +109,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
         engine,
         admin_token: Arc::new(admin_token),
         limits: weir_http::Limits::default(),
+        console: weir_http::ConsoleSettings::default(),
     };
     let routed = routes::router(workspace.clone(), local_only::own_hosts(address.port()))
         .merge(weir_http::router(state));
