@@ -8,12 +8,13 @@ mod auth;
 mod body;
 mod error;
 pub mod inbound_body;
+pub mod openapi;
 mod pagination;
 mod routes;
 mod server;
 mod state;
 
 pub use error::ApiError;
-pub use routes::{health_router, router};
+pub use routes::{document as openapi_document, health_router, router};
 pub use server::{Timeouts, serve};
 pub use state::{Limits, ServerState};
