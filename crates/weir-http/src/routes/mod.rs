@@ -108,3 +108,45 @@ async fn load_account(state: &ServerState, caller: &Caller, id: &str) -> Result<
     caller.require_account(&id)?;
     state.store().account(&id).await?.ok_or_else(not_found)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The paths a router holds, read from its `Debug` (axum lists its path templates
+    /// there and nowhere public), before those of its fallback.
+    fn paths_in(router: &Router<ServerState>) -> BTreeSet<String> {
+        let debug = format!("{router:?}");
+        let (routes, _fallback) = debug
+            .split_once("fallback_router")
+            .expect("axum's Router shows its fallback router after its routes");
+        routes
+            .split('"')
+            .filter(|part| part.starts_with('/'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_router_has_the_paths_of_the_document_and_no_other() {
+        let document = document();
+        let documented: BTreeSet<String> = document["paths"]
+            .as_object()
+            .expect("paths")
+            .keys()
+            .cloned()
+            .collect();
+        let served = paths_in(&routes_of(table::routes()));
+        assert!(served.len() > 30, "read only {served:?} from the router");
+        assert_eq!(served, documented);
+    }
+
+    #[test]
+    fn a_worker_node_serves_the_health_routes() {
+        let served = paths_in(&routes_of(table::health_routes()));
+        let expected = ["/healthz", "/metrics", "/readyz"].map(String::from);
+        assert_eq!(served, BTreeSet::from(expected));
+    }
+}
