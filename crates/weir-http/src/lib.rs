@@ -1,4 +1,5 @@
 //! Weir's HTTP surface: the operator API under `/api/v1`, and `/healthz` / `/readyz`.
+//! One table (`routes/table.rs`) builds the router and its OpenAPI document (`openapi`).
 //!
 //! Handlers parse the request, call one command of the engine (`weir_engine::Engine`) or
 //! read the store, and answer; the rules and the work belong to the engine. Every error is `{"error": {"code", "message"}}`

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use support::{Server, Storage, doc_script};
 use weir_testkit::TempDir;
-use weir_testkit::fake_third_party::{FakeThirdParty, json_reply};
+use weir_testkit::{FakeThirdParty, json_reply};
 
 /// How long the examples may take; they wait for a delivery, which they poll for.
 const PATIENCE: u32 = 120;
@@ -37,8 +37,14 @@ async fn the_api_examples_work_as_written(storage: Storage) {
             &storage.data_dir().join("admin-token").to_string_lossy(),
         )
         .replace("cd examples/", &format!("cd {}/examples/", repo.display()))
-        .replace("../../app.zip", &work.path().join("app.zip").to_string_lossy())
-        .replace("@app.zip", &format!("@{}", work.path().join("app.zip").display()))
+        .replace(
+            "../../app.zip",
+            &work.path().join("app.zip").to_string_lossy(),
+        )
+        .replace(
+            "@app.zip",
+            &format!("@{}", work.path().join("app.zip").display()),
+        )
         .replace(
             DOCUMENTED_RECEIVER,
             &format!("http://{}/weir", receiver.address),

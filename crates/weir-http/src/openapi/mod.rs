@@ -42,6 +42,7 @@ pub fn document<'a>(routes: impl IntoIterator<Item = Documented<'a>>) -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas::all(),
+            "responses": operation::error_responses(),
             "securitySchemes": operation::security_schemes(),
         },
     })

@@ -357,13 +357,9 @@ impl Operation {
             responses.insert(answer.status.to_string(), Value::Object(response));
         }
         for status in self.error_statuses(path) {
-            responses.insert(
-                status.to_string(),
-                json!({
-                    "description": error_description(status),
-                    "content": {"application/json": {"schema": named("Error")}},
-                }),
-            );
+            let name = error_name(status);
+            let reference = json!({"$ref": format!("#/components/responses/{name}")});
+            responses.insert(status.to_string(), reference);
         }
         Value::Object(responses)
     }
@@ -425,20 +421,79 @@ fn operation_id(tag: &str, summary: &str) -> String {
     id
 }
 
-fn error_description(status: u16) -> &'static str {
-    match status {
-        400 => "Malformed: a path, query or body that is not what this route reads.",
-        401 => "No token, or one that is not valid.",
-        403 => "The token is of a kind this route refuses, or reaches another account.",
-        404 => "No such thing, or it belongs to another account.",
-        409 => "In conflict with the current state.",
-        410 => "Gone.",
-        413 => "The body is larger than the limit.",
-        415 => "The Content-Type is not one this route reads.",
-        422 => "Well-formed, but not valid: the message names the field.",
-        429 => "Too many requests: try again after `Retry-After` seconds.",
-        502 => "A third party (an app's handler, an OAuth server, a webhook) failed.",
-        503 => "Not available now: try again after `Retry-After` seconds.",
-        _ => "An error.",
-    }
+/// The errors the API answers: each status's name in the document, and when it is given.
+const ERRORS: [(u16, &str, &str); 13] = [
+    (
+        400,
+        "BadRequest",
+        "Malformed: a path, query or body that is not what this route reads.",
+    ),
+    (401, "Unauthorized", "No token, or one that is not valid."),
+    (
+        403,
+        "Forbidden",
+        "The token is of a kind this route refuses, or reaches another account.",
+    ),
+    (
+        404,
+        "NotFound",
+        "No such thing, or it belongs to another account.",
+    ),
+    (409, "Conflict", "In conflict with the current state."),
+    (
+        410,
+        "Gone",
+        "It was there, and is no more (an uninstalled installation's target URL).",
+    ),
+    (413, "PayloadTooLarge", "The body is larger than the limit."),
+    (
+        415,
+        "UnsupportedMediaType",
+        "The Content-Type is not one this route reads.",
+    ),
+    (
+        422,
+        "Unprocessable",
+        "Well-formed, but not valid: the message names the field.",
+    ),
+    (
+        429,
+        "RateLimited",
+        "Too many requests: try again after `Retry-After` seconds.",
+    ),
+    (
+        500,
+        "Internal",
+        "A fault of Weir's, logged in full; the answer says nothing of it.",
+    ),
+    (
+        502,
+        "BadGateway",
+        "A third party (an app's handler, an OAuth server, a webhook) failed.",
+    ),
+    (
+        503,
+        "Unavailable",
+        "Not available now: try again after `Retry-After` seconds.",
+    ),
+];
+
+fn error_name(status: u16) -> &'static str {
+    ERRORS
+        .iter()
+        .find(|(known, _, _)| *known == status)
+        .map(|(_, name, _)| *name)
+        .unwrap_or_else(|| panic!("{status} is not an error the document describes"))
+}
+
+/// `components.responses`: one per error status, each the one error shape.
+pub(super) fn error_responses() -> Value {
+    let responses = ERRORS.iter().map(|(_, name, description)| {
+        let response = json!({
+            "description": description,
+            "content": {"application/json": {"schema": named("Error")}},
+        });
+        ((*name).to_owned(), response)
+    });
+    Value::Object(responses.collect())
 }

@@ -153,6 +153,34 @@ fn region() -> Value {
     })
 }
 
+/// An id the operator may choose (`weir_core::ids::is_id`).
+fn chosen_id(description: &str) -> Value {
+    json!({
+        "type": "string",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        "description": description,
+    })
+}
+
+/// `weir_core::Domain`: a host name.
+fn domain() -> Value {
+    json!({
+        "type": "string",
+        "maxLength": 253,
+        "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+        "description": "A bare host name, e.g. `acme.freshsales.io` (no scheme or path).",
+    })
+}
+
+/// `weir_core::Product`: a lower-case name.
+fn product() -> Value {
+    json!({
+        "type": "string",
+        "pattern": "^[a-z][a-z0-9_]{0,39}$",
+        "description": "The host product, e.g. `freshsales`, `zoho_desk`.",
+    })
+}
+
 fn departments() -> Value {
     json!({
         "type": "array",
@@ -202,10 +230,10 @@ fn account() -> Value {
 fn new_account() -> Value {
     input(
         json!({
-            "id": nullable(text("Defaults to a generated `acc_…`: 1 to 64 letters, digits, `_`, `-` or `.`.")),
-            "domain": text("A bare host name, e.g. `acme.freshsales.io` (no scheme or path)."),
+            "id": nullable(chosen_id("Defaults to a generated `acc_…`.")),
+            "domain": domain(),
             "region": region(),
-            "product": text("A lower-case product name, e.g. `freshsales`."),
+            "product": product(),
             "departments": departments(),
         }),
         &["domain", "region", "product"],
@@ -215,9 +243,9 @@ fn new_account() -> Value {
 fn account_change() -> Value {
     input(
         json!({
-            "domain": nullable(string()),
+            "domain": nullable(domain()),
             "region": nullable(region()),
-            "product": nullable(string()),
+            "product": nullable(product()),
             "departments": nullable(departments()),
         }),
         &[],

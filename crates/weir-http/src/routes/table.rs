@@ -359,7 +359,8 @@ fn installation_routes() -> Vec<Route> {
             Operation::new(tag, "Issue a client token")
                 .describe("A new token for the installation's browser app, replacing any: shown once.")
                 .auth(OPERATOR)
-                .answers(201, "The token.", named("ClientToken")),
+                .answers(201, "The token.", named("ClientToken"))
+                .errors(&[409]),
         ),
         route(
             POST,
@@ -416,7 +417,8 @@ fn installation_routes() -> Vec<Route> {
                     200,
                     "Where to send the installer's browser.",
                     named("Authorization"),
-                ),
+                )
+                .errors(&[409]),
         ),
         route(
             PUT,
@@ -426,7 +428,8 @@ fn installation_routes() -> Vec<Route> {
                 .describe("Tokens set this way skip the authorization server: the admin only.")
                 .auth(&[Admin])
                 .json_body("GivenToken")
-                .answers(200, "The integration's state.", named("OAuthIntegration")),
+                .answers(200, "The integration's state.", named("OAuthIntegration"))
+                .errors(&[409]),
         ),
         route(
             DELETE,
