@@ -49,7 +49,7 @@ async fn the_api_examples_work_as_written(storage: Storage) {
             DOCUMENTED_RECEIVER,
             &format!("http://{}/weir", receiver.address),
         );
-    let output = doc_script::run(&script, work.path(), PATIENCE);
+    let output = doc_script::run(&script, work.path(), PATIENCE).await;
     let printed = doc_script::printed(&output);
     for expected in [
         r#""openapi": "3.1.0""#,

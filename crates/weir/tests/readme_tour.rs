@@ -40,7 +40,7 @@ async fn the_readme_tour_works_as_written() {
             "@app.zip",
             &format!("@{}", work.path().join("app.zip").display()),
         );
-    let output = doc_script::run(&script, work.path(), TOUR_PATIENCE);
+    let output = doc_script::run(&script, work.path(), TOUR_PATIENCE).await;
     let printed = doc_script::printed(&output);
     for expected in [
         r#"{"status":"ok"}"#,

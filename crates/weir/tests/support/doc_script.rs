@@ -2,7 +2,9 @@
 //! cannot drift from what Weir does (the README's tour, docs/api.md's examples).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use tokio::process::Command;
 
 /// The first ```sh block after `marker` in `doc`.
 pub fn sh_block_after(doc: &str, marker: &str) -> String {
@@ -15,13 +17,15 @@ pub fn sh_block_after(doc: &str, marker: &str) -> String {
 }
 
 /// Runs the script with `bash -euo pipefail` in `dir`, under `timeout` so that a command
-/// that never ends fails the test instead of hanging it.
-pub fn run(script: &str, dir: &Path, patience_seconds: u32) -> Output {
+/// that never ends fails the test instead of hanging it. Async, so that the test's own
+/// servers (receivers) keep answering meanwhile.
+pub async fn run(script: &str, dir: &Path, patience_seconds: u32) -> Output {
     Command::new("timeout")
         .arg(patience_seconds.to_string())
         .args(["bash", "-euo", "pipefail", "-c", script])
         .current_dir(dir)
         .output()
+        .await
         .expect("run bash")
 }
 
