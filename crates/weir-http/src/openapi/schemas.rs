@@ -370,9 +370,9 @@ fn client_token() -> Value {
 fn trigger_request() -> Value {
     input(
         json!({
-            "data": {"description": "The body sent to the webhook."},
-            "headers": {"description": "Headers added to the call."},
-            "queryParams": {"description": "Query parameters added to the call."},
+            "data": {"type": ["object", "string", "null"], "description": "The body sent to the webhook."},
+            "headers": {"type": "object", "description": "Headers added to the call."},
+            "queryParams": {"type": "object", "description": "Query parameters added to the call."},
         }),
         &[],
     )
@@ -410,11 +410,11 @@ fn posted_event() -> Value {
             "event": text("The event's name, e.g. `onContactCreate`."),
             "product": nullable(text("The product whose apps hear it; the account's when absent.")),
             "data": any_object(),
-            "actor": {"description": "Who did it."},
+            "actor": nullable(json!({"type": "object", "description": "Who did it."})),
             "changes": nullable(any_object()),
-            "prev_state": {"description": "The record before an update."},
-            "source_id": {"description": "Events posted with a subscription's `ignoreSourceId` are not delivered to it."},
-            "department_id": {"description": "Matched against subscriptions' `departmentIds`."},
+            "prev_state": nullable(json!({"type": "object", "description": "The record before an update."})),
+            "source_id": {"type": ["string", "integer", "null"], "description": "Events posted with a subscription's `ignoreSourceId` are not delivered to it."},
+            "department_id": {"type": ["string", "integer", "null"], "description": "Matched against subscriptions' `departmentIds`."},
             "occurred_at": nullable(timestamp()),
             "idempotency_key": nullable(text("A repeat of a key posts nothing new.")),
         }),
