@@ -93,11 +93,10 @@ async fn routed(client: &reqwest::Client, server: &Server, method: Method, path:
     !fallback
 }
 
-/// The router is built from the table the document is made of; this checks what a client
-/// sees: every documented method of every documented path is routed, and no other method
-/// of those paths is. (A path outside the table cannot be routed: `routes_of` in
-/// weir-http is the only place routes are added, and a unit test there compares its
-/// paths with the document's.)
+/// The API's routes are built from the table the document is made of; this checks what a
+/// client sees: every documented method of every documented path is routed, and no other
+/// method of those paths is. (That no `/api/v1` path is served undocumented is checked by
+/// a unit test in weir-http, which reads the router's paths.)
 #[tokio::test]
 async fn every_documented_method_is_served_and_no_other() {
     let server = Server::start(&Storage::sqlite()).await;
