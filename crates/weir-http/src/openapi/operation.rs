@@ -488,11 +488,21 @@ fn error_name(status: u16) -> &'static str {
 
 /// `components.responses`: one per error status, each the one error shape.
 pub(super) fn error_responses() -> Value {
-    let responses = ERRORS.iter().map(|(_, name, description)| {
-        let response = json!({
+    let responses = ERRORS.iter().map(|(status, name, description)| {
+        let mut response = json!({
             "description": description,
             "content": {"application/json": {"schema": named("Error")}},
         });
+        let header = match status {
+            401 => Some(("WWW-Authenticate", "`Bearer`.")),
+            429 | 503 => Some(("Retry-After", "Seconds to wait before trying again.")),
+            _ => None,
+        };
+        if let Some((name, about)) = header {
+            response["headers"] = json!({
+                name: {"description": about, "schema": {"type": "string"}},
+            });
+        }
         ((*name).to_owned(), response)
     });
     Value::Object(responses.collect())
