@@ -1,5 +1,6 @@
 //! Weir's HTTP surface: the operator API under `/api/v1`, the operator console
 //! (`/console`) and account portal (`/portal`) pages, and `/healthz` / `/readyz`.
+//! One table (`routes/table.rs`) builds the router and its OpenAPI document (`openapi`).
 //!
 //! Handlers parse the request, call one command of the engine (`weir_engine::Engine`) or
 //! read the store, and answer; the rules and the work belong to the engine. Every error is `{"error": {"code", "message"}}`
@@ -10,6 +11,7 @@ mod body;
 mod console;
 mod error;
 pub mod inbound_body;
+pub mod openapi;
 mod pagination;
 mod routes;
 mod server;
@@ -21,6 +23,6 @@ pub use error::ApiError;
 /// collector is configured, never a prefix of log lines).
 pub const REQUEST_SPAN_TARGET: &str = "weir_http::request";
 
-pub use routes::{health_router, router};
+pub use routes::{document as openapi_document, health_router, router};
 pub use server::{Timeouts, serve};
 pub use state::{ConsoleSettings, Limits, ServerState};

@@ -4,26 +4,19 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
-use support::{Server, Storage};
+use support::{Server, Storage, doc_script};
 use weir_testkit::TempDir;
 
 /// The console line the README says the tour's first run logs: the example's call to
 /// its placeholder chat host fails, and the handler logs that.
 const CONSOLE_LINE: &str = r#"{"level":"error","text":"chat notification failed with status 502"}"#;
 /// How long the tour may take; it waits for the handler's run, which it polls for.
-const TOUR_PATIENCE: &str = "120";
+const TOUR_PATIENCE: u32 = 120;
 
 /// The shell block that follows "In another terminal:" in the README.
 fn tour_script() -> String {
-    let readme = include_str!("../../../README.md");
-    let start = readme
-        .find("In another terminal:")
-        .expect("the tour in the README");
-    let block = &readme[start..];
-    let body = &block[block.find("```sh\n").expect("a sh block") + 6..];
-    body[..body.find("```").expect("the end of the block")].to_owned()
+    doc_script::sh_block_after(include_str!("../../../README.md"), "In another terminal:")
 }
 
 #[tokio::test]
@@ -47,18 +40,8 @@ async fn the_readme_tour_works_as_written() {
             "@app.zip",
             &format!("@{}", work.path().join("app.zip").display()),
         );
-    // Under `timeout`, so that a run that never comes fails the test instead of hanging it.
-    let output = Command::new("timeout")
-        .args([TOUR_PATIENCE, "bash", "-euo", "pipefail", "-c", &script])
-        .current_dir(work.path())
-        .output()
-        .expect("run bash");
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{printed}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = doc_script::run(&script, work.path(), TOUR_PATIENCE).await;
+    let printed = doc_script::printed(&output);
     for expected in [
         r#"{"status":"ok"}"#,
         r#""id":"12345","domain":"acme.freshsales.io""#,

@@ -16,129 +16,28 @@ mod subscriptions;
 mod triggers;
 mod webhook_invocations;
 
-use axum::Router;
+mod table;
+
+pub use table::document;
+
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use tracing::Instrument;
-
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::Next;
-use axum::response::Response;
-use axum::routing::{delete, get, post, put};
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 use weir_core::{Account, AccountId};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::ServerState;
 
+/// Everything `weir serve` answers: `all_routes`, counted, with the API's fallbacks.
 pub fn router(state: ServerState) -> Router {
-    let api = Router::new()
-        .route("/accounts", get(accounts::list).post(accounts::create))
-        .route(
-            "/accounts/{id}",
-            get(accounts::show)
-                .patch(accounts::update)
-                .delete(accounts::delete),
-        )
-        .route(
-            "/accounts/{id}/api-keys",
-            get(api_keys::list).post(api_keys::create),
-        )
-        .route("/accounts/{id}/api-keys/{key_id}", delete(api_keys::delete))
-        .route(
-            "/accounts/{id}/installations",
-            get(installations::list).post(installations::create),
-        )
-        .route(
-            "/installations/{id}",
-            get(installations::show).delete(installations::delete),
-        )
-        .route("/accounts/{id}/events", post(events::post))
-        .route("/events", get(events::list))
-        .route("/events/{id}", get(events::show))
-        .route("/installations/{id}/invocations", get(invocations::list))
-        .route("/invocations/{id}", get(invocations::show))
-        .route("/apps", get(apps::list).post(apps::upload))
-        .route("/apps/{id}", get(apps::show))
-        .route("/apps/{id}/global-webhooks", get(global_webhooks::list))
-        .route(
-            "/apps/{id}/parameters",
-            get(app_parameters::show).put(app_parameters::put),
-        )
-        .route(
-            "/accounts/{id}/subscriptions",
-            get(subscriptions::list).post(subscriptions::create),
-        )
-        .route(
-            "/subscriptions/{id}",
-            get(subscriptions::show)
-                .patch(subscriptions::update)
-                .delete(subscriptions::delete),
-        )
-        .route(
-            "/subscriptions/{id}/rotate-secret",
-            post(subscriptions::rotate_secret),
-        )
-        .route("/subscriptions/{id}/enable", post(subscriptions::enable))
-        .route("/subscriptions/{id}/recover", post(subscriptions::recover))
-        .route(
-            "/installations/{id}/webhook-invocations",
-            get(webhook_invocations::list),
-        )
-        .route("/webhook-invocations/{id}", get(webhook_invocations::show))
-        .route(
-            "/installations/{id}/client-token",
-            post(triggers::issue_client_token),
-        )
-        .route(
-            "/installations/{id}/webhooks/{webhook_id}/trigger",
-            post(triggers::trigger).options(triggers::preflight),
-        )
-        .route("/deliveries", get(deliveries::list))
-        .route("/deliveries/{id}", get(deliveries::show))
-        .route("/deliveries/{id}/replay", post(deliveries::replay))
-        .route("/deliveries/{id}/retry", post(deliveries::retry))
-        .route(
-            "/accounts/{id}/portal-links",
-            post(crate::console::portal::create_link),
-        )
-        .route(
-            "/installations/{id}/event-selectors",
-            get(global_webhooks::selectors),
-        )
-        .route(
-            "/installations/{id}/event-selectors/refresh",
-            post(global_webhooks::refresh_selectors),
-        )
-        .route("/installations/{id}/oauth", get(oauth::show))
-        .route(
-            "/installations/{id}/oauth/authorize",
-            post(oauth::authorize),
-        )
-        .route(
-            "/installations/{id}/oauth/token",
-            put(oauth::put_token).delete(oauth::delete_token),
-        );
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(crate::console::routes())
-        .route(
-            "/in/{token}",
-            get(inbound::target_get).post(inbound::target_post),
-        )
-        .route(
-            "/in/{token}/events/{event_key}",
-            post(inbound::connector_event_post),
-        )
-        .route(
-            "/in/global/{app}/{key}",
-            get(inbound::global_get).post(inbound::global_post),
-        )
-        .route(weir_engine::oauth::CALLBACK_PATH, get(oauth::callback))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+    all_routes()
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_request,
@@ -152,12 +51,33 @@ pub fn router(state: ServerState) -> Router {
 
 /// A worker-only node answers health checks and nothing else.
 pub fn health_router(state: ServerState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+    routes_of(table::health_routes())
         .fallback(no_route)
         .with_state(state)
+}
+
+/// Every route `weir serve` has. The API's come from the table, which the OpenAPI
+/// document is made of; pages for people (which the document need not describe) would be
+/// merged here too. A test checks that every `/api/v1` route here is documented and every
+/// documented route is here: add routes here, not in `router`.
+fn all_routes() -> Router<ServerState> {
+    routes_of(table::routes()).merge(crate::console::routes())
+}
+
+/// The router of these routes.
+fn routes_of(routes: Vec<table::Route>) -> Router<ServerState> {
+    routes.into_iter().fold(Router::new(), |router, route| {
+        router.route(route.path, route.handler)
+    })
+}
+
+/// `GET /api/v1/openapi.json`: made once, from the table.
+async fn openapi_json() -> Response {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let text = DOCUMENT.get_or_init(|| {
+        serde_json::to_string_pretty(&table::document()).expect("a JSON value serializes")
+    });
+    ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
 }
 
 /// Counts each request a route answered, by the route's template (not its path, so
@@ -221,4 +141,55 @@ async fn load_account(state: &ServerState, caller: &Caller, id: &str) -> Result<
     let id = AccountId::parse(id).map_err(|_| not_found())?;
     caller.require_account(&id)?;
     state.store().account(&id).await?.ok_or_else(not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The paths a router holds, read from its `Debug` (axum lists its path templates
+    /// there and nowhere public), before those of its fallback.
+    fn paths_in(router: &Router<ServerState>) -> BTreeSet<String> {
+        let debug = format!("{router:?}");
+        let (routes, _fallback) = debug
+            .split_once("fallback_router")
+            .expect("axum's Router shows its fallback router after its routes");
+        routes
+            .split('"')
+            .filter(|part| part.starts_with('/'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_api_route_is_documented_and_every_documented_route_served() {
+        let document = document();
+        let documented: BTreeSet<String> = document["paths"]
+            .as_object()
+            .expect("paths")
+            .keys()
+            .cloned()
+            .collect();
+        let served = paths_in(&all_routes());
+        assert!(served.len() > 30, "read only {served:?} from the router");
+        let undocumented: Vec<&String> = served
+            .iter()
+            .filter(|path| path.starts_with("/api/") && !documented.contains(*path))
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "served, not documented (add them to routes/table.rs): {undocumented:?}"
+        );
+        let unserved: Vec<&String> = documented.difference(&served).collect();
+        assert!(unserved.is_empty(), "documented, not served: {unserved:?}");
+    }
+
+    #[test]
+    fn a_worker_node_serves_the_health_routes() {
+        let served = paths_in(&routes_of(table::health_routes()));
+        let expected = ["/healthz", "/metrics", "/readyz"].map(String::from);
+        assert_eq!(served, BTreeSet::from(expected));
+    }
 }

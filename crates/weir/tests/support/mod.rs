@@ -14,6 +14,7 @@ use tokio::process::{Child, ChildStderr, Command};
 use tokio::task::JoinHandle;
 use weir_testkit::TempDir;
 pub mod dev_server;
+pub mod doc_script;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
