@@ -18,6 +18,7 @@ pub mod ids;
 pub mod installation;
 pub mod invocation;
 pub mod oauth;
+pub mod operational;
 pub mod package;
 pub mod payloads;
 pub mod registered_webhook;
@@ -43,6 +44,7 @@ pub use http_method::HttpMethod;
 pub use ids::{
     AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId, ReferenceId, SubscriptionId,
 };
+pub use operational::{OperationalEvent, OperationalEventType};
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
 pub use package::{MAX_PACKAGE_BYTES, MAX_PACKAGE_ENTRIES, Package, PackageError, PackageLimits};

@@ -27,11 +27,15 @@ use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use weir_core::delivery::{self, Verdict};
-use weir_core::{Attempt, Delivery, EventId, ProductEvent, SubscriptionId, WebhookSubscription};
-use weir_store::{DeliveryOutcome, Lease, StoreError, WorkQueue};
+use weir_core::{
+    Attempt, Delivery, EventId, ProductEvent, SubscriptionId, SubscriptionKind,
+    WebhookSubscription,
+};
+use weir_store::{DeliveryOutcome, Lease, Notice, StoreError, WorkQueue};
 
 use crate::extension_webhooks;
 use crate::metrics::AttemptOutcome;
+use crate::notices;
 use crate::outbound::{OutboundRequest, SendError};
 use crate::platform::Platform;
 use crate::worker::Queue;
@@ -69,6 +73,13 @@ struct Deliverer {
     per_subscription: Mutex<HashMap<SubscriptionId, (u32, Arc<Semaphore>)>>,
     rates: Mutex<HashMap<SubscriptionId, TokenBucket>>,
 }
+
+/// What `410 Gone` does to a subscription, in its `disabled_reason`.
+const GONE: &str = "the receiver answered 410 Gone";
+
+/// How one delivery's claim ended: its attempt's record (if one was made), its outcome,
+/// and the operational events that tell of it.
+type Ended = (Option<Attempt>, DeliveryOutcome, Vec<Notice>);
 
 /// One call: a delivery, or a batch of one subscription's, with what the round read for
 /// them.
@@ -231,12 +242,18 @@ impl Deliverer {
             .and_then(Option::as_ref)
             .is_some_and(|s| s.fifo);
         let mut unblocks = fifo;
-        for (delivery, (attempt, outcome)) in call.iter().zip(ended) {
+        let mut told = false;
+        for (delivery, (attempt, outcome, notices)) in call.iter().zip(ended) {
             unblocks |= matches!(outcome, DeliveryOutcome::Postponed(_));
-            let finished = store.finish_delivery(delivery, attempt.as_ref(), outcome);
+            told |= !notices.is_empty();
+            let finished = store.finish_delivery(delivery, attempt.as_ref(), outcome, &notices);
             if let Err(error) = finished.await {
                 tracing::error!(%error, "a delivery was attempted but its outcome not recorded");
             }
+        }
+        if told {
+            // The operational events' own deliveries are due now.
+            self.platform.wake(WorkQueue::Deliveries);
         }
         unblocks
     }
@@ -249,6 +266,7 @@ impl Deliverer {
                 delivery,
                 None,
                 DeliveryOutcome::Postponed(now),
+                &[],
             );
             if let Err(error) = finished.await {
                 tracing::error!(%error, id = delivery.id(), "a claimed delivery could not be put back; its lease will run out");
@@ -278,7 +296,7 @@ impl Deliverer {
             let finished = self
                 .platform
                 .store
-                .finish_delivery(delivery, Some(&attempt), outcome);
+                .finish_delivery(delivery, Some(&attempt), outcome, &[]);
             if let Err(error) = finished.await {
                 tracing::error!(%error, id = delivery.id(), "a delivery could not be released; its lease will run out");
             }
@@ -286,13 +304,18 @@ impl Deliverer {
     }
 
     /// Makes the call, if the deliveries are still wanted; returns, for each delivery in
-    /// order, its attempt's record and what becomes of it.
+    /// order, its attempt's record, what becomes of it, and what the operator is told of
+    /// it (operational webhooks).
     async fn attempt(
         &self,
         call: &[Delivery],
         reads: &RoundReads,
-    ) -> Result<Vec<(Option<Attempt>, DeliveryOutcome)>, StoreError> {
-        let unattempted = |outcome: DeliveryOutcome| vec![(None, outcome); call.len()];
+    ) -> Result<Vec<Ended>, StoreError> {
+        let unattempted = |outcome: DeliveryOutcome| {
+            (0..call.len())
+                .map(|_| (None, outcome, Vec::new()))
+                .collect::<Vec<Ended>>()
+        };
         let subscription = reads.subscriptions.get(&call[0].subscription_id);
         let Some(subscription) = subscription.cloned().flatten().filter(|s| s.enabled) else {
             return Ok(unattempted(DeliveryOutcome::Dead));
@@ -316,18 +339,21 @@ impl Deliverer {
         if sent.is_empty() {
             return Ok(unattempted(DeliveryOutcome::Dead));
         }
-        let body = body(&sent, &subscription).to_string().into_bytes();
+        let body = match subscription.kind {
+            // An operational event is sent alone, as the object it was stored as.
+            SubscriptionKind::OperationalWebhook => sent[0].body.to_string().into_bytes(),
+            _ => body(&sent, &subscription).to_string().into_bytes(),
+        };
         let id = match call.len() {
             1 => call[0].id(),
             _ => delivery::batch_id(&call.iter().map(Delivery::id).collect::<Vec<_>>()),
         };
         let (attempt, retry_after) = self.send(&id, &call[0], &subscription, body).await;
         let verdict = Verdict::of(subscription.kind, attempt.status_code);
-        let disabled = self.note_health(&subscription, verdict, attempt.at).await?;
+        let disabled_for = self.note_health(&subscription, verdict, attempt.at).await?;
         if verdict == Verdict::Gone {
             self.platform.metrics.count_attempt(AttemptOutcome::Gone);
-            self.disable(subscription, "the receiver answered 410 Gone")
-                .await?;
+            self.disable(subscription.clone(), GONE).await?;
         }
         let now = weir_core::now();
         Ok(call
@@ -335,17 +361,63 @@ impl Deliverer {
             .zip(events)
             .map(|(delivery, event)| {
                 let Some(event) = event else {
-                    return (None, DeliveryOutcome::Dead);
+                    return (None, DeliveryOutcome::Dead, Vec::new());
                 };
                 let record = Attempt {
                     number: delivery.attempts,
                     ..attempt.clone()
                 };
-                let outcome = disabled
-                    .unwrap_or_else(|| self.outcome(delivery, event, verdict, retry_after, now));
-                (Some(record), outcome)
+                let outcome = match disabled_for {
+                    Some(_) => DeliveryOutcome::Dead,
+                    None => self.outcome(delivery, event, verdict, retry_after, now),
+                };
+                let told = self.notices(
+                    &subscription,
+                    delivery,
+                    &record,
+                    (verdict, outcome),
+                    disabled_for.as_deref(),
+                );
+                (Some(record), outcome, told)
             })
             .collect())
+    }
+
+    /// What the operator is told of a delivery's attempt: `delivery.dead` when it died,
+    /// `subscription.failing` when it has failed again and again (debounced).
+    fn notices(
+        &self,
+        subscription: &WebhookSubscription,
+        delivery: &Delivery,
+        attempt: &Attempt,
+        (verdict, outcome): (Verdict, DeliveryOutcome),
+        disabled_for: Option<&str>,
+    ) -> Vec<Notice> {
+        if !notices::told_of(subscription) {
+            return Vec::new();
+        }
+        match outcome {
+            DeliveryOutcome::Dead => {
+                let reason = match (verdict, disabled_for) {
+                    (Verdict::Gone, _) => format!("its subscription is disabled: {GONE}"),
+                    (_, Some(why)) => format!("its subscription is disabled: {why}"),
+                    _ => format!("out of attempts: its last {} failed", delivery.tries),
+                };
+                vec![notices::delivery_dead(
+                    subscription,
+                    delivery,
+                    attempt,
+                    &reason,
+                )]
+            }
+            DeliveryOutcome::RetryAt(_) => {
+                let window = notices::window(&self.platform);
+                notices::subscription_failing(subscription, delivery, attempt, window)
+                    .into_iter()
+                    .collect()
+            }
+            DeliveryOutcome::Delivered | DeliveryOutcome::Postponed(_) => Vec::new(),
+        }
     }
 
     /// What one delivery's attempt came to, counted for `/metrics`.
@@ -452,13 +524,14 @@ impl Deliverer {
     }
 
     /// Keeps track of how long the subscription has failed; disables it (and the
-    /// delivery dies with the rest) once that lasts `disable_failing_after`.
+    /// delivery dies with the rest) once that lasts `disable_failing_after`, and then
+    /// answers why.
     async fn note_health(
         &self,
         subscription: &WebhookSubscription,
         verdict: Verdict,
         at: jiff::Timestamp,
-    ) -> Result<Option<DeliveryOutcome>, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let store = &self.platform.store;
         match (verdict, subscription.failing_since) {
             (Verdict::Delivered, Some(_)) => {
@@ -472,7 +545,7 @@ impl Deliverer {
                     let why = format!("every attempt has failed since {since}");
                     self.disable(subscription.clone(), &why).await?;
                     self.platform.metrics.count_attempt(AttemptOutcome::Dead);
-                    return Ok(Some(DeliveryOutcome::Dead));
+                    return Ok(Some(why));
                 }
             }
             _ => {}
@@ -486,9 +559,11 @@ impl Deliverer {
         why: &str,
     ) -> Result<(), StoreError> {
         tracing::warn!(subscription = %subscription.id, why, "a subscription is disabled");
+        let notice = notices::told_of(&subscription)
+            .then(|| notices::subscription_disabled(&subscription, why));
         let store = &self.platform.store;
         store
-            .disable_webhook_subscription(&subscription.id, why, weir_core::now())
+            .disable_webhook_subscription(&subscription.id, why, weir_core::now(), notice.as_ref())
             .await
             .map(drop)
     }

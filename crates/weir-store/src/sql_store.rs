@@ -16,6 +16,7 @@ use weir_core::{
 
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
+use crate::notices::{self, Guard, Notice};
 use crate::schedule_change::ScheduleChange;
 use crate::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
@@ -742,18 +743,28 @@ impl<B: Backend> Store for SqlStore<B> {
         id: &SubscriptionId,
         reason: &str,
         at: Timestamp,
+        notice: Option<&Notice>,
     ) -> Result<bool> {
         let at = rows::millis(at);
-        let statements = vec![
+        let told = notice.map(|n| n.event.id.as_str().to_owned());
+        let mut statements = vec![
             (
                 sql::DISABLE_WEBHOOK_SUBSCRIPTION,
-                vec![id.as_str().into(), reason.into(), at.into()],
+                vec![
+                    id.as_str().into(),
+                    reason.into(),
+                    at.into(),
+                    Param::MaybeText(told),
+                ],
             ),
             (
                 sql::KILL_PENDING_DELIVERIES,
                 vec![id.as_str().into(), at.into()],
             ),
         ];
+        if let Some(notice) = notice {
+            statements.extend(notices::statements(notice, Guard::Disabled(id)));
+        }
         let changed = self.backend.transaction(statements).await?;
         Ok(changed.first().copied().unwrap_or(0) > 0)
     }
@@ -820,8 +831,27 @@ impl<B: Backend> Store for SqlStore<B> {
         delivery: &Delivery,
         attempt: Option<&Attempt>,
         outcome: DeliveryOutcome,
+        notices: &[Notice],
     ) -> Result<bool> {
-        self.end_attempt(delivery, attempt, outcome).await
+        self.end_attempt(delivery, attempt, outcome, notices).await
+    }
+
+    async fn tell(&self, notice: &Notice) -> Result<bool> {
+        let statements = notices::statements(notice, Guard::None);
+        let changed = self.backend.transaction(statements).await?;
+        // The event's insert is the statement before the deliveries'.
+        Ok(changed.iter().rev().nth(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn latest_invocation_statuses(
+        &self,
+        installation: &InstallationId,
+        limit: u32,
+    ) -> Result<Vec<weir_core::InvocationStatus>> {
+        let params = vec![installation.as_str().into(), i64::from(limit).into()];
+        self.backend
+            .fetch(sql::LATEST_INVOCATION_STATUSES, params, rows::invocation_status)
+            .await
     }
 
     async fn replay_delivery(

@@ -2376,7 +2376,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
     let first = &claimed[0];
     assert!(
         store
-            .finish_delivery(first, Some(&attempt), DeliveryOutcome::Delivered)
+            .finish_delivery(first, Some(&attempt), DeliveryOutcome::Delivered, &[])
             .await
             .unwrap()
     );
@@ -2389,7 +2389,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
     );
     assert!(
         !store
-            .finish_delivery(first, None, DeliveryOutcome::Dead)
+            .finish_delivery(first, None, DeliveryOutcome::Dead, &[])
             .await
             .unwrap(),
         "finished once"
@@ -2403,12 +2403,12 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         ..attempt.clone()
     };
     store
-        .finish_delivery(second, Some(&failed), DeliveryOutcome::RetryAt(retry_at))
+        .finish_delivery(second, Some(&failed), DeliveryOutcome::RetryAt(retry_at), &[])
         .await
         .unwrap();
     let busy = &claimed[2];
     store
-        .finish_delivery(busy, None, DeliveryOutcome::Postponed(after_ms(start, 250)))
+        .finish_delivery(busy, None, DeliveryOutcome::Postponed(after_ms(start, 250)), &[])
         .await
         .unwrap();
     let waiting = store
@@ -2433,7 +2433,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         .unwrap();
     assert_eq!(again.attempts, 2);
     store
-        .finish_delivery(again, None, DeliveryOutcome::Dead)
+        .finish_delivery(again, None, DeliveryOutcome::Dead, &[])
         .await
         .unwrap();
 
@@ -2484,7 +2484,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         .unwrap();
     assert!(replayed);
     let stale = store
-        .finish_delivery(overtaken, None, DeliveryOutcome::Delivered)
+        .finish_delivery(overtaken, None, DeliveryOutcome::Delivered, &[])
         .await
         .unwrap();
     assert!(!stale, "the overtaken claim's outcome does not apply");
@@ -2586,7 +2586,7 @@ async fn fifo_deliveries_go_in_the_order_they_were_stored(backend: Backend) {
         "the one stored first goes first, alone"
     );
     store
-        .finish_delivery(&first[0], None, DeliveryOutcome::Delivered)
+        .finish_delivery(&first[0], None, DeliveryOutcome::Delivered, &[])
         .await
         .unwrap();
     let second = store.claim_deliveries(start, lease, 10).await.unwrap();
@@ -2748,7 +2748,7 @@ async fn leases_are_extended_only_while_held(backend: Backend) {
         })
         .collect();
     store
-        .finish_delivery(&deliveries[0], None, DeliveryOutcome::Delivered)
+        .finish_delivery(&deliveries[0], None, DeliveryOutcome::Delivered, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -2860,7 +2860,7 @@ async fn retention_deletes_old_finished_records_in_batches_and_nothing_pending(b
             false => old(10),
         };
         store
-            .finish_delivery(delivery, Some(&attempt(at)), outcome)
+            .finish_delivery(delivery, Some(&attempt(at)), outcome, &[])
             .await
             .unwrap();
     }

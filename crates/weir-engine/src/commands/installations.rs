@@ -13,6 +13,7 @@ use weir_store::PageRequest;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::lifecycle::{self, LifecycleError};
+use crate::notices;
 
 /// Client tokens start so (`wct_…`), and are told from other tokens by it.
 pub const CLIENT_TOKEN_PREFIX: &str = "wct_";
@@ -81,10 +82,18 @@ impl Engine {
             updated_at: now,
         };
         let runner = self.runner().clone();
-        let installed = to_the_end(async move { lifecycle::install(&runner, installation).await })
-            .await?
-            .map_err(lifecycle_error)?;
-        Ok(Installed::New(installed))
+        let attempted = installation.clone();
+        let installed =
+            to_the_end(async move { lifecycle::install(&runner, installation).await }).await?;
+        match installed {
+            Ok(installed) => Ok(Installed::New(installed)),
+            Err(error) => {
+                let error = lifecycle_error(error);
+                notices::installation_failed(self.platform(), &attempted, "install", error.message())
+                    .await;
+                Err(error)
+            }
+        }
     }
 
     /// Uninstalls, after the app's `onAppUninstall` agrees (or with `force`). The record
@@ -194,16 +203,22 @@ impl Engine {
         })?;
         granted_scopes(&definition.authorisation_scopes, installed.scopes.clone())?;
         let (runner, to) = (self.runner().clone(), newer.id.clone());
+        let attempted = installed.clone();
         let updated =
             to_the_end(async move { lifecycle::update(&runner, installed, &to).await }).await?;
-        updated.map_err(|error| match error {
+        let updated = updated.map_err(|error| match error {
             LifecycleError::Refused { event, message, .. } => Error::invalid(format!(
                 "the app refused the update ({event}): {message}; \
                  the installation stays on version {}",
                 current.version
             )),
             other => lifecycle_error(other),
-        })
+        });
+        if let Err(error) = &updated {
+            notices::installation_failed(self.platform(), &attempted, "update", error.message())
+                .await;
+        }
+        updated
     }
 }
 

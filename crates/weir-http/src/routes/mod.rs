@@ -12,6 +12,7 @@ mod inbound;
 mod installations;
 mod invocations;
 mod oauth;
+mod operational_webhooks;
 mod subscriptions;
 mod triggers;
 mod webhook_invocations;
@@ -79,6 +80,16 @@ pub fn router(state: ServerState) -> Router {
         )
         .route("/subscriptions/{id}/enable", post(subscriptions::enable))
         .route("/subscriptions/{id}/recover", post(subscriptions::recover))
+        .route(
+            "/operational-webhooks",
+            get(operational_webhooks::list).post(operational_webhooks::create),
+        )
+        .route(
+            "/operational-webhooks/{id}",
+            get(operational_webhooks::show)
+                .patch(operational_webhooks::update)
+                .delete(operational_webhooks::delete),
+        )
         .route(
             "/installations/{id}/webhook-invocations",
             get(webhook_invocations::list),
