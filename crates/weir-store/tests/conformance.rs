@@ -125,6 +125,7 @@ conformance!(
     global_webhooks_are_counted_per_app_version,
     connector_subscriptions_keep_state_and_refresh_once_per_lease,
     events_owe_deliveries_to_enabled_subscriptions_of_their_account,
+    operational_events_are_told_once_with_their_change,
     deliveries_are_claimed_finished_and_replayed,
     webhook_call_records_are_kept_listed_and_purged,
     fifo_deliveries_go_in_the_order_they_were_stored,
@@ -2265,6 +2266,103 @@ fn webhook_subscription(account: &str, events: &[&str]) -> weir_core::WebhookSub
     }
 }
 
+/// Operational events are the instance account's events, delivered to its operational
+/// webhooks; each is stored only if the change it tells of took, a debounced one once
+/// per window; the instance account is none of the operator's.
+async fn operational_events_are_told_once_with_their_change(backend: Backend) {
+    use weir_core::{OperationalEvent, OperationalEventType};
+    use weir_store::Notice;
+    let store = backend.store;
+    let instance = weir_core::operational::instance_account();
+    assert_eq!(store.account(&instance).await.unwrap(), None, "hidden");
+    let listed = store.accounts(&PageRequest::first(100)).await.unwrap();
+    assert!(listed.items.iter().all(|a| a.id != instance));
+    store.insert_account(&account("acme")).await.unwrap();
+    let watched = webhook_subscription("acme", &["onContactCreate"]);
+    let operator = weir_core::WebhookSubscription {
+        kind: weir_core::SubscriptionKind::OperationalWebhook,
+        fifo: true,
+        ..webhook_subscription(
+            weir_core::operational::INSTANCE_ACCOUNT,
+            &["subscription.disabled", "app.handler_failing"],
+        )
+    };
+    for subscription in [&watched, &operator] {
+        store.insert_webhook_subscription(subscription).await.unwrap();
+    }
+    let notice = |kind| Notice::each_time(OperationalEvent::new(kind, json!({"n": 1})));
+    let delivery_of = |event: &OperationalEvent| (event.id.clone(), operator.id.clone());
+
+    // A disable tells once: the second disable of the same subscription did not take.
+    let first = notice(OperationalEventType::SubscriptionDisabled);
+    let again = notice(OperationalEventType::SubscriptionDisabled);
+    let reason = "the receiver answered 410 Gone";
+    assert!(store.disable_webhook_subscription(&watched.id, reason, now(), Some(&first)).await.unwrap());
+    assert!(!store.disable_webhook_subscription(&watched.id, reason, now(), Some(&again)).await.unwrap());
+    let (event, subscription) = delivery_of(&first.event);
+    let told = store.delivery(&event, &subscription).await.unwrap().unwrap();
+    assert_eq!(told.status, weir_core::DeliveryStatus::Pending);
+    assert_eq!(told.account_id, instance);
+    let stored = store.product_event(&event).await.unwrap().unwrap();
+    assert_eq!(stored.body["type"], "subscription.disabled");
+    assert_eq!(stored.source, weir_core::EventSource::Operational);
+    assert_eq!(store.product_event(&again.event.id).await.unwrap(), None);
+
+    // Debounced: once per subject per window; a type nobody takes is stored, owing nothing.
+    let failing = |installation: &str| {
+        let event = OperationalEvent::new(OperationalEventType::AppHandlerFailing, json!({}));
+        let subject = format!("app.handler_failing:{installation}");
+        Notice::debounced(event, subject, jiff::SignedDuration::from_hours(1))
+    };
+    assert!(store.tell(&failing("in_1")).await.unwrap());
+    assert!(!store.tell(&failing("in_1")).await.unwrap(), "within the window");
+    let other = failing("in_2");
+    assert!(store.tell(&other).await.unwrap());
+    let passed = Notice::debounced(
+        OperationalEvent::new(OperationalEventType::AppHandlerFailing, json!({})),
+        "app.handler_failing:in_1".into(),
+        jiff::SignedDuration::ZERO,
+    );
+    assert!(store.tell(&passed).await.unwrap(), "the window has passed");
+    let untaken = notice(OperationalEventType::DeliveryDead);
+    assert!(store.tell(&untaken).await.unwrap());
+    let (event, subscription) = delivery_of(&untaken.event);
+    assert_eq!(store.delivery(&event, &subscription).await.unwrap(), None);
+
+    // While the operational webhook is disabled its events are skipped; a recovery sends
+    // them, in order (it is FIFO: their numbers stand).
+    let off = weir_core::WebhookSubscription {
+        enabled: false,
+        disabled_reason: Some("disabled through the API".into()),
+        ..operator.clone()
+    };
+    store.update_webhook_subscription(&off).await.unwrap();
+    let skipped = [
+        notice(OperationalEventType::AppHandlerFailing),
+        notice(OperationalEventType::AppHandlerFailing),
+    ];
+    for notice in &skipped {
+        assert!(store.tell(notice).await.unwrap());
+        let (event, subscription) = delivery_of(&notice.event);
+        let owed = store.delivery(&event, &subscription).await.unwrap().unwrap();
+        assert_eq!(owed.status, weir_core::DeliveryStatus::Skipped);
+    }
+    store.update_webhook_subscription(&operator).await.unwrap();
+    let since = skipped[0].event.at;
+    let recovered = store.recover_deliveries(&operator.id, since, now()).await.unwrap();
+    assert_eq!(recovered, 2);
+    let claimed = store
+        .claim_deliveries(after_ms(now(), 1000), after_ms(now(), 60_000), 10)
+        .await
+        .unwrap();
+    let mine: Vec<_> = claimed
+        .iter()
+        .filter(|d| d.subscription_id == operator.id)
+        .map(|d| d.event_id.clone())
+        .collect();
+    assert_eq!(mine.len(), 1, "FIFO: one at a time, {mine:?}");
+}
+
 async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend: Backend) {
     let store = backend.store;
     store.insert_account(&account("acme")).await.unwrap();
@@ -2297,7 +2395,8 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     };
     assert_eq!(deliveries, 2, "contacts and rotated");
 
-    // Disabled: the waiting deliveries die, and new events owe it nothing.
+    // Disabled: the waiting deliveries die, and new events owe it a skipped delivery
+    // (never attempted; a recovery sends it).
     let disabled = weir_core::WebhookSubscription {
         enabled: false,
         disabled_reason: Some("the receiver answered 410 Gone".into()),
@@ -2314,7 +2413,12 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     let Ingested::Created { deliveries, .. } = ingest_one(&store, &later).await else {
         panic!("stored")
     };
-    assert_eq!(deliveries, 1, "deals only");
+    assert_eq!(deliveries, 2, "deals, and contacts skipped");
+    let skipped = store.delivery(&later.id, &contacts.id).await.unwrap();
+    assert_eq!(
+        skipped.map(|d| d.status),
+        Some(weir_core::DeliveryStatus::Skipped)
+    );
 
     // Changing the events changes what is owed.
     let widened = weir_core::WebhookSubscription {
@@ -2326,7 +2430,7 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     let Ingested::Created { deliveries, .. } = ingest_one(&store, &third).await else {
         panic!("stored")
     };
-    assert_eq!(deliveries, 2, "deals (widened) and rotated");
+    assert_eq!(deliveries, 3, "deals (widened) and rotated, contacts skipped");
     assert!(store.delete_webhook_subscription(&deals.id).await.unwrap());
     assert_eq!(store.delivery(&third.id, &deals.id).await.unwrap(), None);
     let gone = store
