@@ -44,9 +44,9 @@ pub use http_method::HttpMethod;
 pub use ids::{
     AccountId, ApiKeyId, AppId, EventId, InstallationId, InvocationId, ReferenceId, SubscriptionId,
 };
-pub use operational::{OperationalEvent, OperationalEventType};
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
+pub use operational::{OperationalEvent, OperationalEventType};
 pub use package::{MAX_PACKAGE_BYTES, MAX_PACKAGE_ENTRIES, Package, PackageError, PackageLimits};
 pub use registered_webhook::WebhookInvocation;
 pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};

@@ -28,8 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use weir_core::delivery::{self, Verdict};
 use weir_core::{
-    Attempt, Delivery, EventId, ProductEvent, SubscriptionId, SubscriptionKind,
-    WebhookSubscription,
+    Attempt, Delivery, EventId, ProductEvent, SubscriptionId, SubscriptionKind, WebhookSubscription,
 };
 use weir_store::{DeliveryOutcome, Lease, Notice, StoreError, WorkQueue};
 
@@ -293,10 +292,10 @@ impl Deliverer {
                 Some(at) => DeliveryOutcome::RetryAt(at),
                 None => DeliveryOutcome::Dead,
             };
-            let finished = self
-                .platform
-                .store
-                .finish_delivery(delivery, Some(&attempt), outcome, &[]);
+            let finished =
+                self.platform
+                    .store
+                    .finish_delivery(delivery, Some(&attempt), outcome, &[]);
             if let Err(error) = finished.await {
                 tracing::error!(%error, id = delivery.id(), "a delivery could not be released; its lease will run out");
             }
@@ -350,15 +349,14 @@ impl Deliverer {
         };
         let (attempt, retry_after) = self.send(&id, &call[0], &subscription, body).await;
         let verdict = Verdict::of(subscription.kind, attempt.status_code);
-        let disabled_for = self.note_health(&subscription, verdict, attempt.at).await?;
-        if verdict == Verdict::Gone {
-            self.platform.metrics.count_attempt(AttemptOutcome::Gone);
-            self.disable(subscription.clone(), GONE).await?;
-        }
+        let disable_for = match verdict {
+            Verdict::Gone => Some(GONE.to_owned()),
+            _ => self.note_health(&subscription, verdict, attempt.at).await?,
+        };
         let now = weir_core::now();
-        Ok(call
+        let ended: Vec<Ended> = call
             .iter()
-            .zip(events)
+            .zip(&events)
             .map(|(delivery, event)| {
                 let Some(event) = event else {
                     return (None, DeliveryOutcome::Dead, Vec::new());
@@ -367,42 +365,56 @@ impl Deliverer {
                     number: delivery.attempts,
                     ..attempt.clone()
                 };
-                let outcome = match disabled_for {
-                    Some(_) => DeliveryOutcome::Dead,
-                    None => self.outcome(delivery, event, verdict, retry_after, now),
-                };
-                let told = self.notices(
-                    &subscription,
-                    delivery,
-                    &record,
-                    (verdict, outcome),
-                    disabled_for.as_deref(),
-                );
+                if disable_for.is_some() {
+                    // The disable below kills it, and tells of it.
+                    return (Some(record), DeliveryOutcome::Dead, Vec::new());
+                }
+                let outcome = self.outcome(delivery, event, verdict, retry_after, now);
+                let told = self.notices(&subscription, delivery, &record, outcome);
                 (Some(record), outcome, told)
             })
-            .collect())
+            .collect();
+        if let Some(why) = disable_for {
+            let counted = match verdict {
+                Verdict::Gone => AttemptOutcome::Gone,
+                _ => AttemptOutcome::Dead,
+            };
+            self.platform.metrics.count_attempt(counted);
+            let died = ended
+                .iter()
+                .zip(call)
+                .filter_map(|((record, _, _), delivery)| {
+                    let reason = format!("its subscription is disabled: {why}");
+                    let record = record.as_ref()?;
+                    Some(notices::delivery_dead(
+                        &subscription,
+                        delivery,
+                        record,
+                        &reason,
+                    ))
+                });
+            let died: Vec<Notice> = died.collect();
+            self.disable(subscription, &why, died).await?;
+        }
+        Ok(ended)
     }
 
-    /// What the operator is told of a delivery's attempt: `delivery.dead` when it died,
-    /// `subscription.failing` when it has failed again and again (debounced).
+    /// What the operator is told of a delivery's attempt that did not disable its
+    /// subscription: `delivery.dead` when it was the last, `subscription.failing` when
+    /// it has failed again and again (debounced).
     fn notices(
         &self,
         subscription: &WebhookSubscription,
         delivery: &Delivery,
         attempt: &Attempt,
-        (verdict, outcome): (Verdict, DeliveryOutcome),
-        disabled_for: Option<&str>,
+        outcome: DeliveryOutcome,
     ) -> Vec<Notice> {
         if !notices::told_of(subscription) {
             return Vec::new();
         }
         match outcome {
             DeliveryOutcome::Dead => {
-                let reason = match (verdict, disabled_for) {
-                    (Verdict::Gone, _) => format!("its subscription is disabled: {GONE}"),
-                    (_, Some(why)) => format!("its subscription is disabled: {why}"),
-                    _ => format!("out of attempts: its last {} failed", delivery.tries),
-                };
+                let reason = format!("out of attempts: its last {} failed", delivery.tries);
                 vec![notices::delivery_dead(
                     subscription,
                     delivery,
@@ -523,9 +535,8 @@ impl Deliverer {
         delivery_url(&self.platform.settings.security_key, subscription, at)
     }
 
-    /// Keeps track of how long the subscription has failed; disables it (and the
-    /// delivery dies with the rest) once that lasts `disable_failing_after`, and then
-    /// answers why.
+    /// Keeps track of how long the subscription has failed; once that lasts
+    /// `disable_failing_after`, answers why it is to be disabled.
     async fn note_health(
         &self,
         subscription: &WebhookSubscription,
@@ -542,10 +553,7 @@ impl Deliverer {
                 let limit = self.platform.settings.disable_failing_after;
                 let failing = Duration::try_from(at.duration_since(since)).unwrap_or_default();
                 if failing >= limit {
-                    let why = format!("every attempt has failed since {since}");
-                    self.disable(subscription.clone(), &why).await?;
-                    self.platform.metrics.count_attempt(AttemptOutcome::Dead);
-                    return Ok(Some(why));
+                    return Ok(Some(format!("every attempt has failed since {since}")));
                 }
             }
             _ => {}
@@ -553,19 +561,28 @@ impl Deliverer {
         Ok(None)
     }
 
+    /// Disables the subscription (its waiting deliveries die, the claimed ones too) and
+    /// tells the operator, with the deaths of `died`, in one transaction.
     async fn disable(
         &self,
         subscription: WebhookSubscription,
         why: &str,
+        died: Vec<Notice>,
     ) -> Result<(), StoreError> {
         tracing::warn!(subscription = %subscription.id, why, "a subscription is disabled");
-        let notice = notices::told_of(&subscription)
-            .then(|| notices::subscription_disabled(&subscription, why));
+        let mut told = Vec::new();
+        if notices::told_of(&subscription) {
+            told.push(notices::subscription_disabled(&subscription, why));
+            told.extend(died);
+        }
         let store = &self.platform.store;
-        store
-            .disable_webhook_subscription(&subscription.id, why, weir_core::now(), notice.as_ref())
-            .await
-            .map(drop)
+        let disabled = store
+            .disable_webhook_subscription(&subscription.id, why, weir_core::now(), &told)
+            .await?;
+        if disabled && !told.is_empty() {
+            self.platform.wake(WorkQueue::Deliveries);
+        }
+        Ok(())
     }
 }
 

@@ -43,7 +43,10 @@ pub(crate) fn delivery_dead(
 ) -> Notice {
     let mut data = about_delivery(subscription, delivery, attempt);
     data["reason"] = json!(reason);
-    Notice::each_time(OperationalEvent::new(OperationalEventType::DeliveryDead, data))
+    Notice::each_time(OperationalEvent::new(
+        OperationalEventType::DeliveryDead,
+        data,
+    ))
 }
 
 /// `subscription.failing`, if this failed attempt is the delivery's

@@ -388,14 +388,14 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     /// its waiting deliveries dead, in the same transaction. `NotFound` if it is gone.
     async fn update_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()>;
     /// Disables it for `reason` (changing nothing else), and its waiting deliveries die,
-    /// in one transaction; returns whether it was enabled. The notice, if any, is told in
-    /// the same transaction, only if this disable took.
+    /// in one transaction; returns whether it was enabled. The notices are told in the
+    /// same transaction, only if this disable took.
     async fn disable_webhook_subscription(
         &self,
         id: &SubscriptionId,
         reason: &str,
         at: Timestamp,
-        notice: Option<&Notice>,
+        notices: &[Notice],
     ) -> Result<bool>;
     /// Deletes it with its deliveries; returns whether there was one.
     async fn delete_webhook_subscription(&self, id: &SubscriptionId) -> Result<bool>;

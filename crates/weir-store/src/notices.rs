@@ -48,8 +48,8 @@ impl Notice {
 pub(crate) enum Guard<'a> {
     /// Nothing: the caller tells it once.
     None,
-    /// The disable of this subscription took (it set `disabled_notice` to the event).
-    Disabled(&'a SubscriptionId),
+    /// The disable of this subscription took (it set `disabled_notice` to this mark).
+    Disabled(&'a SubscriptionId, &'a str),
     /// The claimed delivery's outcome was recorded, ending it in this status.
     Recorded(&'a Delivery, DeliveryStatus),
 }
@@ -77,9 +77,9 @@ pub(crate) fn statements(notice: &Notice, guard: Guard<'_>) -> Vec<(&'static str
             (sql::NOTICE_IF_MARKED, guarded)
         }
         (None, Guard::None) => (sql::INSERT_EVENT, row),
-        (None, Guard::Disabled(subscription)) => {
+        (None, Guard::Disabled(subscription, mark)) => {
             let mut guarded = row;
-            guarded.push(subscription.as_str().into());
+            guarded.extend([subscription.as_str().into(), mark.into()]);
             (sql::NOTICE_IF_DISABLED, guarded)
         }
         (None, Guard::Recorded(delivery, status)) => {

@@ -413,7 +413,8 @@ pub(crate) const DELETE_SUBSCRIPTION_EVENTS: &str =
 pub(crate) const INSERT_SUBSCRIPTION_EVENT: &str = "INSERT INTO webhook_subscription_events \
     (subscription_id, account_id, event, filter) VALUES ($1, $2, $3, $4)";
 /// Disables a subscription, touching nothing else (an API change made meanwhile stays);
-/// `$4` is the operational event that tells of it, if any (`NOTICE_IF_DISABLED`).
+/// `$4` is the mark of the operational events that tell of it, if any
+/// (`NOTICE_IF_DISABLED`).
 pub(crate) const DISABLE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions \
     SET enabled = 0, disabled_reason = $2, updated_at = $3, disabled_notice = $4 \
     WHERE id = $1 AND enabled = 1";
@@ -468,10 +469,10 @@ macro_rules! notice_event {
         )
     };
 }
-/// …if the disable in the same transaction took (`$8` the subscription): of two nodes
-/// disabling it at once, only one tells.
+/// …if the disable in the same transaction took (`$8` the subscription, `$9` the mark it
+/// leaves): of two nodes disabling it at once, only one tells.
 pub(crate) const NOTICE_IF_DISABLED: &str = notice_event!(
-    "EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = $8 AND disabled_notice = $1)"
+    "EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = $8 AND disabled_notice = $9)"
 );
 /// …if the attempt's outcome in the same transaction was recorded (`$8` event, `$9`
 /// subscription, `$10` the claim's generation, `$11` the status it ended in): an overtaken

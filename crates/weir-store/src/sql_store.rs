@@ -14,9 +14,9 @@ use weir_core::{
     Attempt, Delivery, ReferenceId, SubscriptionId, WebhookInvocation, WebhookSubscription,
 };
 
+use crate::notices::{self, Guard, Notice};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
-use crate::notices::{self, Guard, Notice};
 use crate::schedule_change::ScheduleChange;
 use crate::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
@@ -743,10 +743,11 @@ impl<B: Backend> Store for SqlStore<B> {
         id: &SubscriptionId,
         reason: &str,
         at: Timestamp,
-        notice: Option<&Notice>,
+        told: &[Notice],
     ) -> Result<bool> {
         let at = rows::millis(at);
-        let told = notice.map(|n| n.event.id.as_str().to_owned());
+        // The disable that takes leaves this mark, which the notices' guard looks for.
+        let mark = told.first().map(|n| n.event.id.as_str().to_owned());
         let mut statements = vec![
             (
                 sql::DISABLE_WEBHOOK_SUBSCRIPTION,
@@ -754,7 +755,7 @@ impl<B: Backend> Store for SqlStore<B> {
                     id.as_str().into(),
                     reason.into(),
                     at.into(),
-                    Param::MaybeText(told),
+                    Param::MaybeText(mark.clone()),
                 ],
             ),
             (
@@ -762,8 +763,10 @@ impl<B: Backend> Store for SqlStore<B> {
                 vec![id.as_str().into(), at.into()],
             ),
         ];
-        if let Some(notice) = notice {
-            statements.extend(notices::statements(notice, Guard::Disabled(id)));
+        if let Some(mark) = &mark {
+            for notice in told {
+                statements.extend(notices::statements(notice, Guard::Disabled(id, mark)));
+            }
         }
         let changed = self.backend.transaction(statements).await?;
         Ok(changed.first().copied().unwrap_or(0) > 0)
@@ -850,7 +853,11 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Vec<weir_core::InvocationStatus>> {
         let params = vec![installation.as_str().into(), i64::from(limit).into()];
         self.backend
-            .fetch(sql::LATEST_INVOCATION_STATUSES, params, rows::invocation_status)
+            .fetch(
+                sql::LATEST_INVOCATION_STATUSES,
+                params,
+                rows::invocation_status,
+            )
             .await
     }
 

@@ -2288,7 +2288,10 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
         )
     };
     for subscription in [&watched, &operator] {
-        store.insert_webhook_subscription(subscription).await.unwrap();
+        store
+            .insert_webhook_subscription(subscription)
+            .await
+            .unwrap();
     }
     let notice = |kind| Notice::each_time(OperationalEvent::new(kind, json!({"n": 1})));
     let delivery_of = |event: &OperationalEvent| (event.id.clone(), operator.id.clone());
@@ -2297,10 +2300,24 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
     let first = notice(OperationalEventType::SubscriptionDisabled);
     let again = notice(OperationalEventType::SubscriptionDisabled);
     let reason = "the receiver answered 410 Gone";
-    assert!(store.disable_webhook_subscription(&watched.id, reason, now(), Some(&first)).await.unwrap());
-    assert!(!store.disable_webhook_subscription(&watched.id, reason, now(), Some(&again)).await.unwrap());
+    assert!(
+        store
+            .disable_webhook_subscription(&watched.id, reason, now(), std::slice::from_ref(&first))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .disable_webhook_subscription(&watched.id, reason, now(), std::slice::from_ref(&again))
+            .await
+            .unwrap()
+    );
     let (event, subscription) = delivery_of(&first.event);
-    let told = store.delivery(&event, &subscription).await.unwrap().unwrap();
+    let told = store
+        .delivery(&event, &subscription)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(told.status, weir_core::DeliveryStatus::Pending);
     assert_eq!(told.account_id, instance);
     let stored = store.product_event(&event).await.unwrap().unwrap();
@@ -2315,7 +2332,10 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
         Notice::debounced(event, subject, jiff::SignedDuration::from_hours(1))
     };
     assert!(store.tell(&failing("in_1")).await.unwrap());
-    assert!(!store.tell(&failing("in_1")).await.unwrap(), "within the window");
+    assert!(
+        !store.tell(&failing("in_1")).await.unwrap(),
+        "within the window"
+    );
     let other = failing("in_2");
     assert!(store.tell(&other).await.unwrap());
     let passed = Notice::debounced(
@@ -2344,12 +2364,19 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
     for notice in &skipped {
         assert!(store.tell(notice).await.unwrap());
         let (event, subscription) = delivery_of(&notice.event);
-        let owed = store.delivery(&event, &subscription).await.unwrap().unwrap();
+        let owed = store
+            .delivery(&event, &subscription)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(owed.status, weir_core::DeliveryStatus::Skipped);
     }
     store.update_webhook_subscription(&operator).await.unwrap();
     let since = skipped[0].event.at;
-    let recovered = store.recover_deliveries(&operator.id, since, now()).await.unwrap();
+    let recovered = store
+        .recover_deliveries(&operator.id, since, now())
+        .await
+        .unwrap();
     assert_eq!(recovered, 2);
     let claimed = store
         .claim_deliveries(after_ms(now(), 1000), after_ms(now(), 60_000), 10)
@@ -2430,7 +2457,10 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     let Ingested::Created { deliveries, .. } = ingest_one(&store, &third).await else {
         panic!("stored")
     };
-    assert_eq!(deliveries, 3, "deals (widened) and rotated, contacts skipped");
+    assert_eq!(
+        deliveries, 3,
+        "deals (widened) and rotated, contacts skipped"
+    );
     assert!(store.delete_webhook_subscription(&deals.id).await.unwrap());
     assert_eq!(store.delivery(&third.id, &deals.id).await.unwrap(), None);
     let gone = store
@@ -2507,12 +2537,22 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         ..attempt.clone()
     };
     store
-        .finish_delivery(second, Some(&failed), DeliveryOutcome::RetryAt(retry_at), &[])
+        .finish_delivery(
+            second,
+            Some(&failed),
+            DeliveryOutcome::RetryAt(retry_at),
+            &[],
+        )
         .await
         .unwrap();
     let busy = &claimed[2];
     store
-        .finish_delivery(busy, None, DeliveryOutcome::Postponed(after_ms(start, 250)), &[])
+        .finish_delivery(
+            busy,
+            None,
+            DeliveryOutcome::Postponed(after_ms(start, 250)),
+            &[],
+        )
         .await
         .unwrap();
     let waiting = store

@@ -312,18 +312,31 @@ async fn events_posted_while_disabled_are_recovered_in_order(storage: Storage) {
     assert_eq!(skipped["data"].as_array().unwrap().len(), 5, "{skipped}");
     assert_eq!(skipped["data"][0]["attempts"], 0, "never attempted");
     let early = server
-        .post(&format!("{path}/recover"), json!({"since": "2020-01-01T00:00:00Z"}))
+        .post(
+            &format!("{path}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
         .await;
     assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
-    assert!(early.message().contains("is disabled"), "{}", early.message());
+    assert!(
+        early.message().contains("is disabled"),
+        "{}",
+        early.message()
+    );
 
     let enabled = server.post(&format!("{path}/enable"), json!({})).await;
     assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
     let recovered = server
-        .post(&format!("{path}/recover"), json!({"since": "2020-01-01T00:00:00Z"}))
+        .post(
+            &format!("{path}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
         .await;
     assert_eq!(recovered.status, StatusCode::ACCEPTED, "{}", recovered.body);
-    assert_eq!(recovered.body["recovered"], 6, "the dead one and five skipped");
+    assert_eq!(
+        recovered.body["recovered"], 6,
+        "the dead one and five skipped"
+    );
     let got = receiver
         .wait_until("the recovered deliveries", |got| got.len() == 7)
         .await;
@@ -337,13 +350,18 @@ async fn events_posted_while_disabled_are_recovered_in_order(storage: Storage) {
         .collect();
     assert_eq!(contacts, [0, 1, 2, 3, 4, 5], "each once, in event order");
     let delivered = server
-        .get_until(&listed("delivered"), |l| l["data"].as_array().unwrap().len() == 6)
+        .get_until(&listed("delivered"), |l| {
+            l["data"].as_array().unwrap().len() == 6
+        })
         .await;
     assert_eq!(delivered["data"].as_array().unwrap().len(), 6);
     let none = server.get(&listed("skipped")).await.body;
     assert_eq!(none["data"], json!([]));
     let again = server
-        .post(&format!("{path}/recover"), json!({"since": "2020-01-01T00:00:00Z"}))
+        .post(
+            &format!("{path}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
         .await;
     assert_eq!(again.body["recovered"], 0, "nothing left to recover");
     let bad = server.get(&listed("lost")).await;

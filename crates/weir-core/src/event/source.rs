@@ -136,7 +136,13 @@ mod tests {
             "\"acme\" is not a product Weir knows; known products: freshdesk, freshservice, \
              freshsales, freshworks_crm, freshteam, freshchat, freshcaller, zoho_desk"
         );
-        for reserved in ["external", "connector", "platform", "operational", "Freshsales"] {
+        for reserved in [
+            "external",
+            "connector",
+            "platform",
+            "operational",
+            "Freshsales",
+        ] {
             assert!(EventSource::known_product(reserved).is_err(), "{reserved}");
         }
     }

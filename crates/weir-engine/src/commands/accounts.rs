@@ -1,10 +1,10 @@
 //! Accounts (the tenants of the host product) and their API keys.
 
 use serde::Deserialize;
+use weir_core::operational;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, ApiToken, Departments, Domain, Product, Region,
 };
-use weir_core::operational;
 use weir_store::AccountChanges;
 
 use crate::engine::Engine;

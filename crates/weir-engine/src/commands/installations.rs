@@ -89,8 +89,13 @@ impl Engine {
             Ok(installed) => Ok(Installed::New(installed)),
             Err(error) => {
                 let error = lifecycle_error(error);
-                notices::installation_failed(self.platform(), &attempted, "install", error.message())
-                    .await;
+                notices::installation_failed(
+                    self.platform(),
+                    &attempted,
+                    "install",
+                    error.message(),
+                )
+                .await;
                 Err(error)
             }
         }

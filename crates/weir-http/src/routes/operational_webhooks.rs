@@ -110,7 +110,10 @@ pub async fn update(
 ) -> Result<Json<OperationalWebhookView>, ApiError> {
     caller.require_admin()?;
     let webhook = state.engine.operational_webhook(&id).await?;
-    let changed = state.engine.change_operational_webhook(webhook, body).await?;
+    let changed = state
+        .engine
+        .change_operational_webhook(webhook, body)
+        .await?;
     Ok(Json(OperationalWebhookView::new(changed, false)))
 }
 
