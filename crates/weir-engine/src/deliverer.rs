@@ -375,28 +375,43 @@ impl Deliverer {
             })
             .collect();
         if let Some(why) = disable_for {
-            let counted = match verdict {
-                Verdict::Gone => AttemptOutcome::Gone,
-                _ => AttemptOutcome::Dead,
-            };
-            self.platform.metrics.count_attempt(counted);
-            let died = ended
-                .iter()
-                .zip(call)
-                .filter_map(|((record, _, _), delivery)| {
-                    let reason = format!("its subscription is disabled: {why}");
-                    let record = record.as_ref()?;
-                    Some(notices::delivery_dead(
-                        &subscription,
-                        delivery,
-                        record,
-                        &reason,
-                    ))
-                });
-            let died: Vec<Notice> = died.collect();
-            self.disable(subscription, &why, died).await?;
+            self.disable_after(subscription, &why, verdict, call, &ended)
+                .await?;
         }
         Ok(ended)
+    }
+
+    /// Disables the subscription after an attempt that failed for good (`why`): the
+    /// call's deliveries die with the rest of its waiting ones, and the operator is told
+    /// of the disable and of each of their deaths.
+    async fn disable_after(
+        &self,
+        subscription: WebhookSubscription,
+        why: &str,
+        verdict: Verdict,
+        call: &[Delivery],
+        ended: &[Ended],
+    ) -> Result<(), StoreError> {
+        let counted = match verdict {
+            Verdict::Gone => AttemptOutcome::Gone,
+            _ => AttemptOutcome::Dead,
+        };
+        self.platform.metrics.count_attempt(counted);
+        let reason = format!("its subscription is disabled: {why}");
+        let died = ended
+            .iter()
+            .zip(call)
+            .filter_map(|((record, _, _), delivery)| {
+                let record = record.as_ref()?;
+                Some(notices::delivery_dead(
+                    &subscription,
+                    delivery,
+                    record,
+                    &reason,
+                ))
+            })
+            .collect();
+        self.disable(subscription, why, died).await
     }
 
     /// What the operator is told of a delivery's attempt that did not disable its
@@ -423,8 +438,7 @@ impl Deliverer {
                 )]
             }
             DeliveryOutcome::RetryAt(_) => {
-                let window = notices::window(&self.platform);
-                notices::subscription_failing(subscription, delivery, attempt, window)
+                notices::subscription_failing(&self.platform, subscription, delivery, attempt)
                     .into_iter()
                     .collect()
             }

@@ -7,6 +7,10 @@
 //! An operational webhook's own troubles tell nothing: its deliveries going wrong would
 //! otherwise make more deliveries to it, without end.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 use weir_core::operational::{FAILING_AFTER_TRIES, HANDLER_FAILURES_IN_A_ROW};
@@ -53,19 +57,26 @@ pub(crate) fn delivery_dead(
 /// [`FAILING_AFTER_TRIES`]th or later in a row: at most once per subscription per
 /// `window`.
 pub(crate) fn subscription_failing(
+    platform: &Platform,
     subscription: &WebhookSubscription,
     delivery: &Delivery,
     attempt: &Attempt,
-    window: SignedDuration,
 ) -> Option<Notice> {
     if delivery.tries < FAILING_AFTER_TRIES {
         return None;
     }
+    let kind = OperationalEventType::SubscriptionFailing;
+    let subject = format!("{kind}:{}", subscription.id);
+    if !platform
+        .told_lately
+        .take(&subject, platform.settings.operational_debounce)
+    {
+        return None;
+    }
     let mut data = about_delivery(subscription, delivery, attempt);
     data["failing_since"] = json!(subscription.failing_since.unwrap_or(attempt.at));
-    let event = OperationalEvent::new(OperationalEventType::SubscriptionFailing, data);
-    let subject = format!("{}:{}", event.kind, subscription.id);
-    Some(Notice::debounced(event, subject, window))
+    let event = OperationalEvent::new(kind, data);
+    Some(Notice::debounced(event, subject, window(platform)))
 }
 
 /// `installation.failed`: an install or update (`stage`) of the app that did not go
@@ -94,8 +105,13 @@ pub(crate) async fn installation_failed(
 pub(crate) async fn after_handler_failed(
     platform: &Platform,
     record: &InvocationRecord,
-    window: SignedDuration,
 ) -> Result<(), StoreError> {
+    let kind = OperationalEventType::AppHandlerFailing;
+    let subject = format!("{kind}:{}", record.installation_id);
+    let debounce = platform.settings.operational_debounce;
+    if platform.told_lately.told_within(&subject, debounce) {
+        return Ok(());
+    }
     let latest = platform
         .store
         .latest_invocation_statuses(&record.installation_id, HANDLER_FAILURES_IN_A_ROW)
@@ -118,9 +134,15 @@ pub(crate) async fn after_handler_failed(
         "status": record.status.as_str(),
         "error": record.error,
     });
-    let event = OperationalEvent::new(OperationalEventType::AppHandlerFailing, data);
-    let subject = format!("{}:{}", event.kind, record.installation_id);
-    tell(platform, &Notice::debounced(event, subject, window)).await;
+    if !platform.told_lately.take(&subject, debounce) {
+        return Ok(());
+    }
+    let event = OperationalEvent::new(kind, data);
+    tell(
+        platform,
+        &Notice::debounced(event, subject, window(platform)),
+    )
+    .await;
     Ok(())
 }
 
@@ -138,8 +160,38 @@ async fn tell(platform: &Platform, notice: &Notice) {
     }
 }
 
+/// The subjects of debounced events this node told (or tried to) lately, and when: a
+/// shortcut that spares the store a read and a write per failure while a window lasts.
+/// The store decides what is told (several nodes share its record); this only skips
+/// asking it.
+#[derive(Default)]
+pub(crate) struct ToldLately(Mutex<HashMap<String, Instant>>);
+
+/// Subjects remembered at most; past this, those whose window has passed are forgotten.
+const REMEMBERED: usize = 10_000;
+
+impl ToldLately {
+    fn told_within(&self, subject: &str, window: Duration) -> bool {
+        let told = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        told.get(subject).is_some_and(|at| at.elapsed() < window)
+    }
+
+    /// Whether the subject may be told now; if so, it is noted as told.
+    fn take(&self, subject: &str, window: Duration) -> bool {
+        let mut told = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if told.get(subject).is_some_and(|at| at.elapsed() < window) {
+            return false;
+        }
+        if told.len() >= REMEMBERED {
+            told.retain(|_, at| at.elapsed() < window);
+        }
+        told.insert(subject.to_owned(), Instant::now());
+        true
+    }
+}
+
 /// The debounce window as the store takes it.
-pub(crate) fn window(platform: &Platform) -> SignedDuration {
+fn window(platform: &Platform) -> SignedDuration {
     SignedDuration::try_from(platform.settings.operational_debounce)
         .unwrap_or(SignedDuration::from_hours(1))
 }
@@ -172,4 +224,30 @@ fn about_delivery(
         "error": attempt.error,
     });
     data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subject_is_taken_once_per_window() {
+        let told = ToldLately::default();
+        let hour = Duration::from_secs(3600);
+        assert!(!told.told_within("app.handler_failing:ins_1", hour));
+        assert!(told.take("app.handler_failing:ins_1", hour));
+        assert!(told.told_within("app.handler_failing:ins_1", hour));
+        assert!(
+            !told.take("app.handler_failing:ins_1", hour),
+            "within the hour"
+        );
+        assert!(
+            told.take("app.handler_failing:ins_2", hour),
+            "another subject"
+        );
+        assert!(
+            told.take("app.handler_failing:ins_1", Duration::ZERO),
+            "window passed"
+        );
+    }
 }

@@ -28,6 +28,8 @@ pub struct Platform {
     pub(crate) wakeups: Arc<crate::wakeups::Wakeups>,
     /// OAuth refreshes take turns per installation and integration.
     pub(crate) oauth_refreshes: crate::oauth::RefreshLocks,
+    /// Debounced operational events this node told lately.
+    pub(crate) told_lately: crate::notices::ToldLately,
 }
 
 impl Platform {
@@ -40,6 +42,7 @@ impl Platform {
             webhook_calls: RateLimiter::per_minute(settings.webhook_calls_per_minute),
             wakeups: Default::default(),
             oauth_refreshes: Default::default(),
+            told_lately: Default::default(),
             metrics: Default::default(),
             workers: Default::default(),
             settings,

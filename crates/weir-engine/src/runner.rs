@@ -277,8 +277,7 @@ impl Runner {
             .observe_invocation(record.status, took);
         self.platform.store.insert_invocation(&record).await?;
         if record.status != weir_core::InvocationStatus::Success {
-            let window = crate::notices::window(&self.platform);
-            let told = crate::notices::after_handler_failed(&self.platform, &record, window);
+            let told = crate::notices::after_handler_failed(&self.platform, &record);
             if let Err(error) = told.await {
                 tracing::error!(%error, "whether the handler keeps failing could not be read");
             }

@@ -2284,7 +2284,11 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
         fifo: true,
         ..webhook_subscription(
             weir_core::operational::INSTANCE_ACCOUNT,
-            &["subscription.disabled", "app.handler_failing"],
+            &[
+                "subscription.disabled",
+                "app.handler_failing",
+                "delivery.dead",
+            ],
         )
     };
     for subscription in [&watched, &operator] {
@@ -2344,7 +2348,7 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
         jiff::SignedDuration::ZERO,
     );
     assert!(store.tell(&passed).await.unwrap(), "the window has passed");
-    let untaken = notice(OperationalEventType::DeliveryDead);
+    let untaken = notice(OperationalEventType::InstallationFailed);
     assert!(store.tell(&untaken).await.unwrap());
     let (event, subscription) = delivery_of(&untaken.event);
     assert_eq!(store.delivery(&event, &subscription).await.unwrap(), None);
@@ -2388,6 +2392,42 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
         .map(|d| d.event_id.clone())
         .collect();
     assert_eq!(mine.len(), 1, "FIFO: one at a time, {mine:?}");
+
+    // A delivery's death is told only if its claim's outcome is the one recorded.
+    let dying = webhook_subscription("acme", &["onContactCreate"]);
+    store.insert_webhook_subscription(&dying).await.unwrap();
+    let event = product_event("acme", "onContactCreate", None, now());
+    ingest_one(&store, &event).await;
+    let claimed = store
+        .claim_deliveries(after_ms(now(), 1000), after_ms(now(), 60_000), 10)
+        .await
+        .unwrap();
+    let last = claimed
+        .into_iter()
+        .find(|d| d.subscription_id == dying.id)
+        .expect("claimed");
+    let overtaken = weir_core::Delivery {
+        generation: last.generation - 1,
+        ..last.clone()
+    };
+    let (too_late, dead) = (
+        notice(OperationalEventType::DeliveryDead),
+        notice(OperationalEventType::DeliveryDead),
+    );
+    let outcome = weir_store::DeliveryOutcome::Dead;
+    let finished =
+        store.finish_delivery(&overtaken, None, outcome, std::slice::from_ref(&too_late));
+    assert!(!finished.await.unwrap());
+    let finished = store.finish_delivery(&last, None, outcome, std::slice::from_ref(&dead));
+    assert!(finished.await.unwrap());
+    assert_eq!(store.product_event(&too_late.event.id).await.unwrap(), None);
+    let (event, subscription) = delivery_of(&dead.event);
+    let owed = store
+        .delivery(&event, &subscription)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owed.status, weir_core::DeliveryStatus::Pending);
 }
 
 async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend: Backend) {
