@@ -201,7 +201,7 @@ fn about(subscription: &WebhookSubscription) -> Value {
     json!({
         "subscription_id": subscription.id,
         "account_id": subscription.account_id,
-        "type": subscription.kind.as_str(),
+        "subscription_type": subscription.kind.as_str(),
         "installation_id": subscription.installation_id,
         "url": subscription.url,
     })

@@ -144,7 +144,7 @@ impl<B: Backend> SqlStore<B> {
         let finished = statements.len() - 1;
         for notice in notices {
             let guard = Guard::Recorded(delivery, status);
-            statements.extend(notices::statements(notice, guard));
+            statements.extend(notices::statements(notice, guard, B::LOCK_FIFO));
         }
         let changed = self.backend.transaction(statements).await?;
         Ok(changed.get(finished).copied().unwrap_or(0) > 0)

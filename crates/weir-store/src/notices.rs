@@ -54,11 +54,20 @@ pub(crate) enum Guard<'a> {
     Recorded(&'a Delivery, DeliveryStatus),
 }
 
-/// The statements that tell `notice`, to run after the change `guard` names.
-pub(crate) fn statements(notice: &Notice, guard: Guard<'_>) -> Vec<(&'static str, Vec<Param>)> {
+/// The statements that tell `notice`, to run after the change `guard` names; `lock_fifo`
+/// is the backend's `LOCK_FIFO`, which FIFO operational webhooks' numbering needs.
+pub(crate) fn statements(
+    notice: &Notice,
+    guard: Guard<'_>,
+    lock_fifo: Option<&'static str>,
+) -> Vec<(&'static str, Vec<Param>)> {
     let event = notice.event.as_stored_event();
     let row = params::product_event(&event);
     let mut statements = Vec::new();
+    if let Some(lock) = lock_fifo {
+        let key = vec![event.account_id.as_str().into(), event.name.as_str().into()];
+        statements.push((lock, key));
+    }
     let insert = match (&notice.debounce, guard) {
         (Some(debounce), _) => {
             let at = rows::millis(notice.event.at);

@@ -39,6 +39,9 @@ pub trait Backend: Send + Sync + 'static {
     const CLAIM_REFRESHES: &'static str;
     /// The statement that claims deliveries: `sql::CLAIM_DELIVERIES` or a passing variant.
     const CLAIM_DELIVERIES: &'static str;
+    /// What holds an account's FIFO subscriptions to an event (`$1` account, `$2` event)
+    /// while a transaction numbers their deliveries, where writers run concurrently.
+    const LOCK_FIFO: Option<&'static str>;
 
     /// Runs a statement that changes data, durably; returns how many rows it changed.
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64>;
@@ -765,7 +768,8 @@ impl<B: Backend> Store for SqlStore<B> {
         ];
         if let Some(mark) = &mark {
             for notice in told {
-                statements.extend(notices::statements(notice, Guard::Disabled(id, mark)));
+                let guard = Guard::Disabled(id, mark);
+                statements.extend(notices::statements(notice, guard, B::LOCK_FIFO));
             }
         }
         let changed = self.backend.transaction(statements).await?;
@@ -840,7 +844,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn tell(&self, notice: &Notice) -> Result<bool> {
-        let statements = notices::statements(notice, Guard::None);
+        let statements = notices::statements(notice, Guard::None, B::LOCK_FIFO);
         let changed = self.backend.transaction(statements).await?;
         // The event's insert is the statement before the deliveries'.
         Ok(changed.iter().rev().nth(1).copied().unwrap_or(0) > 0)
