@@ -126,6 +126,7 @@ conformance!(
     connector_subscriptions_keep_state_and_refresh_once_per_lease,
     events_owe_deliveries_to_enabled_subscriptions_of_their_account,
     operational_events_are_told_once_with_their_change,
+    a_disabled_subscriptions_skipped_backlog_goes_with_retention,
     deliveries_are_claimed_finished_and_replayed,
     webhook_call_records_are_kept_listed_and_purged,
     fifo_deliveries_go_in_the_order_they_were_stored,
@@ -2981,6 +2982,45 @@ async fn announced_work_is_heard_by_every_node(backend: Backend) {
         hearing.recv().await,
         Some(WorkQueue::Jobs),
         "both, in order"
+    );
+}
+
+/// A skipped delivery is finished work for retention: an old event whose only delivery
+/// was skipped (its subscription disabled) goes; a recent one stays.
+async fn a_disabled_subscriptions_skipped_backlog_goes_with_retention(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    let disabled = weir_core::WebhookSubscription {
+        enabled: false,
+        disabled_reason: Some("the receiver answered 410 Gone".into()),
+        ..webhook_subscription("acme", &["onContactCreate"])
+    };
+    store.insert_webhook_subscription(&disabled).await.unwrap();
+    let start = now();
+    let old = product_event(
+        "acme",
+        "onContactCreate",
+        None,
+        after_ms(start, -86_400_000),
+    );
+    let recent = product_event("acme", "onContactCreate", None, start);
+    for event in [&old, &recent] {
+        let Ingested::Created { deliveries, .. } = ingest_one(&store, event).await else {
+            panic!("stored")
+        };
+        assert_eq!(deliveries, 1, "kept, skipped");
+    }
+    let cut_off = after_ms(start, -3_600_000);
+    let purged = store
+        .purge_records(RecordKind::Events, cut_off, 10)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1, "the old event, with its skipped delivery");
+    assert_eq!(store.delivery(&old.id, &disabled.id).await.unwrap(), None);
+    let kept = store.delivery(&recent.id, &disabled.id).await.unwrap();
+    assert_eq!(
+        kept.map(|d| d.status),
+        Some(weir_core::DeliveryStatus::Skipped)
     );
 }
 
