@@ -81,6 +81,9 @@ pub enum SubscriptionKind {
     /// Made from an app's `resources.json` at install (EXTENSION_WEBHOOK): only the app's
     /// lifecycle changes it.
     ExtensionWebhook,
+    /// The operator's endpoint for Weir's own events (`crate::operational`), owned by
+    /// the instance account.
+    OperationalWebhook,
 }
 
 impl SubscriptionKind {
@@ -88,6 +91,7 @@ impl SubscriptionKind {
         match self {
             SubscriptionKind::CustomerWebhook => "CUSTOMER_WEBHOOK",
             SubscriptionKind::ExtensionWebhook => "EXTENSION_WEBHOOK",
+            SubscriptionKind::OperationalWebhook => "OPERATIONAL_WEBHOOK",
         }
     }
 
@@ -95,6 +99,7 @@ impl SubscriptionKind {
         [
             SubscriptionKind::CustomerWebhook,
             SubscriptionKind::ExtensionWebhook,
+            SubscriptionKind::OperationalWebhook,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)
@@ -168,6 +173,9 @@ pub enum DeliveryStatus {
     Delivered,
     /// Out of attempts, or its subscription was disabled: kept, and replayable.
     Dead,
+    /// Stored while its subscription was disabled: never attempted; recovering the
+    /// subscription after it is enabled again sends it.
+    Skipped,
 }
 
 impl DeliveryStatus {
@@ -176,6 +184,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Dead => "dead",
+            DeliveryStatus::Skipped => "skipped",
         }
     }
 
@@ -184,6 +193,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending,
             DeliveryStatus::Delivered,
             DeliveryStatus::Dead,
+            DeliveryStatus::Skipped,
         ]
         .into_iter()
         .find(|status| status.as_str() == value)
@@ -367,7 +377,10 @@ impl Verdict {
         match (kind, status) {
             (_, Some(410)) => Verdict::Gone,
             (SubscriptionKind::ExtensionWebhook, Some(200)) => Verdict::Delivered,
-            (SubscriptionKind::CustomerWebhook, Some(200..=299)) => Verdict::Delivered,
+            (
+                SubscriptionKind::CustomerWebhook | SubscriptionKind::OperationalWebhook,
+                Some(200..=299),
+            ) => Verdict::Delivered,
             _ => Verdict::Retry,
         }
     }

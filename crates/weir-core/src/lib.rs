@@ -18,6 +18,7 @@ pub mod ids;
 pub mod installation;
 pub mod invocation;
 pub mod oauth;
+pub mod operational;
 pub mod package;
 pub mod payloads;
 pub mod registered_webhook;
@@ -46,6 +47,7 @@ pub use ids::{
 };
 pub use installation::{Installation, InstallationStatus, Iparams, target_url};
 pub use invocation::{ConsoleLine, InvocationFilter, InvocationRecord, InvocationStatus};
+pub use operational::{OperationalEvent, OperationalEventType};
 pub use package::{MAX_PACKAGE_BYTES, MAX_PACKAGE_ENTRIES, Package, PackageError, PackageLimits};
 pub use registered_webhook::WebhookInvocation;
 pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};

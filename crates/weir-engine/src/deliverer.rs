@@ -27,11 +27,14 @@ use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use weir_core::delivery::{self, Verdict};
-use weir_core::{Attempt, Delivery, EventId, ProductEvent, SubscriptionId, WebhookSubscription};
-use weir_store::{DeliveryOutcome, Lease, StoreError, WorkQueue};
+use weir_core::{
+    Attempt, Delivery, EventId, ProductEvent, SubscriptionId, SubscriptionKind, WebhookSubscription,
+};
+use weir_store::{DeliveryOutcome, Lease, Notice, StoreError, WorkQueue};
 
 use crate::extension_webhooks;
 use crate::metrics::AttemptOutcome;
+use crate::notices;
 use crate::outbound::{OutboundRequest, SendError};
 use crate::platform::Platform;
 use crate::worker::Queue;
@@ -69,6 +72,13 @@ struct Deliverer {
     per_subscription: Mutex<HashMap<SubscriptionId, (u32, Arc<Semaphore>)>>,
     rates: Mutex<HashMap<SubscriptionId, TokenBucket>>,
 }
+
+/// What `410 Gone` does to a subscription, in its `disabled_reason`.
+const GONE: &str = "the receiver answered 410 Gone";
+
+/// How one delivery's claim ended: its attempt's record (if one was made), its outcome,
+/// and the operational events that tell of it.
+type Ended = (Option<Attempt>, DeliveryOutcome, Vec<Notice>);
 
 /// One call: a delivery, or a batch of one subscription's, with what the round read for
 /// them.
@@ -231,12 +241,18 @@ impl Deliverer {
             .and_then(Option::as_ref)
             .is_some_and(|s| s.fifo);
         let mut unblocks = fifo;
-        for (delivery, (attempt, outcome)) in call.iter().zip(ended) {
+        let mut told = false;
+        for (delivery, (attempt, outcome, notices)) in call.iter().zip(ended) {
             unblocks |= matches!(outcome, DeliveryOutcome::Postponed(_));
-            let finished = store.finish_delivery(delivery, attempt.as_ref(), outcome);
+            told |= !notices.is_empty();
+            let finished = store.finish_delivery(delivery, attempt.as_ref(), outcome, &notices);
             if let Err(error) = finished.await {
                 tracing::error!(%error, "a delivery was attempted but its outcome not recorded");
             }
+        }
+        if told {
+            // The operational events' own deliveries are due now.
+            self.platform.wake(WorkQueue::Deliveries);
         }
         unblocks
     }
@@ -249,6 +265,7 @@ impl Deliverer {
                 delivery,
                 None,
                 DeliveryOutcome::Postponed(now),
+                &[],
             );
             if let Err(error) = finished.await {
                 tracing::error!(%error, id = delivery.id(), "a claimed delivery could not be put back; its lease will run out");
@@ -275,10 +292,10 @@ impl Deliverer {
                 Some(at) => DeliveryOutcome::RetryAt(at),
                 None => DeliveryOutcome::Dead,
             };
-            let finished = self
-                .platform
-                .store
-                .finish_delivery(delivery, Some(&attempt), outcome);
+            let finished =
+                self.platform
+                    .store
+                    .finish_delivery(delivery, Some(&attempt), outcome, &[]);
             if let Err(error) = finished.await {
                 tracing::error!(%error, id = delivery.id(), "a delivery could not be released; its lease will run out");
             }
@@ -286,13 +303,18 @@ impl Deliverer {
     }
 
     /// Makes the call, if the deliveries are still wanted; returns, for each delivery in
-    /// order, its attempt's record and what becomes of it.
+    /// order, its attempt's record, what becomes of it, and what the operator is told of
+    /// it (operational webhooks).
     async fn attempt(
         &self,
         call: &[Delivery],
         reads: &RoundReads,
-    ) -> Result<Vec<(Option<Attempt>, DeliveryOutcome)>, StoreError> {
-        let unattempted = |outcome: DeliveryOutcome| vec![(None, outcome); call.len()];
+    ) -> Result<Vec<Ended>, StoreError> {
+        let unattempted = |outcome: DeliveryOutcome| {
+            (0..call.len())
+                .map(|_| (None, outcome, Vec::new()))
+                .collect::<Vec<Ended>>()
+        };
         let subscription = reads.subscriptions.get(&call[0].subscription_id);
         let Some(subscription) = subscription.cloned().flatten().filter(|s| s.enabled) else {
             return Ok(unattempted(DeliveryOutcome::Dead));
@@ -316,36 +338,112 @@ impl Deliverer {
         if sent.is_empty() {
             return Ok(unattempted(DeliveryOutcome::Dead));
         }
-        let body = body(&sent, &subscription).to_string().into_bytes();
+        let body = match subscription.kind {
+            // An operational event is sent alone, as the object it was stored as.
+            SubscriptionKind::OperationalWebhook => sent[0].body.to_string().into_bytes(),
+            _ => body(&sent, &subscription).to_string().into_bytes(),
+        };
         let id = match call.len() {
             1 => call[0].id(),
             _ => delivery::batch_id(&call.iter().map(Delivery::id).collect::<Vec<_>>()),
         };
         let (attempt, retry_after) = self.send(&id, &call[0], &subscription, body).await;
         let verdict = Verdict::of(subscription.kind, attempt.status_code);
-        let disabled = self.note_health(&subscription, verdict, attempt.at).await?;
-        if verdict == Verdict::Gone {
-            self.platform.metrics.count_attempt(AttemptOutcome::Gone);
-            self.disable(subscription, "the receiver answered 410 Gone")
-                .await?;
-        }
+        let disable_for = match verdict {
+            Verdict::Gone => Some(GONE.to_owned()),
+            _ => self.note_health(&subscription, verdict, attempt.at).await?,
+        };
         let now = weir_core::now();
-        Ok(call
+        let ended: Vec<Ended> = call
             .iter()
-            .zip(events)
+            .zip(&events)
             .map(|(delivery, event)| {
                 let Some(event) = event else {
-                    return (None, DeliveryOutcome::Dead);
+                    return (None, DeliveryOutcome::Dead, Vec::new());
                 };
                 let record = Attempt {
                     number: delivery.attempts,
                     ..attempt.clone()
                 };
-                let outcome = disabled
-                    .unwrap_or_else(|| self.outcome(delivery, event, verdict, retry_after, now));
-                (Some(record), outcome)
+                if disable_for.is_some() {
+                    // The disable below kills it, and tells of it.
+                    return (Some(record), DeliveryOutcome::Dead, Vec::new());
+                }
+                let outcome = self.outcome(delivery, event, verdict, retry_after, now);
+                let told = self.notices(&subscription, delivery, &record, outcome);
+                (Some(record), outcome, told)
             })
-            .collect())
+            .collect();
+        if let Some(why) = disable_for {
+            self.disable_after(subscription, &why, verdict, call, &ended)
+                .await?;
+        }
+        Ok(ended)
+    }
+
+    /// Disables the subscription after an attempt that failed for good (`why`): the
+    /// call's deliveries die with the rest of its waiting ones, and the operator is told
+    /// of the disable and of each of their deaths.
+    async fn disable_after(
+        &self,
+        subscription: WebhookSubscription,
+        why: &str,
+        verdict: Verdict,
+        call: &[Delivery],
+        ended: &[Ended],
+    ) -> Result<(), StoreError> {
+        let counted = match verdict {
+            Verdict::Gone => AttemptOutcome::Gone,
+            _ => AttemptOutcome::Dead,
+        };
+        self.platform.metrics.count_attempt(counted);
+        let reason = format!("its subscription is disabled: {why}");
+        let died = ended
+            .iter()
+            .zip(call)
+            .filter_map(|((record, _, _), delivery)| {
+                let record = record.as_ref()?;
+                Some(notices::delivery_dead(
+                    &subscription,
+                    delivery,
+                    record,
+                    &reason,
+                ))
+            })
+            .collect();
+        self.disable(subscription, why, died).await
+    }
+
+    /// What the operator is told of a delivery's attempt that did not disable its
+    /// subscription: `delivery.dead` when it was the last, `subscription.failing` when
+    /// it has failed again and again (debounced).
+    fn notices(
+        &self,
+        subscription: &WebhookSubscription,
+        delivery: &Delivery,
+        attempt: &Attempt,
+        outcome: DeliveryOutcome,
+    ) -> Vec<Notice> {
+        if !notices::told_of(subscription) {
+            return Vec::new();
+        }
+        match outcome {
+            DeliveryOutcome::Dead => {
+                let reason = format!("out of attempts: its last {} failed", delivery.tries);
+                vec![notices::delivery_dead(
+                    subscription,
+                    delivery,
+                    attempt,
+                    &reason,
+                )]
+            }
+            DeliveryOutcome::RetryAt(_) => {
+                notices::subscription_failing(&self.platform, subscription, delivery, attempt)
+                    .into_iter()
+                    .collect()
+            }
+            DeliveryOutcome::Delivered | DeliveryOutcome::Postponed(_) => Vec::new(),
+        }
     }
 
     /// What one delivery's attempt came to, counted for `/metrics`.
@@ -451,14 +549,14 @@ impl Deliverer {
         delivery_url(&self.platform.settings.security_key, subscription, at)
     }
 
-    /// Keeps track of how long the subscription has failed; disables it (and the
-    /// delivery dies with the rest) once that lasts `disable_failing_after`.
+    /// Keeps track of how long the subscription has failed; once that lasts
+    /// `disable_failing_after`, answers why it is to be disabled.
     async fn note_health(
         &self,
         subscription: &WebhookSubscription,
         verdict: Verdict,
         at: jiff::Timestamp,
-    ) -> Result<Option<DeliveryOutcome>, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let store = &self.platform.store;
         match (verdict, subscription.failing_since) {
             (Verdict::Delivered, Some(_)) => {
@@ -469,10 +567,7 @@ impl Deliverer {
                 let limit = self.platform.settings.disable_failing_after;
                 let failing = Duration::try_from(at.duration_since(since)).unwrap_or_default();
                 if failing >= limit {
-                    let why = format!("every attempt has failed since {since}");
-                    self.disable(subscription.clone(), &why).await?;
-                    self.platform.metrics.count_attempt(AttemptOutcome::Dead);
-                    return Ok(Some(DeliveryOutcome::Dead));
+                    return Ok(Some(format!("every attempt has failed since {since}")));
                 }
             }
             _ => {}
@@ -480,17 +575,28 @@ impl Deliverer {
         Ok(None)
     }
 
+    /// Disables the subscription (its waiting deliveries die, the claimed ones too) and
+    /// tells the operator, with the deaths of `died`, in one transaction.
     async fn disable(
         &self,
         subscription: WebhookSubscription,
         why: &str,
+        died: Vec<Notice>,
     ) -> Result<(), StoreError> {
         tracing::warn!(subscription = %subscription.id, why, "a subscription is disabled");
+        let mut told = Vec::new();
+        if notices::told_of(&subscription) {
+            told.push(notices::subscription_disabled(&subscription, why));
+            told.extend(died);
+        }
         let store = &self.platform.store;
-        store
-            .disable_webhook_subscription(&subscription.id, why, weir_core::now())
-            .await
-            .map(drop)
+        let disabled = store
+            .disable_webhook_subscription(&subscription.id, why, weir_core::now(), &told)
+            .await?;
+        if disabled && !told.is_empty() {
+            self.platform.wake(WorkQueue::Deliveries);
+        }
+        Ok(())
     }
 }
 

@@ -228,6 +228,8 @@ async fn attempt(runner: &Runner, job: &Job, reads: &RoundReads) -> Result<JobOu
         }
         // Weir runs its own events for an installation directly, never as stored jobs.
         EventSource::Platform => return Ok(JobOutcome::Cancelled),
+        // Operational events owe no job (they are delivered, never handled).
+        EventSource::Operational => return Ok(JobOutcome::Cancelled),
     };
     let record = runner
         .run_handler(Arc::new(installation), &job.event, &handler, payload)

@@ -23,6 +23,7 @@ pub mod inbound;
 pub mod lifecycle;
 pub mod mapping;
 pub mod metrics;
+mod notices;
 pub mod oauth;
 pub mod outbound;
 pub mod platform;

@@ -28,6 +28,8 @@ pub struct Platform {
     pub(crate) wakeups: Arc<crate::wakeups::Wakeups>,
     /// OAuth refreshes take turns per installation and integration.
     pub(crate) oauth_refreshes: crate::oauth::RefreshLocks,
+    /// Debounced operational events this node told lately.
+    pub(crate) told_lately: crate::notices::ToldLately,
 }
 
 impl Platform {
@@ -40,6 +42,7 @@ impl Platform {
             webhook_calls: RateLimiter::per_minute(settings.webhook_calls_per_minute),
             wakeups: Default::default(),
             oauth_refreshes: Default::default(),
+            told_lately: Default::default(),
             metrics: Default::default(),
             workers: Default::default(),
             settings,
@@ -93,6 +96,9 @@ pub struct PlatformSettings {
     pub validate_extension_urls: bool,
     /// A subscription whose attempts have all failed for this long is disabled.
     pub disable_failing_after: Duration,
+    /// At most one `subscription.failing` per subscription, and one
+    /// `app.handler_failing` per installation, in this long (operational webhooks).
+    pub operational_debounce: Duration,
     /// How long an extension webhook's URL has to answer 200 (Zoho Desk: 5 s).
     pub extension_webhook_timeout: Duration,
     /// The key that signs `securityContext` tokens; the same on every node (kept in the
@@ -126,6 +132,7 @@ impl Default for PlatformSettings {
             global_handle_time: Duration::from_secs(10),
             validate_extension_urls: true,
             disable_failing_after: Duration::from_secs(5 * 24 * 3600),
+            operational_debounce: Duration::from_secs(3600),
             extension_webhook_timeout: Duration::from_secs(5),
             security_key: {
                 let mut key = vec![0u8; 32];

@@ -276,6 +276,12 @@ impl Runner {
             .metrics
             .observe_invocation(record.status, took);
         self.platform.store.insert_invocation(&record).await?;
+        if record.status != weir_core::InvocationStatus::Success {
+            let told = crate::notices::after_handler_failed(&self.platform, &record);
+            if let Err(error) = told.await {
+                tracing::error!(%error, "whether the handler keeps failing could not be read");
+            }
+        }
         Ok(record)
     }
 }

@@ -9,6 +9,7 @@ use weir_core::{
     AccountId, Attempt, Delivery, DeliveryStatus, EventId, SubscriptionId, WebhookSubscription,
 };
 
+use crate::notices::{self, Guard, Notice};
 use crate::params::{self, Param};
 use crate::rows;
 use crate::sql_store::{Backend, SqlStore};
@@ -116,6 +117,7 @@ impl<B: Backend> SqlStore<B> {
         delivery: &Delivery,
         attempt: Option<&Attempt>,
         outcome: DeliveryOutcome,
+        notices: &[Notice],
     ) -> Result<bool> {
         let key = || -> Vec<Param> {
             vec![
@@ -145,8 +147,13 @@ impl<B: Backend> SqlStore<B> {
             Param::Int(given_back),
         ]);
         statements.push((sql::FINISH_DELIVERY, finish));
+        let finished = statements.len() - 1;
+        for notice in notices {
+            let guard = Guard::Recorded(delivery, status);
+            statements.extend(notices::statements(notice, guard, B::LOCK_FIFO));
+        }
         let changed = self.backend.transaction(statements).await?;
-        Ok(changed.last().copied().unwrap_or(0) > 0)
+        Ok(changed.get(finished).copied().unwrap_or(0) > 0)
     }
 
     pub(crate) async fn attempts_of(

@@ -2,7 +2,7 @@
 //! idempotency key. A backend runs the steps in one transaction.
 
 use jiff::Timestamp;
-use weir_core::{EventId, ProductEvent};
+use weir_core::{DeliveryStatus, EventId, ProductEvent};
 
 use crate::IDEMPOTENCY_WINDOW;
 use crate::params::{self, Param};
@@ -66,12 +66,14 @@ pub(crate) fn store_statements(event: &ProductEvent) -> [(&'static str, Vec<Para
     ]
 }
 
-/// An enabled subscription whose filter for the event is decided in code.
+/// A subscription whose filter for the event is decided in code.
 pub(crate) struct Filtered {
     subscription: String,
     filter: serde_json::Value,
     fifo: i64,
     linger_ms: i64,
+    /// A disabled subscription's delivery is stored skipped.
+    enabled: bool,
 }
 
 pub(crate) fn filtered(row: &dyn Columns) -> Result<Filtered> {
@@ -82,6 +84,7 @@ pub(crate) fn filtered(row: &dyn Columns) -> Result<Filtered> {
             .map_err(|e| crate::StoreError::Corrupt(format!("filter: {e}")))?,
         fifo: row.int("fifo")?,
         linger_ms: row.int("linger_ms")?,
+        enabled: row.int("enabled")? == 1,
     })
 }
 
@@ -110,6 +113,10 @@ pub(crate) fn passing_deliveries(
                 crate::rows::millis(event.received_at).into(),
                 candidate.fifo.into(),
                 candidate.linger_ms.into(),
+                match candidate.enabled {
+                    true => DeliveryStatus::Pending.as_str().into(),
+                    false => DeliveryStatus::Skipped.as_str().into(),
+                },
             ];
             (sql::INSERT_DELIVERY, row)
         })

@@ -18,6 +18,7 @@ mod entities;
 mod ingest;
 mod leases;
 mod migrations;
+mod notices;
 mod oauth;
 mod page;
 mod params;
@@ -47,6 +48,7 @@ pub use entities::{
     RecordKey,
 };
 pub use leases::{Lease, QueueDepth, WorkQueue};
+pub use notices::{Debounce, Notice};
 pub use oauth::{PendingAuthorization, SealedOAuthToken};
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
@@ -396,12 +398,14 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
     /// its waiting deliveries dead, in the same transaction. `NotFound` if it is gone.
     async fn update_webhook_subscription(&self, subscription: &WebhookSubscription) -> Result<()>;
     /// Disables it for `reason` (changing nothing else), and its waiting deliveries die,
-    /// in one transaction; returns whether it was enabled.
+    /// in one transaction; returns whether it was enabled. The notices are told in the
+    /// same transaction, only if this disable took.
     async fn disable_webhook_subscription(
         &self,
         id: &SubscriptionId,
         reason: &str,
         at: Timestamp,
+        notices: &[Notice],
     ) -> Result<bool>;
     /// Deletes it with its deliveries; returns whether there was one.
     async fn delete_webhook_subscription(&self, id: &SubscriptionId) -> Result<bool>;
@@ -440,13 +444,24 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Delivery>>;
     /// Records a claimed delivery's attempt (if one was made) and its outcome, unless it
-    /// was claimed again since; returns whether the outcome applied.
+    /// was claimed again since; returns whether the outcome applied. The notices are told
+    /// in the same transaction: each (but a debounced one) only if the outcome applied.
     async fn finish_delivery(
         &self,
         delivery: &Delivery,
         attempt: Option<&Attempt>,
         outcome: DeliveryOutcome,
+        notices: &[Notice],
     ) -> Result<bool>;
+    /// Tells an operational event on its own (with its deliveries, in one transaction);
+    /// a debounced one only if its window allows. Returns whether it was told.
+    async fn tell(&self, notice: &Notice) -> Result<bool>;
+    /// The statuses of the installation's latest `limit` handler runs, newest first.
+    async fn latest_invocation_statuses(
+        &self,
+        installation: &InstallationId,
+        limit: u32,
+    ) -> Result<Vec<weir_core::InvocationStatus>>;
     /// Makes a delivered or dead delivery due again at `at`; returns whether it applied.
     async fn replay_delivery(
         &self,
@@ -462,8 +477,8 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
         subscription: &SubscriptionId,
         at: Timestamp,
     ) -> Result<bool>;
-    /// Makes every dead delivery of the subscription made since `since` due again at
-    /// `at`; returns how many.
+    /// Makes every dead or skipped delivery of the subscription made since `since` due
+    /// again at `at`; returns how many.
     async fn recover_deliveries(
         &self,
         subscription: &SubscriptionId,

@@ -119,6 +119,15 @@ macro_rules! history {
                     "/0015_unfinished_deliveries.sql"
                 )),
             },
+            Migration {
+                version: 16,
+                name: "operational webhooks",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0016_operational_webhooks.sql"
+                )),
+            },
         ]
     };
 }

@@ -142,6 +142,8 @@ impl Backend for Postgres {
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS_POSTGRES;
     const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES_POSTGRES;
     const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES_POSTGRES;
+    /// Concurrent transactions number a FIFO subscription's deliveries one after the other.
+    const LOCK_FIFO: Option<&'static str> = Some(sql::LOCK_FIFO_SUBSCRIPTIONS);
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         let done = bind(sql, params)

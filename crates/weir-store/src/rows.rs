@@ -138,6 +138,11 @@ pub(crate) fn stored_data(row: &dyn Columns) -> Result<crate::StoredData> {
     })
 }
 
+/// One column `status` of an invocation.
+pub(crate) fn invocation_status(row: &dyn Columns) -> Result<InvocationStatus> {
+    parsed(row, "status", InvocationStatus::parse)
+}
+
 pub(crate) fn invocation(row: &dyn Columns) -> Result<InvocationRecord> {
     Ok(InvocationRecord {
         id: parsed(row, "id", InvocationId::parse)?,

@@ -20,15 +20,21 @@ pub(crate) const INIT_SETTING: &str =
 pub(crate) const INSERT_ACCOUNT: &str = "INSERT INTO accounts \
     (id, domain, region, product, departments, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-pub(crate) const ACCOUNT: &str = "SELECT * FROM accounts WHERE id = $1";
-pub(crate) const ACCOUNTS: &str = "SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2";
+/// The instance account, which owns operational webhooks (`weir_core::operational`), is
+/// none of the operator's: these statements never see it.
+pub(crate) const ACCOUNT: &str =
+    "SELECT * FROM accounts WHERE id = $1 AND id <> 'weir-operational'";
+pub(crate) const ACCOUNTS: &str = "SELECT * FROM accounts WHERE id > $1 \
+    AND id <> 'weir-operational' ORDER BY id LIMIT $2";
 /// A NULL parameter keeps the stored field.
 pub(crate) const UPDATE_ACCOUNT: &str = "UPDATE accounts SET domain = COALESCE($2, domain), \
     region = COALESCE($3, region), product = COALESCE($4, product), \
-    departments = COALESCE($5, departments), updated_at = $6 WHERE id = $1";
+    departments = COALESCE($5, departments), updated_at = $6 \
+    WHERE id = $1 AND id <> 'weir-operational'";
 pub(crate) const HAS_ACTIVE_INSTALLATIONS: &str =
     "SELECT COUNT(*) AS n FROM installations WHERE account_id = $1 AND status = 'active'";
-pub(crate) const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";
+pub(crate) const DELETE_ACCOUNT: &str =
+    "DELETE FROM accounts WHERE id = $1 AND id <> 'weir-operational'";
 /// An account's invocation records, which do not go with their installations (a refused
 /// install's outlive it): deleted with the account, before it. A scan, as no index leads
 /// with the account; deleting an account is rare, and every invocation saves the index.
@@ -418,48 +424,105 @@ pub(crate) const DELETE_SUBSCRIPTION_EVENTS: &str =
     "DELETE FROM webhook_subscription_events WHERE subscription_id = $1";
 pub(crate) const INSERT_SUBSCRIPTION_EVENT: &str = "INSERT INTO webhook_subscription_events \
     (subscription_id, account_id, event, filter) VALUES ($1, $2, $3, $4)";
-/// Disables a subscription, touching nothing else (an API change made meanwhile stays).
+/// Disables a subscription, touching nothing else (an API change made meanwhile stays);
+/// `$4` is the mark of the operational events that tell of it, if any
+/// (`NOTICE_IF_DISABLED`).
 pub(crate) const DISABLE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions \
-    SET enabled = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1 AND enabled = 1";
+    SET enabled = 0, disabled_reason = $2, updated_at = $3, disabled_notice = $4 \
+    WHERE id = $1 AND enabled = 1";
 /// A disabled subscription's waiting deliveries are dead: kept, and replayable.
 pub(crate) const KILL_PENDING_DELIVERIES: &str = "UPDATE deliveries \
     SET status = 'dead', generation = generation + 1, updated_at = $2 \
     WHERE subscription_id = $1 AND status = 'pending'";
 
-/// The outbox's other half: one delivery per enabled subscription of the account to the
-/// event. `$1` event id, `$2` account, `$3` event name, `$4` now.
-pub(crate) const INSERT_EVENT_DELIVERIES: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, seq, attempts, tries, generation, \
-     run_at, created_at, updated_at) \
-    SELECT $1, webhook_subscription_events.subscription_id, $2, $3, 'pending', \
-        CASE WHEN webhook_subscriptions.fifo = 1 THEN (SELECT COALESCE(MAX(numbered.seq), 0) + 1 \
-            FROM deliveries AS numbered \
-            WHERE numbered.subscription_id = webhook_subscription_events.subscription_id) \
-        ELSE 0 END, 0, 0, 0, \
-        CASE WHEN webhook_subscriptions.linger_ms > 0 \
-            THEN ($4 / webhook_subscriptions.linger_ms + 1) * webhook_subscriptions.linger_ms \
-            ELSE $4 END, \
-        $4, $4 \
-    FROM webhook_subscription_events JOIN webhook_subscriptions \
-        ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
-    WHERE webhook_subscription_events.account_id = $2 \
-    AND webhook_subscription_events.event = $3 AND webhook_subscription_events.filter IS NULL \
-    AND webhook_subscriptions.enabled = 1";
-/// The enabled subscriptions of the account whose filter for the event must be decided
-/// in code: `$1` account, `$2` event name.
+/// The outbox's other half: one delivery per subscription of the account to the event,
+/// pending, or `skipped` (stored, never attempted, until a recovery) while the
+/// subscription is disabled; an extension webhook, which only its app's lifecycle can
+/// enable again, gets nothing while disabled. `$1` event id, `$2` account, `$3` event
+/// name, `$4` now. `$tail` narrows it further.
+macro_rules! event_deliveries {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO deliveries \
+            (event_id, subscription_id, account_id, event, status, seq, attempts, tries, \
+             generation, run_at, created_at, updated_at) \
+            SELECT $1, webhook_subscription_events.subscription_id, $2, $3, \
+                CASE WHEN webhook_subscriptions.enabled = 1 THEN 'pending' ELSE 'skipped' END, \
+                CASE WHEN webhook_subscriptions.fifo = 1 THEN (SELECT COALESCE(MAX(numbered.seq), 0) + 1 \
+                    FROM deliveries AS numbered \
+                    WHERE numbered.subscription_id = webhook_subscription_events.subscription_id) \
+                ELSE 0 END, 0, 0, 0, \
+                CASE WHEN webhook_subscriptions.linger_ms > 0 \
+                    THEN ($4 / webhook_subscriptions.linger_ms + 1) * webhook_subscriptions.linger_ms \
+                    ELSE $4 END, \
+                $4, $4 \
+            FROM webhook_subscription_events JOIN webhook_subscriptions \
+                ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
+            WHERE webhook_subscription_events.account_id = $2 \
+            AND webhook_subscription_events.event = $3 AND webhook_subscription_events.filter IS NULL \
+            AND (webhook_subscriptions.enabled = 1 OR webhook_subscriptions.kind <> 'EXTENSION_WEBHOOK')",
+            $tail
+        )
+    };
+}
+pub(crate) const INSERT_EVENT_DELIVERIES: &str = event_deliveries!("");
+
+/// An operational event's deliveries, if the event was stored (its guard held): the
+/// operational webhooks of the instance account that take its type.
+pub(crate) const INSERT_NOTICE_DELIVERIES: &str =
+    event_deliveries!(" AND EXISTS (SELECT 1 FROM events WHERE events.id = $1)");
+/// Stores an operational event (`$1`…`$7` as `INSERT_EVENT`) only if `$guard` holds.
+macro_rules! notice_event {
+    ($guard:literal) => {
+        concat!(
+            "INSERT INTO events (id, account_id, product, name, body, idempotency_key, \
+             received_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE ",
+            $guard
+        )
+    };
+}
+/// …if the disable in the same transaction took (`$8` the subscription, `$9` the mark it
+/// leaves): of two nodes disabling it at once, only one tells.
+pub(crate) const NOTICE_IF_DISABLED: &str = notice_event!(
+    "EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = $8 AND disabled_notice = $9)"
+);
+/// …if the attempt's outcome in the same transaction was recorded (`$8` event, `$9`
+/// subscription, `$10` the claim's generation, `$11` the status it ended in): an overtaken
+/// claim tells nothing.
+pub(crate) const NOTICE_IF_RECORDED: &str = notice_event!(
+    "EXISTS (SELECT 1 FROM deliveries WHERE event_id = $8 AND subscription_id = $9 \
+     AND generation = $10 AND status = $11)"
+);
+/// Takes the subject (`$1`) for the event `$2` at `$3`, unless it was last told of after
+/// `$4` (the window's start).
+pub(crate) const MARK_NOTICE: &str = "INSERT INTO operational_notices (subject, event_id, at) \
+    VALUES ($1, $2, $3) ON CONFLICT (subject) DO UPDATE \
+    SET event_id = excluded.event_id, at = excluded.at WHERE operational_notices.at <= $4";
+/// …if `MARK_NOTICE` took the subject (`$8`) for this event.
+pub(crate) const NOTICE_IF_MARKED: &str = notice_event!(
+    "EXISTS (SELECT 1 FROM operational_notices WHERE subject = $8 AND event_id = $1)"
+);
+/// The statuses of an installation's latest runs, newest first (`$2` of them).
+pub(crate) const LATEST_INVOCATION_STATUSES: &str = "SELECT status FROM invocations \
+    WHERE installation_id = $1 ORDER BY id DESC LIMIT $2";
+/// The subscriptions of the account whose filter for the event must be decided in code
+/// (`$1` account, `$2` event name), disabled ones too, as `INSERT_EVENT_DELIVERIES` has
+/// them.
 pub(crate) const FILTERED_SUBSCRIPTIONS: &str = "SELECT \
     webhook_subscription_events.subscription_id AS id, webhook_subscription_events.filter, \
-    webhook_subscriptions.fifo, webhook_subscriptions.linger_ms \
+    webhook_subscriptions.fifo, webhook_subscriptions.linger_ms, webhook_subscriptions.enabled \
     FROM webhook_subscription_events JOIN webhook_subscriptions \
         ON webhook_subscriptions.id = webhook_subscription_events.subscription_id \
     WHERE webhook_subscription_events.account_id = $1 \
     AND webhook_subscription_events.event = $2 \
-    AND webhook_subscription_events.filter IS NOT NULL AND webhook_subscriptions.enabled = 1";
+    AND webhook_subscription_events.filter IS NOT NULL \
+    AND (webhook_subscriptions.enabled = 1 OR webhook_subscriptions.kind <> 'EXTENSION_WEBHOOK')";
 /// One delivery whose filter passed: `$1` event, `$2` subscription, `$3` account, `$4`
-/// event name, `$5` now, `$6` FIFO (1: number it), `$7` the subscription's linger.
+/// event name, `$5` now, `$6` FIFO (1: number it), `$7` the subscription's linger, `$8`
+/// its status (`pending`, or `skipped` while the subscription is disabled).
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries \
     (event_id, subscription_id, account_id, event, status, seq, attempts, tries, generation, \
-     run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', \
+     run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $8, \
      CASE WHEN $6 = 1 THEN (SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries \
          WHERE subscription_id = $2) ELSE 0 END, 0, 0, 0, \
      CASE WHEN $7 > 0 THEN ($5 / $7 + 1) * $7 ELSE $5 END, $5, $5)";
@@ -557,11 +620,12 @@ pub(crate) const MARK_FAILING: &str = "UPDATE webhook_subscriptions SET failing_
 pub(crate) const CLEAR_FAILING: &str =
     "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1";
 
-/// Every dead delivery of a subscription made since `$2` is due again at `$3`, with the
-/// whole retry schedule ahead: one statement, so one durable step whatever the count.
+/// Every dead or skipped delivery of a subscription made since `$2` is due again at `$3`,
+/// with the whole retry schedule ahead: one statement, so one durable step whatever the
+/// count. A FIFO subscription's keep their numbers, so they go in the order stored.
 pub(crate) const RECOVER_DELIVERIES: &str = "UPDATE deliveries SET status = 'pending', \
     tries = 0, generation = generation + 1, run_at = $3, updated_at = $3 \
-    WHERE subscription_id = $1 AND status = 'dead' AND created_at >= $2";
+    WHERE subscription_id = $1 AND status IN ('dead', 'skipped') AND created_at >= $2";
 
 pub(crate) const INSERT_WEBHOOK_INVOCATION: &str = "INSERT INTO webhook_invocations \
     (reference_id, installation_id, account_id, webhook_id, chain_id, method, target_host, \

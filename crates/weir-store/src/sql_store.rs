@@ -14,6 +14,7 @@ use weir_core::{
     Attempt, Delivery, ReferenceId, SubscriptionId, WebhookInvocation, WebhookSubscription,
 };
 
+use crate::notices::{self, Guard, Notice};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
@@ -38,6 +39,9 @@ pub trait Backend: Send + Sync + 'static {
     const CLAIM_REFRESHES: &'static str;
     /// The statement that claims deliveries: `sql::CLAIM_DELIVERIES` or a passing variant.
     const CLAIM_DELIVERIES: &'static str;
+    /// What holds an account's FIFO subscriptions to an event (`$1` account, `$2` event)
+    /// while a transaction numbers their deliveries, where writers run concurrently.
+    const LOCK_FIFO: Option<&'static str>;
 
     /// Runs a statement that changes data, durably; returns how many rows it changed.
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64>;
@@ -782,18 +786,32 @@ impl<B: Backend> Store for SqlStore<B> {
         id: &SubscriptionId,
         reason: &str,
         at: Timestamp,
+        told: &[Notice],
     ) -> Result<bool> {
         let at = rows::millis(at);
-        let statements = vec![
+        // The disable that takes leaves this mark, which the notices' guard looks for.
+        let mark = told.first().map(|n| n.event.id.as_str().to_owned());
+        let mut statements = vec![
             (
                 sql::DISABLE_WEBHOOK_SUBSCRIPTION,
-                vec![id.as_str().into(), reason.into(), at.into()],
+                vec![
+                    id.as_str().into(),
+                    reason.into(),
+                    at.into(),
+                    Param::MaybeText(mark.clone()),
+                ],
             ),
             (
                 sql::KILL_PENDING_DELIVERIES,
                 vec![id.as_str().into(), at.into()],
             ),
         ];
+        if let Some(mark) = &mark {
+            for notice in told {
+                let guard = Guard::Disabled(id, mark);
+                statements.extend(notices::statements(notice, guard, B::LOCK_FIFO));
+            }
+        }
         let changed = self.backend.transaction(statements).await?;
         Ok(changed.first().copied().unwrap_or(0) > 0)
     }
@@ -868,8 +886,31 @@ impl<B: Backend> Store for SqlStore<B> {
         delivery: &Delivery,
         attempt: Option<&Attempt>,
         outcome: DeliveryOutcome,
+        notices: &[Notice],
     ) -> Result<bool> {
-        self.end_attempt(delivery, attempt, outcome).await
+        self.end_attempt(delivery, attempt, outcome, notices).await
+    }
+
+    async fn tell(&self, notice: &Notice) -> Result<bool> {
+        let statements = notices::statements(notice, Guard::None, B::LOCK_FIFO);
+        let changed = self.backend.transaction(statements).await?;
+        // The event's insert is the statement before the deliveries'.
+        Ok(changed.iter().rev().nth(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn latest_invocation_statuses(
+        &self,
+        installation: &InstallationId,
+        limit: u32,
+    ) -> Result<Vec<weir_core::InvocationStatus>> {
+        let params = vec![installation.as_str().into(), i64::from(limit).into()];
+        self.backend
+            .fetch(
+                sql::LATEST_INVOCATION_STATUSES,
+                params,
+                rows::invocation_status,
+            )
+            .await
     }
 
     async fn replay_delivery(

@@ -125,6 +125,8 @@ conformance!(
     global_webhooks_are_counted_per_app_version,
     connector_subscriptions_keep_state_and_refresh_once_per_lease,
     events_owe_deliveries_to_enabled_subscriptions_of_their_account,
+    operational_events_are_told_once_with_their_change,
+    a_disabled_subscriptions_skipped_backlog_goes_with_retention,
     deliveries_are_claimed_finished_and_replayed,
     a_pending_delivery_is_retried_now_unless_an_attempt_is_in_flight,
     the_admin_lists_deliveries_of_every_account,
@@ -2275,6 +2277,170 @@ fn webhook_subscription(account: &str, events: &[&str]) -> weir_core::WebhookSub
     }
 }
 
+/// Operational events are the instance account's events, delivered to its operational
+/// webhooks; each is stored only if the change it tells of took, a debounced one once
+/// per window; the instance account is none of the operator's.
+async fn operational_events_are_told_once_with_their_change(backend: Backend) {
+    use weir_core::{OperationalEvent, OperationalEventType};
+    use weir_store::Notice;
+    let store = backend.store;
+    let instance = weir_core::operational::instance_account();
+    assert_eq!(store.account(&instance).await.unwrap(), None, "hidden");
+    let listed = store.accounts(&PageRequest::first(100)).await.unwrap();
+    assert!(listed.items.iter().all(|a| a.id != instance));
+    store.insert_account(&account("acme")).await.unwrap();
+    let watched = webhook_subscription("acme", &["onContactCreate"]);
+    let operator = weir_core::WebhookSubscription {
+        kind: weir_core::SubscriptionKind::OperationalWebhook,
+        fifo: true,
+        ..webhook_subscription(
+            weir_core::operational::INSTANCE_ACCOUNT,
+            &[
+                "subscription.disabled",
+                "app.handler_failing",
+                "delivery.dead",
+            ],
+        )
+    };
+    for subscription in [&watched, &operator] {
+        store
+            .insert_webhook_subscription(subscription)
+            .await
+            .unwrap();
+    }
+    let notice = |kind| Notice::each_time(OperationalEvent::new(kind, json!({"n": 1})));
+    let delivery_of = |event: &OperationalEvent| (event.id.clone(), operator.id.clone());
+
+    // A disable tells once: the second disable of the same subscription did not take.
+    let first = notice(OperationalEventType::SubscriptionDisabled);
+    let again = notice(OperationalEventType::SubscriptionDisabled);
+    let reason = "the receiver answered 410 Gone";
+    assert!(
+        store
+            .disable_webhook_subscription(&watched.id, reason, now(), std::slice::from_ref(&first))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .disable_webhook_subscription(&watched.id, reason, now(), std::slice::from_ref(&again))
+            .await
+            .unwrap()
+    );
+    let (event, subscription) = delivery_of(&first.event);
+    let told = store
+        .delivery(&event, &subscription)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(told.status, weir_core::DeliveryStatus::Pending);
+    assert_eq!(told.account_id, instance);
+    let stored = store.product_event(&event).await.unwrap().unwrap();
+    assert_eq!(stored.body["type"], "subscription.disabled");
+    assert_eq!(stored.source, weir_core::EventSource::Operational);
+    assert_eq!(store.product_event(&again.event.id).await.unwrap(), None);
+
+    // Debounced: once per subject per window; a type nobody takes is stored, owing nothing.
+    let failing = |installation: &str| {
+        let event = OperationalEvent::new(OperationalEventType::AppHandlerFailing, json!({}));
+        let subject = format!("app.handler_failing:{installation}");
+        Notice::debounced(event, subject, jiff::SignedDuration::from_hours(1))
+    };
+    assert!(store.tell(&failing("in_1")).await.unwrap());
+    assert!(
+        !store.tell(&failing("in_1")).await.unwrap(),
+        "within the window"
+    );
+    let other = failing("in_2");
+    assert!(store.tell(&other).await.unwrap());
+    let passed = Notice::debounced(
+        OperationalEvent::new(OperationalEventType::AppHandlerFailing, json!({})),
+        "app.handler_failing:in_1".into(),
+        jiff::SignedDuration::ZERO,
+    );
+    assert!(store.tell(&passed).await.unwrap(), "the window has passed");
+    let untaken = notice(OperationalEventType::InstallationFailed);
+    assert!(store.tell(&untaken).await.unwrap());
+    let (event, subscription) = delivery_of(&untaken.event);
+    assert_eq!(store.delivery(&event, &subscription).await.unwrap(), None);
+
+    // While the operational webhook is disabled its events are skipped; a recovery sends
+    // them, in order (it is FIFO: their numbers stand).
+    let off = weir_core::WebhookSubscription {
+        enabled: false,
+        disabled_reason: Some("disabled through the API".into()),
+        ..operator.clone()
+    };
+    store.update_webhook_subscription(&off).await.unwrap();
+    let skipped = [
+        notice(OperationalEventType::AppHandlerFailing),
+        notice(OperationalEventType::AppHandlerFailing),
+    ];
+    for notice in &skipped {
+        assert!(store.tell(notice).await.unwrap());
+        let (event, subscription) = delivery_of(&notice.event);
+        let owed = store
+            .delivery(&event, &subscription)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(owed.status, weir_core::DeliveryStatus::Skipped);
+    }
+    store.update_webhook_subscription(&operator).await.unwrap();
+    let since = skipped[0].event.at;
+    let recovered = store
+        .recover_deliveries(&operator.id, since, now())
+        .await
+        .unwrap();
+    assert_eq!(recovered, 2);
+    let claimed = store
+        .claim_deliveries(after_ms(now(), 1000), after_ms(now(), 60_000), 10)
+        .await
+        .unwrap();
+    let mine: Vec<_> = claimed
+        .iter()
+        .filter(|d| d.subscription_id == operator.id)
+        .map(|d| d.event_id.clone())
+        .collect();
+    assert_eq!(mine.len(), 1, "FIFO: one at a time, {mine:?}");
+
+    // A delivery's death is told only if its claim's outcome is the one recorded.
+    let dying = webhook_subscription("acme", &["onContactCreate"]);
+    store.insert_webhook_subscription(&dying).await.unwrap();
+    let event = product_event("acme", "onContactCreate", None, now());
+    ingest_one(&store, &event).await;
+    let claimed = store
+        .claim_deliveries(after_ms(now(), 1000), after_ms(now(), 60_000), 10)
+        .await
+        .unwrap();
+    let last = claimed
+        .into_iter()
+        .find(|d| d.subscription_id == dying.id)
+        .expect("claimed");
+    let overtaken = weir_core::Delivery {
+        generation: last.generation - 1,
+        ..last.clone()
+    };
+    let (too_late, dead) = (
+        notice(OperationalEventType::DeliveryDead),
+        notice(OperationalEventType::DeliveryDead),
+    );
+    let outcome = weir_store::DeliveryOutcome::Dead;
+    let finished =
+        store.finish_delivery(&overtaken, None, outcome, std::slice::from_ref(&too_late));
+    assert!(!finished.await.unwrap());
+    let finished = store.finish_delivery(&last, None, outcome, std::slice::from_ref(&dead));
+    assert!(finished.await.unwrap());
+    assert_eq!(store.product_event(&too_late.event.id).await.unwrap(), None);
+    let (event, subscription) = delivery_of(&dead.event);
+    let owed = store
+        .delivery(&event, &subscription)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owed.status, weir_core::DeliveryStatus::Pending);
+}
+
 async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend: Backend) {
     let store = backend.store;
     store.insert_account(&account("acme")).await.unwrap();
@@ -2307,7 +2473,8 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     };
     assert_eq!(deliveries, 2, "contacts and rotated");
 
-    // Disabled: the waiting deliveries die, and new events owe it nothing.
+    // Disabled: the waiting deliveries die, and new events owe it a skipped delivery
+    // (never attempted; a recovery sends it).
     let disabled = weir_core::WebhookSubscription {
         enabled: false,
         disabled_reason: Some("the receiver answered 410 Gone".into()),
@@ -2324,7 +2491,12 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     let Ingested::Created { deliveries, .. } = ingest_one(&store, &later).await else {
         panic!("stored")
     };
-    assert_eq!(deliveries, 1, "deals only");
+    assert_eq!(deliveries, 2, "deals, and contacts skipped");
+    let skipped = store.delivery(&later.id, &contacts.id).await.unwrap();
+    assert_eq!(
+        skipped.map(|d| d.status),
+        Some(weir_core::DeliveryStatus::Skipped)
+    );
 
     // Changing the events changes what is owed.
     let widened = weir_core::WebhookSubscription {
@@ -2336,7 +2508,10 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     let Ingested::Created { deliveries, .. } = ingest_one(&store, &third).await else {
         panic!("stored")
     };
-    assert_eq!(deliveries, 2, "deals (widened) and rotated");
+    assert_eq!(
+        deliveries, 3,
+        "deals (widened) and rotated, contacts skipped"
+    );
     assert!(store.delete_webhook_subscription(&deals.id).await.unwrap());
     assert_eq!(store.delivery(&third.id, &deals.id).await.unwrap(), None);
     let gone = store
@@ -2386,7 +2561,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
     let first = &claimed[0];
     assert!(
         store
-            .finish_delivery(first, Some(&attempt), DeliveryOutcome::Delivered)
+            .finish_delivery(first, Some(&attempt), DeliveryOutcome::Delivered, &[])
             .await
             .unwrap()
     );
@@ -2399,7 +2574,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
     );
     assert!(
         !store
-            .finish_delivery(first, None, DeliveryOutcome::Dead)
+            .finish_delivery(first, None, DeliveryOutcome::Dead, &[])
             .await
             .unwrap(),
         "finished once"
@@ -2413,12 +2588,22 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         ..attempt.clone()
     };
     store
-        .finish_delivery(second, Some(&failed), DeliveryOutcome::RetryAt(retry_at))
+        .finish_delivery(
+            second,
+            Some(&failed),
+            DeliveryOutcome::RetryAt(retry_at),
+            &[],
+        )
         .await
         .unwrap();
     let busy = &claimed[2];
     store
-        .finish_delivery(busy, None, DeliveryOutcome::Postponed(after_ms(start, 250)))
+        .finish_delivery(
+            busy,
+            None,
+            DeliveryOutcome::Postponed(after_ms(start, 250)),
+            &[],
+        )
         .await
         .unwrap();
     let waiting = store
@@ -2443,7 +2628,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         .unwrap();
     assert_eq!(again.attempts, 2);
     store
-        .finish_delivery(again, None, DeliveryOutcome::Dead)
+        .finish_delivery(again, None, DeliveryOutcome::Dead, &[])
         .await
         .unwrap();
 
@@ -2494,7 +2679,7 @@ async fn deliveries_are_claimed_finished_and_replayed(backend: Backend) {
         .unwrap();
     assert!(replayed);
     let stale = store
-        .finish_delivery(overtaken, None, DeliveryOutcome::Delivered)
+        .finish_delivery(overtaken, None, DeliveryOutcome::Delivered, &[])
         .await
         .unwrap();
     assert!(!stale, "the overtaken claim's outcome does not apply");
@@ -2762,7 +2947,7 @@ async fn fifo_deliveries_go_in_the_order_they_were_stored(backend: Backend) {
         "the one stored first goes first, alone"
     );
     store
-        .finish_delivery(&first[0], None, DeliveryOutcome::Delivered)
+        .finish_delivery(&first[0], None, DeliveryOutcome::Delivered, &[])
         .await
         .unwrap();
     let second = store.claim_deliveries(start, lease, 10).await.unwrap();
@@ -2924,7 +3109,7 @@ async fn leases_are_extended_only_while_held(backend: Backend) {
         })
         .collect();
     store
-        .finish_delivery(&deliveries[0], None, DeliveryOutcome::Delivered)
+        .finish_delivery(&deliveries[0], None, DeliveryOutcome::Delivered, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -2973,6 +3158,45 @@ async fn announced_work_is_heard_by_every_node(backend: Backend) {
         hearing.recv().await,
         Some(WorkQueue::Jobs),
         "both, in order"
+    );
+}
+
+/// A skipped delivery is finished work for retention: an old event whose only delivery
+/// was skipped (its subscription disabled) goes; a recent one stays.
+async fn a_disabled_subscriptions_skipped_backlog_goes_with_retention(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    let disabled = weir_core::WebhookSubscription {
+        enabled: false,
+        disabled_reason: Some("the receiver answered 410 Gone".into()),
+        ..webhook_subscription("acme", &["onContactCreate"])
+    };
+    store.insert_webhook_subscription(&disabled).await.unwrap();
+    let start = now();
+    let old = product_event(
+        "acme",
+        "onContactCreate",
+        None,
+        after_ms(start, -86_400_000),
+    );
+    let recent = product_event("acme", "onContactCreate", None, start);
+    for event in [&old, &recent] {
+        let Ingested::Created { deliveries, .. } = ingest_one(&store, event).await else {
+            panic!("stored")
+        };
+        assert_eq!(deliveries, 1, "kept, skipped");
+    }
+    let cut_off = after_ms(start, -3_600_000);
+    let purged = store
+        .purge_records(RecordKind::Events, cut_off, 10)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1, "the old event, with its skipped delivery");
+    assert_eq!(store.delivery(&old.id, &disabled.id).await.unwrap(), None);
+    let kept = store.delivery(&recent.id, &disabled.id).await.unwrap();
+    assert_eq!(
+        kept.map(|d| d.status),
+        Some(weir_core::DeliveryStatus::Skipped)
     );
 }
 
@@ -3036,7 +3260,7 @@ async fn retention_deletes_old_finished_records_in_batches_and_nothing_pending(b
             false => old(10),
         };
         store
-            .finish_delivery(delivery, Some(&attempt(at)), outcome)
+            .finish_delivery(delivery, Some(&attempt(at)), outcome, &[])
             .await
             .unwrap();
     }

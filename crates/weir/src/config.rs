@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// [default: 432000, five days]
     #[arg(long, env = "WEIR_DISABLE_FAILING_AFTER")]
     disable_failing_after: Option<u64>,
+    /// Tell operational webhooks at most once in this many seconds that a subscription,
+    /// or an installation's handler, is failing [default: 3600]
+    #[arg(long, env = "WEIR_OPERATIONAL_DEBOUNCE")]
+    operational_debounce: Option<u64>,
     /// Keep the records of registered webhook calls this many days [default: 30]
     #[arg(long, env = "WEIR_WEBHOOK_RECORD_DAYS")]
     webhook_record_days: Option<u64>,
@@ -120,6 +124,7 @@ struct FileConfig {
     entity_page_size: Option<u32>,
     check_extension_urls: Option<bool>,
     disable_failing_after: Option<u64>,
+    operational_debounce: Option<u64>,
     webhook_record_days: Option<u64>,
     event_record_days: Option<u64>,
     invocation_record_days: Option<u64>,
@@ -153,6 +158,7 @@ pub struct ServeConfig {
     /// Whether extension webhook URLs must answer before an install succeeds.
     pub check_extension_urls: bool,
     pub disable_failing_after: std::time::Duration,
+    pub operational_debounce: std::time::Duration,
     /// How long each kind of record is kept.
     pub retention: weir_engine::retention::Retention,
     /// How long an extension webhook's URL has to answer 200.
@@ -212,6 +218,11 @@ impl ServeArgs {
                 self.disable_failing_after
                     .or(file.disable_failing_after)
                     .unwrap_or(5 * 24 * 3600),
+            ),
+            operational_debounce: std::time::Duration::from_secs(
+                self.operational_debounce
+                    .or(file.operational_debounce)
+                    .unwrap_or(3600),
             ),
             retention: weir_engine::retention::Retention {
                 webhook_calls: record_retention(

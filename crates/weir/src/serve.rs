@@ -42,6 +42,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         entity_page_size: config.entity_page_size,
         validate_extension_urls: config.check_extension_urls,
         disable_failing_after: config.disable_failing_after,
+        operational_debounce: config.operational_debounce,
         extension_webhook_timeout: config.extension_webhook_timeout,
         retention: config.retention,
         security_key: security_key(store.as_ref()).await?,

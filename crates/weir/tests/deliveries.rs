@@ -16,6 +16,7 @@ on_both_backends!(
     deliveries_are_signed_and_recorded,
     a_receiver_that_fails_gets_every_event_once_it_recovers,
     a_410_disables_the_subscription,
+    events_posted_while_disabled_are_recovered_in_order,
     retry_after_is_honoured,
     a_slow_receiver_does_not_delay_a_fast_one,
     a_rotated_secret_signs_beside_the_new_one_for_its_grace,
@@ -258,8 +259,8 @@ async fn a_410_disables_the_subscription(storage: Storage) {
     assert_eq!(delivery(&server, id).await["status"], "dead");
     let later = post_event(&server, "acme", 2).await;
     assert_eq!(
-        later["deliveries"], 0,
-        "a disabled subscription gets nothing"
+        later["deliveries"], 1,
+        "a disabled subscription's delivery is kept, skipped"
     );
     let replay = server
         .post(&format!("/api/v1/deliveries/{id}/replay"), json!({}))
@@ -274,6 +275,98 @@ async fn a_410_disables_the_subscription(storage: Storage) {
     let enabled = server.post(&format!("{path}/enable"), json!({})).await;
     assert_eq!(enabled.body["enabled"], true);
     assert_eq!(post_event(&server, "acme", 3).await["deliveries"], 1);
+    server.stop().await;
+}
+
+/// Events posted while a subscription is disabled are kept as skipped deliveries; after
+/// it is enabled again, a recovery sends them (and the one that died), each once, in
+/// event order for a FIFO subscription.
+async fn events_posted_while_disabled_are_recovered_in_order(storage: Storage) {
+    // Gone for the first call, then back.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let receiver = FakeThirdParty::start(move |_| {
+        match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => json_reply(410, json!({})),
+            _ => json_reply(200, json!({})),
+        }
+    })
+    .await;
+    let server = start(&storage).await;
+    account(&server, "acme").await;
+    let subscription = subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onContactCreate"], "fifo": true, "secret": SECRET}),
+    )
+    .await;
+    let id = subscription["id"].as_str().unwrap();
+    let path = format!("/api/v1/subscriptions/{id}");
+    post_event(&server, "acme", 0).await;
+    server.get_until(&path, |s| s["enabled"] == false).await;
+    for n in 1..=5 {
+        assert_eq!(post_event(&server, "acme", n).await["deliveries"], 1);
+    }
+    let listed = |status: &str| format!("/api/v1/deliveries?subscription={id}&status={status}");
+    let skipped = server.get(&listed("skipped")).await.body;
+    assert_eq!(skipped["data"].as_array().unwrap().len(), 5, "{skipped}");
+    assert_eq!(skipped["data"][0]["attempts"], 0, "never attempted");
+    let early = server
+        .post(
+            &format!("{path}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+    assert!(
+        early.message().contains("is disabled"),
+        "{}",
+        early.message()
+    );
+
+    let enabled = server.post(&format!("{path}/enable"), json!({})).await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+    let recovered = server
+        .post(
+            &format!("{path}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(recovered.status, StatusCode::ACCEPTED, "{}", recovered.body);
+    assert_eq!(
+        recovered.body["recovered"], 6,
+        "the dead one and five skipped"
+    );
+    let got = receiver
+        .wait_until("the recovered deliveries", |got| got.len() == 7)
+        .await;
+    let contacts: Vec<i64> = got[1..]
+        .iter()
+        .map(|request| {
+            assert!(verifies(request, SECRET), "signed");
+            let body: Value = serde_json::from_str(&request.body).unwrap();
+            body[0]["payload"]["contact"]["id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(contacts, [0, 1, 2, 3, 4, 5], "each once, in event order");
+    let delivered = server
+        .get_until(&listed("delivered"), |l| {
+            l["data"].as_array().unwrap().len() == 6
+        })
+        .await;
+    assert_eq!(delivered["data"].as_array().unwrap().len(), 6);
+    let none = server.get(&listed("skipped")).await.body;
+    assert_eq!(none["data"], json!([]));
+    let again = server
+        .post(
+            &format!("{path}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(again.body["recovered"], 0, "nothing left to recover");
+    let bad = server.get(&listed("lost")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.message().contains("skipped"), "{}", bad.message());
     server.stop().await;
 }
 

@@ -33,6 +33,8 @@ impl AppDefinition {
                 .find(|event| event.key == name)
                 .and_then(|event| event.handler.clone())
                 .or_else(|| self.app_handler(AppEvent::External.name())),
+            // Weir's news for the operator goes to operational webhooks, never to apps.
+            EventSource::Operational => None,
         }
     }
 

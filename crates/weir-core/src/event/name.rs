@@ -21,7 +21,8 @@ impl EventName {
     /// - a target URL: `onExternalEvent`;
     /// - Weir itself: the lifecycle events and `onScheduledEvent`;
     /// - a connector: none the catalogue knows (its events are its app's own, declared
-    ///   under `events/`).
+    ///   under `events/`);
+    /// - Weir's operational events: `subscription.disabled` and the rest.
     pub fn parse(source: &EventSource, name: &str) -> Result<EventName, UnknownEvent> {
         let known = events_of(source);
         match known.iter().find(|known| **known == name) {
@@ -49,6 +50,7 @@ fn events_of(source: &EventSource) -> Vec<&'static str> {
             .map(AppEvent::name)
             .collect(),
         EventSource::Connector => Vec::new(),
+        EventSource::Operational => crate::OperationalEventType::names(),
     }
 }
 

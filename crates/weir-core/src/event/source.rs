@@ -21,6 +21,9 @@ pub enum EventSource {
     /// Weir itself, for one installation and by name: the app's lifecycle, its schedules.
     /// Any scope of the app may declare the handler; none is ever fanned out.
     Platform,
+    /// Weir's own news for the operator (`crate::operational`): stored as events of the
+    /// instance account, delivered only to operational webhooks, never to handlers.
+    Operational,
 }
 
 /// What the store keeps for the sources that are not products: the `product` column holds
@@ -29,6 +32,7 @@ pub enum EventSource {
 const EXTERNAL: &str = "external";
 const CONNECTOR: &str = "connector";
 const PLATFORM: &str = "platform";
+const OPERATIONAL: &str = "operational";
 
 impl EventSource {
     /// The source of an event posted for `product`, which the catalogue must know (as a
@@ -42,13 +46,15 @@ impl EventSource {
             .map_err(|_| unknown())
     }
 
-    /// As stored: the product's name, `external`, `connector` or `platform`.
+    /// As stored: the product's name, `external`, `connector`, `platform` or
+    /// `operational`.
     pub fn as_str(&self) -> &str {
         match self {
             EventSource::Product(product) => product.as_str(),
             EventSource::External => EXTERNAL,
             EventSource::Connector => CONNECTOR,
             EventSource::Platform => PLATFORM,
+            EventSource::Operational => OPERATIONAL,
         }
     }
 
@@ -58,6 +64,7 @@ impl EventSource {
             EXTERNAL => Ok(EventSource::External),
             CONNECTOR => Ok(EventSource::Connector),
             PLATFORM => Ok(EventSource::Platform),
+            OPERATIONAL => Ok(EventSource::Operational),
             product => Product::parse(product).map(EventSource::Product),
         }
     }
@@ -100,6 +107,7 @@ mod tests {
             (EventSource::External, "external"),
             (EventSource::Connector, "connector"),
             (EventSource::Platform, "platform"),
+            (EventSource::Operational, "operational"),
             (product("freshsales"), "freshsales"),
             (product("zoho_desk"), "zoho_desk"),
         ] {
@@ -128,7 +136,13 @@ mod tests {
             "\"acme\" is not a product Weir knows; known products: freshdesk, freshservice, \
              freshsales, freshworks_crm, freshteam, freshchat, freshcaller, zoho_desk"
         );
-        for reserved in ["external", "connector", "platform", "Freshsales"] {
+        for reserved in [
+            "external",
+            "connector",
+            "platform",
+            "operational",
+            "Freshsales",
+        ] {
             assert!(EventSource::known_product(reserved).is_err(), "{reserved}");
         }
     }

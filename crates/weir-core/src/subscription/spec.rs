@@ -96,8 +96,17 @@ impl SubscriptionSpec {
     /// first problem found is the answer, in this order: url, events, timeout, in-flight,
     /// rate, batch size, linger, filters.
     pub fn parse(product: &Product, request: SubscriptionRequest) -> Result<Self, SpecProblem> {
+        Self::parse_for(&EventSource::Product(product.clone()), request)
+    }
+
+    /// As [`SubscriptionSpec::parse`], to the events of any source (Weir's operational
+    /// events for an operational webhook).
+    pub fn parse_for(
+        source: &EventSource,
+        request: SubscriptionRequest,
+    ) -> Result<Self, SpecProblem> {
         let url = url(&request.url)?;
-        let events = events(product, request.events)?;
+        let events = events(source, request.events)?;
         let timeout_ms = timeout(request.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS))?;
         let max_in_flight = in_flight(request.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT))?;
         let rate_per_second = request.rate_per_second.map(rate).transpose()?;
@@ -165,8 +174,17 @@ impl SubscriptionChange {
         product: &Product,
         subscription: &WebhookSubscription,
     ) -> Result<WebhookSubscription, SpecProblem> {
+        self.apply_for(&EventSource::Product(product.clone()), subscription)
+    }
+
+    /// As [`SubscriptionChange::apply`], to the events of any source.
+    pub fn apply_for(
+        self,
+        source: &EventSource,
+        subscription: &WebhookSubscription,
+    ) -> Result<WebhookSubscription, SpecProblem> {
         let events: Vec<String> = match self.events {
-            Some(given) => events(product, given)?
+            Some(given) => events(source, given)?
                 .into_iter()
                 .map(String::from)
                 .collect(),
@@ -208,16 +226,15 @@ fn url(url: &str) -> Result<SubscriptionUrl, SpecProblem> {
     SubscriptionUrl::parse(url).map_err(|invalid| SpecProblem::new("url", invalid.0))
 }
 
-/// At least one event, each one of the product's, each kept once (in the order first
+/// At least one event, each one of the source's, each kept once (in the order first
 /// given).
-fn events(product: &Product, events: Vec<String>) -> Result<Vec<EventName>, SpecProblem> {
+fn events(source: &EventSource, events: Vec<String>) -> Result<Vec<EventName>, SpecProblem> {
     if events.is_empty() {
         return Err(SpecProblem::new("events", "name at least one event"));
     }
-    let source = EventSource::Product(product.clone());
     let mut kept: Vec<EventName> = Vec::new();
     for event in events {
-        let name = EventName::parse(&source, &event)
+        let name = EventName::parse(source, &event)
             .map_err(|unknown| SpecProblem::new("events", unknown.to_string()))?;
         if !kept.contains(&name) {
             kept.push(name);

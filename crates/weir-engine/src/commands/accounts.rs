@@ -1,6 +1,7 @@
 //! Accounts (the tenants of the host product) and their API keys.
 
 use serde::Deserialize;
+use weir_core::operational;
 use weir_core::{
     Account, AccountId, ApiKey, ApiKeyId, ApiToken, Departments, Domain, Product, Region,
 };
@@ -41,6 +42,12 @@ pub struct NewApiKey {
 
 impl Engine {
     pub async fn create_account(&self, new: NewAccount) -> Result<Account, Error> {
+        if new.id.as_ref().map(AccountId::as_str) == Some(operational::INSTANCE_ACCOUNT) {
+            return Err(Error::invalid(format!(
+                "id: {} is reserved: Weir keeps its operational webhooks there",
+                operational::INSTANCE_ACCOUNT
+            )));
+        }
         let now = weir_core::now();
         let account = Account {
             id: new.id.unwrap_or_else(AccountId::generate),

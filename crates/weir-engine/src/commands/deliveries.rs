@@ -44,7 +44,7 @@ impl Engine {
 
     /// Makes a delivery's next attempt due now: a pending one keeps its place on the retry
     /// schedule (if this attempt fails, the next waits as the one it stands for would
-    /// have); a dead one is replayed (the dead letters' "retry"); a delivered one is a
+    /// have); a dead or skipped one is replayed (the dead letters' "retry"); a delivered one is a
     /// conflict (replay sends it again). Never beside an attempt in flight: a claimed
     /// delivery is a conflict until its attempt is recorded.
     pub async fn retry_delivery_now(&self, delivery: &Delivery) -> Result<(), Error> {
@@ -55,7 +55,9 @@ impl Engine {
                     "delivery {id} was delivered; replay it to send it again"
                 )));
             }
-            DeliveryStatus::Dead => return self.replay_delivery(delivery).await,
+            DeliveryStatus::Dead | DeliveryStatus::Skipped => {
+                return self.replay_delivery(delivery).await;
+            }
             DeliveryStatus::Pending => {}
         }
         let moved = self

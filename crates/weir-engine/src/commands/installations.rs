@@ -13,6 +13,7 @@ use weir_store::PageRequest;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::lifecycle::{self, LifecycleError};
+use crate::notices;
 
 /// Client tokens start so (`wct_…`), and are told from other tokens by it.
 pub const CLIENT_TOKEN_PREFIX: &str = "wct_";
@@ -80,10 +81,19 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        let runner = self.runner().clone();
-        let installed = to_the_end(async move { lifecycle::install(&runner, installation).await })
-            .await?
-            .map_err(lifecycle_error)?;
+        let (runner, platform) = (self.runner().clone(), self.platform().clone());
+        let installed = to_the_end(async move {
+            let attempted = installation.clone();
+            let installed = lifecycle::install(&runner, installation).await;
+            let installed = installed.map_err(lifecycle_error);
+            // Told from here, so that a caller gone meanwhile does not keep it untold.
+            if let Err(error) = &installed {
+                notices::installation_failed(&platform, &attempted, "install", error.message())
+                    .await;
+            }
+            installed
+        })
+        .await??;
         Ok(Installed::New(installed))
     }
 
@@ -194,16 +204,26 @@ impl Engine {
         })?;
         granted_scopes(&definition.authorisation_scopes, installed.scopes.clone())?;
         let (runner, to) = (self.runner().clone(), newer.id.clone());
-        let updated =
-            to_the_end(async move { lifecycle::update(&runner, installed, &to).await }).await?;
-        updated.map_err(|error| match error {
-            LifecycleError::Refused { event, message, .. } => Error::invalid(format!(
-                "the app refused the update ({event}): {message}; \
-                 the installation stays on version {}",
-                current.version
-            )),
-            other => lifecycle_error(other),
+        let platform = self.platform().clone();
+        let kept = current.version;
+        to_the_end(async move {
+            let attempted = installed.clone();
+            let updated = lifecycle::update(&runner, installed, &to).await;
+            let updated = updated.map_err(|error| match error {
+                LifecycleError::Refused { event, message, .. } => Error::invalid(format!(
+                    "the app refused the update ({event}): {message}; \
+                     the installation stays on version {kept}"
+                )),
+                other => lifecycle_error(other),
+            });
+            // Told from here, so that a caller gone meanwhile does not keep it untold.
+            if let Err(error) = &updated {
+                notices::installation_failed(&platform, &attempted, "update", error.message())
+                    .await;
+            }
+            updated
         })
+        .await?
     }
 }
 

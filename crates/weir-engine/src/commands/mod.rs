@@ -9,5 +9,6 @@ pub mod events;
 pub mod inbound;
 pub mod installations;
 pub mod oauth;
+pub mod operational_webhooks;
 pub mod subscriptions;
 pub mod triggers;

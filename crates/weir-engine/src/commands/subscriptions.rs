@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use weir_core::{
-    Account, AccountId, InstallationId, SpecProblem, SubscriptionChange, SubscriptionKind,
+    Account, EventSource, InstallationId, SpecProblem, SubscriptionChange, SubscriptionKind,
     SubscriptionRequest, SubscriptionSpec, WebhookSecret, WebhookSubscription,
 };
 
@@ -56,7 +56,7 @@ pub struct SubscriptionUpdate {
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod double_option {
+pub(crate) mod double_option {
     use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
@@ -110,7 +110,7 @@ impl Engine {
         update: SubscriptionUpdate,
     ) -> Result<WebhookSubscription, Error> {
         changeable(&subscription)?;
-        let account = self.account(&subscription.account_id).await?;
+        let source = self.source_of(&subscription).await?;
         let change = SubscriptionChange {
             url: update.url,
             events: update.events,
@@ -122,9 +122,10 @@ impl Engine {
             batch_size: update.batch_size,
             linger_ms: update.linger_ms,
         };
-        let changed = change
-            .apply(&account.product, &subscription)
-            .map_err(invalid)?;
+        let changed = change.apply_for(&source, &subscription).map_err(invalid)?;
+        if subscription.kind == SubscriptionKind::OperationalWebhook {
+            operational_rules(&changed)?;
+        }
         let enabled = update.enabled.unwrap_or(subscription.enabled);
         let disabled_reason = match enabled {
             true => None,
@@ -213,12 +214,40 @@ impl Engine {
         Ok(enabled)
     }
 
-    async fn account(&self, id: &AccountId) -> Result<Account, Error> {
-        self.store()
+    /// Where the subscription's events come from: its account's product, or Weir itself
+    /// for an operational webhook.
+    async fn source_of(&self, subscription: &WebhookSubscription) -> Result<EventSource, Error> {
+        if subscription.kind == SubscriptionKind::OperationalWebhook {
+            return Ok(EventSource::Operational);
+        }
+        let id = &subscription.account_id;
+        let account = self
+            .store()
             .account(id)
             .await?
-            .ok_or_else(|| Error::not_found(format!("account {id} not found")))
+            .ok_or_else(|| Error::not_found(format!("account {id} not found")))?;
+        Ok(EventSource::Product(account.product))
     }
+}
+
+/// An operational event is sent alone, as it is (`{"type", "timestamp", "data"}`), and
+/// every one of a type goes: no filters, no batches, no lingering.
+pub(crate) fn operational_rules(subscription: &WebhookSubscription) -> Result<(), Error> {
+    let refused = |field: &str, what: &str| {
+        Err(Error::invalid(format!(
+            "{field}: an operational webhook takes {what}"
+        )))
+    };
+    if !subscription.filters.is_empty() {
+        return refused("filters", "no filters");
+    }
+    if subscription.batch_size != 1 {
+        return refused("batch_size", "one event per call (batch_size 1)");
+    }
+    if subscription.linger_ms != 0 {
+        return refused("linger_ms", "no lingering (linger_ms 0)");
+    }
+    Ok(())
 }
 
 /// Only the app's lifecycle changes an extension webhook (made from its resources.json).
@@ -233,11 +262,11 @@ fn changeable(subscription: &WebhookSubscription) -> Result<(), Error> {
                 .as_ref()
                 .map_or("?", InstallationId::as_str)
         ))),
-        SubscriptionKind::CustomerWebhook => Ok(()),
+        SubscriptionKind::CustomerWebhook | SubscriptionKind::OperationalWebhook => Ok(()),
     }
 }
 
 /// A setting the core parse refused: its `field: message`.
-fn invalid(problem: SpecProblem) -> Error {
+pub(crate) fn invalid(problem: SpecProblem) -> Error {
     Error::invalid(problem.to_string())
 }

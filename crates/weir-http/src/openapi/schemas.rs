@@ -42,6 +42,9 @@ pub(super) fn all() -> Value {
         ("NewSubscription", new_subscription()),
         ("SubscriptionUpdate", subscription_update()),
         ("SecretRotation", secret_rotation()),
+        ("OperationalWebhook", operational_webhook()),
+        ("NewOperationalWebhook", new_operational_webhook()),
+        ("OperationalWebhookUpdate", operational_webhook_update()),
         ("Recovery", input(json!({"since": timestamp()}), &["since"])),
         ("Recovered", output(json!({"recovered": count()}))),
         ("Delivery", delivery()),
@@ -531,7 +534,7 @@ fn subscription() -> Value {
         json!({
             "id": string(),
             "account_id": string(),
-            "type": one_of_strings(&["CUSTOMER_WEBHOOK", "EXTENSION_WEBHOOK"]),
+            "type": one_of_strings(&["CUSTOMER_WEBHOOK", "EXTENSION_WEBHOOK", "OPERATIONAL_WEBHOOK"]),
             "installation_id": nullable(string()),
             "url": string(),
             "events": strings(),
@@ -590,6 +593,69 @@ fn subscription_update() -> Value {
     )
 }
 
+fn operational_event_types() -> Value {
+    json!({
+        "type": "array",
+        "items": {
+            "type": "string",
+            "enum": ["subscription.disabled", "subscription.failing", "delivery.dead",
+                "installation.failed", "app.handler_failing"],
+        },
+    })
+}
+
+fn operational_webhook() -> Value {
+    output_with_optional(
+        json!({
+            "id": string(),
+            "url": string(),
+            "events": operational_event_types(),
+            "enabled": boolean(),
+            "disabled_reason": nullable(string()),
+            "timeout_ms": count(),
+            "max_in_flight": count(),
+            "rate_per_second": nullable(count()),
+            "fifo": boolean(),
+            "failing_since": nullable(timestamp()),
+            "previous_secret_expires_at": nullable(timestamp()),
+            "secret": text("The signing secret (`whsec_…`): only in the answer that makes it."),
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        }),
+        &["secret"],
+    )
+}
+
+fn new_operational_webhook() -> Value {
+    input(
+        json!({
+            "url": string(),
+            "events": operational_event_types(),
+            "secret": nullable(text("`whsec_…`; one is made when none is given.")),
+            "timeout_ms": nullable(count()),
+            "max_in_flight": nullable(count()),
+            "rate_per_second": nullable(count()),
+            "fifo": boolean(),
+        }),
+        &["url", "events"],
+    )
+}
+
+fn operational_webhook_update() -> Value {
+    input(
+        json!({
+            "url": nullable(string()),
+            "events": nullable(operational_event_types()),
+            "timeout_ms": nullable(count()),
+            "enabled": nullable(boolean()),
+            "max_in_flight": nullable(count()),
+            "rate_per_second": nullable(json!({"type": "integer", "minimum": 0, "description": "null removes the limit; absent keeps it."})),
+            "fifo": nullable(boolean()),
+        }),
+        &[],
+    )
+}
+
 fn secret_rotation() -> Value {
     input(
         json!({
@@ -607,7 +673,7 @@ fn delivery() -> Value {
             "subscription_id": string(),
             "account_id": string(),
             "event": string(),
-            "status": one_of_strings(&["pending", "delivered", "dead"]),
+            "status": one_of_strings(&["pending", "delivered", "dead", "skipped"]),
             "attempts": count(),
             "tries": count(),
             "generation": count(),

@@ -78,7 +78,7 @@ pub async fn list(
             .map(|s| {
                 DeliveryStatus::parse(&s).ok_or_else(|| {
                     ApiError::bad_request(format!(
-                        "status: {s:?} is not one of pending, delivered, dead"
+                        "status: {s:?} is not one of pending, delivered, dead, skipped"
                     ))
                 })
             })

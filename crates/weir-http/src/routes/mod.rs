@@ -12,6 +12,7 @@ mod inbound;
 mod installations;
 mod invocations;
 mod oauth;
+mod operational_webhooks;
 mod subscriptions;
 mod triggers;
 mod webhook_invocations;

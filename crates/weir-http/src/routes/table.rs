@@ -13,7 +13,8 @@ use serde_json::json;
 
 use super::{
     accounts, api_keys, app_parameters, apps, deliveries, events, global_webhooks, health, inbound,
-    installations, invocations, oauth, openapi_json, subscriptions, triggers, webhook_invocations,
+    installations, invocations, oauth, openapi_json, operational_webhooks, subscriptions, triggers,
+    webhook_invocations,
 };
 use crate::openapi::{Auth, Documented, Operation, named, page_of};
 use crate::state::ServerState;
@@ -74,6 +75,7 @@ pub fn routes() -> Vec<Route> {
         event_routes(),
         subscription_routes(),
         delivery_routes(),
+        operational_webhook_routes(),
         inbound_routes(),
         meta_routes(),
         health_routes(),
@@ -626,7 +628,7 @@ fn delivery_routes() -> Vec<Route> {
                 )
                 .query(
                     "status",
-                    json!({"type": "string", "enum": ["pending", "delivered", "dead"]}),
+                    json!({"type": "string", "enum": ["pending", "delivered", "dead", "skipped"]}),
                     "Only deliveries in this state.",
                 )
                 .query(
@@ -691,6 +693,72 @@ fn delivery_routes() -> Vec<Route> {
                 .auth(&[Admin])
                 .optional_json_body("PortalLinkRequest")
                 .answers(201, "The link, and its token.", named("PortalLink")),
+        ),
+    ]
+}
+
+fn operational_webhook_routes() -> Vec<Route> {
+    let tag = "operational webhooks";
+    vec![
+        route(
+            POST,
+            "/api/v1/operational-webhooks",
+            operational_webhooks::create,
+            Operation::new(tag, "Create an operational webhook")
+                .describe(
+                    "An endpoint of the operator's for Weir's own events \
+                     (docs/operational-webhooks.md), delivered as subscriptions are.",
+                )
+                .auth(&[Admin])
+                .json_body("NewOperationalWebhook")
+                .answers(
+                    201,
+                    "The webhook, with its secret shown this once.",
+                    named("OperationalWebhook"),
+                )
+                .header("Location", "The webhook's URL."),
+        ),
+        route(
+            GET,
+            "/api/v1/operational-webhooks",
+            operational_webhooks::list,
+            Operation::new(tag, "List operational webhooks")
+                .auth(&[Admin])
+                .paginated()
+                .answers(
+                    200,
+                    "A page of operational webhooks.",
+                    page_of("OperationalWebhook"),
+                ),
+        ),
+        route(
+            GET,
+            "/api/v1/operational-webhooks/{id}",
+            operational_webhooks::show,
+            Operation::new(tag, "Show an operational webhook")
+                .auth(&[Admin])
+                .answers(200, "The webhook.", named("OperationalWebhook")),
+        ),
+        route(
+            PATCH,
+            "/api/v1/operational-webhooks/{id}",
+            operational_webhooks::update,
+            Operation::new(tag, "Change an operational webhook")
+                .auth(&[Admin])
+                .json_body("OperationalWebhookUpdate")
+                .answers(
+                    200,
+                    "The webhook as it is now.",
+                    named("OperationalWebhook"),
+                ),
+        ),
+        route(
+            DELETE,
+            "/api/v1/operational-webhooks/{id}",
+            operational_webhooks::delete,
+            Operation::new(tag, "Delete an operational webhook")
+                .auth(&[Admin])
+                .no_content("Deleted, with its deliveries."),
         ),
     ]
 }

@@ -78,6 +78,8 @@ impl Backend for Sqlite {
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS;
     const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES;
     const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES;
+    /// One writer: transactions never overlap.
+    const LOCK_FIFO: Option<&'static str> = None;
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
         self.writer.write(move |c| execute(c, sql, &params)).await

@@ -51,7 +51,7 @@ const Weir = {
 
   // A status as a labelled span; a status this page does not know is shown as it is.
   status(value) {
-    const known = ["pending", "delivered", "dead", "active", "failed", "succeeded"];
+    const known = ["pending", "delivered", "dead", "skipped", "active", "failed", "succeeded"];
     const name = Weir.text(value);
     return Weir.el("span", { class: known.includes(name) ? "status-" + name : "status-other" }, name);
   },
@@ -143,7 +143,7 @@ const Weir = {
       account: () => input("account", "Account"),
       status: () => Weir.el("label", {}, "State",
         Weir.el("select", { name: "status", id: "filter-status" },
-          ["", "pending", "delivered", "dead"].map((s) => Weir.el("option", { value: s }, s || "any")))),
+          ["", "pending", "delivered", "dead", "skipped"].map((s) => Weir.el("option", { value: s }, s || "any")))),
       subscription: () => input("subscription", "Subscription", { placeholder: "sub_…" }),
       event: () => input("event", "Event", { placeholder: "onContactCreate" }),
       since: () => input("since", "Since", { placeholder: "2026-12-01T00:00:00Z" }),
