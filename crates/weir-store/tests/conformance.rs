@@ -2741,6 +2741,7 @@ async fn a_pending_delivery_is_retried_now_unless_an_attempt_is_in_flight(backen
             &claimed[0],
             Some(&failed),
             DeliveryOutcome::RetryAt(hours_later),
+            &[],
         )
         .await
         .unwrap();
@@ -2764,7 +2765,7 @@ async fn a_pending_delivery_is_retried_now_unless_an_attempt_is_in_flight(backen
         .unwrap();
     assert_eq!(again.len(), 1, "claimable at once");
     store
-        .finish_delivery(&again[0], None, DeliveryOutcome::Dead)
+        .finish_delivery(&again[0], None, DeliveryOutcome::Dead, &[])
         .await
         .unwrap();
     assert!(
@@ -2806,7 +2807,7 @@ async fn the_admin_lists_deliveries_of_every_account(backend: Backend) {
             _ => DeliveryOutcome::Delivered,
         };
         store
-            .finish_delivery(delivery, None, outcome)
+            .finish_delivery(delivery, None, outcome, &[])
             .await
             .unwrap();
     }
