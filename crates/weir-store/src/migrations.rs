@@ -110,6 +110,15 @@ macro_rules! history {
                 name: "retention",
                 sql: include_str!(concat!("../migrations/", $backend, "/0014_retention.sql")),
             },
+            Migration {
+                version: 15,
+                name: "secrets at rest",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0015_secrets_at_rest.sql"
+                )),
+            },
         ]
     };
 }

@@ -386,7 +386,7 @@ impl<B: Backend> SecretsAtRest for SqlStore<B> {
     }
 
     async fn reseal(&self, batch: u32) -> Result<u64> {
-        let pattern = not_current(&self.keys.keyring()?);
+        let pattern = not_current(self.keys.keyring()?.as_ref());
         self.seal_again(&pattern, batch).await
     }
 

@@ -382,19 +382,19 @@ pub(crate) const NEXT_REFRESH_DUE: &str = "SELECT due.refresh_at AS at \
     ORDER BY due.refresh_at LIMIT 1";
 
 pub(crate) const INSERT_WEBHOOK_SUBSCRIPTION: &str = "INSERT INTO webhook_subscriptions \
-    (id, account_id, installation_id, kind, url, events, filters, secret, previous_secret, \
-     previous_secret_until, enabled, disabled_reason, timeout_ms, created_at, updated_at, \
+    (id, account_id, installation_id, kind, url, events, filters, secret, previous_secrets, \
+     enabled, disabled_reason, timeout_ms, created_at, updated_at, \
      max_in_flight, rate_per_second, fifo, failing_since, batch_size, linger_ms) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-    $20, $21)";
+    $20)";
 /// Replaces every field but the id, account, installation, kind, creation time and
-/// `failing_since` (which only the deliverer moves, `$19` is unused).
+/// `failing_since` (which only the deliverer moves, `$18` is unused).
 pub(crate) const UPDATE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions SET \
-    url = $5, events = $6, filters = $7, secret = $8, previous_secret = $9, \
-    previous_secret_until = $10, enabled = $11, disabled_reason = $12, timeout_ms = $13, \
-    updated_at = $15, max_in_flight = $16, rate_per_second = $17, fifo = $18, \
-    batch_size = $20, linger_ms = $21 WHERE id = $1 AND account_id = $2 \
-    AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $14";
+    url = $5, events = $6, filters = $7, secret = $8, previous_secrets = $9, \
+    enabled = $10, disabled_reason = $11, timeout_ms = $12, \
+    updated_at = $14, max_in_flight = $15, rate_per_second = $16, fifo = $17, \
+    batch_size = $19, linger_ms = $20 WHERE id = $1 AND account_id = $2 \
+    AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $13";
 pub(crate) const WEBHOOK_SUBSCRIPTION: &str = "SELECT * FROM webhook_subscriptions WHERE id = $1";
 pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscriptions \
     WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3";

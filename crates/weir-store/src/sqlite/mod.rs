@@ -6,6 +6,7 @@ mod readers;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
+use crate::sealed::Keys;
 use crate::sql_store::{Backend, ChainedStatements, Decode, SqlStore};
 use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migrations, sql};
 
@@ -33,6 +35,8 @@ static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 pub struct Sqlite {
     writer: Writer,
     readers: Readers,
+    /// Rows are opened with these as they are decoded.
+    keys: Arc<Keys>,
 }
 
 impl SqliteStore {
@@ -57,12 +61,13 @@ impl SqliteStore {
         migrate(&mut connection)?;
         let writer = Writer::start(connection)
             .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer: {e}")))?;
-        Ok(SqlStore {
-            backend: Sqlite {
-                writer,
-                readers: Readers::new(&path),
-            },
-        })
+        let keys = Arc::new(Keys::default());
+        let backend = Sqlite {
+            writer,
+            readers: Readers::new(&path),
+            keys: keys.clone(),
+        };
+        Ok(SqlStore::locked(backend, keys))
     }
 
     /// How many statements SQLite stores have run in this process so far.
@@ -89,8 +94,9 @@ impl Backend for Sqlite {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Vec<T>> {
+        let keyring = self.keys.get();
         self.writer
-            .write(move |c| fetch(c, sql, &params, decode))
+            .write(move |c| fetch_opened(c, keyring.as_deref(), sql, &params, decode))
             .await
     }
 
@@ -100,8 +106,9 @@ impl Backend for Sqlite {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Vec<T>> {
+        let keyring = self.keys.get();
         self.readers
-            .read(move |c| fetch(c, sql, &params, decode))
+            .read(move |c| fetch_opened(c, keyring.as_deref(), sql, &params, decode))
             .await
     }
 
@@ -312,6 +319,17 @@ fn fetch<T>(
     params: &[Param],
     decode: Decode<T>,
 ) -> Result<Vec<T>> {
+    fetch_opened(connection, None, sql, params, decode)
+}
+
+/// Runs a query and decodes its rows, opening their sealed columns with `keyring`.
+fn fetch_opened<T>(
+    connection: &Connection,
+    keyring: Option<&weir_core::Keyring>,
+    sql: &str,
+    params: &[Param],
+    decode: Decode<T>,
+) -> Result<Vec<T>> {
     STATEMENTS.fetch_add(1, Ordering::Relaxed);
     let mut statement = connection
         .prepare_cached(&sqlite_dialect(sql))
@@ -321,7 +339,7 @@ fn fetch<T>(
         .map_err(backend)?;
     let mut decoded = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
-        decoded.push(decode(row)?);
+        decoded.push(decode(&rows::Opening { row, keyring })?);
     }
     Ok(decoded)
 }
