@@ -190,6 +190,10 @@ impl Backend for Postgres {
         self.execute(sql::PROBE_WRITE, vec![probe]).await.map(drop)
     }
 
+    async fn forget_overwritten(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()> {
         let names: Vec<&str> = queues.iter().map(|queue| queue.as_str()).collect();
         let params = vec![WORK_CHANNEL.into(), names.join(",").into()];

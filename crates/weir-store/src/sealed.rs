@@ -374,7 +374,17 @@ impl<B: Backend> SecretsAtRest for SqlStore<B> {
             }
         }
         self.keys.set(keyring);
-        while self.seal_again(NOT_SEALED, RESEAL_BATCH).await? > 0 {}
+        let mut sealed_from_clear = 0;
+        loop {
+            match self.seal_again(NOT_SEALED, RESEAL_BATCH).await? {
+                0 => break,
+                done => sealed_from_clear += done,
+            }
+        }
+        if sealed_from_clear > 0 {
+            tracing::info!(values = sealed_from_clear, "sealed secrets stored in clear");
+            self.backend.forget_overwritten().await?;
+        }
         let sealed_check = self.seal(CHECK_VALUE, &contexts::setting(CHECK_SETTING))?;
         self.backend
             .execute(

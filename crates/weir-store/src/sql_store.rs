@@ -60,6 +60,10 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Succeeds when the database answers reads and takes writes.
     async fn ping(&self) -> Result<()>;
+    /// Makes the database forget the old versions of rows just rewritten (values that were
+    /// in clear before they were sealed), where it keeps them in files of its own: SQLite's
+    /// write-ahead log. Nothing on PostgreSQL, whose old row versions wait for VACUUM.
+    async fn forget_overwritten(&self) -> Result<()>;
     /// `Store::announce`.
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()>;
     /// `Store::listen`.
