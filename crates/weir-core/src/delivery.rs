@@ -362,7 +362,9 @@ impl WebhookSecret {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).expect("the operating system's random source failed");
         match scheme {
-            SignatureScheme::V1 => WebhookSecret(format!("{SECRET_PREFIX}{}", STANDARD.encode(seed))),
+            SignatureScheme::V1 => {
+                WebhookSecret(format!("{SECRET_PREFIX}{}", STANDARD.encode(seed)))
+            }
             SignatureScheme::V1a => {
                 let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed)
                     .expect("any 32 bytes are an Ed25519 seed");
@@ -417,7 +419,10 @@ impl WebhookSecret {
         let key = self.key();
         let pair = ed25519_pair(&key)?;
         let public = ring::signature::KeyPair::public_key(&pair);
-        Some(format!("{PUBLIC_KEY_PREFIX}{}", STANDARD.encode(public.as_ref())))
+        Some(format!(
+            "{PUBLIC_KEY_PREFIX}{}",
+            STANDARD.encode(public.as_ref())
+        ))
     }
 
     fn key(&self) -> Vec<u8> {
@@ -646,9 +651,13 @@ mod tests {
         assert_eq!(secret.scheme(), SignatureScheme::V1a);
         assert_eq!(WebhookSecret::parse(secret.as_str()), Ok(secret.clone()));
         let public = secret.public_key().unwrap();
-        let public = STANDARD.decode(public.strip_prefix("whpk_").unwrap()).unwrap();
+        let public = STANDARD
+            .decode(public.strip_prefix("whpk_").unwrap())
+            .unwrap();
         let signed = secret.sign("msg_1", 1649367553, b"{}");
-        let signature = STANDARD.decode(signed.strip_prefix("v1a,").unwrap()).unwrap();
+        let signature = STANDARD
+            .decode(signed.strip_prefix("v1a,").unwrap())
+            .unwrap();
         let key = UnparsedPublicKey::new(&ED25519, &public);
         assert!(key.verify(b"msg_1.1649367553.{}", &signature).is_ok());
         assert!(key.verify(b"msg_1.1649367553.{ }", &signature).is_err());
@@ -656,7 +665,10 @@ mod tests {
         let mut mismatched = STANDARD.decode(&secret.as_str()[5..]).unwrap();
         mismatched[40] ^= 1;
         let mismatched = format!("whsk_{}", STANDARD.encode(mismatched));
-        assert!(WebhookSecret::parse(&mismatched).is_err(), "public key not the seed's");
+        assert!(
+            WebhookSecret::parse(&mismatched).is_err(),
+            "public key not the seed's"
+        );
     }
 
     #[test]
@@ -684,21 +696,44 @@ mod tests {
         subscription = subscription.rotated(WebhookSecret::generate(), hours(2), now + hours(1));
         assert_eq!(subscription.previous_secrets.len(), 2);
         let at = |h: i64| subscription.signing_secrets(now + hours(h)).len();
-        assert_eq!(at(2), 3, "the second rotation did not cut the first's grace short");
-        assert_eq!(at(4), 2, "the second's grace (2 h) is over, the first's is not");
+        assert_eq!(
+            at(2),
+            3,
+            "the second rotation did not cut the first's grace short"
+        );
+        assert_eq!(
+            at(4),
+            2,
+            "the second's grace (2 h) is over, the first's is not"
+        );
         assert_eq!(at(25), 1);
-        assert!(subscription.signing_secrets(now + hours(2)).contains(&&first));
-        assert!(subscription.signing_secrets(now + hours(2)).contains(&&second));
+        assert!(
+            subscription
+                .signing_secrets(now + hours(2))
+                .contains(&&first)
+        );
+        assert!(
+            subscription
+                .signing_secrets(now + hours(2))
+                .contains(&&second)
+        );
         for n in 0..10 {
             subscription = subscription.rotated(WebhookSecret::generate(), hours(100 + n), now);
         }
         assert_eq!(subscription.previous_secrets.len(), MAX_PREVIOUS_SECRETS);
         assert!(
-            subscription.previous_secrets.iter().all(|p| p.until >= now + hours(105)),
+            subscription
+                .previous_secrets
+                .iter()
+                .all(|p| p.until >= now + hours(105)),
             "the soonest to expire went first"
         );
         let expired = subscription.rotated(WebhookSecret::generate(), hours(1), now + hours(200));
-        assert_eq!(expired.previous_secrets.len(), 1, "expired ones are forgotten");
+        assert_eq!(
+            expired.previous_secrets.len(),
+            1,
+            "expired ones are forgotten"
+        );
     }
 
     #[test]

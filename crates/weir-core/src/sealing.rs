@@ -187,7 +187,11 @@ impl Keyring {
     /// The ids, current first: `k-… (current), k-… (previous)`.
     pub fn describe(&self) -> String {
         std::iter::once(format!("{} (current)", self.current.id()))
-            .chain(self.previous.iter().map(|k| format!("{} (previous)", k.id())))
+            .chain(
+                self.previous
+                    .iter()
+                    .map(|k| format!("{} (previous)", k.id())),
+            )
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -277,7 +281,11 @@ mod tests {
         assert!(sealed.starts_with(&sealed_prefix(old.id())));
         assert_eq!(sealed_with("whsec_abc"), None);
         let after = Keyring::new(new.clone(), vec![old.clone(), new.clone()]);
-        assert_eq!(after.previous().len(), 1, "the current key is not also previous");
+        assert_eq!(
+            after.previous().len(),
+            1,
+            "the current key is not also previous"
+        );
         assert_eq!(after.open(&sealed, b"row-1").unwrap(), b"whsec_abc");
         assert_eq!(after.open(&sealed, b"row-2"), Err(SealError::Broken));
         assert_eq!(
@@ -286,8 +294,14 @@ mod tests {
         );
         let dropped = Keyring::new(new.clone(), vec![]);
         let refused = dropped.open(&sealed, b"row-1").unwrap_err().to_string();
-        assert!(refused.contains(old.id()) && refused.contains(new.id()), "{refused}");
-        assert_eq!(dropped.open("whsec_abc", b"row-1"), Err(SealError::NotSealed));
+        assert!(
+            refused.contains(old.id()) && refused.contains(new.id()),
+            "{refused}"
+        );
+        assert_eq!(
+            dropped.open("whsec_abc", b"row-1"),
+            Err(SealError::NotSealed)
+        );
     }
 
     #[test]

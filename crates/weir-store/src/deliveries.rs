@@ -54,7 +54,10 @@ impl<B: Backend> SqlStore<B> {
                 &crate::sealed::contexts::previous_secrets(id),
             )?,
         };
-        let mut statements = vec![(statement, params::webhook_subscription(subscription, sealed))];
+        let mut statements = vec![(
+            statement,
+            params::webhook_subscription(subscription, sealed),
+        )];
         if statement == sql::UPDATE_WEBHOOK_SUBSCRIPTION {
             statements.push((sql::DELETE_SUBSCRIPTION_EVENTS, vec![id.into()]));
         }

@@ -54,7 +54,9 @@ impl Keys {
     /// The keyring, or the error of a store that was never unlocked (a bug of its caller).
     pub(crate) fn keyring(&self) -> Result<Arc<Keyring>> {
         self.get().ok_or_else(|| {
-            StoreError::Secrets("the store has no keyring: secrets cannot be sealed or opened".into())
+            StoreError::Secrets(
+                "the store has no keyring: secrets cannot be sealed or opened".into(),
+            )
         })
     }
 }
@@ -349,19 +351,18 @@ impl<B: Backend> SecretsAtRest for SqlStore<B> {
             .collect();
         if !missing.is_empty() {
             return Err(StoreError::Secrets(format!(
-                "secrets in this database are sealed under key {}, which the configured keys \
-                 ({}) do not include",
+                "secrets in this database are sealed under key {}, which is not among the \
+                 configured keys ({}): give it as the current key, or as a previous key while \
+                 rotating",
                 missing.join(" and "),
                 keyring.describe()
             )));
         }
         let check = self
             .backend
-            .fetch(
-                crate::sql::SETTING,
-                vec![CHECK_SETTING.into()],
-                |row| row.text("value"),
-            )
+            .fetch(crate::sql::SETTING, vec![CHECK_SETTING.into()], |row| {
+                row.text("value")
+            })
             .await?;
         if let Some(check) = check.first().filter(|c| sealed_with(c).is_some()) {
             let opened = keyring.open(check, contexts::setting(CHECK_SETTING).as_bytes());

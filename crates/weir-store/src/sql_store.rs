@@ -22,7 +22,7 @@ use crate::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EventSelector, Expect, GlobalWebhookCount, GlobalWebhookStats, Ingested,
     JobOutcome, Lease, NewApp, Page, PageRequest, PendingAuthorization, Result, ScheduleWrite,
-    StoredOAuthToken, Store, StoreError, StoredData, WorkQueue, sql,
+    Store, StoreError, StoredData, StoredOAuthToken, WorkQueue, sql,
 };
 
 /// Turns one row into a value.
@@ -184,7 +184,9 @@ impl<B: Backend> Store for SqlStore<B> {
             .fetch_one(sql::SETTING, vec![key.into()], |row| row.text("value"))
             .await?;
         match SEALED_SETTINGS.contains(&key) {
-            true => stored.map(|value| self.open_setting(key, value)).transpose(),
+            true => stored
+                .map(|value| self.open_setting(key, value))
+                .transpose(),
             false => Ok(stored),
         }
     }

@@ -19,8 +19,8 @@ use weir_store::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EntityList, EntityRecord, EntityRecordChange, EventSelector, Expect,
     GlobalWebhookCount, Ingested, JobOutcome, Lease, NewApp, NewEntityRecord, NewJob, PageRequest,
-    PendingAuthorization, PgStore, RecordKey, RecordKind, ScheduleWrite, StoredOAuthToken,
-    SqliteStore, Store, StoreError, StoredData, WorkQueue,
+    PendingAuthorization, PgStore, RecordKey, RecordKind, ScheduleWrite, SqliteStore, Store,
+    StoreError, StoredData, StoredOAuthToken, WorkQueue,
 };
 use weir_testkit::TempDir;
 
@@ -3592,7 +3592,11 @@ async fn store_secrets(store: &Arc<dyn Store>) -> StoredSecrets {
         .insert_webhook_subscription(&subscription)
         .await
         .unwrap();
-    let oauth = sealed_token(&installation.id, "", r#"{"access_token":"oauth-s3cret-1c2d"}"#);
+    let oauth = sealed_token(
+        &installation.id,
+        "",
+        r#"{"access_token":"oauth-s3cret-1c2d"}"#,
+    );
     store.put_oauth_token(&oauth).await.unwrap();
     store
         .init_setting("security_context_key", SECURITY_KEY)
@@ -3806,7 +3810,13 @@ async fn a_missing_or_wrong_key_is_refused_by_name(backend: Backend) {
     );
     // A locked store reads what is not secret, and refuses what is.
     let locked = backend.location.open_locked().await;
-    assert!(locked.account(&AccountId::parse("acme").unwrap()).await.unwrap().is_some());
+    assert!(
+        locked
+            .account(&AccountId::parse("acme").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
     let refused = locked.setting("security_context_key").await.unwrap_err();
     assert!(matches!(refused, StoreError::Secrets(_)), "{refused:?}");
 }
@@ -3830,8 +3840,13 @@ async fn secrets_stored_in_clear_are_sealed_when_unlocked(backend: Backend) {
             ),
             "UPDATE app_parameters SET secure = '{\"client_secret\": \"connector-s3cret-77b1\"}'"
                 .into(),
-            format!("UPDATE oauth_tokens SET sealed = '{}'", secrets.oauth.tokens),
-            format!("UPDATE settings SET value = '{SECURITY_KEY}' WHERE key = 'security_context_key'"),
+            format!(
+                "UPDATE oauth_tokens SET sealed = '{}'",
+                secrets.oauth.tokens
+            ),
+            format!(
+                "UPDATE settings SET value = '{SECURITY_KEY}' WHERE key = 'security_context_key'"
+            ),
         ],
     )
     .await;

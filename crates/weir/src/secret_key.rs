@@ -75,10 +75,14 @@ async fn keyring(store: &dyn Store, args: &KeyArgs) -> anyhow::Result<Configured
             let mut keys = read_key_file(path)?;
             let current = keys.remove(0);
             previous.splice(0..0, keys);
-            (Some(current), format!("keys from the key file {}", path.display()))
+            (
+                Some(current),
+                format!("keys from the key file {}", path.display()),
+            )
         }
         (None, Ok(given)) => {
-            let key = SealingKey::from_base64(&given).with_context(|| format!("{ENV} is not usable"))?;
+            let key =
+                SealingKey::from_base64(&given).with_context(|| format!("{ENV} is not usable"))?;
             (Some(key), format!("keys from {ENV} and {PREVIOUS_ENV}"))
         }
         (None, Err(_)) => (None, String::new()),
@@ -190,7 +194,11 @@ pub async fn run(args: SecretsArgs) -> anyhow::Result<()> {
         .context("cannot open the store")?;
     let Configured { keyring, origin } = keyring(store.as_ref(), &args.keys).await?;
     let current = keyring.current().id().to_owned();
-    let previous: Vec<String> = keyring.previous().iter().map(|k| k.id().to_owned()).collect();
+    let previous: Vec<String> = keyring
+        .previous()
+        .iter()
+        .map(|k| k.id().to_owned())
+        .collect();
     store
         .unlock(keyring)
         .await
@@ -207,7 +215,8 @@ pub async fn run(args: SecretsArgs) -> anyhow::Result<()> {
         println!("re-sealed {resealed} values under {current}");
     }
     let census = store.secrets_census().await?;
-    println!("current key {current}: {}", census.describe());
+    println!("current key: {current}");
+    println!("sealed: {}", census.describe());
     for id in &previous {
         match census.under(id) {
             0 => println!("previous key {id} seals nothing: it can be dropped"),

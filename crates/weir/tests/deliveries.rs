@@ -410,7 +410,11 @@ async fn rotated_secrets_each_sign_until_their_own_time(storage: Storage) {
         .to_owned();
     let third = rotate(&server, &path, 7200).await;
     let third_secret = third["secret"].as_str().unwrap().to_owned();
-    assert_eq!(third["previous_secrets"].as_array().unwrap().len(), 2, "{third}");
+    assert_eq!(
+        third["previous_secrets"].as_array().unwrap().len(),
+        2,
+        "{third}"
+    );
     let shown = server.get(&path).await.body;
     let expiries: Vec<&str> = shown["previous_secrets"]
         .as_array()
@@ -421,13 +425,19 @@ async fn rotated_secrets_each_sign_until_their_own_time(storage: Storage) {
     assert_eq!(expiries.len(), 2, "{shown}");
     assert_ne!(expiries[0], expiries[1], "each has its own expiry");
     for secret in [SECRET, &second, &third_secret] {
-        assert!(!shown.to_string().contains(secret), "no secret is shown again");
+        assert!(
+            !shown.to_string().contains(secret),
+            "no secret is shown again"
+        );
     }
     post_event(&server, "acme", 1).await;
     let request = nth_request(&receiver, 1).await;
     assert_eq!(request.headers["webhook-signature"].split(' ').count(), 3);
     for secret in [SECRET, &second, &third_secret] {
-        assert!(verifies(&request, secret), "{secret} verifies within its window");
+        assert!(
+            verifies(&request, secret),
+            "{secret} verifies within its window"
+        );
     }
     assert!(!verifies(&request, OTHER_SECRET), "a stranger's does not");
 
@@ -491,7 +501,12 @@ async fn v1a_deliveries_verify_with_the_public_key(storage: Storage) {
     )
     .await;
     assert_eq!(subscription["signature_scheme"], "v1a");
-    assert!(subscription["secret"].as_str().unwrap().starts_with("whsk_"));
+    assert!(
+        subscription["secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("whsk_")
+    );
     let public_key = subscription["public_key"].as_str().unwrap().to_owned();
     assert!(public_key.starts_with("whpk_"), "{subscription}");
     let path = format!(
@@ -500,16 +515,28 @@ async fn v1a_deliveries_verify_with_the_public_key(storage: Storage) {
     );
     let shown = server.get(&path).await.body;
     assert_eq!(shown["public_key"], public_key.as_str());
-    assert!(shown.get("secret").is_none(), "the private key is never shown again");
+    assert!(
+        shown.get("secret").is_none(),
+        "the private key is never shown again"
+    );
 
     post_event(&server, "acme", 1).await;
     let request = nth_request(&receiver, 1).await;
     let signature = &request.headers["webhook-signature"];
-    assert!(signature.starts_with("v1a,") && !signature.contains(' '), "{signature}");
-    assert!(node_verifies(&public_key, &request), "Node verifies Weir's signature");
+    assert!(
+        signature.starts_with("v1a,") && !signature.contains(' '),
+        "{signature}"
+    );
+    assert!(
+        node_verifies(&public_key, &request),
+        "Node verifies Weir's signature"
+    );
     let mut altered = request.clone();
     altered.body = altered.body.replacen('1', "2", 1);
-    assert!(!node_verifies(&public_key, &altered), "and refuses an altered body");
+    assert!(
+        !node_verifies(&public_key, &altered),
+        "and refuses an altered body"
+    );
     let other = subscribe(
         &server,
         "acme",
@@ -524,7 +551,10 @@ async fn v1a_deliveries_verify_with_the_public_key(storage: Storage) {
     let rotated = rotate(&server, &path, 3600).await;
     let new_key = rotated["public_key"].as_str().unwrap().to_owned();
     assert_ne!(new_key, public_key);
-    assert_eq!(rotated["previous_secrets"][0]["public_key"], public_key.as_str());
+    assert_eq!(
+        rotated["previous_secrets"][0]["public_key"],
+        public_key.as_str()
+    );
     post_event(&server, "acme", 2).await;
     let request = nth_request(&receiver, 2).await;
     assert_eq!(request.headers["webhook-signature"].split(' ').count(), 2);
@@ -537,7 +567,12 @@ async fn v1a_deliveries_verify_with_the_public_key(storage: Storage) {
                    "events": ["onContactCreate"], "signature_scheme": "v1a", "secret": SECRET}),
         )
         .await;
-    assert_eq!(mismatched.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", mismatched.body);
+    assert_eq!(
+        mismatched.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        mismatched.body
+    );
     let unknown = server
         .post(
             "/api/v1/accounts/acme/subscriptions",
@@ -546,7 +581,11 @@ async fn v1a_deliveries_verify_with_the_public_key(storage: Storage) {
         )
         .await;
     assert!(unknown.status.is_client_error(), "{}", unknown.body);
-    assert!(unknown.message().contains("signature_scheme"), "{}", unknown.body);
+    assert!(
+        unknown.message().contains("signature_scheme"),
+        "{}",
+        unknown.body
+    );
     server.stop().await;
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weir_core::oauth::{OAuthConfig, OAuthIntegration, TokenType};
 use weir_core::{ApiToken, Installation, InstallationId, InstallationStatus};
-use weir_store::{PendingAuthorization, StoredOAuthToken, StoreError};
+use weir_store::{PendingAuthorization, StoreError, StoredOAuthToken};
 
 use crate::engine::Engine;
 use crate::error::Error;

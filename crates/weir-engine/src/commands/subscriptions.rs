@@ -77,7 +77,9 @@ impl Engine {
         new: NewSubscription,
     ) -> Result<WebhookSubscription, Error> {
         let secret = match new.secret {
-            None => WebhookSecret::generate_for(new.signature_scheme.unwrap_or(SignatureScheme::V1)),
+            None => {
+                WebhookSecret::generate_for(new.signature_scheme.unwrap_or(SignatureScheme::V1))
+            }
             Some(given) => {
                 WebhookSecret::parse(&given).map_err(|e| Error::invalid(format!("secret: {e}")))?
             }
@@ -195,11 +197,7 @@ impl Engine {
             ));
         }
         let new = WebhookSecret::generate_for(subscription.secret.scheme());
-        let rotated = subscription.rotated(
-            new,
-            SignedDuration::from_secs(grace),
-            weir_core::now(),
-        );
+        let rotated = subscription.rotated(new, SignedDuration::from_secs(grace), weir_core::now());
         self.store().update_webhook_subscription(&rotated).await?;
         Ok(rotated)
     }

@@ -94,11 +94,10 @@ pub async fn load(
     else {
         return Ok(None);
     };
-    let tokens: Tokens =
-        serde_json::from_str(&row.tokens).map_err(|e| TokenError::Unopenable {
-            installation: installation.clone(),
-            why: e.to_string(),
-        })?;
+    let tokens: Tokens = serde_json::from_str(&row.tokens).map_err(|e| TokenError::Unopenable {
+        installation: installation.clone(),
+        why: e.to_string(),
+    })?;
     Ok(Some(Held {
         tokens,
         oauth_iparams: row.oauth_iparams,

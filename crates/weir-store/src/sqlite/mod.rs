@@ -135,7 +135,9 @@ impl Backend for Sqlite {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let connection = Connection::open(&path).map_err(backend)?;
-            connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+            connection
+                .busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(backend)?;
             connection
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 .map_err(backend)
