@@ -81,8 +81,14 @@ pub(crate) struct SealedSecrets {
     pub previous: String,
 }
 
-/// For `INSERT_INSTALLATION`, with its secure iparams as sealed.
-pub(crate) fn installation(installation: &Installation, sealed_secure: String) -> Vec<Param> {
+/// An installation's secrets, sealed: its secure iparams and its target token.
+pub(crate) struct SealedInstallation {
+    pub secure_iparams: String,
+    pub target_token: String,
+}
+
+/// For `INSERT_INSTALLATION`.
+pub(crate) fn installation(installation: &Installation, sealed: SealedInstallation) -> Vec<Param> {
     vec![
         installation.id.as_str().into(),
         installation.account_id.as_str().into(),
@@ -90,12 +96,13 @@ pub(crate) fn installation(installation: &Installation, sealed_secure: String) -
         installation.app_name.as_str().into(),
         installation.status.as_str().into(),
         to_json(&installation.iparams.public).into(),
-        sealed_secure.into(),
+        sealed.secure_iparams.into(),
         to_json(&installation.departments).into(),
         to_json(&installation.scopes).into(),
         millis(installation.created_at).into(),
         millis(installation.updated_at).into(),
-        installation.target_token.as_str().into(),
+        sealed.target_token.into(),
+        installation.target_token.hash().into(),
     ]
 }
 

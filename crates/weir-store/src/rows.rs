@@ -165,7 +165,7 @@ pub(crate) fn installation(row: &dyn Columns) -> Result<Installation> {
     let id = parsed(row, "id", InstallationId::parse)?;
     let secure_context = contexts::secure_iparams(id.as_str());
     Ok(Installation {
-        id,
+        id: id.clone(),
         account_id: parsed(row, "account_id", AccountId::parse)?,
         app_id: parsed(row, "app_id", AppId::parse)?,
         app_name: parsed(row, "app_name", AppName::parse)?,
@@ -176,7 +176,11 @@ pub(crate) fn installation(row: &dyn Columns) -> Result<Installation> {
         },
         departments: json(row, "departments")?,
         scopes: json(row, "scopes")?,
-        target_token: TargetToken::from_stored(row.text("target_token")?),
+        target_token: TargetToken::from_stored(secret(
+            row,
+            "target_token",
+            &contexts::target_token(id.as_str()),
+        )?),
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     })

@@ -78,6 +78,9 @@ pub(crate) mod contexts {
     pub(crate) fn previous_secrets(id: &str) -> String {
         super::context("webhook_subscriptions.previous_secrets", &[id])
     }
+    pub(crate) fn target_token(installation: &str) -> String {
+        super::context("installations.target_token", &[installation])
+    }
     pub(crate) fn secure_iparams(installation: &str) -> String {
         super::context("installations.secure_iparams", &[installation])
     }
@@ -177,6 +180,9 @@ struct SealedColumn {
     update: &'static str,
     /// Whether the row's key is two columns.
     two_keys: bool,
+    /// Whether the update also takes the SHA-256 of the plaintext (after the value): a
+    /// column found by its hash.
+    hashed: bool,
     /// The value's context, from `k1` and `k2`.
     context: fn(&str, &str) -> String,
 }
@@ -205,6 +211,7 @@ const SEALED_COLUMNS: &[SealedColumn] = &[
             WHERE secret NOT LIKE $1 ORDER BY id LIMIT $2",
         update: "UPDATE webhook_subscriptions SET secret = $1 WHERE id = $2 AND secret = $3",
         two_keys: false,
+        hashed: false,
         context: |id, _| contexts::subscription_secret(id),
     },
     SealedColumn {
@@ -215,6 +222,7 @@ const SEALED_COLUMNS: &[SealedColumn] = &[
         update: "UPDATE webhook_subscriptions SET previous_secrets = $1 \
             WHERE id = $2 AND previous_secrets = $3",
         two_keys: false,
+        hashed: false,
         context: |id, _| contexts::previous_secrets(id),
     },
     SealedColumn {
@@ -225,7 +233,22 @@ const SEALED_COLUMNS: &[SealedColumn] = &[
         update: "UPDATE installations SET secure_iparams = $1 \
             WHERE id = $2 AND secure_iparams = $3",
         two_keys: false,
+        hashed: false,
         context: |id, _| contexts::secure_iparams(id),
+    },
+    SealedColumn {
+        name: "installations.target_token",
+        census: census_sql!(
+            "target_token",
+            "installations WHERE target_token IS NOT NULL"
+        ),
+        pending: "SELECT id AS k1, '' AS k2, target_token AS value FROM installations \
+            WHERE target_token NOT LIKE $1 ORDER BY id LIMIT $2",
+        update: "UPDATE installations SET target_token = $1, target_token_hash = $4 \
+            WHERE id = $2 AND target_token = $3",
+        two_keys: false,
+        hashed: true,
+        context: |id, _| contexts::target_token(id),
     },
     SealedColumn {
         name: "app_parameters.secure",
@@ -234,6 +257,7 @@ const SEALED_COLUMNS: &[SealedColumn] = &[
             WHERE secure NOT LIKE $1 ORDER BY app_name LIMIT $2",
         update: "UPDATE app_parameters SET secure = $1 WHERE app_name = $2 AND secure = $3",
         two_keys: false,
+        hashed: false,
         context: |name, _| contexts::app_parameters(name),
     },
     SealedColumn {
@@ -245,6 +269,7 @@ const SEALED_COLUMNS: &[SealedColumn] = &[
         update: "UPDATE oauth_tokens SET sealed = $1 \
             WHERE installation_id = $2 AND integration = $3 AND sealed = $4",
         two_keys: true,
+        hashed: false,
         context: contexts::oauth_tokens,
     },
     SealedColumn {
@@ -258,6 +283,7 @@ const SEALED_COLUMNS: &[SealedColumn] = &[
             ORDER BY key LIMIT $2",
         update: "UPDATE settings SET value = $1 WHERE key = $2 AND value = $3",
         two_keys: false,
+        hashed: false,
         context: |key, _| contexts::setting(key),
     },
 ];
@@ -310,6 +336,9 @@ impl<B: Backend> SqlStore<B> {
                     params.push(Param::Text(k2));
                 }
                 params.push(Param::Text(value));
+                if column.hashed {
+                    params.push(Param::Text(weir_core::sha256_hex(&plaintext)));
+                }
                 done += self.backend.execute(column.update, params).await?;
             }
         }

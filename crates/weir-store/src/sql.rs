@@ -56,8 +56,8 @@ pub(crate) const APP_PACKAGE: &str = "SELECT package FROM apps WHERE id = $1";
 
 pub(crate) const INSERT_INSTALLATION: &str = "INSERT INTO installations \
     (id, account_id, app_id, app_name, status, iparams, secure_iparams, departments, scopes, \
-     created_at, updated_at, target_token) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     created_at, updated_at, target_token, target_token_hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(crate) const INSTALLATION: &str = "SELECT * FROM installations WHERE id = $1";
 pub(crate) const INSTALLATIONS: &str = "SELECT * FROM installations \
     WHERE account_id = $1 AND status = 'active' AND id > $2 ORDER BY id LIMIT $3";
@@ -313,7 +313,7 @@ pub(crate) const ACTIVATE_INSTALLATION: &str = "UPDATE installations \
     SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'installing'";
 
 pub(crate) const INSTALLATION_BY_TARGET_TOKEN: &str =
-    "SELECT * FROM installations WHERE target_token = $1";
+    "SELECT * FROM installations WHERE target_token_hash = $1";
 /// One job for a chosen installation (an external event is for one installation only).
 pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs \
     (event_id, installation_id, event, handler, status, attempts, max_attempts, run_at) \

@@ -285,13 +285,19 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn insert_installation(&self, installation: &Installation) -> Result<()> {
         let conflict = || crate::already_installed(installation);
-        let secure = self.seal(
-            &rows::to_json(&installation.iparams.secure),
-            &contexts::secure_iparams(installation.id.as_str()),
-        )?;
+        let sealed = params::SealedInstallation {
+            secure_iparams: self.seal(
+                &rows::to_json(&installation.iparams.secure),
+                &contexts::secure_iparams(installation.id.as_str()),
+            )?,
+            target_token: self.seal(
+                installation.target_token.as_str(),
+                &contexts::target_token(installation.id.as_str()),
+            )?,
+        };
         self.insert(
             sql::INSERT_INSTALLATION,
-            params::installation(installation, secure),
+            params::installation(installation, sealed),
             conflict,
         )
         .await
@@ -386,7 +392,7 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         token: &TargetToken,
     ) -> Result<Option<Installation>> {
-        let params = vec![token.as_str().into()];
+        let params = vec![token.hash().into()];
         self.fetch_one(
             sql::INSTALLATION_BY_TARGET_TOKEN,
             params,

@@ -3612,6 +3612,7 @@ async fn store_secrets(store: &Arc<dyn Store>) -> StoredSecrets {
             subscription.secret.as_str()["whsk_".len()..].into(),
             "oauth-s3cret-1c2d".into(),
             SECURITY_KEY.into(),
+            installation.target_token.as_str().into(),
         ],
         installation,
         app: app.name,
@@ -3744,7 +3745,7 @@ async fn a_rotation_seals_every_secret_again_under_the_new_key(backend: Backend)
     let store = backend.location.open_with(both).await.unwrap();
     assert_secrets_open(&store, &secrets).await;
     let before = store.secrets_census().await.unwrap();
-    assert_eq!(before.under(old.id()), 7, "{before:?}");
+    assert_eq!(before.under(old.id()), 8, "{before:?}");
     // New writes are sealed under the new key at once.
     store
         .put_app_parameters(&secrets.app, &Default::default())
@@ -3773,10 +3774,10 @@ async fn a_rotation_seals_every_secret_again_under_the_new_key(backend: Backend)
             }
         }
     }
-    assert_eq!(resealed, 6, "what the old key sealed, and no more");
+    assert_eq!(resealed, 7, "what the old key sealed, and no more");
     let after = store.secrets_census().await.unwrap();
     assert_eq!(after.key_ids(), [new.id()], "{after:?}");
-    assert_eq!(after.under(new.id()), 7);
+    assert_eq!(after.under(new.id()), 8);
     drop(store);
     let dropped = Keyring::new(new.clone(), vec![]);
     let store = backend.location.open_with(dropped).await.unwrap();
@@ -3845,18 +3846,31 @@ async fn secrets_stored_in_clear_are_sealed_when_unlocked(backend: Backend) {
                 secrets.oauth.tokens
             ),
             format!(
+                "UPDATE installations SET target_token = '{}', target_token_hash = NULL",
+                secrets.installation.target_token.as_str()
+            ),
+            format!(
                 "UPDATE settings SET value = '{SECURITY_KEY}' WHERE key = 'security_context_key'"
             ),
         ],
     )
     .await;
     let locked = backend.location.open_locked().await;
-    assert_eq!(locked.secrets_census().await.unwrap().in_clear(), 6);
+    assert_eq!(locked.secrets_census().await.unwrap().in_clear(), 7);
     drop(locked);
     let store = backend.location.open().await;
     let census = store.secrets_census().await.unwrap();
     assert_eq!(census.in_clear(), 0, "{census:?}");
     assert_secrets_open(&store, &secrets).await;
+    let found = store
+        .installation_by_target_token(&secrets.installation.target_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.map(|i| i.id),
+        Some(secrets.installation.id.clone()),
+        "by its hash"
+    );
     drop(store);
     assert_nothing_in_clear(&backend.location, &secrets).await;
     // Unlocking again finds nothing more to do.

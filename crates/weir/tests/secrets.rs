@@ -263,7 +263,7 @@ async fn keys_rotate_with_deliveries_still_verifying(storage: Storage) {
     server.stop().await;
     let status = secrets_command(&storage, "status", &[("WEIR_SECRET_KEY", KEY_B)]);
     assert!(
-        status.contains(&format!("sealed: {}: 6 values", key_id(KEY_B))),
+        status.contains(&format!("sealed: {}: 7 values", key_id(KEY_B))),
         "{status}"
     );
 
@@ -282,7 +282,7 @@ async fn keys_rotate_with_deliveries_still_verifying(storage: Storage) {
     let file = ("WEIR_SECRET_KEY_FILE", key_file.to_str().unwrap());
     let rotated = secrets_command(&storage, "rotate", &[file]);
     assert!(
-        rotated.contains(&format!("re-sealed 6 values under {}", key_id(KEY_C))),
+        rotated.contains(&format!("re-sealed 7 values under {}", key_id(KEY_C))),
         "{rotated}"
     );
     assert!(

@@ -19,3 +19,9 @@ ALTER TABLE webhook_subscriptions DROP COLUMN previous_secret_until;
 UPDATE oauth_tokens SET sealed = 'sealed:' || key_id || ':' || sealed
 WHERE sealed NOT LIKE 'sealed:%';
 ALTER TABLE oauth_tokens DROP COLUMN key_id;
+
+-- A target URL's token is a capability: it is sealed like a secret, and found by its
+-- SHA-256 (as API keys are). Existing rows get their hash when they are sealed.
+ALTER TABLE installations ADD COLUMN target_token_hash TEXT;
+CREATE UNIQUE INDEX installations_by_target_token_hash ON installations (target_token_hash);
+DROP INDEX installations_by_target_token;
