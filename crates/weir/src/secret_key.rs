@@ -66,11 +66,11 @@ pub async fn unlock(store: &dyn Store, args: &KeyArgs) -> anyhow::Result<Unlocke
 }
 
 async fn keyring(store: &dyn Store, args: &KeyArgs) -> anyhow::Result<Configured> {
-    let mut previous = match std::env::var(PREVIOUS_ENV) {
-        Ok(list) => parse_keys(list.split(','), PREVIOUS_ENV)?,
-        Err(_) => Vec::new(),
+    let mut previous = match set_var(PREVIOUS_ENV) {
+        Some(list) => parse_keys(list.split(','), PREVIOUS_ENV)?,
+        None => Vec::new(),
     };
-    let (configured, origin) = match (&args.secret_key_file, std::env::var(ENV)) {
+    let (configured, origin) = match (&args.secret_key_file, set_var(ENV).ok_or(())) {
         (Some(path), _) => {
             let mut keys = read_key_file(path)?;
             let current = keys.remove(0);
@@ -126,6 +126,13 @@ async fn keyring(store: &dyn Store, args: &KeyArgs) -> anyhow::Result<Configured
         keyring: Keyring::new(current, previous),
         origin,
     })
+}
+
+/// A variable's value, unless it is unset or empty (as `compose.yaml` passes an unset one).
+fn set_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 fn parse_keys<'a>(
