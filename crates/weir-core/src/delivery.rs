@@ -30,9 +30,12 @@ pub struct WebhookSubscription {
     pub events: Vec<String>,
     /// Per event, Zoho's filter object (`departmentIds`, `fields`, …), as given.
     pub filters: serde_json::Map<String, Value>,
+    /// The current secret: `whsec_…` signs `v1` (HMAC-SHA256), `whsk_…` signs `v1a`
+    /// (Ed25519).
     pub secret: WebhookSecret,
-    /// The secret before the last rotation, still signed with until the given time.
-    pub previous_secret: Option<(WebhookSecret, Timestamp)>,
+    /// Secrets replaced by rotations, each still signed with until its own time; at most
+    /// [`MAX_PREVIOUS_SECRETS`].
+    pub previous_secrets: Vec<PreviousSecret>,
     pub enabled: bool,
     /// Why it was disabled (a 410, failing for too long, the operator).
     pub disabled_reason: Option<String>,
@@ -58,17 +61,69 @@ pub struct WebhookSubscription {
 /// Kept here too, where deliveries are, for the code that makes subscriptions by hand.
 pub use crate::subscription::DEFAULT_MAX_IN_FLIGHT;
 
+/// A secret replaced by a rotation, still signed with until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PreviousSecret {
+    pub secret: WebhookSecret,
+    #[serde(with = "millis")]
+    pub until: Timestamp,
+}
+
+/// A subscription keeps at most this many previous secrets: a rotation beyond them drops
+/// the one whose grace ends soonest (it would have stopped signing first anyway).
+pub const MAX_PREVIOUS_SECRETS: usize = 5;
+
 impl WebhookSubscription {
-    /// The secrets to sign with at `now`: the current one, and the previous one while its
-    /// grace period lasts.
+    /// The secrets to sign with at `now`: the current one, and each previous one while
+    /// its grace period lasts.
     pub fn signing_secrets(&self, now: Timestamp) -> Vec<&WebhookSecret> {
-        let mut secrets = vec![&self.secret];
-        if let Some((previous, until)) = &self.previous_secret
-            && *until > now
-        {
-            secrets.push(previous);
+        std::iter::once(&self.secret)
+            .chain(
+                self.previous_secrets
+                    .iter()
+                    .filter(|previous| previous.until > now)
+                    .map(|previous| &previous.secret),
+            )
+            .collect()
+    }
+
+    /// The subscription after a rotation at `now` to `new` (of the same scheme): the
+    /// current secret joins the previous ones until `now + grace`, without cutting any
+    /// other's grace short. Expired ones are forgotten, and beyond
+    /// [`MAX_PREVIOUS_SECRETS`] the soonest to expire go.
+    pub fn rotated(self, new: WebhookSecret, grace: SignedDuration, now: Timestamp) -> Self {
+        let mut previous: Vec<PreviousSecret> = self
+            .previous_secrets
+            .into_iter()
+            .filter(|p| p.until > now)
+            .chain(std::iter::once(PreviousSecret {
+                secret: self.secret,
+                until: now + grace,
+            }))
+            .filter(|p| p.until > now)
+            .collect();
+        previous.sort_by_key(|p| std::cmp::Reverse(p.until));
+        previous.truncate(MAX_PREVIOUS_SECRETS);
+        WebhookSubscription {
+            secret: new,
+            previous_secrets: previous,
+            updated_at: now,
+            ..self
         }
-        secrets
+    }
+}
+
+/// Times as integer milliseconds, as the store keeps them.
+mod millis {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(at.as_millisecond())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        Timestamp::from_millisecond(i64::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -284,23 +339,67 @@ fn changed_fields(body: &Value) -> Option<Vec<String>> {
     Some(changed)
 }
 
-/// A subscription's signing secret: `whsec_` and the base64 of 24 to 64 random bytes.
-/// Its `Debug` never prints it.
+/// A subscription's signing secret. Its `Debug` never prints it. Either
+/// - `whsec_` and the base64 of 24 to 64 random bytes: signs `v1` (HMAC-SHA256), or
+/// - `whsk_` and the base64 of an Ed25519 private key's 32-byte seed and its 32-byte
+///   public key (as Svix keeps them): signs `v1a`, verified with the `whpk_` public key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookSecret(String);
 
 const SECRET_PREFIX: &str = "whsec_";
+const SIGNING_KEY_PREFIX: &str = "whsk_";
+const PUBLIC_KEY_PREFIX: &str = "whpk_";
+
+/// How deliveries are signed (Standard Webhooks' signature versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum SignatureScheme {
+    /// HMAC-SHA256 with a shared secret.
+    #[serde(rename = "v1")]
+    V1,
+    /// Ed25519: the receiver verifies with the public key alone.
+    #[serde(rename = "v1a")]
+    V1a,
+}
 
 impl WebhookSecret {
-    /// A new secret of 32 random bytes.
+    /// A new `v1` secret of 32 random bytes.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-        WebhookSecret(format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes)))
+        Self::generate_for(SignatureScheme::V1)
     }
 
-    /// A secret the operator chose: `whsec_` and base64 of 24 to 64 bytes.
+    /// A new secret of the scheme.
+    pub fn generate_for(scheme: SignatureScheme) -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("the operating system's random source failed");
+        match scheme {
+            SignatureScheme::V1 => {
+                WebhookSecret(format!("{SECRET_PREFIX}{}", STANDARD.encode(seed)))
+            }
+            SignatureScheme::V1a => {
+                let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed)
+                    .expect("any 32 bytes are an Ed25519 seed");
+                let mut key = seed.to_vec();
+                key.extend_from_slice(ring::signature::KeyPair::public_key(&pair).as_ref());
+                WebhookSecret(format!("{SIGNING_KEY_PREFIX}{}", STANDARD.encode(key)))
+            }
+        }
+    }
+
+    /// A secret the operator chose: `whsec_` and base64 of 24 to 64 bytes, or `whsk_` and
+    /// base64 of an Ed25519 seed and its public key.
     pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        if let Some(key) = value.strip_prefix(SIGNING_KEY_PREFIX) {
+            let key = STANDARD
+                .decode(key)
+                .map_err(|_| InvalidValue("a signing key is whsk_ followed by base64".into()))?;
+            if key.len() != 64 || ed25519_pair(&key).is_none() {
+                return Err(InvalidValue(
+                    "a whsk_ signing key holds an Ed25519 seed and its public key (64 bytes)"
+                        .into(),
+                ));
+            }
+            return Ok(WebhookSecret(value.to_owned()));
+        }
         let key = value
             .strip_prefix(SECRET_PREFIX)
             .and_then(|key| STANDARD.decode(key).ok())
@@ -318,24 +417,75 @@ impl WebhookSecret {
         &self.0
     }
 
+    pub fn scheme(&self) -> SignatureScheme {
+        match self.0.starts_with(SIGNING_KEY_PREFIX) {
+            true => SignatureScheme::V1a,
+            false => SignatureScheme::V1,
+        }
+    }
+
+    /// For a `v1a` secret, the public key receivers verify with: `whpk_` and base64.
+    pub fn public_key(&self) -> Option<String> {
+        let key = self.key();
+        let pair = ed25519_pair(&key)?;
+        let public = ring::signature::KeyPair::public_key(&pair);
+        Some(format!(
+            "{PUBLIC_KEY_PREFIX}{}",
+            STANDARD.encode(public.as_ref())
+        ))
+    }
+
     fn key(&self) -> Vec<u8> {
-        let encoded = self.0.strip_prefix(SECRET_PREFIX).unwrap_or(&self.0);
+        let encoded = self
+            .0
+            .strip_prefix(SECRET_PREFIX)
+            .or_else(|| self.0.strip_prefix(SIGNING_KEY_PREFIX))
+            .unwrap_or(&self.0);
         STANDARD.decode(encoded).unwrap_or_default()
     }
 
-    /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    /// `v1,<base64 HMAC-SHA256>` or `v1a,<base64 Ed25519 signature>` of
+    /// `"{id}.{timestamp}.{body}"`.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key()).expect("HMAC takes a key of any length");
-        mac.update(format!("{id}.{timestamp}.").as_bytes());
-        mac.update(body);
-        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+        let mut content = format!("{id}.{timestamp}.").into_bytes();
+        content.extend_from_slice(body);
+        match self.scheme() {
+            SignatureScheme::V1 => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(&self.key())
+                    .expect("HMAC takes a key of any length");
+                mac.update(&content);
+                format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+            }
+            SignatureScheme::V1a => {
+                let pair = ed25519_pair(&self.key()).expect("a parsed whsk_ key is a key pair");
+                format!("v1a,{}", STANDARD.encode(pair.sign(&content).as_ref()))
+            }
+        }
     }
+}
+
+/// The key pair of a `whsk_` key's bytes (seed, then public key), if they agree.
+fn ed25519_pair(key: &[u8]) -> Option<ring::signature::Ed25519KeyPair> {
+    let (seed, public) = key.split_at_checked(32)?;
+    ring::signature::Ed25519KeyPair::from_seed_and_public_key(seed, public).ok()
 }
 
 impl fmt::Debug for WebhookSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WebhookSecret(***)")
+    }
+}
+
+impl Serialize for WebhookSecret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WebhookSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        WebhookSecret::parse(&value).map_err(serde::de::Error::custom)
     }
 }
 
@@ -504,6 +654,99 @@ mod tests {
         let thread = zoho_event("Ticket_Thread_Add", json!({"data": {"direction": "in"}}));
         assert!(passes(&json!({"direction": "in"}), &thread));
         assert!(!passes(&json!({"direction": "out"}), &thread));
+    }
+
+    #[test]
+    fn v1a_secrets_sign_with_ed25519_and_show_their_public_key() {
+        use ring::signature::{ED25519, UnparsedPublicKey};
+        let secret = WebhookSecret::generate_for(SignatureScheme::V1a);
+        assert!(secret.as_str().starts_with("whsk_"));
+        assert_eq!(secret.scheme(), SignatureScheme::V1a);
+        assert_eq!(WebhookSecret::parse(secret.as_str()), Ok(secret.clone()));
+        let public = secret.public_key().unwrap();
+        let public = STANDARD
+            .decode(public.strip_prefix("whpk_").unwrap())
+            .unwrap();
+        let signed = secret.sign("msg_1", 1649367553, b"{}");
+        let signature = STANDARD
+            .decode(signed.strip_prefix("v1a,").unwrap())
+            .unwrap();
+        let key = UnparsedPublicKey::new(&ED25519, &public);
+        assert!(key.verify(b"msg_1.1649367553.{}", &signature).is_ok());
+        assert!(key.verify(b"msg_1.1649367553.{ }", &signature).is_err());
+        assert_eq!(WebhookSecret::generate().public_key(), None);
+        let mut mismatched = STANDARD.decode(&secret.as_str()[5..]).unwrap();
+        mismatched[40] ^= 1;
+        let mismatched = format!("whsk_{}", STANDARD.encode(mismatched));
+        assert!(
+            WebhookSecret::parse(&mismatched).is_err(),
+            "public key not the seed's"
+        );
+    }
+
+    #[test]
+    fn rotations_keep_each_previous_secret_until_its_own_time() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let hours = |h: i64| SignedDuration::from_hours(h);
+        let first = WebhookSecret::generate();
+        let request = crate::SubscriptionRequest {
+            url: "https://hooks.example.com/weir".into(),
+            events: vec!["onContactCreate".into()],
+            ..Default::default()
+        };
+        let product = crate::Product::parse("freshsales").unwrap();
+        let mut subscription = crate::SubscriptionSpec::parse(&product, request)
+            .unwrap()
+            .into_subscription(
+                AccountId::parse("acme").unwrap(),
+                None,
+                SubscriptionKind::CustomerWebhook,
+                first.clone(),
+                now,
+            );
+        subscription = subscription.rotated(WebhookSecret::generate(), hours(24), now);
+        let second = subscription.secret.clone();
+        subscription = subscription.rotated(WebhookSecret::generate(), hours(2), now + hours(1));
+        assert_eq!(subscription.previous_secrets.len(), 2);
+        let at = |h: i64| subscription.signing_secrets(now + hours(h)).len();
+        assert_eq!(
+            at(2),
+            3,
+            "the second rotation did not cut the first's grace short"
+        );
+        assert_eq!(
+            at(4),
+            2,
+            "the second's grace (2 h) is over, the first's is not"
+        );
+        assert_eq!(at(25), 1);
+        assert!(
+            subscription
+                .signing_secrets(now + hours(2))
+                .contains(&&first)
+        );
+        assert!(
+            subscription
+                .signing_secrets(now + hours(2))
+                .contains(&&second)
+        );
+        for n in 0..10 {
+            subscription = subscription.rotated(WebhookSecret::generate(), hours(100 + n), now);
+        }
+        assert_eq!(subscription.previous_secrets.len(), MAX_PREVIOUS_SECRETS);
+        assert!(
+            subscription
+                .previous_secrets
+                .iter()
+                .all(|p| p.until >= now + hours(105)),
+            "the soonest to expire went first"
+        );
+        let expired = subscription.rotated(WebhookSecret::generate(), hours(1), now + hours(200));
+        assert_eq!(
+            expired.previous_secrets.len(),
+            1,
+            "expired ones are forgotten"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod package;
 pub mod payloads;
 pub mod registered_webhook;
 pub mod schedule;
+pub mod sealing;
 pub mod secret;
 pub mod security_context;
 pub mod signed_pass;
@@ -35,7 +36,8 @@ pub use app::{
     PackageProblem, PlatformVersion, WebhookMethods,
 };
 pub use delivery::{
-    Attempt, Delivery, DeliveryStatus, SubscriptionKind, WebhookSecret, WebhookSubscription,
+    Attempt, Delivery, DeliveryStatus, PreviousSecret, SignatureScheme, SubscriptionKind,
+    WebhookSecret, WebhookSubscription,
 };
 pub use event::{
     AppEvent, EventName, EventSource, Job, JobStatus, ProductEvent, Subscription, UnknownEvent,
@@ -51,6 +53,7 @@ pub use operational::{OperationalEvent, OperationalEventType};
 pub use package::{MAX_PACKAGE_BYTES, MAX_PACKAGE_ENTRIES, Package, PackageError, PackageLimits};
 pub use registered_webhook::WebhookInvocation;
 pub use schedule::{Repeat, Schedule, ScheduleLimits, ScheduleSpec, TimeUnit};
+pub use sealing::{Keyring, SealError, SealingKey};
 pub use secret::{ApiToken, TargetToken, TokenHash};
 pub use subscription::{
     SpecProblem, SubscriptionChange, SubscriptionRequest, SubscriptionSpec, SubscriptionUrl,

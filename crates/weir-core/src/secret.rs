@@ -41,8 +41,9 @@ impl fmt::Debug for ApiToken {
 }
 
 /// The capability in an installation's target URL (`<public-url>/in/<token>`): 192
-/// random bits, so that URLs cannot be guessed. Kept in clear, since `generateTargetUrl`
-/// hands the URL out again and again; its `Debug` never prints it.
+/// random bits, so that URLs cannot be guessed. `generateTargetUrl` hands the URL out
+/// again and again, so the store keeps it sealed (not only hashed), and finds an
+/// installation by its hash. Its `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TargetToken(String);
 
@@ -59,6 +60,11 @@ impl TargetToken {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The SHA-256 of the token, in lower-case hex: what an installation is found by.
+    pub fn hash(&self) -> String {
+        crate::sha256_hex(self.0.as_bytes())
     }
 }
 

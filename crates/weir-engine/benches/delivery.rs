@@ -70,7 +70,7 @@ impl Backend {
 
     /// A new, empty store, with the directory it lives in if it has one.
     async fn open(self) -> (Arc<dyn Store>, Option<TempDir>) {
-        match self {
+        let (store, dir): (Arc<dyn Store>, _) = match self {
             Backend::Sqlite => {
                 let dir = TempDir::new();
                 let store = SqliteStore::open(dir.path()).await.unwrap();
@@ -80,7 +80,13 @@ impl Backend {
                 let url = weir_testkit::fresh_postgres_database().await;
                 (Arc::new(PgStore::connect(&url).await.unwrap()), None)
             }
-        }
+        };
+        let key = weir_core::SealingKey::generate().unwrap();
+        store
+            .unlock(weir_core::Keyring::new(key, vec![]))
+            .await
+            .unwrap();
+        (store, dir)
     }
 
     /// The statements this backend's stores ran so far in this process, if it counts them.
@@ -267,7 +273,7 @@ async fn account_with_subscriptions(store: &Arc<dyn Store>, id: &str, url: &str,
                 events: vec!["onContactCreate".into()],
                 filters: serde_json::Map::new(),
                 secret: WebhookSecret::generate(),
-                previous_secret: None,
+                previous_secrets: Vec::new(),
                 enabled: true,
                 disabled_reason: None,
                 timeout_ms: 15_000,

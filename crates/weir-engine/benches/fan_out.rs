@@ -45,6 +45,11 @@ struct Bench {
 async fn set_up(threads: usize) -> Bench {
     let dir = TempDir::new();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let key = weir_core::SealingKey::generate().unwrap();
+    store
+        .unlock(weir_core::Keyring::new(key, vec![]))
+        .await
+        .unwrap();
     let platform = Platform::new(
         store.clone(),
         Outbound::new(OutboundSettings::default()),

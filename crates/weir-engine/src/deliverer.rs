@@ -792,7 +792,7 @@ mod tests {
                 events: vec!["Ticket_Add".into()],
                 filters: serde_json::Map::new(),
                 secret: weir_core::WebhookSecret::generate(),
-                previous_secret: None,
+                previous_secrets: Vec::new(),
                 enabled: true,
                 disabled_reason: None,
                 timeout_ms: 5_000,

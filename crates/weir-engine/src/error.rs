@@ -138,7 +138,7 @@ impl From<StoreError> for Error {
                     ),
                 )
             }
-            StoreError::Backend(_) | StoreError::Corrupt(_) => {
+            StoreError::Backend(_) | StoreError::Corrupt(_) | StoreError::Secrets(_) => {
                 Error::internal("storage failed", &error)
             }
         }

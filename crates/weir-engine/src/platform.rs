@@ -104,8 +104,6 @@ pub struct PlatformSettings {
     /// The key that signs `securityContext` tokens; the same on every node (kept in the
     /// store), so any node verifies what another issued.
     pub security_key: SecurityKey,
-    /// The key installations' OAuth tokens are sealed with at rest; the same on every node.
-    pub sealing_key: crate::oauth::SealingKey,
 }
 
 /// A signing key; its `Debug` never prints it.
@@ -139,8 +137,6 @@ impl Default for PlatformSettings {
                 getrandom::fill(&mut key).expect("the operating system's random source failed");
                 SecurityKey(key)
             },
-            sealing_key: crate::oauth::SealingKey::generate()
-                .expect("the operating system's random source failed"),
         }
     }
 }

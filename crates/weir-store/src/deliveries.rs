@@ -45,7 +45,20 @@ impl<B: Backend> SqlStore<B> {
         statement: &'static str,
     ) -> Result<bool> {
         let id = subscription.id.as_str();
-        let mut statements = vec![(statement, params::webhook_subscription(subscription))];
+        let sealed = params::SealedSecrets {
+            secret: self.seal(
+                subscription.secret.as_str(),
+                &crate::sealed::contexts::subscription_secret(id),
+            )?,
+            previous: self.seal(
+                &crate::rows::to_json(&subscription.previous_secrets),
+                &crate::sealed::contexts::previous_secrets(id),
+            )?,
+        };
+        let mut statements = vec![(
+            statement,
+            params::webhook_subscription(subscription, sealed),
+        )];
         if statement == sql::UPDATE_WEBHOOK_SUBSCRIPTION {
             statements.push((sql::DELETE_SUBSCRIPTION_EVENTS, vec![id.into()]));
         }

@@ -25,6 +25,7 @@ mod params;
 mod postgres;
 mod rows;
 mod schedule_change;
+mod sealed;
 mod sql;
 mod sql_store;
 mod sqlite;
@@ -49,9 +50,10 @@ pub use entities::{
 };
 pub use leases::{Lease, QueueDepth, WorkQueue};
 pub use notices::{Debounce, Notice};
-pub use oauth::{PendingAuthorization, SealedOAuthToken};
+pub use oauth::{PendingAuthorization, StoredOAuthToken};
 pub use page::{Page, PageRequest};
 pub use postgres::PgStore;
+pub use sealed::{RESEAL_BATCH, SealedCount, SecretsAtRest, SecretsCensus};
 pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
 
@@ -74,6 +76,10 @@ pub enum StoreError {
     /// A stored value that no longer parses: a bug or a hand-edited database.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Secrets at rest cannot be sealed or opened: a key is missing or wrong (the message
+    /// names the key ids), or the store was never given its keys.
+    #[error("{0}")]
+    Secrets(String),
 }
 
 /// Where the data lives.
@@ -85,7 +91,8 @@ pub enum StoreConfig {
     Postgres { url: String },
 }
 
-/// Opens the configured store and brings its schema up to date.
+/// Opens the configured store and brings its schema up to date. It is locked: nothing
+/// that reads or writes a secret works until [`SecretsAtRest::unlock`] gives it its keys.
 pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>> {
     Ok(match config {
         StoreConfig::Sqlite { data_dir } => Arc::new(SqliteStore::open(data_dir).await?),
@@ -147,7 +154,7 @@ pub struct NewApp {
 /// Everything Weir stores. Entity storage is a trait of its own ([`EntityRecords`]), the
 /// first slice of the store by aggregate; the rest is still here.
 #[async_trait]
-pub trait Store: EntityRecords + Send + Sync + 'static {
+pub trait Store: EntityRecords + SecretsAtRest + Send + Sync + 'static {
     /// Succeeds when the database answers reads and takes writes (it writes a row).
     async fn ping(&self) -> Result<()>;
 
@@ -531,14 +538,14 @@ pub trait Store: EntityRecords + Send + Sync + 'static {
 
     /// Stores the installation's OAuth tokens for an integration, replacing any; `NotFound`
     /// if the installation does not exist. An uninstall deletes them.
-    async fn put_oauth_token(&self, token: &SealedOAuthToken) -> Result<()>;
+    async fn put_oauth_token(&self, token: &StoredOAuthToken) -> Result<()>;
     async fn oauth_token(
         &self,
         installation: &InstallationId,
         integration: &str,
-    ) -> Result<Option<SealedOAuthToken>>;
+    ) -> Result<Option<StoredOAuthToken>>;
     /// The installation's tokens, by integration.
-    async fn oauth_tokens(&self, installation: &InstallationId) -> Result<Vec<SealedOAuthToken>>;
+    async fn oauth_tokens(&self, installation: &InstallationId) -> Result<Vec<StoredOAuthToken>>;
     /// Returns whether there was one.
     async fn delete_oauth_token(
         &self,

@@ -128,6 +128,15 @@ macro_rules! history {
                     "/0016_operational_webhooks.sql"
                 )),
             },
+            Migration {
+                version: 17,
+                name: "secrets at rest",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0017_secrets_at_rest.sql"
+                )),
+            },
         ]
     };
 }

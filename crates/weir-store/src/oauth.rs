@@ -1,6 +1,6 @@
-//! OAuth in the store, for both backends: each installation's tokens (sealed by the
-//! engine, which alone can open them) and the authorizations under way, each statement
-//! with its parameters and its decoder.
+//! OAuth in the store, for both backends: each installation's tokens (sealed at rest as
+//! every secret, `sealed.rs`) and the authorizations under way, each statement with its
+//! parameters and its decoder.
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
@@ -9,24 +9,35 @@ use weir_core::{InstallationId, TokenHash};
 use crate::Result;
 use crate::params::Param;
 use crate::rows::{self, Columns};
+use crate::sealed::contexts;
 use crate::sql_store::{Backend, SqlStore};
 
-/// An installation's OAuth tokens for one integration, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedOAuthToken {
+/// An installation's OAuth tokens for one integration. Its `Debug` does not print them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredOAuthToken {
     pub installation_id: InstallationId,
     /// The `oauth_config.json` integration ("" for a 2.x app's single one).
     pub integration: String,
-    /// The key that sealed `sealed`.
-    pub key_id: String,
-    /// The access and refresh tokens, sealed: never readable here.
-    pub sealed: String,
+    /// The access and refresh tokens (the engine's JSON of them), sealed at rest.
+    pub tokens: String,
     /// Whether a refresh token is sealed with the access token.
     pub refreshable: bool,
     /// What the installer gave for the integration's `oauth_iparams`.
     pub oauth_iparams: Map<String, Value>,
     pub expires_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+}
+
+impl std::fmt::Debug for StoredOAuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredOAuthToken")
+            .field("installation_id", &self.installation_id)
+            .field("integration", &self.integration)
+            .field("tokens", &"***")
+            .field("refreshable", &self.refreshable)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An authorization under way, until its callback takes it or it expires.
@@ -42,9 +53,9 @@ pub struct PendingAuthorization {
 }
 
 const PUT_TOKEN: &str = "INSERT INTO oauth_tokens \
-    (installation_id, integration, key_id, sealed, refreshable, oauth_iparams, expires_at, \
-     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-    ON CONFLICT (installation_id, integration) DO UPDATE SET key_id = excluded.key_id, \
+    (installation_id, integration, sealed, refreshable, oauth_iparams, expires_at, \
+     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+    ON CONFLICT (installation_id, integration) DO UPDATE SET \
     sealed = excluded.sealed, refreshable = excluded.refreshable, \
     oauth_iparams = excluded.oauth_iparams, expires_at = excluded.expires_at, \
     updated_at = excluded.updated_at";
@@ -61,12 +72,11 @@ const INSERT_STATE: &str = "INSERT INTO oauth_states \
 /// cannot both get it.
 const TAKE_STATE: &str = "DELETE FROM oauth_states WHERE state_hash = $1 RETURNING *";
 
-fn token_params(token: &SealedOAuthToken) -> Vec<Param> {
+fn token_params(token: &StoredOAuthToken, sealed: String) -> Vec<Param> {
     vec![
         token.installation_id.as_str().into(),
         token.integration.as_str().into(),
-        token.key_id.as_str().into(),
-        token.sealed.as_str().into(),
+        sealed.into(),
         i64::from(token.refreshable).into(),
         rows::to_json(&token.oauth_iparams).into(),
         Param::MaybeInt(token.expires_at.map(rows::millis)),
@@ -74,12 +84,14 @@ fn token_params(token: &SealedOAuthToken) -> Vec<Param> {
     ]
 }
 
-fn token(row: &dyn Columns) -> Result<SealedOAuthToken> {
-    Ok(SealedOAuthToken {
-        installation_id: rows::parsed(row, "installation_id", InstallationId::parse)?,
-        integration: row.text("integration")?,
-        key_id: row.text("key_id")?,
-        sealed: row.text("sealed")?,
+fn token(row: &dyn Columns) -> Result<StoredOAuthToken> {
+    let installation_id = rows::parsed(row, "installation_id", InstallationId::parse)?;
+    let integration = row.text("integration")?;
+    let context = contexts::oauth_tokens(installation_id.as_str(), &integration);
+    Ok(StoredOAuthToken {
+        tokens: rows::secret(row, "sealed", &context)?,
+        installation_id,
+        integration,
         refreshable: row.int("refreshable")? != 0,
         oauth_iparams: rows::json(row, "oauth_iparams")?,
         expires_at: rows::optional_timestamp(row, "expires_at")?,
@@ -99,9 +111,11 @@ fn pending(row: &dyn Columns) -> Result<PendingAuthorization> {
 }
 
 impl<B: Backend> SqlStore<B> {
-    pub(crate) async fn put_oauth_token_row(&self, sealed: &SealedOAuthToken) -> Result<()> {
+    pub(crate) async fn put_oauth_token_row(&self, token: &StoredOAuthToken) -> Result<()> {
+        let context = contexts::oauth_tokens(token.installation_id.as_str(), &token.integration);
+        let sealed = self.seal(&token.tokens, &context)?;
         self.backend
-            .execute(PUT_TOKEN, token_params(sealed))
+            .execute(PUT_TOKEN, token_params(token, sealed))
             .await
             .map(drop)
     }
@@ -110,7 +124,7 @@ impl<B: Backend> SqlStore<B> {
         &self,
         installation: &InstallationId,
         integration: &str,
-    ) -> Result<Option<SealedOAuthToken>> {
+    ) -> Result<Option<StoredOAuthToken>> {
         let params = vec![installation.as_str().into(), integration.into()];
         let found = self.backend.fetch(TOKEN, params, token).await?;
         Ok(found.into_iter().next())
@@ -119,7 +133,7 @@ impl<B: Backend> SqlStore<B> {
     pub(crate) async fn oauth_token_rows(
         &self,
         installation: &InstallationId,
-    ) -> Result<Vec<SealedOAuthToken>> {
+    ) -> Result<Vec<StoredOAuthToken>> {
         let params = vec![installation.as_str().into()];
         self.backend.fetch(TOKENS, params, token).await
     }

@@ -75,7 +75,20 @@ pub(crate) fn app(app: NewApp, version: i64) -> Vec<Param> {
     ]
 }
 
-pub(crate) fn installation(installation: &Installation) -> Vec<Param> {
+/// A subscription's secrets, sealed: `secret` and the JSON of `previous_secrets`.
+pub(crate) struct SealedSecrets {
+    pub secret: String,
+    pub previous: String,
+}
+
+/// An installation's secrets, sealed: its secure iparams and its target token.
+pub(crate) struct SealedInstallation {
+    pub secure_iparams: String,
+    pub target_token: String,
+}
+
+/// For `INSERT_INSTALLATION`.
+pub(crate) fn installation(installation: &Installation, sealed: SealedInstallation) -> Vec<Param> {
     vec![
         installation.id.as_str().into(),
         installation.account_id.as_str().into(),
@@ -83,12 +96,13 @@ pub(crate) fn installation(installation: &Installation) -> Vec<Param> {
         installation.app_name.as_str().into(),
         installation.status.as_str().into(),
         to_json(&installation.iparams.public).into(),
-        to_json(&installation.iparams.secure).into(),
+        sealed.secure_iparams.into(),
         to_json(&installation.departments).into(),
         to_json(&installation.scopes).into(),
         millis(installation.created_at).into(),
         millis(installation.updated_at).into(),
-        installation.target_token.as_str().into(),
+        sealed.target_token.into(),
+        installation.target_token.hash().into(),
     ]
 }
 
@@ -319,9 +333,12 @@ pub(crate) fn connector_subscription(subscription: &crate::ConnectorSubscription
     ]
 }
 
-/// For `INSERT_WEBHOOK_SUBSCRIPTION` and `UPDATE_WEBHOOK_SUBSCRIPTION`.
-pub(crate) fn webhook_subscription(subscription: &weir_core::WebhookSubscription) -> Vec<Param> {
-    let previous = subscription.previous_secret.as_ref();
+/// For `INSERT_WEBHOOK_SUBSCRIPTION` and `UPDATE_WEBHOOK_SUBSCRIPTION`, with its current
+/// and previous secrets as sealed.
+pub(crate) fn webhook_subscription(
+    subscription: &weir_core::WebhookSubscription,
+    sealed: SealedSecrets,
+) -> Vec<Param> {
     vec![
         subscription.id.as_str().into(),
         subscription.account_id.as_str().into(),
@@ -335,9 +352,8 @@ pub(crate) fn webhook_subscription(subscription: &weir_core::WebhookSubscription
         subscription.url.as_str().into(),
         to_json(&subscription.events).into(),
         to_json(&subscription.filters).into(),
-        subscription.secret.as_str().into(),
-        Param::MaybeText(previous.map(|(secret, _)| secret.as_str().to_owned())),
-        Param::MaybeInt(previous.map(|(_, until)| millis(*until))),
+        sealed.secret.into(),
+        sealed.previous.into(),
         i64::from(subscription.enabled).into(),
         Param::MaybeText(subscription.disabled_reason.clone()),
         i64::from(subscription.timeout_ms).into(),

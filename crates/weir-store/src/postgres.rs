@@ -1,6 +1,7 @@
 //! The PostgreSQL backend, for several Weir nodes sharing one database. Statements are the
 //! shared ones of `sql.rs`; migrations are serialised across nodes by an advisory lock.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
+use crate::sealed::Keys;
 use crate::sql_store::{Backend, ChainedStatements, Decode, SqlStore};
 use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migrations, sql};
 
@@ -28,6 +30,8 @@ pub type PgStore = SqlStore<Postgres>;
 
 pub struct Postgres {
     pool: PgPool,
+    /// Rows are opened with these as they are decoded.
+    keys: Arc<Keys>,
 }
 
 impl PgStore {
@@ -40,9 +44,12 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
         migrate(&pool).await?;
-        Ok(SqlStore {
-            backend: Postgres { pool },
-        })
+        let keys = Arc::new(Keys::default());
+        let backend = Postgres {
+            pool,
+            keys: keys.clone(),
+        };
+        Ok(SqlStore::locked(backend, keys))
     }
 }
 
@@ -172,7 +179,11 @@ impl Backend for Postgres {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        rows.iter().map(|row| decode(row)).collect()
+        let keyring = self.keys.get();
+        let keyring = keyring.as_deref();
+        rows.iter()
+            .map(|row| decode(&rows::Opening { row, keyring }))
+            .collect()
     }
 
     /// A write: a read-only standby or a full disk must not look ready.
@@ -189,6 +200,10 @@ impl Backend for Postgres {
             .await
             .map_err(backend)
             .map(drop)
+    }
+
+    async fn forget_overwritten(&self) -> Result<()> {
+        Ok(())
     }
 
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()> {

@@ -10,7 +10,10 @@ use weir_core::{
     TokenHash,
 };
 
+use weir_core::Keyring;
+
 use crate::schedule_change::{Kind, ScheduleCounts};
+use crate::sealed::contexts;
 use crate::{Result, StoreError};
 
 pub trait Columns {
@@ -19,6 +22,62 @@ pub trait Columns {
     fn int(&self, column: &str) -> Result<i64>;
     fn optional_int(&self, column: &str) -> Result<Option<i64>>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>>;
+    /// The keys that open sealed columns: a backend's rows come with them ([`Opening`]).
+    fn keyring(&self) -> Option<&Keyring> {
+        None
+    }
+}
+
+/// A backend's row, with the keys that open its sealed columns.
+pub(crate) struct Opening<'r> {
+    pub row: &'r dyn Columns,
+    pub keyring: Option<&'r Keyring>,
+}
+
+impl Columns for Opening<'_> {
+    fn text(&self, column: &str) -> Result<String> {
+        self.row.text(column)
+    }
+    fn optional_text(&self, column: &str) -> Result<Option<String>> {
+        self.row.optional_text(column)
+    }
+    fn int(&self, column: &str) -> Result<i64> {
+        self.row.int(column)
+    }
+    fn optional_int(&self, column: &str) -> Result<Option<i64>> {
+        self.row.optional_int(column)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>> {
+        self.row.bytes(column)
+    }
+    fn keyring(&self) -> Option<&Keyring> {
+        self.keyring
+    }
+}
+
+/// A sealed column's value, opened. A value in clear (written by an older version, and
+/// sealed when the store is unlocked) is taken as it is.
+pub(crate) fn secret(row: &dyn Columns, column: &str, context: &str) -> Result<String> {
+    let stored = row.text(column)?;
+    if weir_core::sealing::sealed_with(&stored).is_none() {
+        return Ok(stored);
+    }
+    let keyring = row.keyring().ok_or_else(|| {
+        StoreError::Secrets(format!("{column}: the store has no keyring to open it"))
+    })?;
+    let opened = keyring
+        .open(&stored, context.as_bytes())
+        .map_err(|e| StoreError::Secrets(format!("a value of {column} cannot be opened: {e}")))?;
+    String::from_utf8(opened).map_err(|e| corrupt(column, e))
+}
+
+/// A sealed column holding JSON, opened and parsed.
+fn secret_json<T: serde::de::DeserializeOwned>(
+    row: &dyn Columns,
+    column: &str,
+    context: &str,
+) -> Result<T> {
+    serde_json::from_str(&secret(row, column, context)?).map_err(|e| corrupt(column, e))
 }
 
 pub(crate) fn millis(at: Timestamp) -> i64 {
@@ -94,27 +153,34 @@ pub(crate) fn app(row: &dyn Columns) -> Result<App> {
 
 /// An app's connector parameters, public and secure.
 pub(crate) fn app_parameters(row: &dyn Columns) -> Result<Iparams> {
+    let context = contexts::app_parameters(&row.text("app_name")?);
     Ok(Iparams {
         public: json::<Map<String, Value>>(row, "public")?,
-        secure: json::<Map<String, Value>>(row, "secure")?,
+        secure: secret_json::<Map<String, Value>>(row, "secure", &context)?,
     })
 }
 
 pub(crate) fn installation(row: &dyn Columns) -> Result<Installation> {
     let status = row.text("status")?;
+    let id = parsed(row, "id", InstallationId::parse)?;
+    let secure_context = contexts::secure_iparams(id.as_str());
     Ok(Installation {
-        id: parsed(row, "id", InstallationId::parse)?,
+        id: id.clone(),
         account_id: parsed(row, "account_id", AccountId::parse)?,
         app_id: parsed(row, "app_id", AppId::parse)?,
         app_name: parsed(row, "app_name", AppName::parse)?,
         status: InstallationStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         iparams: Iparams {
             public: json::<Map<String, Value>>(row, "iparams")?,
-            secure: json::<Map<String, Value>>(row, "secure_iparams")?,
+            secure: secret_json::<Map<String, Value>>(row, "secure_iparams", &secure_context)?,
         },
         departments: json(row, "departments")?,
         scopes: json(row, "scopes")?,
-        target_token: TargetToken::from_stored(row.text("target_token")?),
+        target_token: TargetToken::from_stored(secret(
+            row,
+            "target_token",
+            &contexts::target_token(id.as_str()),
+        )?),
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
     })
@@ -279,20 +345,17 @@ pub(crate) fn connector_subscription(row: &dyn Columns) -> Result<crate::Connect
 }
 
 pub(crate) fn webhook_subscription(row: &dyn Columns) -> Result<weir_core::WebhookSubscription> {
-    let secret = |column: &str| -> Result<weir_core::WebhookSecret> {
-        weir_core::WebhookSecret::parse(&row.text(column)?).map_err(|e| corrupt(column, e))
-    };
-    let previous_secret = match row.optional_text("previous_secret")? {
-        None => None,
-        Some(_) => Some((
-            secret("previous_secret")?,
-            optional_timestamp(row, "previous_secret_until")?
-                .ok_or_else(|| corrupt("previous_secret_until", "missing"))?,
-        )),
-    };
+    let id = parsed(row, "id", weir_core::SubscriptionId::parse)?;
+    let current = secret(row, "secret", &contexts::subscription_secret(id.as_str()))?;
+    let current = weir_core::WebhookSecret::parse(&current).map_err(|e| corrupt("secret", e))?;
+    let previous_secrets = secret_json(
+        row,
+        "previous_secrets",
+        &contexts::previous_secrets(id.as_str()),
+    )?;
     let kind = row.text("kind")?;
     Ok(weir_core::WebhookSubscription {
-        id: parsed(row, "id", weir_core::SubscriptionId::parse)?,
+        id,
         account_id: parsed(row, "account_id", AccountId::parse)?,
         installation_id: row
             .optional_text("installation_id")?
@@ -302,8 +365,8 @@ pub(crate) fn webhook_subscription(row: &dyn Columns) -> Result<weir_core::Webho
         url: row.text("url")?,
         events: json(row, "events")?,
         filters: json(row, "filters")?,
-        secret: secret("secret")?,
-        previous_secret,
+        secret: current,
+        previous_secrets,
         enabled: row.int("enabled")? != 0,
         disabled_reason: row.optional_text("disabled_reason")?,
         timeout_ms: u32::try_from(row.int("timeout_ms")?).map_err(|e| corrupt("timeout_ms", e))?,

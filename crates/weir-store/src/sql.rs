@@ -65,8 +65,8 @@ pub(crate) const APP_PACKAGE: &str = "SELECT package FROM apps WHERE id = $1";
 
 pub(crate) const INSERT_INSTALLATION: &str = "INSERT INTO installations \
     (id, account_id, app_id, app_name, status, iparams, secure_iparams, departments, scopes, \
-     created_at, updated_at, target_token) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     created_at, updated_at, target_token, target_token_hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(crate) const INSTALLATION: &str = "SELECT * FROM installations WHERE id = $1";
 pub(crate) const INSTALLATIONS: &str = "SELECT * FROM installations \
     WHERE account_id = $1 AND status = 'active' AND id > $2 ORDER BY id LIMIT $3";
@@ -331,7 +331,7 @@ pub(crate) const ACTIVATE_INSTALLATION: &str = "UPDATE installations \
     SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'installing'";
 
 pub(crate) const INSTALLATION_BY_TARGET_TOKEN: &str =
-    "SELECT * FROM installations WHERE target_token = $1";
+    "SELECT * FROM installations WHERE target_token_hash = $1";
 /// One job for a chosen installation (an external event is for one installation only).
 pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs \
     (event_id, installation_id, event, handler, status, attempts, max_attempts, run_at) \
@@ -400,19 +400,19 @@ pub(crate) const NEXT_REFRESH_DUE: &str = "SELECT due.refresh_at AS at \
     ORDER BY due.refresh_at LIMIT 1";
 
 pub(crate) const INSERT_WEBHOOK_SUBSCRIPTION: &str = "INSERT INTO webhook_subscriptions \
-    (id, account_id, installation_id, kind, url, events, filters, secret, previous_secret, \
-     previous_secret_until, enabled, disabled_reason, timeout_ms, created_at, updated_at, \
+    (id, account_id, installation_id, kind, url, events, filters, secret, previous_secrets, \
+     enabled, disabled_reason, timeout_ms, created_at, updated_at, \
      max_in_flight, rate_per_second, fifo, failing_since, batch_size, linger_ms) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-    $20, $21)";
+    $20)";
 /// Replaces every field but the id, account, installation, kind, creation time and
-/// `failing_since` (which only the deliverer moves, `$19` is unused).
+/// `failing_since` (which only the deliverer moves, `$18` is unused).
 pub(crate) const UPDATE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptions SET \
-    url = $5, events = $6, filters = $7, secret = $8, previous_secret = $9, \
-    previous_secret_until = $10, enabled = $11, disabled_reason = $12, timeout_ms = $13, \
-    updated_at = $15, max_in_flight = $16, rate_per_second = $17, fifo = $18, \
-    batch_size = $20, linger_ms = $21 WHERE id = $1 AND account_id = $2 \
-    AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $14";
+    url = $5, events = $6, filters = $7, secret = $8, previous_secrets = $9, \
+    enabled = $10, disabled_reason = $11, timeout_ms = $12, \
+    updated_at = $14, max_in_flight = $15, rate_per_second = $16, fifo = $17, \
+    batch_size = $19, linger_ms = $20 WHERE id = $1 AND account_id = $2 \
+    AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $13";
 pub(crate) const WEBHOOK_SUBSCRIPTION: &str = "SELECT * FROM webhook_subscriptions WHERE id = $1";
 pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscriptions \
     WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3";

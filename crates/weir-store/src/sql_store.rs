@@ -18,11 +18,12 @@ use crate::notices::{self, Guard, Notice};
 use crate::params::{self, Param};
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
+use crate::sealed::{Keys, SEALED_SETTINGS, contexts};
 use crate::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EventSelector, Expect, GlobalWebhookCount, GlobalWebhookStats, Ingested,
     JobOutcome, Lease, NewApp, Page, PageRequest, PendingAuthorization, Result, ScheduleWrite,
-    SealedOAuthToken, Store, StoreError, StoredData, WorkQueue, sql,
+    Store, StoreError, StoredData, StoredOAuthToken, WorkQueue, sql,
 };
 
 /// Turns one row into a value.
@@ -65,6 +66,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// `Store::reclaim_space`.
     async fn reclaim_space(&self) -> Result<()>;
+    /// Makes the database forget the old versions of rows just rewritten (values that were
+    /// in clear before they were sealed), where it keeps them in files of its own: SQLite's
+    /// write-ahead log. Nothing on PostgreSQL, whose old row versions wait for VACUUM.
+    async fn forget_overwritten(&self) -> Result<()>;
     /// `Store::announce`.
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()>;
     /// `Store::listen`.
@@ -101,9 +106,26 @@ pub type ChainedStatements = Box<dyn FnOnce(i64) -> Vec<(&'static str, Vec<Param
 /// A store over SQL: [`crate::SqliteStore`] or [`crate::PgStore`].
 pub struct SqlStore<B> {
     pub(crate) backend: B,
+    /// The keys secrets are sealed with, once unlocked; the backend opens rows with them.
+    pub(crate) keys: std::sync::Arc<Keys>,
 }
 
 impl<B: Backend> SqlStore<B> {
+    /// A store over `backend`, locked until it is given its keys.
+    pub(crate) fn locked(backend: B, keys: std::sync::Arc<Keys>) -> Self {
+        SqlStore { backend, keys }
+    }
+
+    fn open_setting(&self, key: &str, value: String) -> Result<String> {
+        let row = SettingValue(value);
+        let keyring = self.keys.get();
+        let opening = rows::Opening {
+            row: &row,
+            keyring: keyring.as_deref(),
+        };
+        rows::secret(&opening, "value", &contexts::setting(key))
+    }
+
     async fn fetch_one<T: Send + 'static>(
         &self,
         sql: &'static str,
@@ -164,11 +186,22 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.fetch_one(sql::SETTING, vec![key.into()], |row| row.text("value"))
-            .await
+        let stored = self
+            .fetch_one(sql::SETTING, vec![key.into()], |row| row.text("value"))
+            .await?;
+        match SEALED_SETTINGS.contains(&key) {
+            true => stored
+                .map(|value| self.open_setting(key, value))
+                .transpose(),
+            false => Ok(stored),
+        }
     }
 
     async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
+        let value = match SEALED_SETTINGS.contains(&key) {
+            true => self.seal(value, &contexts::setting(key))?,
+            false => value.to_owned(),
+        };
         self.backend
             .execute(sql::INIT_SETTING, vec![key.into(), value.into()])
             .await?;
@@ -235,10 +268,14 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn put_app_parameters(&self, name: &AppName, parameters: &Iparams) -> Result<()> {
+        let secure = self.seal(
+            &rows::to_json(&parameters.secure),
+            &contexts::app_parameters(name.as_str()),
+        )?;
         let params = vec![
             name.as_str().into(),
             rows::to_json(&parameters.public).into(),
-            rows::to_json(&parameters.secure).into(),
+            secure.into(),
             rows::millis(weir_core::now()).into(),
         ];
         self.backend
@@ -261,9 +298,19 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn insert_installation(&self, installation: &Installation) -> Result<()> {
         let conflict = || crate::already_installed(installation);
+        let sealed = params::SealedInstallation {
+            secure_iparams: self.seal(
+                &rows::to_json(&installation.iparams.secure),
+                &contexts::secure_iparams(installation.id.as_str()),
+            )?,
+            target_token: self.seal(
+                installation.target_token.as_str(),
+                &contexts::target_token(installation.id.as_str()),
+            )?,
+        };
         self.insert(
             sql::INSERT_INSTALLATION,
-            params::installation(installation),
+            params::installation(installation, sealed),
             conflict,
         )
         .await
@@ -329,10 +376,14 @@ impl<B: Backend> Store for SqlStore<B> {
         iparams: &Iparams,
         at: Timestamp,
     ) -> Result<()> {
+        let secure = self.seal(
+            &rows::to_json(&iparams.secure),
+            &contexts::secure_iparams(id.as_str()),
+        )?;
         let params = vec![
             id.as_str().into(),
             rows::to_json(&iparams.public).into(),
-            rows::to_json(&iparams.secure).into(),
+            secure.into(),
             rows::millis(at).into(),
         ];
         self.change_one(sql::SET_IPARAMS, params).await
@@ -354,7 +405,7 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         token: &TargetToken,
     ) -> Result<Option<Installation>> {
-        let params = vec![token.as_str().into()];
+        let params = vec![token.hash().into()];
         self.fetch_one(
             sql::INSTALLATION_BY_TARGET_TOKEN,
             params,
@@ -1082,7 +1133,7 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
-    async fn put_oauth_token(&self, token: &SealedOAuthToken) -> Result<()> {
+    async fn put_oauth_token(&self, token: &StoredOAuthToken) -> Result<()> {
         self.put_oauth_token_row(token).await
     }
 
@@ -1090,11 +1141,11 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         installation: &InstallationId,
         integration: &str,
-    ) -> Result<Option<SealedOAuthToken>> {
+    ) -> Result<Option<StoredOAuthToken>> {
         self.oauth_token_row(installation, integration).await
     }
 
-    async fn oauth_tokens(&self, installation: &InstallationId) -> Result<Vec<SealedOAuthToken>> {
+    async fn oauth_tokens(&self, installation: &InstallationId) -> Result<Vec<StoredOAuthToken>> {
         self.oauth_token_rows(installation).await
     }
 
@@ -1141,4 +1192,25 @@ fn claim_params(now: Timestamp, lease_until: Timestamp, limit: u32) -> Vec<Param
         rows::millis(lease_until).into(),
         i64::from(limit).into(),
     ]
+}
+
+/// A setting's value, as a row of one column, to open it as any sealed column.
+struct SettingValue(String);
+
+impl Columns for SettingValue {
+    fn text(&self, _column: &str) -> Result<String> {
+        Ok(self.0.clone())
+    }
+    fn optional_text(&self, _column: &str) -> Result<Option<String>> {
+        Ok(Some(self.0.clone()))
+    }
+    fn int(&self, column: &str) -> Result<i64> {
+        Err(rows::corrupt(column, "a setting is text"))
+    }
+    fn optional_int(&self, column: &str) -> Result<Option<i64>> {
+        Err(rows::corrupt(column, "a setting is text"))
+    }
+    fn bytes(&self, _column: &str) -> Result<Vec<u8>> {
+        Ok(self.0.clone().into_bytes())
+    }
 }

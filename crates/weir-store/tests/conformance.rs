@@ -14,12 +14,13 @@ use weir_core::{
     Product, ProductEvent, Region, Repeat, Schedule, ScheduleLimits, ScheduleSpec, Subscription,
     TimeUnit,
 };
+use weir_core::{Keyring, SealingKey};
 use weir_store::{
     AccountChanges, ConnectorSubscription, DataWrite, DeliveryFilter, DeliveryOutcome,
     DirectedEvent, EntityList, EntityRecord, EntityRecordChange, EventSelector, Expect,
     GlobalWebhookCount, Ingested, JobOutcome, Lease, NewApp, NewEntityRecord, NewJob, PageRequest,
-    PendingAuthorization, PgStore, RecordKey, RecordKind, ScheduleWrite, SealedOAuthToken,
-    SqliteStore, Store, StoreError, StoredData, WorkQueue,
+    PendingAuthorization, PgStore, RecordKey, RecordKind, ScheduleWrite, SqliteStore, Store,
+    StoreError, StoredData, StoredOAuthToken, WorkQueue,
 };
 use weir_testkit::TempDir;
 
@@ -42,17 +43,38 @@ impl Location {
             Location::Sqlite(_) => self.open().await,
             Location::Postgres(url) => {
                 let url = format!("{url}?options=-c%20plan_cache_mode%3Dforce_generic_plan");
-                Arc::new(PgStore::connect(&url).await.unwrap())
+                let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
+                store.unlock(suite_keyring()).await.unwrap();
+                store
             }
         }
     }
 
+    /// The store again, unlocked with the suite's key.
     async fn open(&self) -> Arc<dyn Store> {
+        self.open_with(suite_keyring()).await.unwrap()
+    }
+
+    /// The store again, unlocked with `keyring` (or why it would not unlock).
+    async fn open_with(&self, keyring: Keyring) -> Result<Arc<dyn Store>, StoreError> {
+        let store = self.open_locked().await;
+        store.unlock(keyring).await?;
+        Ok(store)
+    }
+
+    async fn open_locked(&self) -> Arc<dyn Store> {
         match self {
             Location::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).await.unwrap()),
             Location::Postgres(url) => Arc::new(PgStore::connect(url).await.unwrap()),
         }
     }
+}
+
+/// The key every store of the suite is sealed with, unless a test says otherwise.
+fn suite_keyring() -> Keyring {
+    static KEY: std::sync::LazyLock<SealingKey> =
+        std::sync::LazyLock::new(|| SealingKey::generate().unwrap());
+    Keyring::new(KEY.clone(), vec![])
 }
 
 async fn sqlite() -> Backend {
@@ -140,6 +162,10 @@ conformance!(
     entity_records_filter_and_paginate,
     entity_records_are_per_installation_and_go_with_it,
     oauth_tokens_are_kept_per_installation_and_integration_until_uninstalled,
+    secrets_are_sealed_at_rest,
+    a_rotation_seals_every_secret_again_under_the_new_key,
+    a_missing_or_wrong_key_is_refused_by_name,
+    secrets_stored_in_clear_are_sealed_when_unlocked,
     an_authorization_state_is_taken_once_and_forgotten_when_abandoned,
 );
 
@@ -2262,7 +2288,7 @@ fn webhook_subscription(account: &str, events: &[&str]) -> weir_core::WebhookSub
         events: events.iter().map(|e| e.to_string()).collect(),
         filters: serde_json::Map::new(),
         secret: weir_core::WebhookSecret::generate(),
-        previous_secret: None,
+        previous_secrets: Vec::new(),
         enabled: true,
         disabled_reason: None,
         timeout_ms: 15_000,
@@ -2449,7 +2475,10 @@ async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend
     let deals = webhook_subscription("acme", &["onDealCreate"]);
     let elsewhere = webhook_subscription("other", &["onContactCreate"]);
     let mut rotated = webhook_subscription("acme", &["onContactCreate"]);
-    rotated.previous_secret = Some((weir_core::WebhookSecret::generate(), after_ms(now(), 1000)));
+    rotated.previous_secrets = vec![weir_core::PreviousSecret {
+        secret: weir_core::WebhookSecret::generate(),
+        until: after_ms(now(), 1000),
+    }];
     for subscription in [&contacts, &deals, &elsewhere, &rotated] {
         store
             .insert_webhook_subscription(subscription)
@@ -3750,13 +3779,12 @@ async fn deleting_an_account_deletes_every_record_of_it(backend: Backend) {
 fn sealed_token(
     installation: &InstallationId,
     integration: &str,
-    sealed: &str,
-) -> SealedOAuthToken {
-    SealedOAuthToken {
+    tokens: &str,
+) -> StoredOAuthToken {
+    StoredOAuthToken {
         installation_id: installation.clone(),
         integration: integration.into(),
-        key_id: "k1".into(),
-        sealed: sealed.into(),
+        tokens: tokens.into(),
         refreshable: true,
         oauth_iparams: json!({"domain": "acme.example.com"})
             .as_object()
@@ -3780,8 +3808,8 @@ async fn oauth_tokens_are_kept_per_installation_and_integration_until_uninstalle
     );
     assert_eq!(store.oauth_token(&acme.id, "zoom").await.unwrap(), None);
     // A refresh replaces the row; another integration has its own.
-    let refreshed = SealedOAuthToken {
-        sealed: "sealed-2".into(),
+    let refreshed = StoredOAuthToken {
+        tokens: "sealed-2".into(),
         refreshable: false,
         expires_at: None,
         oauth_iparams: Default::default(),
@@ -3921,4 +3949,367 @@ async fn an_authorization_state_is_taken_once_and_forgotten_when_abandoned(backe
             .unwrap()
             .is_none()
     );
+}
+
+/// The secrets a store holds in the tests of secrets at rest, and the rows holding them.
+struct StoredSecrets {
+    installation: Installation,
+    app: AppName,
+    subscription: weir_core::WebhookSubscription,
+    oauth: StoredOAuthToken,
+    /// Every secret, as it must never appear in the database.
+    in_clear: Vec<String>,
+}
+
+const SECURITY_KEY: &str = "security-context-s3cret-9e01";
+
+/// One secret of every kind that is sealed at rest.
+async fn store_secrets(store: &Arc<dyn Store>) -> StoredSecrets {
+    let owner = account("acme");
+    store.insert_account(&owner).await.unwrap();
+    let app = store.insert_app(new_app("pomodoro")).await.unwrap();
+    let mut installation = installation(&owner, &app);
+    installation.iparams.secure = json!({"api_key": "iparam-s3cret-4f9a"})
+        .as_object()
+        .unwrap()
+        .clone();
+    store.insert_installation(&installation).await.unwrap();
+    let changed = Iparams {
+        public: installation.iparams.public.clone(),
+        secure: json!({"api_key": "iparam-s3cret-changed-71c"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    };
+    store
+        .set_iparams(&installation.id, &changed, now())
+        .await
+        .unwrap();
+    installation.iparams = changed;
+    let parameters = Iparams {
+        public: Default::default(),
+        secure: json!({"client_secret": "connector-s3cret-77b1"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    };
+    store
+        .put_app_parameters(&app.name, &parameters)
+        .await
+        .unwrap();
+    let mut subscription = webhook_subscription("acme", &["onContactCreate"]);
+    let first = subscription.secret.clone();
+    subscription = subscription.rotated(
+        weir_core::WebhookSecret::generate_for(weir_core::SignatureScheme::V1a),
+        jiff::SignedDuration::from_hours(1),
+        now(),
+    );
+    store
+        .insert_webhook_subscription(&subscription)
+        .await
+        .unwrap();
+    let oauth = sealed_token(
+        &installation.id,
+        "",
+        r#"{"access_token":"oauth-s3cret-1c2d"}"#,
+    );
+    store.put_oauth_token(&oauth).await.unwrap();
+    store
+        .init_setting("security_context_key", SECURITY_KEY)
+        .await
+        .unwrap();
+    StoredSecrets {
+        in_clear: vec![
+            "iparam-s3cret-4f9a".into(),
+            "iparam-s3cret-changed-71c".into(),
+            "connector-s3cret-77b1".into(),
+            first.as_str().into(),
+            first.as_str()["whsec_".len()..].into(),
+            subscription.secret.as_str()["whsk_".len()..].into(),
+            "oauth-s3cret-1c2d".into(),
+            SECURITY_KEY.into(),
+            installation.target_token.as_str().into(),
+        ],
+        installation,
+        app: app.name,
+        subscription,
+        oauth,
+    }
+}
+
+/// Every secret reads back as it was written.
+async fn assert_secrets_open(store: &Arc<dyn Store>, secrets: &StoredSecrets) {
+    let installation = store
+        .installation(&secrets.installation.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(installation.iparams, secrets.installation.iparams);
+    assert_eq!(
+        store.app_parameters(&secrets.app).await.unwrap().secure["client_secret"],
+        "connector-s3cret-77b1"
+    );
+    assert_eq!(
+        store
+            .webhook_subscription(&secrets.subscription.id)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&secrets.subscription)
+    );
+    assert_eq!(
+        store
+            .oauth_token(&secrets.installation.id, "")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&secrets.oauth)
+    );
+    assert_eq!(
+        store
+            .setting("security_context_key")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(SECURITY_KEY)
+    );
+}
+
+/// What the database keeps, as an attacker with a copy of it would read it: SQLite's
+/// files (the WAL too), or every text column of every table on PostgreSQL.
+async fn database_text(location: &Location) -> Vec<u8> {
+    match location {
+        Location::Sqlite(dir) => ["weir.db", "weir.db-wal"]
+            .iter()
+            .filter_map(|file| std::fs::read(dir.path().join(file)).ok())
+            .flatten()
+            .collect(),
+        Location::Postgres(url) => {
+            use sqlx::{Connection, Row};
+            let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+            let columns = sqlx::query(
+                "SELECT table_name::text AS t, column_name::text AS c \
+                 FROM information_schema.columns WHERE table_schema = 'public' \
+                 AND data_type IN ('text', 'character varying', 'json', 'jsonb')",
+            )
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+            let mut text = Vec::new();
+            for column in columns {
+                let (table, name): (String, String) = (column.get("t"), column.get("c"));
+                let values: Vec<Option<String>> =
+                    sqlx::query_scalar(&format!("SELECT \"{name}\"::text FROM \"{table}\""))
+                        .fetch_all(&mut db)
+                        .await
+                        .unwrap();
+                for value in values.into_iter().flatten() {
+                    text.extend_from_slice(value.as_bytes());
+                    text.push(b'\n');
+                }
+            }
+            text
+        }
+    }
+}
+
+async fn assert_nothing_in_clear(location: &Location, secrets: &StoredSecrets) {
+    let text = database_text(location).await;
+    assert!(text.len() > 1000, "the database was read");
+    for secret in &secrets.in_clear {
+        let found = text
+            .windows(secret.len())
+            .any(|window| window == secret.as_bytes());
+        assert!(!found, "{secret} is in the database in clear");
+    }
+}
+
+async fn secrets_are_sealed_at_rest(backend: Backend) {
+    let secrets = store_secrets(&backend.store).await;
+    assert_secrets_open(&backend.store, &secrets).await;
+    let census = backend.store.secrets_census().await.unwrap();
+    let key = suite_keyring().current().id().to_owned();
+    assert_eq!(census.key_ids(), [key.as_str()]);
+    assert_eq!(census.in_clear(), 0);
+    drop(backend.store);
+    assert_nothing_in_clear(&backend.location, &secrets).await;
+    // Bound to its row: a sealed value copied into another row does not open there.
+    let reopened = backend.location.open().await;
+    let other = installed_in(&reopened, "globex").await;
+    raw_sql(
+        &backend.location,
+        &[format!(
+            "UPDATE installations SET secure_iparams = \
+             (SELECT secure_iparams FROM installations WHERE id = '{}') WHERE id = '{}'",
+            secrets.installation.id, other.id
+        )],
+    )
+    .await;
+    let moved = reopened.installation(&other.id).await.unwrap_err();
+    assert!(
+        matches!(&moved, StoreError::Secrets(why) if why.contains("secure_iparams")),
+        "{moved:?}"
+    );
+}
+
+async fn a_rotation_seals_every_secret_again_under_the_new_key(backend: Backend) {
+    let secrets = store_secrets(&backend.store).await;
+    drop(backend.store);
+    let old = suite_keyring().current().clone();
+    let new = SealingKey::generate().unwrap();
+    let both = Keyring::new(new.clone(), vec![old.clone()]);
+    let store = backend.location.open_with(both).await.unwrap();
+    assert_secrets_open(&store, &secrets).await;
+    let before = store.secrets_census().await.unwrap();
+    assert_eq!(before.under(old.id()), 8, "{before:?}");
+    // New writes are sealed under the new key at once.
+    store
+        .put_app_parameters(&secrets.app, &Default::default())
+        .await
+        .unwrap();
+    store
+        .put_app_parameters(
+            &secrets.app,
+            &Iparams {
+                public: Default::default(),
+                secure: json!({"client_secret": "connector-s3cret-77b1"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut resealed = 0;
+    loop {
+        match store.reseal(2).await.unwrap() {
+            0 => break,
+            n => {
+                assert!(n <= 2, "batches are bounded");
+                resealed += n;
+            }
+        }
+    }
+    assert_eq!(resealed, 7, "what the old key sealed, and no more");
+    let after = store.secrets_census().await.unwrap();
+    assert_eq!(after.key_ids(), [new.id()], "{after:?}");
+    assert_eq!(after.under(new.id()), 8);
+    drop(store);
+    let dropped = Keyring::new(new.clone(), vec![]);
+    let store = backend.location.open_with(dropped).await.unwrap();
+    assert_secrets_open(&store, &secrets).await;
+    drop(store);
+    assert_nothing_in_clear(&backend.location, &secrets).await;
+}
+
+async fn a_missing_or_wrong_key_is_refused_by_name(backend: Backend) {
+    store_secrets(&backend.store).await;
+    drop(backend.store);
+    let sealed_with = suite_keyring().current().id().to_owned();
+    let wrong = SealingKey::generate().unwrap();
+    let Err(StoreError::Secrets(why)) = backend
+        .location
+        .open_with(Keyring::new(wrong.clone(), vec![]))
+        .await
+    else {
+        panic!("a keyring without the key that sealed the secrets is refused")
+    };
+    assert!(
+        why.contains(&sealed_with) && why.contains(wrong.id()),
+        "names both keys: {why}"
+    );
+    // Refused before anything was sealed under the wrong key: the right one still opens
+    // everything.
+    let store = backend.location.open().await;
+    assert_eq!(
+        store.secrets_census().await.unwrap().key_ids(),
+        [sealed_with.as_str()]
+    );
+    // A locked store reads what is not secret, and refuses what is.
+    let locked = backend.location.open_locked().await;
+    assert!(
+        locked
+            .account(&AccountId::parse("acme").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let refused = locked.setting("security_context_key").await.unwrap_err();
+    assert!(matches!(refused, StoreError::Secrets(_)), "{refused:?}");
+}
+
+async fn secrets_stored_in_clear_are_sealed_when_unlocked(backend: Backend) {
+    let secrets = store_secrets(&backend.store).await;
+    drop(backend.store);
+    // As an older Weir wrote them.
+    let subscription = &secrets.subscription;
+    let previous = serde_json::to_string(&subscription.previous_secrets).unwrap();
+    raw_sql(
+        &backend.location,
+        &[
+            format!(
+                "UPDATE webhook_subscriptions SET secret = '{}', previous_secrets = '{previous}'",
+                subscription.secret.as_str()
+            ),
+            format!(
+                "UPDATE installations SET secure_iparams = '{}'",
+                serde_json::to_string(&secrets.installation.iparams.secure).unwrap()
+            ),
+            "UPDATE app_parameters SET secure = '{\"client_secret\": \"connector-s3cret-77b1\"}'"
+                .into(),
+            format!(
+                "UPDATE oauth_tokens SET sealed = '{}'",
+                secrets.oauth.tokens
+            ),
+            format!(
+                "UPDATE installations SET target_token = '{}', target_token_hash = NULL",
+                secrets.installation.target_token.as_str()
+            ),
+            format!(
+                "UPDATE settings SET value = '{SECURITY_KEY}' WHERE key = 'security_context_key'"
+            ),
+        ],
+    )
+    .await;
+    let locked = backend.location.open_locked().await;
+    assert_eq!(locked.secrets_census().await.unwrap().in_clear(), 7);
+    drop(locked);
+    let store = backend.location.open().await;
+    let census = store.secrets_census().await.unwrap();
+    assert_eq!(census.in_clear(), 0, "{census:?}");
+    assert_secrets_open(&store, &secrets).await;
+    let found = store
+        .installation_by_target_token(&secrets.installation.target_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.map(|i| i.id),
+        Some(secrets.installation.id.clone()),
+        "by its hash"
+    );
+    drop(store);
+    assert_nothing_in_clear(&backend.location, &secrets).await;
+    // Unlocking again finds nothing more to do.
+    let again = backend.location.open().await;
+    assert_eq!(again.secrets_census().await.unwrap(), census);
+}
+
+/// Runs statements on the database behind the store's back (as another program would).
+async fn raw_sql(location: &Location, statements: &[String]) {
+    match location {
+        Location::Sqlite(dir) => {
+            let db = rusqlite::Connection::open(dir.path().join("weir.db")).unwrap();
+            db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            for statement in statements {
+                db.execute(statement, []).unwrap();
+            }
+        }
+        Location::Postgres(url) => {
+            use sqlx::Connection;
+            let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+            for statement in statements {
+                sqlx::query(statement).execute(&mut db).await.unwrap();
+            }
+        }
+    }
 }

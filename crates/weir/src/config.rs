@@ -12,6 +12,8 @@ use weir_engine::platform::MAX_ENTITY_PAGE_SIZE;
 
 #[derive(clap::Args, Default)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    keys: crate::secret_key::KeyArgs,
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "WEIR_LISTEN")]
     listen: Option<SocketAddr>,
@@ -171,6 +173,8 @@ pub struct ServeConfig {
     pub api: bool,
     /// Whether this node runs handlers, schedules and deliveries.
     pub workers: bool,
+    /// Where the keys that seal secrets at rest come from.
+    pub keys: crate::secret_key::KeyArgs,
 }
 
 impl ServeArgs {
@@ -191,6 +195,7 @@ impl ServeArgs {
             .map(|url| checked_public_url(&url))
             .transpose()?;
         Ok(ServeConfig {
+            keys: self.keys,
             listen: self
                 .listen
                 .or(file.listen)

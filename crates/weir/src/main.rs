@@ -56,6 +56,9 @@ enum Command {
     /// Run an app folder locally: the event simulator, its iparams form and its target
     /// URL, on http://localhost:10001, with state kept in DIR/.weir/.
     Dev(dev::DevArgs),
+    /// Secrets at rest: how many each key seals, and re-sealing them all under the
+    /// current key after a key rotation.
+    Secrets(secret_key::SecretsArgs),
     /// Validate an app folder, then write dist/<name>-<version>.zip.
     Pack {
         /// The app folder (holding manifest.json)
@@ -104,6 +107,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Dev(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(dev::run(args)).map(succeeded)
+        }
+        Command::Secrets(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(secret_key::run(args))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Validate { dir } => validate::validate(&dir).map(succeeded),
         Command::Pack { dir } => validate::pack(&dir).map(succeeded),

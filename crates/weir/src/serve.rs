@@ -29,6 +29,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let store = weir_store::open(&store_config)
         .await
         .context("cannot open the store")?;
+    let unlocked = secret_key::unlock(store.as_ref(), &config.keys).await?;
     let admin_token = admin_token::resolve(store.as_ref(), &config.data_dir).await?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -46,9 +47,11 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         extension_webhook_timeout: config.extension_webhook_timeout,
         retention: config.retention,
         security_key: security_key(store.as_ref()).await?,
-        sealing_key: secret_key::resolve(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
+    if config.workers {
+        secret_key::spawn_background_rotation(store.clone(), unlocked);
+    }
     let engine = start_engine(
         store,
         &config.outbound,

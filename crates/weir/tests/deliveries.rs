@@ -19,7 +19,8 @@ on_both_backends!(
     events_posted_while_disabled_are_recovered_in_order,
     retry_after_is_honoured,
     a_slow_receiver_does_not_delay_a_fast_one,
-    a_rotated_secret_signs_beside_the_new_one_for_its_grace,
+    rotated_secrets_each_sign_until_their_own_time,
+    v1a_deliveries_verify_with_the_public_key,
     subscriptions_are_checked_and_replays_resend,
     every_acknowledged_event_is_delivered_after_sigkill,
     a_fifo_subscription_gets_events_in_order,
@@ -32,6 +33,8 @@ on_both_backends!(
 
 /// REFERENCE §7's test-vector secret: the receiver below verifies with it independently.
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+/// A secret no subscription has: verification with it must fail.
+const OTHER_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 async fn start(storage: &Storage) -> Server {
     Server::start_configured(
@@ -459,7 +462,26 @@ async fn a_slow_receiver_does_not_delay_a_fast_one(storage: Storage) {
     server.stop().await;
 }
 
-async fn a_rotated_secret_signs_beside_the_new_one_for_its_grace(storage: Storage) {
+async fn rotate(server: &Server, path: &str, grace_seconds: i64) -> Value {
+    let rotated = server
+        .post(
+            &format!("{path}/rotate-secret"),
+            json!({"grace_seconds": grace_seconds}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    rotated.body
+}
+
+/// The `n`th request the receiver got, once it has it.
+async fn nth_request(receiver: &FakeThirdParty, n: usize) -> Received {
+    receiver
+        .wait_until("a delivery", |got| got.len() >= n)
+        .await;
+    receiver.received()[n - 1].clone()
+}
+
+async fn rotated_secrets_each_sign_until_their_own_time(storage: Storage) {
     let receiver = FakeThirdParty::start(|_| json_reply(204, json!({}))).await;
     let server = start(&storage).await;
     account(&server, "acme").await;
@@ -474,41 +496,189 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_its_grace(storage: Storag
         "/api/v1/subscriptions/{}",
         subscription["id"].as_str().unwrap()
     );
-    let rotated = server
-        .post(
-            &format!("{path}/rotate-secret"),
-            json!({"grace_seconds": 3600}),
-        )
-        .await;
-    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
-    let new_secret = rotated.body["secret"].as_str().unwrap().to_owned();
-    assert_ne!(new_secret, SECRET);
+    // Two rotations in a row: the first secret keeps its hour, the second its two.
+    let second = rotate(&server, &path, 3600).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let third = rotate(&server, &path, 7200).await;
+    let third_secret = third["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        third["previous_secrets"].as_array().unwrap().len(),
+        2,
+        "{third}"
+    );
+    let shown = server.get(&path).await.body;
+    let expiries: Vec<&str> = shown["previous_secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["expires_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(expiries.len(), 2, "{shown}");
+    assert_ne!(expiries[0], expiries[1], "each has its own expiry");
+    for secret in [SECRET, &second, &third_secret] {
+        assert!(
+            !shown.to_string().contains(secret),
+            "no secret is shown again"
+        );
+    }
     post_event(&server, "acme", 1).await;
-    receiver
-        .wait_until("a delivery", |got| got.len() == 1)
-        .await;
-    let request = &receiver.received()[0];
-    assert_eq!(request.headers["webhook-signature"].split(' ').count(), 2);
-    assert!(verifies(request, &new_secret), "the new secret verifies");
+    let request = nth_request(&receiver, 1).await;
+    assert_eq!(request.headers["webhook-signature"].split(' ').count(), 3);
+    for secret in [SECRET, &second, &third_secret] {
+        assert!(
+            verifies(&request, secret),
+            "{secret} verifies within its window"
+        );
+    }
+    assert!(!verifies(&request, OTHER_SECRET), "a stranger's does not");
+
+    // A third rotation that ends the third secret at once cuts no other grace short.
+    let fourth = rotate(&server, &path, 0).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post_event(&server, "acme", 2).await;
+    let request = nth_request(&receiver, 2).await;
+    assert_eq!(request.headers["webhook-signature"].split(' ').count(), 3);
+    assert!(verifies(&request, &fourth));
+    assert!(verifies(&request, SECRET) && verifies(&request, &second));
+    assert!(!verifies(&request, &third_secret), "its grace was 0");
+    server.stop().await;
+}
+
+/// Verifies a `v1a` signature with Node's own Ed25519 (`crypto.verify`): not Weir's code,
+/// nor the crate Weir signs with. Answers whether Node accepted it.
+fn node_verifies(public_key: &str, request: &Received) -> bool {
+    let script = r#"
+        const crypto = require('crypto');
+        const raw = Buffer.from(process.env.PUBLIC_KEY.replace(/^whpk_/, ''), 'base64');
+        const key = crypto.createPublicKey({
+            key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+        const content = Buffer.from(
+            `${process.env.MSG_ID}.${process.env.MSG_TIMESTAMP}.${process.env.BODY}`);
+        const ok = process.env.SIGNATURES.split(' ')
+            .filter((entry) => entry.startsWith('v1a,'))
+            .some((entry) => crypto.verify(null, content,  key, Buffer.from(entry.slice(4), 'base64')));
+        process.stdout.write(ok ? 'verified' : 'refused');
+    "#;
+    let output = std::process::Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .env("PUBLIC_KEY", public_key)
+        .env("MSG_ID", &request.headers["webhook-id"])
+        .env("MSG_TIMESTAMP", &request.headers["webhook-timestamp"])
+        .env("BODY", &request.body)
+        .env("SIGNATURES", &request.headers["webhook-signature"])
+        .output()
+        .expect("node runs (the v1a test verifies with Node's crypto)");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
-        verifies(request, SECRET),
-        "and the old one, during its grace"
+        said == "verified" || said == "refused",
+        "node: {said} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said == "verified"
+}
+
+async fn v1a_deliveries_verify_with_the_public_key(storage: Storage) {
+    let receiver = FakeThirdParty::start(|_| json_reply(204, json!({}))).await;
+    let server = start(&storage).await;
+    account(&server, "acme").await;
+    let subscription = subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onContactCreate"], "signature_scheme": "v1a"}),
+    )
+    .await;
+    assert_eq!(subscription["signature_scheme"], "v1a");
+    assert!(
+        subscription["secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("whsk_")
+    );
+    let public_key = subscription["public_key"].as_str().unwrap().to_owned();
+    assert!(public_key.starts_with("whpk_"), "{subscription}");
+    let path = format!(
+        "/api/v1/subscriptions/{}",
+        subscription["id"].as_str().unwrap()
+    );
+    let shown = server.get(&path).await.body;
+    assert_eq!(shown["public_key"], public_key.as_str());
+    assert!(
+        shown.get("secret").is_none(),
+        "the private key is never shown again"
     );
 
-    let ended = server
+    post_event(&server, "acme", 1).await;
+    let request = nth_request(&receiver, 1).await;
+    let signature = &request.headers["webhook-signature"];
+    assert!(
+        signature.starts_with("v1a,") && !signature.contains(' '),
+        "{signature}"
+    );
+    assert!(
+        node_verifies(&public_key, &request),
+        "Node verifies Weir's signature"
+    );
+    let mut altered = request.clone();
+    altered.body = altered.body.replacen('1', "2", 1);
+    assert!(
+        !node_verifies(&public_key, &altered),
+        "and refuses an altered body"
+    );
+    let other = subscribe(
+        &server,
+        "acme",
+        &receiver,
+        json!({"events": ["onDealCreate"], "signature_scheme": "v1a"}),
+    )
+    .await;
+    let other_key = other["public_key"].as_str().unwrap();
+    assert!(!node_verifies(other_key, &request), "and another key");
+
+    // A rotation keeps the scheme; the old key signs beside the new during its grace.
+    let rotated = rotate(&server, &path, 3600).await;
+    let new_key = rotated["public_key"].as_str().unwrap().to_owned();
+    assert_ne!(new_key, public_key);
+    assert_eq!(
+        rotated["previous_secrets"][0]["public_key"],
+        public_key.as_str()
+    );
+    post_event(&server, "acme", 2).await;
+    let request = nth_request(&receiver, 2).await;
+    assert_eq!(request.headers["webhook-signature"].split(' ').count(), 2);
+    assert!(node_verifies(&new_key, &request) && node_verifies(&public_key, &request));
+
+    let mismatched = server
         .post(
-            &format!("{path}/rotate-secret"),
-            json!({"grace_seconds": 0}),
+            "/api/v1/accounts/acme/subscriptions",
+            json!({"url": format!("http://{}/hook", receiver.address),
+                   "events": ["onContactCreate"], "signature_scheme": "v1a", "secret": SECRET}),
         )
         .await;
-    let newest = ended.body["secret"].as_str().unwrap().to_owned();
-    post_event(&server, "acme", 2).await;
-    receiver
-        .wait_until("a second delivery", |got| got.len() == 2)
+    assert_eq!(
+        mismatched.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        mismatched.body
+    );
+    let unknown = server
+        .post(
+            "/api/v1/accounts/acme/subscriptions",
+            json!({"url": format!("http://{}/hook", receiver.address),
+                   "events": ["onContactCreate"], "signature_scheme": "v2"}),
+        )
         .await;
-    let request = &receiver.received()[1];
-    assert_eq!(request.headers["webhook-signature"].split(' ').count(), 1);
-    assert!(verifies(request, &newest));
+    assert!(unknown.status.is_client_error(), "{}", unknown.body);
+    assert!(
+        unknown.message().contains("signature_scheme"),
+        "{}",
+        unknown.body
+    );
     server.stop().await;
 }
 

@@ -146,7 +146,7 @@ impl SubscriptionSpec {
             events: self.events.into_iter().map(String::from).collect(),
             filters: self.filters,
             secret,
-            previous_secret: None,
+            previous_secrets: Vec::new(),
             enabled: true,
             disabled_reason: None,
             timeout_ms: self.timeout_ms,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weir_core::oauth::{OAuthConfig, OAuthIntegration, TokenType};
 use weir_core::{ApiToken, Installation, InstallationId, InstallationStatus};
-use weir_store::{PendingAuthorization, SealedOAuthToken, StoreError};
+use weir_store::{PendingAuthorization, StoreError, StoredOAuthToken};
 
 use crate::engine::Engine;
 use crate::error::Error;
@@ -84,7 +84,7 @@ pub struct OAuthStatus {
 }
 
 impl OAuthStatus {
-    fn of(integration: &OAuthIntegration, stored: Option<&SealedOAuthToken>) -> Self {
+    fn of(integration: &OAuthIntegration, stored: Option<&StoredOAuthToken>) -> Self {
         OAuthStatus {
             integration: integration.name.clone(),
             display_name: integration.display_name.clone(),
@@ -320,7 +320,7 @@ impl Engine {
         installation: &InstallationId,
         integration: &OAuthIntegration,
         held: &Held,
-    ) -> Result<SealedOAuthToken, Error> {
+    ) -> Result<StoredOAuthToken, Error> {
         tokens::save(self.platform(), installation, &integration.name, held)
             .await
             .map_err(|error| match error {

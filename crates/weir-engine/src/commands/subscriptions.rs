@@ -7,8 +7,8 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use weir_core::{
-    Account, EventSource, InstallationId, SpecProblem, SubscriptionChange, SubscriptionKind,
-    SubscriptionRequest, SubscriptionSpec, WebhookSecret, WebhookSubscription,
+    Account, EventSource, InstallationId, SignatureScheme, SpecProblem, SubscriptionChange,
+    SubscriptionKind, SubscriptionRequest, SubscriptionSpec, WebhookSecret, WebhookSubscription,
 };
 
 use crate::engine::Engine;
@@ -26,8 +26,12 @@ pub struct NewSubscription {
     pub events: Vec<String>,
     #[serde(default)]
     pub filters: Map<String, Value>,
-    /// The signing secret; one is made when none is given.
+    /// The signing secret (`whsec_…`, or `whsk_…` for `v1a`); one is made when none is
+    /// given.
     pub secret: Option<String>,
+    /// `v1` (HMAC-SHA256, the default) or `v1a` (Ed25519: receivers verify with the
+    /// public key shown).
+    pub signature_scheme: Option<SignatureScheme>,
     pub timeout_ms: Option<u32>,
     pub max_in_flight: Option<u32>,
     pub rate_per_second: Option<u32>,
@@ -73,11 +77,21 @@ impl Engine {
         new: NewSubscription,
     ) -> Result<WebhookSubscription, Error> {
         let secret = match new.secret {
-            None => WebhookSecret::generate(),
+            None => {
+                WebhookSecret::generate_for(new.signature_scheme.unwrap_or(SignatureScheme::V1))
+            }
             Some(given) => {
                 WebhookSecret::parse(&given).map_err(|e| Error::invalid(format!("secret: {e}")))?
             }
         };
+        if let Some(scheme) = new.signature_scheme
+            && scheme != secret.scheme()
+        {
+            return Err(Error::invalid(
+                "secret: a v1 secret is whsec_…, a v1a signing key whsk_…; this one is not of \
+                 the signature_scheme given",
+            ));
+        }
         let request = SubscriptionRequest {
             url: new.url,
             events: new.events,
@@ -167,8 +181,10 @@ impl Engine {
         }
     }
 
-    /// A new secret; the old one keeps signing (beside the new) for `grace_seconds` (a day
-    /// unless given), so receivers can switch without losing a delivery.
+    /// A new secret of the same scheme; the old one keeps signing (beside the new) for
+    /// `grace_seconds` (a day unless given), so receivers can switch without losing a
+    /// delivery. Earlier rotated-out secrets keep their own grace (up to
+    /// `MAX_PREVIOUS_SECRETS`, the soonest to expire going first).
     pub async fn rotate_secret(
         &self,
         subscription: WebhookSubscription,
@@ -181,16 +197,8 @@ impl Engine {
                 "grace_seconds: must be 0 to 2592000 (30 days)",
             ));
         }
-        let now = weir_core::now();
-        let rotated = WebhookSubscription {
-            previous_secret: Some((
-                subscription.secret.clone(),
-                now + SignedDuration::from_secs(grace),
-            )),
-            secret: WebhookSecret::generate(),
-            updated_at: now,
-            ..subscription
-        };
+        let new = WebhookSecret::generate_for(subscription.secret.scheme());
+        let rotated = subscription.rotated(new, SignedDuration::from_secs(grace), weir_core::now());
         self.store().update_webhook_subscription(&rotated).await?;
         Ok(rotated)
     }

@@ -13,8 +13,8 @@
 //! 3. The installer's browser comes back to `/oauth/callback?code=…&state=…`. The state
 //!    is the guard: it is taken (deleted) as it is read, so it serves once; an unknown, used
 //!    or expired state gets nothing. Weir trades the code for tokens at the `token_url`
-//!    through the outbound client ([`provider`]) and stores them sealed ([`tokens`],
-//!    [`sealing`]).
+//!    through the outbound client ([`provider`]) and stores them ([`tokens`]), sealed
+//!    at rest by the store as every secret is.
 //! 4. A request with `isOAuth` gets the token ([`access`]): as `<%= access_token %>` where
 //!    the app writes it, else as `Authorization: Bearer`. An expired token is refreshed
 //!    before the call; a 401 answer makes Weir refresh once and send the call once more
@@ -34,11 +34,9 @@
 pub mod access;
 pub mod provider;
 pub mod refresh;
-pub mod sealing;
 pub mod tokens;
 
 pub use refresh::RefreshLocks;
-pub use sealing::{InvalidKey, SealError, SealingKey};
 
 /// The one callback path, under the public URL, for every installation and integration.
 pub const CALLBACK_PATH: &str = "/oauth/callback";

@@ -1,6 +1,6 @@
-//! An installation's tokens for one integration: sealed on the way into the store and
-//! opened on the way out, so that nothing else handles them in clear. The refresh and
-//! access tokens are sealed together; the expiry stays in clear (it is shown).
+//! An installation's tokens for one integration, as the engine holds them. The store seals
+//! them at rest (the refresh and access tokens together, bound to their row) and opens
+//! them as it reads them; the expiry stays in clear (it is shown).
 
 use std::fmt;
 
@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weir_core::InstallationId;
 use weir_core::oauth::Grant;
-use weir_store::{SealedOAuthToken, StoreError};
+use weir_store::{StoreError, StoredOAuthToken};
 
-use super::sealing::SealError;
 use crate::platform::Platform;
 
 /// Tokens in clear. Its `Debug` never prints them.
@@ -75,16 +74,11 @@ impl Held {
 pub enum TokenError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the stored OAuth tokens of installation {installation} cannot be opened: {why}")]
+    #[error("the stored OAuth tokens of installation {installation} cannot be read: {why}")]
     Unopenable {
         installation: InstallationId,
-        why: SealError,
+        why: String,
     },
-}
-
-/// What a sealed value is bound to: its row.
-fn context(installation: &InstallationId, integration: &str) -> Vec<u8> {
-    format!("oauth-token\0{installation}\0{integration}").into_bytes()
 }
 
 /// The installation's tokens for `integration`, if it has some.
@@ -100,20 +94,10 @@ pub async fn load(
     else {
         return Ok(None);
     };
-    let unopenable = |why| TokenError::Unopenable {
+    let tokens: Tokens = serde_json::from_str(&row.tokens).map_err(|e| TokenError::Unopenable {
         installation: installation.clone(),
-        why,
-    };
-    let key = &platform.settings.sealing_key;
-    let plain = key
-        .open(
-            &row.key_id,
-            &row.sealed,
-            &context(installation, integration),
-        )
-        .map_err(unopenable)?;
-    let tokens: Tokens =
-        serde_json::from_slice(&plain).map_err(|_| unopenable(SealError::Broken))?;
+        why: e.to_string(),
+    })?;
     Ok(Some(Held {
         tokens,
         oauth_iparams: row.oauth_iparams,
@@ -122,30 +106,22 @@ pub async fn load(
     }))
 }
 
-/// Seals and stores what the installation now holds for `integration`, replacing what it
-/// held; answers the row as stored.
+/// Stores what the installation now holds for `integration` (the store seals the
+/// tokens), replacing what it held; answers the row as stored.
 pub async fn save(
     platform: &Platform,
     installation: &InstallationId,
     integration: &str,
     held: &Held,
-) -> Result<SealedOAuthToken, TokenError> {
-    let key = &platform.settings.sealing_key;
-    let plain = serde_json::to_vec(&held.tokens).map_err(|_| TokenError::Unopenable {
+) -> Result<StoredOAuthToken, TokenError> {
+    let tokens = serde_json::to_string(&held.tokens).map_err(|e| TokenError::Unopenable {
         installation: installation.clone(),
-        why: SealError::Broken,
+        why: e.to_string(),
     })?;
-    let sealed = key
-        .seal(&plain, &context(installation, integration))
-        .map_err(|why| TokenError::Unopenable {
-            installation: installation.clone(),
-            why,
-        })?;
-    let row = SealedOAuthToken {
+    let row = StoredOAuthToken {
         installation_id: installation.clone(),
         integration: integration.to_owned(),
-        key_id: key.id().to_owned(),
-        sealed,
+        tokens,
         refreshable: held.tokens.refresh_token.is_some(),
         oauth_iparams: held.oauth_iparams.clone(),
         expires_at: held.expires_at,

@@ -29,6 +29,11 @@ impl World {
     pub async fn new(overrides: &[(&str, SocketAddr)], settings: PlatformSettings) -> Self {
         let dir = TempDir::new();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+        let key = weir_core::SealingKey::generate().unwrap();
+        store
+            .unlock(weir_core::Keyring::new(key, vec![]))
+            .await
+            .unwrap();
         let outbound = Outbound::new(OutboundSettings {
             allow_private: vec![],
             host_overrides: overrides

@@ -548,12 +548,22 @@ fn subscription() -> Value {
             "batch_size": count(),
             "linger_ms": count(),
             "failing_since": nullable(timestamp()),
+            "signature_scheme": one_of_strings(&["v1", "v1a"]),
+            "public_key": text("For `v1a`: the `whpk_…` public key receivers verify with."),
+            "previous_secrets": {
+                "type": "array",
+                "description": "Secrets replaced by rotations that still sign, each until its own time (never the secrets).",
+                "items": output_with_optional(
+                    json!({"expires_at": timestamp(), "public_key": string()}),
+                    &["public_key"],
+                ),
+            },
             "previous_secret_expires_at": nullable(timestamp()),
-            "secret": text("The signing secret (`whsec_…`): only in the answers that make one."),
+            "secret": text("The signing secret (`whsec_…`, or `whsk_…` for `v1a`): only in the answers that make one."),
             "created_at": timestamp(),
             "updated_at": timestamp(),
         }),
-        &["secret"],
+        &["secret", "public_key"],
     )
 }
 
@@ -563,7 +573,8 @@ fn new_subscription() -> Value {
             "url": string(),
             "events": strings(),
             "filters": any_object(),
-            "secret": nullable(text("`whsec_…`; one is made when none is given.")),
+            "secret": nullable(text("`whsec_…` (or `whsk_…` for `v1a`); one is made when none is given.")),
+            "signature_scheme": nullable(one_of_strings(&["v1", "v1a"])),
             "timeout_ms": nullable(count()),
             "max_in_flight": nullable(count()),
             "rate_per_second": nullable(count()),

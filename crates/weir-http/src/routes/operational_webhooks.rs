@@ -48,7 +48,7 @@ impl OperationalWebhookView {
     fn new(webhook: WebhookSubscription, show_secret: bool) -> Self {
         OperationalWebhookView {
             secret: show_secret.then(|| webhook.secret.as_str().to_owned()),
-            previous_secret_expires_at: webhook.previous_secret.map(|(_, until)| until),
+            previous_secret_expires_at: webhook.previous_secrets.iter().map(|p| p.until).max(),
             id: webhook.id,
             url: webhook.url,
             events: webhook.events,

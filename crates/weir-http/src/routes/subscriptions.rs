@@ -11,7 +11,10 @@ use axum::response::IntoResponse;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use weir_core::{AccountId, InstallationId, SubscriptionId, SubscriptionKind, WebhookSubscription};
+use weir_core::{
+    AccountId, InstallationId, SignatureScheme, SubscriptionId, SubscriptionKind,
+    WebhookSubscription,
+};
 use weir_engine::commands::subscriptions::{NewSubscription, SubscriptionUpdate};
 
 use super::load_account;
@@ -48,7 +51,15 @@ pub struct SubscriptionView {
     linger_ms: u32,
     /// Since when every attempt has failed (it is disabled when this lasts too long).
     failing_since: Option<Timestamp>,
-    /// Until when the secret before the last rotation still signs.
+    /// `v1` (HMAC-SHA256) or `v1a` (Ed25519).
+    signature_scheme: SignatureScheme,
+    /// For `v1a`: the `whpk_…` public key receivers verify with (never secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+    /// The secrets replaced by rotations that still sign, each until its own time (the
+    /// secrets themselves are never shown).
+    previous_secrets: Vec<PreviousSecretView>,
+    /// Until when the last of them still signs.
     previous_secret_expires_at: Option<Timestamp>,
     /// Only in the answers that make a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,11 +68,33 @@ pub struct SubscriptionView {
     updated_at: Timestamp,
 }
 
+/// A previous secret, as the API shows it: when it stops signing (and, for `v1a`, its
+/// public key, so a receiver can tell which keys it still needs).
+#[derive(Serialize)]
+pub struct PreviousSecretView {
+    expires_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+}
+
 impl SubscriptionView {
     fn new(subscription: WebhookSubscription, show_secret: bool) -> Self {
+        let now = weir_core::now();
+        let previous_secrets: Vec<PreviousSecretView> = subscription
+            .previous_secrets
+            .iter()
+            .filter(|previous| previous.until > now)
+            .map(|previous| PreviousSecretView {
+                expires_at: previous.until,
+                public_key: previous.secret.public_key(),
+            })
+            .collect();
         SubscriptionView {
             secret: show_secret.then(|| subscription.secret.as_str().to_owned()),
-            previous_secret_expires_at: subscription.previous_secret.map(|(_, until)| until),
+            signature_scheme: subscription.secret.scheme(),
+            public_key: subscription.secret.public_key(),
+            previous_secret_expires_at: previous_secrets.iter().map(|p| p.expires_at).max(),
+            previous_secrets,
             id: subscription.id,
             account_id: subscription.account_id,
             kind: subscription.kind,

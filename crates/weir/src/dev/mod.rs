@@ -75,6 +75,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     let store = weir_store::open(&store_config)
         .await
         .context("cannot open the store in .weir/")?;
+    secret_key::unlock(store.as_ref(), &secret_key::KeyArgs::default()).await?;
     let admin_token = admin_token::resolve(store.as_ref(), &state_dir).await?;
     let address = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = TcpListener::bind(address).await.with_context(|| {
@@ -96,7 +97,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<bool> {
     let settings = PlatformSettings {
         validate_extension_urls: false,
         security_key: serve::security_key(store.as_ref()).await?,
-        sealing_key: secret_key::resolve(store.as_ref()).await?,
         ..PlatformSettings::default()
     };
     let engine = serve::start_engine(store, &outbound, settings, &public_url, "test")?;

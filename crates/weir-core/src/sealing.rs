@@ -1,11 +1,13 @@
-//! Tokens at rest: sealed with AES-256-GCM (ring) under one key, bound to the row they
-//! belong to, so that a sealed value copied into another installation's row does not open.
+//! Secrets at rest: sealed with AES-256-GCM (ring), bound to the row and column they
+//! belong to (the AEAD's associated data), so that a sealed value copied into another row
+//! does not open.
 //!
-//! The key comes from `WEIR_SECRET_KEY` (base64 of 32 bytes), or is generated once and kept
-//! in the store's settings (the binary decides, see `weir/src/secret_key.rs`). Each sealed
-//! value is stored with the id of the key that sealed it: a value sealed under another key
-//! is refused with a message that says so, and a rotation can later open old values with
-//! the old key while sealing new ones with the new.
+//! A [`Keyring`] holds the current key, which seals, and the previous ones, which still
+//! open what they sealed until a rotation has sealed it all again under the current key.
+//! A sealed value names the key that sealed it (`sealed:<key id>:<base64>`), so a value
+//! under a key that is not configured is refused with a message naming both. The store
+//! seals and opens (`weir_store`'s `sealed.rs`); the binary decides where the keys come
+//! from (`weir/src/secret_key.rs`).
 
 use std::fmt;
 
@@ -33,13 +35,16 @@ pub struct InvalidKey(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
     #[error(
-        "it was sealed with key {sealed_with}, and the key configured now is {current} \
-         (was WEIR_SECRET_KEY changed?)"
+        "it was sealed with key {sealed_with}, which is not configured (the keys configured \
+         now are {configured}; was WEIR_SECRET_KEY changed without keeping the old key as \
+         a previous key?)"
     )]
     OtherKey {
         sealed_with: String,
-        current: String,
+        configured: String,
     },
+    #[error("it is not a sealed value")]
+    NotSealed,
     #[error("it does not open with the configured key: altered, or not Weir's")]
     Broken,
     #[error("the operating system's random source failed")]
@@ -119,7 +124,7 @@ impl SealingKey {
         if key_id != self.id {
             return Err(SealError::OtherKey {
                 sealed_with: key_id.to_owned(),
-                current: self.id.clone(),
+                configured: self.id.clone(),
             });
         }
         let bytes = URL_SAFE_NO_PAD
@@ -137,6 +142,94 @@ impl SealingKey {
             .map_err(|_| SealError::Broken)?;
         Ok(plaintext.to_vec())
     }
+}
+
+/// What marks a sealed value: `sealed:<key id>:<base64 of nonce, ciphertext and tag>`.
+/// Nothing Weir stored in clear starts so (JSON objects, `whsec_…` secrets).
+const SEALED_PREFIX: &str = "sealed:";
+
+/// The keys of a Weir deployment: the current one seals; it and the previous ones open.
+/// Its `Debug` names the keys by id only.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: SealingKey,
+    previous: Vec<SealingKey>,
+}
+
+impl Keyring {
+    /// `previous` keys that repeat the current one (or each other) are dropped.
+    pub fn new(current: SealingKey, previous: Vec<SealingKey>) -> Self {
+        let mut kept: Vec<SealingKey> = Vec::new();
+        for key in previous {
+            if key.id() != current.id() && kept.iter().all(|k| k.id() != key.id()) {
+                kept.push(key);
+            }
+        }
+        Keyring {
+            current,
+            previous: kept,
+        }
+    }
+
+    pub fn current(&self) -> &SealingKey {
+        &self.current
+    }
+
+    pub fn previous(&self) -> &[SealingKey] {
+        &self.previous
+    }
+
+    /// Whether `key_id` names one of these keys.
+    pub fn has(&self, key_id: &str) -> bool {
+        self.key(key_id).is_some()
+    }
+
+    /// The ids, current first: `k-… (current), k-… (previous)`.
+    pub fn describe(&self) -> String {
+        std::iter::once(format!("{} (current)", self.current.id()))
+            .chain(
+                self.previous
+                    .iter()
+                    .map(|k| format!("{} (previous)", k.id())),
+            )
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn key(&self, key_id: &str) -> Option<&SealingKey> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|key| key.id() == key_id)
+    }
+
+    /// `plaintext` sealed under the current key for `context`, in its stored form.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<String, SealError> {
+        let sealed = self.current.seal(plaintext, context)?;
+        Ok(format!("{SEALED_PREFIX}{}:{sealed}", self.current.id()))
+    }
+
+    /// The plaintext of a stored sealed value, with whichever configured key sealed it.
+    pub fn open(&self, stored: &str, context: &[u8]) -> Result<Vec<u8>, SealError> {
+        let key_id = sealed_with(stored).ok_or(SealError::NotSealed)?;
+        let sealed = &stored[SEALED_PREFIX.len() + key_id.len() + 1..];
+        let key = self.key(key_id).ok_or_else(|| SealError::OtherKey {
+            sealed_with: key_id.to_owned(),
+            configured: self.describe(),
+        })?;
+        key.open(key_id, sealed, context)
+    }
+}
+
+/// The id of the key that sealed a stored value; `None` for a value stored in clear.
+pub fn sealed_with(stored: &str) -> Option<&str> {
+    let rest = stored.strip_prefix(SEALED_PREFIX)?;
+    let (key_id, _) = rest.split_once(':')?;
+    Some(key_id)
+}
+
+/// How a value sealed under `key_id` starts: what a query looks for (`LIKE '…%'`).
+pub fn sealed_prefix(key_id: &str) -> String {
+    format!("{SEALED_PREFIX}{key_id}:")
 }
 
 impl fmt::Debug for SealingKey {
@@ -176,6 +269,39 @@ mod tests {
             other.open(key.id(), &sealed, b"inst-1\0"),
             Err(SealError::OtherKey { .. })
         ));
+    }
+
+    #[test]
+    fn a_keyring_seals_with_the_current_key_and_opens_with_any() {
+        let old = SealingKey::generate().unwrap();
+        let new = SealingKey::generate().unwrap();
+        let before = Keyring::new(old.clone(), vec![]);
+        let sealed = before.seal(b"whsec_abc", b"row-1").unwrap();
+        assert_eq!(sealed_with(&sealed), Some(old.id()));
+        assert!(sealed.starts_with(&sealed_prefix(old.id())));
+        assert_eq!(sealed_with("whsec_abc"), None);
+        let after = Keyring::new(new.clone(), vec![old.clone(), new.clone()]);
+        assert_eq!(
+            after.previous().len(),
+            1,
+            "the current key is not also previous"
+        );
+        assert_eq!(after.open(&sealed, b"row-1").unwrap(), b"whsec_abc");
+        assert_eq!(after.open(&sealed, b"row-2"), Err(SealError::Broken));
+        assert_eq!(
+            sealed_with(&after.seal(b"x", b"row-1").unwrap()),
+            Some(new.id())
+        );
+        let dropped = Keyring::new(new.clone(), vec![]);
+        let refused = dropped.open(&sealed, b"row-1").unwrap_err().to_string();
+        assert!(
+            refused.contains(old.id()) && refused.contains(new.id()),
+            "{refused}"
+        );
+        assert_eq!(
+            dropped.open("whsec_abc", b"row-1"),
+            Err(SealError::NotSealed)
+        );
     }
 
     #[test]
