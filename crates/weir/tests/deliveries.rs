@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::signatures::verifies;
 use support::{Server, Storage};
 use weir_testkit::{FakeThirdParty, Received, WebhookTally, json_reply};
 
@@ -76,28 +76,6 @@ async fn post_event(server: &Server, account: &str, n: u64) -> Value {
         .await;
     assert_eq!(posted.status, StatusCode::ACCEPTED, "{}", posted.body);
     posted.body
-}
-
-/// An independent Standard Webhooks verifier: HMAC-SHA256 over `id.timestamp.body` with
-/// the base64-decoded secret, compared with each `v1,` entry.
-fn verifies(request: &Received, secret: &str) -> bool {
-    use hmac::Mac;
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
-    let content = format!(
-        "{}.{}.{}",
-        request.headers["webhook-id"], request.headers["webhook-timestamp"], request.body
-    );
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-    mac.update(content.as_bytes());
-    let expected = format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    );
-    request.headers["webhook-signature"]
-        .split(' ')
-        .any(|entry| entry == expected)
 }
 
 /// The account's first delivery, once it has been attempted, with its attempts.

@@ -7,11 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::json;
+use support::signatures::verifies;
 use support::{Server, Storage};
-use weir_testkit::{FakeThirdParty, Received, json_reply};
+use weir_testkit::{FakeThirdParty, json_reply};
 
 on_both_backends!(
     no_secret_is_stored_in_clear,
@@ -125,24 +125,6 @@ async fn event_goes_through(
         partner.received()[n - 1].headers["authorization"],
         format!("Bearer {IPARAM}")
     );
-}
-
-fn verifies(request: &Received, secret: &str) -> bool {
-    use hmac::Mac;
-    let engine = base64::engine::general_purpose::STANDARD;
-    let key = engine
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
-    let content = format!(
-        "{}.{}.{}",
-        request.headers["webhook-id"], request.headers["webhook-timestamp"], request.body
-    );
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-    mac.update(content.as_bytes());
-    let expected = format!("v1,{}", engine.encode(mac.finalize().into_bytes()));
-    request.headers["webhook-signature"]
-        .split(' ')
-        .any(|entry| entry == expected)
 }
 
 async fn fakes() -> (FakeThirdParty, FakeThirdParty) {

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use weir_testkit::TempDir;
 pub mod dev_server;
 pub mod doc_script;
+pub mod signatures;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
