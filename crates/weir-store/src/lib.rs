@@ -53,6 +53,19 @@ pub use postgres::PgStore;
 pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
 
+/// Statements run by every store of the process, on either backend (transaction control
+/// aside): what `/metrics` shows and benchmarks report per event and per delivery.
+static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many statements the stores of this process have run so far.
+pub fn statements_run() -> u64 {
+    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(crate) fn count_statement() {
+    STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -357,6 +357,7 @@ async fn migrate(pool: &PgPool) -> Result<()> {
 }
 
 fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> {
+    crate::count_statement();
     params
         .into_iter()
         .fold(sqlx::query(sql), |query, param| match param {

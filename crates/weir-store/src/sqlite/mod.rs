@@ -6,7 +6,6 @@ mod readers;
 mod writer;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -25,10 +24,6 @@ use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migr
 
 /// The embedded store.
 pub type SqliteStore = SqlStore<Sqlite>;
-
-/// Statements run by every SQLite store of the process (transaction control aside): what
-/// benchmarks report per event.
-static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
 pub struct Sqlite {
     writer: Writer,
@@ -65,9 +60,10 @@ impl SqliteStore {
         })
     }
 
-    /// How many statements SQLite stores have run in this process so far.
+    /// How many statements the stores of this process have run so far
+    /// ([`crate::statements_run`]).
     pub fn statements_run() -> u64 {
-        STATEMENTS.load(Ordering::Relaxed)
+        crate::statements_run()
     }
 }
 
@@ -296,7 +292,7 @@ fn sqlite_dialect(sql: &str) -> String {
 }
 
 fn execute(connection: &Connection, sql: &str, params: &[Param]) -> Result<u64> {
-    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    crate::count_statement();
     let mut statement = connection
         .prepare_cached(&sqlite_dialect(sql))
         .map_err(backend)?;
@@ -312,7 +308,7 @@ fn fetch<T>(
     params: &[Param],
     decode: Decode<T>,
 ) -> Result<Vec<T>> {
-    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    crate::count_statement();
     let mut statement = connection
         .prepare_cached(&sqlite_dialect(sql))
         .map_err(backend)?;
