@@ -21,6 +21,7 @@ mod migrations;
 mod oauth;
 mod page;
 mod params;
+mod pg_group_commit;
 mod postgres;
 mod rows;
 mod schedule_change;
