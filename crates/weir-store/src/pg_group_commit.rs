@@ -12,7 +12,8 @@
 //! subscriptions to them are FIFO or filtered, take the per-event steps instead (inside
 //! the same transaction), which lock and decide what the multi-row statements cannot.
 //! Likewise the ends of delivery attempts (an attempt's record and the delivery's new
-//! state) are written with one `INSERT` and one `UPDATE` for the whole group.
+//! state) are written with one `INSERT` and one `UPDATE` for the whole group, and events
+//! directed to installations (target URLs) with one `INSERT` of events and one of jobs.
 //!
 //! If anything in a group fails before its commit, the group is rolled back and each of
 //! its writes runs again alone, in a transaction of its own, so one caller's failure
@@ -193,7 +194,7 @@ async fn run_together(pool: &PgPool, group: &[Write]) -> std::result::Result<Vec
         .await
         .map_err(Failure::BeforeCommit)?;
     let mut counts = counts.into_iter();
-    let finished = finish_deliveries(&mut tx, group)
+    let batched = write_batched(&mut tx, group)
         .await
         .map_err(Failure::BeforeCommit)?;
     for write in group {
@@ -201,7 +202,7 @@ async fn run_together(pool: &PgPool, group: &[Write]) -> std::result::Result<Vec
             Write::Ingest { events, .. } => {
                 done.push(Done::Ingested(counts.by_ref().take(events.len()).collect()));
             }
-            Write::Statements { statements, .. } => match finished.changed(statements) {
+            Write::Statements { statements, .. } => match batched.changed(statements) {
                 Some(changed) => done.push(Done::Changed(changed)),
                 None => {
                     let mut changed = Vec::with_capacity(statements.len());
@@ -357,67 +358,115 @@ const INSERT_DELIVERIES: &str = "INSERT INTO deliveries \
     JOIN webhook_subscriptions AS ws ON ws.id = wse.subscription_id AND ws.enabled = 1 \
     RETURNING event_id";
 
-/// The parameters of an attempt's record, if one was made, and of a delivery's finish.
-type End<'a> = (Option<&'a [Param]>, &'a [Param]);
+/// The statements written for a whole group at once, in the order they run: a write
+/// whose statements are all among these, in this order, is batched with the others.
+/// Inserts change one row each; a finish, the rows its `RETURNING` names.
+const BATCHED: [&str; 4] = [
+    sql::INSERT_EVENT,
+    sql::INSERT_JOB,
+    sql::INSERT_ATTEMPT,
+    sql::FINISH_DELIVERY,
+];
 
-/// A delivery's attempt being ended: `Backend::transaction` with `sql::INSERT_ATTEMPT` (if
-/// an attempt was made) and then `sql::FINISH_DELIVERY`, as `end_attempt` writes it.
-fn delivery_end<'a>(statements: &'a [(&'static str, Vec<Param>)]) -> Option<End<'a>> {
-    match statements {
-        [(finish, f)] if *finish == sql::FINISH_DELIVERY => Some((None, f)),
-        [(insert, a), (finish, f)]
-            if *insert == sql::INSERT_ATTEMPT && *finish == sql::FINISH_DELIVERY =>
-        {
-            Some((Some(a), f))
-        }
-        _ => None,
-    }
+/// Where a statement stands in `BATCHED`, if it is there.
+fn batched_kind(statement: &str) -> Option<usize> {
+    BATCHED.iter().position(|batched| *batched == statement)
 }
 
-/// The deliveries a group ended with two statements in all, and what each changed.
+/// Whether the write's statements are all batched, in `BATCHED`'s order (so that
+/// running each kind for the whole group keeps every write's own order).
+fn is_batchable(statements: &[(&'static str, Vec<Param>)]) -> bool {
+    let kinds: Option<Vec<usize>> = statements
+        .iter()
+        .map(|(sql, _)| batched_kind(sql))
+        .collect();
+    kinds.is_some_and(|kinds| !kinds.is_empty() && kinds.is_sorted())
+}
+
+/// The writes of a group written with one multi-row statement per kind.
 #[derive(Default)]
-struct Finished {
+struct Batched {
     /// The deliveries (event, subscription) whose finish changed their row.
-    changed: HashSet<(String, String)>,
-    /// Whether the group's ends were written here (else each runs its own statements).
+    finished: HashSet<(String, String)>,
+    /// Whether the group's batchable writes were written here (else each runs its own
+    /// statements).
     written: bool,
 }
 
-impl Finished {
+impl Batched {
     /// The row counts `Backend::transaction` would give for this write, if it was one of
-    /// the ends written here.
+    /// those written here.
     fn changed(&self, statements: &[(&'static str, Vec<Param>)]) -> Option<Vec<u64>> {
-        if !self.written {
+        if !self.written || !is_batchable(statements) {
             return None;
         }
-        let (attempt, finish) = delivery_end(statements)?;
-        let key = (text(&finish[0])?, text(&finish[1])?);
-        let finished = u64::from(self.changed.contains(&key));
-        Some(match attempt {
-            Some(_) => vec![1, finished],
-            None => vec![finished],
-        })
+        statements
+            .iter()
+            .map(|(sql, params)| {
+                if *sql != sql::FINISH_DELIVERY {
+                    return Some(1);
+                }
+                let key = (text(&params[0])?, text(&params[1])?);
+                Some(u64::from(self.finished.contains(&key)))
+            })
+            .collect()
     }
 }
 
-/// Writes the attempts and finishes of every delivery end in the group with one
-/// `INSERT` and one `UPDATE` over arrays, when each delivery appears once.
-async fn finish_deliveries(connection: &mut PgConnection, group: &[Write]) -> Result<Finished> {
-    let ends: Vec<End<'_>> = group
+/// Writes the group's batchable writes (ingests of directed events, the ends of delivery
+/// attempts) with one statement per kind, when there are at least two and no delivery
+/// is finished twice.
+async fn write_batched(connection: &mut PgConnection, group: &[Write]) -> Result<Batched> {
+    let writes: Vec<&[(&'static str, Vec<Param>)]> = group
         .iter()
         .filter_map(|write| match write {
-            Write::Statements { statements, .. } => delivery_end(statements),
-            Write::Ingest { .. } => None,
+            Write::Statements { statements, .. } if is_batchable(statements) => {
+                Some(statements.as_slice())
+            }
+            _ => None,
         })
         .collect();
-    let keys: HashSet<(Option<String>, Option<String>)> = ends
-        .iter()
-        .map(|(_, finish)| (text(&finish[0]), text(&finish[1])))
-        .collect();
-    if ends.len() < 2 || keys.len() < ends.len() {
-        return Ok(Finished::default());
+    let mut rows: [Vec<&[Param]>; 4] = Default::default();
+    for (sql, params) in writes.iter().copied().flatten() {
+        if let Some(kind) = batched_kind(sql) {
+            rows[kind].push(params);
+        }
     }
-    let attempts: Vec<&[Param]> = ends.iter().filter_map(|(attempt, _)| *attempt).collect();
+    let [events, jobs, attempts, finishes] = rows;
+    let finish_keys: HashSet<(Option<String>, Option<String>)> = finishes
+        .iter()
+        .map(|finish| (text(&finish[0]), text(&finish[1])))
+        .collect();
+    if writes.len() < 2 || finish_keys.len() < finishes.len() {
+        return Ok(Batched::default());
+    }
+    if !events.is_empty() {
+        crate::count_statement();
+        sqlx::query(INSERT_EVENT_ROWS)
+            .bind(texts(&events, 0))
+            .bind(texts(&events, 1))
+            .bind(texts(&events, 2))
+            .bind(texts(&events, 3))
+            .bind(texts(&events, 4))
+            .bind(texts(&events, 5))
+            .bind(ints(&events, 6))
+            .execute(&mut *connection)
+            .await
+            .map_err(backend)?;
+    }
+    if !jobs.is_empty() {
+        crate::count_statement();
+        sqlx::query(INSERT_JOB_ROWS)
+            .bind(texts(&jobs, 0))
+            .bind(texts(&jobs, 1))
+            .bind(texts(&jobs, 2))
+            .bind(texts(&jobs, 3))
+            .bind(ints(&jobs, 4))
+            .bind(ints(&jobs, 5))
+            .execute(&mut *connection)
+            .await
+            .map_err(backend)?;
+    }
     if !attempts.is_empty() {
         crate::count_statement();
         sqlx::query(INSERT_ATTEMPTS)
@@ -433,29 +482,30 @@ async fn finish_deliveries(connection: &mut PgConnection, group: &[Write]) -> Re
             .await
             .map_err(backend)?;
     }
-    let finishes: Vec<&[Param]> = ends.iter().map(|(_, finish)| *finish).collect();
-    crate::count_statement();
-    let rows = sqlx::query(FINISH_DELIVERIES)
-        .bind(texts(&finishes, 0))
-        .bind(texts(&finishes, 1))
-        .bind(texts(&finishes, 2))
-        .bind(ints(&finishes, 3))
-        .bind(ints(&finishes, 4))
-        .bind(ints(&finishes, 5))
-        .bind(ints(&finishes, 6))
-        .bind(vec!["pending"; finishes.len()])
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(backend)?;
-    let mut changed = HashSet::new();
-    for row in rows {
-        changed.insert((
-            row.try_get(0).map_err(backend)?,
-            row.try_get(1).map_err(backend)?,
-        ));
+    let mut finished = HashSet::new();
+    if !finishes.is_empty() {
+        crate::count_statement();
+        let rows = sqlx::query(FINISH_DELIVERIES)
+            .bind(texts(&finishes, 0))
+            .bind(texts(&finishes, 1))
+            .bind(texts(&finishes, 2))
+            .bind(ints(&finishes, 3))
+            .bind(ints(&finishes, 4))
+            .bind(ints(&finishes, 5))
+            .bind(ints(&finishes, 6))
+            .bind(vec!["pending"; finishes.len()])
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(backend)?;
+        for row in rows {
+            finished.insert((
+                row.try_get(0).map_err(backend)?,
+                row.try_get(1).map_err(backend)?,
+            ));
+        }
     }
-    Ok(Finished {
-        changed,
+    Ok(Batched {
+        finished,
         written: true,
     })
 }
@@ -483,6 +533,19 @@ fn text(param: &Param) -> Option<String> {
         _ => None,
     }
 }
+
+/// `sql::INSERT_EVENT` for many events (directed ones: their jobs come with them).
+const INSERT_EVENT_ROWS: &str = "INSERT INTO events \
+    (id, account_id, product, name, body, idempotency_key, received_at) \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+        $6::text[], $7::int8[])";
+
+/// `sql::INSERT_JOB` for many jobs.
+const INSERT_JOB_ROWS: &str = "INSERT INTO jobs \
+    (event_id, installation_id, event, handler, status, attempts, max_attempts, run_at) \
+    SELECT e, i, n, h, 'pending', 0, m, r \
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[]) \
+        AS j (e, i, n, h, m, r)";
 
 /// `sql::INSERT_ATTEMPT` for many attempts.
 const INSERT_ATTEMPTS: &str = "INSERT INTO delivery_attempts \

@@ -239,7 +239,7 @@ impl Backend for Postgres {
 
 async fn ingest_events_once(pool: &PgPool, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
     let mut tx = pool.begin().await.map_err(backend)?;
-    let ingested = ingest_in(&mut *tx, events).await?;
+    let ingested = ingest_in(&mut tx, events).await?;
     tx.commit().await.map_err(backend)?;
     Ok(ingested)
 }

@@ -95,6 +95,7 @@ conformance!(
     data_survives_reopening,
     concurrent_writes_all_land_and_a_failing_one_stands_alone,
     concurrent_ingests_and_finishes_each_get_their_own_answer,
+    concurrent_directed_events_each_store_all_or_nothing,
     a_reference_to_a_missing_row_is_not_found,
     app_data_writes_follow_their_conditions,
     app_data_entries_expire,
@@ -2032,6 +2033,44 @@ async fn directed_events_store_all_or_nothing(backend: Backend) {
     );
     assert_eq!(store.product_event(&first.id).await.unwrap(), None);
     assert_eq!(store.product_event(&second.id).await.unwrap(), None);
+}
+
+/// Directed events posted together are committed together (group commit): a batch with a
+/// job for a missing installation fails alone and leaves nothing, the others are stored
+/// whole, each with its job.
+async fn concurrent_directed_events_each_store_all_or_nothing(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let posts = (0..60).map(|i| {
+        let store = store.clone();
+        let target = if i == 30 {
+            InstallationId::generate()
+        } else {
+            installation.id.clone()
+        };
+        let event = external_event("acme");
+        let directed = DirectedEvent {
+            event: event.clone(),
+            jobs: vec![NewJob {
+                installation_id: target,
+                handler: "onWebhook".into(),
+                max_attempts: 1,
+            }],
+        };
+        tokio::spawn(async move { (i, event, store.ingest_directed(&[directed]).await) })
+    });
+    for (i, event, stored) in futures_join(posts).await {
+        let jobs = store.jobs_of_event(&event.id).await.unwrap();
+        if i == 30 {
+            assert_eq!(stored, Err(StoreError::NotFound));
+            assert_eq!(store.product_event(&event.id).await.unwrap(), None);
+            assert!(jobs.is_empty());
+        } else {
+            assert_eq!(stored, Ok(()), "post {i}");
+            assert_eq!(store.product_event(&event.id).await.unwrap(), Some(event));
+            assert_eq!(job_installations(&jobs), [installation.id.as_str()]);
+        }
+    }
 }
 
 async fn selectors_route_to_active_installations_of_the_app(backend: Backend) {
