@@ -219,7 +219,7 @@ async fn document(
          - Realistic handler: `$db.set` then `$request.post` to a loopback server, spread over \
            {installations} installations (the platform allows 50 `$db` calls a minute per installation).\n\
          - Backlog: {backlog} deliveries (fan-out 10).\n\n\
-         ## Figures\n\n{tables}",
+         ## Figures\n\n{tables}{notes}",
         date = shell("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         took = took.as_secs_f64(),
         cpu = weir_testkit::cpu_model(),
@@ -238,7 +238,16 @@ async fn document(
         installations = scale.realistic.0,
         backlog = report::number(scale.backlog as f64),
         tables = report::tables(results),
+        notes = notes(),
     )
+}
+
+/// What the figures mean and where the time goes (`bench/notes.md`, written by hand from
+/// profiles), appended as it is.
+fn notes() -> String {
+    std::fs::read_to_string("bench/notes.md")
+        .map(|notes| format!("\n{}", notes.trim_end()) + "\n")
+        .unwrap_or_default()
 }
 
 fn shell(program: &str, args: &[&str]) -> String {
