@@ -22,6 +22,7 @@ mod notices;
 mod oauth;
 mod page;
 mod params;
+mod pg_group_commit;
 mod postgres;
 mod rows;
 mod schedule_change;
@@ -56,6 +57,19 @@ pub use postgres::PgStore;
 pub use sealed::{RESEAL_BATCH, SealedCount, SecretsAtRest, SecretsCensus};
 pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
+
+/// Statements run by every store of the process, on either backend (transaction control
+/// aside): what `/metrics` shows and benchmarks report per event and per delivery.
+static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many statements the stores of this process have run so far.
+pub fn statements_run() -> u64 {
+    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(crate) fn count_statement() {
+    STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

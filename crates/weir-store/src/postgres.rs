@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::postgres::{PgArguments, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
-use sqlx::{Postgres as Pg, Row};
+use sqlx::{PgConnection, Postgres as Pg, Row};
 use weir_core::{AccountId, App, ProductEvent};
 
 use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
+use crate::pg_group_commit::GroupCommit;
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::sealed::Keys;
@@ -29,9 +30,11 @@ const MIGRATION_LOCK: i64 = 0x5745_4952;
 pub type PgStore = SqlStore<Postgres>;
 
 pub struct Postgres {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     /// Rows are opened with these as they are decoded.
     keys: Arc<Keys>,
+    /// Ingests and multi-statement writes, committed together (`pg_group_commit`).
+    group: GroupCommit,
 }
 
 impl PgStore {
@@ -45,9 +48,11 @@ impl PgStore {
             .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
         migrate(&pool).await?;
         let keys = Arc::new(Keys::default());
+        let group = GroupCommit::start(pool.clone());
         let backend = Postgres {
             pool,
             keys: keys.clone(),
+            group,
         };
         Ok(SqlStore::locked(backend, keys))
     }
@@ -73,72 +78,6 @@ impl Postgres {
         }
         tx.commit().await.map_err(backend)?;
         Ok(crate::stored_app(app, version))
-    }
-
-    async fn ingest_events_once(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let mut ingested = Vec::with_capacity(events.len());
-        for event in events {
-            let holder = match ingest::holder_query(event) {
-                Some((sql, params)) => bind(sql, params)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                    .map(|row| ingest::key_holder(&row))
-                    .transpose()?,
-                None => None,
-            };
-            match KeyCheck::decide(event, holder) {
-                KeyCheck::Duplicate(id) => {
-                    ingested.push(Ingested::Duplicate { id });
-                    continue;
-                }
-                KeyCheck::Release(id) => {
-                    bind(sql::RELEASE_IDEMPOTENCY_KEY, vec![id.as_str().into()])
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                }
-                KeyCheck::Free => {}
-            }
-            let fifo_key = vec![event.account_id.as_str().into(), event.name.as_str().into()];
-            bind(sql::LOCK_FIFO_SUBSCRIPTIONS, fifo_key)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(backend)?;
-            let mut changed = Vec::with_capacity(3);
-            for (statement, params) in ingest::store_statements(event) {
-                let done = bind(statement, params)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                changed.push(done.rows_affected());
-            }
-            let mut deliveries = changed[2];
-            let (query, params) = ingest::filtered_query(event);
-            let rows = bind(query, params)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(backend)?;
-            let candidates = rows
-                .iter()
-                .map(|row| ingest::filtered(row))
-                .collect::<Result<Vec<_>>>()?;
-            for (statement, params) in ingest::passing_deliveries(event, candidates) {
-                let done = bind(statement, params)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                deliveries += done.rows_affected();
-            }
-            ingested.push(Ingested::Created {
-                id: event.id.clone(),
-                jobs: changed[1],
-                deliveries,
-            });
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(ingested)
     }
 }
 
@@ -269,28 +208,14 @@ impl Backend for Postgres {
         }
     }
 
+    /// Committed with other writes waiting (`pg_group_commit`).
     async fn transaction(&self, statements: Vec<(&'static str, Vec<Param>)>) -> Result<Vec<u64>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let mut changed = Vec::with_capacity(statements.len());
-        for (sql, params) in statements {
-            let done = bind(sql, params).execute(&mut *tx).await.map_err(backend)?;
-            changed.push(done.rows_affected());
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(changed)
+        self.group.statements(statements).await
     }
 
+    /// Committed with other writes waiting (`pg_group_commit`), in few statements.
     async fn ingest_events(&self, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
-        // Two nodes may ingest the same idempotency key at once: the second waits on the
-        // unique index, fails when the first commits, and on its next try finds the key
-        // taken. Its other events are stored on that try too.
-        let mut attempts = 0;
-        loop {
-            match self.ingest_events_once(events).await {
-                Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
-                other => return other,
-            }
-        }
+        self.group.ingest(events.to_vec()).await
     }
 
     async fn change_schedule(&self, change: ScheduleChange) -> Result<ScheduleWrite> {
@@ -340,6 +265,116 @@ impl Backend for Postgres {
     }
 }
 
+async fn ingest_events_once(pool: &PgPool, events: &[ProductEvent]) -> Result<Vec<Ingested>> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let ingested = ingest_in(&mut tx, events).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(ingested)
+}
+
+/// Stores the events one by one with the shared steps (`ingest.rs`), inside the
+/// transaction open on `connection`.
+pub(crate) async fn ingest_in(
+    connection: &mut PgConnection,
+    events: &[ProductEvent],
+) -> Result<Vec<Ingested>> {
+    let tx = connection;
+    let mut ingested = Vec::with_capacity(events.len());
+    for event in events {
+        let holder = match ingest::holder_query(event) {
+            Some((sql, params)) => bind(sql, params)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?
+                .map(|row| ingest::key_holder(&row))
+                .transpose()?,
+            None => None,
+        };
+        match KeyCheck::decide(event, holder) {
+            KeyCheck::Duplicate(id) => {
+                ingested.push(Ingested::Duplicate { id });
+                continue;
+            }
+            KeyCheck::Release(id) => {
+                bind(sql::RELEASE_IDEMPOTENCY_KEY, vec![id.as_str().into()])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            KeyCheck::Free => {}
+        }
+        let fifo_key = vec![event.account_id.as_str().into(), event.name.as_str().into()];
+        bind(sql::LOCK_FIFO_SUBSCRIPTIONS, fifo_key)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut changed = Vec::with_capacity(3);
+        for (statement, params) in ingest::store_statements(event) {
+            let done = bind(statement, params)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            changed.push(done.rows_affected());
+        }
+        let mut deliveries = changed[2];
+        let (query, params) = ingest::filtered_query(event);
+        let rows = bind(query, params)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let candidates = rows
+            .iter()
+            .map(|row| ingest::filtered(row))
+            .collect::<Result<Vec<_>>>()?;
+        for (statement, params) in ingest::passing_deliveries(event, candidates) {
+            let done = bind(statement, params)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            deliveries += done.rows_affected();
+        }
+        ingested.push(Ingested::Created {
+            id: event.id.clone(),
+            jobs: changed[1],
+            deliveries,
+        });
+    }
+    Ok(ingested)
+}
+
+/// Ingests the events in a transaction of their own (`Backend::ingest_events` before
+/// group commit, and a group's fallback).
+pub(crate) async fn ingest_events_alone(
+    pool: &PgPool,
+    events: &[ProductEvent],
+) -> Result<Vec<Ingested>> {
+    // Two nodes may ingest the same idempotency key at once: the second waits on the
+    // unique index, fails when the first commits, and on its next try finds the key
+    // taken. Its other events are stored on that try too.
+    let mut attempts = 0;
+    loop {
+        match ingest_events_once(pool, events).await {
+            Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Runs the statements in a transaction of their own.
+pub(crate) async fn transaction_alone(
+    pool: &PgPool,
+    statements: Vec<(&'static str, Vec<Param>)>,
+) -> Result<Vec<u64>> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let mut changed = Vec::with_capacity(statements.len());
+    for (sql, params) in statements {
+        let done = bind(sql, params).execute(&mut *tx).await.map_err(backend)?;
+        changed.push(done.rows_affected());
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(changed)
+}
+
 async fn migrate(pool: &PgPool) -> Result<()> {
     let mut tx = pool.begin().await.map_err(backend)?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -383,7 +418,8 @@ async fn migrate(pool: &PgPool) -> Result<()> {
     tx.commit().await.map_err(backend)
 }
 
-fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> {
+pub(crate) fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> {
+    crate::count_statement();
     params
         .into_iter()
         .fold(sqlx::query(sql), |query, param| match param {
@@ -397,7 +433,7 @@ fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> {
 
 /// Classified as `sqlite::backend` does: unique violations are conflicts, foreign-key
 /// violations "not found", the rest the database's own failure.
-fn backend(error: sqlx::Error) -> StoreError {
+pub(crate) fn backend(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())

@@ -116,6 +116,8 @@ conformance!(
     settings_keep_their_first_value,
     data_survives_reopening,
     concurrent_writes_all_land_and_a_failing_one_stands_alone,
+    concurrent_ingests_and_finishes_each_get_their_own_answer,
+    concurrent_directed_events_each_store_all_or_nothing,
     a_reference_to_a_missing_row_is_not_found,
     app_data_writes_follow_their_conditions,
     app_data_entries_expire,
@@ -613,6 +615,93 @@ async fn concurrent_writes_all_land_and_a_failing_one_stands_alone(backend: Back
         listed.items.len(),
         100,
         "99 new accounts and the one taken before"
+    );
+}
+
+/// Ingests and delivery outcomes that arrive together are committed together (group
+/// commit on both backends): one that fails (an event of an account that does not exist,
+/// a finish whose claim was overtaken) must fail alone, and every other caller must hear
+/// exactly what its own write did.
+async fn concurrent_ingests_and_finishes_each_get_their_own_answer(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("busy")).await.unwrap();
+    for _ in 0..2 {
+        let subscription = webhook_subscription("busy", &["onContactCreate"]);
+        store
+            .insert_webhook_subscription(&subscription)
+            .await
+            .unwrap();
+    }
+    let start = now();
+    let ingests = (0..100).map(|i| {
+        let store = store.clone();
+        let owner = if i == 50 { "nobody" } else { "busy" };
+        let events = vec![product_event(owner, "onContactCreate", None, start); 1 + i % 3];
+        let events: Vec<ProductEvent> = events
+            .into_iter()
+            .map(|event| ProductEvent {
+                id: weir_core::EventId::generate(),
+                ..event
+            })
+            .collect();
+        tokio::spawn(async move { (events.len(), store.ingest_events(&events).await) })
+    });
+    let mut stored = 0;
+    for (sent, result) in futures_join(ingests).await {
+        match result {
+            Ok(ingested) => {
+                assert_eq!(ingested.len(), sent);
+                for one in ingested {
+                    let Ingested::Created { deliveries, .. } = one else {
+                        panic!("nothing here repeats a key");
+                    };
+                    assert_eq!(deliveries, 2, "one delivery per subscription");
+                    stored += 1;
+                }
+            }
+            Err(error) => assert_eq!(error, StoreError::NotFound, "only nobody's event fails"),
+        }
+    }
+    let expected: usize = (0..100).filter(|i| *i != 50).map(|i| 1 + i % 3).sum();
+    assert_eq!(stored, expected);
+
+    let lease = after_ms(start, 60_000);
+    let claimed = store.claim_deliveries(start, lease, 1_000).await.unwrap();
+    assert_eq!(claimed.len(), expected * 2, "every delivery stored, once");
+    let attempt = weir_core::Attempt {
+        number: 1,
+        at: start,
+        status_code: Some(200),
+        duration_ms: 3,
+        error: None,
+        response: None,
+    };
+    let finishes = claimed.iter().enumerate().map(|(i, delivery)| {
+        let (store, attempt) = (store.clone(), attempt.clone());
+        let mut delivery = delivery.clone();
+        // Every tenth finish holds a claim that was overtaken: it must change nothing.
+        let overtaken = i % 10 == 0;
+        if overtaken {
+            delivery.generation -= 1;
+        }
+        tokio::spawn(async move {
+            let finished = store
+                .finish_delivery(&delivery, Some(&attempt), DeliveryOutcome::Delivered, &[])
+                .await;
+            (overtaken, finished)
+        })
+    });
+    for (overtaken, finished) in futures_join(finishes).await {
+        assert_eq!(finished, Ok(!overtaken), "a finish hears what it did");
+    }
+    let again = store
+        .claim_deliveries(after_ms(lease, 1), after_ms(lease, 60_000), 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        claimed.len().div_ceil(10),
+        "the overtaken ones alone are still pending"
     );
 }
 
@@ -1982,6 +2071,44 @@ async fn directed_events_store_all_or_nothing(backend: Backend) {
     );
     assert_eq!(store.product_event(&first.id).await.unwrap(), None);
     assert_eq!(store.product_event(&second.id).await.unwrap(), None);
+}
+
+/// Directed events posted together are committed together (group commit): a batch with a
+/// job for a missing installation fails alone and leaves nothing, the others are stored
+/// whole, each with its job.
+async fn concurrent_directed_events_each_store_all_or_nothing(backend: Backend) {
+    let store = backend.store;
+    let installation = installed_in(&store, "acme").await;
+    let posts = (0..60).map(|i| {
+        let store = store.clone();
+        let target = if i == 30 {
+            InstallationId::generate()
+        } else {
+            installation.id.clone()
+        };
+        let event = external_event("acme");
+        let directed = DirectedEvent {
+            event: event.clone(),
+            jobs: vec![NewJob {
+                installation_id: target,
+                handler: "onWebhook".into(),
+                max_attempts: 1,
+            }],
+        };
+        tokio::spawn(async move { (i, event, store.ingest_directed(&[directed]).await) })
+    });
+    for (i, event, stored) in futures_join(posts).await {
+        let jobs = store.jobs_of_event(&event.id).await.unwrap();
+        if i == 30 {
+            assert_eq!(stored, Err(StoreError::NotFound));
+            assert_eq!(store.product_event(&event.id).await.unwrap(), None);
+            assert!(jobs.is_empty());
+        } else {
+            assert_eq!(stored, Ok(()), "post {i}");
+            assert_eq!(store.product_event(&event.id).await.unwrap(), Some(event));
+            assert_eq!(job_installations(&jobs), [installation.id.as_str()]);
+        }
+    }
 }
 
 async fn selectors_route_to_active_installations_of_the_app(backend: Backend) {

@@ -212,6 +212,18 @@ impl Metrics {
             &[],
             f64::from(u8::from(scraped.writable)),
         );
+        text::family(
+            out,
+            "weir_store_statements_total",
+            "counter",
+            "SQL statements this node's store ran (transaction control aside).",
+        );
+        text::sample(
+            out,
+            "weir_store_statements_total",
+            &[],
+            weir_store::statements_run() as f64,
+        );
     }
 
     fn render_http(&self, out: &mut String) {

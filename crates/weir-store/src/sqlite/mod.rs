@@ -7,7 +7,6 @@ mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -27,10 +26,6 @@ use crate::{Ingested, NewApp, Result, ScheduleWrite, StoreError, WorkQueue, migr
 
 /// The embedded store.
 pub type SqliteStore = SqlStore<Sqlite>;
-
-/// Statements run by every SQLite store of the process (transaction control aside): what
-/// benchmarks report per event.
-static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
 pub struct Sqlite {
     writer: Writer,
@@ -75,9 +70,10 @@ impl SqliteStore {
         Ok(SqlStore::locked(backend, keys))
     }
 
-    /// How many statements SQLite stores have run in this process so far.
+    /// How many statements the stores of this process have run so far
+    /// ([`crate::statements_run`]).
     pub fn statements_run() -> u64 {
-        STATEMENTS.load(Ordering::Relaxed)
+        crate::statements_run()
     }
 }
 
@@ -332,7 +328,7 @@ fn sqlite_dialect(sql: &str) -> String {
 }
 
 fn execute(connection: &Connection, sql: &str, params: &[Param]) -> Result<u64> {
-    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    crate::count_statement();
     let mut statement = connection
         .prepare_cached(&sqlite_dialect(sql))
         .map_err(backend)?;
@@ -359,7 +355,7 @@ fn fetch_opened<T>(
     params: &[Param],
     decode: Decode<T>,
 ) -> Result<Vec<T>> {
-    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    crate::count_statement();
     let mut statement = connection
         .prepare_cached(&sqlite_dialect(sql))
         .map_err(backend)?;
