@@ -295,8 +295,8 @@ fn per_event(rows: &[sqlx::postgres::PgRow]) -> HashMap<String, u64> {
     counts
 }
 
-/// Whether any enabled subscription to one of the events is FIFO or filtered: those take
-/// the per-event steps.
+/// Whether any subscription owed the events (enabled, or disabled and keeping skipped
+/// deliveries) is FIFO or filtered: those take the per-event steps.
 async fn has_fifo_or_filtered(
     connection: &mut PgConnection,
     events: &[&ProductEvent],
@@ -316,7 +316,8 @@ async fn has_fifo_or_filtered(
 const FIFO_OR_FILTERED: &str = "SELECT 1 FROM webhook_subscription_events AS wse \
     JOIN webhook_subscriptions AS ws ON ws.id = wse.subscription_id \
     WHERE (wse.account_id, wse.event) IN (SELECT * FROM UNNEST($1::text[], $2::text[])) \
-    AND ws.enabled = 1 AND (wse.filter IS NOT NULL OR ws.fifo = 1) LIMIT 1";
+    AND (ws.enabled = 1 OR ws.kind <> 'EXTENSION_WEBHOOK') \
+    AND (wse.filter IS NOT NULL OR ws.fifo = 1) LIMIT 1";
 
 /// `sql::INSERT_EVENT` for many events without an idempotency key.
 const INSERT_EVENTS: &str = "INSERT INTO events \
@@ -336,14 +337,16 @@ const INSERT_JOBS: &str = "INSERT INTO jobs \
         AND app_subscriptions.product = e.product AND app_subscriptions.event = e.name \
     RETURNING event_id";
 
-/// `sql::INSERT_EVENT_DELIVERIES` for many events; one `event_id` row per delivery.
-/// No subscription here is FIFO (`has_fifo_or_filtered` said so); should one have become
-/// FIFO meanwhile, its deliveries are still numbered one after the other, in the events'
-/// order.
+/// `sql::INSERT_EVENT_DELIVERIES` for many events; one `event_id` row per delivery:
+/// pending, or skipped while the subscription is disabled (an extension webhook then gets
+/// none). No subscription here is FIFO (`has_fifo_or_filtered` said so); should one have
+/// become FIFO meanwhile, its deliveries are still numbered one after the other, in the
+/// events' order.
 const INSERT_DELIVERIES: &str = "INSERT INTO deliveries \
     (event_id, subscription_id, account_id, event, status, seq, attempts, tries, generation, \
      run_at, created_at, updated_at) \
-    SELECT e.id, wse.subscription_id, e.account_id, e.name, 'pending', \
+    SELECT e.id, wse.subscription_id, e.account_id, e.name, \
+        CASE WHEN ws.enabled = 1 THEN 'pending' ELSE 'skipped' END, \
         CASE WHEN ws.fifo = 1 THEN (SELECT COALESCE(MAX(numbered.seq), 0) \
             FROM deliveries AS numbered WHERE numbered.subscription_id = wse.subscription_id) \
             + ROW_NUMBER() OVER (PARTITION BY wse.subscription_id ORDER BY e.n) \
@@ -355,7 +358,8 @@ const INSERT_DELIVERIES: &str = "INSERT INTO deliveries \
         AS e (id, account_id, name, received_at, n) \
     JOIN webhook_subscription_events AS wse ON wse.account_id = e.account_id \
         AND wse.event = e.name AND wse.filter IS NULL \
-    JOIN webhook_subscriptions AS ws ON ws.id = wse.subscription_id AND ws.enabled = 1 \
+    JOIN webhook_subscriptions AS ws ON ws.id = wse.subscription_id \
+        AND (ws.enabled = 1 OR ws.kind <> 'EXTENSION_WEBHOOK') \
     RETURNING event_id";
 
 /// The statements written for a whole group at once, in the order they run: a write
