@@ -12,28 +12,23 @@
 //!
 //! `cargo bench -p weir-engine --bench fan_out`
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use weir_core::{
-    Account, AccountId, AppId, AppName, Departments, Domain, EventId, Installation, InstallationId,
-    InstallationStatus, Iparams, Product, ProductEvent, Region,
-};
+use weir_core::{Installation, ProductEvent};
 use weir_engine::outbound::{Outbound, OutboundSettings};
 use weir_engine::{Platform, PlatformSettings, Runner, RunnerSettings, dispatcher};
 use weir_sandbox::{Limits, Sandbox};
-use weir_store::{NewApp, SqliteStore, Store};
+use weir_store::{SqliteStore, Store};
 use weir_testkit::TempDir;
 
 const EVENTS: usize = 3_000;
 const IN_FLIGHT: usize = 64;
 const RATE_PER_SECOND: u64 = 500;
 const RATE_SECONDS: u64 = 10;
-
-const MANIFEST: &str = r#"{"platform-version": "2.3",
-  "product": {"freshsales": {"events": {"onContactCreate": {"handler": "onContact"}}}}}"#;
-const SERVER_JS: &str = "exports = { onContact: function (payload) { return 1; } };";
 
 struct Bench {
     runner: Arc<Runner>,
@@ -62,49 +57,7 @@ async fn set_up(threads: usize) -> Bench {
     };
     let sandbox = Sandbox::start(threads).unwrap();
     let runner = Arc::new(Runner::new(Arc::new(platform), sandbox, settings));
-    let now = weir_core::now();
-    let account = Account {
-        id: AccountId::parse("bench").unwrap(),
-        domain: Domain::parse("bench.myfreshworks.com").unwrap(),
-        region: Region::US,
-        product: Product::parse("freshsales").unwrap(),
-        departments: Departments::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_account(&account).await.unwrap();
-    let package =
-        weir_testkit::zip(&[("manifest.json", MANIFEST), ("server/server.js", SERVER_JS)]);
-    let definition = weir_core::AppDefinition::parse(
-        &weir_core::Package::from_zip(&package, Default::default()).unwrap(),
-    )
-    .unwrap();
-    let app = store
-        .insert_app(NewApp {
-            id: AppId::generate(),
-            name: AppName::parse("bench").unwrap(),
-            platform_version: Some("2.3".into()),
-            package_sha256: weir_core::sha256_hex(&package),
-            subscriptions: definition.product_subscriptions(),
-            package,
-            created_at: now,
-        })
-        .await
-        .unwrap();
-    let installation = Installation {
-        id: InstallationId::generate(),
-        account_id: account.id,
-        app_id: app.id,
-        app_name: app.name,
-        status: InstallationStatus::Active,
-        iparams: Iparams::default(),
-        departments: Departments::default(),
-        scopes: vec![],
-        target_token: weir_core::TargetToken::generate(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_installation(&installation).await.unwrap();
+    let installation = support::install_listening_app(store.as_ref()).await;
     Bench {
         runner,
         store,
@@ -114,15 +67,7 @@ async fn set_up(threads: usize) -> Bench {
 }
 
 fn event() -> ProductEvent {
-    ProductEvent {
-        id: EventId::generate(),
-        account_id: AccountId::parse("bench").unwrap(),
-        source: weir_core::EventSource::Product(Product::parse("freshsales").unwrap()),
-        name: "onContactCreate".into(),
-        body: json!({"data": {"contact": {"id": 42, "first_name": "Ada"}}}),
-        idempotency_key: None,
-        received_at: weir_core::now(),
-    }
+    support::contact_event(json!({"contact": {"id": 42, "first_name": "Ada"}}))
 }
 
 /// Handler runs per second with no ingest and no dispatch.

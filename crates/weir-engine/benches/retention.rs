@@ -13,21 +13,20 @@
 //! `cargo bench -p weir-engine --bench retention` (PostgreSQL at `WEIR_TEST_DATABASE_URL`,
 //! else `postgres://postgres@127.0.0.1:5432/test`; a fresh database each run).
 
+mod support;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use weir_core::{
-    Account, AccountId, AppId, AppName, Departments, Domain, EventId, Installation, InstallationId,
-    InstallationStatus, Iparams, Product, ProductEvent, Region,
-};
+use weir_core::ProductEvent;
 use weir_engine::outbound::{Outbound, OutboundSettings};
 use weir_engine::retention::Retention;
 use weir_engine::{Platform, PlatformSettings, Runner, RunnerSettings, dispatcher, retention};
 use weir_sandbox::{Limits, Sandbox};
-use weir_store::{NewApp, PgStore, SqliteStore, Store};
+use weir_store::{PgStore, SqliteStore, Store};
 use weir_testkit::TempDir;
 
 const RATE_PER_SECOND: u64 = 200;
@@ -37,10 +36,6 @@ const STEADY_KEPT: Duration = Duration::from_secs(8);
 const INGEST_SECONDS: u64 = 8;
 const INGEST_KEPT: Duration = Duration::from_secs(2);
 const IN_FLIGHT: usize = 64;
-
-const MANIFEST: &str = r#"{"platform-version": "2.3",
-  "product": {"freshsales": {"events": {"onContactCreate": {"handler": "onContact"}}}}}"#;
-const SERVER_JS: &str = "exports = { onContact: function (payload) { return 1; } };";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Backend {
@@ -101,7 +96,7 @@ async fn set_up(backend: Backend, kept: Option<Duration>) -> Bench {
             env: "production",
         },
     ));
-    install_the_app(&store).await;
+    support::install_listening_app(store.as_ref()).await;
     dispatcher::spawn(runner.clone());
     if kept.is_some() {
         retention::spawn(platform);
@@ -113,62 +108,10 @@ async fn set_up(backend: Backend, kept: Option<Duration>) -> Bench {
     }
 }
 
-async fn install_the_app(store: &Arc<dyn Store>) {
-    let now = weir_core::now();
-    let account = Account {
-        id: AccountId::parse("bench").unwrap(),
-        domain: Domain::parse("bench.myfreshworks.com").unwrap(),
-        region: Region::US,
-        product: Product::parse("freshsales").unwrap(),
-        departments: Departments::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_account(&account).await.unwrap();
-    let package =
-        weir_testkit::zip(&[("manifest.json", MANIFEST), ("server/server.js", SERVER_JS)]);
-    let definition = weir_core::AppDefinition::parse(
-        &weir_core::Package::from_zip(&package, Default::default()).unwrap(),
-    )
-    .unwrap();
-    let app = store
-        .insert_app(NewApp {
-            id: AppId::generate(),
-            name: AppName::parse("bench").unwrap(),
-            platform_version: Some("2.3".into()),
-            package_sha256: weir_core::sha256_hex(&package),
-            subscriptions: definition.product_subscriptions(),
-            package,
-            created_at: now,
-        })
-        .await
-        .unwrap();
-    let installation = Installation {
-        id: InstallationId::generate(),
-        account_id: account.id,
-        app_id: app.id,
-        app_name: app.name,
-        status: InstallationStatus::Active,
-        iparams: Iparams::default(),
-        departments: Departments::default(),
-        scopes: vec![],
-        target_token: weir_core::TargetToken::generate(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_installation(&installation).await.unwrap();
-}
-
 fn event() -> ProductEvent {
-    ProductEvent {
-        id: EventId::generate(),
-        account_id: AccountId::parse("bench").unwrap(),
-        source: weir_core::EventSource::Product(Product::parse("freshsales").unwrap()),
-        name: "onContactCreate".into(),
-        body: json!({"data": {"contact": {"id": 42, "first_name": "Ada", "note": "x".repeat(400)}}}),
-        idempotency_key: None,
-        received_at: weir_core::now(),
-    }
+    support::contact_event(
+        json!({"contact": {"id": 42, "first_name": "Ada", "note": "x".repeat(400)}}),
+    )
 }
 
 async fn ingest_one(bench: &Bench) {
