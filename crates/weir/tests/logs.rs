@@ -3,37 +3,14 @@
 
 mod support;
 
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Server, Storage};
-
-/// An account `acme` with an app whose `onContactCreate` handler does nothing.
-async fn listening_account(server: &Server) {
-    let account = json!({"id": "acme", "domain": "acme.myfreshworks.com", "region": "US",
-        "product": "freshsales"});
-    assert_eq!(
-        server.post("/api/v1/accounts", account).await.status,
-        StatusCode::CREATED
-    );
-    let manifest = json!({"name": "quiet", "platform-version": "2.3",
-        "product": {"freshsales": {"events": {"onContactCreate": {"handler": "contact"}}}}});
-    let package = weir_testkit::zip(&[
-        ("manifest.json", &manifest.to_string()),
-        ("server/server.js", "exports = { contact: function () {} };"),
-    ]);
-    let app = server.upload_app("/api/v1/apps", package).await;
-    let install = json!({"app_id": app.body["id"]});
-    let installed = server
-        .post("/api/v1/accounts/acme/installations", install)
-        .await;
-    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
-}
 
 #[tokio::test]
 async fn json_logs_carry_the_fields_of_their_spans() {
     let envs = [("WEIR_LOG_FORMAT", "json"), ("WEIR_LOG", "info")];
     let server = Server::start_logged(&Storage::sqlite(), &[], &envs).await;
-    listening_account(&server).await;
+    server.listening_account().await;
     let event = json!({"event": "onContactCreate", "data": {"contact": {"id": 1}}});
     let posted = server.post("/api/v1/accounts/acme/events", event).await;
     let event_id = posted.body["id"].as_str().unwrap().to_owned();

@@ -51,24 +51,7 @@ async fn requests_and_handler_runs_are_exported_as_spans(storage: Storage) {
     let collector = FakeThirdParty::start(|_| json_reply(200, json!({}))).await;
     let endpoint = format!("http://{}", collector.address);
     let server = Server::start_logged(&storage, &["--otlp-endpoint", &endpoint], &[]).await;
-    let account = json!({"id": "acme", "domain": "acme.myfreshworks.com", "region": "US",
-        "product": "freshsales"});
-    assert_eq!(
-        server.post("/api/v1/accounts", account).await.status,
-        StatusCode::CREATED
-    );
-    let manifest = json!({"name": "traced", "platform-version": "2.3",
-        "product": {"freshsales": {"events": {"onContactCreate": {"handler": "contact"}}}}});
-    let package = weir_testkit::zip(&[
-        ("manifest.json", &manifest.to_string()),
-        ("server/server.js", "exports = { contact: function () {} };"),
-    ]);
-    let app = server.upload_app("/api/v1/apps", package).await;
-    let install = json!({"app_id": app.body["id"]});
-    let installed = server
-        .post("/api/v1/accounts/acme/installations", install)
-        .await;
-    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    server.listening_account().await;
 
     let posted = reqwest::Client::new()
         .post(format!("{}/api/v1/accounts/acme/events", server.base))

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::task::JoinHandle;
@@ -407,6 +407,27 @@ impl Server {
         self.get(&format!("/api/v1/invocations/{record}"))
             .await
             .body
+    }
+
+    /// An account `acme` (Freshsales) with an app whose `onContactCreate` handler does
+    /// nothing, installed.
+    pub async fn listening_account(&self) {
+        let account = json!({"id": "acme", "domain": "acme.myfreshworks.com", "region": "US",
+            "product": "freshsales"});
+        let created = self.post("/api/v1/accounts", account).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let manifest = json!({"name": "quiet", "platform-version": "2.3",
+            "product": {"freshsales": {"events": {"onContactCreate": {"handler": "contact"}}}}});
+        let package = weir_testkit::zip(&[
+            ("manifest.json", &manifest.to_string()),
+            ("server/server.js", "exports = { contact: function () {} };"),
+        ]);
+        let app = self.upload_app("/api/v1/apps", package).await;
+        let install = json!({"app_id": app.body["id"]});
+        let installed = self
+            .post("/api/v1/accounts/acme/installations", install)
+            .await;
+        assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
     }
 
     pub async fn upload_app(&self, path: &str, zip: Vec<u8>) -> Reply {
