@@ -52,7 +52,7 @@ pub fn init(format: LogFormat, otlp: Option<OtlpConfig>) -> Telemetry {
             .with_filter(filter)
             .boxed(),
     };
-    let exporter = otlp.map(otlp::Exporter::start);
+    let exporter = otlp.and_then(otlp::Exporter::start);
     let traces = exporter
         .as_ref()
         .map(|exporter| spans::SpanLayer::new(exporter.queue()).with_filter(trace_filter()));

@@ -134,18 +134,25 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    pub fn start(config: OtlpConfig) -> Exporter {
+    /// `None` when the OS refuses the exporter's thread: Weir runs on, without traces,
+    /// and says so.
+    pub fn start(config: OtlpConfig) -> Option<Exporter> {
         let (sender, receiver) = std::sync::mpsc::sync_channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let queue = Queue {
             sender,
             dropped: dropped.clone(),
         };
-        let thread = std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("weir-otlp".into())
-            .spawn(move || send_batches(config, receiver, dropped))
-            .expect("the OS let Weir start a thread");
-        Exporter { queue, thread }
+            .spawn(move || send_batches(config, receiver, dropped));
+        match started {
+            Ok(thread) => Some(Exporter { queue, thread }),
+            Err(error) => {
+                eprintln!("weir: traces are not exported: no thread for the exporter ({error})");
+                None
+            }
+        }
     }
 
     pub fn queue(&self) -> Queue {
