@@ -29,7 +29,12 @@ struct Options {
     out: PathBuf,
     weir: PathBuf,
     backends: Vec<Backend>,
+    /// The groups of scenarios to run: all of them unless `--part` names some.
+    parts: Vec<&'static str>,
 }
+
+/// The groups of scenarios, by the name `--part` takes.
+const PARTS: [&str; 3] = ["ingest", "workers", "backlog"];
 
 fn options() -> Result<Options> {
     let mut args = std::env::args().skip(1);
@@ -38,6 +43,7 @@ fn options() -> Result<Options> {
         out: PathBuf::from("BENCHMARKS.md"),
         weir: std::env::current_exe()?.with_file_name("weir"),
         backends: vec![Backend::Sqlite, Backend::Postgres],
+        parts: Vec::new(),
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -51,8 +57,15 @@ fn options() -> Result<Options> {
                     _ => bail!("--only takes sqlite or postgres"),
                 }
             }
+            "--part" => {
+                let part = args.next().unwrap_or_default();
+                match PARTS.iter().find(|known| **known == part) {
+                    Some(known) => options.parts.push(known),
+                    None => bail!("--part takes one of {}", PARTS.join(", ")),
+                }
+            }
             other => bail!(
-                "unknown argument {other}; usage: weir-bench [--quick] [--out FILE] [--weir BIN] [--only sqlite|postgres]"
+                "unknown argument {other}; usage: weir-bench [--quick] [--out FILE] [--weir BIN] [--only sqlite|postgres] [--part ingest|workers|backlog]…"
             ),
         }
     }
@@ -61,6 +74,9 @@ fn options() -> Result<Options> {
             "no weir binary at {} (build it with `cargo build --release -p weir`, or pass --weir)",
             options.weir.display()
         );
+    }
+    if options.parts.is_empty() {
+        options.parts = PARTS.to_vec();
     }
     Ok(options)
 }
@@ -110,11 +126,11 @@ async fn main() -> Result<()> {
     let mut results: Vec<(Backend, Vec<Figure>)> = Vec::new();
     for backend in &options.backends {
         let mut figures = Vec::new();
-        for (what, run) in [("ingest", 0), ("with workers", 1), ("backlog", 2)] {
+        for what in &options.parts {
             eprintln!("{}: {what}…", backend.name());
-            let outcome = match run {
-                0 => bench.ingest(*backend).await,
-                1 => bench.with_workers(*backend).await,
+            let outcome = match *what {
+                "ingest" => bench.ingest(*backend).await,
+                "workers" => bench.with_workers(*backend).await,
                 _ => bench.backlog(*backend).await,
             };
             match outcome {
@@ -195,7 +211,7 @@ async fn document(
          ## How\n\n\
          - Command: `bench/run{quick}` = `cargo build --release -p weir -p weir-bench` then \
            `target/release/weir-bench --out BENCHMARKS.md{quick}` (`--quick`: smaller runs for a smoke test; \
-           `--only sqlite|postgres`).\n\
+           `--only sqlite|postgres`; `--part ingest|workers|backlog` for some of the scenarios).\n\
          - One load generator for everything: reqwest over loopback, HTTP/1.1, {connections} connections \
            for closed-loop runs of {run} s (8 connections for batches of 100), 1 KB JSON bodies; open-loop \
            (paced) runs for latency, {paced} s each.\n\
