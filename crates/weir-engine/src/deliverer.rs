@@ -608,26 +608,32 @@ struct RoundReads {
 }
 
 impl RoundReads {
+    /// Two reads for the whole round, whatever it claimed: its subscriptions and its
+    /// events (a read each, one after the other, was most of a round on PostgreSQL).
     async fn read(store: &dyn weir_store::Store, claimed: &[Delivery]) -> Result<Self, StoreError> {
-        let mut batch = RoundReads {
-            subscriptions: HashMap::new(),
-            events: HashMap::new(),
-        };
-        for delivery in claimed {
-            if !batch.subscriptions.contains_key(&delivery.subscription_id) {
-                let subscription = store
-                    .webhook_subscription(&delivery.subscription_id)
-                    .await?;
-                batch
-                    .subscriptions
-                    .insert(delivery.subscription_id.clone(), subscription);
+        let mut subscription_ids: Vec<SubscriptionId> =
+            claimed.iter().map(|d| d.subscription_id.clone()).collect();
+        let mut event_ids: Vec<EventId> = claimed.iter().map(|d| d.event_id.clone()).collect();
+        subscription_ids.sort_unstable();
+        subscription_ids.dedup();
+        event_ids.sort_unstable();
+        event_ids.dedup();
+        // What was claimed but is no longer there reads as `None`.
+        let mut subscriptions: HashMap<_, _> =
+            subscription_ids.iter().map(|id| (id.clone(), None)).collect();
+        let mut events: HashMap<_, _> = event_ids.iter().map(|id| (id.clone(), None)).collect();
+        if !claimed.is_empty() {
+            for subscription in store.webhook_subscriptions_by_id(&subscription_ids).await? {
+                subscriptions.insert(subscription.id.clone(), Some(subscription));
             }
-            if !batch.events.contains_key(&delivery.event_id) {
-                let event = store.product_event(&delivery.event_id).await?;
-                batch.events.insert(delivery.event_id.clone(), event);
+            for event in store.product_events(&event_ids).await? {
+                events.insert(event.id.clone(), Some(event));
             }
         }
-        Ok(batch)
+        Ok(RoundReads {
+            subscriptions,
+            events,
+        })
     }
 }
 

@@ -336,6 +336,8 @@ pub trait Store: EntityRecords + SecretsAtRest + Send + Sync + 'static {
     /// jobs, all in one transaction, durably.
     async fn ingest_directed(&self, events: &[DirectedEvent]) -> Result<()>;
     async fn product_event(&self, id: &EventId) -> Result<Option<ProductEvent>>;
+    /// The events of these ids that exist, in one read, in no particular order.
+    async fn product_events(&self, ids: &[EventId]) -> Result<Vec<ProductEvent>>;
     /// Events newest first, of one account (or every account's) and one name (or all),
     /// paged by id: `page.after` is the last (oldest) id of the page before.
     async fn recent_events(
@@ -410,6 +412,11 @@ pub trait Store: EntityRecords + SecretsAtRest + Send + Sync + 'static {
         &self,
         id: &SubscriptionId,
     ) -> Result<Option<WebhookSubscription>>;
+    /// The subscriptions of these ids that exist, in one read, in no particular order.
+    async fn webhook_subscriptions_by_id(
+        &self,
+        ids: &[SubscriptionId],
+    ) -> Result<Vec<WebhookSubscription>>;
     async fn webhook_subscriptions(
         &self,
         account: &AccountId,

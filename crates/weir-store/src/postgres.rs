@@ -88,6 +88,8 @@ impl Backend for Postgres {
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS_POSTGRES;
     const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES_POSTGRES;
     const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES_POSTGRES;
+    const PRODUCT_EVENTS: &'static str = sql::PRODUCT_EVENTS_POSTGRES;
+    const WEBHOOK_SUBSCRIPTIONS_BY_ID: &'static str = sql::WEBHOOK_SUBSCRIPTIONS_BY_ID_POSTGRES;
     /// Concurrent transactions number a FIFO subscription's deliveries one after the other.
     const LOCK_FIFO: Option<&'static str> = Some(sql::LOCK_FIFO_SUBSCRIPTIONS);
 

@@ -279,6 +279,12 @@ pub(crate) const INSERT_EVENT_JOBS: &str = "INSERT INTO jobs \
         AND app_subscriptions.product = $3 AND app_subscriptions.event = $4 \
     WHERE installations.account_id = $2 AND installations.status = 'active'";
 pub(crate) const PRODUCT_EVENT: &str = "SELECT * FROM events WHERE id = $1";
+/// Several events in one read: `$1` is a JSON array of their ids (a list of any length
+/// in one bound value, which each backend unpacks its own way).
+pub(crate) const PRODUCT_EVENTS: &str =
+    "SELECT * FROM events WHERE id IN (SELECT value FROM json_each($1))";
+pub(crate) const PRODUCT_EVENTS_POSTGRES: &str =
+    "SELECT * FROM events WHERE id IN (SELECT json_array_elements_text($1::json))";
 /// Events newest first (ids sort by time), optionally of one account and one name: the
 /// primary key read backwards, so the newest page costs no scan; the pages after it start
 /// below the cursor (`$3`, exclusive).
@@ -419,6 +425,11 @@ pub(crate) const UPDATE_WEBHOOK_SUBSCRIPTION: &str = "UPDATE webhook_subscriptio
     batch_size = $19, linger_ms = $20 WHERE id = $1 AND account_id = $2 \
     AND ($3 IS NULL OR installation_id = $3) AND kind = $4 AND created_at = $13";
 pub(crate) const WEBHOOK_SUBSCRIPTION: &str = "SELECT * FROM webhook_subscriptions WHERE id = $1";
+/// Several subscriptions in one read, `$1` as for `PRODUCT_EVENTS`.
+pub(crate) const WEBHOOK_SUBSCRIPTIONS_BY_ID: &str =
+    "SELECT * FROM webhook_subscriptions WHERE id IN (SELECT value FROM json_each($1))";
+pub(crate) const WEBHOOK_SUBSCRIPTIONS_BY_ID_POSTGRES: &str = "SELECT * FROM webhook_subscriptions \
+    WHERE id IN (SELECT json_array_elements_text($1::json))";
 pub(crate) const WEBHOOK_SUBSCRIPTIONS: &str = "SELECT * FROM webhook_subscriptions \
     WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 pub(crate) const DELETE_WEBHOOK_SUBSCRIPTION: &str =

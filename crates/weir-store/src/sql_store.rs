@@ -40,6 +40,10 @@ pub trait Backend: Send + Sync + 'static {
     const CLAIM_REFRESHES: &'static str;
     /// The statement that claims deliveries: `sql::CLAIM_DELIVERIES` or a passing variant.
     const CLAIM_DELIVERIES: &'static str;
+    /// `sql::PRODUCT_EVENTS` as this backend reads a JSON array of ids.
+    const PRODUCT_EVENTS: &'static str;
+    /// `sql::WEBHOOK_SUBSCRIPTIONS_BY_ID` likewise.
+    const WEBHOOK_SUBSCRIPTIONS_BY_ID: &'static str;
     /// What holds an account's FIFO subscriptions to an event (`$1` account, `$2` event)
     /// while a transaction numbers their deliveries, where writers run concurrently.
     const LOCK_FIFO: Option<&'static str>;
@@ -604,6 +608,13 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn product_events(&self, ids: &[EventId]) -> Result<Vec<ProductEvent>> {
+        let params = vec![json_list(ids.iter().map(EventId::as_str))];
+        self.backend
+            .fetch(B::PRODUCT_EVENTS, params, rows::product_event)
+            .await
+    }
+
     async fn recent_events(
         &self,
         account: Option<&AccountId>,
@@ -804,6 +815,20 @@ impl<B: Backend> Store for SqlStore<B> {
             rows::webhook_subscription,
         )
         .await
+    }
+
+    async fn webhook_subscriptions_by_id(
+        &self,
+        ids: &[SubscriptionId],
+    ) -> Result<Vec<WebhookSubscription>> {
+        let params = vec![json_list(ids.iter().map(SubscriptionId::as_str))];
+        self.backend
+            .fetch(
+                B::WEBHOOK_SUBSCRIPTIONS_BY_ID,
+                params,
+                rows::webhook_subscription,
+            )
+            .await
     }
 
     async fn webhook_subscriptions(
@@ -1213,4 +1238,9 @@ impl Columns for SettingValue {
     fn bytes(&self, _column: &str) -> Result<Vec<u8>> {
         Ok(self.0.clone().into_bytes())
     }
+}
+
+/// Ids as the one bound value of a statement that reads a list (`sql::PRODUCT_EVENTS`).
+fn json_list<'a>(ids: impl Iterator<Item = &'a str>) -> Param {
+    Param::Text(serde_json::Value::from(ids.collect::<Vec<_>>()).to_string())
 }

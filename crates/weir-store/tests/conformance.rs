@@ -149,6 +149,7 @@ conformance!(
     global_webhooks_are_counted_per_app_version,
     connector_subscriptions_keep_state_and_refresh_once_per_lease,
     events_owe_deliveries_to_enabled_subscriptions_of_their_account,
+    events_and_subscriptions_are_read_many_at_once,
     operational_events_are_told_once_with_their_change,
     a_disabled_subscriptions_skipped_backlog_goes_with_retention,
     deliveries_are_claimed_finished_and_replayed,
@@ -2592,6 +2593,50 @@ async fn operational_events_are_told_once_with_their_change(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(owed.status, weir_core::DeliveryStatus::Pending);
+}
+
+/// The deliverer's reads of a round: every event and subscription asked for that
+/// exists, once, secrets opened, and nothing for ids that do not.
+async fn events_and_subscriptions_are_read_many_at_once(backend: Backend) {
+    let store = backend.store;
+    store.insert_account(&account("acme")).await.unwrap();
+    let mut rotated = webhook_subscription("acme", &["onContactCreate"]);
+    rotated.previous_secrets = vec![weir_core::PreviousSecret {
+        secret: weir_core::WebhookSecret::generate(),
+        until: after_ms(now(), 1000),
+    }];
+    let plain = webhook_subscription("acme", &["onDealCreate"]);
+    for subscription in [&rotated, &plain] {
+        store
+            .insert_webhook_subscription(subscription)
+            .await
+            .unwrap();
+    }
+    let first = product_event("acme", "onContactCreate", None, now());
+    let second = product_event("acme", "onDealCreate", None, now());
+    for event in [&first, &second] {
+        ingest_one(&store, event).await;
+    }
+    let missing = weir_core::SubscriptionId::generate();
+    let mut read = store
+        .webhook_subscriptions_by_id(&[plain.id.clone(), missing, rotated.id.clone()])
+        .await
+        .unwrap();
+    read.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = vec![rotated.clone(), plain.clone()];
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(read, expected, "both, secrets included, and nothing for the missing id");
+
+    let gone = product_event("acme", "onContactCreate", None, now()).id;
+    let mut events = store
+        .product_events(&[second.id.clone(), gone, first.id.clone()])
+        .await
+        .unwrap();
+    events.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(events, expected);
+    assert!(store.product_events(&[]).await.unwrap().is_empty());
 }
 
 async fn events_owe_deliveries_to_enabled_subscriptions_of_their_account(backend: Backend) {

@@ -84,6 +84,8 @@ impl Backend for Sqlite {
     const CLAIM_JOBS: &'static str = sql::CLAIM_JOBS;
     const CLAIM_REFRESHES: &'static str = sql::CLAIM_REFRESHES;
     const CLAIM_DELIVERIES: &'static str = sql::CLAIM_DELIVERIES;
+    const PRODUCT_EVENTS: &'static str = sql::PRODUCT_EVENTS;
+    const WEBHOOK_SUBSCRIPTIONS_BY_ID: &'static str = sql::WEBHOOK_SUBSCRIPTIONS_BY_ID;
     /// One writer: transactions never overlap.
     const LOCK_FIFO: Option<&'static str> = None;
 
