@@ -608,8 +608,9 @@ struct RoundReads {
 }
 
 impl RoundReads {
-    /// Two reads for the whole round, whatever it claimed: its subscriptions and its
-    /// events (a read each, one after the other, was most of a round on PostgreSQL).
+    /// Two reads for the whole round, whatever it claimed, made at once: its
+    /// subscriptions and its events (a read each, one after the other, was most of a
+    /// round on PostgreSQL, and a round's time is the wait of what is stored during it).
     async fn read(store: &dyn weir_store::Store, claimed: &[Delivery]) -> Result<Self, StoreError> {
         let mut subscription_ids: Vec<SubscriptionId> =
             claimed.iter().map(|d| d.subscription_id.clone()).collect();
@@ -619,14 +620,20 @@ impl RoundReads {
         event_ids.sort_unstable();
         event_ids.dedup();
         // What was claimed but is no longer there reads as `None`.
-        let mut subscriptions: HashMap<_, _> =
-            subscription_ids.iter().map(|id| (id.clone(), None)).collect();
+        let mut subscriptions: HashMap<_, _> = subscription_ids
+            .iter()
+            .map(|id| (id.clone(), None))
+            .collect();
         let mut events: HashMap<_, _> = event_ids.iter().map(|id| (id.clone(), None)).collect();
         if !claimed.is_empty() {
-            for subscription in store.webhook_subscriptions_by_id(&subscription_ids).await? {
+            let (read_subscriptions, read_events) = tokio::try_join!(
+                store.webhook_subscriptions_by_id(&subscription_ids),
+                store.product_events(&event_ids)
+            )?;
+            for subscription in read_subscriptions {
                 subscriptions.insert(subscription.id.clone(), Some(subscription));
             }
-            for event in store.product_events(&event_ids).await? {
+            for event in read_events {
                 events.insert(event.id.clone(), Some(event));
             }
         }

@@ -12,11 +12,14 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use jiff::{SignedDuration, Timestamp};
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use weir_store::{Lease, Store, StoreError, WorkQueue};
@@ -116,7 +119,7 @@ pub(crate) async fn work<Q: Queue>(queue: Arc<Q>, shutdown: Shutdown) {
         // Registered before looking, so a wake-up during the round is not lost.
         let woken = queue.woken().notified();
         tokio::pin!(woken);
-        let sleep = match round(&queue, &slots, &in_flight, &mut tasks).await {
+        let sleep = match round(&queue, &slots, &in_flight, &mut tasks, woken.as_mut()).await {
             Ok(sleep) => sleep,
             Err(error) => {
                 tracing::error!(%error, worker = Q::NAME, "a worker could not reach the store");
@@ -155,6 +158,7 @@ async fn round<Q: Queue>(
     slots: &Arc<Semaphore>,
     in_flight: &Arc<InFlight<Q::Work>>,
     tasks: &mut JoinSet<()>,
+    woken: Pin<&mut Notified<'_>>,
 ) -> Result<Duration, StoreError> {
     crate::fail_points::check(Q::ROUND_FAIL_POINT);
     let free = slots.available_permits().min(BATCH);
@@ -201,7 +205,9 @@ async fn round<Q: Queue>(
             }
         });
     }
-    if full {
+    // Work stored during the round (a wake-up already waiting) is claimed at once, without
+    // asking when the next is due: under a steady flow, one round trip fewer a round.
+    if full || woken.now_or_never().is_some() {
         return Ok(Duration::ZERO);
     }
     // Everything claimable was claimed: sleep until the next is due (or a lease runs out).

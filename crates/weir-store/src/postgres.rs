@@ -35,6 +35,9 @@ pub struct Postgres {
     keys: Arc<Keys>,
     /// Ingests and multi-statement writes, committed together (`pg_group_commit`).
     group: GroupCommit,
+    /// Who this node is in its announcements: it has woken its own workers already, and
+    /// ignores its own announcements when PostgreSQL echoes them back.
+    node: String,
 }
 
 impl PgStore {
@@ -53,6 +56,7 @@ impl PgStore {
             pool,
             keys: keys.clone(),
             group,
+            node: weir_core::ids::generate("node"),
         };
         Ok(SqlStore::locked(backend, keys))
     }
@@ -149,7 +153,8 @@ impl Backend for Postgres {
 
     async fn announce(&self, queues: &[WorkQueue]) -> Result<()> {
         let names: Vec<&str> = queues.iter().map(|queue| queue.as_str()).collect();
-        let params = vec![WORK_CHANNEL.into(), names.join(",").into()];
+        let payload = format!("{}:{}", self.node, names.join(","));
+        let params = vec![WORK_CHANNEL.into(), payload.into()];
         self.fetch(sql::NOTIFY, params, |_| Ok(())).await.map(drop)
     }
 
@@ -162,7 +167,15 @@ impl Backend for Postgres {
             // On a lost connection `recv` connects again; what was announced meanwhile is
             // missed, and found by the workers' next look.
             let notification = listener.recv().await.map_err(backend)?;
-            for name in notification.payload().split(',') {
+            // `node:queues`; a node of a version before the node ids sends the queues alone.
+            let (sender, names) = match notification.payload().split_once(':') {
+                Some((sender, names)) => (Some(sender), names),
+                None => (None, notification.payload()),
+            };
+            if sender == Some(self.node.as_str()) {
+                continue;
+            }
+            for name in names.split(',') {
                 if let Some(queue) = WorkQueue::parse(name) {
                     heard(queue);
                 }

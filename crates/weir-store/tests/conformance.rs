@@ -2625,7 +2625,10 @@ async fn events_and_subscriptions_are_read_many_at_once(backend: Backend) {
     read.sort_by(|a, b| a.id.cmp(&b.id));
     let mut expected = vec![rotated.clone(), plain.clone()];
     expected.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(read, expected, "both, secrets included, and nothing for the missing id");
+    assert_eq!(
+        read, expected,
+        "both, secrets included, and nothing for the missing id"
+    );
 
     let gone = product_event("acme", "onContactCreate", None, now()).id;
     let mut events = store
@@ -3344,6 +3347,16 @@ async fn announced_work_is_heard_by_every_node(backend: Backend) {
         };
         other_node.listen(&heard).await
     });
+    // The announcing node listens too, and hears nothing of its own announcements (it
+    // woke its workers itself).
+    let (echo, mut echoes) = tokio::sync::mpsc::unbounded_channel();
+    let announcing_node = store.clone();
+    tokio::spawn(async move {
+        let heard = move |queue| {
+            let _ = echo.send(queue);
+        };
+        announcing_node.listen(&heard).await
+    });
     // The listener may not be listening yet: announce until it hears.
     let first = loop {
         store
@@ -3360,6 +3373,14 @@ async fn announced_work_is_heard_by_every_node(backend: Backend) {
         hearing.recv().await,
         Some(WorkQueue::Jobs),
         "both, in order"
+    );
+    // Once the other node heard the last announcement, any echo would have come too.
+    store.announce(&[WorkQueue::Schedules]).await.unwrap();
+    assert_eq!(hearing.recv().await, Some(WorkQueue::Schedules));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        echoes.try_recv().is_err(),
+        "a node does not hear its own announcements"
     );
 }
 
