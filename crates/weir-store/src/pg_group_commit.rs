@@ -237,42 +237,19 @@ async fn store_events(
         return Ok(ingested);
     }
     let column = |f: fn(&ProductEvent) -> String| events.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let ids = column(|e| e.id.as_str().to_owned());
-    let accounts = column(|e| e.account_id.as_str().to_owned());
-    let products = column(|e| e.source.as_str().to_owned());
-    let names = column(|e| e.name.as_str().to_owned());
     let received: Vec<i64> = events.iter().map(|e| millis(e.received_at)).collect();
     crate::count_statement();
-    sqlx::query(INSERT_EVENTS)
-        .bind(&ids)
-        .bind(&accounts)
-        .bind(&products)
-        .bind(&names)
+    let rows = sqlx::query(INSERT_EVENTS_JOBS_DELIVERIES)
+        .bind(column(|e| e.id.as_str().to_owned()))
+        .bind(column(|e| e.account_id.as_str().to_owned()))
+        .bind(column(|e| e.source.as_str().to_owned()))
+        .bind(column(|e| e.name.as_str().to_owned()))
         .bind(column(|e| e.body.to_string()))
         .bind(&received)
-        .execute(&mut *connection)
-        .await
-        .map_err(backend)?;
-    crate::count_statement();
-    let jobs = sqlx::query(INSERT_JOBS)
-        .bind(&ids)
-        .bind(&accounts)
-        .bind(&products)
-        .bind(&names)
-        .bind(&received)
         .fetch_all(&mut *connection)
         .await
         .map_err(backend)?;
-    crate::count_statement();
-    let deliveries = sqlx::query(INSERT_DELIVERIES)
-        .bind(&ids)
-        .bind(&accounts)
-        .bind(&names)
-        .bind(&received)
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(backend)?;
-    let (jobs, deliveries) = (per_event(&jobs), per_event(&deliveries));
+    let (jobs, deliveries) = per_event(&rows);
     let of = |counts: &HashMap<String, u64>, id: &str| counts.get(id).copied().unwrap_or(0);
     Ok(events
         .iter()
@@ -284,15 +261,22 @@ async fn store_events(
         .collect())
 }
 
-/// How many rows name each event (the `event_id` a multi-row insert returned).
-fn per_event(rows: &[sqlx::postgres::PgRow]) -> HashMap<String, u64> {
-    let mut counts = HashMap::new();
+/// How many jobs and how many deliveries each event got, from the rows
+/// `INSERT_EVENTS_JOBS_DELIVERIES` returned (`kind`, `event_id`).
+fn per_event(rows: &[sqlx::postgres::PgRow]) -> (HashMap<String, u64>, HashMap<String, u64>) {
+    let (mut jobs, mut deliveries) = (HashMap::new(), HashMap::new());
     for row in rows {
-        if let Ok(id) = row.try_get::<String, _>(0) {
-            *counts.entry(id).or_default() += 1;
-        }
+        let (Ok(kind), Ok(id)) = (row.try_get::<&str, _>(0), row.try_get::<String, _>(1)) else {
+            continue;
+        };
+        let counts = if kind == "job" {
+            &mut jobs
+        } else {
+            &mut deliveries
+        };
+        *counts.entry(id).or_default() += 1;
     }
-    counts
+    (jobs, deliveries)
 }
 
 /// Whether any subscription owed the events (enabled, or disabled and keeping skipped
@@ -319,48 +303,50 @@ const FIFO_OR_FILTERED: &str = "SELECT 1 FROM webhook_subscription_events AS wse
     AND (ws.enabled = 1 OR ws.kind <> 'EXTENSION_WEBHOOK') \
     AND (wse.filter IS NOT NULL OR ws.fifo = 1) LIMIT 1";
 
-/// `sql::INSERT_EVENT` for many events without an idempotency key.
-const INSERT_EVENTS: &str = "INSERT INTO events \
-    (id, account_id, product, name, body, received_at) \
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[])";
-
-/// `sql::INSERT_EVENT_JOBS` for many events; one `event_id` row per job.
-const INSERT_JOBS: &str = "INSERT INTO jobs \
-    (event_id, installation_id, event, handler, status, attempts, max_attempts, run_at) \
-    SELECT e.id, installations.id, e.name, app_subscriptions.handler, 'pending', 0, \
-        app_subscriptions.max_attempts, e.received_at \
-    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) \
-        AS e (id, account_id, product, name, received_at) \
-    JOIN installations ON installations.account_id = e.account_id \
-        AND installations.status = 'active' \
-    JOIN app_subscriptions ON app_subscriptions.app_id = installations.app_id \
-        AND app_subscriptions.product = e.product AND app_subscriptions.event = e.name \
-    RETURNING event_id";
-
-/// `sql::INSERT_EVENT_DELIVERIES` for many events; one `event_id` row per delivery:
-/// pending, or skipped while the subscription is disabled (an extension webhook then gets
-/// none). No subscription here is FIFO (`has_fifo_or_filtered` said so); should one have
-/// become FIFO meanwhile, its deliveries are still numbered one after the other, in the
-/// events' order.
-const INSERT_DELIVERIES: &str = "INSERT INTO deliveries \
-    (event_id, subscription_id, account_id, event, status, seq, attempts, tries, generation, \
-     run_at, created_at, updated_at) \
-    SELECT e.id, wse.subscription_id, e.account_id, e.name, \
-        CASE WHEN ws.enabled = 1 THEN 'pending' ELSE 'skipped' END, \
-        CASE WHEN ws.fifo = 1 THEN (SELECT COALESCE(MAX(numbered.seq), 0) \
-            FROM deliveries AS numbered WHERE numbered.subscription_id = wse.subscription_id) \
-            + ROW_NUMBER() OVER (PARTITION BY wse.subscription_id ORDER BY e.n) \
-        ELSE 0 END, 0, 0, 0, \
-        CASE WHEN ws.linger_ms > 0 THEN (e.received_at / ws.linger_ms + 1) * ws.linger_ms \
-            ELSE e.received_at END, \
-        e.received_at, e.received_at \
-    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY \
-        AS e (id, account_id, name, received_at, n) \
-    JOIN webhook_subscription_events AS wse ON wse.account_id = e.account_id \
-        AND wse.event = e.name AND wse.filter IS NULL \
-    JOIN webhook_subscriptions AS ws ON ws.id = wse.subscription_id \
-        AND (ws.enabled = 1 OR ws.kind <> 'EXTENSION_WEBHOOK') \
-    RETURNING event_id";
+/// Many events without an idempotency key, their jobs and their deliveries, in one
+/// statement (one round trip and one execution instead of three; PostgreSQL checks the
+/// jobs' and deliveries' references to the events at the statement's end, when the events
+/// are there). Each event: `sql::INSERT_EVENT`, `sql::INSERT_EVENT_JOBS`, and
+/// `sql::INSERT_EVENT_DELIVERIES`: pending, or skipped while the subscription is disabled
+/// (an extension webhook then gets none). No subscription here is FIFO
+/// (`has_fifo_or_filtered` said so); should one have become FIFO meanwhile, its
+/// deliveries are still numbered one after the other, in the events' order. Returns one
+/// row per job and per delivery: `kind` (`job` or `delivery`) and `event_id`.
+const INSERT_EVENTS_JOBS_DELIVERIES: &str = "WITH e AS (SELECT * FROM \
+        UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[]) \
+        WITH ORDINALITY AS e (id, account_id, product, name, body, received_at, n)), \
+    stored AS (INSERT INTO events (id, account_id, product, name, body, received_at) \
+        SELECT id, account_id, product, name, body, received_at FROM e), \
+    jobs AS (INSERT INTO jobs \
+        (event_id, installation_id, event, handler, status, attempts, max_attempts, run_at) \
+        SELECT e.id, installations.id, e.name, app_subscriptions.handler, 'pending', 0, \
+            app_subscriptions.max_attempts, e.received_at \
+        FROM e JOIN installations ON installations.account_id = e.account_id \
+            AND installations.status = 'active' \
+        JOIN app_subscriptions ON app_subscriptions.app_id = installations.app_id \
+            AND app_subscriptions.product = e.product AND app_subscriptions.event = e.name \
+        RETURNING event_id), \
+    deliveries AS (INSERT INTO deliveries \
+        (event_id, subscription_id, account_id, event, status, seq, attempts, tries, \
+         generation, run_at, created_at, updated_at) \
+        SELECT e.id, wse.subscription_id, e.account_id, e.name, \
+            CASE WHEN ws.enabled = 1 THEN 'pending' ELSE 'skipped' END, \
+            CASE WHEN ws.fifo = 1 THEN (SELECT COALESCE(MAX(numbered.seq), 0) \
+                FROM deliveries AS numbered \
+                WHERE numbered.subscription_id = wse.subscription_id) \
+                + ROW_NUMBER() OVER (PARTITION BY wse.subscription_id ORDER BY e.n) \
+            ELSE 0 END, 0, 0, 0, \
+            CASE WHEN ws.linger_ms > 0 \
+                THEN (e.received_at / ws.linger_ms + 1) * ws.linger_ms \
+                ELSE e.received_at END, \
+            e.received_at, e.received_at \
+        FROM e JOIN webhook_subscription_events AS wse ON wse.account_id = e.account_id \
+            AND wse.event = e.name AND wse.filter IS NULL \
+        JOIN webhook_subscriptions AS ws ON ws.id = wse.subscription_id \
+            AND (ws.enabled = 1 OR ws.kind <> 'EXTENSION_WEBHOOK') \
+        RETURNING event_id) \
+    SELECT 'job' AS kind, event_id FROM jobs \
+    UNION ALL SELECT 'delivery', event_id FROM deliveries";
 
 /// The statements written for a whole group at once, in the order they run: a write
 /// whose statements are all among these, in this order, is batched with the others.
