@@ -612,20 +612,16 @@ impl RoundReads {
     /// subscriptions and its events (a read each, one after the other, was most of a
     /// round on PostgreSQL, and a round's time is the wait of what is stored during it).
     async fn read(store: &dyn weir_store::Store, claimed: &[Delivery]) -> Result<Self, StoreError> {
-        let mut subscription_ids: Vec<SubscriptionId> =
-            claimed.iter().map(|d| d.subscription_id.clone()).collect();
-        let mut event_ids: Vec<EventId> = claimed.iter().map(|d| d.event_id.clone()).collect();
-        subscription_ids.sort_unstable();
-        subscription_ids.dedup();
-        event_ids.sort_unstable();
-        event_ids.dedup();
-        // What was claimed but is no longer there reads as `None`.
-        let mut subscriptions: HashMap<_, _> = subscription_ids
+        // Each id once; what was claimed but is no longer there reads as `None`.
+        let mut subscriptions: HashMap<SubscriptionId, Option<WebhookSubscription>> = claimed
             .iter()
-            .map(|id| (id.clone(), None))
+            .map(|d| (d.subscription_id.clone(), None))
             .collect();
-        let mut events: HashMap<_, _> = event_ids.iter().map(|id| (id.clone(), None)).collect();
+        let mut events: HashMap<EventId, Option<ProductEvent>> =
+            claimed.iter().map(|d| (d.event_id.clone(), None)).collect();
         if !claimed.is_empty() {
+            let subscription_ids: Vec<SubscriptionId> = subscriptions.keys().cloned().collect();
+            let event_ids: Vec<EventId> = events.keys().cloned().collect();
             let (read_subscriptions, read_events) = tokio::try_join!(
                 store.webhook_subscriptions_by_id(&subscription_ids),
                 store.product_events(&event_ids)

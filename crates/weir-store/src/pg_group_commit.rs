@@ -6,9 +6,8 @@
 //! caller hear "done", so an acknowledged write is committed, as before. At most
 //! [`GROUPS_IN_FLIGHT`] groups run at once: while one commits, the next gathers.
 //!
-//! The ingests of a group are stored with a few multi-row statements over arrays
-//! (`UNNEST`) instead of five statements per event: the events, their jobs, their
-//! deliveries. Events with an idempotency key, and events of an account whose
+//! The ingests of a group are stored with one statement over arrays (`UNNEST`) instead
+//! of five per event: the events, their jobs and their deliveries together. Events with an idempotency key, and events of an account whose
 //! subscriptions to them are FIFO or filtered, take the per-event steps instead (inside
 //! the same transaction), which lock and decide what the multi-row statements cannot.
 //! Likewise the ends of delivery attempts (an attempt's record and the delivery's new
