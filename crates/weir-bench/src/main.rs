@@ -31,6 +31,10 @@ struct Options {
     backends: Vec<Backend>,
     /// The groups of scenarios to run: all of them unless `--part` names some.
     parts: Vec<&'static str>,
+    /// `--seconds`: how long closed-loop runs last instead (long runs to profile).
+    seconds: Option<u64>,
+    /// `--serve-ceiling`: be the ceiling's own process (`servers::ceiling_process`).
+    serve_ceiling: bool,
 }
 
 /// The groups of scenarios, by the name `--part` takes.
@@ -44,6 +48,8 @@ fn options() -> Result<Options> {
         weir: std::env::current_exe()?.with_file_name("weir"),
         backends: vec![Backend::Sqlite, Backend::Postgres],
         parts: Vec::new(),
+        seconds: None,
+        serve_ceiling: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -64,12 +70,17 @@ fn options() -> Result<Options> {
                     None => bail!("--part takes one of {}", PARTS.join(", ")),
                 }
             }
+            "--serve-ceiling" => options.serve_ceiling = true,
+            "--seconds" => {
+                let seconds = args.next().and_then(|s| s.parse().ok());
+                options.seconds = Some(seconds.context("--seconds takes a whole number")?);
+            }
             other => bail!(
-                "unknown argument {other}; usage: weir-bench [--quick] [--out FILE] [--weir BIN] [--only sqlite|postgres] [--part ingest|workers|backlog]…"
+                "unknown argument {other}; usage: weir-bench [--quick] [--out FILE] [--weir BIN] [--only sqlite|postgres] [--part ingest|workers|backlog]… [--seconds N]"
             ),
         }
     }
-    if !options.weir.is_file() {
+    if !options.serve_ceiling && !options.weir.is_file() {
         bail!(
             "no weir binary at {} (build it with `cargo build --release -p weir`, or pass --weir)",
             options.weir.display()
@@ -84,44 +95,31 @@ fn options() -> Result<Options> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let options = options()?;
-    let scale = if options.quick {
+    if options.serve_ceiling {
+        return servers::serve_ceiling_here().await;
+    }
+    let mut scale = if options.quick {
         Scale::QUICK
     } else {
         Scale::FULL
     };
+    if let Some(seconds) = options.seconds {
+        scale.run = Duration::from_secs(seconds);
+    }
     let started = Instant::now();
     let load_before = load_average();
     let client = load::client(scale.connections);
-    let ceiling_url = format!("{}/in/anything", servers::ceiling().await);
-    let body =
-        serde_json::json!({"issue": {"key": "FD-1", "summary": "x".repeat(900)}}).to_string();
-    let ceiling_target = Target {
-        url: ceiling_url,
-        bearer: None,
-        body: Arc::new(move |_| body.clone().into_bytes()),
-    };
-    load::closed_loop(
-        &client,
-        &ceiling_target,
-        scale.connections,
-        Bound::Time(Duration::from_secs(1)),
-    )
-    .await;
-    let ceiling = load::closed_loop(
-        &client,
-        &ceiling_target,
-        scale.connections,
-        Bound::Time(scale.run),
-    )
-    .await;
-    eprintln!("ceiling: {:.0} requests/s", ceiling.per_second());
+    let (ceiling_base, _ceiling_process) = servers::ceiling_process().await?;
+    let ceiling = measure_ceiling(&client, &ceiling_base, scale).await;
+    let ceiling_in_process = measure_ceiling(&client, &servers::ceiling().await, scale).await;
+    eprintln!("ceiling: {ceiling:.0} requests/s (in the bench's process: {ceiling_in_process:.0})");
     let bench = Bench {
         weir: &options.weir,
         scale,
         receiver: servers::Receiver::start().await,
         third_party: servers::third_party().await,
         client,
-        ceiling: ceiling.per_second(),
+        ceiling,
     };
     let mut results: Vec<(Backend, Vec<Figure>)> = Vec::new();
     for backend in &options.backends {
@@ -156,17 +154,14 @@ async fn main() -> Result<()> {
         }
         results.push((*backend, figures));
     }
-    let ceiling_after = load::closed_loop(
-        &bench.client,
-        &ceiling_target,
-        scale.connections,
-        Bound::Time(scale.run),
-    )
-    .await;
+    let ceilings = Ceilings {
+        after: measure_ceiling(&bench.client, &ceiling_base, scale).await,
+        in_process: ceiling_in_process,
+    };
     let markdown = document(
         &options,
         &bench,
-        ceiling_after.per_second(),
+        &ceilings,
         &results,
         started.elapsed(),
         &load_before,
@@ -182,10 +177,35 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// Requests a second the bare server at `base` answers the load generator, after a
+/// second's warm-up.
+async fn measure_ceiling(client: &reqwest::Client, base: &str, scale: Scale) -> f64 {
+    let body =
+        serde_json::json!({"issue": {"key": "FD-1", "summary": "x".repeat(900)}}).to_string();
+    let target = Target {
+        url: format!("{base}/in/anything"),
+        bearer: None,
+        body: Arc::new(move |_| body.clone().into_bytes()),
+    };
+    let warm = Bound::Time(Duration::from_secs(1));
+    load::closed_loop(client, &target, scale.connections, warm).await;
+    load::closed_loop(client, &target, scale.connections, Bound::Time(scale.run))
+        .await
+        .per_second()
+}
+
+/// The ceiling's other measurements, for the record.
+struct Ceilings {
+    /// The same server measured again at the end of the run.
+    after: f64,
+    /// The same server run inside the bench's process.
+    in_process: f64,
+}
+
 async fn document(
     options: &Options,
     bench: &Bench<'_>,
-    ceiling_after: f64,
+    ceilings: &Ceilings,
     results: &[(Backend, Vec<Figure>)],
     took: Duration,
     load_before: &str,
@@ -215,9 +235,12 @@ async fn document(
          - One load generator for everything: reqwest over loopback, HTTP/1.1, {connections} connections \
            for closed-loop runs of {run} s (8 connections for batches of 100), 1 KB JSON bodies; open-loop \
            (paced) runs for latency, {paced} s each.\n\
-         - **Ceiling**: a bare axum server in the bench process that reads the body and answers 200: \
+         - **Ceiling**: a bare axum server that reads the body and answers 200, in a process of its \
+           own as Weir is (`weir-bench --serve-ceiling`, a multi-threaded tokio runtime like Weir's): \
            {ceiling} requests/s at the start, {ceiling_after} at the end of the run. Rates marked \
-           \"× ceiling\" are divided by the first.\n\
+           \"× ceiling\" are divided by the first. The same server inside the bench's process, \
+           where the generator and the server share threads and no request crosses between \
+           processes, answered {ceiling_in_process} requests/s.\n\
          - **Weir**: the release `weir serve` binary, SQLite (`synchronous=FULL`, in a temporary \
            directory) or PostgreSQL (`WEIR_TEST_DATABASE_URL`, a fresh database per node). Ingest runs \
            on an API-only node (`--role api`: the acknowledgement path alone); inbound, end to end, \
@@ -249,7 +272,8 @@ async fn document(
         run = scale.run.as_secs(),
         paced = scale.paced.as_secs(),
         ceiling = report::number(bench.ceiling),
-        ceiling_after = report::number(ceiling_after),
+        ceiling_after = report::number(ceilings.after),
+        ceiling_in_process = report::number(ceilings.in_process),
         ladder = scale.ladder,
         installations = scale.realistic.0,
         backlog = report::number(scale.backlog as f64),

@@ -34,7 +34,40 @@ async fn serve(app: axum::Router) -> String {
 /// A bare HTTP server that reads the body and answers 200: the ceiling of this machine
 /// for the load generator. Returns its base URL.
 pub async fn ceiling() -> String {
-    serve(axum::Router::new().fallback(|_body: Bytes| async { "ok" })).await
+    serve(bare()).await
+}
+
+fn bare() -> axum::Router {
+    axum::Router::new().fallback(|_body: Bytes| async { "ok" })
+}
+
+/// The bare server in a process of its own, as Weir runs (this binary started again with
+/// `--serve-ceiling`): requests then cross between processes as they do to Weir, where
+/// in the bench's own process the generator and the server share threads. Returns its
+/// base URL and the process, killed when dropped.
+pub async fn ceiling_process() -> anyhow::Result<(String, tokio::process::Child)> {
+    use anyhow::Context;
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("--serve-ceiling")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the ceiling's process")?;
+    let stdout = child.stdout.take().context("the ceiling's output")?;
+    let mut base = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut base)
+        .await?;
+    Ok((base.trim().to_owned(), child))
+}
+
+/// `weir-bench --serve-ceiling`: serves the bare server and prints its base URL.
+pub async fn serve_ceiling_here() -> anyhow::Result<()> {
+    let (listener, base) = bind().await;
+    println!("{base}");
+    axum::serve(listener, bare()).await?;
+    Ok(())
 }
 
 /// A third party that counts the calls it answers (200 with a small JSON body). Returns

@@ -23,6 +23,7 @@ mod oauth;
 mod page;
 mod params;
 mod pg_group_commit;
+mod pg_lookups;
 mod postgres;
 mod rows;
 mod schedule_change;

@@ -14,6 +14,7 @@ use weir_core::{AccountId, App, ProductEvent};
 use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
 use crate::pg_group_commit::GroupCommit;
+use crate::pg_lookups::Lookups;
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::sealed::Keys;
@@ -35,6 +36,8 @@ pub struct Postgres {
     keys: Arc<Keys>,
     /// Ingests and multi-statement writes, committed together (`pg_group_commit`).
     group: GroupCommit,
+    /// Lookups by key, on connections of their own (`pg_lookups`).
+    lookups: Lookups,
     /// Who this node is in its announcements: it has woken its own workers already, and
     /// ignores its own announcements when PostgreSQL echoes them back.
     node: String,
@@ -52,10 +55,12 @@ impl PgStore {
         migrate(&pool).await?;
         let keys = Arc::new(Keys::default());
         let group = GroupCommit::start(pool.clone());
+        let lookups = Lookups::new(pool.connect_options().as_ref().clone());
         let backend = Postgres {
             pool,
             keys: keys.clone(),
             group,
+            lookups,
             node: weir_core::ids::generate("node"),
         };
         Ok(SqlStore::locked(backend, keys))
@@ -129,6 +134,23 @@ impl Backend for Postgres {
         rows.iter()
             .map(|row| decode(&rows::Opening { row, keyring }))
             .collect()
+    }
+
+    async fn fetch_by_key<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+    ) -> Result<Option<T>> {
+        let row = self
+            .lookups
+            .fetch_optional(sql, params)
+            .await
+            .map_err(backend)?;
+        let keyring = self.keys.get();
+        let keyring = keyring.as_deref();
+        row.map(|row| decode(&rows::Opening { row: &row, keyring }))
+            .transpose()
     }
 
     /// A write: a read-only standby or a full disk must not look ready.
@@ -444,6 +466,18 @@ pub(crate) fn bind(sql: &str, params: Vec<Param>) -> Query<'_, Pg, PgArguments> 
             Param::MaybeInt(int) => query.bind(int),
             Param::Bytes(bytes) => query.bind(bytes),
         })
+}
+
+/// Whether `error` says the connection itself was lost (a server restart, a network cut).
+pub(crate) fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        // Connection exceptions, and the server ending the session (shut down, crashed).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
 }
 
 /// Classified as `sqlite::backend` does: unique violations are conflicts, foreign-key

@@ -65,6 +65,15 @@ pub trait Backend: Send + Sync + 'static {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Vec<T>>;
+    /// Runs a lookup by key (at most one row, found through an index) and decodes its row.
+    async fn fetch_by_key<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+    ) -> Result<Option<T>> {
+        Ok(self.fetch(sql, params, decode).await?.into_iter().next())
+    }
 
     /// Succeeds when the database answers reads and takes writes.
     async fn ping(&self) -> Result<()>;
@@ -136,12 +145,7 @@ impl<B: Backend> SqlStore<B> {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Option<T>> {
-        Ok(self
-            .backend
-            .fetch(sql, params, decode)
-            .await?
-            .into_iter()
-            .next())
+        self.backend.fetch_by_key(sql, params, decode).await
     }
 
     async fn fetch_page<T: Send + 'static>(

@@ -316,6 +316,39 @@ fn now() -> Timestamp {
     weir_core::now()
 }
 
+/// On PostgreSQL, reads outlive the connections they were made on: a server restart ends
+/// every session, and the next lookups and the next list are made on new connections
+/// instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reads_outlive_their_connections() {
+    let backend = postgres().await;
+    let Location::Postgres(url) = &backend.location else {
+        panic!("postgres() gives a PostgreSQL store")
+    };
+    let store = backend.store;
+    let acme = account("12345");
+    store.insert_account(&acme).await.unwrap();
+    let everything = PageRequest::first(10);
+    for round in 0..3 {
+        // Lookups at once, so that several connections are open when the sessions end.
+        let mut lookups = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (store, id) = (store.clone(), acme.id.clone());
+            lookups.spawn(async move { store.account(&id).await.map(|found| found.is_some()) });
+        }
+        let found = lookups.join_all().await;
+        assert!(found.iter().all(|found| found == &Ok(true)), "{found:?}");
+        assert_eq!(
+            store.account(&acme.id).await.unwrap(),
+            Some(acme.clone()),
+            "lookup, round {round}"
+        );
+        let listed = store.accounts(&everything).await.unwrap();
+        assert_eq!(listed.items, vec![acme.clone()], "list, round {round}");
+        weir_testkit::end_postgres_sessions(url).await;
+    }
+}
+
 fn account(id: &str) -> Account {
     Account {
         id: AccountId::parse(id).unwrap(),

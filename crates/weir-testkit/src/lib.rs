@@ -49,12 +49,7 @@ pub async fn fresh_postgres_database() -> String {
 /// again, as a failed-over or full server would be: new sessions get the setting, and the
 /// sessions open now are ended so that their pools reconnect with it.
 pub async fn set_postgres_read_only(url: &str, read_only: bool) {
-    let name = url
-        .rsplit('/')
-        .next()
-        .and_then(|tail| tail.split('?').next())
-        .unwrap_or_default()
-        .to_owned();
+    let name = database_name(url);
     let mut admin = PgConnection::connect(&postgres_admin_url()).await.unwrap();
     let setting = if read_only { "on" } else { "off" };
     admin
@@ -63,6 +58,23 @@ pub async fn set_postgres_read_only(url: &str, read_only: bool) {
         )
         .await
         .unwrap();
+    end_postgres_sessions(url).await;
+}
+
+/// The database's name in `url`.
+fn database_name(url: &str) -> String {
+    url.rsplit('/')
+        .next()
+        .and_then(|tail| tail.split('?').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Ends every session open on the database at `url`, as a server restart would: a pool
+/// finds its connections dead on their next use.
+pub async fn end_postgres_sessions(url: &str) {
+    let name = database_name(url);
+    let mut admin = PgConnection::connect(&postgres_admin_url()).await.unwrap();
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
         .bind(&name)
         .execute(&mut admin)

@@ -117,6 +117,19 @@ impl Backend for Sqlite {
             .await
     }
 
+    async fn fetch_by_key<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+    ) -> Result<Option<T>> {
+        let keyring = self.keys.get();
+        let rows = self
+            .readers
+            .read_here(|c| fetch_opened(c, keyring.as_deref(), sql, &params, decode))?;
+        Ok(rows.into_iter().next())
+    }
+
     /// Reads through a reader, and writes a row through the writer thread: a dead writer,
     /// a locked database or a full disk must not look ready.
     async fn ping(&self) -> Result<()> {

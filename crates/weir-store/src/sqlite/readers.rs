@@ -1,5 +1,6 @@
 //! Read connections. In WAL mode readers never wait for the writer, so reads run on a
-//! small pool of their own connections, on tokio's blocking threads.
+//! small pool of their own connections: on tokio's blocking threads, or, for a lookup by
+//! key, on the calling thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,16 @@ impl Readers {
         })
         .await
         .map_err(|e| StoreError::Backend(format!("a read task failed: {e}")))?
+    }
+
+    /// Runs `read` on the calling thread. For lookups by key only: they take microseconds
+    /// and never wait for the writer, less than handing them to another thread would cost
+    /// (two thread switches, and another thread woken, for every request that reads).
+    pub fn read_here<R>(&self, read: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let connection = self.take()?;
+        let result = read(&connection);
+        self.give_back(connection);
+        result
     }
 
     fn take(&self) -> Result<Connection> {

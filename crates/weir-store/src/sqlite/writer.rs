@@ -153,17 +153,23 @@ fn in_savepoint<R>(
     connection: &Connection,
     write: impl FnOnce(&Connection) -> Result<R>,
 ) -> Result<R> {
-    connection
-        .execute_batch("SAVEPOINT job")
-        .map_err(super::backend)?;
+    // Prepared once: every write of every group runs these two.
+    let run_cached = |sql| {
+        connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute([]))
+            .map_err(super::backend)
+    };
+    run_cached("SAVEPOINT job")?;
     let result = catch_unwind(AssertUnwindSafe(|| write(connection)))
         .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into())));
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
+    match result.is_ok() {
+        true => run_cached("RELEASE job")?,
+        false => {
+            run_cached("ROLLBACK TO job")?;
+            run_cached("RELEASE job")?
+        }
     };
-    connection.execute_batch(end).map_err(super::backend)?;
     result
 }
 
