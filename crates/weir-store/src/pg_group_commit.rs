@@ -23,17 +23,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sqlx::postgres::PgPool;
-use sqlx::{PgConnection, Row};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use sqlx::{Connection, PgConnection, Row};
+use tokio::sync::{mpsc, oneshot};
 use weir_core::ProductEvent;
 
 use crate::params::Param;
+use crate::pg_connections::Connections;
 use crate::postgres::{self, backend, bind};
 use crate::rows::millis;
 use crate::sql;
 use crate::{Ingested, Result, StoreError};
 
-/// Groups running at once, each on its own connection.
+/// Groups running at once, each on its own connection (kept from group to group outside
+/// sqlx's pool: `pg_connections`).
 const GROUPS_IN_FLIGHT: usize = 2;
 /// Writes one group may carry…
 const MAX_WRITES: usize = 256;
@@ -104,10 +106,11 @@ fn stopped() -> StoreError {
 }
 
 async fn commit_groups(pool: PgPool, mut waiting: mpsc::UnboundedReceiver<Write>) {
-    let slots = Arc::new(Semaphore::new(GROUPS_IN_FLIGHT));
+    let options = pool.connect_options().as_ref().clone();
+    let connections = Arc::new(Connections::new(options, GROUPS_IN_FLIGHT));
     while let Some(first) = waiting.recv().await {
-        // Waiting for a slot lets more writes gather behind `first`.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
+        // Waiting for a turn lets more writes gather behind `first`.
+        let Ok(turn) = connections.turn().await else {
             return;
         };
         let mut events = first.events();
@@ -121,16 +124,32 @@ async fn commit_groups(pool: PgPool, mut waiting: mpsc::UnboundedReceiver<Write>
                 Err(_) => break,
             }
         }
-        let pool = pool.clone();
+        let (pool, connections) = (pool.clone(), connections.clone());
         tokio::spawn(async move {
-            commit_group(&pool, group).await;
-            drop(slot);
+            commit_group(&pool, &connections, group).await;
+            drop(turn);
         });
     }
 }
 
-async fn commit_group(pool: &PgPool, group: Vec<Write>) {
-    match run_together(pool, &group).await {
+async fn commit_group(pool: &PgPool, connections: &Connections, group: Vec<Write>) {
+    let outcome = match connections.take().await {
+        Ok(mut connection) => {
+            let outcome = run_together(&mut connection, &group).await;
+            // A group that failed may have left its transaction open, or found its
+            // connection gone (and the idle one, opened before, likely gone too).
+            match &outcome {
+                Ok(_) => connections.give_back(connection),
+                Err(Failure::BeforeCommit(StoreError::Unavailable(_)) | Failure::Commit(_)) => {
+                    connections.forget_idle()
+                }
+                Err(_) => {}
+            }
+            outcome
+        }
+        Err(error) => Err(Failure::BeforeCommit(backend(error))),
+    };
+    match outcome {
         Ok(done) => {
             for (write, done) in group.into_iter().zip(done) {
                 match (write, done) {
@@ -140,7 +159,9 @@ async fn commit_group(pool: &PgPool, group: Vec<Write>) {
                     (Write::Statements { answer, .. }, Done::Changed(changed)) => {
                         let _ = answer.send(Ok(changed));
                     }
-                    _ => unreachable!("answers follow the group's order"),
+                    // Answers follow the group's order; a caller left unanswered hears
+                    // that the group commit stopped.
+                    _ => tracing::error!("a PostgreSQL group's answers were out of order"),
                 }
             }
         }
@@ -177,9 +198,12 @@ enum Failure {
     Commit(StoreError),
 }
 
-async fn run_together(pool: &PgPool, group: &[Write]) -> std::result::Result<Vec<Done>, Failure> {
+async fn run_together(
+    connection: &mut PgConnection,
+    group: &[Write],
+) -> std::result::Result<Vec<Done>, Failure> {
     let before = |e: sqlx::Error| Failure::BeforeCommit(backend(e));
-    let mut tx = pool.begin().await.map_err(before)?;
+    let mut tx = connection.begin().await.map_err(before)?;
     let mut done = Vec::with_capacity(group.len());
     let events: Vec<&ProductEvent> = group
         .iter()

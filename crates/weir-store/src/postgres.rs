@@ -13,8 +13,8 @@ use weir_core::{AccountId, App, ProductEvent};
 
 use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
+use crate::pg_connections::Connections;
 use crate::pg_group_commit::GroupCommit;
-use crate::pg_lookups::Lookups;
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
 use crate::sealed::Keys;
@@ -27,6 +27,9 @@ const WORK_CHANNEL: &str = "weir_work";
 /// Any fixed number: all Weir nodes take this lock to migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x5745_4952;
 
+/// Lookups by key in flight at once, each on its own connection.
+const LOOKUPS_AT_ONCE: usize = 8;
+
 /// The PostgreSQL store.
 pub type PgStore = SqlStore<Postgres>;
 
@@ -36,8 +39,8 @@ pub struct Postgres {
     keys: Arc<Keys>,
     /// Ingests and multi-statement writes, committed together (`pg_group_commit`).
     group: GroupCommit,
-    /// Lookups by key, on connections of their own (`pg_lookups`).
-    lookups: Lookups,
+    /// Lookups by key, on connections of their own (`pg_connections`).
+    lookups: Connections,
     /// Who this node is in its announcements: it has woken its own workers already, and
     /// ignores its own announcements when PostgreSQL echoes them back.
     node: String,
@@ -55,7 +58,7 @@ impl PgStore {
         migrate(&pool).await?;
         let keys = Arc::new(Keys::default());
         let group = GroupCommit::start(pool.clone());
-        let lookups = Lookups::new(pool.connect_options().as_ref().clone());
+        let lookups = Connections::new(pool.connect_options().as_ref().clone(), LOOKUPS_AT_ONCE);
         let backend = Postgres {
             pool,
             keys: keys.clone(),
@@ -142,11 +145,7 @@ impl Backend for Postgres {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Option<T>> {
-        let row = self
-            .lookups
-            .fetch_optional(sql, params)
-            .await
-            .map_err(backend)?;
+        let row = self.lookups.lookup(sql, params).await.map_err(backend)?;
         let keyring = self.keys.get();
         let keyring = keyring.as_deref();
         row.map(|row| decode(&rows::Opening { row: &row, keyring }))

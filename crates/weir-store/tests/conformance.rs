@@ -316,9 +316,9 @@ fn now() -> Timestamp {
     weir_core::now()
 }
 
-/// On PostgreSQL, reads outlive the connections they were made on: a server restart ends
-/// every session, and the next lookups and the next list are made on new connections
-/// instead of failing.
+/// On PostgreSQL, the store outlives the connections it made: a server restart ends every
+/// session, and the next lookups, the next list and the next ingests are made on new
+/// connections instead of failing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_reads_outlive_their_connections() {
     let backend = postgres().await;
@@ -345,6 +345,9 @@ async fn postgres_reads_outlive_their_connections() {
         );
         let listed = store.accounts(&everything).await.unwrap();
         assert_eq!(listed.items, vec![acme.clone()], "list, round {round}");
+        let event = product_event("12345", "onTicketCreate", None, now());
+        let ingested = store.ingest_events(&[event]).await;
+        assert!(ingested.is_ok(), "ingest, round {round}: {ingested:?}");
         weir_testkit::end_postgres_sessions(url).await;
     }
 }
