@@ -1,9 +1,10 @@
-//! PostgreSQL connections kept outside sqlx's pool, for the two paths every request takes:
-//! lookups by key (an account, an API key, an installation: one row through an index)
+//! PostgreSQL connections kept outside sqlx's pool, for what nearly every request and
+//! every worker round does: single statements (lookups by key, claims, reads of a round)
 //! and the group commits. sqlx's pool makes a round trip more for every connection it
 //! lends (a ping) and one more for each it takes back; these connections skip both. A
 //! connection is kept for the next use only once its statement or its transaction has
-//! finished; one dropped half-way (its future cancelled) or failed is closed.
+//! finished; one dropped half-way (its future cancelled) or lost is closed. sqlx's pool
+//! stays for the multi-statement transactions, which are rare.
 
 use std::sync::{Arc, Mutex};
 
@@ -63,34 +64,98 @@ impl Connections {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    /// The row the lookup `sql` finds, if any. When its connection was found lost, the
-    /// lookup is made once more on a new one.
-    pub async fn lookup(
+    /// Runs one statement on its own (no transaction) and returns its rows. Made again on
+    /// a new connection when its connection turns out lost: always for a read, and for a
+    /// write only when the server said it ended the session (then the statement did not
+    /// run, or was rolled back); a write whose connection broke otherwise may have run,
+    /// and fails.
+    pub async fn rows(
         &self,
         sql: &str,
         params: Vec<Param>,
-    ) -> Result<Option<PgRow>, sqlx::Error> {
-        let _turn = self.turn().await?;
-        match self.lookup_once(sql, params.clone()).await {
-            Err(error) if connection_lost(&error) => {
-                tracing::info!(%error, "a lookup connection was gone; looking up again");
-                self.forget_idle();
-                self.lookup_once(sql, params).await
-            }
-            found => found,
+        kind: Statement,
+    ) -> Result<Vec<PgRow>, sqlx::Error> {
+        match self.run(sql, params, kind, Want::Rows).await? {
+            Ran::Rows(rows) => Ok(rows),
+            Ran::Changed(_) => Ok(Vec::new()),
         }
     }
 
-    async fn lookup_once(
+    /// Runs one statement that changes data, as `rows` does a write, and returns how many
+    /// rows it changed.
+    pub async fn changing(&self, sql: &str, params: Vec<Param>) -> Result<u64, sqlx::Error> {
+        match self
+            .run(sql, params, Statement::Write, Want::Changed)
+            .await?
+        {
+            Ran::Changed(changed) => Ok(changed),
+            Ran::Rows(rows) => Ok(rows.len() as u64),
+        }
+    }
+
+    async fn run(
         &self,
         sql: &str,
         params: Vec<Param>,
-    ) -> Result<Option<PgRow>, sqlx::Error> {
+        kind: Statement,
+        want: Want,
+    ) -> Result<Ran, sqlx::Error> {
+        let _turn = self.turn().await?;
+        match self.run_once(sql, params.clone(), want).await {
+            Err(error) if connection_lost(&error) => {
+                self.forget_idle();
+                if kind == Statement::Write && !session_ended(&error) {
+                    return Err(error);
+                }
+                tracing::info!(%error, "a connection was gone; running the statement again");
+                self.run_once(sql, params, want).await
+            }
+            ran => ran,
+        }
+    }
+
+    async fn run_once(
+        &self,
+        sql: &str,
+        params: Vec<Param>,
+        want: Want,
+    ) -> Result<Ran, sqlx::Error> {
         let mut connection = self.take().await?;
-        let found = bind(sql, params).fetch_optional(&mut connection).await;
-        if !matches!(&found, Err(error) if connection_lost(error)) {
+        let query = bind(sql, params);
+        let ran = match want {
+            Want::Rows => query.fetch_all(&mut connection).await.map(Ran::Rows),
+            Want::Changed => query
+                .execute(&mut connection)
+                .await
+                .map(|done| Ran::Changed(done.rows_affected())),
+        };
+        if !matches!(&ran, Err(error) if connection_lost(error)) {
             self.give_back(connection);
         }
-        found
+        ran
     }
+}
+
+#[derive(Clone, Copy)]
+enum Want {
+    Rows,
+    Changed,
+}
+
+enum Ran {
+    Rows(Vec<PgRow>),
+    Changed(u64),
+}
+
+/// What a statement does, for whether it may run again (`Connections::statement`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Statement {
+    Read,
+    Write,
+}
+
+/// Whether the server ended the session (shut down, restarted, or the session was
+/// terminated): what the session was running is rolled back.
+fn session_ended(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with("57P0")))
 }

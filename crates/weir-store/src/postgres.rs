@@ -13,7 +13,7 @@ use weir_core::{AccountId, App, ProductEvent};
 
 use crate::ingest::{self, KeyCheck};
 use crate::params::{self, Param};
-use crate::pg_connections::Connections;
+use crate::pg_connections::{Connections, Statement};
 use crate::pg_group_commit::GroupCommit;
 use crate::rows::{self, Columns};
 use crate::schedule_change::ScheduleChange;
@@ -27,8 +27,10 @@ const WORK_CHANNEL: &str = "weir_work";
 /// Any fixed number: all Weir nodes take this lock to migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x5745_4952;
 
-/// Lookups by key in flight at once, each on its own connection.
-const LOOKUPS_AT_ONCE: usize = 8;
+/// Single statements in flight at once, each on its own connection (`pg_connections`).
+const STATEMENTS_AT_ONCE: usize = 16;
+/// Multi-statement transactions in flight at once, on sqlx's pool.
+const TRANSACTIONS_AT_ONCE: u32 = 8;
 
 /// The PostgreSQL store.
 pub type PgStore = SqlStore<Postgres>;
@@ -39,8 +41,8 @@ pub struct Postgres {
     keys: Arc<Keys>,
     /// Ingests and multi-statement writes, committed together (`pg_group_commit`).
     group: GroupCommit,
-    /// Lookups by key, on connections of their own (`pg_connections`).
-    lookups: Connections,
+    /// Single statements, on connections of their own (`pg_connections`).
+    statements: Connections,
     /// Who this node is in its announcements: it has woken its own workers already, and
     /// ignores its own announcements when PostgreSQL echoes them back.
     node: String,
@@ -50,7 +52,7 @@ impl PgStore {
     /// Connects to `url` (`postgres://…`) and migrates the database.
     pub async fn connect(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(TRANSACTIONS_AT_ONCE)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
@@ -58,12 +60,13 @@ impl PgStore {
         migrate(&pool).await?;
         let keys = Arc::new(Keys::default());
         let group = GroupCommit::start(pool.clone());
-        let lookups = Connections::new(pool.connect_options().as_ref().clone(), LOOKUPS_AT_ONCE);
+        let statements =
+            Connections::new(pool.connect_options().as_ref().clone(), STATEMENTS_AT_ONCE);
         let backend = Postgres {
             pool,
             keys: keys.clone(),
             group,
-            lookups,
+            statements,
             node: weir_core::ids::generate("node"),
         };
         Ok(SqlStore::locked(backend, keys))
@@ -71,6 +74,26 @@ impl PgStore {
 }
 
 impl Postgres {
+    /// Runs one statement on the statements' connections and decodes its rows.
+    async fn run<T>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        decode: Decode<T>,
+        kind: Statement,
+    ) -> Result<Vec<T>> {
+        let rows = self
+            .statements
+            .rows(sql, params, kind)
+            .await
+            .map_err(backend)?;
+        let keyring = self.keys.get();
+        let keyring = keyring.as_deref();
+        rows.iter()
+            .map(|row| decode(&rows::Opening { row, keyring }))
+            .collect()
+    }
+
     async fn insert_app_once(&self, app: &NewApp) -> Result<App> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let next = bind(sql::NEXT_APP_VERSION, vec![app.name.as_str().into()])
@@ -106,11 +129,7 @@ impl Backend for Postgres {
     const LOCK_FIFO: Option<&'static str> = Some(sql::LOCK_FIFO_SUBSCRIPTIONS);
 
     async fn execute(&self, sql: &'static str, params: Vec<Param>) -> Result<u64> {
-        let done = bind(sql, params)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected())
+        self.statements.changing(sql, params).await.map_err(backend)
     }
 
     async fn execute_returning<T: Send + 'static>(
@@ -119,7 +138,7 @@ impl Backend for Postgres {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Vec<T>> {
-        self.fetch(sql, params, decode).await
+        self.run(sql, params, decode, Statement::Write).await
     }
 
     async fn fetch<T: Send + 'static>(
@@ -128,15 +147,7 @@ impl Backend for Postgres {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Vec<T>> {
-        let rows = bind(sql, params)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let keyring = self.keys.get();
-        let keyring = keyring.as_deref();
-        rows.iter()
-            .map(|row| decode(&rows::Opening { row, keyring }))
-            .collect()
+        self.run(sql, params, decode, Statement::Read).await
     }
 
     async fn fetch_by_key<T: Send + 'static>(
@@ -145,11 +156,8 @@ impl Backend for Postgres {
         params: Vec<Param>,
         decode: Decode<T>,
     ) -> Result<Option<T>> {
-        let row = self.lookups.lookup(sql, params).await.map_err(backend)?;
-        let keyring = self.keys.get();
-        let keyring = keyring.as_deref();
-        row.map(|row| decode(&rows::Opening { row: &row, keyring }))
-            .transpose()
+        let rows = self.run(sql, params, decode, Statement::Read).await?;
+        Ok(rows.into_iter().next())
     }
 
     /// A write: a read-only standby or a full disk must not look ready.
