@@ -7,7 +7,9 @@
 //! [`GROUPS_IN_FLIGHT`] groups run at once: while one commits, the next gathers.
 //!
 //! The ingests of a group are stored with one statement over arrays (`UNNEST`) instead
-//! of five per event: the events, their jobs and their deliveries together. Events with an idempotency key, and events of an account whose
+//! of five per event: the events, their jobs and their deliveries together; a group of
+//! such ingests alone is that one statement, a transaction by itself, without `BEGIN`
+//! and `COMMIT`. Events with an idempotency key, and events of an account whose
 //! subscriptions to them are FIFO or filtered, take the per-event steps instead (inside
 //! the same transaction), which lock and decide what the multi-row statements cannot.
 //! Likewise the ends of delivery attempts (an attempt's record and the delivery's new
