@@ -147,7 +147,7 @@ enum Ran {
     Changed(u64),
 }
 
-/// What a statement does, for whether it may run again (`Connections::statement`).
+/// What a statement does, for whether it may run again (`Connections::rows`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Statement {
     Read,

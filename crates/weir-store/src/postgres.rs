@@ -150,16 +150,6 @@ impl Backend for Postgres {
         self.run(sql, params, decode, Statement::Read).await
     }
 
-    async fn fetch_by_key<T: Send + 'static>(
-        &self,
-        sql: &'static str,
-        params: Vec<Param>,
-        decode: Decode<T>,
-    ) -> Result<Option<T>> {
-        let rows = self.run(sql, params, decode, Statement::Read).await?;
-        Ok(rows.into_iter().next())
-    }
-
     /// A write: a read-only standby or a full disk must not look ready.
     async fn ping(&self) -> Result<()> {
         let probe = params::probe_value();
