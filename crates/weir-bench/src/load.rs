@@ -7,6 +7,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Writes every file system's dirty pages out (`sync`) and waits until done, so that a
+/// run does not pay for the writes of the runs before it. Linux writes a dirty page back
+/// some 30 s after it was dirtied; an fsync that meets that writeback waits for it. On
+/// this machine kind a probe fsyncing its own file, outside Weir and PostgreSQL, waited
+/// up to 56 ms then, and PostgreSQL's commits with it: a 5 s run at 1,000 events/s right
+/// after the end-to-end runs measured that writeback, not the rate (bench/notes.md).
+pub async fn settle() {
+    match tokio::process::Command::new("sync").status().await {
+        Ok(status) if status.success() => {}
+        Ok(status) => eprintln!("sync before a run: {status}"),
+        Err(error) => eprintln!("sync before a run could not start: {error}"),
+    }
+}
+
 /// Makes the n-th request's body.
 pub type Body = Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>;
 

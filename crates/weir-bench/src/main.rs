@@ -31,7 +31,7 @@ struct Options {
     backends: Vec<Backend>,
     /// The groups of scenarios to run: all of them unless `--part` names some.
     parts: Vec<&'static str>,
-    /// `--seconds`: how long closed-loop runs last instead (long runs to profile).
+    /// `--seconds`: how long closed-loop and paced runs last instead (long runs to profile).
     seconds: Option<u64>,
     /// `--serve-ceiling`: be the ceiling's own process (`servers::ceiling_process`).
     serve_ceiling: bool,
@@ -105,6 +105,7 @@ async fn main() -> Result<()> {
     };
     if let Some(seconds) = options.seconds {
         scale.run = Duration::from_secs(seconds);
+        scale.paced = Duration::from_secs(seconds);
     }
     let started = Instant::now();
     let load_before = load_average();
@@ -234,7 +235,9 @@ async fn document(
            `--only sqlite|postgres`; `--part ingest|workers|backlog` for some of the scenarios).\n\
          - One load generator for everything: reqwest over loopback, HTTP/1.1, {connections} connections \
            for closed-loop runs of {run} s (8 connections for batches of 100), 1 KB JSON bodies; open-loop \
-           (paced) runs for latency, {paced} s each.\n\
+           (paced) runs for latency, {paced} s each. Before each measured run the bench flushes the \
+           file systems (`sync`) and waits, so that no run pays for the writeback of the one before \
+           (a PostgreSQL commit that meets the kernel's writeback waits for it: bench/notes.md).\n\
          - **Ceiling**: a bare axum server that reads the body and answers 200, in a process of its \
            own as Weir is (`weir-bench --serve-ceiling`, a multi-threaded tokio runtime like Weir's): \
            {ceiling} requests/s at the start, {ceiling_after} at the end of the run. Rates marked \

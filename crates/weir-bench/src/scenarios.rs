@@ -121,6 +121,7 @@ impl Bench<'_> {
                     8
                 };
                 let target = events_target(&node, account, batch);
+                load::settle().await;
                 let before = node.statements().await?;
                 let outcome = load::closed_loop(
                     &self.client,
@@ -193,6 +194,7 @@ impl Bench<'_> {
         let before = node.invocations().await?;
         let warm = Bound::Count(2_000, self.scale.run);
         let warmed = load::closed_loop(&self.client, &target, 64, warm).await;
+        load::settle().await;
         let outcome = load::closed_loop(
             &self.client,
             &target,
@@ -234,6 +236,7 @@ impl Bench<'_> {
                 .await?;
             let events = self.scale.deliveries / fan_out;
             let expected = events * fan_out;
+            load::settle().await;
             self.receiver.clear();
             let before = node.statements().await?;
             let started = Instant::now();
@@ -281,6 +284,7 @@ impl Bench<'_> {
             .collect();
         for rate in rates {
             let count = (rate * self.scale.paced.as_secs_f64()) as u64;
+            load::settle().await;
             self.receiver.clear();
             let started = Instant::now();
             let posted = load::open_loop(&self.client, &target, rate, count).await;
@@ -411,6 +415,7 @@ impl Bench<'_> {
         accounts: &[(&str, usize)],
         _calls: Option<u64>,
     ) -> Result<Figure> {
+        load::settle().await;
         let before = node.invocations().await?;
         let total: usize = accounts.iter().map(|(_, n)| n).sum();
         let started = Instant::now();
@@ -465,6 +470,7 @@ impl Bench<'_> {
         let (filler_rss, _) = filler.memory_mib();
         filler.kill().await;
         let stored = filled.ok as usize * 1000;
+        load::settle().await;
         self.receiver.clear();
         let drainer = Node::start(self.weir, &storage, "api,worker", &self.third_party.0).await;
         let started = Instant::now();
