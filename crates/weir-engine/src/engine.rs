@@ -7,22 +7,29 @@
 
 use std::sync::Arc;
 
-use weir_core::{AppId, Installation, InstallationId, PackageLimits};
+use weir_core::{Account, AppId, Installation, InstallationId, PackageLimits};
 use weir_store::Store;
 
 use crate::apps::LoadedApp;
 use crate::error::{Error, ErrorKind};
+use crate::fresh_cache::FreshCache;
 use crate::host::recording::RecordedCall;
 use crate::outbound::{Outbound, OutboundSettings};
 use crate::platform::{Platform, PlatformSettings};
 use crate::runner::{Runner, RunnerSettings};
 use crate::supervisor::Workers;
-use crate::target_cache::TargetCache;
 
 pub struct Engine {
     runner: Arc<Runner>,
-    /// Installations by target token, for busy target URLs.
-    targets: TargetCache,
+    /// Installations by target token, for busy target URLs. A request accepted for an
+    /// installation uninstalled on another node a moment before is stored, and its job
+    /// is then cancelled by the dispatcher, which reads the installation afresh.
+    targets: FreshCache<Installation>,
+    /// Accounts by id, for the products posting events to them. An event posted to an
+    /// account deleted on another node a moment before is refused by the store (not
+    /// found); one posted just after a change of its product takes the old product as
+    /// its default, as it would have a moment earlier.
+    accounts: FreshCache<Account>,
     /// What an uploaded package may unpack to.
     packages: PackageLimits,
     /// Why the node was last found unready (`None`: ready), so that a health check
@@ -70,7 +77,8 @@ impl Engine {
     pub fn with_runner(runner: Arc<Runner>, packages: PackageLimits) -> Self {
         Engine {
             runner,
-            targets: TargetCache::default(),
+            targets: FreshCache::default(),
+            accounts: FreshCache::default(),
             packages,
             last_unready: std::sync::Mutex::new(None),
         }
@@ -229,8 +237,12 @@ impl Engine {
         self.runner.platform()
     }
 
-    pub(crate) fn targets(&self) -> &TargetCache {
+    pub(crate) fn targets(&self) -> &FreshCache<Installation> {
         &self.targets
+    }
+
+    pub(crate) fn accounts(&self) -> &FreshCache<Account> {
+        &self.accounts
     }
 
     pub(crate) fn package_limits(&self) -> PackageLimits {

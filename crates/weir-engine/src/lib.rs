@@ -18,6 +18,7 @@ pub mod envelope;
 mod error;
 pub mod extension_webhooks;
 pub mod fail_points;
+mod fresh_cache;
 pub mod host;
 pub mod inbound;
 pub mod lifecycle;
@@ -33,7 +34,6 @@ pub mod retention;
 pub mod runner;
 pub mod scheduler;
 pub mod supervisor;
-mod target_cache;
 pub mod wakeups;
 mod worker;
 

@@ -23,6 +23,7 @@ on_both_backends!(
     an_installation_hears_nothing_until_its_app_agrees,
     a_custom_install_page_app_takes_the_iparams_it_is_given,
     events_a_platform_2_0_script_lists_fan_out_to_it,
+    an_account_changed_here_is_read_afresh_by_the_next_event,
 );
 
 /// Handles every sampled Freshsales event (seed 001's and the leads) in both CRM products, with one handler per
@@ -222,6 +223,40 @@ async fn every_freshsales_event_reaches_an_omni_app_with_its_envelope(storage: S
         "freshworks_crm"
     );
     server.stop().await;
+}
+
+/// A node reads the account it is posted to at most once a second; a change made on the
+/// node is seen by the very next event: the account's product is its events' default.
+async fn an_account_changed_here_is_read_afresh_by_the_next_event(storage: Storage) {
+    let server = Server::start(&storage).await;
+    account(&server, "acme").await;
+    let ticket = json!({"event": "onTicketCreate", "data": {"ticket": {"id": 1}}});
+    let as_freshsales = post_events(&server, "acme", ticket.clone()).await;
+    assert_eq!(as_freshsales.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        as_freshsales
+            .message()
+            .starts_with("event: \"onTicketCreate\" is not an event of freshsales"),
+        "{}",
+        as_freshsales.message()
+    );
+    let changed = server
+        .patch("/api/v1/accounts/acme", json!({"product": "freshdesk"}))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let as_freshdesk = post_events(&server, "acme", ticket.clone()).await;
+    assert_eq!(
+        as_freshdesk.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        as_freshdesk.body
+    );
+
+    let deleted = server.delete("/api/v1/accounts/acme").await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let gone = post_events(&server, "acme", ticket).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
+    assert_eq!(gone.message(), "account acme not found");
 }
 
 async fn unknown_events_duplicates_and_batches(storage: Storage) {

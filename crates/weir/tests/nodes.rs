@@ -182,3 +182,31 @@ async fn an_event_posted_to_an_api_node_runs_on_a_worker_node() {
     api.stop().await;
     worker.stop().await;
 }
+
+/// A node reads the account it is posted to at most once a second, so it may not yet know
+/// that another node deleted it: the event is still refused, by name, and nothing of it
+/// is kept.
+#[tokio::test]
+async fn an_event_for_an_account_deleted_on_another_node_is_refused() {
+    let storage = Storage::postgres().await;
+    let one =
+        Server::start_configured(&storage, Some(support::ADMIN_TOKEN), &["--role", "api"]).await;
+    let two =
+        Server::start_configured(&storage, Some(support::ADMIN_TOKEN), &["--role", "api"]).await;
+    let account = json!({"id": "acme", "domain": "acme.myfreshworks.com", "region": "US",
+        "product": "freshsales"});
+    let created = one.post("/api/v1/accounts", account).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    post_contact(&one, 1).await;
+    let deleted = two.delete("/api/v1/accounts/acme").await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+
+    let event = json!({"event": "onContactCreate", "data": {"contact": {"id": 2}}});
+    let refused = one.post("/api/v1/accounts/acme/events", event).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    assert_eq!(refused.message(), "account acme not found");
+    let listed = one.get("/api/v1/events?account=acme").await;
+    assert_eq!(listed.body["data"], json!([]), "{}", listed.body);
+    one.stop().await;
+    two.stop().await;
+}

@@ -76,15 +76,30 @@ impl Engine {
             updated_at: weir_core::now(),
         };
         self.store().update_account(id, &changes).await?;
-        self.store()
-            .account(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("account {id} not found")))
+        self.accounts().forget(id.as_str());
+        self.store().account(id).await?.ok_or_else(|| not_found(id))
     }
 
     /// Refused while the account has active installations.
     pub async fn delete_account(&self, id: &AccountId) -> Result<(), Error> {
-        Ok(self.store().delete_account(id).await?)
+        self.store().delete_account(id).await?;
+        self.accounts().forget(id.as_str());
+        Ok(())
+    }
+
+    /// The account events are posted to, read at most once a second: a product posts to
+    /// the same accounts all the time (`Engine::accounts` says why that is safe).
+    pub async fn account_to_post_to(&self, id: &AccountId) -> Result<Account, Error> {
+        if let Some(account) = self.accounts().get(id.as_str()) {
+            return Ok(account);
+        }
+        let account = self
+            .store()
+            .account(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        self.accounts().put(id.as_str(), &account);
+        Ok(account)
     }
 
     /// A new key for the account, and its token: shown this once, stored only as a hash.
@@ -126,4 +141,8 @@ fn checked_key_name(name: String) -> Result<String, Error> {
         ));
     }
     Ok(name)
+}
+
+fn not_found(id: &AccountId) -> Error {
+    Error::not_found(format!("account {id} not found"))
 }

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use weir_core::{Account, EventId, EventName, EventSource, ProductEvent};
-use weir_store::{Ingested, WorkQueue};
+use weir_store::{Ingested, StoreError, WorkQueue};
 
 use crate::engine::Engine;
 use crate::error::Error;
@@ -76,7 +76,16 @@ impl Engine {
             })
             .collect::<Result<Vec<_>, String>>()
             .map_err(Error::invalid)?;
-        let ingested = self.store().ingest_events(&events).await?;
+        let ingested = match self.store().ingest_events(&events).await {
+            // The account was deleted (on another node, since it was read).
+            Err(StoreError::NotFound) => {
+                return Err(Error::not_found(format!(
+                    "account {} not found",
+                    account.id
+                )));
+            }
+            other => other?,
+        };
         let created = |has: fn(u64, u64) -> bool| {
             ingested.iter().any(|i| {
                 matches!(i, Ingested::Created { jobs, deliveries, .. } if has(*jobs, *deliveries))

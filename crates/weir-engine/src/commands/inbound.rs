@@ -28,7 +28,7 @@ impl Engine {
                     .installation_by_target_token(&TargetToken::from_stored(token))
                     .await?
                     .ok_or_else(|| Error::not_found("no target URL here"))?;
-                self.targets().put(&found);
+                self.targets().put(token, &found);
                 found
             }
         };

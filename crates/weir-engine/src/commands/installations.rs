@@ -111,14 +111,14 @@ impl Engine {
                 installation.id
             )));
         }
-        self.targets().forget(&installation);
+        self.targets().forget(installation.target_token.as_str());
         let runner = self.runner().clone();
         let uninstalling = installation.clone();
         to_the_end(async move { lifecycle::uninstall(&runner, uninstalling, force).await })
             .await?
             .map_err(lifecycle_error)?;
         // A request that came meanwhile may have cached it as it was.
-        self.targets().forget(&installation);
+        self.targets().forget(installation.target_token.as_str());
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use weir_core::{AccountId, EventId, EventSource, Job};
 use weir_engine::commands::events::PostedEvents;
 use weir_store::Ingested;
 
-use super::load_account;
+use super::{account_to_post_to, load_account};
 use crate::auth::Caller;
 use crate::body::{JsonBody, PathParams, QueryParams};
 use crate::error::ApiError;
@@ -38,7 +38,7 @@ pub async fn post(
     PathParams(account_id): PathParams<String>,
     JsonBody(posted): JsonBody<PostedEvents>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let account = load_account(&state, &caller, &account_id).await?;
+    let account = account_to_post_to(&state, &caller, &account_id).await?;
     let batch = matches!(posted, PostedEvents::Batch(_));
     let ingested = state.engine.post_events(&account, posted).await?;
     let mut accepted: Vec<Accepted> = ingested.into_iter().map(Accepted::from).collect();

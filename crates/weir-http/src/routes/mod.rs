@@ -144,6 +144,19 @@ async fn load_account(state: &ServerState, caller: &Caller, id: &str) -> Result<
     state.store().account(&id).await?.ok_or_else(not_found)
 }
 
+/// The account a product posts events to, as `load_account` finds it but read at most
+/// once a second (`Engine::account_to_post_to`).
+async fn account_to_post_to(
+    state: &ServerState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Account, ApiError> {
+    let id =
+        AccountId::parse(id).map_err(|_| ApiError::not_found(format!("account {id} not found")))?;
+    caller.require_account(&id)?;
+    Ok(state.engine.account_to_post_to(&id).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
