@@ -7,6 +7,7 @@
 //! the server of `WEIR_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`),
 //! a fresh database for each node.
 
+mod cpu;
 mod load;
 mod node;
 mod report;
@@ -110,9 +111,11 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let load_before = load_average();
     let client = load::client(scale.connections);
-    let (ceiling_base, _ceiling_process) = servers::ceiling_process().await?;
-    let ceiling = measure_ceiling(&client, &ceiling_base, scale).await;
-    let ceiling_in_process = measure_ceiling(&client, &servers::ceiling().await, scale).await;
+    let (ceiling_base, ceiling_process) = servers::ceiling_process().await?;
+    let ceiling_pid = ceiling_process.id().unwrap_or(0);
+    let (ceiling, ceiling_cpu) = measure_ceiling(&client, &ceiling_base, ceiling_pid, scale).await;
+    let in_process = measure_ceiling(&client, &servers::ceiling().await, 0, scale).await;
+    let ceiling_in_process = in_process.0;
     eprintln!("ceiling: {ceiling:.0} requests/s (in the bench's process: {ceiling_in_process:.0})");
     let bench = Bench {
         weir: &options.weir,
@@ -156,7 +159,10 @@ async fn main() -> Result<()> {
         results.push((*backend, figures));
     }
     let ceilings = Ceilings {
-        after: measure_ceiling(&bench.client, &ceiling_base, scale).await,
+        after: measure_ceiling(&bench.client, &ceiling_base, ceiling_pid, scale)
+            .await
+            .0,
+        cpu: ceiling_cpu,
         in_process: ceiling_in_process,
     };
     let markdown = document(
@@ -178,9 +184,14 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// Requests a second the bare server at `base` answers the load generator, after a
-/// second's warm-up.
-async fn measure_ceiling(client: &reqwest::Client, base: &str, scale: Scale) -> f64 {
+/// Requests a second the bare server at `base` (process `pid`) answers the load
+/// generator, after a second's warm-up, and the CPU each took.
+async fn measure_ceiling(
+    client: &reqwest::Client,
+    base: &str,
+    pid: u32,
+    scale: Scale,
+) -> (f64, cpu::PerRequest) {
     let body =
         serde_json::json!({"issue": {"key": "FD-1", "summary": "x".repeat(900)}}).to_string();
     let target = Target {
@@ -190,9 +201,11 @@ async fn measure_ceiling(client: &reqwest::Client, base: &str, scale: Scale) -> 
     };
     let warm = Bound::Time(Duration::from_secs(1));
     load::closed_loop(client, &target, scale.connections, warm).await;
-    load::closed_loop(client, &target, scale.connections, Bound::Time(scale.run))
-        .await
-        .per_second()
+    load::settle().await;
+    let meter = cpu::Meter::start(pid);
+    let outcome =
+        load::closed_loop(client, &target, scale.connections, Bound::Time(scale.run)).await;
+    (outcome.per_second(), meter.per_request(outcome.ok))
 }
 
 /// The ceiling's other measurements, for the record.
@@ -201,6 +214,8 @@ struct Ceilings {
     after: f64,
     /// The same server run inside the bench's process.
     in_process: f64,
+    /// The CPU each request took at the start.
+    cpu: cpu::PerRequest,
 }
 
 async fn document(
@@ -240,7 +255,8 @@ async fn document(
            (a PostgreSQL commit that meets the kernel's writeback waits for it: bench/notes.md).\n\
          - **Ceiling**: a bare axum server that reads the body and answers 200, in a process of its \
            own as Weir is (`weir-bench --serve-ceiling`, a multi-threaded tokio runtime like Weir's): \
-           {ceiling} requests/s at the start, {ceiling_after} at the end of the run. Rates marked \
+           {ceiling} requests/s at the start, {ceiling_after} at the end of the run ({ceiling_cpu}). \
+           Rates marked \
            \"× ceiling\" are divided by the first. The same server inside the bench's process, \
            where the generator and the server share threads and no request crosses between \
            processes, answered {ceiling_in_process} requests/s.\n\
@@ -276,6 +292,7 @@ async fn document(
         paced = scale.paced.as_secs(),
         ceiling = report::number(bench.ceiling),
         ceiling_after = report::number(ceilings.after),
+        ceiling_cpu = ceilings.cpu.describe("server"),
         ceiling_in_process = report::number(ceilings.in_process),
         ladder = scale.ladder,
         installations = scale.realistic.0,

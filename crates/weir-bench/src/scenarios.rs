@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::{Value, json};
 
+use crate::cpu;
 use crate::load::{self, Bound, Target};
 use crate::node::{Backend, Node, Storage};
 use crate::report::Figure;
@@ -194,7 +195,12 @@ impl Bench<'_> {
         let before = node.invocations().await?;
         let warm = Bound::Count(2_000, self.scale.run);
         let warmed = load::closed_loop(&self.client, &target, 64, warm).await;
+        // The warm-up's handlers run before the measured run, so that its CPU is its own.
+        let warmed_up = before + warmed.ok as f64;
+        node.wait_for_invocations(warmed_up, Instant::now(), Duration::from_secs(120))
+            .await?;
         load::settle().await;
+        let meter = cpu::Meter::start(node.pid());
         let outcome = load::closed_loop(
             &self.client,
             &target,
@@ -202,18 +208,27 @@ impl Bench<'_> {
             Bound::Time(self.scale.run),
         )
         .await;
-        let expected = before + (warmed.ok + outcome.ok) as f64;
+        let load_cpu = meter.per_request(outcome.ok);
+        let expected = warmed_up + outcome.ok as f64;
         let (ran, _) = node
             .wait_for_invocations(expected, Instant::now(), Duration::from_secs(120))
             .await?;
-        let mut note = failures(&outcome);
+        // Weir's and PostgreSQL's until every handler ran; the generator's during the load.
+        let cpu = meter.per_request(outcome.ok).with_generator_of(load_cpu);
+        let mut notes = vec![format!(
+            "{} (its acknowledgement and its handler)",
+            cpu.describe("Weir")
+        )];
+        notes.push(failures(&outcome));
         if ran < expected {
-            note.push_str(&format!(
-                " only {} of {} handlers ran within 120 s",
+            notes.push(format!(
+                "only {} of {} handlers ran within 120 s",
                 ran - before,
                 expected - before
             ));
         }
+        notes.retain(|note| !note.is_empty());
+        let note = notes.join("; ");
         Ok(vec![
             Figure::new(
                 "Inbound",

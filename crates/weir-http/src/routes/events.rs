@@ -12,7 +12,7 @@ use weir_core::{AccountId, EventId, EventSource, Job};
 use weir_engine::commands::events::PostedEvents;
 use weir_store::Ingested;
 
-use super::{account_to_post_to, load_account};
+use super::account_to_post_to;
 use crate::auth::Caller;
 use crate::body::{JsonBody, PathParams, QueryParams};
 use crate::error::ApiError;
