@@ -1,7 +1,7 @@
 //! One suite, both backends: every test here runs against embedded SQLite and against a
 //! fresh PostgreSQL database (`WEIR_TEST_DATABASE_URL`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -118,6 +118,7 @@ conformance!(
     concurrent_writes_all_land_and_a_failing_one_stands_alone,
     concurrent_ingests_and_finishes_each_get_their_own_answer,
     concurrent_directed_events_each_store_all_or_nothing,
+    concurrent_handler_runs_each_record_and_finish_their_own_job,
     a_reference_to_a_missing_row_is_not_found,
     app_data_writes_follow_their_conditions,
     app_data_entries_expire,
@@ -1815,6 +1816,112 @@ async fn jobs_are_claimed_once_per_lease_and_finished_once(backend: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Handler runs ending together each get their own answer: a record for a missing
+/// installation is refused alone, a run of an older claim does not finish the job, and of
+/// two runs finishing one job only one does.
+async fn concurrent_handler_runs_each_record_and_finish_their_own_job(backend: Backend) {
+    let store = backend.store;
+    let acme = account("acme");
+    store.insert_account(&acme).await.unwrap();
+    let contacts = [("freshsales", "onContactCreate", "onContact")];
+    let listener = install(&store, &acme, listening_app("listener", &contacts)).await;
+    let start = now();
+    let events: Vec<_> = (0..40)
+        .map(|_| product_event("acme", "onContactCreate", None, start))
+        .collect();
+    store.ingest_events(&events).await.unwrap();
+    let claimed = store
+        .claim_jobs(start, after_ms(start, 60_000), 100)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 40);
+    let records: Vec<InvocationRecord> = (0..claimed.len())
+        .map(|i| {
+            let mut record = invocation_record(
+                &listener,
+                "onContactCreate",
+                InvocationStatus::Success,
+                now(),
+            );
+            if i == 20 {
+                record.installation_id = InstallationId::generate();
+            }
+            record
+        })
+        .collect();
+    // The records, then the jobs' ends, all at once.
+    let recording = records.iter().cloned().map(|record| {
+        let store = store.clone();
+        tokio::spawn(async move { store.insert_invocation(&record).await })
+    });
+    let recorded = futures_join(recording).await;
+    let finish = |i: usize, attempt: u32| {
+        let (store, job) = (store.clone(), claimed[i].clone());
+        let done = JobOutcome::Done {
+            invocation: records[i].id.clone(),
+        };
+        tokio::spawn(async move {
+            let finished = store
+                .finish_job(&job.event_id, &job.installation_id, attempt, done)
+                .await;
+            (i, finished.unwrap())
+        })
+    };
+    // The jobs' ends, all at once, but for job 5's; run 10 is of an older claim.
+    let ends = (0..claimed.len()).filter(|i| *i != 5).map(|i| match i {
+        10 => finish(i, claimed[i].attempts - 1),
+        _ => finish(i, claimed[i].attempts),
+    });
+    let mut finished: HashMap<usize, Vec<bool>> = HashMap::new();
+    for (i, done) in futures_join(ends).await {
+        finished.entry(i).or_default().push(done);
+    }
+    // Job 5 ends twice at once, as two runs of it would.
+    for (i, done) in futures_join(
+        [
+            finish(5, claimed[5].attempts),
+            finish(5, claimed[5].attempts),
+        ]
+        .into_iter(),
+    )
+    .await
+    {
+        finished.entry(i).or_default().push(done);
+    }
+    for (i, ((job, record), recorded)) in claimed.iter().zip(&records).zip(recorded).enumerate() {
+        let mut finished = finished.remove(&i).unwrap_or_default();
+        finished.sort();
+        let kept = store.invocation(&record.id).await.unwrap();
+        let now_job = store.jobs_of_event(&job.event_id).await.unwrap().remove(0);
+        if i == 20 {
+            assert_eq!(recorded, Err(StoreError::NotFound));
+            assert_eq!(kept, None);
+        } else {
+            assert_eq!(recorded, Ok(()), "record {i}");
+            assert_eq!(kept.map(|r| r.id), Some(record.id.clone()), "record {i}");
+        }
+        let (status, last) = (now_job.status, now_job.last_invocation);
+        match i {
+            10 => {
+                assert_eq!(finished, [false], "an older claim's run");
+                assert_eq!((status, last), (JobStatus::Pending, None));
+            }
+            5 => {
+                assert_eq!(finished, [false, true], "one of two runs finishes the job");
+                assert_eq!((status, last), (JobStatus::Done, Some(record.id.clone())));
+            }
+            _ => {
+                assert_eq!(finished, [true], "run {i}");
+                assert_eq!(
+                    (status, last),
+                    (JobStatus::Done, Some(record.id.clone())),
+                    "run {i}"
+                );
+            }
+        }
+    }
 }
 
 async fn concurrent_job_claims_never_share_a_job(backend: Backend) {
