@@ -65,9 +65,7 @@ impl PerRequest {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         cores as f64 * 1e6 / (self.server + self.postgres + self.generator)
     }
-}
 
-impl PerRequest {
     /// "CPU per request: Weir 52 µs, PostgreSQL 31 µs, load generator 28 µs: at most
     /// 18,018 requests/s on this machine's cores", the server named `server`.
     pub fn describe(&self, server: &str) -> String {
@@ -86,24 +84,41 @@ impl PerRequest {
 
 fn usage(server: u32) -> Usage {
     Usage {
-        server: cpu_seconds(&format!("/proc/{server}/stat")).unwrap_or(f64::NAN),
+        server: cpu_seconds(&format!("/proc/{server}/stat"), Own).unwrap_or(f64::NAN),
         postgres: postgres_cpu_seconds(),
-        generator: cpu_seconds("/proc/self/stat").unwrap_or(f64::NAN),
+        generator: cpu_seconds("/proc/self/stat", Own).unwrap_or(f64::NAN),
     }
 }
 
+/// Whose CPU a process's count holds.
+#[derive(Clone, Copy)]
+enum Counted {
+    /// The process's own.
+    Own,
+    /// Its own and that of its children that ended (PostgreSQL's postmaster: the backends
+    /// that exit during a run are counted there, not lost).
+    WithEndedChildren,
+}
+use Counted::{Own, WithEndedChildren};
+
 /// User and system CPU seconds of the process whose `stat` file is `path`.
-fn cpu_seconds(path: &str) -> Option<f64> {
-    stat_cpu_seconds(&std::fs::read_to_string(path).ok()?)
+fn cpu_seconds(path: &str, counted: Counted) -> Option<f64> {
+    stat_cpu_seconds(&std::fs::read_to_string(path).ok()?, counted)
 }
 
 /// User and system CPU seconds in a `/proc/*/stat` line.
-fn stat_cpu_seconds(stat: &str) -> Option<f64> {
+fn stat_cpu_seconds(stat: &str, counted: Counted) -> Option<f64> {
     // The command name, in parentheses, may hold spaces: the fields follow its last ')'.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+    // After the name: state is field 3 of stat(5); utime 14, stime 15, and the ended
+    // children's cutime 16 and cstime 17.
     let ticks = |n: usize| fields.get(n - 3)?.parse::<f64>().ok();
-    Some((ticks(14)? + ticks(15)?) / TICKS_PER_SECOND)
+    let own = ticks(14)? + ticks(15)?;
+    let children = match counted {
+        Own => 0.0,
+        WithEndedChildren => ticks(16)? + ticks(17)?,
+    };
+    Some((own + children) / TICKS_PER_SECOND)
 }
 
 /// The CPU seconds of every PostgreSQL process on this machine (its backends, WAL writer,
@@ -123,9 +138,8 @@ fn postgres_cpu_seconds() -> f64 {
         })
         .filter_map(|entry| {
             let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            stat.contains("(postgres)")
-                .then(|| cpu_seconds(&entry.path().join("stat").to_string_lossy()))
-                .flatten()
+            let postgres = stat.split_once(" (postgres) ").is_some();
+            postgres.then(|| stat_cpu_seconds(&stat, WithEndedChildren))?
         })
         .sum()
 }
@@ -136,17 +150,18 @@ mod tests {
 
     #[test]
     fn user_and_system_time_are_read_past_a_name_with_parentheses() {
-        let stat = "4242 (weir (api) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 9";
-        assert_eq!(stat_cpu_seconds(stat), Some(3.0));
-        assert_eq!(stat_cpu_seconds("4242 (cut short) S 1 2"), None);
+        let stat = "4242 (weir (api) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 7 3 20 0 9";
+        assert_eq!(stat_cpu_seconds(stat, Own), Some(3.0));
+        assert_eq!(stat_cpu_seconds(stat, WithEndedChildren), Some(3.1));
+        assert_eq!(stat_cpu_seconds("4242 (cut short) S 1 2", Own), None);
     }
 
     #[test]
     fn the_cpu_this_process_spends_is_counted() {
         let meter = Meter::start(std::process::id());
-        let before = cpu_seconds("/proc/self/stat").expect("this process's stat");
+        let before = cpu_seconds("/proc/self/stat", Own).expect("this process's stat");
         let mut x = 0u64;
-        while cpu_seconds("/proc/self/stat").unwrap() < before + 0.05 {
+        while cpu_seconds("/proc/self/stat", Own).unwrap() < before + 0.05 {
             for _ in 0..1_000_000 {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
             }

@@ -7,12 +7,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Writes every file system's dirty pages out (`sync`) and waits until done, so that a
-/// run does not pay for the writes of the runs before it. Linux writes a dirty page back
-/// some 30 s after it was dirtied; an fsync that meets that writeback waits for it. On
-/// this machine kind a probe fsyncing its own file, outside Weir and PostgreSQL, waited
-/// up to 56 ms then, and PostgreSQL's commits with it: a 5 s run at 1,000 events/s right
-/// after the end-to-end runs measured that writeback, not the rate (bench/notes.md).
+/// Writes out the pages the runs before left dirty in the kernel's page cache (`sync`)
+/// and waits until done, so that a run does not pay for their writeback. Linux writes a
+/// dirty page back some 30 s after it was dirtied, and an fsync that meets that writeback
+/// waits for it: on the machines this was measured on, a probe fsyncing its own file,
+/// outside Weir and PostgreSQL, waited up to 56 ms then, and PostgreSQL's commits with
+/// it. A 5 s run at 1,000 events/s right after the end-to-end runs measured that
+/// writeback, not the rate (bench/notes.md). PostgreSQL's own dirty buffers stay in its
+/// shared memory; it writes them out as it goes, as it would in service.
 pub async fn settle() {
     match tokio::process::Command::new("sync").status().await {
         Ok(status) if status.success() => {}

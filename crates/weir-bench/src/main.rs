@@ -113,9 +113,10 @@ async fn main() -> Result<()> {
     let client = load::client(scale.connections);
     let (ceiling_base, ceiling_process) = servers::ceiling_process().await?;
     let ceiling_pid = ceiling_process.id().unwrap_or(0);
-    let (ceiling, ceiling_cpu) = measure_ceiling(&client, &ceiling_base, ceiling_pid, scale).await;
-    let in_process = measure_ceiling(&client, &servers::ceiling().await, 0, scale).await;
-    let ceiling_in_process = in_process.0;
+    let (ceiling, ceiling_cpu) =
+        measure_ceiling(&client, &ceiling_base, Some(ceiling_pid), scale).await;
+    let (ceiling_in_process, _) =
+        measure_ceiling(&client, &servers::ceiling().await, None, scale).await;
     eprintln!("ceiling: {ceiling:.0} requests/s (in the bench's process: {ceiling_in_process:.0})");
     let bench = Bench {
         weir: &options.weir,
@@ -159,7 +160,7 @@ async fn main() -> Result<()> {
         results.push((*backend, figures));
     }
     let ceilings = Ceilings {
-        after: measure_ceiling(&bench.client, &ceiling_base, ceiling_pid, scale)
+        after: measure_ceiling(&bench.client, &ceiling_base, Some(ceiling_pid), scale)
             .await
             .0,
         cpu: ceiling_cpu,
@@ -184,14 +185,14 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// Requests a second the bare server at `base` (process `pid`) answers the load
-/// generator, after a second's warm-up, and the CPU each took.
+/// Requests a second the bare server at `base` answers the load generator, after a
+/// second's warm-up, and the CPU each took when the server is process `pid`.
 async fn measure_ceiling(
     client: &reqwest::Client,
     base: &str,
-    pid: u32,
+    pid: Option<u32>,
     scale: Scale,
-) -> (f64, cpu::PerRequest) {
+) -> (f64, Option<cpu::PerRequest>) {
     let body =
         serde_json::json!({"issue": {"key": "FD-1", "summary": "x".repeat(900)}}).to_string();
     let target = Target {
@@ -202,10 +203,11 @@ async fn measure_ceiling(
     let warm = Bound::Time(Duration::from_secs(1));
     load::closed_loop(client, &target, scale.connections, warm).await;
     load::settle().await;
-    let meter = cpu::Meter::start(pid);
+    let meter = pid.map(cpu::Meter::start);
     let outcome =
         load::closed_loop(client, &target, scale.connections, Bound::Time(scale.run)).await;
-    (outcome.per_second(), meter.per_request(outcome.ok))
+    let cpu = meter.map(|meter| meter.per_request(outcome.ok));
+    (outcome.per_second(), cpu)
 }
 
 /// The ceiling's other measurements, for the record.
@@ -215,7 +217,7 @@ struct Ceilings {
     /// The same server run inside the bench's process.
     in_process: f64,
     /// The CPU each request took at the start.
-    cpu: cpu::PerRequest,
+    cpu: Option<cpu::PerRequest>,
 }
 
 async fn document(
@@ -250,9 +252,9 @@ async fn document(
            `--only sqlite|postgres`; `--part ingest|workers|backlog` for some of the scenarios).\n\
          - One load generator for everything: reqwest over loopback, HTTP/1.1, {connections} connections \
            for closed-loop runs of {run} s (8 connections for batches of 100), 1 KB JSON bodies; open-loop \
-           (paced) runs for latency, {paced} s each. Before each measured run the bench flushes the \
-           file systems (`sync`) and waits, so that no run pays for the writeback of the one before \
-           (a PostgreSQL commit that meets the kernel's writeback waits for it: bench/notes.md).\n\
+           (paced) runs for latency, {paced} s each. Before each measured run the bench writes out the \
+           pages the runs before left in the kernel's page cache (`sync`) and waits, so that no run \
+           pays for their writeback (a PostgreSQL commit that meets it waits for it: bench/notes.md).\n\
          - **Ceiling**: a bare axum server that reads the body and answers 200, in a process of its \
            own as Weir is (`weir-bench --serve-ceiling`, a multi-threaded tokio runtime like Weir's): \
            {ceiling} requests/s at the start, {ceiling_after} at the end of the run ({ceiling_cpu}). \
@@ -292,7 +294,9 @@ async fn document(
         paced = scale.paced.as_secs(),
         ceiling = report::number(bench.ceiling),
         ceiling_after = report::number(ceilings.after),
-        ceiling_cpu = ceilings.cpu.describe("server"),
+        ceiling_cpu = ceilings
+            .cpu
+            .map_or_else(|| "CPU not measured".into(), |cpu| cpu.describe("server")),
         ceiling_in_process = report::number(ceilings.in_process),
         ladder = scale.ladder,
         installations = scale.realistic.0,

@@ -222,7 +222,7 @@ impl Bench<'_> {
         notes.push(failures(&outcome));
         if ran < expected {
             notes.push(format!(
-                "only {} of {} handlers ran within 120 s",
+                "only {} of {} handlers ran within 120 s (the CPU counted is theirs)",
                 ran - before,
                 expected - before
             ));

@@ -75,30 +75,34 @@ impl Engine {
             departments: change.departments,
             updated_at: weir_core::now(),
         };
-        self.store().update_account(id, &changes).await?;
+        let updated = self.store().update_account(id, &changes).await;
+        // Even a failed write may have taken effect.
         self.accounts().forget(id.as_str());
+        updated?;
         self.store().account(id).await?.ok_or_else(|| not_found(id))
     }
 
     /// Refused while the account has active installations.
     pub async fn delete_account(&self, id: &AccountId) -> Result<(), Error> {
-        self.store().delete_account(id).await?;
+        let deleted = self.store().delete_account(id).await;
         self.accounts().forget(id.as_str());
-        Ok(())
+        Ok(deleted?)
     }
 
     /// The account events are posted to, read at most once a second: a product posts to
-    /// the same accounts all the time (`Engine::accounts` says why that is safe).
+    /// the same accounts all the time. A second's staleness is harmless: see the field
+    /// `Engine::accounts`.
     pub async fn account_to_post_to(&self, id: &AccountId) -> Result<Account, Error> {
         if let Some(account) = self.accounts().get(id.as_str()) {
             return Ok(account);
         }
+        let started = self.accounts().read_start();
         let account = self
             .store()
             .account(id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        self.accounts().put(id.as_str(), &account);
+        self.accounts().put(id.as_str(), &account, started);
         Ok(account)
     }
 
@@ -143,6 +147,6 @@ fn checked_key_name(name: String) -> Result<String, Error> {
     Ok(name)
 }
 
-fn not_found(id: &AccountId) -> Error {
+pub(crate) fn not_found(id: &AccountId) -> Error {
     Error::not_found(format!("account {id} not found"))
 }

@@ -77,12 +77,14 @@ impl Engine {
             .collect::<Result<Vec<_>, String>>()
             .map_err(Error::invalid)?;
         let ingested = match self.store().ingest_events(&events).await {
-            // The account was deleted (on another node, since it was read).
+            // A row the events refer to went away as they were stored (nothing was): the
+            // account, deleted on another node since it was read, or a subscription.
             Err(StoreError::NotFound) => {
-                return Err(Error::not_found(format!(
-                    "account {} not found",
-                    account.id
-                )));
+                self.accounts().forget(account.id.as_str());
+                if self.store().account(&account.id).await?.is_none() {
+                    return Err(super::accounts::not_found(&account.id));
+                }
+                self.store().ingest_events(&events).await?
             }
             other => other?,
         };

@@ -23,12 +23,13 @@ impl Engine {
         let installation = match self.targets().get(token) {
             Some(installation) => installation,
             None => {
+                let started = self.targets().read_start();
                 let found = self
                     .store()
                     .installation_by_target_token(&TargetToken::from_stored(token))
                     .await?
                     .ok_or_else(|| Error::not_found("no target URL here"))?;
-                self.targets().put(token, &found);
+                self.targets().put(token, &found, started);
                 found
             }
         };

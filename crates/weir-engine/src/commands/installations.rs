@@ -206,7 +206,8 @@ impl Engine {
         let (runner, to) = (self.runner().clone(), newer.id.clone());
         let platform = self.platform().clone();
         let kept = current.version;
-        to_the_end(async move {
+        let token = installed.target_token.as_str().to_owned();
+        let updated = to_the_end(async move {
             let attempted = installed.clone();
             let updated = lifecycle::update(&runner, installed, &to).await;
             let updated = updated.map_err(|error| match error {
@@ -223,7 +224,10 @@ impl Engine {
             }
             updated
         })
-        .await?
+        .await?;
+        // Its target URL now runs the new version's handler.
+        self.targets().forget(&token);
+        updated
     }
 }
 
