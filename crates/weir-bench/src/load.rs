@@ -7,20 +7,37 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Writes out the pages the runs before left dirty in the kernel's page cache (`sync`)
-/// and waits until done, so that a run does not pay for their writeback. Linux writes a
-/// dirty page back some 30 s after it was dirtied, and an fsync that meets that writeback
-/// waits for it: on the machines this was measured on, a probe fsyncing its own file,
-/// outside Weir and PostgreSQL, waited up to 56 ms then, and PostgreSQL's commits with
-/// it. A 5 s run at 1,000 events/s right after the end-to-end runs measured that
-/// writeback, not the rate (bench/notes.md). PostgreSQL's own dirty buffers stay in its
-/// shared memory; it writes them out as it goes, as it would in service.
+/// Lets the I/O the runs before left behind finish before a run, so that the run does not
+/// pay for it: PostgreSQL's dirty buffers (`CHECKPOINT`, when the test server answers),
+/// then the pages left dirty in the kernel's page cache (`sync`). A commit that meets a
+/// checkpoint's or the kernel's writeback waits for it: on the machines this was measured
+/// on, a probe fsyncing its own file, outside Weir and PostgreSQL, waited up to 56 ms
+/// then, and PostgreSQL's commits with it, and the end-to-end runs write enough WAL for a
+/// checkpoint every 10 to 40 s. A 5 s run at 1,000 events/s right after them measured
+/// that, not the rate (bench/notes.md). A run still pays for its own writes.
 pub async fn settle() {
+    checkpoint_postgres().await;
     match tokio::process::Command::new("sync").status().await {
         Ok(status) if status.success() => {}
         Ok(status) => eprintln!("sync before a run: {status}"),
         Err(error) => eprintln!("sync before a run could not start: {error}"),
     }
+}
+
+/// `CHECKPOINT` on the test server; nothing when it does not answer (a SQLite-only run
+/// without one).
+async fn checkpoint_postgres() {
+    use sqlx::Connection;
+    let url = weir_testkit::postgres_admin_url();
+    let Ok(Ok(mut connection)) =
+        tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(&url)).await
+    else {
+        return;
+    };
+    if let Err(error) = sqlx::query("CHECKPOINT").execute(&mut connection).await {
+        eprintln!("CHECKPOINT before a run: {error}");
+    }
+    let _ = connection.close().await;
 }
 
 /// Makes the n-th request's body.

@@ -252,9 +252,10 @@ async fn document(
            `--only sqlite|postgres`; `--part ingest|workers|backlog` for some of the scenarios).\n\
          - One load generator for everything: reqwest over loopback, HTTP/1.1, {connections} connections \
            for closed-loop runs of {run} s (8 connections for batches of 100), 1 KB JSON bodies; open-loop \
-           (paced) runs for latency, {paced} s each. Before each measured run the bench writes out the \
-           pages the runs before left in the kernel's page cache (`sync`) and waits, so that no run \
-           pays for their writeback (a PostgreSQL commit that meets it waits for it: bench/notes.md).\n\
+           (paced) runs for latency, {paced} s each. Before each measured run the bench lets the I/O \
+           the runs before left behind finish (`CHECKPOINT` on PostgreSQL, then `sync`), so that no \
+           run pays for it: a commit that meets a checkpoint's or the kernel's writeback waits for \
+           it (bench/notes.md).\n\
          - **Ceiling**: a bare axum server that reads the body and answers 200, in a process of its \
            own as Weir is (`weir-bench --serve-ceiling`, a multi-threaded tokio runtime like Weir's): \
            {ceiling} requests/s at the start, {ceiling_after} at the end of the run ({ceiling_cpu}). \
