@@ -26,8 +26,8 @@ pub struct Engine {
     /// is then cancelled by the dispatcher, which reads the installation afresh.
     targets: FreshCache<Installation>,
     /// Accounts by id, for the products posting events to them. An event posted to an
-    /// account deleted on another node a moment before is refused by the store (not
-    /// found); one posted just after a change of its product takes the old product as
+    /// account deleted on another node a moment before is refused by the store, and
+    /// `post_events`, reading the account afresh, says it is not found; one posted just after a change of its product takes the old product as
     /// its default, as it would have a moment earlier.
     accounts: FreshCache<Account>,
     /// What an uploaded package may unpack to.

@@ -25,11 +25,6 @@ struct Entries<V> {
     forgets: u64,
 }
 
-/// When a read began, as the cache counts: `FreshCache::put` keeps the row it read only if
-/// nothing was forgotten since.
-#[derive(Clone, Copy)]
-pub struct ReadStart(u64);
-
 impl<V> Default for FreshCache<V> {
     fn default() -> Self {
         FreshCache {
@@ -46,8 +41,26 @@ impl<V: Clone> FreshCache<V> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The row of `key`, if looked up less than a second ago.
-    pub fn get(&self, key: &str) -> Option<V> {
+    /// The row of `key`: as looked up less than a second ago, or as `read` finds it now.
+    /// A row found is kept for the next second, unless a row was forgotten while it was
+    /// read: the read may then have seen it before its change.
+    pub async fn get_or_read<E>(
+        &self,
+        key: &str,
+        read: impl Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<V>, E> {
+        if let Some(row) = self.get(key) {
+            return Ok(Some(row));
+        }
+        let started = self.entries().forgets;
+        let row = read.await?;
+        if let Some(row) = &row {
+            self.put(key, row, started);
+        }
+        Ok(row)
+    }
+
+    fn get(&self, key: &str) -> Option<V> {
         self.entries()
             .rows
             .get(key)
@@ -55,16 +68,10 @@ impl<V: Clone> FreshCache<V> {
             .map(|(row, _)| row.clone())
     }
 
-    /// To take before reading a row to `put`.
-    pub fn read_start(&self) -> ReadStart {
-        ReadStart(self.entries().forgets)
-    }
-
-    /// Keeps a row read since `started`, unless a row was forgotten meanwhile: the read
-    /// may then have seen it before its change.
-    pub fn put(&self, key: &str, row: &V, started: ReadStart) {
+    /// Keeps a row whose read began when `forgets` rows had been forgotten.
+    fn put(&self, key: &str, row: &V, forgets: u64) {
         let mut entries = self.entries();
-        if entries.forgets != started.0 {
+        if entries.forgets != forgets {
             return;
         }
         if entries.rows.len() >= MAX_ENTRIES {
@@ -87,31 +94,54 @@ impl<V: Clone> FreshCache<V> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_row_is_trusted_for_a_second_and_forgotten_on_demand() {
-        let cache = FreshCache::default();
-        cache.put("acme", &1, cache.read_start());
-        assert_eq!(cache.get("acme"), Some(1));
-        assert_eq!(cache.get("other"), None);
-        cache.forget("acme");
-        assert_eq!(cache.get("acme"), None);
-        cache.put("acme", &2, cache.read_start());
-        cache.entries().rows.get_mut("acme").unwrap().1 -= FRESH_FOR;
-        assert_eq!(
-            cache.get("acme"),
-            None,
-            "a row looked up a second ago is stale"
-        );
+    /// Reads `row` through the cache, counting the reads that reached the "store".
+    async fn read(cache: &FreshCache<u32>, reads: &mut u32, row: Option<u32>) -> Option<u32> {
+        let found = async {
+            *reads += 1;
+            Ok::<_, ()>(row)
+        };
+        cache.get_or_read("acme", found).await.unwrap()
     }
 
-    #[test]
-    fn a_row_read_before_a_forget_is_not_kept() {
-        let cache = FreshCache::default();
-        let started = cache.read_start();
+    #[tokio::test]
+    async fn a_row_is_read_once_a_second_and_afresh_once_forgotten() {
+        let (cache, mut reads) = (FreshCache::default(), 0);
+        assert_eq!(read(&cache, &mut reads, None).await, None);
+        assert_eq!(
+            read(&cache, &mut reads, Some(1)).await,
+            Some(1),
+            "a missing row is not kept"
+        );
+        assert_eq!(read(&cache, &mut reads, Some(2)).await, Some(1), "kept");
+        assert_eq!(reads, 2);
         cache.forget("acme");
-        cache.put("acme", &"as it was", started);
+        assert_eq!(read(&cache, &mut reads, Some(2)).await, Some(2));
+        cache.entries().rows.get_mut("acme").unwrap().1 -= FRESH_FOR;
+        assert_eq!(
+            read(&cache, &mut reads, Some(3)).await,
+            Some(3),
+            "a row looked up a second ago is stale"
+        );
+        assert_eq!(reads, 4);
+    }
+
+    #[tokio::test]
+    async fn a_row_read_while_one_is_forgotten_is_not_kept() {
+        let cache = FreshCache::default();
+        let as_it_was = async {
+            cache.forget("acme");
+            Ok::<_, ()>(Some("as it was"))
+        };
+        assert_eq!(
+            cache.get_or_read("acme", as_it_was).await,
+            Ok(Some("as it was"))
+        );
         assert_eq!(cache.get("acme"), None);
-        cache.put("acme", &"as it is", cache.read_start());
+        let as_it_is = async { Ok::<_, ()>(Some("as it is")) };
+        assert_eq!(
+            cache.get_or_read("acme", as_it_is).await,
+            Ok(Some("as it is"))
+        );
         assert_eq!(cache.get("acme"), Some("as it is"));
     }
 
@@ -119,9 +149,9 @@ mod tests {
     fn a_full_cache_starts_over() {
         let cache = FreshCache::default();
         for n in 0..MAX_ENTRIES {
-            cache.put(&n.to_string(), &n, cache.read_start());
+            cache.put(&n.to_string(), &n, 0);
         }
-        cache.put("one more", &0, cache.read_start());
+        cache.put("one more", &0, 0);
         assert_eq!(cache.get("0"), None);
         assert_eq!(cache.get("one more"), Some(0));
     }

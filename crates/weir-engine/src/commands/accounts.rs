@@ -93,17 +93,9 @@ impl Engine {
     /// the same accounts all the time. A second's staleness is harmless: see the field
     /// `Engine::accounts`.
     pub async fn account_to_post_to(&self, id: &AccountId) -> Result<Account, Error> {
-        if let Some(account) = self.accounts().get(id.as_str()) {
-            return Ok(account);
-        }
-        let started = self.accounts().read_start();
-        let account = self
-            .store()
-            .account(id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        self.accounts().put(id.as_str(), &account, started);
-        Ok(account)
+        let read = self.store().account(id);
+        let found = self.accounts().get_or_read(id.as_str(), read).await?;
+        found.ok_or_else(|| not_found(id))
     }
 
     /// A new key for the account, and its token: shown this once, stored only as a hash.

@@ -20,19 +20,13 @@ impl Engine {
     /// uninstalled. While `onAppInstall` runs, the third party it registers with may
     /// already call: those events wait for the install to be agreed (or go with it).
     pub async fn target(&self, token: &str) -> Result<Installation, Error> {
-        let installation = match self.targets().get(token) {
-            Some(installation) => installation,
-            None => {
-                let started = self.targets().read_start();
-                let found = self
-                    .store()
-                    .installation_by_target_token(&TargetToken::from_stored(token))
-                    .await?
-                    .ok_or_else(|| Error::not_found("no target URL here"))?;
-                self.targets().put(token, &found, started);
-                found
-            }
-        };
+        let stored = TargetToken::from_stored(token);
+        let read = self.store().installation_by_target_token(&stored);
+        let installation = self
+            .targets()
+            .get_or_read(token, read)
+            .await?
+            .ok_or_else(|| Error::not_found("no target URL here"))?;
         match installation.status {
             InstallationStatus::Uninstalled => Err(gone()),
             InstallationStatus::Active | InstallationStatus::Installing => Ok(installation),

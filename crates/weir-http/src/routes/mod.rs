@@ -130,18 +130,18 @@ async fn load_portal_account(
     caller: &Caller,
     id: &str,
 ) -> Result<Account, ApiError> {
-    let not_found = || ApiError::not_found(format!("account {id} not found"));
-    let id = AccountId::parse(id).map_err(|_| not_found())?;
-    caller.require_account_portal(&id)?;
-    state.store().account(&id).await?.ok_or_else(not_found)
+    let parsed = account_id(id)?;
+    caller.require_account_portal(&parsed)?;
+    let found = state.store().account(&parsed).await?;
+    found.ok_or_else(|| account_not_found(id))
 }
 
 /// The account named in the path, if it exists and the caller may act on it.
 async fn load_account(state: &ServerState, caller: &Caller, id: &str) -> Result<Account, ApiError> {
-    let not_found = || ApiError::not_found(format!("account {id} not found"));
-    let id = AccountId::parse(id).map_err(|_| not_found())?;
-    caller.require_account(&id)?;
-    state.store().account(&id).await?.ok_or_else(not_found)
+    let parsed = account_id(id)?;
+    caller.require_account(&parsed)?;
+    let found = state.store().account(&parsed).await?;
+    found.ok_or_else(|| account_not_found(id))
 }
 
 /// The account a product posts events to, as `load_account` finds it but read at most
@@ -151,10 +151,18 @@ async fn account_to_post_to(
     caller: &Caller,
     id: &str,
 ) -> Result<Account, ApiError> {
-    let id =
-        AccountId::parse(id).map_err(|_| ApiError::not_found(format!("account {id} not found")))?;
-    caller.require_account(&id)?;
-    Ok(state.engine.account_to_post_to(&id).await?)
+    let parsed = account_id(id)?;
+    caller.require_account(&parsed)?;
+    Ok(state.engine.account_to_post_to(&parsed).await?)
+}
+
+/// The id in the path; one that cannot be an account's names none.
+fn account_id(id: &str) -> Result<AccountId, ApiError> {
+    AccountId::parse(id).map_err(|_| account_not_found(id))
+}
+
+fn account_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("account {id} not found"))
 }
 
 #[cfg(test)]

@@ -163,13 +163,10 @@ fn in_savepoint<R>(
     run_cached("SAVEPOINT job")?;
     let result = catch_unwind(AssertUnwindSafe(|| write(connection)))
         .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into())));
-    match result.is_ok() {
-        true => run_cached("RELEASE job")?,
-        false => {
-            run_cached("ROLLBACK TO job")?;
-            run_cached("RELEASE job")?
-        }
-    };
+    if result.is_err() {
+        run_cached("ROLLBACK TO job")?;
+    }
+    run_cached("RELEASE job")?;
     result
 }
 
